@@ -1,0 +1,123 @@
+"""The dataset, model and policy settings a user edits, and where the local state lives."""
+
+from __future__ import annotations
+
+import os
+from datetime import date
+from functools import cache
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+DEFAULT_CONFIG = Path(__file__).with_name("demo_dataset.yaml")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class FeatureSpec(_Strict):
+    name: str
+    kind: Literal["numeric", "categorical"]
+    categories: tuple[str, ...] = ()
+
+    @model_validator(mode="after")
+    def _categories_only_for_categorical(self) -> FeatureSpec:
+        if self.kind == "categorical" and not self.categories:
+            raise ValueError(f"feature {self.name!r}: categorical features need `categories`")
+        if self.kind == "numeric" and self.categories:
+            raise ValueError(f"feature {self.name!r}: numeric features take no `categories`")
+        return self
+
+
+class StreamSettings(_Strict):
+    """The built-in synthetic stream: seeded daily batches with drift from `drift_day` on."""
+
+    seed: int = 7
+    start_date: date = date(2026, 1, 1)
+    rows_per_day: int = Field(2000, gt=0)
+    drift_day: int = Field(8, ge=0)
+    drift_width_days: int = Field(0, ge=0, description="0 for abrupt drift, else gradual")
+
+
+class ModelSettings(_Strict):
+    family: Literal["logistic_regression", "hist_gradient_boosting"] = "logistic_regression"
+    training_window_days: int = Field(3, ge=1)
+    holdout_fraction: float = Field(0.3, gt=0, lt=1)
+    random_state: int = 0
+
+
+class PolicySettings(_Strict):
+    drift_share_threshold: float = Field(0.3, gt=0, le=1)
+    min_improvement: float = Field(0.0, ge=0, description="accuracy points the challenger must add")
+
+
+class DatasetConfig(_Strict):
+    name: str
+    features: tuple[FeatureSpec, ...]
+    label: str = "label"
+    classes: tuple[int, ...] = (0, 1)
+    stream: StreamSettings = StreamSettings()
+    model: ModelSettings = ModelSettings()
+    policy: PolicySettings = PolicySettings()
+
+    @property
+    def feature_names(self) -> list[str]:
+        return [f.name for f in self.features]
+
+    @property
+    def numeric_features(self) -> list[str]:
+        return [f.name for f in self.features if f.kind == "numeric"]
+
+    @property
+    def categorical_features(self) -> list[str]:
+        return [f.name for f in self.features if f.kind == "categorical"]
+
+
+def load_config(path: str | os.PathLike | None = None) -> DatasetConfig:
+    """Load and validate a dataset configuration; `CONTINUAL_ML_CONFIG` names the default."""
+    path = Path(path or os.environ.get("CONTINUAL_ML_CONFIG") or DEFAULT_CONFIG)
+    with path.open() as handle:
+        return DatasetConfig.model_validate(yaml.safe_load(handle))
+
+
+@cache
+def default_config() -> DatasetConfig:
+    return load_config()
+
+
+class Paths(BaseModel):
+    """Where the embedded default keeps its state: one folder, `CONTINUAL_ML_HOME`."""
+
+    home: Path
+
+    @classmethod
+    def from_env(cls) -> Paths:
+        return cls(home=Path(os.environ.get("CONTINUAL_ML_HOME", ".continual_ml")).resolve())
+
+    @property
+    def warehouse(self) -> Path:
+        override = os.environ.get("CONTINUAL_ML_WAREHOUSE")
+        return Path(override) if override else self.home / "warehouse.duckdb"
+
+    @property
+    def mlflow_tracking_uri(self) -> str:
+        return os.environ.get("MLFLOW_TRACKING_URI") or f"sqlite:///{self.home / 'mlflow.db'}"
+
+    @property
+    def mlflow_artifacts(self) -> Path:
+        return self.home / "mlartifacts"
+
+    @property
+    def bentoml_home(self) -> Path:
+        return Path(os.environ.get("BENTOML_HOME") or self.home / "bentoml")
+
+    @property
+    def reports(self) -> Path:
+        return self.home / "reports"
+
+    @property
+    def dagster_home(self) -> Path:
+        return Path(os.environ.get("DAGSTER_HOME") or self.home / "dagster_home")

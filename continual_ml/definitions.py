@@ -1,0 +1,31 @@
+"""The Dagster code location: every asset, job, sensor and resource of continual-ml."""
+
+import dagster as dg
+
+from continual_ml.defs.automation import (
+    drift_retrain_sensor,
+    monitoring_job,
+    retrain_job,
+    run_failure_alert,
+)
+from continual_ml.defs.data.assets import current_window, observations, reference_window
+from continual_ml.defs.monitoring.assets import drift_report
+from continual_ml.defs.resources import build_resources
+from continual_ml.defs.training.assets import candidate_model, champion_model, evaluation_scores
+
+defs = dg.Definitions(
+    assets=[
+        observations,
+        current_window,
+        reference_window,
+        candidate_model,
+        evaluation_scores,
+        champion_model,
+        drift_report,
+    ],
+    jobs=[monitoring_job, retrain_job],
+    sensors=[drift_retrain_sensor, run_failure_alert],
+    resources=build_resources(),
+    # One process per run: the steps that write DuckDB run one after another, never side by side.
+    executor=dg.in_process_executor,
+)

@@ -1,0 +1,84 @@
+"""The resources the assets share, bound in one place by `build_resources`."""
+
+import os
+from pathlib import Path
+
+import dagster as dg
+from dagster_duckdb import DuckDBResource
+from dagster_mlflow import mlflow_tracking
+
+from continual_ml.alerts import Alert, discord_payload, post_webhook, slack_payload
+from continual_ml.config import DatasetConfig, Paths, load_config
+from continual_ml.local_home import MLFLOW_EXPERIMENT
+
+SLACK_ENV = "CONTINUAL_ML_SLACK_WEBHOOK_URL"
+DISCORD_ENV = "CONTINUAL_ML_DISCORD_WEBHOOK_URL"
+
+
+class DatasetResource(dg.ConfigurableResource):
+    """The dataset configuration file the pipeline runs on (empty: the built-in demo)."""
+
+    config_path: str = ""
+
+    @property
+    def config(self) -> DatasetConfig:
+        return load_config(self.config_path or None)
+
+
+class ArtifactDirsResource(dg.ConfigurableResource):
+    """Folders outside the warehouse: Evidently's HTML reports and the BentoML model store."""
+
+    reports_dir: str
+    bentoml_home: str
+
+    def report_path(self, name: str) -> Path:
+        return Path(self.reports_dir) / name
+
+
+class AlertsResource(dg.ConfigurableResource):
+    """Posts alerts to Slack and Discord webhooks when set; otherwise writes them to the log."""
+
+    slack_webhook_url: str | None = None
+    discord_webhook_url: str | None = None
+    timeout_seconds: float = 5.0
+
+    def send(self, alert: Alert, log) -> list[str]:
+        """Deliver to every configured sink; a failing sink is logged, never raised."""
+        sinks = [
+            ("slack", self.slack_webhook_url, slack_payload),
+            ("discord", self.discord_webhook_url, discord_payload),
+        ]
+        delivered = []
+        for name, url, to_payload in sinks:
+            if not url:
+                continue
+            failure = post_webhook(url, to_payload(alert), self.timeout_seconds)
+            if failure is None:
+                delivered.append(name)
+            else:
+                log.warning(f"alert to {name} not delivered ({failure}): {alert.as_line()}")
+        if not delivered:
+            log.info(f"alert: {alert.as_line()}")
+        return delivered
+
+
+def _secret(name: str) -> dg.EnvVar | None:
+    # Bound only when set, so an unset optional webhook is "no sink" rather than a load error.
+    return dg.EnvVar(name) if os.environ.get(name) else None
+
+
+def build_resources(paths: Paths | None = None) -> dict:
+    paths = paths or Paths.from_env()
+    return {
+        "dataset": DatasetResource(config_path=os.environ.get("CONTINUAL_ML_CONFIG", "")),
+        "duckdb": DuckDBResource(database=str(paths.warehouse)),
+        "artifact_dirs": ArtifactDirsResource(
+            reports_dir=str(paths.reports), bentoml_home=str(paths.bentoml_home)
+        ),
+        "alerts": AlertsResource(
+            slack_webhook_url=_secret(SLACK_ENV), discord_webhook_url=_secret(DISCORD_ENV)
+        ),
+        "mlflow": mlflow_tracking.configured(
+            {"experiment_name": MLFLOW_EXPERIMENT, "mlflow_tracking_uri": paths.mlflow_tracking_uri}
+        ),
+    }

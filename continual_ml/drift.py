@@ -1,0 +1,78 @@
+"""Data drift between a reference window and a current batch, computed by Evidently."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+from evidently import DataDefinition, Dataset, Report
+from evidently.presets import DataDriftPreset
+
+from continual_ml.config import DatasetConfig
+
+
+@dataclass(frozen=True)
+class FeatureDrift:
+    feature: str
+    method: str
+    threshold: float
+    score: float
+    drifted: bool
+
+
+@dataclass(frozen=True)
+class DriftSummary:
+    features: list[FeatureDrift]
+
+    @property
+    def n_drifted(self) -> int:
+        return sum(f.drifted for f in self.features)
+
+    @property
+    def drift_share(self) -> float:
+        return self.n_drifted / len(self.features) if self.features else 0.0
+
+    def top(self, n: int = 5) -> list[FeatureDrift]:
+        return sorted(self.features, key=lambda f: (not f.drifted, -f.score))[:n]
+
+
+def _is_drifted(method: str, score: float, threshold: float) -> bool:
+    # Evidently's statistical tests report a p-value (drift when small); the distances
+    # (Wasserstein, Jensen-Shannon, PSI) report a distance (drift when large).
+    if "p_value" in method:
+        return score < threshold
+    return score >= threshold
+
+
+def compute_drift(
+    config: DatasetConfig, reference: pd.DataFrame, current: pd.DataFrame, html_path: Path
+) -> DriftSummary:
+    """Run Evidently's data-drift preset on the features, save its HTML and return the scores."""
+    definition = DataDefinition(
+        numerical_columns=config.numeric_features,
+        categorical_columns=config.categorical_features,
+    )
+    columns = config.feature_names
+    snapshot = Report([DataDriftPreset(columns=columns)]).run(
+        Dataset.from_pandas(current[columns], data_definition=definition),
+        Dataset.from_pandas(reference[columns], data_definition=definition),
+    )
+    html_path.parent.mkdir(parents=True, exist_ok=True)
+    snapshot.save_html(str(html_path))
+    features = []
+    for metric in snapshot.dict()["metrics"]:
+        settings = metric["config"]
+        if not settings["type"].endswith(":ValueDrift"):
+            continue
+        score, threshold = float(metric["value"]), float(settings["threshold"])
+        features.append(
+            FeatureDrift(
+                feature=settings["column"],
+                method=settings["method"],
+                threshold=threshold,
+                score=score,
+                drifted=_is_drifted(settings["method"], score, threshold),
+            )
+        )
+    return DriftSummary(features=sorted(features, key=lambda f: columns.index(f.feature)))

@@ -1,0 +1,57 @@
+"""Preparing the embedded default: one folder holding the warehouse, MLflow, BentoML and Dagster."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from continual_ml.config import Paths
+
+# The local Dagster instance keeps the deployment's single-writer rule: one run at a time and
+# one warehouse-writing step at a time, so `dagster dev` never opens DuckDB from two processes.
+LOCAL_DAGSTER_YAML = """\
+concurrency:
+  runs:
+    max_concurrent_runs: 1
+  pools:
+    default_limit: 1
+telemetry:
+  enabled: false
+"""
+MLFLOW_EXPERIMENT = "continual-ml"
+
+
+def prepare(paths: Paths) -> Paths:
+    """Create the folders, point every tool's environment at them and set up MLflow."""
+    for folder in (
+        paths.home,
+        paths.reports,
+        paths.mlflow_artifacts,
+        paths.bentoml_home,
+        paths.dagster_home,
+    ):
+        folder.mkdir(parents=True, exist_ok=True)
+    instance_yaml = paths.dagster_home / "dagster.yaml"
+    if not instance_yaml.exists():
+        instance_yaml.write_text(LOCAL_DAGSTER_YAML)
+    os.environ["CONTINUAL_ML_HOME"] = str(paths.home)
+    os.environ["DAGSTER_HOME"] = str(paths.dagster_home)
+    os.environ["BENTOML_HOME"] = str(paths.bentoml_home)
+    os.environ["MLFLOW_TRACKING_URI"] = paths.mlflow_tracking_uri
+    # No phoning home from an offline-first tool.
+    os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+    os.environ.setdefault("BENTOML_DO_NOT_TRACK", "true")
+    os.environ.setdefault("DO_NOT_TRACK", "1")
+    ensure_mlflow_experiment(paths.mlflow_tracking_uri, paths.mlflow_artifacts)
+    return paths
+
+
+def ensure_mlflow_experiment(tracking_uri: str, artifacts: Path) -> str:
+    """Create the experiment with its artifacts beside the store, not in the working directory."""
+    from mlflow.tracking import MlflowClient
+
+    client = MlflowClient(tracking_uri)
+    experiment = client.get_experiment_by_name(MLFLOW_EXPERIMENT)
+    if experiment is not None:
+        return experiment.experiment_id
+    return client.create_experiment(MLFLOW_EXPERIMENT, artifact_location=artifacts.as_uri())
