@@ -1,0 +1,190 @@
+"""The continual-learning demo: days of traffic with drift part way, closed by the real loop.
+
+Each simulated day: the day's rows go to the running BentoML service over HTTP, then land in
+DuckDB with their labels (monitoring job), the drift sensor ticks against the real Dagster
+instance, any retrain it requests runs, and the service is watched until it serves the winner.
+"""
+
+from __future__ import annotations
+
+import csv
+import shutil
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import httpx
+
+from continual_ml.config import Paths, default_config
+from continual_ml.local_home import prepare
+from continual_ml.service_process import ServiceProcess
+from continual_ml.synthetic_stream import generate_batch, partition_date
+
+HOME_MARKER = ".continual_ml_home"
+# The runs' own event logs stay complete in the Dagster instance; the console shows the timeline.
+QUIET_RUN_CONFIG = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+REQUEST_ROWS = 500
+
+
+@dataclass
+class DayRecord:
+    day: str
+    drift_share: float
+    served_versions: str
+    served_accuracy: float
+    events: list[str] = field(default_factory=list)
+    champion_after: int | None = None
+
+    def as_row(self) -> dict:
+        row = asdict(self)
+        row["events"] = "; ".join(self.events)
+        return row
+
+
+def reset_home(paths: Paths) -> None:
+    """Start from nothing, but only ever delete a folder this tool made."""
+    if paths.home.exists():
+        if not (paths.home / HOME_MARKER).exists() and any(paths.home.iterdir()):
+            raise RuntimeError(f"{paths.home} is not a continual-ml home; refusing to delete it")
+        shutil.rmtree(paths.home)
+    paths.home.mkdir(parents=True)
+    (paths.home / HOME_MARKER).write_text("created by continual-ml\n")
+
+
+class LoopDriver:
+    """Drives the Dagster side of the loop in this process against the persistent instance."""
+
+    def __init__(self) -> None:
+        import logging
+        import warnings
+
+        import dagster as dg
+
+        warnings.filterwarnings("ignore", category=dg.BetaWarning)
+        logging.getLogger("mlflow").setLevel(logging.WARNING)
+
+        from continual_ml.definitions import defs
+
+        self.dg, self.defs = dg, defs
+        self.instance = dg.DagsterInstance.get()
+        self.sensor_cursor: str | None = None
+
+    def monitor(self, day: str) -> float:
+        result = self.defs.resolve_job_def("monitoring_job").execute_in_process(
+            partition_key=day, instance=self.instance, run_config=QUIET_RUN_CONFIG
+        )
+        [report] = result.asset_materializations_for_node("drift_report")
+        return float(report.metadata["drift_share"].value)
+
+    def retrain(self, day: str, tags: dict[str, str] | None = None) -> dict:
+        result = self.defs.resolve_job_def("retrain_job").execute_in_process(
+            partition_key=day, instance=self.instance, tags=tags or {}, run_config=QUIET_RUN_CONFIG
+        )
+        [decision] = result.asset_materializations_for_node("champion_model")
+        return {k: v.value for k, v in decision.metadata.items()}
+
+    def tick_drift_sensor(self):
+        sensor = self.defs.resolve_sensor_def("drift_retrain_sensor")
+        context = self.dg.build_sensor_context(
+            instance=self.instance,
+            definitions=self.defs,
+            cursor=self.sensor_cursor,
+            resources={"dataset": self.defs.resources["dataset"]},
+        )
+        tick = sensor.evaluate_tick(context)
+        self.sensor_cursor = tick.cursor
+        return tick
+
+    def run_requested(self, run_request) -> dict | None:
+        """Launch a sensor's run request as the daemon would: at most once per run key."""
+        existing = self.instance.get_run_ids(
+            self.dg.RunsFilter(tags={"dagster/run_key": run_request.run_key}), limit=1
+        )
+        if existing:
+            return None
+        tags = {k: v for k, v in run_request.tags.items() if not k.startswith("dagster/partition")}
+        return self.retrain(
+            run_request.partition_key, {**tags, "dagster/run_key": run_request.run_key}
+        )
+
+
+def send_traffic(service: ServiceProcess, rows, config) -> tuple[float, set[int]]:
+    """Post the day's feature rows to the service; return accuracy against the labels and versions."""
+    correct, versions = 0, set()
+    records = rows[config.feature_names].to_dict("records")
+    labels = rows[config.label].to_numpy()
+    with httpx.Client(base_url=service.url, timeout=30) as client:
+        for start in range(0, len(records), REQUEST_ROWS):
+            response = client.post("/predict", json={"rows": records[start : start + REQUEST_ROWS]})
+            response.raise_for_status()
+            body = response.json()
+            versions.add(body["model_version"])
+            predicted = [p["predicted_class"] for p in body["predictions"]]
+            correct += int((labels[start : start + len(predicted)] == predicted).sum())
+    return correct / len(records), versions
+
+
+def run_demo(paths: Paths, n_days: int | None = None, say: Callable[[str], None] = print):
+    config = default_config()
+    n_days = n_days or config.stream.drift_day + 6
+    warmup = config.model.training_window_days
+    reset_home(paths)
+    prepare(paths)
+    driver = LoopDriver()
+    started = time.monotonic()
+    days = [partition_date(config, i).isoformat() for i in range(n_days)]
+
+    say(f"bootstrap: landing {warmup} days and training the first champion")
+    for day in days[:warmup]:
+        driver.monitor(day)
+    first = driver.retrain(days[warmup - 1])
+    say(f"  {first['decision']} v{first['candidate_version']}: {first['reason']}")
+
+    timeline: list[DayRecord] = []
+    with ServiceProcess(paths.bentoml_home, paths.home / "logs" / "service.log") as service:
+        say(f"service ready at {service.url}, serving v{service.served_version()}")
+        champion = service.served_version()
+        for index, day in enumerate(days[warmup:], start=warmup):
+            rows = generate_batch(config, partition_date(config, index))
+            accuracy, versions = send_traffic(service, rows, config)
+            record = DayRecord(
+                day, driver.monitor(day), ",".join(map(str, sorted(versions))), round(accuracy, 4)
+            )
+            tick = driver.tick_drift_sensor()
+            if not tick.run_requests:
+                record.events.append(f"sensor skipped: {tick.skip_message}")
+            for request in tick.run_requests:
+                outcome = driver.run_requested(request)
+                if outcome is None:
+                    record.events.append(f"sensor: {request.run_key} already ran")
+                    continue
+                version = outcome["candidate_version"]
+                record.events.append(f"retrain v{version} {outcome['decision']}")
+                if outcome["decision"] == "promoted":
+                    champion = int(outcome["champion_version"])
+                    waited = service.wait_for_version(champion)
+                    record.events.append(f"service swapped to v{champion} in {waited:.1f}s")
+            record.champion_after = champion
+            timeline.append(record)
+            say(format_row(record))
+    elapsed = time.monotonic() - started
+    csv_path = paths.home / "demo_timeline.csv"
+    write_csv(timeline, csv_path)
+    say(f"demo finished in {elapsed:.0f}s; timeline written to {csv_path}")
+    return timeline
+
+
+def format_row(record: DayRecord) -> str:
+    return (
+        f"{record.day}  drift {record.drift_share:4.2f}  served v{record.served_versions:<5} "
+        f"accuracy {record.served_accuracy:.3f}  champion v{record.champion_after}  "
+        + "; ".join(record.events)
+    )
+
+
+def write_csv(timeline: list[DayRecord], path: Path) -> None:
+    with path.open("w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(timeline[0].as_row()))
+        writer.writeheader()
+        writer.writerows(record.as_row() for record in timeline)

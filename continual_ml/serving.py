@@ -1,0 +1,150 @@
+"""What the BentoML service needs, free of Dagster and DuckDB: the request schema generated from
+the dataset configuration, and a follower that hot-swaps to the newest champion in the store."""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Literal
+
+import pandas as pd
+from pydantic import BaseModel, ConfigDict, Field, create_model
+
+from continual_ml.config import DatasetConfig
+from continual_ml.model_store import ARTIFACT_FILE, MANIFEST_FILE, SERVED_MODEL_NAME
+from continual_ml.training import load_model
+
+log = logging.getLogger("continual_ml.serving")
+
+
+def row_schema(config: DatasetConfig) -> type[BaseModel]:
+    """A pydantic model of one input row: every feature required, typed, finite, nothing extra."""
+    fields: dict[str, Any] = {}
+    for feature in config.features:
+        if feature.kind == "numeric":
+            fields[feature.name] = (float, Field(allow_inf_nan=False))
+        else:
+            fields[feature.name] = (Literal[feature.categories], Field())
+    return create_model(
+        "FeatureRow",
+        __config__=ConfigDict(extra="forbid", strict=False),
+        **fields,
+    )
+
+
+@dataclass(frozen=True)
+class ServedModel:
+    version: int
+    sha256: str
+    tag: str
+    pipeline: Any
+    loaded_at: str
+
+
+@dataclass
+class ChampionFollower:
+    """Keeps the newest champion of the BentoML store loaded, swapping only to a verified model.
+
+    A candidate model is loaded off the request path, its hash checked against the one the
+    promotion recorded and a smoke prediction made; only then does one reference assignment
+    swap it in, so in-flight requests finish on the model they started with.
+    """
+
+    store_dir: Path
+    config: DatasetConfig
+    poll_seconds: float = 1.0
+    current: ServedModel | None = None
+    last_error: str | None = None
+    swaps: int = 0
+    _failed_tag: str | None = None
+    _stop: threading.Event = field(default_factory=threading.Event)
+
+    def newest_tag(self) -> str | None:
+        from bentoml._internal.models import ModelStore
+
+        store = ModelStore(self.store_dir / "models")
+        try:
+            models = store.list(SERVED_MODEL_NAME)
+        except Exception:  # an empty store has no entry for the name yet
+            return None
+        if not models:
+            return None
+        return str(max(models, key=lambda m: m.info.creation_time).tag)
+
+    def refresh(self) -> bool:
+        """Swap to the newest champion if it is new and loads; return whether a swap happened."""
+        tag = self.newest_tag()
+        if tag is None or (self.current and self.current.tag == tag) or tag == self._failed_tag:
+            return False
+        try:
+            candidate = self._load(tag)
+        except Exception as error:  # keep serving the old model, and say why
+            self._failed_tag = tag
+            self.last_error = f"{tag}: {type(error).__name__}: {error}"
+            log.error("not swapping to %s: %s", tag, self.last_error)
+            return False
+        previous = self.current.version if self.current else None
+        self.current = candidate
+        self.swaps += 1
+        self.last_error = None
+        log.info("now serving model v%s (was v%s)", candidate.version, previous)
+        return True
+
+    def _load(self, tag: str) -> ServedModel:
+        from bentoml._internal.models import ModelStore
+
+        model_dir = Path(ModelStore(self.store_dir / "models").get(tag).path)
+        manifest = json.loads((model_dir / MANIFEST_FILE).read_text())
+        pipeline = load_model((model_dir / ARTIFACT_FILE).read_bytes(), manifest["sha256"])
+        smoke = pipeline.predict_proba(pd.DataFrame([smoke_row(self.config)]))
+        if smoke.shape != (1, len(self.config.classes)):
+            raise ValueError(f"smoke prediction has shape {smoke.shape}")
+        return ServedModel(
+            version=int(manifest["version"]),
+            sha256=manifest["sha256"],
+            tag=tag,
+            pipeline=pipeline,
+            loaded_at=datetime.now(UTC).isoformat(),
+        )
+
+    def follow(self) -> threading.Thread:
+        """Poll the store in a daemon thread until `stop()`."""
+
+        def loop() -> None:
+            while not self._stop.wait(self.poll_seconds):
+                try:
+                    self.refresh()
+                except Exception:
+                    log.exception("model store poll failed")
+
+        thread = threading.Thread(target=loop, name="champion-follower", daemon=True)
+        thread.start()
+        return thread
+
+    def stop(self) -> None:
+        self._stop.set()
+
+
+def smoke_row(config: DatasetConfig) -> dict[str, Any]:
+    return {f.name: (0.0 if f.kind == "numeric" else f.categories[0]) for f in config.features}
+
+
+def predict_rows(model: ServedModel, config: DatasetConfig, rows: list[dict]) -> list[dict]:
+    started = time.perf_counter()
+    frame = pd.DataFrame(rows, columns=config.feature_names)
+    proba = model.pipeline.predict_proba(frame)
+    classes = [int(c) for c in model.pipeline.classes_]
+    latency_ms = (time.perf_counter() - started) * 1000
+    return [
+        {
+            "probabilities": {str(c): float(p) for c, p in zip(classes, row, strict=True)},
+            "predicted_class": classes[int(row.argmax())],
+            "latency_ms": latency_ms,
+        }
+        for row in proba
+    ]
