@@ -16,6 +16,7 @@ def main(argv: list[str] | None = None) -> int:
         "--days", type=int, default=None, help="simulated days (default: drift day + 6)"
     )
     commands.add_parser("init", help="prepare the local home (DuckDB, MLflow, BentoML, Dagster)")
+    commands.add_parser("dagster-dev", help="open the Dagster UI on the local home")
     args = parser.parse_args(argv)
 
     paths = Paths.from_env()
@@ -28,6 +29,13 @@ def main(argv: list[str] | None = None) -> int:
 
         prepare(paths)
         print(f"continual-ml home ready at {paths.home}")
+    elif args.command == "dagster-dev":
+        import os
+
+        from continual_ml.local_home import prepare
+
+        prepare(paths)  # exports DAGSTER_HOME and friends for the process it becomes
+        os.execvp("dagster", ["dagster", "dev", "-m", "continual_ml.definitions"])
     return 0
 
 

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import hashlib
+import io
+import re
+import zipfile
 from dataclasses import dataclass
 
 import pandas as pd
@@ -72,9 +75,42 @@ def fit_candidate(config: DatasetConfig, train: pd.DataFrame) -> Pipeline:
 
 
 def serialize_model(model: Pipeline) -> tuple[bytes, str]:
-    """The model as skops bytes (no arbitrary pickle) and their sha256."""
-    artifact = skops.io.dumps(model)
+    """The model as skops bytes (no arbitrary pickle) and their sha256.
+
+    The same model always gives the same bytes: see `_canonical`.
+    """
+    artifact = _canonical(skops.io.dumps(model))
     return artifact, hashlib.sha256(artifact).hexdigest()
+
+
+_OBJECT_ID = re.compile(r'("__id__": |"file": ")(\d+)')
+
+
+def _canonical(archive: bytes) -> bytes:
+    """Rewrite a skops zip without what varies between identical models.
+
+    skops names objects and array files by their memory address (`id()`) and stamps each zip
+    entry with the time of writing; addresses are renumbered in order of appearance and the
+    timestamps fixed, which keeps every reference consistent and the content unchanged.
+    """
+    source = zipfile.ZipFile(io.BytesIO(archive))
+    schema = source.read("schema.json").decode()
+    renumbered: dict[str, str] = {}
+    for match in _OBJECT_ID.finditer(schema):
+        renumbered.setdefault(match.group(2), str(len(renumbered)))
+    schema = _OBJECT_ID.sub(lambda m: m.group(1) + renumbered[m.group(2)], schema)
+    entries = {"schema.json": schema.encode()}
+    for info in source.infolist():
+        stem, dot, suffix = info.filename.partition(".")
+        if info.filename != "schema.json":
+            entries[f"{renumbered.get(stem, stem)}{dot}{suffix}"] = source.read(info.filename)
+    target = io.BytesIO()
+    with zipfile.ZipFile(target, "w", compression=zipfile.ZIP_DEFLATED) as rewritten:
+        for name in sorted(entries):
+            info = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
+            info.compress_type = zipfile.ZIP_DEFLATED
+            rewritten.writestr(info, entries[name])
+    return target.getvalue()
 
 
 def load_model(artifact: bytes, expected_sha256: str) -> Pipeline:

@@ -1,0 +1,32 @@
+# Everything goes through uv and the lock file; the only prerequisites are Python 3.11 and make.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+UV_VERSION := 0.13.8
+UV := .tools/bin/uv
+export UV_PROJECT_ENVIRONMENT := .venv
+export MLFLOW_DISABLE_TELEMETRY := true
+export BENTOML_DO_NOT_TRACK := true
+export DO_NOT_TRACK := 1
+
+.PHONY: setup demo test dev lint bench
+
+$(UV):
+	$(PYTHON) -m venv .tools
+	.tools/bin/pip install --quiet uv==$(UV_VERSION)
+
+setup: $(UV)
+	$(UV) sync --frozen --python $(PYTHON)
+
+demo: setup  ## set up and run the continual-learning demo
+	.venv/bin/continual-ml demo
+
+test: setup  ## set up and run the test suite
+	.venv/bin/python -m pytest
+
+dev: setup  ## the Dagster UI on the demo's home (run `make demo` first to see its runs)
+	.venv/bin/continual-ml dagster-dev
+
+lint: setup
+	.venv/bin/ruff check . && .venv/bin/ruff format --check .
+
+bench: setup  ## the slow benchmarks, out of the default test run
+	.venv/bin/python -m pytest -m slow -s

@@ -1,0 +1,83 @@
+"""Fixtures: a temporary continual-ml home with a real DuckDB file, MLflow store and BentoML store."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import dagster as dg
+import pytest
+
+from continual_ml.config import Paths, default_config
+from continual_ml.local_home import prepare
+
+HOME_ENV = (
+    "CONTINUAL_ML_HOME",
+    "DAGSTER_HOME",
+    "BENTOML_HOME",
+    "MLFLOW_TRACKING_URI",
+    "CONTINUAL_ML_WAREHOUSE",
+    "CONTINUAL_ML_SLACK_WEBHOOK_URL",
+    "CONTINUAL_ML_DISCORD_WEBHOOK_URL",
+)
+
+
+@pytest.fixture
+def home(tmp_path, monkeypatch) -> Paths:
+    """A fresh embedded default under tmp_path; the environment is restored afterwards."""
+    for name in HOME_ENV:
+        monkeypatch.delenv(name, raising=False)
+    # delenv records each variable, so what prepare() exports is undone on teardown
+    monkeypatch.setenv("CONTINUAL_ML_HOME", str(tmp_path / "home"))
+    return prepare(Paths.from_env())
+
+
+@pytest.fixture
+def config():
+    return default_config()
+
+
+@pytest.fixture
+def instance() -> Iterator[dg.DagsterInstance]:
+    with dg.instance_for_test() as test_instance:
+        yield test_instance
+
+
+@dataclass
+class Receiver:
+    """A local HTTP server standing in for Slack and Discord webhooks."""
+
+    url: str
+    requests: list[tuple[str, bytes]] = field(default_factory=list)
+    status: int = 200
+    delay_seconds: float = 0.0
+
+
+@pytest.fixture
+def webhook_receiver() -> Iterator[Receiver]:
+    receiver = Receiver(url="")
+    release = threading.Event()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+            receiver.requests.append((self.path, body))
+            if receiver.delay_seconds:
+                release.wait(receiver.delay_seconds)
+            self.send_response(receiver.status)
+            self.end_headers()
+            self.wfile.write(b"ok")
+
+        def log_message(self, *args) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    receiver.url = f"http://127.0.0.1:{server.server_address[1]}"
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield receiver
+    release.set()
+    server.shutdown()
+    server.server_close()

@@ -1,0 +1,39 @@
+import pytest
+import yaml
+from pydantic import ValidationError
+
+from continual_ml.config import DEFAULT_CONFIG, load_config
+
+
+def write(tmp_path, mutate):
+    raw = yaml.safe_load(DEFAULT_CONFIG.read_text())
+    mutate(raw)
+    path = tmp_path / "dataset.yaml"
+    path.write_text(yaml.safe_dump(raw))
+    return path
+
+
+def test_the_demo_configuration_loads():
+    config = load_config()
+    assert config.numeric_features == ["x0", "x1", "x2", "x3", "x4"]
+    assert config.categorical_features == ["segment"]
+
+
+def test_an_unknown_key_is_named(tmp_path):
+    path = write(tmp_path, lambda raw: raw["policy"].update(drift_treshold=0.2))
+    with pytest.raises(ValidationError, match="drift_treshold"):
+        load_config(path)
+
+
+def test_a_categorical_feature_without_categories_is_named(tmp_path):
+    path = write(
+        tmp_path, lambda raw: raw["features"].append({"name": "colour", "kind": "categorical"})
+    )
+    with pytest.raises(ValidationError, match="colour"):
+        load_config(path)
+
+
+def test_an_out_of_range_threshold_is_named(tmp_path):
+    path = write(tmp_path, lambda raw: raw["policy"].update(drift_share_threshold=1.5))
+    with pytest.raises(ValidationError, match="drift_share_threshold"):
+        load_config(path)

@@ -1,0 +1,59 @@
+import hashlib
+
+import pandas as pd
+import pytest
+
+from continual_ml.synthetic_stream import generate_batch, partition_date
+from continual_ml.training import fit_candidate, load_model, serialize_model, split_window
+
+
+@pytest.fixture
+def window(config):
+    frames = []
+    for index in range(3):
+        rows = generate_batch(config, partition_date(config, index))
+        rows["partition_date"] = partition_date(config, index)
+        frames.append(rows)
+    return pd.concat(frames, ignore_index=True)
+
+
+def test_the_holdout_is_the_newest_rows_of_the_last_partition(window, config):
+    split = split_window(window, 0.3)
+    assert len(split.holdout) == round(0.3 * config.stream.rows_per_day)
+    assert split.holdout["event_time"].min() >= split.train["event_time"].max()
+    assert (split.holdout["partition_date"] == partition_date(config, 2)).all()
+    assert not set(split.holdout["row_id"]) & set(split.train["row_id"])
+
+
+def test_same_data_and_seed_give_identical_model_bytes(window, config):
+    first, first_hash = serialize_model(fit_candidate(config, window))
+    second, second_hash = serialize_model(fit_candidate(config, window))
+    assert first_hash == second_hash == hashlib.sha256(first).hexdigest()
+    assert first == second
+
+
+def test_a_model_round_trips_and_predicts_the_same(window, config):
+    model = fit_candidate(config, window)
+    artifact, sha256 = serialize_model(model)
+    loaded = load_model(artifact, sha256)
+    features = window[config.feature_names].head(50)
+    pd.testing.assert_frame_equal(
+        pd.DataFrame(loaded.predict_proba(features)), pd.DataFrame(model.predict_proba(features))
+    )
+
+
+def test_tampered_bytes_are_refused(window, config):
+    artifact, sha256 = serialize_model(fit_candidate(config, window))
+    tampered = artifact[:-1] + bytes([artifact[-1] ^ 1])
+    with pytest.raises(ValueError, match="hash"):
+        load_model(tampered, sha256)
+
+
+def test_unlabelled_rows_are_not_trained_on(window, config):
+    partly = window.copy()
+    partly.loc[: len(partly) // 2, config.label] = None
+    model = fit_candidate(config, partly)
+    assert model.named_steps["classifier"].n_features_in_ > 0
+    # Fitting on the labelled half alone gives the very same model.
+    alone = fit_candidate(config, partly[partly[config.label].notna()])
+    assert serialize_model(model)[1] == serialize_model(alone)[1]

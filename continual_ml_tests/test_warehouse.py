@@ -1,0 +1,92 @@
+from datetime import date
+
+import duckdb
+import pytest
+
+from continual_ml import warehouse
+from continual_ml.synthetic_stream import generate_batch, partition_date
+
+
+@pytest.fixture
+def conn(tmp_path, config):
+    connection = duckdb.connect(str(tmp_path / "warehouse.duckdb"))
+    warehouse.ensure_schema(connection, config)
+    yield connection
+    connection.close()
+
+
+def day_rows(config, index):
+    rows = generate_batch(config, partition_date(config, index))
+    rows["partition_date"] = partition_date(config, index)
+    return rows
+
+
+def count(conn, day):
+    return conn.execute(
+        "SELECT count(*) FROM observations WHERE partition_date = ?", [day]
+    ).fetchone()[0]
+
+
+def test_rewriting_a_partition_replaces_it_without_duplicates(conn, config):
+    day = partition_date(config, 0)
+    warehouse.replace_rows(conn, "observations", day_rows(config, 0), partition=day)
+    warehouse.replace_rows(conn, "observations", day_rows(config, 0), partition=day)
+    assert count(conn, day) == config.stream.rows_per_day
+    assert conn.execute("SELECT count(DISTINCT row_id) FROM observations").fetchone()[0] == (
+        config.stream.rows_per_day
+    )
+
+
+def test_a_failed_rewrite_leaves_the_old_partition_whole(conn, config):
+    day = partition_date(config, 0)
+    warehouse.replace_rows(conn, "observations", day_rows(config, 0), partition=day)
+    broken = day_rows(config, 0).head(10)
+    broken.loc[5, "event_time"] = None  # violates NOT NULL after the DELETE has run
+    with pytest.raises(duckdb.ConstraintException):
+        warehouse.replace_rows(conn, "observations", broken, partition=day)
+    assert count(conn, day) == config.stream.rows_per_day
+
+
+def test_the_champion_is_the_last_promotion_that_named_one(conn):
+    assert warehouse.current_champion(conn) is None
+    for _ in range(2):
+        warehouse.register_model(
+            conn,
+            partition_date=date(2026, 1, 3),
+            sha256="ab",
+            artifact=b"x",
+            family="lr",
+            params="{}",
+            training_start=date(2026, 1, 1),
+            training_end=date(2026, 1, 3),
+            n_train=1,
+        )
+    warehouse.record_promotion(
+        conn,
+        partition_date=date(2026, 1, 3),
+        candidate_version=1,
+        decision="promoted",
+        reason="first",
+        champion_version=1,
+    )
+    warehouse.record_promotion(
+        conn,
+        partition_date=date(2026, 1, 4),
+        candidate_version=2,
+        previous_champion=1,
+        decision="rejected",
+        reason="worse",
+        champion_version=1,
+    )
+    assert warehouse.current_champion(conn)["version"] == 1
+    warehouse.record_promotion(
+        conn,
+        partition_date=date(2026, 1, 5),
+        candidate_version=2,
+        previous_champion=1,
+        decision="promoted",
+        reason="better",
+        champion_version=2,
+    )
+    assert warehouse.current_champion(conn)["version"] == 2
+    assert warehouse.latest_model_for(conn, date(2026, 1, 3))["version"] == 2
