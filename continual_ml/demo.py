@@ -110,7 +110,7 @@ class LoopDriver:
 
 
 def send_traffic(service: ServiceProcess, rows, config) -> tuple[float, set[int]]:
-    """Post the day's feature rows to the service; return accuracy against the labels and versions."""
+    """Post the day's rows to the service; return accuracy against the labels, and versions."""
     correct, versions = 0, set()
     records = rows[config.feature_names].to_dict("records")
     labels = rows[config.label].to_numpy()

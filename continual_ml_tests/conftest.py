@@ -1,4 +1,4 @@
-"""Fixtures: a temporary continual-ml home with a real DuckDB file, MLflow store and BentoML store."""
+"""Fixtures: a temporary continual-ml home (real DuckDB file, MLflow and BentoML stores)."""
 
 from __future__ import annotations
 

@@ -5,20 +5,17 @@ import dagster as dg
 from continual_ml.alerts import Alert
 from continual_ml.defs.data.assets import current_window, observations, reference_window
 from continual_ml.defs.monitoring.assets import drift_report
-from continual_ml.defs.partitions import daily_partitions
 from continual_ml.defs.resources import AlertsResource, DatasetResource
 from continual_ml.defs.training.assets import candidate_model, champion_model, evaluation_scores
 
 monitoring_job = dg.define_asset_job(
     "monitoring_job",
     selection=[observations, current_window, reference_window, drift_report],
-    partitions_def=daily_partitions,
     description="Land a day's batch and measure its drift against the champion's reference.",
 )
 retrain_job = dg.define_asset_job(
     "retrain_job",
     selection=[candidate_model, evaluation_scores, champion_model],
-    partitions_def=daily_partitions,
     description="Train a challenger on the recent window, evaluate it and promote it if better.",
 )
 

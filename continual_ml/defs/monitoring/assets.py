@@ -38,12 +38,18 @@ def drift_report(
         warehouse.ensure_schema(conn, config)
         reference = warehouse.read_window(conn, day, "reference")
         current = warehouse.read_window(conn, day, "current")
-        summary = compute_drift(
-            config,
-            warehouse.read_rows(conn, "observations", reference["start"], reference["end"]),
-            warehouse.read_rows(conn, "observations", current["start"], current["end"]),
-            html_path,
-        )
+        windows = {
+            name: warehouse.read_rows(conn, "observations", window["start"], window["end"])
+            for name, window in (("reference", reference), ("current", current))
+        }
+        for name, rows in windows.items():
+            if rows.empty:
+                window = reference if name == "reference" else current
+                raise dg.Failure(
+                    f"the {name} window {window['start']} .. {window['end']} has no observations;"
+                    " materialize those partitions of `observations` first"
+                )
+        summary = compute_drift(config, windows["reference"], windows["current"], html_path)
         scores = pd.DataFrame([vars(f) for f in summary.features]).assign(partition_date=day)
         warehouse.record_drift(
             conn,

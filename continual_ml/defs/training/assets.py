@@ -3,6 +3,7 @@
 import hashlib
 import json
 from datetime import timedelta
+from importlib.metadata import version as package_version
 
 import dagster as dg
 import mlflow.sklearn
@@ -130,6 +131,11 @@ def log_training_run(
             signature=infer_signature(features, model.predict_proba(features.head(50))),
             input_example=features.head(5),
             serialization_format="skops",
+            # Stated, not inferred: inference shells out to the package manager on every run.
+            pip_requirements=[
+                f"scikit-learn=={package_version('scikit-learn')}",
+                f"skops=={package_version('skops')}",
+            ],
             skops_trusted_types=own_types(artifact),
         )
         return tracking.active_run().info.run_id

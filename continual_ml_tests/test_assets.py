@@ -1,0 +1,156 @@
+"""The assets materialized for real: DuckDB file, MLflow store and BentoML store under tmp_path."""
+
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+import pytest
+from mlflow.tracking import MlflowClient
+
+from continual_ml.defs.data.assets import current_window, observations, reference_window
+from continual_ml.defs.monitoring.assets import drift_report
+from continual_ml.defs.resources import build_resources
+from continual_ml.defs.training.assets import candidate_model, champion_model, evaluation_scores
+from continual_ml.local_home import MLFLOW_EXPERIMENT
+from continual_ml.model_store import SERVED_MODEL_NAME
+from continual_ml.synthetic_stream import partition_date
+
+MONITORING = [observations, current_window, reference_window, drift_report]
+RETRAIN = [candidate_model, evaluation_scores, champion_model]
+
+
+def run(assets, day, home, instance):
+    result = dg.materialize(
+        assets,
+        partition_key=str(day),
+        resources=build_resources(home),
+        instance=instance,
+        selection=assets,
+    )
+    assert result.success
+    return result
+
+
+def metadata(result, asset):
+    [event] = result.asset_materializations_for_node(asset.op.name)
+    return {k: v.value for k, v in event.metadata.items()}
+
+
+def query(home, sql, params=()):
+    with duckdb.connect(str(home.warehouse), read_only=True) as conn:
+        return conn.execute(sql, list(params)).fetchall()
+
+
+@pytest.fixture
+def first_champion(home, config, instance):
+    """Three days landed and the first model trained and promoted on them."""
+    for index in range(3):
+        run(
+            [observations, current_window, reference_window],
+            partition_date(config, index),
+            home,
+            instance,
+        )
+    return run(RETRAIN, partition_date(config, 2), home, instance)
+
+
+def test_observations_land_one_partition_per_day(home, config, instance):
+    day = partition_date(config, 0)
+    result = run([observations], day, home, instance)
+    run([observations], day, home, instance)  # re-materialized: replaced, not appended
+    assert metadata(result, observations)["dagster/row_count"] == config.stream.rows_per_day
+    [(n, days, batches)] = query(
+        home,
+        "SELECT count(*), count(DISTINCT partition_date), count(DISTINCT batch_id) "
+        "FROM observations",
+    )
+    assert (n, days, batches) == (config.stream.rows_per_day, 1, 1)
+
+
+def test_the_first_candidate_is_tracked_stored_promoted_and_exported(home, config, first_champion):
+    trained = metadata(first_champion, candidate_model)
+    assert trained["model_version"] == 1
+    assert (
+        trained["training_window"] == f"{partition_date(config, 0)} .. {partition_date(config, 2)}"
+    )
+    [(sha256, size, start, end)] = query(
+        home, "SELECT sha256, octet_length(artifact), training_start, training_end FROM models"
+    )
+    assert sha256 == trained["sha256"] and size > 1_000
+    assert (start, end) == (partition_date(config, 0), partition_date(config, 2))
+
+    client = MlflowClient(home.mlflow_tracking_uri)
+    mlflow_run = client.get_run(trained["mlflow_run_id"])
+    assert mlflow_run.data.params["training_end"] == str(partition_date(config, 2))
+    assert mlflow_run.data.metrics["holdout_accuracy"] == pytest.approx(trained["holdout_accuracy"])
+    assert mlflow_run.data.tags["dagster_run_id"] == first_champion.run_id
+    assert mlflow_run.info.status == "FINISHED"
+    [logged] = client.search_logged_models(
+        experiment_ids=[client.get_experiment_by_name(MLFLOW_EXPERIMENT).experiment_id]
+    )
+    assert logged.source_run_id == mlflow_run.info.run_id
+    assert Path(home.mlflow_artifacts).exists()
+
+    decision = metadata(first_champion, champion_model)
+    assert (decision["decision"], decision["champion_version"]) == ("promoted", 1)
+    assert query(home, "SELECT decision, champion_version FROM promotions") == [("promoted", 1)]
+    exported = list((home.bentoml_home / "models" / SERVED_MODEL_NAME).iterdir())
+    assert "v1" in [p.name for p in exported]
+
+
+def test_an_identical_challenger_is_scored_on_the_same_holdout_and_rejected(
+    home, config, instance, first_champion
+):
+    result = run(RETRAIN, partition_date(config, 2), home, instance)
+    scores = metadata(result, evaluation_scores)
+    assert scores["candidate_accuracy"] == scores["champion_accuracy"]
+    assert metadata(result, champion_model)["decision"] == "rejected"
+    rows = query(
+        home,
+        "SELECT role, model_version, n_holdout FROM evaluation_scores "
+        "WHERE candidate_version = 2 ORDER BY role",
+    )
+    assert rows == [("candidate", 2, 600), ("champion", 1, 600)]
+    assert query(home, "SELECT champion_version FROM promotions ORDER BY id") == [(1,), (1,)]
+
+
+def test_drift_report_stores_scores_and_links_its_html(home, config, instance, first_champion):
+    drift_day = partition_date(config, config.stream.drift_day)
+    result = run(MONITORING, drift_day, home, instance)
+    report = metadata(result, drift_report)
+    assert report["drift_share"] == pytest.approx(4 / 6)
+    assert report["reference_champion"] == 1
+    assert (
+        Path(report["report"]).read_text().lower().startswith("<!doctype html")
+        or Path(report["report"]).stat().st_size > 10_000
+    )
+    assert "x0" in report["top_features"]
+    drifted = query(
+        home,
+        "SELECT feature FROM drift_scores WHERE partition_date = ? AND drifted ORDER BY feature",
+        [drift_day],
+    )
+    assert [f for (f,) in drifted] == ["segment", "x0", "x1", "x2"]
+    [(share,)] = query(
+        home, "SELECT drift_share FROM drift_reports WHERE partition_date = ?", [drift_day]
+    )
+    assert share == pytest.approx(4 / 6)
+
+
+def test_a_retrain_after_drift_is_promoted_and_becomes_the_reference(
+    home, config, instance, first_champion
+):
+    drift_day = config.stream.drift_day
+    for index in range(drift_day - 1, drift_day + 2):
+        run([observations], partition_date(config, index), home, instance)
+    result = run(RETRAIN, partition_date(config, drift_day + 1), home, instance)
+    scores = metadata(result, evaluation_scores)
+    assert scores["candidate_accuracy"] > scores["champion_accuracy"] + 0.2
+    assert metadata(result, champion_model)["champion_version"] == 2
+    next_day = partition_date(config, drift_day + 2)
+    run([observations], next_day, home, instance)
+    reference = metadata(run([reference_window], next_day, home, instance), reference_window)
+    assert reference["champion_version"] == 2
+    assert reference["window"] == (
+        f"{partition_date(config, drift_day - 1)} .. {partition_date(config, drift_day + 1)}"
+    )
