@@ -93,7 +93,7 @@ def candidate_model(
             training_end=end,
             n_train=len(split.train),
             mlflow_run_id=run_id,
-            dagster_run_id=context.run_id,
+            dagster_run_id=context.run.run_id,
         )
     alerts.send(
         Alert(
