@@ -7,7 +7,7 @@ RUN apt-get update \
     && apt-get install -y --no-install-recommends curl \
     && rm -rf /var/lib/apt/lists/*
 
-RUN pip install --no-cache-dir "uv>=0.5"
+RUN pip install --no-cache-dir "uv==0.13.8"
 
 ENV UV_COMPILE_BYTECODE=1 \
     UV_LINK_MODE=copy \
@@ -24,13 +24,6 @@ COPY continual_ml ./continual_ml
 COPY bento ./bento
 COPY workspace.yaml ./
 RUN uv sync --frozen --no-dev
-
-# Postgres drivers for the compose deployment only (Dagster run/event storage and the MLflow
-# backend store); the native setup uses SQLite/DuckDB and does not need them, so they are not
-# in uv.lock. dagster-postgres must match the locked dagster (1.13.27 -> 0.29.27).
-ARG DAGSTER_POSTGRES_VERSION=0.29.27
-RUN uv pip install --python /opt/dagster/app/.venv/bin/python \
-    "dagster-postgres==${DAGSTER_POSTGRES_VERSION}" "psycopg2-binary>=2.9"
 
 ENV PATH="/opt/dagster/app/.venv/bin:${PATH}" \
     DAGSTER_HOME=/opt/dagster/home
