@@ -20,15 +20,27 @@ class _Strict(BaseModel):
 
 class FeatureSpec(_Strict):
     name: str
-    kind: Literal["numeric", "categorical"]
+    kind: Literal["numeric", "categorical", "boolean"]
     categories: tuple[str, ...] = ()
+    min: float | None = Field(None, description="numeric only: smallest value accepted")
+    max: float | None = Field(None, description="numeric only: largest value accepted")
+    nullable: bool = Field(False, description="whether a row may leave this feature empty")
 
     @model_validator(mode="after")
     def _categories_only_for_categorical(self) -> FeatureSpec:
         if self.kind == "categorical" and not self.categories:
             raise ValueError(f"feature {self.name!r}: categorical features need `categories`")
-        if self.kind == "numeric" and self.categories:
-            raise ValueError(f"feature {self.name!r}: numeric features take no `categories`")
+        if self.kind != "categorical" and self.categories:
+            raise ValueError(f"feature {self.name!r}: {self.kind} features take no `categories`")
+        return self
+
+    @model_validator(mode="after")
+    def _bounds_only_for_numeric(self) -> FeatureSpec:
+        bounded = self.min is not None or self.max is not None
+        if bounded and self.kind != "numeric":
+            raise ValueError(f"feature {self.name!r}: only numeric features take `min`/`max`")
+        if self.min is not None and self.max is not None and self.min > self.max:
+            raise ValueError(f"feature {self.name!r}: `min` {self.min} is above `max` {self.max}")
         return self
 
 
@@ -59,6 +71,11 @@ class DatasetConfig(_Strict):
     features: tuple[FeatureSpec, ...]
     label: str = "label"
     classes: tuple[int, ...] = (0, 1)
+    # The names these columns have in the files users drop; `observations` always calls them
+    # `row_id` and `event_time`.
+    id_column: str = "row_id"
+    event_time_column: str = "event_time"
+    partition_grain: Literal["day"] = "day"
     stream: StreamSettings = StreamSettings()
     model: ModelSettings = ModelSettings()
     policy: PolicySettings = PolicySettings()
@@ -117,6 +134,12 @@ class Paths(BaseModel):
     @property
     def reports(self) -> Path:
         return self.home / "reports"
+
+    @property
+    def prediction_logs(self) -> Path:
+        return Path(
+            os.environ.get("CONTINUAL_ML_PREDICTION_LOG_DIR") or self.home / "prediction_logs"
+        )
 
     @property
     def dagster_home(self) -> Path:

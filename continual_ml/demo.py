@@ -116,7 +116,8 @@ def send_traffic(service: ServiceProcess, rows, config) -> tuple[float, set[int]
     labels = rows[config.label].to_numpy()
     with httpx.Client(base_url=service.url, timeout=30) as client:
         for start in range(0, len(records), REQUEST_ROWS):
-            response = client.post("/predict", json={"rows": records[start : start + REQUEST_ROWS]})
+            batch = records[start : start + REQUEST_ROWS]
+            response = client.post("/predict_batch", json={"rows": batch})
             response.raise_for_status()
             body = response.json()
             versions.add(body["model_version"])
@@ -142,7 +143,10 @@ def run_demo(paths: Paths, n_days: int | None = None, say: Callable[[str], None]
     say(f"  {first['decision']} v{first['candidate_version']}: {first['reason']}")
 
     timeline: list[DayRecord] = []
-    with ServiceProcess(paths.bentoml_home, paths.home / "logs" / "service.log") as service:
+    service = ServiceProcess(
+        paths.bentoml_home, paths.home / "logs" / "service.log", paths.prediction_logs
+    )
+    with service:
         say(f"service ready at {service.url}, serving v{service.served_version()}")
         champion = service.served_version()
         for index, day in enumerate(days[warmup:], start=warmup):

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 from continual_ml.config import DatasetConfig
@@ -13,7 +15,12 @@ MANIFEST_FILE = "manifest.json"
 
 
 def export_champion(
-    bentoml_home: Path, config: DatasetConfig, version: int, artifact: bytes, sha256: str
+    bentoml_home: Path,
+    config: DatasetConfig,
+    version: int,
+    artifact: bytes,
+    sha256: str,
+    details: dict | None = None,
 ) -> str:
     """Write the champion into the store as a new tag; the newest tag is the one served."""
     import bentoml  # heavy import, only where a model is exported
@@ -28,9 +35,13 @@ def export_champion(
         "dataset": config.name,
         "features": [f.model_dump(mode="json") for f in config.features],
         "classes": list(config.classes),
+        "promoted_at": datetime.now(UTC).isoformat(),
+        **(details or {}),
     }
+    # Unique per export: a rollback exports an older version again as the newest entry.
+    tag = f"{SERVED_MODEL_NAME}:v{version}-{time.time_ns() // 1_000_000}"
     with bentoml.models.create(
-        f"{SERVED_MODEL_NAME}:v{version}",
+        tag,
         labels={"model_version": str(version)},
         metadata={"model_version": version, "sha256": sha256},
         _model_store=store,

@@ -28,12 +28,14 @@ class ServiceProcess:
         self,
         bentoml_home: Path,
         log_path: Path,
+        prediction_log_dir: Path,
         port: int | None = None,
         extra_env: dict[str, str] | None = None,
     ) -> None:
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.bentoml_home = bentoml_home
+        self.prediction_log_dir = prediction_log_dir
         self.log_path = log_path
         self.extra_env = extra_env or {}
         self.process: subprocess.Popen | None = None
@@ -42,6 +44,7 @@ class ServiceProcess:
         env = {
             **os.environ,
             "BENTOML_HOME": str(self.bentoml_home),
+            "CONTINUAL_ML_PREDICTION_LOG_DIR": str(self.prediction_log_dir),
             "BENTOML_DO_NOT_TRACK": "true",
             "CONTINUAL_ML_MODEL_POLL_SECONDS": "0.5",
             **self.extra_env,
@@ -85,7 +88,10 @@ class ServiceProcess:
         raise TimeoutError(f"service not ready after {timeout_seconds}s; see {self.log_path}")
 
     def served_version(self) -> int | None:
-        return httpx.post(f"{self.url}/model", json={}, timeout=5).json()["model_version"]
+        return self.describe()["model_version"]
+
+    def describe(self) -> dict:
+        return httpx.get(f"{self.url}/model", timeout=5).json()
 
     def wait_for_version(self, version: int, timeout_seconds: float = 30.0) -> float:
         """Seconds until the service answers with `version`."""

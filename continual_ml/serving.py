@@ -22,12 +22,18 @@ from continual_ml.training import load_model
 log = logging.getLogger("continual_ml.serving")
 
 
-def row_schema(config: DatasetConfig) -> type[BaseModel]:
-    """A pydantic model of one input row: every feature required, typed, finite, nothing extra."""
+def row_schema(config: DatasetConfig, unknown_category: str = "reject") -> type[BaseModel]:
+    """A pydantic model of one input row: every feature required, typed, finite, nothing extra.
+
+    With `unknown_category="map"`, a category outside the configured ones is accepted and the
+    pipeline's encoder treats it as unknown (all-zero one-hot); with "reject" it is a 400.
+    """
     fields: dict[str, Any] = {}
     for feature in config.features:
         if feature.kind == "numeric":
             fields[feature.name] = (float, Field(allow_inf_nan=False))
+        elif unknown_category == "map":
+            fields[feature.name] = (str, Field(description=f"one of {list(feature.categories)}"))
         else:
             fields[feature.name] = (Literal[feature.categories], Field())
     return create_model(
@@ -44,6 +50,12 @@ class ServedModel:
     tag: str
     pipeline: Any
     loaded_at: str
+    manifest: dict
+
+    def describe(self) -> dict:
+        """What `GET /model` reports: the manifest the promotion wrote, minus the schema."""
+        keep = {k: v for k, v in self.manifest.items() if k not in ("features",)}
+        return {**keep, "model_version": self.version, "tag": self.tag, "loaded_at": self.loaded_at}
 
 
 @dataclass
@@ -61,6 +73,8 @@ class ChampionFollower:
     current: ServedModel | None = None
     last_error: str | None = None
     swaps: int = 0
+    on_swap: Any = None
+    on_failure: Any = None
     _failed_tag: str | None = None
     _stop: threading.Event = field(default_factory=threading.Event)
 
@@ -87,12 +101,16 @@ class ChampionFollower:
             self._failed_tag = tag
             self.last_error = f"{tag}: {type(error).__name__}: {error}"
             log.error("not swapping to %s: %s", tag, self.last_error)
+            if self.on_failure:
+                self.on_failure(tag, self.last_error)
             return False
         previous = self.current.version if self.current else None
         self.current = candidate
         self.swaps += 1
         self.last_error = None
         log.info("now serving model v%s (was v%s)", candidate.version, previous)
+        if self.on_swap:
+            self.on_swap(candidate)
         return True
 
     def _load(self, tag: str) -> ServedModel:
@@ -110,15 +128,18 @@ class ChampionFollower:
             tag=tag,
             pipeline=pipeline,
             loaded_at=datetime.now(UTC).isoformat(),
+            manifest=manifest,
         )
 
-    def follow(self) -> threading.Thread:
-        """Poll the store in a daemon thread until `stop()`."""
+    def follow(self, also_each_poll=None) -> threading.Thread:
+        """Poll the store in a daemon thread until `stop()`, running `also_each_poll` too."""
 
         def loop() -> None:
             while not self._stop.wait(self.poll_seconds):
                 try:
                     self.refresh()
+                    if also_each_poll:
+                        also_each_poll()
                 except Exception:
                     log.exception("model store poll failed")
 

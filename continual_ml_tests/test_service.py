@@ -1,5 +1,7 @@
 """The BentoML service started for real on a loopback port, following a real model store."""
 
+import json
+import re
 import threading
 import time
 
@@ -7,15 +9,19 @@ import httpx
 import pandas as pd
 import pytest
 
+from continual_ml.config import default_config
 from continual_ml.model_store import export_champion
+from continual_ml.prediction_log import closed_logs
 from continual_ml.service_process import ServiceProcess
 from continual_ml.synthetic_stream import generate_batch, partition_date
 from continual_ml.training import fit_candidate, serialize_model
 
 ROW = {"x0": 0.5, "x1": -1.0, "x2": 0.0, "x3": 1.0, "x4": 0.2, "segment": "north"}
+TOKEN = "test-token-8f2c"
 
 
-def trained(config, first_day):
+def trained(first_day):
+    config = default_config()
     rows = pd.concat(
         generate_batch(config, partition_date(config, i)) for i in range(first_day, first_day + 2)
     )
@@ -23,104 +29,227 @@ def trained(config, first_day):
 
 
 @pytest.fixture(scope="module")
-def store(tmp_path_factory):
-    return tmp_path_factory.mktemp("bentoml")
+def models():
+    """Three different models: before the drift, just after it, and well after it."""
+    return {1: trained(0), 2: trained(8), 3: trained(10)}
+
+
+def export(store, version, models, sha256=None):
+    artifact, real_sha = models[version]
+    export_champion(
+        store,
+        default_config(),
+        version,
+        artifact,
+        sha256 or real_sha,
+        details={"training_start": "2026-01-01", "metrics": {"accuracy": 0.9}},
+    )
 
 
 @pytest.fixture(scope="module")
-def service(store):
-    from continual_ml.config import default_config
-
-    export_champion(store, default_config(), 1, *trained(default_config(), 0))
-    with ServiceProcess(store, store.parent / "service.log") as running:
+def service(tmp_path_factory, models):
+    root = tmp_path_factory.mktemp("service")
+    export(root / "bentoml", 1, models)
+    running = ServiceProcess(root / "bentoml", root / "service.log", root / "logs")
+    running.store = root / "bentoml"
+    with running:
         yield running
 
 
-def predict(service, rows):
-    return httpx.post(f"{service.url}/predict", json={"rows": rows}, timeout=10)
+def post(service, path, body, **kwargs):
+    return httpx.post(f"{service.url}{path}", json=body, timeout=10, **kwargs)
 
 
-def test_one_and_many_rows_get_probabilities_class_and_version(service):
-    single = predict(service, [ROW])
-    assert single.status_code == 200
-    [prediction] = single.json()["predictions"]
-    assert single.json()["model_version"] == 1
-    assert set(prediction["probabilities"]) == {"0", "1"}
-    assert sum(prediction["probabilities"].values()) == pytest.approx(1.0)
-    assert prediction["predicted_class"] in (0, 1)
-    many = predict(service, [ROW, {**ROW, "x0": -3.0}, {**ROW, "segment": "west"}])
-    assert many.status_code == 200 and len(many.json()["predictions"]) == 3
-    assert len({p["prediction_id"] for p in many.json()["predictions"]}) == 3
+def test_one_row_gets_probabilities_class_version_and_id(service):
+    response = post(service, "/predict", {"features": ROW})
+    assert response.status_code == 200
+    body = response.json()
+    assert body["model_version"] == 1 and len(body["prediction_id"]) == 32
+    assert set(body["probabilities"]) == {"0", "1"}
+    assert sum(body["probabilities"].values()) == pytest.approx(1.0)
+    assert body["predicted_class"] == int(body["probabilities"]["1"] >= 0.5)
+
+
+def test_many_rows_come_back_in_order_from_one_model(service):
+    rows = [ROW, {**ROW, "x0": -3.0}, {**ROW, "segment": "west"}]
+    body = post(service, "/predict_batch", {"rows": rows}).json()
+    assert body["model_version"] == 1 and len(body["predictions"]) == 3
+    singles = [post(service, "/predict", {"features": r}).json() for r in rows]
+    for batched, single in zip(body["predictions"], singles, strict=True):
+        assert batched["probabilities"]["1"] == pytest.approx(
+            single["probabilities"]["1"], abs=1e-9
+        )
 
 
 @pytest.mark.parametrize(
-    ("rows", "named"),
+    ("path", "body", "status", "named"),
     [
-        ([{k: v for k, v in ROW.items() if k != "x3"}], "x3"),
-        ([{**ROW, "x1": "high"}], "x1"),
-        ([{**ROW, "segment": "up"}], "segment"),
-        ([{**ROW, "colour": "red"}], "colour"),
-        ([], "rows"),
+        ("/predict", {"features": {k: v for k, v in ROW.items() if k != "x3"}}, 400, "x3"),
+        ("/predict", {"features": {**ROW, "x1": "high"}}, 400, "x1"),
+        ("/predict", {"features": {**ROW, "segment": "up"}}, 400, "segment"),
+        ("/predict", {"features": {**ROW, "colour": "red"}}, 400, "colour"),
+        ("/predict", {"features": {**ROW, "x2": None}}, 400, "x2"),
+        ("/predict_batch", {"rows": []}, 400, "rows"),
+        ("/predict_batch", {"rows": [ROW] * 10_001}, 400, "rows"),
+        ("/feedback", {"items": [{"prediction_id": "abc", "label": 7}]}, 400, "label"),
+        ("/feedback", {"items": []}, 400, "items"),
     ],
 )
-def test_a_malformed_request_is_a_400_naming_the_field(service, rows, named):
-    response = predict(service, rows)
-    assert response.status_code == 400
+def test_a_malformed_request_is_a_4xx_naming_the_field(service, path, body, status, named):
+    response = post(service, path, body)
+    assert response.status_code == status
     assert named in response.text
 
 
-def test_nan_is_refused(service):
-    body = '{"rows": [{"x0": NaN, "x1": 0, "x2": 0, "x3": 0, "x4": 0, "segment": "east"}]}'
+@pytest.mark.parametrize("literal", ["NaN", "Infinity", "-Infinity"])
+def test_non_finite_numbers_are_refused(service, literal):
+    body = '{"features": {"x0": %s, "x1": 0, "x2": 0, "x3": 0, "x4": 0, "segment": "east"}}'
     response = httpx.post(
         f"{service.url}/predict",
-        content=body,
+        content=body % literal,
         headers={"content-type": "application/json"},
         timeout=10,
     )
     assert response.status_code == 400 and "x0" in response.text
 
 
-def test_a_promotion_while_serving_swaps_without_failing_a_request(service, store):
-    from continual_ml.config import default_config
+def test_wrong_content_type_and_oversized_body_are_refused_up_front(service):
+    wrong = httpx.post(
+        f"{service.url}/predict", content="x0=1", headers={"content-type": "text/plain"}, timeout=10
+    )
+    assert wrong.status_code == 415 and "content-type" in wrong.text
+    huge = httpx.post(
+        f"{service.url}/predict_batch",
+        content=b"{" + b" " * (9 * 1024 * 1024),
+        headers={"content-type": "application/json"},
+        timeout=30,
+    )
+    assert huge.status_code == 413 and "body" in huge.text
 
-    outcomes: list[tuple[int, int | None]] = []
+
+def test_get_model_describes_the_serving_model(service):
+    described = httpx.get(f"{service.url}/model", timeout=10).json()
+    assert described["model_version"] == 1
+    assert described["training_start"] == "2026-01-01"
+    assert described["metrics"] == {"accuracy": 0.9}
+    assert described["promoted_at"] and described["last_swap_error"] is None
+
+
+def test_predictions_and_feedback_are_logged_to_closed_jsonl_files(service, tmp_path_factory):
+    ids = [
+        p["prediction_id"]
+        for p in post(service, "/predict_batch", {"rows": [ROW, ROW]}).json()["predictions"]
+    ]
+    assert post(
+        service, "/feedback", {"items": [{"prediction_id": ids[0], "label": 1}]}
+    ).json() == {"accepted": 1}
+    log_dir = service.prediction_log_dir
+    deadline = time.monotonic() + 20
+    records = []
+    while time.monotonic() < deadline:
+        records = [
+            json.loads(line)
+            for path in closed_logs(log_dir)
+            for line in path.read_text().splitlines()
+        ]
+        if {"feedback"} <= {r["kind"] for r in records} and ids[1] in {
+            r.get("prediction_id") for r in records
+        }:
+            break
+        time.sleep(0.5)
+    logged = {r["prediction_id"]: r for r in records if r["kind"] == "prediction"}
+    assert logged[ids[0]]["features"] == ROW and logged[ids[0]]["model_version"] == 1
+    assert {"served_at", "latency_ms", "probabilities", "predicted_class"} <= set(logged[ids[0]])
+    [feedback] = [r for r in records if r["kind"] == "feedback"]
+    assert (feedback["prediction_id"], feedback["label"]) == (ids[0], 1)
+
+
+def test_swaps_under_load_fail_no_request_and_keep_order(service, models):
+    per_client: list[list[tuple[int, int | None]]] = [[] for _ in range(4)]
     stop = threading.Event()
 
-    def hammer():
+    def hammer(outcomes):
         with httpx.Client(base_url=service.url, timeout=10) as client:
             while not stop.is_set():
-                response = client.post("/predict", json={"rows": [ROW]})
+                response = client.post("/predict", json={"features": ROW})
                 version = response.json().get("model_version") if response.is_success else None
                 outcomes.append((response.status_code, version))
 
-    client_thread = threading.Thread(target=hammer)
-    client_thread.start()
+    clients = [threading.Thread(target=hammer, args=(o,)) for o in per_client]
+    for client in clients:
+        client.start()
+    waits = []
     try:
-        export_champion(store, default_config(), 2, *trained(default_config(), 9))
-        waited = service.wait_for_version(2, timeout_seconds=20)
-        n_before = len(outcomes)
-        while len(outcomes) < n_before + 20:
+        while any(len(o) < 10 for o in per_client):  # every client is under way on v1
             time.sleep(0.01)
+        for version in (2, 3, 1):  # two promotions, then a rollback to v1
+            export(service.store, version, models)
+            waits.append(service.wait_for_version(version, timeout_seconds=20))
+            n_before = [len(o) for o in per_client]
+            while any(len(o) < n + 10 for o, n in zip(per_client, n_before, strict=True)):
+                time.sleep(0.01)
     finally:
         stop.set()
-        client_thread.join()
-    assert waited < 10
-    assert {status for status, _ in outcomes} == {200}
-    versions = [version for _, version in outcomes]
-    assert versions == sorted(versions) and versions[0] == 1 and versions[-1] == 2
+        for client in clients:
+            client.join()
+    assert max(waits) < 10
+    for outcomes in per_client:
+        assert {status for status, _ in outcomes} == {200}
+        # Each client's requests are sequential, so it sees the versions in promotion order.
+        versions = [v for i, (_, v) in enumerate(outcomes) if i == 0 or outcomes[i - 1][1] != v]
+        assert versions == [1, 2, 3, 1]
+    metrics = httpx.get(f"{service.url}/metrics", timeout=10).text
+    assert re.search(r'continual_ml_serving_model_version\{pid="\d+"\} 1\.0', metrics)
+    assert 'continual_ml_model_swaps_total{outcome="swapped"}' in metrics
+    assert 'continual_ml_predictions_total{model_version="3",predicted_class=' in metrics
 
 
-def test_a_model_that_fails_verification_is_not_swapped_in(service, store):
-    from continual_ml.config import default_config
-
+def test_a_model_that_fails_verification_is_not_swapped_in(service, models):
     before = service.served_version()
-    artifact, _ = trained(default_config(), 4)
-    export_champion(store, default_config(), 99, artifact, "0" * 64)  # hash does not match
+    export(service.store, 3, models, sha256="0" * 64)  # the hash does not match the bytes
     for _ in range(50):
-        described = httpx.post(f"{service.url}/model", json={}, timeout=10).json()
+        described = service.describe()
         if described["last_swap_error"]:
             break
         time.sleep(0.2)
-    assert "hash" in described["last_swap_error"] and "v99" in described["last_swap_error"]
+    assert "hash" in described["last_swap_error"]
     assert described["model_version"] == before
-    assert predict(service, [ROW]).json()["model_version"] == before
+    assert post(service, "/predict", {"features": ROW}).json()["model_version"] == before
+    assert (
+        'continual_ml_model_swaps_total{outcome="failed"} 1.0'
+        in httpx.get(f"{service.url}/metrics", timeout=10).text
+    )
+
+
+def test_with_a_token_predictions_need_it_and_health_stays_open(tmp_path, models):
+    secured = ServiceProcess(
+        tmp_path / "bentoml",
+        tmp_path / "service.log",
+        tmp_path / "logs",
+        extra_env={"CONTINUAL_ML_API_TOKEN": TOKEN},
+    )
+    secured.start(wait_ready=False)
+    try:
+        deadline = time.monotonic() + 60
+        while True:  # up, but no model yet: not ready
+            try:
+                if httpx.get(f"{secured.url}/livez", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                assert time.monotonic() < deadline
+                time.sleep(0.3)
+        assert httpx.get(f"{secured.url}/readyz", timeout=5).status_code == 503
+        export(tmp_path / "bentoml", 2, models)
+        secured.wait_ready(30)
+        assert post(secured, "/predict", {"features": ROW}).status_code == 401
+        wrong = post(secured, "/predict", {"features": ROW}, headers={"authorization": "Bearer no"})
+        assert wrong.status_code == 401
+        right = post(
+            secured, "/predict", {"features": ROW}, headers={"authorization": f"Bearer {TOKEN}"}
+        )
+        assert right.status_code == 200 and right.json()["model_version"] == 2
+        assert httpx.get(f"{secured.url}/metrics", timeout=5).status_code == 200
+        assert httpx.get(f"{secured.url}/model", timeout=5).status_code == 200
+    finally:
+        secured.stop()
+    assert TOKEN not in (tmp_path / "service.log").read_text()

@@ -1,0 +1,91 @@
+"""Append-only JSONL logs of served predictions and feedback, rotated into closed files.
+
+The service writes `<kind>-<opened>-<pid>-<n>.jsonl.open`; a file is renamed to `.jsonl` once it
+holds `max_records` lines or has been open `max_age_seconds`. Only closed `.jsonl` files are
+ingested, so a reader never sees a half-written file. The service never touches DuckDB.
+
+A prediction record::
+
+    {"kind": "prediction", "prediction_id": "…", "model_version": 3,
+     "served_at": "2026-01-09T10:00:00.123456+00:00", "latency_ms": 0.8,
+     "features": {"x0": 0.5, …}, "probabilities": {"0": 0.1, "1": 0.9}, "predicted_class": 1}
+
+A feedback record::
+
+    {"kind": "feedback", "prediction_id": "…", "label": 1,
+     "received_at": "2026-01-09T12:00:00+00:00"}
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+import time
+from pathlib import Path
+
+OPEN_SUFFIX = ".jsonl.open"
+CLOSED_SUFFIX = ".jsonl"
+
+
+class RotatingJsonlWriter:
+    """Thread-safe appender for one kind of record, rotating by count and by age."""
+
+    def __init__(
+        self, directory: Path, kind: str, max_records: int = 5000, max_age_seconds: float = 10.0
+    ) -> None:
+        self.directory, self.kind = Path(directory), kind
+        self.max_records, self.max_age_seconds = max_records, max_age_seconds
+        self.directory.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.Lock()
+        self._handle = None
+        self._path: Path | None = None
+        self._count = 0
+        self._opened = 0.0
+        self._serial = 0
+
+    def write(self, records: list[dict]) -> None:
+        lines = "".join(json.dumps(r, separators=(",", ":")) + "\n" for r in records)
+        with self._lock:
+            if self._handle is None:
+                self._open()
+            self._handle.write(lines)
+            self._count += len(records)
+            if self._count >= self.max_records:
+                self._close()
+
+    def rotate_if_old(self) -> None:
+        """Close the open file once it is old enough, so quiet traffic still gets ingested."""
+        with self._lock:
+            if self._handle is not None and time.monotonic() - self._opened >= self.max_age_seconds:
+                self._close()
+
+    def close(self) -> None:
+        with self._lock:
+            if self._handle is not None:
+                self._close()
+
+    def _open(self) -> None:
+        self._serial += 1
+        stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime())
+        self._path = (
+            self.directory / f"{self.kind}-{stamp}-{os.getpid()}-{self._serial}{OPEN_SUFFIX}"
+        )
+        self._handle = self._path.open("a", encoding="utf-8")
+        self._count, self._opened = 0, time.monotonic()
+
+    def _close(self) -> None:
+        self._handle.flush()
+        os.fsync(self._handle.fileno())
+        self._handle.close()
+        self._path.rename(
+            self._path.with_name(self._path.name.removesuffix(OPEN_SUFFIX) + CLOSED_SUFFIX)
+        )
+        self._handle, self._path = None, None
+
+
+def closed_logs(directory: Path) -> list[Path]:
+    """Closed log files, oldest first; open ones are still being written and are skipped."""
+    if not Path(directory).exists():
+        return []
+    return sorted(p for p in Path(directory).iterdir() if p.name.endswith(CLOSED_SUFFIX))
