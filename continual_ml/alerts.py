@@ -6,7 +6,16 @@ from dataclasses import dataclass, field
 
 import httpx
 
-EVENTS = ("drift_detected", "retrain_finished", "model_promoted", "model_rejected", "run_failed")
+EVENTS = (
+    "drift_detected",
+    "retrain_finished",
+    "model_promoted",
+    "model_rejected",
+    "approval_needed",
+    "model_rolled_back",
+    "rows_quarantined",
+    "run_failed",
+)
 _SLACK_TEXT_LIMIT = 3000
 _DISCORD_DESCRIPTION_LIMIT = 4096
 _DISCORD_FIELD_LIMIT = 1024

@@ -55,15 +55,26 @@ class StreamSettings(_Strict):
 
 
 class ModelSettings(_Strict):
-    family: Literal["logistic_regression", "hist_gradient_boosting"] = "logistic_regression"
+    family: Literal[
+        "logistic_regression", "random_forest", "hist_gradient_boosting", "lightgbm"
+    ] = "logistic_regression"
     training_window_days: int = Field(3, ge=1)
     holdout_fraction: float = Field(0.3, gt=0, lt=1)
     random_state: int = 0
+    search: bool = Field(False, description="tune hyperparameters with time-ordered CV")
+    search_iterations: int = Field(6, ge=1)
+    cv_splits: int = Field(3, ge=2)
+    slice_column: str | None = Field(None, description="report metrics per value of this column")
 
 
 class PolicySettings(_Strict):
     drift_share_threshold: float = Field(0.3, gt=0, le=1)
-    min_improvement: float = Field(0.0, ge=0, description="accuracy points the challenger must add")
+    min_improvement: float = Field(
+        0.0, ge=0, description="the gate's minimum effect, in units of `gate_metric`"
+    )
+    gate_metric: Literal["accuracy", "log_loss", "brier"] = "accuracy"
+    gate_alpha: float = Field(0.05, gt=0, lt=1)
+    require_approval: bool = Field(False, description="candidates that pass wait for a human")
 
 
 class DatasetConfig(_Strict):

@@ -12,6 +12,8 @@ from continual_ml.defs.data.assets import current_window, observations, referenc
 from continual_ml.defs.monitoring.assets import drift_report
 from continual_ml.defs.resources import build_resources
 from continual_ml.defs.training.assets import candidate_model, champion_model, evaluation_scores
+from continual_ml.defs.training.checks import candidate_beats_champion
+from continual_ml.defs.training.operations import approval_job, rollback_job
 
 defs = dg.Definitions(
     assets=[
@@ -23,7 +25,8 @@ defs = dg.Definitions(
         champion_model,
         drift_report,
     ],
-    jobs=[monitoring_job, retrain_job],
+    asset_checks=[candidate_beats_champion],
+    jobs=[monitoring_job, retrain_job, rollback_job, approval_job],
     sensors=[drift_retrain_sensor, run_failure_alert],
     resources=build_resources(),
     # One process per run: the steps that write DuckDB run one after another, never side by side.

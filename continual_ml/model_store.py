@@ -1,8 +1,14 @@
-"""Exporting a promoted model to the BentoML model store, which the service follows."""
+"""The BentoML model store the service follows: exported models and the champion pointer.
+
+Exporting a model makes it available but not served. The service serves the model named by
+`champion.json` in the store's folder, which a promotion replaces atomically as its last step,
+so a promotion that fails half way never changes what is served.
+"""
 
 from __future__ import annotations
 
 import json
+import os
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -12,6 +18,82 @@ from continual_ml.config import DatasetConfig
 SERVED_MODEL_NAME = "continual_ml_champion"
 ARTIFACT_FILE = "model.skops"
 MANIFEST_FILE = "manifest.json"
+POINTER_FILE = "champion.json"
+
+
+def _store(bentoml_home: Path):
+    from bentoml._internal.models import ModelStore  # heavy import, only where it is used
+
+    # An explicit store, not the process-wide default, so tests and the demo can each point at
+    # their own BENTOML_HOME after bentoml has been imported.
+    return ModelStore(Path(bentoml_home) / "models")
+
+
+def export_model(
+    bentoml_home: Path,
+    config: DatasetConfig,
+    version: int,
+    artifact: bytes,
+    sha256: str,
+    details: dict | None = None,
+) -> str:
+    """Write a model into the store under a new tag and return the tag; nothing serves it yet."""
+    import bentoml
+
+    manifest = {
+        "version": version,
+        "sha256": sha256,
+        "dataset": config.name,
+        "features": [f.model_dump(mode="json") for f in config.features],
+        "classes": list(config.classes),
+        **(details or {}),
+    }
+    # Unique per export, so exporting the same version twice never collides.
+    tag = f"{SERVED_MODEL_NAME}:v{version}-{time.time_ns() // 1_000_000}"
+    with bentoml.models.create(
+        tag,
+        labels={"model_version": str(version)},
+        metadata={"model_version": version, "sha256": sha256},
+        _model_store=_store(bentoml_home),
+    ) as model_ref:
+        Path(model_ref.path, ARTIFACT_FILE).write_bytes(artifact)
+        Path(model_ref.path, MANIFEST_FILE).write_text(json.dumps(manifest, indent=2))
+    return str(model_ref.tag)
+
+
+def delete_export(bentoml_home: Path, tag: str) -> None:
+    _store(bentoml_home).delete(tag)
+
+
+def model_dir(bentoml_home: Path, tag: str) -> Path:
+    return Path(_store(bentoml_home).get(tag).path)
+
+
+def read_pointer(bentoml_home: Path) -> dict | None:
+    path = Path(bentoml_home) / POINTER_FILE
+    return json.loads(path.read_text()) if path.exists() else None
+
+
+def write_pointer(bentoml_home: Path, pointer: dict | None) -> None:
+    """Replace the champion pointer in one rename (or remove it, to restore 'no champion')."""
+    path = Path(bentoml_home) / POINTER_FILE
+    if pointer is None:
+        path.unlink(missing_ok=True)
+        return
+    staged = path.with_suffix(".json.staged")
+    staged.write_text(json.dumps(pointer))
+    os.replace(staged, path)
+
+
+def point_at(bentoml_home: Path, tag: str, version: int, sha256: str) -> dict:
+    pointer = {
+        "tag": tag,
+        "version": version,
+        "sha256": sha256,
+        "promoted_at": datetime.now(UTC).isoformat(),
+    }
+    write_pointer(bentoml_home, pointer)
+    return pointer
 
 
 def export_champion(
@@ -22,30 +104,7 @@ def export_champion(
     sha256: str,
     details: dict | None = None,
 ) -> str:
-    """Write the champion into the store as a new tag; the newest tag is the one served."""
-    import bentoml  # heavy import, only where a model is exported
-    from bentoml._internal.models import ModelStore
-
-    # An explicit store, not the process-wide default, so tests and the demo can each point at
-    # their own BENTOML_HOME after bentoml has been imported.
-    store = ModelStore(Path(bentoml_home) / "models")
-    manifest = {
-        "version": version,
-        "sha256": sha256,
-        "dataset": config.name,
-        "features": [f.model_dump(mode="json") for f in config.features],
-        "classes": list(config.classes),
-        "promoted_at": datetime.now(UTC).isoformat(),
-        **(details or {}),
-    }
-    # Unique per export: a rollback exports an older version again as the newest entry.
-    tag = f"{SERVED_MODEL_NAME}:v{version}-{time.time_ns() // 1_000_000}"
-    with bentoml.models.create(
-        tag,
-        labels={"model_version": str(version)},
-        metadata={"model_version": version, "sha256": sha256},
-        _model_store=store,
-    ) as model_ref:
-        Path(model_ref.path, ARTIFACT_FILE).write_bytes(artifact)
-        Path(model_ref.path, MANIFEST_FILE).write_text(json.dumps(manifest, indent=2))
-    return str(model_ref.tag)
+    """Export and serve in one go, for callers with no registry to keep in step (tests, demos)."""
+    tag = export_model(bentoml_home, config, version, artifact, sha256, details)
+    point_at(bentoml_home, tag, version, sha256)
+    return tag

@@ -16,7 +16,7 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from continual_ml.config import DatasetConfig
-from continual_ml.model_store import ARTIFACT_FILE, MANIFEST_FILE, SERVED_MODEL_NAME
+from continual_ml.model_store import ARTIFACT_FILE, MANIFEST_FILE, model_dir, read_pointer
 from continual_ml.training import load_model
 
 log = logging.getLogger("continual_ml.serving")
@@ -60,7 +60,7 @@ class ServedModel:
 
 @dataclass
 class ChampionFollower:
-    """Keeps the newest champion of the BentoML store loaded, swapping only to a verified model.
+    """Keeps the champion named in the BentoML store loaded, swapping only to a verified model.
 
     A candidate model is loaded off the request path, its hash checked against the one the
     promotion recorded and a smoke prediction made; only then does one reference assignment
@@ -78,25 +78,17 @@ class ChampionFollower:
     _failed_tag: str | None = None
     _stop: threading.Event = field(default_factory=threading.Event)
 
-    def newest_tag(self) -> str | None:
-        from bentoml._internal.models import ModelStore
-
-        store = ModelStore(self.store_dir / "models")
-        try:
-            models = store.list(SERVED_MODEL_NAME)
-        except Exception:  # an empty store has no entry for the name yet
-            return None
-        if not models:
-            return None
-        return str(max(models, key=lambda m: m.info.creation_time).tag)
+    def champion_pointer(self) -> dict | None:
+        return read_pointer(self.store_dir)
 
     def refresh(self) -> bool:
-        """Swap to the newest champion if it is new and loads; return whether a swap happened."""
-        tag = self.newest_tag()
+        """Swap to the champion the pointer names if it is new and loads; return whether it did."""
+        pointer = self.champion_pointer()
+        tag = pointer["tag"] if pointer else None
         if tag is None or (self.current and self.current.tag == tag) or tag == self._failed_tag:
             return False
         try:
-            candidate = self._load(tag)
+            candidate = self._load(pointer)
         except Exception as error:  # keep serving the old model, and say why
             self._failed_tag = tag
             self.last_error = f"{tag}: {type(error).__name__}: {error}"
@@ -113,18 +105,19 @@ class ChampionFollower:
             self.on_swap(candidate)
         return True
 
-    def _load(self, tag: str) -> ServedModel:
-        from bentoml._internal.models import ModelStore
-
-        model_dir = Path(ModelStore(self.store_dir / "models").get(tag).path)
-        manifest = json.loads((model_dir / MANIFEST_FILE).read_text())
-        pipeline = load_model((model_dir / ARTIFACT_FILE).read_bytes(), manifest["sha256"])
+    def _load(self, pointer: dict) -> ServedModel:
+        tag = pointer["tag"]
+        folder = model_dir(self.store_dir, tag)
+        manifest = json.loads((folder / MANIFEST_FILE).read_text())
+        # The hash the promotion recorded, not the one stored beside the bytes, is the reference.
+        pipeline = load_model((folder / ARTIFACT_FILE).read_bytes(), pointer["sha256"])
         smoke = pipeline.predict_proba(pd.DataFrame([smoke_row(self.config)]))
         if smoke.shape != (1, len(self.config.classes)):
             raise ValueError(f"smoke prediction has shape {smoke.shape}")
+        manifest["promoted_at"] = pointer.get("promoted_at")
         return ServedModel(
-            version=int(manifest["version"]),
-            sha256=manifest["sha256"],
+            version=int(pointer["version"]),
+            sha256=pointer["sha256"],
             tag=tag,
             pipeline=pipeline,
             loaded_at=datetime.now(UTC).isoformat(),

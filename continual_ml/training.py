@@ -11,9 +11,10 @@ from dataclasses import dataclass
 import pandas as pd
 import skops.io
 from sklearn.compose import ColumnTransformer
-from sklearn.ensemble import HistGradientBoostingClassifier
+from sklearn.ensemble import HistGradientBoostingClassifier, RandomForestClassifier
 from sklearn.impute import SimpleImputer
 from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import RandomizedSearchCV, TimeSeriesSplit
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
@@ -22,31 +23,60 @@ from continual_ml.config import DatasetConfig
 
 def build_pipeline(config: DatasetConfig) -> Pipeline:
     """Preprocessing and estimator in one pipeline, so the served model needs nothing else."""
-    settings = config.model
+    categorical = [f for f in config.features if f.kind == "categorical"]
+    numeric = [f.name for f in config.features if f.kind in ("numeric", "boolean")]
     preprocess = ColumnTransformer(
         [
-            (
-                "numeric",
-                make_pipeline(SimpleImputer(strategy="median"), StandardScaler()),
-                config.numeric_features,
-            ),
+            ("numeric", make_pipeline(SimpleImputer(strategy="median"), StandardScaler()), numeric),
             (
                 "categorical",
-                OneHotEncoder(
-                    categories=[
-                        list(f.categories) for f in config.features if f.kind == "categorical"
-                    ],
-                    handle_unknown="ignore",
+                make_pipeline(
+                    SimpleImputer(strategy="most_frequent"),
+                    OneHotEncoder(
+                        categories=[list(f.categories) for f in categorical],
+                        handle_unknown="ignore",
+                    ),
                 ),
-                config.categorical_features,
+                [f.name for f in categorical],
             ),
         ]
     )
-    if settings.family == "logistic_regression":
-        estimator = LogisticRegression(max_iter=1000, random_state=settings.random_state)
-    else:
-        estimator = HistGradientBoostingClassifier(random_state=settings.random_state)
-    return Pipeline([("preprocess", preprocess), ("classifier", estimator)])
+    return Pipeline([("preprocess", preprocess), ("classifier", build_estimator(config))])
+
+
+def build_estimator(config: DatasetConfig):
+    family, seed = config.model.family, config.model.random_state
+    if family == "logistic_regression":
+        return LogisticRegression(max_iter=1000, random_state=seed)
+    if family == "random_forest":
+        # n_jobs=1: training shares two cores with the service, and the bytes stay reproducible.
+        return RandomForestClassifier(
+            n_estimators=200, min_samples_leaf=5, random_state=seed, n_jobs=1
+        )
+    if family == "hist_gradient_boosting":
+        return HistGradientBoostingClassifier(random_state=seed)
+    try:
+        from lightgbm import LGBMClassifier
+    except ImportError as error:
+        raise ValueError("model.family lightgbm needs the optional `lightgbm` package") from error
+    return LGBMClassifier(random_state=seed, n_jobs=1, verbose=-1)
+
+
+SEARCH_SPACES = {
+    "logistic_regression": {"classifier__C": [0.01, 0.1, 1.0, 10.0]},
+    "random_forest": {
+        "classifier__max_depth": [None, 8, 16],
+        "classifier__min_samples_leaf": [1, 5, 20],
+    },
+    "hist_gradient_boosting": {
+        "classifier__learning_rate": [0.03, 0.1, 0.3],
+        "classifier__max_leaf_nodes": [15, 31, 63],
+    },
+    "lightgbm": {
+        "classifier__learning_rate": [0.03, 0.1, 0.3],
+        "classifier__num_leaves": [15, 31, 63],
+    },
+}
 
 
 @dataclass(frozen=True)
@@ -68,10 +98,41 @@ def split_window(rows: pd.DataFrame, holdout_fraction: float) -> WindowSplit:
 
 
 def fit_candidate(config: DatasetConfig, train: pd.DataFrame) -> Pipeline:
-    labelled = train[train[config.label].notna()]
+    """Fit on the labelled rows, tuning first with time-ordered CV when the config asks for it."""
+    labelled = train[train[config.label].notna()].sort_values(["event_time", "row_id"])
+    features, labels = labelled[config.feature_names], labelled[config.label].astype(int)
     model = build_pipeline(config)
-    model.fit(labelled[config.feature_names], labelled[config.label].astype(int))
-    return model
+    if config.model.search:
+        model.set_params(**tune(config, features, labels).best_params_)
+    return model.fit(features, labels)
+
+
+def tune(config: DatasetConfig, features: pd.DataFrame, labels: pd.Series) -> RandomizedSearchCV:
+    """Randomized search whose folds each train on earlier rows and validate on later ones.
+
+    The rows must be in event-time order: TimeSeriesSplit never puts a row from the future in
+    a fold's training data.
+    """
+    space = SEARCH_SPACES[config.model.family]
+    n_candidates = 1
+    for values in space.values():
+        n_candidates *= len(values)
+    search = RandomizedSearchCV(
+        build_pipeline(config),
+        space,
+        n_iter=min(config.model.search_iterations, n_candidates),
+        cv=TimeSeriesSplit(n_splits=config.model.cv_splits),
+        scoring="neg_log_loss",
+        random_state=config.model.random_state,
+        n_jobs=1,
+    )
+    return search.fit(features, labels)
+
+
+def data_sha256(rows: pd.DataFrame) -> str:
+    """A fingerprint of the training rows, so two runs can tell they saw the same data."""
+    hashed = pd.util.hash_pandas_object(rows.reset_index(drop=True), index=False)
+    return hashlib.sha256(hashed.to_numpy().tobytes()).hexdigest()
 
 
 def serialize_model(model: Pipeline) -> tuple[bytes, str]:

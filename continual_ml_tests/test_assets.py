@@ -11,24 +11,34 @@ from continual_ml.defs.data.assets import current_window, observations, referenc
 from continual_ml.defs.monitoring.assets import drift_report
 from continual_ml.defs.resources import build_resources
 from continual_ml.defs.training.assets import candidate_model, champion_model, evaluation_scores
+from continual_ml.defs.training.checks import candidate_beats_champion
 from continual_ml.local_home import MLFLOW_EXPERIMENT
-from continual_ml.model_store import SERVED_MODEL_NAME
+from continual_ml.model_store import SERVED_MODEL_NAME, read_pointer
 from continual_ml.synthetic_stream import partition_date
 
 MONITORING = [observations, current_window, reference_window, drift_report]
-RETRAIN = [candidate_model, evaluation_scores, champion_model]
+RETRAIN = [candidate_model, evaluation_scores, candidate_beats_champion, champion_model]
 
 
-def run(assets, day, home, instance):
+def run(assets, day, home, instance, expect_success=True):
     result = dg.materialize(
         assets,
         partition_key=str(day),
         resources=build_resources(home),
         instance=instance,
-        selection=assets,
+        raise_on_error=False,
     )
-    assert result.success
+    assert result.success is expect_success
     return result
+
+
+def gate_verdict(result):
+    [evaluation] = [
+        e.asset_check_evaluation_data
+        for e in result.all_events
+        if e.event_type_value == "ASSET_CHECK_EVALUATION"
+    ]
+    return evaluation.passed, {k: v.value for k, v in evaluation.metadata.items()}
 
 
 def metadata(result, asset):
@@ -73,16 +83,33 @@ def test_the_first_candidate_is_tracked_stored_promoted_and_exported(home, confi
     assert (
         trained["training_window"] == f"{partition_date(config, 0)} .. {partition_date(config, 2)}"
     )
-    [(sha256, size, start, end)] = query(
-        home, "SELECT sha256, octet_length(artifact), training_start, training_end FROM models"
+    [(sha256, size, start, end, status)] = query(
+        home,
+        "SELECT sha256, octet_length(artifact), training_start, training_end, status "
+        "FROM model_registry",
     )
+    assert status == "champion"
     assert sha256 == trained["sha256"] and size > 1_000
     assert (start, end) == (partition_date(config, 0), partition_date(config, 2))
 
     client = MlflowClient(home.mlflow_tracking_uri)
     mlflow_run = client.get_run(trained["mlflow_run_id"])
     assert mlflow_run.data.params["training_end"] == str(partition_date(config, 2))
-    assert mlflow_run.data.metrics["holdout_accuracy"] == pytest.approx(trained["holdout_accuracy"])
+    scores = metadata(first_champion, evaluation_scores)
+    assert mlflow_run.data.metrics["holdout_accuracy"] == pytest.approx(
+        scores["candidate_accuracy"]
+    )
+    assert mlflow_run.data.params["data_sha256"] == trained["data_sha256"]
+    assert mlflow_run.data.tags["dagster_run_url"].endswith(first_champion.run_id)
+    assert trained["mlflow_run"].endswith(mlflow_run.info.run_id)
+    artifacts = {a.path for a in client.list_artifacts(mlflow_run.info.run_id, "evaluation")}
+    assert artifacts == {
+        "evaluation/roc.png",
+        "evaluation/calibration.png",
+        "evaluation/confusion_matrix.png",
+    }
+    alias = client.get_model_version_by_alias("continual-ml", "champion")
+    assert alias.run_id == mlflow_run.info.run_id
     assert mlflow_run.data.tags["dagster_run_id"] == first_champion.run_id
     assert mlflow_run.info.status == "FINISHED"
     [logged] = client.search_logged_models(
@@ -93,25 +120,44 @@ def test_the_first_candidate_is_tracked_stored_promoted_and_exported(home, confi
 
     decision = metadata(first_champion, champion_model)
     assert (decision["decision"], decision["champion_version"]) == ("promoted", 1)
-    assert query(home, "SELECT decision, champion_version FROM promotions") == [("promoted", 1)]
+    assert query(home, "SELECT action, champion_version, actor FROM promotions") == [
+        ("promoted", 1, "dagster:__ephemeral_asset_job__")
+    ]
+    assert read_pointer(home.bentoml_home)["version"] == 1
     exported = list((home.bentoml_home / "models" / SERVED_MODEL_NAME).iterdir())
     assert [p.name.split("-")[0] for p in exported if p.name != "latest"] == ["v1"]
+    assert gate_verdict(first_champion) == (True, gate_verdict(first_champion)[1])
+    assert "no champion yet" in gate_verdict(first_champion)[1]["reason"]
 
 
 def test_an_identical_challenger_is_scored_on_the_same_holdout_and_rejected(
     home, config, instance, first_champion
 ):
-    result = run(RETRAIN, partition_date(config, 2), home, instance)
+    result = run(RETRAIN, partition_date(config, 2), home, instance, expect_success=False)
     scores = metadata(result, evaluation_scores)
     assert scores["candidate_accuracy"] == scores["champion_accuracy"]
-    assert metadata(result, champion_model)["decision"] == "rejected"
+    assert "roc" in scores["plots"] and "data:image/png;base64" in scores["plots"]
+    passed, gate = gate_verdict(result)
+    assert not passed and gate["decision"] == "reject"
+    assert gate["improvement"] == 0.0 and gate["mcnemar_p_value"] == 1.0
+    assert not result.asset_materializations_for_node("champion_model")
     rows = query(
         home,
-        "SELECT role, model_version, n_holdout FROM evaluation_scores "
-        "WHERE candidate_version = 2 ORDER BY role",
+        "SELECT role, model_version, n FROM evaluation_scores "
+        "WHERE candidate_version = 2 AND slice = 'all' ORDER BY role",
     )
     assert rows == [("candidate", 2, 600), ("champion", 1, 600)]
-    assert query(home, "SELECT champion_version FROM promotions ORDER BY id") == [(1,), (1,)]
+    slices = query(home, "SELECT DISTINCT slice FROM evaluation_scores ORDER BY slice")
+    assert [s for (s,) in slices] == ["all", "east", "north", "south", "west"]
+    assert query(home, "SELECT version, status FROM model_registry ORDER BY version") == [
+        (1, "champion"),
+        (2, "rejected"),
+    ]
+    assert query(home, "SELECT action, champion_version FROM promotions ORDER BY id") == [
+        ("promoted", 1),
+        ("rejected", 1),
+    ]
+    assert read_pointer(home.bentoml_home)["version"] == 1
 
 
 def test_drift_report_stores_scores_and_links_its_html(home, config, instance, first_champion):
@@ -146,7 +192,13 @@ def test_a_retrain_after_drift_is_promoted_and_becomes_the_reference(
     result = run(RETRAIN, partition_date(config, drift_day + 1), home, instance)
     scores = metadata(result, evaluation_scores)
     assert scores["candidate_accuracy"] > scores["champion_accuracy"] + 0.2
+    passed, gate = gate_verdict(result)
+    assert passed and gate["ci_low"] > 0 and gate["mcnemar_p_value"] < 0.05
     assert metadata(result, champion_model)["champion_version"] == 2
+    assert query(home, "SELECT version, status FROM model_registry ORDER BY version") == [
+        (1, "retired"),
+        (2, "champion"),
+    ]
     next_day = partition_date(config, drift_day + 2)
     run([observations], next_day, home, instance)
     reference = metadata(run([reference_window], next_day, home, instance), reference_window)

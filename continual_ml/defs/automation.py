@@ -7,6 +7,7 @@ from continual_ml.defs.data.assets import current_window, observations, referenc
 from continual_ml.defs.monitoring.assets import drift_report
 from continual_ml.defs.resources import AlertsResource, DatasetResource
 from continual_ml.defs.training.assets import candidate_model, champion_model, evaluation_scores
+from continual_ml.defs.training.operations import approval_job, rollback_job
 
 monitoring_job = dg.define_asset_job(
     "monitoring_job",
@@ -72,7 +73,7 @@ def drift_retrain_sensor(
 
 
 @dg.run_failure_sensor(
-    monitored_jobs=[monitoring_job, retrain_job],
+    monitored_jobs=[monitoring_job, retrain_job, rollback_job, approval_job],
     default_status=dg.DefaultSensorStatus.RUNNING,
 )
 def run_failure_alert(context: dg.RunFailureSensorContext, alerts: AlertsResource) -> None:

@@ -10,6 +10,7 @@ from dagster_mlflow import mlflow_tracking
 from continual_ml.alerts import Alert, discord_payload, post_webhook, slack_payload
 from continual_ml.config import DatasetConfig, Paths, load_config
 from continual_ml.local_home import MLFLOW_EXPERIMENT
+from continual_ml.promotion import ModelStores
 
 SLACK_ENV = "CONTINUAL_ML_SLACK_WEBHOOK_URL"
 DISCORD_ENV = "CONTINUAL_ML_DISCORD_WEBHOOK_URL"
@@ -26,13 +27,17 @@ class DatasetResource(dg.ConfigurableResource):
 
 
 class ArtifactDirsResource(dg.ConfigurableResource):
-    """Folders outside the warehouse: Evidently's HTML reports and the BentoML model store."""
+    """Stores outside the warehouse: reports on disk, the BentoML store, the MLflow registry."""
 
     reports_dir: str
     bentoml_home: str
+    mlflow_tracking_uri: str
 
     def report_path(self, name: str) -> Path:
         return Path(self.reports_dir) / name
+
+    def model_stores(self, config: DatasetConfig) -> ModelStores:
+        return ModelStores(Path(self.bentoml_home), self.mlflow_tracking_uri, config)
 
 
 class AlertsResource(dg.ConfigurableResource):
@@ -73,7 +78,9 @@ def build_resources(paths: Paths | None = None) -> dict:
         "dataset": DatasetResource(config_path=os.environ.get("CONTINUAL_ML_CONFIG", "")),
         "duckdb": DuckDBResource(database=str(paths.warehouse)),
         "artifact_dirs": ArtifactDirsResource(
-            reports_dir=str(paths.reports), bentoml_home=str(paths.bentoml_home)
+            reports_dir=str(paths.reports),
+            bentoml_home=str(paths.bentoml_home),
+            mlflow_tracking_uri=paths.mlflow_tracking_uri,
         ),
         "alerts": AlertsResource(
             slack_webhook_url=_secret(SLACK_ENV), discord_webhook_url=_secret(DISCORD_ENV)

@@ -5,7 +5,7 @@ from datetime import date, timedelta
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
-from continual_ml import warehouse
+from continual_ml import registry, warehouse
 from continual_ml.defs.partitions import daily_partitions
 from continual_ml.defs.resources import DatasetResource
 from continual_ml.synthetic_stream import generate_batch
@@ -75,7 +75,7 @@ def reference_window(
     config, day = dataset.config, partition_day(context)
     with duckdb.get_connection() as conn:
         warehouse.ensure_schema(conn, config)
-        champion = warehouse.current_champion(conn)
+        champion = registry.current_champion(conn)
         if champion is None:
             # Before any model exists, the first training window stands in for the reference.
             start = config.stream.start_date

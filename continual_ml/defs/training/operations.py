@@ -1,0 +1,91 @@
+"""Jobs a person runs on the registry: roll back the champion, approve or reject a candidate."""
+
+import dagster as dg
+from dagster_duckdb import DuckDBResource
+
+from continual_ml import promotion, warehouse
+from continual_ml.alerts import Alert
+from continual_ml.defs.data.assets import WAREHOUSE_POOL
+from continual_ml.defs.resources import AlertsResource, ArtifactDirsResource, DatasetResource
+
+
+class RollbackConfig(dg.Config):
+    version: int | None = None  # None: the champion before the current one
+    actor: str = "dagster-ui"
+
+
+class DecisionConfig(dg.Config):
+    version: int
+    approve: bool
+    actor: str = "dagster-ui"
+
+
+@dg.op(pool=WAREHOUSE_POOL)
+def restore_previous_champion(
+    context: dg.OpExecutionContext,
+    config: RollbackConfig,
+    dataset: DatasetResource,
+    duckdb: DuckDBResource,
+    artifact_dirs: ArtifactDirsResource,
+    alerts: AlertsResource,
+) -> int:
+    """Make the previous (or the named) champion the champion again, everywhere."""
+    settings = dataset.config
+    with duckdb.get_connection() as conn:
+        warehouse.ensure_schema(conn, settings)
+        outcome = promotion.rollback(
+            conn,
+            artifact_dirs.model_stores(settings),
+            config.version,
+            actor=f"person:{config.actor}",
+        )
+    version = outcome["champion_version"]
+    alerts.send(
+        Alert(
+            "model_rolled_back",
+            f"Rolled back to v{version}",
+            f"{config.actor} restored v{version} as the champion.",
+        ),
+        context.log,
+    )
+    return version
+
+
+@dg.op(pool=WAREHOUSE_POOL)
+def decide_pending_candidate(
+    context: dg.OpExecutionContext,
+    config: DecisionConfig,
+    dataset: DatasetResource,
+    duckdb: DuckDBResource,
+    artifact_dirs: ArtifactDirsResource,
+    alerts: AlertsResource,
+) -> str:
+    """Promote or reject a candidate that passed the gate and waits for a person."""
+    settings = dataset.config
+    actor = f"person:{config.actor}"
+    with duckdb.get_connection() as conn:
+        warehouse.ensure_schema(conn, settings)
+        if config.approve:
+            promotion.approve(conn, artifact_dirs.model_stores(settings), config.version, actor)
+        else:
+            promotion.reject(conn, config.version, actor)
+    decision = "approved and promoted" if config.approve else "rejected"
+    alerts.send(
+        Alert(
+            "model_promoted" if config.approve else "model_rejected",
+            f"Candidate v{config.version} {decision}",
+            f"by {config.actor}",
+        ),
+        context.log,
+    )
+    return decision
+
+
+@dg.job(description="Restore the previous champion (or a given version) everywhere.")
+def rollback_job():
+    restore_previous_champion()
+
+
+@dg.job(description="Approve or reject a candidate waiting as pending_approval.")
+def approval_job():
+    decide_pending_candidate()

@@ -1,0 +1,95 @@
+"""What a training run records in MLflow, and the links between it and its Dagster run."""
+
+import hashlib
+import os
+from dataclasses import dataclass
+from importlib.metadata import version as package_version
+
+import mlflow.sklearn
+from dagster_mlflow.resources import MlFlow
+from mlflow.models import infer_signature
+
+from continual_ml.config import DatasetConfig
+from continual_ml.promotion import REGISTERED_MODEL
+from continual_ml.training import WindowSplit, own_types
+
+MLFLOW_UI = os.environ.get("CONTINUAL_ML_MLFLOW_UI_URL", "http://127.0.0.1:5000")
+DAGSTER_UI = os.environ.get("CONTINUAL_ML_DAGSTER_UI_URL", "http://127.0.0.1:3000")
+
+
+@dataclass(frozen=True)
+class TrackedRun:
+    run_id: str
+    experiment_id: str
+    registered_version: int
+
+
+def feature_signature(config: DatasetConfig) -> list[list[str]]:
+    """Name and type of each input, categories folded in: what a model's inputs must match."""
+    return [
+        [f.name, f"{f.kind}{list(f.categories) if f.categories else ''}"] for f in config.features
+    ]
+
+
+def log_training_run(
+    tracking: MlFlow,
+    model,
+    split: WindowSplit,
+    config: DatasetConfig,
+    params: dict,
+    artifact: bytes,
+    dagster_run_id: str,
+) -> TrackedRun:
+    """Record the run: parameters, window and data hash, the model with its signature and input
+    example, registered in MLflow's model registry; then close the run."""
+    features = split.train[config.feature_names]
+    try:
+        tracking.log_params(params)
+        tracking.set_tags(
+            {
+                "model_sha256": hashlib.sha256(artifact).hexdigest(),
+                "dagster_run_url": f"{DAGSTER_UI}/runs/{dagster_run_id}",
+            }
+        )
+        info = mlflow.sklearn.log_model(
+            model,
+            name="model",
+            signature=infer_signature(features, model.predict_proba(features.head(50))),
+            input_example=features.head(5),
+            serialization_format="skops",
+            skops_trusted_types=own_types(artifact),
+            registered_model_name=REGISTERED_MODEL,
+            # Stated, not inferred: inference shells out to the package manager on every run.
+            pip_requirements=[
+                f"scikit-learn=={package_version('scikit-learn')}",
+                f"skops=={package_version('skops')}",
+            ],
+        )
+        run = tracking.active_run()
+        return TrackedRun(
+            run.info.run_id, run.info.experiment_id, int(info.registered_model_version)
+        )
+    finally:
+        # The run belongs to this step alone; close it so the next Dagster run starts fresh.
+        tracking.end_run()
+
+
+def log_evaluation(tracking_uri: str, run_id: str, metrics: dict, plots: dict) -> None:
+    """Attach holdout metrics and plots to the candidate's own training run."""
+    from mlflow.tracking import MlflowClient
+
+    client = MlflowClient(tracking_uri)
+    for name, value in metrics.items():
+        client.log_metric(run_id, f"holdout_{name}", float(value))
+    for path in plots.values():
+        client.log_artifact(run_id, str(path), artifact_path="evaluation")
+
+
+def run_links(config: DatasetConfig, run_id: str, experiment_id: str) -> dict:
+    import dagster as dg
+
+    return {
+        "mlflow_run": dg.MetadataValue.url(
+            f"{MLFLOW_UI}/#/experiments/{experiment_id}/runs/{run_id}"
+        )
+    }

@@ -1,0 +1,259 @@
+"""The model registry in DuckDB: every trained version, its status, and the history of changes.
+
+Statuses: candidate (trained, not yet decided), pending_approval (passed the gate, waiting for a
+person), champion (exactly one at a time), retired (a former champion), rejected.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+
+import duckdb
+import pandas as pd
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS model_registry (
+    version INTEGER PRIMARY KEY,
+    partition_date DATE NOT NULL,
+    sha256 VARCHAR NOT NULL,
+    artifact BLOB NOT NULL,
+    family VARCHAR NOT NULL,
+    params JSON NOT NULL,
+    features JSON NOT NULL,
+    training_start DATE NOT NULL,
+    training_end DATE NOT NULL,
+    n_train INTEGER NOT NULL,
+    data_sha256 VARCHAR NOT NULL,
+    metrics JSON,
+    mlflow_run_id VARCHAR,
+    mlflow_model_version INTEGER,
+    dagster_run_id VARCHAR,
+    status VARCHAR NOT NULL DEFAULT 'candidate',
+    status_reason VARCHAR,
+    promoted_by VARCHAR,
+    created_at TIMESTAMP DEFAULT current_timestamp,
+    updated_at TIMESTAMP DEFAULT current_timestamp
+);
+CREATE SEQUENCE IF NOT EXISTS promotion_ids;
+CREATE TABLE IF NOT EXISTS promotions (
+    id INTEGER PRIMARY KEY DEFAULT nextval('promotion_ids'),
+    decided_at TIMESTAMP DEFAULT current_timestamp,
+    partition_date DATE,
+    candidate_version INTEGER NOT NULL,
+    previous_champion INTEGER,
+    action VARCHAR NOT NULL,
+    reason VARCHAR NOT NULL,
+    actor VARCHAR NOT NULL,
+    champion_version INTEGER
+);
+CREATE TABLE IF NOT EXISTS evaluation_scores (
+    partition_date DATE NOT NULL,
+    candidate_version INTEGER NOT NULL,
+    role VARCHAR NOT NULL,
+    model_version INTEGER NOT NULL,
+    slice VARCHAR NOT NULL,
+    n INTEGER NOT NULL,
+    accuracy DOUBLE, balanced_accuracy DOUBLE, precision DOUBLE, recall DOUBLE, f1 DOUBLE,
+    roc_auc DOUBLE, pr_auc DOUBLE, log_loss DOUBLE, brier DOUBLE, ece DOUBLE,
+    confusion_matrix JSON,
+    evaluated_at TIMESTAMP DEFAULT current_timestamp
+);
+CREATE TABLE IF NOT EXISTS gate_results (
+    candidate_version INTEGER PRIMARY KEY,
+    champion_version INTEGER,
+    passed BOOLEAN NOT NULL,
+    reason VARCHAR NOT NULL,
+    details JSON NOT NULL,
+    decided_at TIMESTAMP DEFAULT current_timestamp
+);
+CREATE TABLE IF NOT EXISTS holdout_predictions (
+    candidate_version INTEGER NOT NULL,
+    row_id VARCHAR NOT NULL,
+    truth INTEGER NOT NULL,
+    candidate_proba DOUBLE NOT NULL,
+    champion_version INTEGER,
+    champion_proba DOUBLE
+);
+"""
+
+_COLUMNS = (
+    "version",
+    "partition_date",
+    "sha256",
+    "artifact",
+    "family",
+    "features",
+    "training_start",
+    "training_end",
+    "mlflow_run_id",
+    "mlflow_model_version",
+    "status",
+    "metrics",
+)
+
+
+def _insert(conn: duckdb.DuckDBPyConnection, table: str, row: dict) -> None:
+    conn.execute(
+        f"INSERT INTO {table} ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})",
+        list(row.values()),
+    )
+
+
+def register_model(conn: duckdb.DuckDBPyConnection, **row) -> int:
+    """Add a trained model as a candidate under the next version number."""
+    conn.execute("BEGIN TRANSACTION")
+    try:
+        version = conn.execute(
+            "SELECT coalesce(max(version), 0) + 1 FROM model_registry"
+        ).fetchone()[0]
+        _insert(conn, "model_registry", {"version": version, **row})
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    return version
+
+
+def load_model_row(conn: duckdb.DuckDBPyConnection, version: int) -> dict:
+    row = conn.execute(
+        f"SELECT {', '.join(_COLUMNS)} FROM model_registry WHERE version = ?", [version]
+    ).fetchone()
+    if row is None:
+        raise LookupError(f"model version {version} is not in the registry")
+    model = dict(zip(_COLUMNS, row, strict=True))
+    model["features"] = json.loads(model["features"])
+    model["metrics"] = json.loads(model["metrics"]) if model["metrics"] else {}
+    return model
+
+
+def current_champion(conn: duckdb.DuckDBPyConnection) -> dict | None:
+    row = conn.execute("SELECT version FROM model_registry WHERE status = 'champion'").fetchall()
+    if len(row) > 1:
+        raise RuntimeError(f"registry names {len(row)} champions: {row}")
+    return load_model_row(conn, row[0][0]) if row else None
+
+
+def latest_model_for(conn: duckdb.DuckDBPyConnection, partition: date) -> dict:
+    row = conn.execute(
+        "SELECT max(version) FROM model_registry WHERE partition_date = ?", [partition]
+    ).fetchone()
+    if row[0] is None:
+        raise LookupError(f"no candidate model was trained for {partition}")
+    return load_model_row(conn, row[0])
+
+
+def previous_champion(conn: duckdb.DuckDBPyConnection) -> int | None:
+    """The champion before the current one, from the promotion history."""
+    rows = conn.execute(
+        "SELECT champion_version FROM promotions WHERE action IN ('promoted', 'rolled_back', "
+        "'approved') ORDER BY id DESC"
+    ).fetchall()
+    current = rows[0][0] if rows else None
+    return next((v for (v,) in rows if v != current), None)
+
+
+def set_status(
+    conn: duckdb.DuckDBPyConnection,
+    version: int,
+    status: str,
+    reason: str,
+    promoted_by: str | None = None,
+) -> None:
+    conn.execute(
+        "UPDATE model_registry SET status = ?, status_reason = ?, "
+        "promoted_by = coalesce(?, promoted_by), updated_at = current_timestamp WHERE version = ?",
+        [status, reason, promoted_by, version],
+    )
+
+
+def record_promotion(conn: duckdb.DuckDBPyConnection, **row) -> None:
+    _insert(conn, "promotions", row)
+
+
+def record_decision(
+    conn: duckdb.DuckDBPyConnection,
+    version: int,
+    status: str,
+    action: str,
+    reason: str,
+    actor: str,
+    partition_date: date | None = None,
+) -> None:
+    """A decision that leaves the champion as it is: rejected, pending, or a refused approval."""
+    champion = current_champion(conn)
+    conn.execute("BEGIN TRANSACTION")
+    try:
+        set_status(conn, version, status, reason)
+        record_promotion(
+            conn,
+            partition_date=partition_date,
+            candidate_version=version,
+            previous_champion=champion["version"] if champion else None,
+            action=action,
+            reason=reason,
+            actor=actor,
+            champion_version=champion["version"] if champion else None,
+        )
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+
+
+def replace_evaluation(
+    conn: duckdb.DuckDBPyConnection,
+    candidate_version: int,
+    scores: pd.DataFrame,
+    holdout: pd.DataFrame,
+    metrics: dict,
+) -> None:
+    """Store a candidate's scores, the per-row holdout predictions and its headline metrics."""
+    conn.execute("BEGIN TRANSACTION")
+    try:
+        for table in ("evaluation_scores", "holdout_predictions"):
+            conn.execute(f"DELETE FROM {table} WHERE candidate_version = ?", [candidate_version])
+        for table, frame in (("evaluation_scores", scores), ("holdout_predictions", holdout)):
+            conn.register("incoming", frame)
+            conn.execute(f"INSERT INTO {table} BY NAME SELECT * FROM incoming")
+            conn.unregister("incoming")
+        conn.execute(
+            "UPDATE model_registry SET metrics = ? WHERE version = ?",
+            [json.dumps(metrics), candidate_version],
+        )
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+
+
+def holdout_predictions(conn: duckdb.DuckDBPyConnection, candidate_version: int) -> pd.DataFrame:
+    return conn.execute(
+        "SELECT * FROM holdout_predictions WHERE candidate_version = ? ORDER BY row_id",
+        [candidate_version],
+    ).df()
+
+
+def record_gate(
+    conn: duckdb.DuckDBPyConnection,
+    candidate_version: int,
+    champion_version: int | None,
+    passed: bool,
+    reason: str,
+    details: dict,
+) -> None:
+    conn.execute(
+        "INSERT OR REPLACE INTO gate_results (candidate_version, champion_version, passed, reason, "
+        "details) VALUES (?, ?, ?, ?, ?)",
+        [candidate_version, champion_version, passed, reason, json.dumps(details, default=str)],
+    )
+
+
+def gate_result(conn: duckdb.DuckDBPyConnection, candidate_version: int) -> dict | None:
+    row = conn.execute(
+        "SELECT champion_version, passed, reason FROM gate_results WHERE candidate_version = ?",
+        [candidate_version],
+    ).fetchone()
+    if row is None:
+        return None
+    return dict(zip(("champion_version", "passed", "reason"), row, strict=True))
