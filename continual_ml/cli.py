@@ -3,39 +3,90 @@
 from __future__ import annotations
 
 import argparse
+import getpass
 import sys
 
 from continual_ml.config import Paths
 
 
-def main(argv: list[str] | None = None) -> int:
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="continual-ml", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     demo = commands.add_parser("demo", help="play the drift scenario through the whole loop")
-    demo.add_argument(
-        "--days", type=int, default=None, help="simulated days (default: drift day + 6)"
-    )
+    demo.add_argument("--days", type=int, default=None, help="simulated days (default: drift+6)")
     commands.add_parser("init", help="prepare the local home (DuckDB, MLflow, BentoML, Dagster)")
     commands.add_parser("dagster-dev", help="open the Dagster UI on the local home")
-    args = parser.parse_args(argv)
+    rollback = commands.add_parser("rollback", help="restore the previous (or a given) champion")
+    rollback.add_argument("version", type=int, nargs="?", default=None)
+    for name, text in (
+        ("approve", "promote a candidate waiting for approval"),
+        ("reject", "reject a candidate waiting for approval"),
+    ):
+        decision = commands.add_parser(name, help=text)
+        decision.add_argument("version", type=int)
+    return parser
 
+
+def run_registry_job(paths: Paths, job, op_name: str, op_config: dict):
+    """Run a registry job in this process against the local instance, so the UI shows it."""
+    import dagster as dg
+
+    from continual_ml.defs.resources import build_resources
+
+    result = job.execute_in_process(
+        run_config={"ops": {op_name: {"config": op_config}}},
+        resources=build_resources(paths),
+        instance=dg.DagsterInstance.get(),
+        raise_on_error=False,
+    )
+    if not result.success:
+        failure = next(e for e in result.all_events if e.is_step_failure)
+        raise SystemExit(f"{job.name} failed: {failure.step_failure_data.error.message.strip()}")
+    return result.output_for_node(op_name)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
     paths = Paths.from_env()
     if args.command == "demo":
         from continual_ml.demo import run_demo
 
         run_demo(paths, n_days=args.days)
-    elif args.command == "init":
-        from continual_ml.local_home import prepare
+        return 0
 
-        prepare(paths)
+    from continual_ml.local_home import prepare
+
+    prepare(paths)  # exports DAGSTER_HOME and friends for this process and what it becomes
+    if args.command == "init":
         print(f"continual-ml home ready at {paths.home}")
     elif args.command == "dagster-dev":
         import os
 
-        from continual_ml.local_home import prepare
-
-        prepare(paths)  # exports DAGSTER_HOME and friends for the process it becomes
         os.execvp("dagster", ["dagster", "dev", "-m", "continual_ml.definitions"])
+    elif args.command == "rollback":
+        from continual_ml.defs.training.operations import rollback_job
+
+        version = run_registry_job(
+            paths,
+            rollback_job,
+            "restore_previous_champion",
+            {"version": args.version, "actor": getpass.getuser()},
+        )
+        print(f"champion is now v{version}")
+    else:
+        from continual_ml.defs.training.operations import approval_job
+
+        outcome = run_registry_job(
+            paths,
+            approval_job,
+            "decide_pending_candidate",
+            {
+                "version": args.version,
+                "approve": args.command == "approve",
+                "actor": getpass.getuser(),
+            },
+        )
+        print(f"v{args.version} {outcome}")
     return 0
 
 
