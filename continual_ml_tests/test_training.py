@@ -4,7 +4,7 @@ import pandas as pd
 import pytest
 
 from continual_ml.synthetic_stream import generate_batch, partition_date
-from continual_ml.training import fit_candidate, load_model, serialize_model, split_window
+from continual_ml.training import fit_candidate, load_model, serialize_model, split_window, tune
 
 
 @pytest.fixture
@@ -57,3 +57,31 @@ def test_unlabelled_rows_are_not_trained_on(window, config):
     # Fitting on the labelled half alone gives the very same model.
     alone = fit_candidate(config, partly[partly[config.label].notna()])
     assert serialize_model(model)[1] == serialize_model(alone)[1]
+
+
+@pytest.mark.parametrize(
+    "family", ["logistic_regression", "random_forest", "hist_gradient_boosting"]
+)
+def test_each_family_trains_reproducibly_and_beats_chance(window, config, family):
+    chosen = config.model_copy(update={"model": config.model.model_copy(update={"family": family})})
+    split = split_window(window, 0.3)
+    first, first_hash = serialize_model(fit_candidate(chosen, split.train))
+    assert serialize_model(fit_candidate(chosen, split.train))[1] == first_hash
+    model = load_model(first, first_hash)
+    predicted = model.predict(split.holdout[config.feature_names])
+    assert (predicted == split.holdout[config.label]).mean() > 0.8
+
+
+def test_time_ordered_search_never_validates_on_the_past(window, config):
+    settings = config.model.model_copy(update={"search": True, "search_iterations": 2})
+    searching = config.model_copy(update={"model": settings})
+    train = split_window(window, 0.3).train.sort_values(["event_time", "row_id"])
+    search = tune(searching, train[config.feature_names], train[config.label].astype(int))
+    times = train["event_time"].to_numpy()
+    folds = list(search.cv.split(train))
+    assert len(folds) == config.model.cv_splits
+    for fit_rows, validate_rows in folds:
+        assert times[fit_rows].max() <= times[validate_rows].min()
+    assert set(search.best_params_) == {"classifier__C"}
+    tuned = fit_candidate(searching, train)
+    assert tuned.named_steps["classifier"].C == search.best_params_["classifier__C"]
