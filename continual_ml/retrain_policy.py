@@ -1,0 +1,165 @@
+"""When to retrain: drift in N partitions in a row, or accuracy fallen below the champion's.
+
+`decide_retrain` is a pure function of the policy, the partitions observed so far, the
+champion's promoted score and the retrains already made, so a sensor can call it and say why
+it did or did not ask for a run. Partitions that failed validation are not evidence: the newest
+one is never retrained on, and older ones neither extend nor break a run of drifted partitions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+# accuracy differences are float sums: a drop of exactly the maximum must not count as more
+DROP_TOLERANCE = 1e-9
+CAP_WINDOW = timedelta(days=1)
+
+
+class RetrainPolicy(BaseModel):
+    """How much evidence a retrain needs, and how often one may run."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    drift_share_threshold: float = Field(0.3, gt=0, le=1, description="share of drifted features")
+    consecutive_partitions: int = Field(2, ge=1, description="partitions in a row over it")
+    max_performance_drop: float = Field(
+        0.05, ge=0, le=1, description="accuracy points below the champion's promoted score"
+    )
+    cooldown: timedelta = Field(timedelta(hours=6), description="least time between retrains")
+    max_retrains_per_day: int = Field(4, ge=1, description="retrains in any 24 hours")
+
+    @field_validator("cooldown", mode="before")
+    @classmethod
+    def _number_is_hours(cls, value):
+        return timedelta(hours=value) if isinstance(value, int | float) else value
+
+
+@dataclass(frozen=True)
+class PartitionObservation:
+    """What monitoring saw in one partition; accuracies are None until known."""
+
+    partition: str
+    drift_share: float
+    realized_accuracy: float | None = None
+    estimated_accuracy: float | None = None
+    validation_passed: bool = True
+
+
+@dataclass(frozen=True)
+class RetrainDecision:
+    """Whether to retrain, on which partition, why, and when a blocked retrain may run."""
+
+    retrain: bool
+    reason: str
+    trigger_partition: str | None = None
+    causes: tuple[str, ...] = ()
+    not_before: datetime | None = None
+
+
+def _time(moment: datetime) -> str:
+    return f"{moment:%Y-%m-%d %H:%M}"
+
+
+def _drift_run(policy: RetrainPolicy, observations: Sequence[PartitionObservation]) -> int:
+    """How many validated partitions in a row, up to the newest, are over the threshold."""
+    run = 0
+    for observation in reversed(observations):
+        if not observation.validation_passed:
+            continue
+        if observation.drift_share < policy.drift_share_threshold:
+            break
+        run += 1
+    return run
+
+
+def _drift_finding(policy: RetrainPolicy, latest: PartitionObservation, run: int) -> str:
+    threshold, needed = policy.drift_share_threshold, policy.consecutive_partitions
+    share = f"drift share {latest.drift_share:.2f}"
+    if run == 0:
+        return f"{share} < threshold {threshold:.2f}"
+    if run < needed:
+        return (
+            f"{share} >= {threshold:.2f} in only {run} of the {needed} partitions in a row needed"
+        )
+    return f"{share} >= {threshold:.2f} in {run} partitions in a row ({needed} needed)"
+
+
+def _performance_finding(
+    policy: RetrainPolicy, latest: PartitionObservation, champion_score: float | None
+) -> tuple[bool, str | None]:
+    """Whether accuracy fell too far below the champion's, and how far it fell."""
+    if latest.realized_accuracy is not None:
+        kind, accuracy = "realized", latest.realized_accuracy
+    elif latest.estimated_accuracy is not None:
+        kind, accuracy = "estimated", latest.estimated_accuracy
+    else:
+        return False, None
+    if champion_score is None:
+        return False, f"{kind} accuracy {accuracy:.3f}, no champion score to compare"
+    drop = champion_score - accuracy
+    fell = drop > policy.max_performance_drop + DROP_TOLERANCE
+    return fell, (
+        f"{kind} accuracy {accuracy:.3f} is {drop:.3f} below the champion's {champion_score:.3f} "
+        f"({'more than' if fell else 'within'} the {policy.max_performance_drop:.3f} allowed)"
+    )
+
+
+def _blocks(
+    policy: RetrainPolicy, recent_retrains: Sequence[datetime], now: datetime
+) -> list[tuple[datetime, str]]:
+    """What stops a retrain now, each with the time it stops doing so."""
+    blocks = []
+    if recent_retrains:
+        last = max(recent_retrains)
+        until = last + policy.cooldown
+        if now < until:
+            hours = policy.cooldown.total_seconds() / 3600
+            blocks.append(
+                (until, f"cooldown until {_time(until)} ({hours:g} h after {_time(last)})")
+            )
+    in_window = sorted(t for t in recent_retrains if now - CAP_WINDOW < t <= now)
+    cap = policy.max_retrains_per_day
+    if len(in_window) >= cap:
+        # allowed again once enough of them are more than a day old to leave cap - 1
+        until = in_window[len(in_window) - cap] + CAP_WINDOW
+        blocks.append(
+            (
+                until,
+                f"cap reached: {len(in_window)} retrains in the last 24 h (max {cap}), "
+                f"next at {_time(until)}",
+            )
+        )
+    return blocks
+
+
+def decide_retrain(
+    policy: RetrainPolicy,
+    observations: Sequence[PartitionObservation],
+    champion_score: float | None,
+    recent_retrains: Sequence[datetime],
+    now: datetime,
+) -> RetrainDecision:
+    """Decide on the newest of `observations` (oldest first) whether to retrain now."""
+    if not observations:
+        return RetrainDecision(False, "no partitions observed yet")
+    latest = observations[-1]
+    prefix = f"{latest.partition}: "
+    if not latest.validation_passed:
+        return RetrainDecision(False, prefix + "failed validation, so it is not evidence")
+    run = _drift_run(policy, observations)
+    drifted = run >= policy.consecutive_partitions
+    drift = _drift_finding(policy, latest, run)
+    fell, performance = _performance_finding(policy, latest, champion_score)
+    if not (drifted or fell):
+        return RetrainDecision(False, prefix + "; ".join(filter(None, [drift, performance])))
+    causes = tuple(cause for cause, hit in (("drift", drifted), ("performance", fell)) if hit)
+    evidence = "; ".join(text for text, hit in ((drift, drifted), (performance, fell)) if hit)
+    blocks = _blocks(policy, recent_retrains, now)
+    if blocks:
+        reason = prefix + evidence + ", but " + " and ".join(text for _, text in blocks)
+        return RetrainDecision(False, reason, causes=causes, not_before=max(t for t, _ in blocks))
+    return RetrainDecision(True, prefix + "retrain: " + evidence, latest.partition, causes)

@@ -1,0 +1,182 @@
+"""Exact retraining decisions: hysteresis, accuracy drops, cooldown, daily cap, validation."""
+
+from datetime import datetime, timedelta
+
+import pydantic
+import pytest
+
+from continual_ml.retrain_policy import (
+    PartitionObservation,
+    RetrainDecision,
+    RetrainPolicy,
+    decide_retrain,
+)
+
+POLICY = RetrainPolicy(
+    drift_share_threshold=0.3,
+    consecutive_partitions=2,
+    max_performance_drop=0.05,
+    cooldown=6,
+    max_retrains_per_day=2,
+)
+NOW = datetime(2026, 1, 10, 12, 0)
+HOUR = timedelta(hours=1)
+
+
+def days(*drift_shares, **latest):
+    """Daily partitions from 2026-01-01 with these drift shares; `latest` sets the last one."""
+    observations = [
+        PartitionObservation(f"2026-01-{i + 1:02d}", share) for i, share in enumerate(drift_shares)
+    ]
+    last = observations.pop()
+    return [*observations, PartitionObservation(last.partition, last.drift_share, **latest)]
+
+
+def decide(observations, champion_score=0.92, recent_retrains=(), policy=POLICY):
+    return decide_retrain(policy, observations, champion_score, list(recent_retrains), NOW)
+
+
+def test_nothing_observed_is_no_reason_to_retrain():
+    assert decide([]) == RetrainDecision(False, "no partitions observed yet")
+
+
+def test_drift_below_the_threshold_is_explained():
+    assert decide(days(0.5, 0.1)) == RetrainDecision(
+        False, "2026-01-02: drift share 0.10 < threshold 0.30"
+    )
+
+
+@pytest.mark.parametrize(
+    ("drift_shares", "run"),
+    [
+        ((0.0, 0.5), 1),
+        ((0.4, 0.1, 0.5), 1),  # an interruption starts the count again
+        ((0.3, 0.3), 2),  # the threshold itself counts as over it
+        ((0.1, 0.4, 0.6, 0.5), 3),
+    ],
+)
+def test_drift_needs_consecutive_partitions_over_the_threshold(drift_shares, run):
+    decision = decide(days(*drift_shares))
+    latest = f"2026-01-{len(drift_shares):02d}"
+    share = f"drift share {drift_shares[-1]:.2f} >= 0.30"
+    if run < 2:
+        expected = RetrainDecision(
+            False, f"{latest}: {share} in only {run} of the 2 partitions in a row needed"
+        )
+    else:
+        expected = RetrainDecision(
+            True,
+            f"{latest}: retrain: {share} in {run} partitions in a row (2 needed)",
+            trigger_partition=latest,
+            causes=("drift",),
+        )
+    assert decision == expected
+
+
+def test_a_longer_hysteresis_waits_for_more_partitions():
+    policy = POLICY.model_copy(update={"consecutive_partitions": 3})
+    assert not decide(days(0.5, 0.5), policy=policy).retrain
+    assert decide(days(0.5, 0.5, 0.5), policy=policy).retrain
+
+
+def test_a_realized_accuracy_drop_triggers_a_retrain_without_drift():
+    decision = decide(days(0.0, realized_accuracy=0.85))
+    assert decision == RetrainDecision(
+        True,
+        "2026-01-01: retrain: realized accuracy 0.850 is 0.070 below the champion's 0.920 "
+        "(more than the 0.050 allowed)",
+        trigger_partition="2026-01-01",
+        causes=("performance",),
+    )
+
+
+def test_an_estimated_accuracy_drop_stands_in_for_missing_labels():
+    decision = decide(days(0.0, estimated_accuracy=0.80))
+    assert decision.retrain and decision.causes == ("performance",)
+    assert "estimated accuracy 0.800 is 0.120 below the champion's 0.920" in decision.reason
+
+
+def test_realized_accuracy_outranks_the_estimate():
+    decision = decide(days(0.0, realized_accuracy=0.90, estimated_accuracy=0.70))
+    assert decision == RetrainDecision(
+        False,
+        "2026-01-01: drift share 0.00 < threshold 0.30; realized accuracy 0.900 is 0.020 below "
+        "the champion's 0.920 (within the 0.050 allowed)",
+    )
+
+
+def test_a_drop_of_exactly_the_maximum_is_allowed():
+    assert not decide(days(0.0, realized_accuracy=0.85), champion_score=0.90).retrain
+    assert decide(days(0.0, realized_accuracy=0.849), champion_score=0.90).retrain
+
+
+def test_without_a_champion_score_accuracy_cannot_trigger():
+    decision = decide(days(0.0, realized_accuracy=0.10), champion_score=None)
+    assert decision == RetrainDecision(
+        False,
+        "2026-01-01: drift share 0.00 < threshold 0.30; realized accuracy 0.100, "
+        "no champion score to compare",
+    )
+
+
+def test_drift_and_an_accuracy_drop_are_both_named():
+    decision = decide(days(0.5, 0.6, realized_accuracy=0.80))
+    assert decision.retrain and decision.causes == ("drift", "performance")
+    assert decision.reason == (
+        "2026-01-02: retrain: drift share 0.60 >= 0.30 in 2 partitions in a row (2 needed); "
+        "realized accuracy 0.800 is 0.120 below the champion's 0.920 (more than the 0.050 allowed)"
+    )
+
+
+def test_a_partition_that_failed_validation_is_never_retrained_on():
+    decision = decide(days(0.9, 0.9, realized_accuracy=0.2, validation_passed=False))
+    assert decision == RetrainDecision(
+        False, "2026-01-02: failed validation, so it is not evidence"
+    )
+
+
+def test_an_older_failed_partition_neither_extends_nor_breaks_a_run():
+    failed = PartitionObservation("2026-01-02", 0.9, validation_passed=False)
+    first, last = PartitionObservation("2026-01-01", 0.4), PartitionObservation("2026-01-03", 0.5)
+    assert decide([first, failed, last]).retrain
+    calm = PartitionObservation("2026-01-01", 0.1)
+    assert "in only 1 of the 2" in decide([calm, failed, last]).reason
+
+
+def test_the_cooldown_holds_a_retrain_back_and_says_until_when():
+    decision = decide(days(0.5, 0.5), recent_retrains=[NOW - 26 * HOUR, NOW - 2 * HOUR])
+    assert decision == RetrainDecision(
+        False,
+        "2026-01-02: drift share 0.50 >= 0.30 in 2 partitions in a row (2 needed), but cooldown "
+        "until 2026-01-10 16:00 (6 h after 2026-01-10 10:00)",
+        causes=("drift",),
+        not_before=NOW + 4 * HOUR,
+    )
+    assert decide(days(0.5, 0.5), recent_retrains=[NOW - 6 * HOUR]).retrain
+
+
+def test_the_daily_cap_holds_a_retrain_back_until_a_slot_frees():
+    decision = decide(days(0.5, 0.5), recent_retrains=[NOW - 23 * HOUR, NOW - 7 * HOUR])
+    assert not decision.retrain and decision.not_before == NOW + HOUR
+    assert decision.reason.endswith(
+        "but cap reached: 2 retrains in the last 24 h (max 2), next at 2026-01-10 13:00"
+    )
+    assert decide(days(0.5, 0.5), recent_retrains=[NOW - 25 * HOUR, NOW - 7 * HOUR]).retrain
+
+
+def test_cooldown_and_cap_together_wait_for_the_later_of_the_two():
+    decision = decide(days(0.5, 0.5), recent_retrains=[NOW - 20 * HOUR, NOW - 1 * HOUR])
+    assert decision.not_before == NOW + 5 * HOUR
+    assert "cooldown until 2026-01-10 17:00" in decision.reason
+    assert "and cap reached: 2 retrains in the last 24 h (max 2), next at 2026-01-10 16:00" in (
+        decision.reason
+    )
+
+
+def test_the_policy_reads_a_bare_cooldown_as_hours_and_rejects_unknown_settings():
+    assert RetrainPolicy(cooldown=1.5).cooldown == timedelta(minutes=90)
+    assert RetrainPolicy(cooldown=timedelta(minutes=5)).cooldown == timedelta(minutes=5)
+    with pytest.raises(pydantic.ValidationError):
+        RetrainPolicy(cooldown_hours=3)
+    with pytest.raises(pydantic.ValidationError):
+        RetrainPolicy(consecutive_partitions=0)
