@@ -11,7 +11,7 @@ import os
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
-import uuid  # noqa: E402
+from collections import Counter  # noqa: E402
 from datetime import UTC, datetime  # noqa: E402
 from pathlib import Path  # noqa: E402
 from typing import Literal  # noqa: E402
@@ -103,8 +103,9 @@ class ChampionClassifier:
         return self.follower.current is not None
 
     @bentoml.api
-    def predict(self, features: FeatureRow) -> Prediction:  # type: ignore[valid-type]
+    async def predict(self, features: FeatureRow) -> Prediction:  # type: ignore[valid-type]
         """Class probabilities and predicted class for one row."""
+        # async: one row is ~1 ms of CPU, cheaper to run here than to hand to a thread pool.
         return self._predict([features]).predictions[0]
 
     @bentoml.api
@@ -145,7 +146,7 @@ class ChampionClassifier:
         predictions, records = [], []
         for row, output in zip(features, outputs, strict=True):
             prediction = Prediction(
-                prediction_id=uuid.uuid4().hex,
+                prediction_id=os.urandom(16).hex(),
                 model_version=model.version,
                 predicted_class=output["predicted_class"],
                 probabilities=output["probabilities"],
@@ -160,9 +161,10 @@ class ChampionClassifier:
                     "features": row,
                 }
             )
+        for predicted_class, count in Counter(p.predicted_class for p in predictions).items():
             PREDICTIONS.labels(
-                predicted_class=str(prediction.predicted_class), model_version=str(model.version)
-            ).inc()
+                predicted_class=str(predicted_class), model_version=str(model.version)
+            ).inc(count)
         self.predictions_log.write(records)
         return BatchResponse(model_version=model.version, predictions=predictions)
 
