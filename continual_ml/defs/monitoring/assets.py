@@ -15,6 +15,47 @@ from continual_ml.defs.data.assets import (
 from continual_ml.defs.partitions import daily_partitions
 from continual_ml.defs.resources import AlertsResource, ArtifactDirsResource, DatasetResource
 from continual_ml.drift import compute_drift
+from continual_ml.drift_engine import build_profile, check_drift, load_profile, save_profile
+
+# Evidently renders the human-readable report; on big batches a seeded sample keeps it quick.
+REPORT_SAMPLE_ROWS = 5000
+
+
+def reference_profile(conn, config, reference: dict):
+    """The reference window's statistics, computed once per window and kept in DuckDB."""
+    profile_id = f"{reference['start']}..{reference['end']}:{reference['n_rows']}"
+    try:
+        return load_profile(conn, profile_id), None
+    except KeyError:
+        rows = warehouse.read_rows(conn, "observations", reference["start"], reference["end"])
+        if rows.empty:
+            raise dg.Failure(
+                f"the reference window {reference['start']} .. {reference['end']} has no "
+                "observations; materialize those partitions of `observations` first"
+            ) from None
+        profile = build_profile(
+            rows,
+            numeric_features=[f.name for f in config.features if f.kind == "numeric"],
+            categorical_features=[f.name for f in config.features if f.kind != "numeric"],
+        )
+        save_profile(conn, profile_id, profile)
+        return profile, rows
+
+
+def render_report(config, reference_rows, current_rows, html_path, conn, reference) -> None:
+    if reference_rows is None:
+        reference_rows = warehouse.read_rows(
+            conn, "observations", reference["start"], reference["end"]
+        )
+    sample = {"n": REPORT_SAMPLE_ROWS, "random_state": 0}
+    compute_drift(
+        config,
+        reference_rows.sample(**sample)
+        if len(reference_rows) > REPORT_SAMPLE_ROWS
+        else reference_rows,
+        current_rows.sample(**sample) if len(current_rows) > REPORT_SAMPLE_ROWS else current_rows,
+        html_path,
+    )
 
 
 @dg.asset(
@@ -31,25 +72,19 @@ def drift_report(
     artifact_dirs: ArtifactDirsResource,
     alerts: AlertsResource,
 ) -> dg.MaterializeResult:
-    """Evidently data drift of the partition against the reference window, per feature."""
+    """Data drift of the partition against the reference window, per feature, with its report."""
     config, day = dataset.config, partition_day(context)
     html_path = artifact_dirs.report_path(f"drift/{day}.html")
     with duckdb.get_connection() as conn:
         warehouse.ensure_schema(conn, config)
         reference = warehouse.read_window(conn, day, "reference")
         current = warehouse.read_window(conn, day, "current")
-        windows = {
-            name: warehouse.read_rows(conn, "observations", window["start"], window["end"])
-            for name, window in (("reference", reference), ("current", current))
-        }
-        for name, rows in windows.items():
-            if rows.empty:
-                window = reference if name == "reference" else current
-                raise dg.Failure(
-                    f"the {name} window {window['start']} .. {window['end']} has no observations;"
-                    " materialize those partitions of `observations` first"
-                )
-        summary = compute_drift(config, windows["reference"], windows["current"], html_path)
+        current_rows = warehouse.read_rows(conn, "observations", current["start"], current["end"])
+        if current_rows.empty:
+            raise dg.Failure(f"no observations for {day}; materialize `observations` first")
+        profile, reference_rows = reference_profile(conn, config, reference)
+        summary = check_drift(profile, current_rows)
+        render_report(config, reference_rows, current_rows, html_path, conn, reference)
         scores = pd.DataFrame([vars(f) for f in summary.features]).assign(partition_date=day)
         warehouse.record_drift(
             conn,
@@ -82,6 +117,7 @@ def drift_report(
             "reference_window": f"{reference['start']} .. {reference['end']}",
             "reference_champion": reference["champion_version"] or "none",
             "top_features": dg.MetadataValue.md(top.to_markdown(index=False, floatfmt=".4f")),
+            **{f"drift_score/{f.feature}": float(f.score) for f in summary.features},
             "report": dg.MetadataValue.path(str(html_path)),
         }
     )
