@@ -10,6 +10,7 @@ from continual_ml.defs.automation import (
 )
 from continual_ml.defs.data.assets import current_window, observations, reference_window
 from continual_ml.defs.monitoring.assets import drift_report
+from continual_ml.defs.monitoring.performance import model_performance
 from continual_ml.defs.resources import build_resources
 from continual_ml.defs.training.assets import candidate_model, champion_model, evaluation_scores
 from continual_ml.defs.training.checks import candidate_beats_champion
@@ -24,6 +25,7 @@ defs = dg.Definitions(
         evaluation_scores,
         champion_model,
         drift_report,
+        model_performance,
     ],
     asset_checks=[candidate_beats_champion],
     jobs=[monitoring_job, retrain_job, rollback_job, approval_job],

@@ -5,13 +5,14 @@ import dagster as dg
 from continual_ml.alerts import Alert
 from continual_ml.defs.data.assets import current_window, observations, reference_window
 from continual_ml.defs.monitoring.assets import drift_report
+from continual_ml.defs.monitoring.performance import model_performance
 from continual_ml.defs.resources import AlertsResource, DatasetResource
 from continual_ml.defs.training.assets import candidate_model, champion_model, evaluation_scores
 from continual_ml.defs.training.operations import approval_job, rollback_job
 
 monitoring_job = dg.define_asset_job(
     "monitoring_job",
-    selection=[observations, current_window, reference_window, drift_report],
+    selection=[observations, current_window, reference_window, drift_report, model_performance],
     description="Land a day's batch and measure its drift against the champion's reference.",
 )
 retrain_job = dg.define_asset_job(

@@ -1,0 +1,100 @@
+"""Per-partition monitoring of the champion itself: its scores, labels and accuracy."""
+
+import base64
+
+import dagster as dg
+import pandas as pd
+from dagster_duckdb import DuckDBResource
+
+from continual_ml import registry, warehouse
+from continual_ml.alerts import Alert
+from continual_ml.defs.data.assets import (
+    WAREHOUSE_POOL,
+    current_window,
+    partition_day,
+    reference_window,
+)
+from continual_ml.defs.partitions import daily_partitions
+from continual_ml.defs.resources import AlertsResource, DatasetResource
+from continual_ml.model_monitoring import accuracy_history_png, monitor_batch
+from continual_ml.training import load_model
+
+HISTORY = """
+CREATE TABLE IF NOT EXISTS performance_history (
+    partition_date DATE PRIMARY KEY, champion_version INTEGER, n_rows INTEGER,
+    n_labelled INTEGER, prediction_drift_score DOUBLE, prediction_drifted BOOLEAN,
+    label_drift_score DOUBLE, label_drifted BOOLEAN, estimated_accuracy DOUBLE,
+    realized_accuracy DOUBLE, estimation_error DOUBLE, estimate_unreliable BOOLEAN,
+    reliability_reason VARCHAR, computed_at TIMESTAMP DEFAULT current_timestamp
+)
+"""
+
+
+def png_markdown(name: str, png: bytes) -> dg.MetadataValue:
+    return dg.MetadataValue.md(f"![{name}](data:image/png;base64,{base64.b64encode(png).decode()})")
+
+
+@dg.asset(
+    partitions_def=daily_partitions,
+    group_name="monitoring",
+    kinds={"sklearn", "duckdb"},
+    pool=WAREHOUSE_POOL,
+    deps=[current_window, reference_window],
+)
+def model_performance(
+    context: dg.AssetExecutionContext,
+    dataset: DatasetResource,
+    duckdb: DuckDBResource,
+    alerts: AlertsResource,
+) -> dg.MaterializeResult:
+    """The champion on this partition: score and label drift, estimated and realized accuracy."""
+    config, day = dataset.config, partition_day(context)
+    with duckdb.get_connection() as conn:
+        warehouse.ensure_schema(conn, config)
+        conn.execute(HISTORY)
+        champion = registry.current_champion(conn)
+        if champion is None:  # the bootstrap days, before the first model: nothing to monitor
+            return dg.MaterializeResult(metadata={"champion_version": "none"})
+        reference = warehouse.read_window(conn, day, "reference")
+        current = warehouse.read_window(conn, day, "current")
+        monitored = monitor_batch(
+            config,
+            load_model(champion["artifact"], champion["sha256"]),
+            registry.holdout_predictions(conn, champion["version"]),
+            warehouse.read_rows(conn, "observations", reference["start"], reference["end"]),
+            warehouse.read_rows(conn, "observations", current["start"], current["end"]),
+        )
+        row = {"partition_date": day, "champion_version": champion["version"], **monitored.as_row()}
+        conn.execute("DELETE FROM performance_history WHERE partition_date = ?", [day])
+        conn.execute(
+            f"INSERT INTO performance_history ({', '.join(row)}) "
+            f"VALUES ({', '.join('?' * len(row))})",
+            list(row.values()),
+        )
+        history = conn.execute("SELECT * FROM performance_history ORDER BY partition_date").df()
+    if monitored.reliability["unreliable"]:
+        alerts.send(
+            Alert(
+                "drift_detected",
+                f"Champion v{champion['version']} estimate unreliable on {day}",
+                monitored.reliability["reason"],
+                {
+                    "realized accuracy": f"{row['realized_accuracy']:.3f}",
+                    "estimated accuracy": f"{row['estimated_accuracy']:.3f}",
+                },
+            ),
+            context.log,
+        )
+    numeric = {
+        k: float(v)
+        for k, v in row.items()
+        if isinstance(v, int | float) and not isinstance(v, bool) and pd.notna(v)
+    }
+    return dg.MaterializeResult(
+        metadata={
+            **numeric,
+            "estimate_unreliable": bool(row["estimate_unreliable"]),
+            "reliability": row["reliability_reason"],
+            "accuracy_over_time": png_markdown("accuracy", accuracy_history_png(history)),
+        }
+    )

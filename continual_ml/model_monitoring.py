@@ -1,0 +1,131 @@
+"""How the champion is doing on a batch: prediction and label drift, realized and estimated
+performance (CBPE), and whether the estimate can be trusted."""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+
+from continual_ml.config import DatasetConfig
+from continual_ml.drift_engine import FeatureDrift, build_profile, check_drift
+from continual_ml.performance_estimation import (
+    estimate_performance,
+    estimation_error,
+    fit_calibration,
+    realized_performance,
+    reliability,
+)
+
+
+@dataclass(frozen=True)
+class BatchMonitoring:
+    n_rows: int
+    n_labelled: int
+    prediction_drift: FeatureDrift
+    label_drift: FeatureDrift | None
+    estimated: dict
+    realized: dict | None
+    error: dict | None
+    reliability: dict
+
+    def as_row(self) -> dict:
+        return {
+            "n_rows": self.n_rows,
+            "n_labelled": self.n_labelled,
+            "prediction_drift_score": self.prediction_drift.score,
+            "prediction_drifted": self.prediction_drift.drifted,
+            "label_drift_score": self.label_drift.score if self.label_drift else None,
+            "label_drifted": self.label_drift.drifted if self.label_drift else None,
+            "estimated_accuracy": self.estimated["accuracy"],
+            "realized_accuracy": self.realized["accuracy"] if self.realized else None,
+            "estimation_error": self.error["accuracy"] if self.error else None,
+            "estimate_unreliable": bool(self.reliability["unreliable"]),
+            "reliability_reason": self.reliability["reason"],
+        }
+
+
+def monitor_batch(
+    config: DatasetConfig,
+    model,
+    calibration: pd.DataFrame,
+    reference: pd.DataFrame,
+    current: pd.DataFrame,
+) -> BatchMonitoring:
+    """Score the batch with the champion and compare it with the champion's reference window.
+
+    `calibration` holds the champion's own holdout (`truth`, `candidate_proba`), on which the
+    probability calibration for the estimate is fitted.
+    """
+    features = config.feature_names
+    reference_scores = model.predict_proba(reference[features])[:, 1]
+    current_scores = model.predict_proba(current[features])[:, 1]
+    label = config.label
+    profile = build_profile(
+        pd.DataFrame({"score": reference_scores, "label": reference[label].astype("string")}),
+        numeric_features=["score"],
+        categorical_features=["label"],
+    )
+    labelled = current[label].notna().to_numpy()
+    drift = check_drift(
+        profile,
+        pd.DataFrame({"score": current_scores, "label": current[label].astype("string")}),
+    )
+    by_name = {f.feature: f for f in drift.features}
+    calibrator = fit_calibration(calibration["candidate_proba"], calibration["truth"])
+    estimated = estimate_performance(current_scores, calibrator)
+    realized = error = None
+    if labelled.any():
+        truth = current.loc[labelled, label].astype(int).to_numpy()
+        realized = realized_performance(current_scores[labelled], truth)
+        error = estimation_error(estimated, realized)
+    return BatchMonitoring(
+        n_rows=len(current),
+        n_labelled=int(labelled.sum()),
+        prediction_drift=by_name["score"],
+        label_drift=by_name["label"] if labelled.any() else None,
+        estimated=estimated,
+        realized=realized,
+        error=error,
+        reliability=reliability(estimated, realized),
+    )
+
+
+def accuracy_history_png(history: pd.DataFrame) -> bytes:
+    """Estimated against realized accuracy per partition, the champion changes marked."""
+    figure = Figure(figsize=(6, 3.2), dpi=80)
+    axes = figure.subplots()
+    x = pd.to_datetime(history["partition_date"])
+    axes.plot(x, history["realized_accuracy"], marker="o", label="realized")
+    axes.plot(x, history["estimated_accuracy"], marker="x", linestyle="--", label="estimated")
+    for when in x[history["champion_version"].diff().fillna(0).to_numpy() != 0]:
+        axes.axvline(when, color="grey", alpha=0.4)
+    axes.set_ylim(0, 1.02)
+    axes.set_ylabel("accuracy")
+    axes.legend(loc="lower left")
+    figure.autofmt_xdate()
+    return _png(figure)
+
+
+def feature_drift_png(scores: pd.DataFrame) -> bytes:
+    """Per-feature drift score against its threshold for one partition."""
+    figure = Figure(figsize=(6, 3.2), dpi=80)
+    axes = figure.subplots()
+    colours = np.where(scores["drifted"], "tab:red", "tab:blue")
+    axes.bar(scores["feature"], scores["score"], color=colours)
+    axes.scatter(
+        scores["feature"], scores["threshold"], marker="_", s=400, color="black", label="threshold"
+    )
+    axes.set_ylabel("drift score")
+    axes.legend(loc="upper right")
+    return _png(figure)
+
+
+def _png(figure: Figure) -> bytes:
+    buffer = io.BytesIO()
+    FigureCanvasAgg(figure).print_png(buffer)
+    return buffer.getvalue()
