@@ -75,6 +75,12 @@ class PolicySettings(_Strict):
     gate_metric: Literal["accuracy", "log_loss", "brier"] = "accuracy"
     gate_alpha: float = Field(0.05, gt=0, lt=1)
     require_approval: bool = Field(False, description="candidates that pass wait for a human")
+    consecutive_partitions: int = Field(1, ge=1, description="drifted partitions in a row")
+    max_performance_drop: float = Field(
+        0.05, ge=0, le=1, description="accuracy below the champion's promoted score that retrains"
+    )
+    cooldown_hours: float = Field(0.0, ge=0, description="least time between two retrains")
+    max_retrains_per_day: int = Field(24, ge=1)
 
 
 class DatasetConfig(_Strict):

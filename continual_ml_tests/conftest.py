@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -53,6 +54,9 @@ class Receiver:
     requests: list[tuple[str, bytes]] = field(default_factory=list)
     status: int = 200
     delay_seconds: float = 0.0
+    # Scripted replies (status, headers, body), consumed in order before falling back to `status`.
+    responses: list[tuple[int, dict[str, str], bytes]] = field(default_factory=list)
+    arrivals: list[float] = field(default_factory=list)  # time.monotonic() of each request
 
 
 @pytest.fixture
@@ -63,12 +67,18 @@ def webhook_receiver() -> Iterator[Receiver]:
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+            receiver.arrivals.append(time.monotonic())
             receiver.requests.append((self.path, body))
             if receiver.delay_seconds:
                 release.wait(receiver.delay_seconds)
-            self.send_response(receiver.status)
+            status, headers, reply = (
+                receiver.responses.pop(0) if receiver.responses else (receiver.status, {}, b"ok")
+            )
+            self.send_response(status)
+            for name, value in headers.items():
+                self.send_header(name, value)
             self.end_headers()
-            self.wfile.write(b"ok")
+            self.wfile.write(reply)
 
         def log_message(self, *args) -> None:
             pass

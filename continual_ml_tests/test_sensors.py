@@ -2,15 +2,18 @@
 
 import dagster as dg
 import pytest
+import yaml
 
+from continual_ml.config import DEFAULT_CONFIG
 from continual_ml.definitions import defs
 from continual_ml.defs.automation import drift_retrain_sensor, retrain_run_key
 from continual_ml.defs.data.assets import current_window, observations, reference_window
 from continual_ml.defs.monitoring.assets import drift_report
+from continual_ml.defs.monitoring.performance import model_performance
 from continual_ml.defs.resources import DatasetResource, build_resources
 from continual_ml.synthetic_stream import partition_date
 
-MONITORING = [observations, current_window, reference_window, drift_report]
+MONITORING = [observations, current_window, reference_window, drift_report, model_performance]
 
 
 def land(day, home, instance):
@@ -19,12 +22,12 @@ def land(day, home, instance):
     ).success
 
 
-def tick(instance, cursor=None):
+def tick(instance, cursor=None, config_path=""):
     context = dg.build_sensor_context(
         instance=instance,
         cursor=cursor,
         definitions=defs,
-        resources={"dataset": DatasetResource()},
+        resources={"dataset": DatasetResource(config_path=config_path)},
     )
     return drift_retrain_sensor.evaluate_tick(context)
 
@@ -43,21 +46,22 @@ def test_drift_requests_one_retrain_and_calm_days_are_explained(instance, calm_a
     assert [(r.partition_key, r.run_key) for r in result.run_requests] == [
         (drifted, retrain_run_key(drifted))
     ]
-    assert result.run_requests[0].tags["continual_ml/trigger"] == "drift"
+    assert result.run_requests[0].tags["continual_ml/trigger"] == "policy"
+    assert result.run_requests[0].tags["continual_ml/causes"] == "drift"
 
 
 def test_no_drift_is_a_skip_with_its_reason(home, config, instance):
     land(partition_date(config, 1), home, instance)
     result = tick(instance)
     assert result.run_requests == []
-    assert "drift share 0.00 < threshold 0.30" in result.skip_message
+    assert "drift share 0.00" in result.skip_message and "0.30" in result.skip_message
 
 
 def test_a_second_tick_does_not_launch_again(instance, calm_and_drifted_days):
     first = tick(instance)
     second = tick(instance, cursor=first.cursor)
     assert second.run_requests == []
-    assert "no new drift reports" in second.skip_message
+    assert "no partitions monitored since the last tick" in second.skip_message
 
 
 def test_the_same_drift_seen_again_is_skipped_once_its_run_exists(
@@ -75,3 +79,35 @@ def test_the_same_drift_seen_again_is_skipped_once_its_run_exists(
     again = tick(instance)
     assert again.run_requests == []
     assert f"{drifted}: retrain already requested" in again.skip_message
+
+
+def policy_file(tmp_path, **policy):
+    raw = yaml.safe_load(DEFAULT_CONFIG.read_text())
+    raw["policy"].update(policy)
+    path = tmp_path / "policy.yaml"
+    path.write_text(yaml.safe_dump(raw))
+    return str(path)
+
+
+def test_hysteresis_waits_for_consecutive_drifted_partitions(home, config, instance, tmp_path):
+    path = policy_file(tmp_path, consecutive_partitions=2)
+    first, second = (partition_date(config, config.stream.drift_day + i) for i in (0, 1))
+    land(partition_date(config, 1), home, instance)  # a calm day inside the reference window
+    land(first, home, instance)
+    waiting = tick(instance, config_path=path)
+    assert waiting.run_requests == [] and "only 1 of the 2 partitions" in waiting.skip_message
+    land(second, home, instance)
+    ready = tick(instance, cursor=waiting.cursor, config_path=path)
+    assert [r.partition_key for r in ready.run_requests] == [str(second)]
+
+
+def test_the_daily_cap_holds_back_a_retrain_and_says_so(home, config, instance, tmp_path):
+    path = policy_file(tmp_path, max_retrains_per_day=1)
+    instance.create_run_for_job(
+        defs.resolve_job_def("retrain_job"), tags={"continual_ml/trigger": "policy"}
+    )
+    land(partition_date(config, 1), home, instance)
+    land(partition_date(config, config.stream.drift_day), home, instance)
+    capped = tick(instance, config_path=path)
+    assert capped.run_requests == []
+    assert "cap" in capped.skip_message or "per day" in capped.skip_message

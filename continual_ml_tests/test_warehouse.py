@@ -3,7 +3,7 @@ from datetime import date
 import duckdb
 import pytest
 
-from continual_ml import warehouse
+from continual_ml import registry, warehouse
 from continual_ml.synthetic_stream import generate_batch, partition_date
 
 
@@ -47,46 +47,38 @@ def test_a_failed_rewrite_leaves_the_old_partition_whole(conn, config):
     assert count(conn, day) == config.stream.rows_per_day
 
 
-def test_the_champion_is_the_last_promotion_that_named_one(conn):
-    assert warehouse.current_champion(conn) is None
+def test_the_registry_has_one_champion_and_keeps_history(conn):
+    assert registry.current_champion(conn) is None
     for _ in range(2):
-        warehouse.register_model(
+        registry.register_model(
             conn,
             partition_date=date(2026, 1, 3),
             sha256="ab",
             artifact=b"x",
             family="lr",
             params="{}",
+            features="[]",
             training_start=date(2026, 1, 1),
             training_end=date(2026, 1, 3),
             n_train=1,
+            data_sha256="cd",
         )
-    warehouse.record_promotion(
+    registry.set_status(conn, 1, "champion", "first", promoted_by="test")
+    registry.record_promotion(
         conn,
-        partition_date=date(2026, 1, 3),
         candidate_version=1,
-        decision="promoted",
+        action="promoted",
         reason="first",
+        actor="test",
         champion_version=1,
     )
-    warehouse.record_promotion(
-        conn,
-        partition_date=date(2026, 1, 4),
-        candidate_version=2,
-        previous_champion=1,
-        decision="rejected",
-        reason="worse",
-        champion_version=1,
-    )
-    assert warehouse.current_champion(conn)["version"] == 1
-    warehouse.record_promotion(
-        conn,
-        partition_date=date(2026, 1, 5),
-        candidate_version=2,
-        previous_champion=1,
-        decision="promoted",
-        reason="better",
-        champion_version=2,
-    )
-    assert warehouse.current_champion(conn)["version"] == 2
-    assert warehouse.latest_model_for(conn, date(2026, 1, 3))["version"] == 2
+    registry.record_decision(conn, 2, "rejected", "rejected", "worse", "test")
+    assert registry.current_champion(conn)["version"] == 1
+    assert registry.load_model_row(conn, 2)["status"] == "rejected"
+    assert registry.latest_model_for(conn, date(2026, 1, 3))["version"] == 2
+    assert conn.execute(
+        "SELECT action, champion_version FROM promotions ORDER BY id"
+    ).fetchall() == [("promoted", 1), ("rejected", 1)]
+    registry.set_status(conn, 2, "champion", "forced")
+    with pytest.raises(RuntimeError, match="2 champions"):
+        registry.current_champion(conn)

@@ -1,5 +1,7 @@
 """Jobs, and the sensors that retrain on drift and report failed runs."""
 
+from datetime import UTC, datetime, timedelta
+
 import dagster as dg
 
 from continual_ml.alerts import Alert
@@ -9,6 +11,7 @@ from continual_ml.defs.monitoring.performance import model_performance
 from continual_ml.defs.resources import AlertsResource, DatasetResource
 from continual_ml.defs.training.assets import candidate_model, champion_model, evaluation_scores
 from continual_ml.defs.training.operations import approval_job, rollback_job
+from continual_ml.retrain_policy import PartitionObservation, RetrainPolicy, decide_retrain
 
 monitoring_job = dg.define_asset_job(
     "monitoring_job",
@@ -22,10 +25,58 @@ retrain_job = dg.define_asset_job(
 )
 
 DRIFT_REPORT = dg.AssetKey("drift_report")
+MODEL_PERFORMANCE = dg.AssetKey("model_performance")
+CHAMPION = dg.AssetKey("champion_model")
+HISTORY = 60  # partitions of evidence the policy looks back over
 
 
 def retrain_run_key(partition: str) -> str:
     return f"drift-retrain-{partition}"
+
+
+def _latest_by_partition(instance, key: dg.AssetKey) -> dict[str, dict]:
+    records = instance.fetch_materializations(key, limit=HISTORY * 3, ascending=False).records
+    latest: dict[str, dict] = {}
+    for record in records:
+        materialization = record.asset_materialization
+        latest.setdefault(
+            materialization.partition, {k: v.value for k, v in materialization.metadata.items()}
+        )
+    return latest
+
+
+def policy_observations(instance, up_to: str) -> list[PartitionObservation]:
+    """What monitoring recorded per partition, oldest first, from Dagster's event log alone."""
+    drift = _latest_by_partition(instance, DRIFT_REPORT)
+    performance = _latest_by_partition(instance, MODEL_PERFORMANCE)
+    partitions = sorted(p for p in drift if p <= up_to)[-HISTORY:]
+    return [
+        PartitionObservation(
+            partition=p,
+            drift_share=float(drift[p]["drift_share"]),
+            realized_accuracy=performance.get(p, {}).get("realized_accuracy"),
+            estimated_accuracy=performance.get(p, {}).get("estimated_accuracy"),
+        )
+        for p in partitions
+    ]
+
+
+def recent_retrains(instance, now: datetime) -> list[datetime]:
+    runs = instance.get_run_records(
+        dg.RunsFilter(job_name=retrain_job.name, tags={"continual_ml/trigger": "policy"}),
+        limit=50,
+    )
+    return [r.create_timestamp for r in runs if now - r.create_timestamp < timedelta(days=1)]
+
+
+def retrain_policy(policy) -> RetrainPolicy:
+    return RetrainPolicy(
+        drift_share_threshold=policy.drift_share_threshold,
+        consecutive_partitions=policy.consecutive_partitions,
+        max_performance_drop=policy.max_performance_drop,
+        cooldown=timedelta(hours=policy.cooldown_hours),
+        max_retrains_per_day=policy.max_retrains_per_day,
+    )
 
 
 @dg.sensor(
@@ -36,21 +87,31 @@ def retrain_run_key(partition: str) -> str:
 def drift_retrain_sensor(
     context: dg.SensorEvaluationContext, dataset: DatasetResource
 ) -> dg.SensorResult:
-    """Request a retrain for each new drift report whose drift share crosses the policy."""
-    threshold = dataset.config.policy.drift_share_threshold
-    # Reads only Dagster's event log: the sensor never opens the DuckDB file a run may be writing.
+    """Apply the retraining policy to each partition monitoring finished since the last tick."""
+    policy = retrain_policy(dataset.config.policy)
+    # Reads only Dagster's event log and run list: never the DuckDB file a run may be writing.
     records = context.instance.fetch_materializations(
-        DRIFT_REPORT, limit=200, cursor=context.cursor, ascending=True
+        MODEL_PERFORMANCE, limit=200, cursor=context.cursor, ascending=True
     )
+    champions = _latest_by_partition(context.instance, CHAMPION)
+    champion_score = None
+    if champions:
+        champion_score = champions[max(champions)].get("promoted_accuracy")
     requests, skipped = [], []
+    now = datetime.now(UTC)
     for record in records.records:
-        materialization = record.asset_materialization
-        partition = materialization.partition
-        share = float(materialization.metadata["drift_share"].value)
-        run_key = retrain_run_key(partition)
-        if share < threshold:
-            skipped.append(f"{partition}: drift share {share:.2f} < threshold {threshold:.2f}")
+        partition = record.asset_materialization.partition
+        decision = decide_retrain(
+            policy,
+            policy_observations(context.instance, partition),
+            champion_score,
+            recent_retrains(context.instance, now),
+            now,
+        )
+        if not decision.retrain:
+            skipped.append(decision.reason)
             continue
+        run_key = retrain_run_key(partition)
         earlier = context.instance.get_run_ids(
             dg.RunsFilter(tags={"dagster/run_key": run_key}), limit=1
         )
@@ -61,11 +122,14 @@ def drift_retrain_sensor(
             dg.RunRequest(
                 run_key=run_key,
                 partition_key=partition,
-                tags={"continual_ml/trigger": "drift", "continual_ml/drift_share": f"{share:.3f}"},
+                tags={
+                    "continual_ml/trigger": "policy",
+                    "continual_ml/causes": ",".join(decision.causes),
+                },
             )
         )
     if not records.records:
-        skipped.append("no new drift reports since the last tick")
+        skipped.append("no partitions monitored since the last tick")
     return dg.SensorResult(
         run_requests=requests,
         skip_reason=None if requests else "; ".join(skipped),

@@ -14,6 +14,7 @@ from continual_ml.defs.data.assets import (
     partition_day,
     reference_window,
 )
+from continual_ml.defs.monitoring.assets import drift_report
 from continual_ml.defs.partitions import daily_partitions
 from continual_ml.defs.resources import AlertsResource, DatasetResource
 from continual_ml.model_monitoring import accuracy_history_png, monitor_batch
@@ -39,7 +40,7 @@ def png_markdown(name: str, png: bytes) -> dg.MetadataValue:
     group_name="monitoring",
     kinds={"sklearn", "duckdb"},
     pool=WAREHOUSE_POOL,
-    deps=[current_window, reference_window],
+    deps=[current_window, reference_window, drift_report],
 )
 def model_performance(
     context: dg.AssetExecutionContext,

@@ -262,5 +262,6 @@ def champion_model(
             "candidate_version": candidate["version"],
             "decision": outcome,
             "reason": reason,
+            "promoted_accuracy": float(candidate["metrics"].get("accuracy", float("nan"))),
         }
     )
