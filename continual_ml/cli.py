@@ -16,6 +16,11 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--days", type=int, default=None, help="simulated days (default: drift+6)")
     commands.add_parser("init", help="prepare the local home (DuckDB, MLflow, BentoML, Dagster)")
     commands.add_parser("dagster-dev", help="open the Dagster UI on the local home")
+    ingest = commands.add_parser("ingest", help="ingest a CSV/Parquet file or a folder of them")
+    ingest.add_argument("path")
+    ingest.add_argument(
+        "--kind", choices=["observations", "labels", "prediction_log"], default="observations"
+    )
     rollback = commands.add_parser("rollback", help="restore the previous (or a given) champion")
     rollback.add_argument("version", type=int, nargs="?", default=None)
     for name, text in (
@@ -63,6 +68,28 @@ def main(argv: list[str] | None = None) -> int:
         import os
 
         os.execvp("dagster", ["dagster", "dev", "-m", "continual_ml.definitions"])
+    elif args.command == "ingest":
+        from pathlib import Path
+
+        from continual_ml.defs.data.ingestion import LANDING_SUFFIXES, ingest_file_job
+
+        root = Path(args.path)
+        files = (
+            sorted(p for p in root.iterdir() if p.suffix in set(LANDING_SUFFIXES) | {".jsonl"})
+            if root.is_dir()
+            else [root]
+        )
+        for path in files:
+            outcome = run_registry_job(
+                paths,
+                ingest_file_job,
+                "ingest_landed_file",
+                {"path": str(path.resolve()), "kind": args.kind},
+            )
+            print(
+                f"{path.name}: {outcome['status']}, {outcome['rows_good']} rows in, "
+                f"{outcome['rows_quarantined']} quarantined {outcome['reason']}".rstrip()
+            )
     elif args.command == "rollback":
         from continual_ml.defs.training.operations import rollback_job
 

@@ -9,6 +9,11 @@ from continual_ml.defs.automation import (
     run_failure_alert,
 )
 from continual_ml.defs.data.assets import current_window, observations, reference_window
+from continual_ml.defs.data.ingestion import (
+    ingest_file_job,
+    landing_folder_sensor,
+    prediction_log_sensor,
+)
 from continual_ml.defs.monitoring.assets import drift_report
 from continual_ml.defs.monitoring.performance import model_performance
 from continual_ml.defs.resources import build_resources
@@ -28,8 +33,8 @@ defs = dg.Definitions(
         model_performance,
     ],
     asset_checks=[candidate_beats_champion],
-    jobs=[monitoring_job, retrain_job, rollback_job, approval_job],
-    sensors=[drift_retrain_sensor, run_failure_alert],
+    jobs=[monitoring_job, retrain_job, rollback_job, approval_job, ingest_file_job],
+    sensors=[drift_retrain_sensor, run_failure_alert, landing_folder_sensor, prediction_log_sensor],
     resources=build_resources(),
     # One process per run: the steps that write DuckDB run one after another, never side by side.
     executor=dg.in_process_executor,

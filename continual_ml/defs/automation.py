@@ -6,6 +6,7 @@ import dagster as dg
 
 from continual_ml.alerts import Alert
 from continual_ml.defs.data.assets import current_window, observations, reference_window
+from continual_ml.defs.data.ingestion import ingest_file_job
 from continual_ml.defs.monitoring.assets import drift_report
 from continual_ml.defs.monitoring.performance import model_performance
 from continual_ml.defs.resources import AlertsResource, DatasetResource
@@ -138,7 +139,7 @@ def drift_retrain_sensor(
 
 
 @dg.run_failure_sensor(
-    monitored_jobs=[monitoring_job, retrain_job, rollback_job, approval_job],
+    monitored_jobs=[monitoring_job, retrain_job, rollback_job, approval_job, ingest_file_job],
     default_status=dg.DefaultSensorStatus.RUNNING,
 )
 def run_failure_alert(context: dg.RunFailureSensorContext, alerts: AlertsResource) -> None:
