@@ -9,6 +9,7 @@ from continual_ml.defs.automation import (
     run_failure_alert,
 )
 from continual_ml.defs.data.assets import current_window, observations, reference_window
+from continual_ml.defs.data.checks import observations_are_valid
 from continual_ml.defs.data.ingestion import (
     ingest_file_job,
     landing_folder_sensor,
@@ -32,7 +33,7 @@ defs = dg.Definitions(
         drift_report,
         model_performance,
     ],
-    asset_checks=[candidate_beats_champion],
+    asset_checks=[observations_are_valid, candidate_beats_champion],
     jobs=[monitoring_job, retrain_job, rollback_job, approval_job, ingest_file_job],
     sensors=[drift_retrain_sensor, run_failure_alert, landing_folder_sensor, prediction_log_sensor],
     resources=build_resources(),

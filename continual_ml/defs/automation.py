@@ -143,8 +143,16 @@ def drift_retrain_sensor(
     default_status=dg.DefaultSensorStatus.RUNNING,
 )
 def run_failure_alert(context: dg.RunFailureSensorContext, alerts: AlertsResource) -> None:
-    """Alert when a monitoring or retraining run fails."""
+    """Alert when a run fails, except a candidate the gate refused (that has its own alert)."""
     run = context.dagster_run
+    failures = context.get_step_failure_events()
+    if failures and all(
+        "candidate_beats_champion" in (f.step_failure_data.error.message or "")
+        for f in failures
+        if f.step_failure_data and f.step_failure_data.error
+    ):
+        context.log.info(f"run {run.run_id}: the gate refused the candidate; already alerted")
+        return
     alerts.send(
         Alert(
             "run_failed",

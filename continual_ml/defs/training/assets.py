@@ -5,6 +5,7 @@ import math
 from datetime import timedelta
 
 import dagster as dg
+import pandas as pd
 from dagster_duckdb import DuckDBResource
 from dagster_mlflow.resources import MlFlow
 
@@ -21,6 +22,7 @@ from continual_ml.defs.training.tracking import (
     run_links,
 )
 from continual_ml.evaluation_report import evaluate_on_holdout, plots_markdown
+from continual_ml.partition_checks import failed_partitions
 from continual_ml.promotion import promote
 from continual_ml.training import data_sha256, fit_candidate, serialize_model, split_window
 
@@ -35,6 +37,9 @@ def training_window(config: DatasetConfig, context: dg.AssetExecutionContext):
 def window_split(conn, config: DatasetConfig, context: dg.AssetExecutionContext):
     start, end = training_window(config, context)
     rows = warehouse.read_rows(conn, "observations", start, end)
+    # A partition that failed observations_are_valid never reaches training.
+    failed = pd.to_datetime(failed_partitions(conn, start, end))
+    rows = rows[~pd.to_datetime(rows["partition_date"]).isin(failed)]
     rows = rows[rows[config.label].notna()]
     if rows.empty:
         raise dg.Failure(f"no labelled observations in the training window {start} .. {end}")
