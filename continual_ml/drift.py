@@ -1,8 +1,8 @@
-"""Data drift between a reference window and a current batch, computed by Evidently."""
+"""Data drift computed by Evidently: the HTML report people read, and the oracle the engine is
+tested against."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
@@ -10,31 +10,7 @@ from evidently import DataDefinition, Dataset, Report
 from evidently.presets import DataDriftPreset
 
 from continual_ml.config import DatasetConfig
-
-
-@dataclass(frozen=True)
-class FeatureDrift:
-    feature: str
-    method: str
-    threshold: float
-    score: float
-    drifted: bool
-
-
-@dataclass(frozen=True)
-class DriftSummary:
-    features: list[FeatureDrift]
-
-    @property
-    def n_drifted(self) -> int:
-        return sum(f.drifted for f in self.features)
-
-    @property
-    def drift_share(self) -> float:
-        return self.n_drifted / len(self.features) if self.features else 0.0
-
-    def top(self, n: int = 5) -> list[FeatureDrift]:
-        return sorted(self.features, key=lambda f: (not f.drifted, -f.score))[:n]
+from continual_ml.drift_engine import DriftCheck, FeatureDrift
 
 
 def _is_drifted(method: str, score: float, threshold: float) -> bool:
@@ -47,7 +23,7 @@ def _is_drifted(method: str, score: float, threshold: float) -> bool:
 
 def compute_drift(
     config: DatasetConfig, reference: pd.DataFrame, current: pd.DataFrame, html_path: Path
-) -> DriftSummary:
+) -> DriftCheck:
     """Run Evidently's data-drift preset on the features, save its HTML and return the scores."""
     definition = DataDefinition(
         numerical_columns=config.numeric_features,
@@ -75,4 +51,4 @@ def compute_drift(
                 drifted=_is_drifted(settings["method"], score, threshold),
             )
         )
-    return DriftSummary(features=sorted(features, key=lambda f: columns.index(f.feature)))
+    return DriftCheck(features=sorted(features, key=lambda f: columns.index(f.feature)))

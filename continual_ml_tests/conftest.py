@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import dagster as dg
+import duckdb
 import pytest
 
 from continual_ml.config import Paths, default_config
@@ -38,6 +39,17 @@ def home(tmp_path, monkeypatch) -> Paths:
 @pytest.fixture
 def config():
     return default_config()
+
+
+@pytest.fixture
+def conn(tmp_path, config):
+    """A real DuckDB file with the warehouse's tables."""
+    from continual_ml import warehouse
+
+    connection = duckdb.connect(str(tmp_path / "warehouse.duckdb"))
+    warehouse.ensure_schema(connection, config)
+    yield connection
+    connection.close()
 
 
 @pytest.fixture

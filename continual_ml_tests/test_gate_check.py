@@ -1,18 +1,7 @@
 """The gate's refusals that happen before any statistics: tampered bytes, another signature."""
 
-import duckdb
-import pytest
-
-from continual_ml import registry, warehouse
+from continual_ml import registry
 from continual_ml.defs.training.checks import judge
-
-
-@pytest.fixture
-def conn(tmp_path, config):
-    connection = duckdb.connect(str(tmp_path / "warehouse.duckdb"))
-    warehouse.ensure_schema(connection, config)
-    yield connection
-    connection.close()
 
 
 def model(version, artifact=b"bytes", sha256=None, features=(("x0", "numeric"),)):

@@ -5,11 +5,12 @@ import shutil
 import dagster as dg
 import duckdb
 import pytest
+import yaml
 from mlflow.tracking import MlflowClient
 
 from continual_ml import promotion, registry
 from continual_ml.cli import main
-from continual_ml.config import Paths, default_config
+from continual_ml.config import DEFAULT_CONFIG, Paths, default_config
 from continual_ml.defs.data.assets import observations
 from continual_ml.defs.resources import build_resources
 from continual_ml.defs.training.assets import candidate_model, champion_model, evaluation_scores
@@ -174,3 +175,40 @@ def test_the_cli_rolls_back_through_the_dagster_job(home, two_champions, capsys)
     assert int(client.get_model_version_by_alias("continual-ml", "champion").version) == 1
     runs = dg.DagsterInstance.get().get_runs(dg.RunsFilter(job_name="rollback_job"))
     assert len(runs) == 1 and runs[0].is_success
+
+
+def test_with_required_approval_a_candidate_waits_until_a_person_approves(
+    home, config, instance, tmp_path, monkeypatch, capsys
+):
+    raw = yaml.safe_load(DEFAULT_CONFIG.read_text())
+    raw["policy"]["require_approval"] = True
+    settings = tmp_path / "approval.yaml"
+    settings.write_text(yaml.safe_dump(raw))
+    monkeypatch.setenv("CONTINUAL_ML_CONFIG", str(settings))
+    resources = build_resources(home)
+    for index in range(3):
+        assert dg.materialize(
+            [observations],
+            partition_key=str(partition_date(config, index)),
+            resources=resources,
+            instance=instance,
+        ).success
+    result = dg.materialize(
+        RETRAIN,
+        partition_key=str(partition_date(config, 2)),
+        resources=resources,
+        instance=instance,
+    )
+    [decision] = result.asset_materializations_for_node("champion_model")
+    assert decision.metadata["decision"].value == "pending_approval"
+    assert read_pointer(home.bentoml_home) is None  # nothing is served yet
+    with duckdb.connect(str(home.warehouse)) as conn:
+        assert registry.load_model_row(conn, 1)["status"] == "pending_approval"
+    assert main(["approve", "1"]) == 0
+    assert "v1 approved and promoted" in capsys.readouterr().out
+    assert read_pointer(home.bentoml_home)["version"] == 1
+    with duckdb.connect(str(home.warehouse)) as conn:
+        assert conn.execute("SELECT action FROM promotions ORDER BY id").fetchall() == [
+            ("pending_approval",),
+            ("approved",),
+        ]

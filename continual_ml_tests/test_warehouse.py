@@ -7,14 +7,6 @@ from continual_ml import registry, warehouse
 from continual_ml.synthetic_stream import generate_batch, partition_date
 
 
-@pytest.fixture
-def conn(tmp_path, config):
-    connection = duckdb.connect(str(tmp_path / "warehouse.duckdb"))
-    warehouse.ensure_schema(connection, config)
-    yield connection
-    connection.close()
-
-
 def day_rows(config, index):
     rows = generate_batch(config, partition_date(config, index))
     rows["partition_date"] = partition_date(config, index)

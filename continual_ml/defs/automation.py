@@ -57,6 +57,7 @@ def policy_observations(instance, up_to: str) -> list[PartitionObservation]:
             drift_share=float(drift[p]["drift_share"]),
             realized_accuracy=performance.get(p, {}).get("realized_accuracy"),
             estimated_accuracy=performance.get(p, {}).get("estimated_accuracy"),
+            validation_passed=performance.get(p, {}).get("validation_passed", True),
         )
         for p in partitions
     ]

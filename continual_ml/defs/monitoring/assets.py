@@ -12,10 +12,12 @@ from continual_ml.defs.data.assets import (
     partition_day,
     reference_window,
 )
+from continual_ml.defs.metadata import png_markdown, run_url
 from continual_ml.defs.partitions import daily_partitions
 from continual_ml.defs.resources import AlertsResource, ArtifactDirsResource, DatasetResource
 from continual_ml.drift import compute_drift
 from continual_ml.drift_engine import build_profile, check_drift, load_profile, save_profile
+from continual_ml.model_monitoring import feature_drift_png
 
 # Evidently renders the human-readable report; on big batches a seeded sample keeps it quick.
 REPORT_SAMPLE_ROWS = 5000
@@ -106,7 +108,12 @@ def drift_report(
                 f"Data drift on {day}",
                 f"{summary.n_drifted} of {len(summary.features)} features drifted "
                 f"(share {summary.drift_share:.2f} ≥ {config.policy.drift_share_threshold}).",
-                {f.feature: f"{f.score:.3f} ({f.method})" for f in summary.top() if f.drifted},
+                items=[
+                    (f.feature, f"{f.score:.3f} ({f.method})") for f in summary.top() if f.drifted
+                ],
+                items_title="Most drifted features",
+                links={"Drift report": str(html_path), "Dagster run": run_url(context.run.run_id)},
+                action="the retraining policy decides on the sensor's next tick",
             ),
             context.log,
         )
@@ -118,6 +125,7 @@ def drift_report(
             "reference_champion": reference["champion_version"] or "none",
             "top_features": dg.MetadataValue.md(top.to_markdown(index=False, floatfmt=".4f")),
             **{f"drift_score/{f.feature}": float(f.score) for f in summary.features},
+            "feature_drift": png_markdown("feature drift", feature_drift_png(scores)),
             "report": dg.MetadataValue.path(str(html_path)),
         }
     )

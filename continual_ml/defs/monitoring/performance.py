@@ -1,7 +1,5 @@
 """Per-partition monitoring of the champion itself: its scores, labels and accuracy."""
 
-import base64
-
 import dagster as dg
 import pandas as pd
 from dagster_duckdb import DuckDBResource
@@ -14,10 +12,12 @@ from continual_ml.defs.data.assets import (
     partition_day,
     reference_window,
 )
+from continual_ml.defs.metadata import png_markdown
 from continual_ml.defs.monitoring.assets import drift_report
 from continual_ml.defs.partitions import daily_partitions
 from continual_ml.defs.resources import AlertsResource, DatasetResource
 from continual_ml.model_monitoring import accuracy_history_png, monitor_batch
+from continual_ml.partition_checks import failed_partitions
 from continual_ml.training import load_model
 
 HISTORY = """
@@ -29,10 +29,6 @@ CREATE TABLE IF NOT EXISTS performance_history (
     reliability_reason VARCHAR, computed_at TIMESTAMP DEFAULT current_timestamp
 )
 """
-
-
-def png_markdown(name: str, png: bytes) -> dg.MetadataValue:
-    return dg.MetadataValue.md(f"![{name}](data:image/png;base64,{base64.b64encode(png).decode()})")
 
 
 @dg.asset(
@@ -72,6 +68,7 @@ def model_performance(
             f"VALUES ({', '.join('?' * len(row))})",
             list(row.values()),
         )
+        validation_passed = day not in failed_partitions(conn, day, day)
         history = conn.execute("SELECT * FROM performance_history ORDER BY partition_date").df()
     if monitored.reliability["unreliable"]:
         alerts.send(
@@ -95,6 +92,7 @@ def model_performance(
         metadata={
             **numeric,
             "estimate_unreliable": bool(row["estimate_unreliable"]),
+            "validation_passed": validation_passed,
             "reliability": row["reliability_reason"],
             "accuracy_over_time": png_markdown("accuracy", accuracy_history_png(history)),
         }

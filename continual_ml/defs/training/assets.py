@@ -13,6 +13,7 @@ from continual_ml import registry, warehouse
 from continual_ml.alerts import Alert
 from continual_ml.config import DatasetConfig, default_config
 from continual_ml.defs.data.assets import WAREHOUSE_POOL, observations, partition_day
+from continual_ml.defs.metadata import run_url
 from continual_ml.defs.partitions import daily_partitions
 from continual_ml.defs.resources import AlertsResource, ArtifactDirsResource, DatasetResource
 from continual_ml.defs.training.tracking import (
@@ -22,6 +23,7 @@ from continual_ml.defs.training.tracking import (
     run_links,
 )
 from continual_ml.evaluation_report import evaluate_on_holdout, plots_markdown
+from continual_ml.ingestion import labelled_rows
 from continual_ml.partition_checks import failed_partitions
 from continual_ml.promotion import promote
 from continual_ml.training import data_sha256, fit_candidate, serialize_model, split_window
@@ -36,7 +38,8 @@ def training_window(config: DatasetConfig, context: dg.AssetExecutionContext):
 
 def window_split(conn, config: DatasetConfig, context: dg.AssetExecutionContext):
     start, end = training_window(config, context)
-    rows = warehouse.read_rows(conn, "observations", start, end)
+    # Observations with their newest label, late labels included; unlabelled rows are left out.
+    rows = labelled_rows(conn, config, start, end)
     # A partition that failed observations_are_valid never reaches training.
     failed = pd.to_datetime(failed_partitions(conn, start, end))
     rows = rows[~pd.to_datetime(rows["partition_date"]).isin(failed)]
@@ -258,6 +261,10 @@ def champion_model(
             title,
             reason,
             {"champion": f"v{champion_version}", "partition": str(day)},
+            action=f"promoted v{candidate['version']}"
+            if outcome == "promoted"
+            else f"waits for a person: continual-ml approve {candidate['version']}",
+            links={"Dagster run": run_url(context.run.run_id)},
         ),
         context.log,
     )
