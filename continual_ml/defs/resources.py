@@ -76,7 +76,11 @@ def build_resources(paths: Paths | None = None) -> dict:
     paths = paths or Paths.from_env()
     return {
         "dataset": DatasetResource(config_path=os.environ.get("CONTINUAL_ML_CONFIG", "")),
-        "duckdb": DuckDBResource(database=str(paths.warehouse)),
+        # A memory limit keeps ingestion streaming (DuckDB spills) instead of caching 80% of RAM.
+        "duckdb": DuckDBResource(
+            database=str(paths.warehouse),
+            connection_config={"memory_limit": os.environ.get("CONTINUAL_ML_DUCKDB_MEMORY", "1GB")},
+        ),
         "artifact_dirs": ArtifactDirsResource(
             reports_dir=str(paths.reports),
             bentoml_home=str(paths.bentoml_home),

@@ -53,7 +53,12 @@ def ingest_landed_file(
                 dg.AssetMaterialization(
                     asset_key="observations",
                     partition=str(partition),
-                    metadata={"dagster/row_count": n_rows, "source": Path(config.path).name},
+                    metadata={
+                        "dagster/row_count": n_rows,
+                        "source": Path(config.path).name,
+                        "rows_quarantined_from_file": report.rows_quarantined,
+                        "quarantine_reasons": dg.MetadataValue.json(report.rule_counts),
+                    },
                 )
             )
     if report.status == "quarantined" or report.rows_quarantined:

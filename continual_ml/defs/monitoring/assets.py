@@ -4,7 +4,7 @@ import dagster as dg
 import pandas as pd
 from dagster_duckdb import DuckDBResource
 
-from continual_ml import warehouse
+from continual_ml import registry, warehouse
 from continual_ml.alerts import Alert
 from continual_ml.defs.data.assets import (
     WAREHOUSE_POOL,
@@ -18,6 +18,8 @@ from continual_ml.defs.resources import AlertsResource, ArtifactDirsResource, Da
 from continual_ml.drift import compute_drift
 from continual_ml.drift_engine import build_profile, check_drift, load_profile, save_profile
 from continual_ml.model_monitoring import feature_drift_png
+from continual_ml.performance_estimation import estimate_performance, fit_calibration
+from continual_ml.training import load_model
 
 # Evidently renders the human-readable report; on big batches a seeded sample keeps it quick.
 REPORT_SAMPLE_ROWS = 5000
@@ -42,6 +44,25 @@ def reference_profile(conn, config, reference: dict):
         )
         save_profile(conn, profile_id, profile)
         return profile, rows
+
+
+def estimated_impact(conn, config, rows: pd.DataFrame) -> str | None:
+    """What the drift likely costs: the champion's CBPE-estimated accuracy on this batch."""
+    champion = registry.current_champion(conn)
+    if champion is None:
+        return None
+    holdout = registry.holdout_predictions(conn, champion["version"])
+    model = load_model(champion["artifact"], champion["sha256"])
+    calibrator = fit_calibration(holdout["candidate_proba"], holdout["truth"])
+    estimate = estimate_performance(
+        model.predict_proba(rows[config.feature_names])[:, 1], calibrator
+    )["accuracy"]
+    promoted = champion["metrics"].get("accuracy")
+    baseline = f" vs {promoted:.3f} at promotion" if promoted is not None else ""
+    return (
+        f"champion v{champion['version']}: estimated accuracy {estimate:.3f} on this batch"
+        f"{baseline} (estimate assumes only the inputs moved)"
+    )
 
 
 def render_report(config, reference_rows, current_rows, html_path, conn, reference) -> None:
@@ -100,8 +121,10 @@ def drift_report(
             drift_share=summary.drift_share,
             html_path=str(html_path),
         )
+        drifting = summary.drift_share >= config.policy.drift_share_threshold
+        impact = estimated_impact(conn, config, current_rows) if drifting else None
     top = pd.DataFrame([vars(f) for f in summary.top()])
-    if summary.drift_share >= config.policy.drift_share_threshold:
+    if drifting:
         alerts.send(
             Alert(
                 "drift_detected",
@@ -113,6 +136,7 @@ def drift_report(
                 ],
                 items_title="Most drifted features",
                 links={"Drift report": str(html_path), "Dagster run": run_url(context.run.run_id)},
+                impact=impact,
                 action="the retraining policy decides on the sensor's next tick",
             ),
             context.log,
