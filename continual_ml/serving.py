@@ -12,10 +12,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
+import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from continual_ml.config import DatasetConfig
+from continual_ml.fast_scoring import linear_scorer
 from continual_ml.model_store import ARTIFACT_FILE, MANIFEST_FILE, model_dir, read_pointer
 from continual_ml.training import load_model
 
@@ -51,6 +53,7 @@ class ServedModel:
     pipeline: Any
     loaded_at: str
     manifest: dict
+    fast: Any = None  # a verified LinearScorer, when the pipeline allows one
 
     def describe(self) -> dict:
         """What `GET /model` reports: the manifest the promotion wrote, minus the schema."""
@@ -115,6 +118,7 @@ class ChampionFollower:
         if smoke.shape != (1, len(self.config.classes)):
             raise ValueError(f"smoke prediction has shape {smoke.shape}")
         manifest["promoted_at"] = pointer.get("promoted_at")
+        fast = linear_scorer(pipeline, self.config, probe_rows(self.config))
         return ServedModel(
             version=int(pointer["version"]),
             sha256=pointer["sha256"],
@@ -122,6 +126,7 @@ class ChampionFollower:
             pipeline=pipeline,
             loaded_at=datetime.now(UTC).isoformat(),
             manifest=manifest,
+            fast=fast,
         )
 
     def follow(self, also_each_poll=None) -> threading.Thread:
@@ -148,10 +153,29 @@ def smoke_row(config: DatasetConfig) -> dict[str, Any]:
     return {f.name: (0.0 if f.kind == "numeric" else f.categories[0]) for f in config.features}
 
 
+def probe_rows(config: DatasetConfig, n: int = 64) -> pd.DataFrame:
+    """Seeded rows across the feature space, to check a fast scorer against its pipeline."""
+    rng = np.random.default_rng(0)
+    columns = {}
+    for feature in config.features:
+        if feature.kind == "categorical":
+            columns[feature.name] = [
+                feature.categories[i % len(feature.categories)] for i in range(n)
+            ]
+        elif feature.kind == "boolean":
+            columns[feature.name] = rng.random(n) < 0.5
+        else:
+            columns[feature.name] = rng.normal(0, 3, n)
+    return pd.DataFrame(columns)
+
+
 def predict_rows(model: ServedModel, config: DatasetConfig, rows: list[dict]) -> list[dict]:
     started = time.perf_counter()
-    frame = pd.DataFrame(rows, columns=config.feature_names)
-    proba = model.pipeline.predict_proba(frame)
+    if model.fast is not None:
+        positive = model.fast.positive_proba(rows)
+        proba = np.column_stack([1.0 - positive, positive])
+    else:
+        proba = model.pipeline.predict_proba(pd.DataFrame(rows, columns=config.feature_names))
     classes = [int(c) for c in model.pipeline.classes_]
     latency_ms = (time.perf_counter() - started) * 1000
     return [

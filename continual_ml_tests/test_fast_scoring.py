@@ -1,0 +1,42 @@
+import numpy as np
+import pandas as pd
+import pytest
+
+from continual_ml.fast_scoring import LinearScorer, linear_scorer
+from continual_ml.serving import probe_rows
+from continual_ml.synthetic_stream import generate_batch, partition_date
+from continual_ml.training import fit_candidate
+
+
+@pytest.fixture
+def rows(config):
+    return pd.concat(generate_batch(config, partition_date(config, i)) for i in (0, 9))
+
+
+def test_the_linear_scorer_matches_the_pipeline_on_unseen_rows(config, rows):
+    pipeline = fit_candidate(config, rows)
+    scorer = linear_scorer(pipeline, config, probe_rows(config))
+    assert scorer is not None
+    fresh = generate_batch(config, partition_date(config, 12))
+    records = fresh[config.feature_names].to_dict("records")
+    records[0]["segment"] = "unseen"  # mapped to no category, as the encoder does
+    frame = pd.DataFrame(records)
+    np.testing.assert_allclose(
+        scorer.positive_proba(records), pipeline.predict_proba(frame)[:, 1], rtol=0, atol=1e-9
+    )
+
+
+def test_other_families_keep_the_general_path(config, rows):
+    forest = config.model_copy(
+        update={"model": config.model.model_copy(update={"family": "random_forest"})}
+    )
+    assert linear_scorer(fit_candidate(forest, rows), forest, probe_rows(config)) is None
+
+
+def test_a_scorer_that_disagrees_with_its_pipeline_is_not_used(config, rows, monkeypatch):
+    pipeline = fit_candidate(config, rows)
+    exact = LinearScorer.positive_proba
+    monkeypatch.setattr(
+        LinearScorer, "positive_proba", lambda self, records: exact(self, records) + 1e-6
+    )
+    assert linear_scorer(pipeline, config, probe_rows(config)) is None
