@@ -102,6 +102,11 @@ def _performance_finding(
         return False, f"{kind} accuracy {accuracy:.3f}, no champion score to compare"
     drop = champion_score - accuracy
     fell = drop > policy.max_performance_drop + DROP_TOLERANCE
+    if drop <= 0:
+        return (
+            False,
+            f"{kind} accuracy {accuracy:.3f} is at or above the champion's {champion_score:.3f}",
+        )
     return fell, (
         f"{kind} accuracy {accuracy:.3f} is {drop:.3f} below the champion's {champion_score:.3f} "
         f"({'more than' if fell else 'within'} the {policy.max_performance_drop:.3f} allowed)"

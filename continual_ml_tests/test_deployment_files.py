@@ -1,5 +1,6 @@
 """Consistency checks for the docker-compose deployment files (Docker itself is not run here)."""
 
+import os
 import shutil
 import tomllib
 from pathlib import Path
@@ -124,3 +125,22 @@ def test_workspace_matches_code_server(services):
     for name in ("webserver", "daemon"):
         mounts = [v.split(":")[1] for v in services[name]["volumes"] if v.startswith("./")]
         assert command_flag(services[name], "-w") in mounts, name
+
+
+def test_the_bentofile_builds_a_bento(tmp_path):
+    import subprocess
+    import sys
+
+    env = {**os.environ, "BENTOML_HOME": str(tmp_path), "BENTOML_DO_NOT_TRACK": "true"}
+    built = subprocess.run(
+        [sys.executable, "-m", "bentoml", "build", "-f", "bento/bentofile.yaml", "."],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert built.returncode == 0, built.stderr[-2000:]
+    [bento] = list((tmp_path / "bentos" / "continual_ml").glob("*/bento.yaml"))
+    assert "bento.service:ChampionClassifier" in bento.read_text()
+    assert (bento.parent / "src" / "continual_ml" / "serving.py").exists()
