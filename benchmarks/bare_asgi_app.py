@@ -35,8 +35,9 @@ from starlette.responses import JSONResponse, Response  # noqa: E402
 from starlette.routing import Route  # noqa: E402
 
 from continual_ml.config import DatasetConfig, default_config  # noqa: E402
+from continual_ml.fast_scoring import linear_scorer  # noqa: E402
 from continual_ml.service_process import REPO_ROOT, free_port  # noqa: E402
-from continual_ml.serving import ServedModel, predict_rows, row_schema  # noqa: E402
+from continual_ml.serving import ServedModel, predict_rows, probe_rows, row_schema  # noqa: E402
 from continual_ml.training import load_model  # noqa: E402
 
 MAX_ROWS = 10_000
@@ -125,13 +126,16 @@ def invalid(error: ValidationError) -> Response:
 
 
 def served_model(artifact: bytes, sha256: str, version: int) -> ServedModel:
+    pipeline = load_model(artifact, sha256)
     return ServedModel(
         version=version,
         sha256=sha256,
         tag=f"bare:v{version}",
-        pipeline=load_model(artifact, sha256),
+        pipeline=pipeline,
         loaded_at=datetime.now(UTC).isoformat(),
         manifest={"version": version, "sha256": sha256},
+        # The same scoring path as the service, so only the HTTP stacks differ.
+        fast=linear_scorer(pipeline, default_config(), probe_rows(default_config())),
     )
 
 
