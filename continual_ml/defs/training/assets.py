@@ -17,6 +17,7 @@ from continual_ml.defs.metadata import run_url
 from continual_ml.defs.partitions import daily_partitions
 from continual_ml.defs.resources import AlertsResource, ArtifactDirsResource, DatasetResource
 from continual_ml.defs.training.tracking import (
+    closed_on_failure,
     feature_signature,
     log_evaluation,
     log_training_run,
@@ -72,7 +73,7 @@ def candidate_model(
 ) -> dg.MaterializeResult:
     """A challenger pipeline trained on the sliding window of recent labelled partitions."""
     config = dataset.config
-    with duckdb.get_connection() as conn:
+    with closed_on_failure(mlflow), duckdb.get_connection() as conn:
         warehouse.ensure_schema(conn, config)
         start, end, split = window_split(conn, config, context)
         model = fit_candidate(config, split.train)

@@ -2,6 +2,7 @@
 
 import hashlib
 import os
+from contextlib import contextmanager
 from dataclasses import dataclass
 from importlib.metadata import version as package_version
 
@@ -29,6 +30,20 @@ def feature_signature(config: DatasetConfig) -> list[list[str]]:
     return [
         [f.name, f"{f.kind}{list(f.categories) if f.categories else ''}"] for f in config.features
     ]
+
+
+@contextmanager
+def closed_on_failure(tracking: MlFlow):
+    """End the step's MLflow run as FAILED if the step fails before logging it.
+
+    The run is process-wide state: left open, it would be marked RUNNING forever and be taken
+    for the active run by the next Dagster run in the same process.
+    """
+    try:
+        yield
+    except BaseException:
+        tracking.end_run(status="FAILED")
+        raise
 
 
 def log_training_run(

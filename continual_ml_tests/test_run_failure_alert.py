@@ -1,0 +1,79 @@
+"""The run-failure alert, evaluated on real failed runs of the retrain job."""
+
+import json
+
+import dagster as dg
+from mlflow.tracking import MlflowClient
+
+from continual_ml.defs.automation import run_failure_alert
+from continual_ml.defs.data.assets import observations
+from continual_ml.defs.resources import AlertsResource, build_resources
+from continual_ml.defs.training.assets import candidate_model, champion_model, evaluation_scores
+from continual_ml.defs.training.checks import candidate_beats_champion
+from continual_ml.synthetic_stream import partition_date
+
+RETRAIN = [candidate_model, evaluation_scores, candidate_beats_champion, champion_model]
+
+
+def failure_context(instance, result, alerts):
+    run = instance.get_run_by_id(result.run_id)
+    [failure] = [
+        r.dagster_event
+        for r in instance.all_logs(result.run_id)
+        if r.dagster_event and r.dagster_event.event_type_value == "PIPELINE_FAILURE"
+    ]
+    return dg.build_run_status_sensor_context(
+        sensor_name="run_failure_alert",
+        dagster_event=failure,
+        dagster_instance=instance,
+        dagster_run=run,
+        resources={"alerts": alerts},
+    ).for_run_failure()
+
+
+def test_a_failed_run_is_announced(home, config, instance, webhook_receiver):
+    # No observations in the window: candidate_model fails with a clear message.
+    result = dg.materialize(
+        RETRAIN,
+        partition_key=str(partition_date(config, 2)),
+        resources=build_resources(home),
+        instance=instance,
+        raise_on_error=False,
+    )
+    assert not result.success
+    [tracked] = MlflowClient(home.mlflow_tracking_uri).search_runs(
+        [
+            MlflowClient(home.mlflow_tracking_uri)
+            .get_experiment_by_name("continual-ml")
+            .experiment_id
+        ]
+    )
+    assert tracked.info.status == "FAILED"  # closed, not left running for the next run
+    alerts = AlertsResource(slack_webhook_url=f"{webhook_receiver.url}/slack")
+    run_failure_alert(failure_context(instance, result, alerts))
+    [(path, body)] = webhook_receiver.requests
+    assert json.loads(body)["text"].startswith("[run_failed] Run of __ephemeral_asset_job__ failed")
+
+
+def test_a_candidate_refused_by_the_gate_is_not_announced_twice(
+    home, config, instance, webhook_receiver
+):
+    resources = build_resources(home)
+    for index in range(3):
+        dg.materialize(
+            [observations],
+            partition_key=str(partition_date(config, index)),
+            resources=resources,
+            instance=instance,
+        )
+    day = str(partition_date(config, 2))
+    assert dg.materialize(
+        RETRAIN, partition_key=day, resources=resources, instance=instance
+    ).success
+    refused = dg.materialize(
+        RETRAIN, partition_key=day, resources=resources, instance=instance, raise_on_error=False
+    )  # an identical challenger: the gate refuses
+    assert not refused.success
+    alerts = AlertsResource(slack_webhook_url=f"{webhook_receiver.url}/slack")
+    run_failure_alert(failure_context(instance, refused, alerts))
+    assert webhook_receiver.requests == []
