@@ -32,8 +32,8 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def run_registry_job(paths: Paths, job, op_name: str, op_config: dict):
-    """Run a registry job in this process against the local instance, so the UI shows it."""
+def run_job_in_process(paths: Paths, job, op_name: str, op_config: dict):
+    """Run a job in this process against the local instance, so the UI shows it."""
     import dagster as dg
 
     from continual_ml.defs.resources import build_resources
@@ -80,7 +80,7 @@ def main(argv: list[str] | None = None) -> int:
             else [root]
         )
         for path in files:
-            outcome = run_registry_job(
+            outcome = run_job_in_process(
                 paths,
                 ingest_file_job,
                 "ingest_landed_file",
@@ -93,7 +93,7 @@ def main(argv: list[str] | None = None) -> int:
     elif args.command == "rollback":
         from continual_ml.defs.training.operations import rollback_job
 
-        version = run_registry_job(
+        version = run_job_in_process(
             paths,
             rollback_job,
             "restore_previous_champion",
@@ -103,7 +103,7 @@ def main(argv: list[str] | None = None) -> int:
     else:
         from continual_ml.defs.training.operations import approval_job
 
-        outcome = run_registry_job(
+        outcome = run_job_in_process(
             paths,
             approval_job,
             "decide_pending_candidate",

@@ -7,6 +7,7 @@ figure state is shared between threads.
 
 from __future__ import annotations
 
+import base64
 import io
 
 import numpy as np
@@ -22,7 +23,7 @@ CANDIDATE_STYLE = {"color": "tab:blue", "label": "candidate"}
 CHAMPION_STYLE = {"color": "tab:orange", "label": "champion", "linestyle": "--"}
 
 
-def _png(figure: Figure) -> bytes:
+def figure_png(figure: Figure) -> bytes:
     FigureCanvasAgg(figure)
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=DPI)
@@ -55,7 +56,7 @@ def roc_curve_png(truth, candidate_proba, champion_proba=None) -> bytes:
         axes.text(0.5, 0.5, "ROC undefined: one class only", ha="center", va="center")
     axes.set(xlim=(0, 1), ylim=(0, 1.02), xlabel="false positive rate", ylabel="true positive rate")
     axes.set_title("ROC curve")
-    return _png(figure)
+    return figure_png(figure)
 
 
 def reliability_diagram_png(truth, candidate_proba, champion_proba=None, n_bins: int = 10) -> bytes:
@@ -73,7 +74,7 @@ def reliability_diagram_png(truth, candidate_proba, champion_proba=None, n_bins:
     axes.set_ylabel("observed rate")
     axes.set_title(f"Reliability ({n_bins} bins)")
     axes.legend(loc="upper left")
-    return _png(figure)
+    return figure_png(figure)
 
 
 def confusion_matrix_png(truth, candidate_proba, champion_proba=None, threshold=0.5) -> bytes:
@@ -95,4 +96,9 @@ def confusion_matrix_png(truth, candidate_proba, champion_proba=None, threshold=
         axes.set(xticks=[0, 1], yticks=[0, 1], xlabel="predicted", ylabel="actual")
         axes.set_title(style["label"])
     figure.colorbar(image, ax=list(panels), shrink=0.8)
-    return _png(figure)
+    return figure_png(figure)
+
+
+def png_markdown_text(name: str, png: bytes) -> str:
+    """A PNG inline as markdown (a data URI), which the Dagster UI renders in metadata."""
+    return f"![{name}](data:image/png;base64,{base64.b64encode(png).decode()})"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,6 +12,7 @@ import pandas as pd
 from continual_ml.config import DatasetConfig
 from continual_ml.evaluation_plots import (
     confusion_matrix_png,
+    png_markdown_text,
     reliability_diagram_png,
     roc_curve_png,
 )
@@ -115,7 +115,6 @@ def evaluate_on_holdout(
 def plots_markdown(paths: dict[str, Path]) -> str:
     """Inline PNGs as markdown, which the Dagster UI renders in the asset's metadata."""
     return "\n\n".join(
-        f"**{name}**\n\n![{name}](data:image/png;base64,"
-        f"{base64.b64encode(path.read_bytes()).decode()})"
+        f"**{name}**\n\n{png_markdown_text(name, path.read_bytes())}"
         for name, path in paths.items()
     )

@@ -68,6 +68,7 @@ import pandas as pd
 
 from continual_ml import landing, warehouse
 from continual_ml.config import DatasetConfig
+from continual_ml.sql import transaction
 from continual_ml.validation import (
     Check,
     Column,
@@ -272,7 +273,7 @@ def _ingest(conn, config, path, source, on_step, *, kind, formats, land, mode="a
     problem = facts.problem
     with landing.utc_session(conn), landing.scratch(conn):
         try:
-            with landing.transaction(conn):
+            with transaction(conn):
                 done = landing.previous_outcome(conn, kind, facts.sha256)
                 if done is not None and mode == "append":
                     return IngestReport(
@@ -289,7 +290,7 @@ def _ingest(conn, config, path, source, on_step, *, kind, formats, land, mode="a
             if not _unreadable(error):
                 raise
             problem = f"unreadable {facts.format} file: {str(error).splitlines()[0]}"
-        with landing.transaction(conn):
+        with transaction(conn):
             ingestion = landing.start_ingestion(conn, kind, source)
             landing.quarantine_file(conn, ingestion, facts, problem)
     return IngestReport(

@@ -473,18 +473,6 @@ def quarantine_file(
 
 
 @contextmanager
-def transaction(conn: duckdb.DuckDBPyConnection) -> Iterator[None]:
-    """All or nothing: whatever is raised inside rolls everything back and propagates."""
-    conn.execute("BEGIN TRANSACTION")
-    try:
-        yield
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
-    conn.execute("COMMIT")
-
-
-@contextmanager
 def utc_session(conn: duckdb.DuckDBPyConnection) -> Iterator[None]:
     """Run with the session time zone at UTC (how naive timestamps are read), then restore it."""
     zone = conn.execute("SELECT current_setting('TimeZone')").fetchone()[0]

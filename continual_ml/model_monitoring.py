@@ -3,16 +3,15 @@ performance (CBPE), and whether the estimate can be trusted."""
 
 from __future__ import annotations
 
-import io
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from continual_ml.config import DatasetConfig
 from continual_ml.drift_engine import FeatureDrift, build_profile, check_drift
+from continual_ml.evaluation_plots import figure_png
 from continual_ml.performance_estimation import (
     estimate_performance,
     estimation_error,
@@ -108,7 +107,7 @@ def accuracy_history_png(history: pd.DataFrame) -> bytes:
     axes.set_ylabel("accuracy")
     axes.legend(loc="lower left")
     figure.autofmt_xdate()
-    return _png(figure)
+    return figure_png(figure)
 
 
 def feature_drift_png(scores: pd.DataFrame) -> bytes:
@@ -122,10 +121,4 @@ def feature_drift_png(scores: pd.DataFrame) -> bytes:
     )
     axes.set_ylabel("drift score")
     axes.legend(loc="upper right")
-    return _png(figure)
-
-
-def _png(figure: Figure) -> bytes:
-    buffer = io.BytesIO()
-    FigureCanvasAgg(figure).print_png(buffer)
-    return buffer.getvalue()
+    return figure_png(figure)

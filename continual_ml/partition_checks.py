@@ -9,12 +9,6 @@ import duckdb
 
 from continual_ml.config import DatasetConfig
 
-VERDICTS = """
-CREATE TABLE IF NOT EXISTS partition_validation (
-    partition_date DATE PRIMARY KEY, passed BOOLEAN NOT NULL, failures JSON NOT NULL,
-    n_rows INTEGER NOT NULL, checked_at TIMESTAMP DEFAULT current_timestamp
-)
-"""
 ROW_COUNT_RATIO = (0.5, 2.0)  # against the median of the last 7 partitions
 
 
@@ -88,7 +82,6 @@ def check_partition(conn: duckdb.DuckDBPyConnection, config: DatasetConfig, day:
 
 
 def record_verdict(conn, day: date, failures: dict) -> None:
-    conn.execute(VERDICTS)
     n_rows = _count(conn, "SELECT count(*) FROM observations WHERE partition_date = ?", [day])
     conn.execute(
         "INSERT OR REPLACE INTO partition_validation VALUES (?, ?, ?, ?, current_timestamp)",
@@ -97,7 +90,6 @@ def record_verdict(conn, day: date, failures: dict) -> None:
 
 
 def failed_partitions(conn, start: date, end: date) -> list[date]:
-    conn.execute(VERDICTS)
     return [
         r[0]
         for r in conn.execute(

@@ -25,6 +25,7 @@ from continual_ml.model_store import (
     read_pointer,
     write_pointer,
 )
+from continual_ml.sql import transaction
 
 REGISTERED_MODEL = "continual-ml"
 CHAMPION_ALIAS = "champion"
@@ -100,31 +101,27 @@ def promote(
     tag = export_model(
         stores.bentoml_home, stores.config, version, model["artifact"], model["sha256"], details
     )
-    alias_moved = in_transaction = False
+    alias_moved = False
     try:
         if model["mlflow_model_version"] is not None:
             _set_alias(stores, model["mlflow_model_version"])
             alias_moved = True
-        conn.execute("BEGIN TRANSACTION")
-        in_transaction = True
-        if previous:
-            registry.set_status(conn, previous["version"], "retired", f"replaced by v{version}")
-        registry.set_status(conn, version, "champion", reason, promoted_by=actor)
-        registry.record_promotion(
-            conn,
-            partition_date=partition_date,
-            candidate_version=version,
-            previous_champion=previous["version"] if previous else None,
-            action=action,
-            reason=reason,
-            actor=actor,
-            champion_version=version,
-        )
-        point_at(stores.bentoml_home, tag, version, model["sha256"])
-        conn.execute("COMMIT")
+        with transaction(conn):
+            if previous:
+                registry.set_status(conn, previous["version"], "retired", f"replaced by v{version}")
+            registry.set_status(conn, version, "champion", reason, promoted_by=actor)
+            registry.record_promotion(
+                conn,
+                partition_date=partition_date,
+                candidate_version=version,
+                previous_champion=previous["version"] if previous else None,
+                action=action,
+                reason=reason,
+                actor=actor,
+                champion_version=version,
+            )
+            point_at(stores.bentoml_home, tag, version, model["sha256"])
     except BaseException:
-        if in_transaction:
-            conn.execute("ROLLBACK")
         write_pointer(stores.bentoml_home, old_pointer)
         if alias_moved:
             _undo(lambda: _set_alias(stores, old_alias), "restore the MLflow champion alias")

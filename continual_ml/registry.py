@@ -12,6 +12,8 @@ from datetime import date
 import duckdb
 import pandas as pd
 
+from continual_ml.sql import insert_frame, insert_row, transaction
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS model_registry (
     version INTEGER PRIMARY KEY,
@@ -93,25 +95,13 @@ _COLUMNS = (
 )
 
 
-def _insert(conn: duckdb.DuckDBPyConnection, table: str, row: dict) -> None:
-    conn.execute(
-        f"INSERT INTO {table} ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})",
-        list(row.values()),
-    )
-
-
 def register_model(conn: duckdb.DuckDBPyConnection, **row) -> int:
     """Add a trained model as a candidate under the next version number."""
-    conn.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(conn):
         version = conn.execute(
             "SELECT coalesce(max(version), 0) + 1 FROM model_registry"
         ).fetchone()[0]
-        _insert(conn, "model_registry", {"version": version, **row})
-        conn.execute("COMMIT")
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
+        insert_row(conn, "model_registry", {"version": version, **row})
     return version
 
 
@@ -168,7 +158,7 @@ def set_status(
 
 
 def record_promotion(conn: duckdb.DuckDBPyConnection, **row) -> None:
-    _insert(conn, "promotions", row)
+    insert_row(conn, "promotions", row)
 
 
 def record_decision(
@@ -182,8 +172,7 @@ def record_decision(
 ) -> None:
     """A decision that leaves the champion as it is: rejected, pending, or a refused approval."""
     champion = current_champion(conn)
-    conn.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(conn):
         set_status(conn, version, status, reason)
         record_promotion(
             conn,
@@ -195,10 +184,6 @@ def record_decision(
             actor=actor,
             champion_version=champion["version"] if champion else None,
         )
-        conn.execute("COMMIT")
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
 
 
 def replace_evaluation(
@@ -209,22 +194,14 @@ def replace_evaluation(
     metrics: dict,
 ) -> None:
     """Store a candidate's scores, the per-row holdout predictions and its headline metrics."""
-    conn.execute("BEGIN TRANSACTION")
-    try:
-        for table in ("evaluation_scores", "holdout_predictions"):
-            conn.execute(f"DELETE FROM {table} WHERE candidate_version = ?", [candidate_version])
+    with transaction(conn):
         for table, frame in (("evaluation_scores", scores), ("holdout_predictions", holdout)):
-            conn.register("incoming", frame)
-            conn.execute(f"INSERT INTO {table} BY NAME SELECT * FROM incoming")
-            conn.unregister("incoming")
+            conn.execute(f"DELETE FROM {table} WHERE candidate_version = ?", [candidate_version])
+            insert_frame(conn, table, frame)
         conn.execute(
             "UPDATE model_registry SET metrics = ? WHERE version = ?",
             [json.dumps(metrics), candidate_version],
         )
-        conn.execute("COMMIT")
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
 
 
 def holdout_predictions(conn: duckdb.DuckDBPyConnection, candidate_version: int) -> pd.DataFrame:

@@ -13,12 +13,24 @@ import pandas as pd
 
 from continual_ml import registry
 from continual_ml.config import DatasetConfig
+from continual_ml.sql import insert_frame, insert_row, transaction
 
 _FIXED_TABLES = """
 CREATE TABLE IF NOT EXISTS data_windows (
     partition_date DATE NOT NULL, kind VARCHAR NOT NULL, window_start DATE NOT NULL,
     window_end DATE NOT NULL, champion_version INTEGER, n_rows INTEGER NOT NULL,
     PRIMARY KEY (partition_date, kind)
+);
+CREATE TABLE IF NOT EXISTS partition_validation (
+    partition_date DATE PRIMARY KEY, passed BOOLEAN NOT NULL, failures JSON NOT NULL,
+    n_rows INTEGER NOT NULL, checked_at TIMESTAMP DEFAULT current_timestamp
+);
+CREATE TABLE IF NOT EXISTS performance_history (
+    partition_date DATE PRIMARY KEY, champion_version INTEGER, n_rows INTEGER,
+    n_labelled INTEGER, prediction_drift_score DOUBLE, prediction_drifted BOOLEAN,
+    label_drift_score DOUBLE, label_drifted BOOLEAN, estimated_accuracy DOUBLE,
+    realized_accuracy DOUBLE, estimation_error DOUBLE, estimate_unreliable BOOLEAN,
+    reliability_reason VARCHAR, computed_at TIMESTAMP DEFAULT current_timestamp
 );
 CREATE TABLE IF NOT EXISTS drift_reports (
     partition_date DATE PRIMARY KEY,
@@ -63,19 +75,12 @@ def replace_rows(
     conn: duckdb.DuckDBPyConnection, table: str, rows: pd.DataFrame, partition: date | None = None
 ) -> int:
     """Swap one partition's rows (or the whole table) in one transaction: all old or all new."""
-    conn.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(conn):
         if partition is None:
             conn.execute(f"DELETE FROM {table}")
         else:
             conn.execute(f"DELETE FROM {table} WHERE partition_date = ?", [partition])
-        conn.register("incoming_rows", rows)
-        conn.execute(f"INSERT INTO {table} BY NAME SELECT * FROM incoming_rows")
-        conn.unregister("incoming_rows")
-        conn.execute("COMMIT")
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
+        insert_frame(conn, table, rows)
     return len(rows)
 
 
@@ -121,19 +126,8 @@ def record_drift(
     conn: duckdb.DuckDBPyConnection, partition: date, scores: pd.DataFrame, **summary
 ) -> None:
     """Replace a partition's drift summary and per-feature scores together."""
-    conn.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(conn):
         conn.execute("DELETE FROM drift_scores WHERE partition_date = ?", [partition])
         conn.execute("DELETE FROM drift_reports WHERE partition_date = ?", [partition])
-        conn.register("incoming_scores", scores)
-        conn.execute("INSERT INTO drift_scores BY NAME SELECT * FROM incoming_scores")
-        conn.unregister("incoming_scores")
-        row = {"partition_date": partition, **summary}
-        conn.execute(
-            f"INSERT INTO drift_reports ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})",
-            list(row.values()),
-        )
-        conn.execute("COMMIT")
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
+        insert_frame(conn, "drift_scores", scores)
+        insert_row(conn, "drift_reports", {"partition_date": partition, **summary})

@@ -46,11 +46,10 @@ def _latest_by_partition(instance, key: dg.AssetKey) -> dict[str, dict]:
     return latest
 
 
-def policy_observations(instance, up_to: str) -> list[PartitionObservation]:
+def policy_observations(instance) -> list[PartitionObservation]:
     """What monitoring recorded per partition, oldest first, from Dagster's event log alone."""
     drift = _latest_by_partition(instance, DRIFT_REPORT)
     performance = _latest_by_partition(instance, MODEL_PERFORMANCE)
-    partitions = sorted(p for p in drift if p <= up_to)[-HISTORY:]
     return [
         PartitionObservation(
             partition=p,
@@ -59,7 +58,7 @@ def policy_observations(instance, up_to: str) -> list[PartitionObservation]:
             estimated_accuracy=performance.get(p, {}).get("estimated_accuracy"),
             validation_passed=performance.get(p, {}).get("validation_passed", True),
         )
-        for p in partitions
+        for p in sorted(drift)
     ]
 
 
@@ -101,15 +100,13 @@ def drift_retrain_sensor(
         champion_score = champions[max(champions)].get("promoted_accuracy")
     requests, skipped = [], []
     now = datetime.now(UTC)
+    # Read once per tick: the event log and the run list do not change while it runs.
+    observations = policy_observations(context.instance)
+    retrains = recent_retrains(context.instance, now)
     for record in records.records:
         partition = record.asset_materialization.partition
-        decision = decide_retrain(
-            policy,
-            policy_observations(context.instance, partition),
-            champion_score,
-            recent_retrains(context.instance, now),
-            now,
-        )
+        history = [o for o in observations if o.partition <= partition][-HISTORY:]
+        decision = decide_retrain(policy, history, champion_score, retrains, now)
         if not decision.retrain:
             skipped.append(decision.reason)
             continue

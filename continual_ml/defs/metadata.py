@@ -1,16 +1,17 @@
 """Metadata values shared by the assets: inline images and links the Dagster UI renders."""
 
-import base64
 import os
 
 import dagster as dg
+
+from continual_ml.evaluation_plots import png_markdown_text
 
 DAGSTER_UI = os.environ.get("CONTINUAL_ML_DAGSTER_UI_URL", "http://127.0.0.1:3000")
 
 
 def png_markdown(name: str, png: bytes) -> dg.MetadataValue:
     """A PNG inline as markdown, which the UI shows in the asset's metadata."""
-    return dg.MetadataValue.md(f"![{name}](data:image/png;base64,{base64.b64encode(png).decode()})")
+    return dg.MetadataValue.md(png_markdown_text(name, png))
 
 
 def run_url(run_id: str) -> str:

@@ -18,17 +18,8 @@ from continual_ml.defs.partitions import daily_partitions
 from continual_ml.defs.resources import AlertsResource, DatasetResource
 from continual_ml.model_monitoring import accuracy_history_png, monitor_batch
 from continual_ml.partition_checks import failed_partitions
+from continual_ml.sql import insert_row
 from continual_ml.training import load_model
-
-HISTORY = """
-CREATE TABLE IF NOT EXISTS performance_history (
-    partition_date DATE PRIMARY KEY, champion_version INTEGER, n_rows INTEGER,
-    n_labelled INTEGER, prediction_drift_score DOUBLE, prediction_drifted BOOLEAN,
-    label_drift_score DOUBLE, label_drifted BOOLEAN, estimated_accuracy DOUBLE,
-    realized_accuracy DOUBLE, estimation_error DOUBLE, estimate_unreliable BOOLEAN,
-    reliability_reason VARCHAR, computed_at TIMESTAMP DEFAULT current_timestamp
-)
-"""
 
 
 @dg.asset(
@@ -48,7 +39,6 @@ def model_performance(
     config, day = dataset.config, partition_day(context)
     with duckdb.get_connection() as conn:
         warehouse.ensure_schema(conn, config)
-        conn.execute(HISTORY)
         champion = registry.current_champion(conn)
         if champion is None:  # the bootstrap days, before the first model: nothing to monitor
             return dg.MaterializeResult(metadata={"champion_version": "none"})
@@ -63,11 +53,7 @@ def model_performance(
         )
         row = {"partition_date": day, "champion_version": champion["version"], **monitored.as_row()}
         conn.execute("DELETE FROM performance_history WHERE partition_date = ?", [day])
-        conn.execute(
-            f"INSERT INTO performance_history ({', '.join(row)}) "
-            f"VALUES ({', '.join('?' * len(row))})",
-            list(row.values()),
-        )
+        insert_row(conn, "performance_history", row)
         validation_passed = day not in failed_partitions(conn, day, day)
         history = conn.execute("SELECT * FROM performance_history ORDER BY partition_date").df()
     if monitored.reliability["unreliable"]:

@@ -138,7 +138,7 @@ def candidate_model(
             "data_sha256": params["data_sha256"],
             "mlflow_run_id": tracked.run_id,
             "mlflow_registered_version": tracked.registered_version,
-            **run_links(config, tracked.run_id, tracked.experiment_id),
+            **run_links(tracked.run_id, tracked.experiment_id),
         }
     )
 

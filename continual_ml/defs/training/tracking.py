@@ -6,16 +6,17 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from importlib.metadata import version as package_version
 
+import dagster as dg
 import mlflow.sklearn
 from dagster_mlflow.resources import MlFlow
 from mlflow.models import infer_signature
 
 from continual_ml.config import DatasetConfig
+from continual_ml.defs.metadata import run_url
 from continual_ml.promotion import REGISTERED_MODEL
 from continual_ml.training import WindowSplit, own_types
 
 MLFLOW_UI = os.environ.get("CONTINUAL_ML_MLFLOW_UI_URL", "http://127.0.0.1:5000")
-DAGSTER_UI = os.environ.get("CONTINUAL_ML_DAGSTER_UI_URL", "http://127.0.0.1:3000")
 
 
 @dataclass(frozen=True)
@@ -63,7 +64,7 @@ def log_training_run(
         tracking.set_tags(
             {
                 "model_sha256": hashlib.sha256(artifact).hexdigest(),
-                "dagster_run_url": f"{DAGSTER_UI}/runs/{dagster_run_id}",
+                "dagster_run_url": run_url(dagster_run_id),
             }
         )
         info = mlflow.sklearn.log_model(
@@ -100,9 +101,7 @@ def log_evaluation(tracking_uri: str, run_id: str, metrics: dict, plots: dict) -
         client.log_artifact(run_id, str(path), artifact_path="evaluation")
 
 
-def run_links(config: DatasetConfig, run_id: str, experiment_id: str) -> dict:
-    import dagster as dg
-
+def run_links(run_id: str, experiment_id: str) -> dict:
     return {
         "mlflow_run": dg.MetadataValue.url(
             f"{MLFLOW_UI}/#/experiments/{experiment_id}/runs/{run_id}"
