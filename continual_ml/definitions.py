@@ -3,9 +3,8 @@
 import dagster as dg
 
 from continual_ml.defs.automation import (
+    drift_explanation_sensor,
     drift_retrain_sensor,
-    monitoring_job,
-    retrain_job,
     run_failure_alert,
 )
 from continual_ml.defs.data.assets import current_window, observations, reference_window
@@ -15,7 +14,8 @@ from continual_ml.defs.data.ingestion import (
     landing_folder_sensor,
     prediction_log_sensor,
 )
-from continual_ml.defs.monitoring.assets import drift_report
+from continual_ml.defs.jobs import drift_explanation_job, monitoring_job, retrain_job
+from continual_ml.defs.monitoring.assets import drift_explanation, drift_report
 from continual_ml.defs.monitoring.performance import model_performance
 from continual_ml.defs.resources import build_resources
 from continual_ml.defs.training.assets import candidate_model, champion_model, evaluation_scores
@@ -31,11 +31,25 @@ defs = dg.Definitions(
         evaluation_scores,
         champion_model,
         drift_report,
+        drift_explanation,
         model_performance,
     ],
     asset_checks=[observations_are_valid, candidate_beats_champion],
-    jobs=[monitoring_job, retrain_job, rollback_job, approval_job, ingest_file_job],
-    sensors=[drift_retrain_sensor, run_failure_alert, landing_folder_sensor, prediction_log_sensor],
+    jobs=[
+        monitoring_job,
+        retrain_job,
+        drift_explanation_job,
+        rollback_job,
+        approval_job,
+        ingest_file_job,
+    ],
+    sensors=[
+        drift_retrain_sensor,
+        drift_explanation_sensor,
+        run_failure_alert,
+        landing_folder_sensor,
+        prediction_log_sensor,
+    ],
     resources=build_resources(),
     # One process per run: the steps that write DuckDB run one after another, never side by side.
     executor=dg.in_process_executor,

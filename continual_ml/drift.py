@@ -6,8 +6,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pandas as pd
-from evidently import DataDefinition, Dataset, Report
-from evidently.presets import DataDriftPreset
 
 from continual_ml.config import DatasetConfig
 from continual_ml.drift_engine import DriftCheck, FeatureDrift
@@ -25,6 +23,11 @@ def compute_drift(
     config: DatasetConfig, reference: pd.DataFrame, current: pd.DataFrame, html_path: Path
 ) -> DriftCheck:
     """Run Evidently's data-drift preset on the features, save its HTML and return the scores."""
+    # Imported here: Evidently takes seconds to import, and every Dagster run process loads the
+    # code location, so only the step that renders a report should pay for it.
+    from evidently import DataDefinition, Dataset, Report
+    from evidently.presets import DataDriftPreset
+
     definition = DataDefinition(
         numerical_columns=config.numeric_features,
         categorical_columns=config.categorical_features,

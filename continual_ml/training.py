@@ -9,7 +9,6 @@ import zipfile
 from dataclasses import dataclass
 
 import pandas as pd
-import skops.io
 from sklearn.compose import ColumnTransformer
 from sklearn.ensemble import HistGradientBoostingClassifier, RandomForestClassifier
 from sklearn.impute import SimpleImputer
@@ -140,6 +139,8 @@ def serialize_model(model: Pipeline) -> tuple[bytes, str]:
 
     The same model always gives the same bytes: see `_canonical`.
     """
+    import skops.io  # imported on use: it takes ~2 s, and most processes never need it
+
     artifact = _canonical(skops.io.dumps(model))
     return artifact, hashlib.sha256(artifact).hexdigest()
 
@@ -179,9 +180,13 @@ def load_model(artifact: bytes, expected_sha256: str) -> Pipeline:
     actual = hashlib.sha256(artifact).hexdigest()
     if actual != expected_sha256:
         raise ValueError(f"model artifact hash {actual[:12]} != registered {expected_sha256[:12]}")
+    import skops.io
+
     return skops.io.loads(artifact, trusted=own_types(artifact))
 
 
 def own_types(artifact: bytes) -> list[str]:
     """The non-default types in a skops file we wrote ourselves (the caller checked its hash)."""
+    import skops.io
+
     return skops.io.get_untrusted_types(data=artifact)

@@ -2,30 +2,57 @@
 
 import dagster as dg
 import duckdb
+import pandas as pd
 import pytest
 
 from continual_ml.cli import main
+from continual_ml.defs.data.assets import observations
 from continual_ml.defs.data.ingestion import (
     ingest_file_job,
     landing_folder_sensor,
     prediction_log_sensor,
 )
+from continual_ml.defs.jobs import monitoring_job
 from continual_ml.defs.resources import build_resources
 from continual_ml.prediction_log import RotatingJsonlWriter
 from continual_ml.synthetic_stream import generate_batch, partition_date
 
 
 def run_requests(instance, resources, requests):
+    """Run what the sensor asked for; a monitoring run only as far as its landing step."""
     outcomes = []
     for request in requests:
-        result = ingest_file_job.execute_in_process(
+        if request.job_name == ingest_file_job.name:
+            result = ingest_file_job.execute_in_process(
+                run_config=request.run_config,
+                resources=resources,
+                instance=instance,
+                tags={"dagster/run_key": request.run_key},
+            )
+            outcomes.append(result.output_for_node("ingest_landed_file")["status"])
+            continue
+        assert request.job_name == monitoring_job.name
+        result = dg.materialize(
+            [observations],
+            partition_key=request.partition_key,
             run_config=request.run_config,
             resources=resources,
             instance=instance,
-            tags={"dagster/run_key": request.run_key},
         )
-        outcomes.append(result.output_for_node("ingest_landed_file"))
+        [event] = result.asset_materializations_for_node("observations")
+        outcomes.append(event.metadata["sources"].value.split("(")[1].rstrip(")"))
     return outcomes
+
+
+def tick(instance, home):
+    from continual_ml.definitions import defs
+
+    context = dg.build_sensor_context(
+        instance=instance,
+        definitions=defs,
+        resources={"dataset": build_resources(home)["dataset"]},
+    )
+    return landing_folder_sensor.evaluate_tick(context)
 
 
 @pytest.fixture
@@ -48,17 +75,19 @@ def test_a_dropped_file_is_ingested_once_however_often_the_sensor_ticks(
     rows.loc[7, "segment"] = "up"  # one bad row among good ones
     rows.to_csv(landing / "day0.csv", index=False)
     resources = build_resources(home)
-    first = landing_folder_sensor.evaluate_tick(dg.build_sensor_context(instance=instance))
-    second = landing_folder_sensor.evaluate_tick(dg.build_sensor_context(instance=instance))
+    first, second = tick(instance, home), tick(instance, home)
     assert [r.run_key for r in first.run_requests] == [r.run_key for r in second.run_requests]
+    # A file of one day is landed and monitored in one run of monitoring_job for that day.
+    [request] = first.run_requests
+    assert request.job_name == "monitoring_job"
+    assert request.partition_key == str(partition_date(config, 0))
     outcomes = run_requests(instance, resources, first.run_requests + second.run_requests)
-    assert [o["status"] for o in outcomes] == ["ingested", "skipped"]
-    assert outcomes[0]["rows_good"] == 299 and outcomes[0]["rows_quarantined"] == 1
+    assert outcomes == ["ingested", "skipped"]
     assert count(home, "observations") == 299 and count(home, "quarantined_rows") == 1
     materialized = instance.fetch_materializations(dg.AssetKey("observations"), limit=10)
-    assert [r.asset_materialization.partition for r in materialized.records] == [
+    assert {r.asset_materialization.partition for r in materialized.records} == {
         str(partition_date(config, 0))
-    ]
+    }
 
 
 def test_a_corrupt_file_is_quarantined_whole_and_the_sensor_keeps_going(
@@ -66,10 +95,28 @@ def test_a_corrupt_file_is_quarantined_whole_and_the_sensor_keeps_going(
 ):
     (landing / "broken.parquet").write_bytes(b"PAR1 this is not parquet")
     generate_batch(config, partition_date(config, 1)).head(50).to_parquet(landing / "ok.parquet")
-    tick = landing_folder_sensor.evaluate_tick(dg.build_sensor_context(instance=instance))
-    outcomes = run_requests(instance, build_resources(home), tick.run_requests)
-    assert sorted(o["status"] for o in outcomes) == ["ingested", "quarantined"]
+    requests = tick(instance, home).run_requests
+    # What cannot be read to find its day goes to plain ingestion, which quarantines it.
+    assert sorted(r.job_name for r in requests) == ["ingest_file_job", "monitoring_job"]
+    outcomes = run_requests(instance, build_resources(home), requests)
+    assert sorted(outcomes) == ["ingested", "quarantined"]
     assert count(home, "quarantined_files") == 1 and count(home, "observations") == 50
+
+
+def test_a_file_spanning_days_is_ingested_into_each_day(home, config, instance, landing):
+    days = [generate_batch(config, partition_date(config, i)).head(40) for i in (2, 3)]
+    pd.concat(days).to_parquet(landing / "two_days.parquet")
+    first = tick(instance, home)
+    [request] = first.run_requests
+    assert request.job_name == "ingest_file_job"
+    assert run_requests(instance, build_resources(home), first.run_requests) == ["ingested"]
+    # Seen files are not read again: the next tick asks for nothing new.
+    assert tick(instance, home).run_requests == []
+    materialized = instance.fetch_materializations(dg.AssetKey("observations"), limit=10)
+    assert sorted(r.asset_materialization.partition for r in materialized.records) == [
+        str(partition_date(config, 2)),
+        str(partition_date(config, 3)),
+    ]
 
 
 def test_closed_prediction_logs_land_once_and_join_their_feedback(home, config, instance):

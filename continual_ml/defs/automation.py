@@ -5,25 +5,18 @@ from datetime import UTC, datetime, timedelta
 import dagster as dg
 
 from continual_ml.alerts import Alert
-from continual_ml.defs.data.assets import current_window, observations, reference_window
 from continual_ml.defs.data.ingestion import ingest_file_job
-from continual_ml.defs.monitoring.assets import drift_report
-from continual_ml.defs.monitoring.performance import model_performance
+from continual_ml.defs.jobs import (
+    SENSOR_INTERVAL_SECONDS,
+    drift_explanation_job,
+    monitoring_job,
+    priority_tag,
+    retrain_job,
+)
+from continual_ml.defs.monitoring.assets import drift_explanation
 from continual_ml.defs.resources import AlertsResource, DatasetResource
-from continual_ml.defs.training.assets import candidate_model, champion_model, evaluation_scores
 from continual_ml.defs.training.operations import approval_job, rollback_job
 from continual_ml.retrain_policy import PartitionObservation, RetrainPolicy, decide_retrain
-
-monitoring_job = dg.define_asset_job(
-    "monitoring_job",
-    selection=[observations, current_window, reference_window, drift_report, model_performance],
-    description="Land a day's batch and measure its drift against the champion's reference.",
-)
-retrain_job = dg.define_asset_job(
-    "retrain_job",
-    selection=[candidate_model, evaluation_scores, champion_model],
-    description="Train a challenger on the recent window, evaluate it and promote it if better.",
-)
 
 DRIFT_REPORT = dg.AssetKey("drift_report")
 MODEL_PERFORMANCE = dg.AssetKey("model_performance")
@@ -82,7 +75,7 @@ def retrain_policy(policy) -> RetrainPolicy:
 
 @dg.sensor(
     job=retrain_job,
-    minimum_interval_seconds=15,
+    minimum_interval_seconds=SENSOR_INTERVAL_SECONDS,
     default_status=dg.DefaultSensorStatus.RUNNING,
 )
 def drift_retrain_sensor(
@@ -122,6 +115,7 @@ def drift_retrain_sensor(
                 run_key=run_key,
                 partition_key=partition,
                 tags={
+                    **priority_tag("retrain"),
                     "continual_ml/trigger": "policy",
                     "continual_ml/causes": ",".join(decision.causes),
                 },
@@ -136,8 +130,27 @@ def drift_retrain_sensor(
     )
 
 
+drift_explanation_sensor = dg.AutomationConditionSensorDefinition(
+    "drift_explanation_sensor",
+    target=dg.AssetSelection.assets(drift_explanation),
+    run_tags=priority_tag("explanation"),
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    minimum_interval_seconds=SENSOR_INTERVAL_SECONDS * 2,
+    # One run per partition, queued behind the loop's own runs by its priority.
+    emit_backfills=False,
+    description="Render Evidently's drift report for each partition monitoring just measured.",
+)
+
+
 @dg.run_failure_sensor(
-    monitored_jobs=[monitoring_job, retrain_job, rollback_job, approval_job, ingest_file_job],
+    monitored_jobs=[
+        monitoring_job,
+        retrain_job,
+        drift_explanation_job,
+        rollback_job,
+        approval_job,
+        ingest_file_job,
+    ],
     default_status=dg.DefaultSensorStatus.RUNNING,
 )
 def run_failure_alert(context: dg.RunFailureSensorContext, alerts: AlertsResource) -> None:

@@ -12,10 +12,13 @@ import dagster as dg
 from dagster_duckdb import DuckDBResource
 
 from continual_ml import ingestion, warehouse
-from continual_ml.alerts import Alert
 from continual_ml.config import Paths
 from continual_ml.defs.data.assets import WAREHOUSE_POOL
+from continual_ml.defs.data.reporting import alert_on_quarantine, observation_events
+from continual_ml.defs.jobs import SENSOR_INTERVAL_SECONDS, monitoring_job, priority_tag
+from continual_ml.defs.partitions import daily_partitions
 from continual_ml.defs.resources import AlertsResource, DatasetResource
+from continual_ml.landed_days import days_in_file
 from continual_ml.prediction_log import closed_logs
 
 FileKind = Literal["observations", "labels", "prediction_log"]
@@ -48,29 +51,9 @@ def ingest_landed_file(
         report = READERS[config.kind](conn, settings, Path(config.path))
     context.log.info(report.summary())
     if config.kind == "observations":
-        for partition, n_rows in sorted(report.partitions.items()):
-            context.log_event(
-                dg.AssetMaterialization(
-                    asset_key="observations",
-                    partition=str(partition),
-                    metadata={
-                        "dagster/row_count": n_rows,
-                        "source": Path(config.path).name,
-                        "rows_quarantined_from_file": report.rows_quarantined,
-                        "quarantine_reasons": dg.MetadataValue.json(report.rule_counts),
-                    },
-                )
-            )
-    if report.status == "quarantined" or report.rows_quarantined:
-        alerts.send(
-            Alert(
-                "rows_quarantined",
-                f"Quarantined from {Path(config.path).name}",
-                report.reason or f"{report.rows_quarantined} of {report.rows_in} rows quarantined",
-                {rule: str(n) for rule, n in sorted(report.rule_counts.items())},
-            ),
-            context.log,
-        )
+        for event in observation_events(report):
+            context.log_event(event)
+    alert_on_quarantine(report, alerts, context.log)
     return {
         "status": report.status,
         "rows_good": report.rows_good,
@@ -88,35 +71,63 @@ def landing_dir() -> Path:
     return Path(os.environ.get("CONTINUAL_ML_LANDING_DIR") or Paths.from_env().home / "landing")
 
 
-def _file_requests(paths: list[Path], kind: str) -> list[dg.RunRequest]:
-    requests = []
-    for path in paths:
-        stat = path.stat()
-        # The run key names this version of the file; ingestion's sha256 record catches a
-        # same-content copy under another name, and a retried run.
-        requests.append(
-            dg.RunRequest(
-                run_key=f"{kind}:{path.name}:{stat.st_size}:{stat.st_mtime_ns}",
-                run_config={
-                    "ops": {"ingest_landed_file": {"config": {"path": str(path), "kind": kind}}}
-                },
-                tags={"continual_ml/file": path.name},
-            )
+def _run_key(path: Path, kind: str) -> str:
+    # The run key names this version of the file; ingestion's sha256 record catches a
+    # same-content copy under another name, and a retried run.
+    stat = path.stat()
+    return f"{kind}:{path.name}:{stat.st_size}:{stat.st_mtime_ns}"
+
+
+def _file_requests(paths: list[Path], kind: str, priority: str) -> list[dg.RunRequest]:
+    return [
+        dg.RunRequest(
+            run_key=_run_key(path, kind),
+            job_name=ingest_file_job.name,
+            run_config={
+                "ops": {"ingest_landed_file": {"config": {"path": str(path), "kind": kind}}}
+            },
+            tags={"continual_ml/file": path.name, **priority_tag(priority)},
         )
-    return requests
+        for path in paths
+    ]
+
+
+def _requested(context: dg.SensorEvaluationContext, run_key: str) -> bool:
+    return bool(context.instance.get_run_ids(dg.RunsFilter(tags={"dagster/run_key": run_key})))
+
+
+def _observation_request(path: Path, event_time_column: str) -> dg.RunRequest:
+    """A one-day file is landed and monitored in one run; any other goes to plain ingestion."""
+    days = days_in_file(path, event_time_column)
+    if days is None or len(days) != 1 or str(days[0]) < daily_partitions.start.date().isoformat():
+        [request] = _file_requests([path], "observations", "monitoring")
+        return request
+    return dg.RunRequest(
+        run_key=_run_key(path, "observations"),
+        job_name=monitoring_job.name,
+        partition_key=str(days[0]),
+        run_config={"ops": {"observations": {"config": {"landed_files": [str(path)]}}}},
+        tags={"continual_ml/file": path.name},
+    )
 
 
 @dg.sensor(
-    job=ingest_file_job, minimum_interval_seconds=10, default_status=dg.DefaultSensorStatus.RUNNING
+    jobs=[ingest_file_job, monitoring_job],
+    minimum_interval_seconds=SENSOR_INTERVAL_SECONDS,
+    default_status=dg.DefaultSensorStatus.RUNNING,
 )
-def landing_folder_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult:
-    """Ingest CSV and Parquet files dropped in the landing folder (labels under `labels/`)."""
+def landing_folder_sensor(
+    context: dg.SensorEvaluationContext, dataset: DatasetResource
+) -> dg.SensorResult:
+    """Land files dropped in the landing folder; a one-day file is monitored in the same run."""
     root = landing_dir()
-    found = {
-        "observations": sorted(p for p in root.glob("*") if p.suffix in LANDING_SUFFIXES),
-        "labels": sorted(p for p in (root / "labels").glob("*") if p.suffix in LANDING_SUFFIXES),
-    }
-    requests = [r for kind, paths in found.items() for r in _file_requests(paths, kind)]
+    found = sorted(p for p in root.glob("*") if p.suffix in LANDING_SUFFIXES)
+    labels = sorted(p for p in (root / "labels").glob("*") if p.suffix in LANDING_SUFFIXES)
+    # A file already requested is not read again to route it: its run key says it was seen.
+    new = [p for p in found if not _requested(context, _run_key(p, "observations"))]
+    event_time = dataset.config.event_time_column
+    requests = [_observation_request(path, event_time) for path in new]
+    requests += _file_requests(labels, "labels", "monitoring")
     return dg.SensorResult(
         run_requests=requests,
         skip_reason=None if requests else f"no files in {root}",
@@ -124,7 +135,9 @@ def landing_folder_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResul
 
 
 @dg.sensor(
-    job=ingest_file_job, minimum_interval_seconds=10, default_status=dg.DefaultSensorStatus.RUNNING
+    job=ingest_file_job,
+    minimum_interval_seconds=SENSOR_INTERVAL_SECONDS * 2,
+    default_status=dg.DefaultSensorStatus.RUNNING,
 )
 def prediction_log_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult:
     """Ingest the service's closed prediction and feedback logs, each file once."""
@@ -133,7 +146,7 @@ def prediction_log_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResul
     logs = sorted(
         closed_logs(directory), key=lambda p: (not p.name.startswith("predictions"), p.name)
     )
-    requests = _file_requests(logs, "prediction_log")
+    requests = _file_requests(logs, "prediction_log", "prediction_log")
     return dg.SensorResult(
         run_requests=requests,
         skip_reason=None if requests else f"no closed prediction logs in {directory}",

@@ -15,21 +15,22 @@ from continual_ml.defs.data.assets import (
 from continual_ml.defs.metadata import png_markdown, run_url
 from continual_ml.defs.partitions import daily_partitions
 from continual_ml.defs.resources import AlertsResource, ArtifactDirsResource, DatasetResource
-from continual_ml.drift import compute_drift
 from continual_ml.drift_engine import build_profile, check_drift, load_profile, save_profile
-from continual_ml.model_monitoring import feature_drift_png
-from continual_ml.performance_estimation import estimate_performance, fit_calibration
-from continual_ml.training import load_model
 
 # Evidently renders the human-readable report; on big batches a seeded sample keeps it quick.
 REPORT_SAMPLE_ROWS = 5000
+# The report is explained as soon as no run is busy with its partition, in any partition (not
+# only the newest day, as `eager` alone would), after the runs the loop is waiting for.
+EXPLAIN_WHEN_REPORTED = dg.AutomationCondition.eager().without(
+    dg.AutomationCondition.in_latest_time_window()
+)
 
 
 def reference_profile(conn, config, reference: dict):
     """The reference window's statistics, computed once per window and kept in DuckDB."""
     profile_id = f"{reference['start']}..{reference['end']}:{reference['n_rows']}"
     try:
-        return load_profile(conn, profile_id), None
+        return load_profile(conn, profile_id)
     except KeyError:
         rows = warehouse.read_rows(conn, "observations", reference["start"], reference["end"])
         if rows.empty:
@@ -43,11 +44,14 @@ def reference_profile(conn, config, reference: dict):
             categorical_features=[f.name for f in config.features if f.kind != "numeric"],
         )
         save_profile(conn, profile_id, profile)
-        return profile, rows
+        return profile
 
 
 def estimated_impact(conn, config, rows: pd.DataFrame) -> str | None:
     """What the drift likely costs: the champion's CBPE-estimated accuracy on this batch."""
+    from continual_ml.performance_estimation import estimate_performance, fit_calibration
+    from continual_ml.training import load_model
+
     champion = registry.current_champion(conn)
     if champion is None:
         return None
@@ -65,20 +69,10 @@ def estimated_impact(conn, config, rows: pd.DataFrame) -> str | None:
     )
 
 
-def render_report(config, reference_rows, current_rows, html_path, conn, reference) -> None:
-    if reference_rows is None:
-        reference_rows = warehouse.read_rows(
-            conn, "observations", reference["start"], reference["end"]
-        )
-    sample = {"n": REPORT_SAMPLE_ROWS, "random_state": 0}
-    compute_drift(
-        config,
-        reference_rows.sample(**sample)
-        if len(reference_rows) > REPORT_SAMPLE_ROWS
-        else reference_rows,
-        current_rows.sample(**sample) if len(current_rows) > REPORT_SAMPLE_ROWS else current_rows,
-        html_path,
-    )
+def _sample(rows: pd.DataFrame) -> pd.DataFrame:
+    if len(rows) <= REPORT_SAMPLE_ROWS:
+        return rows
+    return rows.sample(n=REPORT_SAMPLE_ROWS, random_state=0)
 
 
 @dg.asset(
@@ -105,9 +99,8 @@ def drift_report(
         current_rows = warehouse.read_rows(conn, "observations", current["start"], current["end"])
         if current_rows.empty:
             raise dg.Failure(f"no observations for {day}; materialize `observations` first")
-        profile, reference_rows = reference_profile(conn, config, reference)
+        profile = reference_profile(conn, config, reference)
         summary = check_drift(profile, current_rows)
-        render_report(config, reference_rows, current_rows, html_path, conn, reference)
         scores = pd.DataFrame([vars(f) for f in summary.features]).assign(partition_date=day)
         warehouse.record_drift(
             conn,
@@ -124,6 +117,8 @@ def drift_report(
         drifting = summary.drift_share >= config.policy.drift_share_threshold
         impact = estimated_impact(conn, config, current_rows) if drifting else None
     top = pd.DataFrame([vars(f) for f in summary.top()])
+    from continual_ml.model_monitoring import feature_drift_png
+
     if drifting:
         alerts.send(
             Alert(
@@ -135,7 +130,10 @@ def drift_report(
                     (f.feature, f"{f.score:.3f} ({f.method})") for f in summary.top() if f.drifted
                 ],
                 items_title="Most drifted features",
-                links={"Drift report": str(html_path), "Dagster run": run_url(context.run.run_id)},
+                links={
+                    "Drift report (drift_explanation)": str(html_path),
+                    "Dagster run": run_url(context.run.run_id),
+                },
                 impact=impact,
                 action="the retraining policy decides on the sensor's next tick",
             ),
@@ -151,5 +149,44 @@ def drift_report(
             **{f"drift_score/{f.feature}": float(f.score) for f in summary.features},
             "feature_drift": png_markdown("feature drift", feature_drift_png(scores)),
             "report": dg.MetadataValue.path(str(html_path)),
+        }
+    )
+
+
+@dg.asset(
+    partitions_def=daily_partitions,
+    group_name="monitoring",
+    kinds={"evidently", "html"},
+    pool=WAREHOUSE_POOL,
+    deps=[drift_report],
+    automation_condition=EXPLAIN_WHEN_REPORTED,
+)
+def drift_explanation(
+    context: dg.AssetExecutionContext,
+    dataset: DatasetResource,
+    duckdb: DuckDBResource,
+    artifact_dirs: ArtifactDirsResource,
+) -> dg.MaterializeResult:
+    """Evidently's HTML drift report for the partition, for people to read."""
+    # Kept out of `drift_report`, and so out of the runs the retraining loop waits for:
+    # importing and running Evidently takes seconds, and the verdict does not need it.
+    from continual_ml.drift import compute_drift
+
+    config, day = dataset.config, partition_day(context)
+    html_path = artifact_dirs.report_path(f"drift/{day}.html")
+    with duckdb.get_connection() as conn:
+        reference = warehouse.read_window(conn, day, "reference")
+        current = warehouse.read_window(conn, day, "current")
+        reference_rows = warehouse.read_rows(
+            conn, "observations", reference["start"], reference["end"]
+        )
+        current_rows = warehouse.read_rows(conn, "observations", current["start"], current["end"])
+    evidently = compute_drift(config, _sample(reference_rows), _sample(current_rows), html_path)
+    return dg.MaterializeResult(
+        metadata={
+            "report": dg.MetadataValue.path(str(html_path)),
+            "evidently_drift_share": evidently.drift_share,
+            "evidently_drifted": ", ".join(f.feature for f in evidently.features if f.drifted),
+            "sample_rows": min(len(current_rows), REPORT_SAMPLE_ROWS),
         }
     )

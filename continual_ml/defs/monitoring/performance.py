@@ -16,10 +16,8 @@ from continual_ml.defs.metadata import png_markdown
 from continual_ml.defs.monitoring.assets import drift_report
 from continual_ml.defs.partitions import daily_partitions
 from continual_ml.defs.resources import AlertsResource, DatasetResource
-from continual_ml.model_monitoring import accuracy_history_png, monitor_batch
 from continual_ml.partition_checks import failed_partitions
 from continual_ml.sql import insert_row
-from continual_ml.training import load_model
 
 
 @dg.asset(
@@ -36,6 +34,11 @@ def model_performance(
     alerts: AlertsResource,
 ) -> dg.MaterializeResult:
     """The champion on this partition: score and label drift, estimated and realized accuracy."""
+    # Imported in the step: scikit-learn and matplotlib are slow to import, and every run and
+    # sensor process loads this module.
+    from continual_ml.model_monitoring import accuracy_history_png, monitor_batch
+    from continual_ml.training import load_model
+
     config, day = dataset.config, partition_day(context)
     with duckdb.get_connection() as conn:
         warehouse.ensure_schema(conn, config)

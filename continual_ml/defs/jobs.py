@@ -1,0 +1,41 @@
+"""The asset jobs the sensors and the command line launch, and how often sensors tick."""
+
+import os
+
+import dagster as dg
+
+from continual_ml.defs.data.assets import current_window, observations, reference_window
+from continual_ml.defs.monitoring.assets import drift_explanation, drift_report
+from continual_ml.defs.monitoring.performance import model_performance
+from continual_ml.defs.training.assets import candidate_model, champion_model, evaluation_scores
+
+# Queue order when runs wait for the single run slot: promoting a fix first, then measuring
+# new data, then reports for people, then the bookkeeping of served predictions.
+PRIORITY = {"retrain": 10, "monitoring": 5, "explanation": 0, "prediction_log": -5}
+
+
+def priority_tag(kind: str) -> dict[str, str]:
+    return {"dagster/priority": str(PRIORITY[kind])}
+
+
+monitoring_job = dg.define_asset_job(
+    "monitoring_job",
+    selection=[observations, current_window, reference_window, drift_report, model_performance],
+    description="Land a day's batch and measure its drift and the champion's performance.",
+    tags=priority_tag("monitoring"),
+)
+drift_explanation_job = dg.define_asset_job(
+    "drift_explanation_job",
+    selection=[drift_explanation],
+    description="Render Evidently's HTML drift report for a day already monitored.",
+    tags=priority_tag("explanation"),
+)
+retrain_job = dg.define_asset_job(
+    "retrain_job",
+    selection=[candidate_model, evaluation_scores, champion_model],
+    description="Train a challenger on the recent window, evaluate it and promote it if better.",
+    tags=priority_tag("retrain"),
+)
+
+# Sensors tick at most this often (the daemon's loop itself wakes every 5 s or so).
+SENSOR_INTERVAL_SECONDS = int(os.environ.get("CONTINUAL_ML_SENSOR_SECONDS", "5"))
