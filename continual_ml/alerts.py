@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import httpx
@@ -365,3 +368,23 @@ def post_webhook(
             return f"{failure}, gave up after {attempt} attempts to stay within the {budget}"
         sleep(wait)
     raise AssertionError("unreachable: the last attempt always returns")
+
+
+def record_alert(path: Path, alert: Alert, delivered: list[str]) -> None:
+    """Append the alert to a JSON-lines record: what was said and where it went, no URLs."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    entry = {
+        "at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "event": alert.event,
+        "line": alert.as_line(),
+        "delivered_to": delivered,
+    }
+    with path.open("a") as handle:
+        handle.write(json.dumps(entry) + "\n")
+
+
+def recent_alerts(path: Path, limit: int = 5) -> list[dict]:
+    """The newest alerts of the record, newest last."""
+    if not path.exists():
+        return []
+    return [json.loads(line) for line in path.read_text().splitlines()[-limit:] if line]

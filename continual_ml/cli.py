@@ -14,6 +14,16 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
     demo = commands.add_parser("demo", help="play the drift scenario through the whole loop")
     demo.add_argument("--days", type=int, default=None, help="simulated days (default: drift+6)")
+    up = commands.add_parser(
+        "up", help="run the live system: Dagster webserver and daemon, MLflow UI, BentoML service"
+    )
+    up.add_argument("--traffic", action="store_true", help="also play the stream to the service")
+    up.add_argument("--days", type=int, default=None, help="days of traffic (default: endless)")
+    up.add_argument("--day-seconds", type=float, default=30.0, help="real seconds per day")
+    up.add_argument("--dagster-port", type=int, default=3000)
+    up.add_argument("--mlflow-port", type=int, default=5000)
+    up.add_argument("--service-port", type=int, default=3001)
+    commands.add_parser("status", help="the champion, latest drift and performance, runs, alerts")
     commands.add_parser("init", help="prepare the local home (DuckDB, MLflow, BentoML, Dagster)")
     commands.add_parser("dagster-dev", help="open the Dagster UI on the local home")
     ingest = commands.add_parser("ingest", help="ingest a CSV/Parquet file or a folder of them")
@@ -64,6 +74,16 @@ def main(argv: list[str] | None = None) -> int:
     prepare(paths)  # exports DAGSTER_HOME and friends for this process and what it becomes
     if args.command == "init":
         print(f"continual-ml home ready at {paths.home}")
+    elif args.command == "up":
+        from continual_ml.live import Ports
+        from continual_ml.live_mode import run_up
+
+        ports = Ports(args.dagster_port, args.mlflow_port, args.service_port)
+        return run_up(paths, ports, args.traffic, args.days, args.day_seconds)
+    elif args.command == "status":
+        from continual_ml.status import status_lines
+
+        print("\n".join(status_lines(paths)))
     elif args.command == "dagster-dev":
         import os
 
@@ -80,11 +100,11 @@ def main(argv: list[str] | None = None) -> int:
             else [root]
         )
         for path in files:
-            outcome = run_job_in_process(
+            [outcome] = run_job_in_process(
                 paths,
                 ingest_file_job,
                 "ingest_landed_file",
-                {"path": str(path.resolve()), "kind": args.kind},
+                {"paths": [str(path.resolve())], "kind": args.kind},
             )
             print(
                 f"{path.name}: {outcome['status']}, {outcome['rows_good']} rows in, "

@@ -159,5 +159,9 @@ class Paths(BaseModel):
         )
 
     @property
+    def alerts_record(self) -> Path:
+        return self.home / "alerts.jsonl"
+
+    @property
     def dagster_home(self) -> Path:
         return Path(os.environ.get("DAGSTER_HOME") or self.home / "dagster_home")

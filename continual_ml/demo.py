@@ -70,15 +70,15 @@ class LoopDriver:
         self.instance = dg.DagsterInstance.get()
         self.sensor_cursor: str | None = None
 
-    def monitor(self, day: str) -> float:
+    def monitor(self, day: str, explain: bool = True) -> float:
         result = self.defs.resolve_job_def("monitoring_job").execute_in_process(
             partition_key=day, instance=self.instance, run_config=QUIET_RUN_CONFIG
         )
         [report] = result.asset_materializations_for_node("drift_report")
-        # The daemon would render Evidently's report in a run of its own; here it follows.
-        self.defs.resolve_job_def("drift_explanation_job").execute_in_process(
-            partition_key=day, instance=self.instance, run_config=QUIET_RUN_CONFIG
-        )
+        if explain:  # the daemon would render Evidently's report in a run of its own
+            self.defs.resolve_job_def("drift_explanation_job").execute_in_process(
+                partition_key=day, instance=self.instance, run_config=QUIET_RUN_CONFIG
+            )
         return float(report.metadata["drift_share"].value)
 
     def retrain(self, day: str, tags: dict[str, str] | None = None) -> dict:

@@ -15,6 +15,9 @@ concurrency:
     max_concurrent_runs: 1
   pools:
     default_limit: 1
+# The loop waits on the queue between its runs: look at it every second, not every five.
+run_queue:
+  dequeue_interval_seconds: 1
 telemetry:
   enabled: false
 """

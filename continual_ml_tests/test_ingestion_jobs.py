@@ -29,7 +29,7 @@ def run_requests(instance, resources, requests):
                 instance=instance,
                 tags={"dagster/run_key": request.run_key},
             )
-            outcomes.append(result.output_for_node("ingest_landed_file")["status"])
+            outcomes += [o["status"] for o in result.output_for_node("ingest_landed_file")]
             continue
         assert request.job_name == monitoring_job.name
         result = dg.materialize(
@@ -154,8 +154,13 @@ def test_closed_prediction_logs_land_once_and_join_their_feedback(home, config, 
     (home.prediction_logs / "predictions-still-open.jsonl.open").write_text("{}\n")
     resources = build_resources(home)
     tick = prediction_log_sensor.evaluate_tick(dg.build_sensor_context(instance=instance))
-    assert len(tick.run_requests) == 2  # the open file is not touched
-    run_requests(instance, resources, tick.run_requests + tick.run_requests)
+    # One run for both closed files, predictions first; the open file is not touched.
+    [request] = tick.run_requests
+    paths = request.run_config["ops"]["ingest_landed_file"]["config"]["paths"]
+    assert [p.split("/")[-1].split("-")[0] for p in paths] == ["predictions", "feedback"]
+    assert (
+        run_requests(instance, resources, [request, request]) == ["ingested"] * 2 + ["skipped"] * 2
+    )
     assert count(home, "predictions") == 3
     with duckdb.connect(str(home.warehouse), read_only=True) as conn:
         joined = conn.execute("SELECT prediction_id, label FROM labelled_predictions").df()

@@ -7,7 +7,7 @@ import dagster as dg
 from dagster_duckdb import DuckDBResource
 from dagster_mlflow import mlflow_tracking
 
-from continual_ml.alerts import Alert, discord_payload, post_webhook, slack_payload
+from continual_ml.alerts import Alert, discord_payload, post_webhook, record_alert, slack_payload
 from continual_ml.config import DatasetConfig, Paths, load_config
 from continual_ml.local_home import MLFLOW_EXPERIMENT
 from continual_ml.promotion import ModelStores
@@ -46,6 +46,8 @@ class AlertsResource(dg.ConfigurableResource):
     slack_webhook_url: str | None = None
     discord_webhook_url: str | None = None
     timeout_seconds: float = 5.0
+    # Every alert is also appended here (never a URL), for `continual-ml status`.
+    record_path: str | None = None
 
     def send(self, alert: Alert, log) -> list[str]:
         """Deliver to every configured sink; a failing sink is logged, never raised."""
@@ -64,6 +66,8 @@ class AlertsResource(dg.ConfigurableResource):
                 log.warning(f"alert to {name} not delivered ({failure}): {alert.as_line()}")
         if not delivered:
             log.info(f"alert: {alert.as_line()}")
+        if self.record_path:
+            record_alert(Path(self.record_path), alert, delivered)
         return delivered
 
 
@@ -87,7 +91,9 @@ def build_resources(paths: Paths | None = None) -> dict:
             mlflow_tracking_uri=paths.mlflow_tracking_uri,
         ),
         "alerts": AlertsResource(
-            slack_webhook_url=_secret(SLACK_ENV), discord_webhook_url=_secret(DISCORD_ENV)
+            slack_webhook_url=_secret(SLACK_ENV),
+            discord_webhook_url=_secret(DISCORD_ENV),
+            record_path=str(paths.alerts_record),
         ),
         "mlflow": mlflow_tracking.configured(
             {"experiment_name": MLFLOW_EXPERIMENT, "mlflow_tracking_uri": paths.mlflow_tracking_uri}

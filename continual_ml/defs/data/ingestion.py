@@ -31,7 +31,9 @@ LANDING_SUFFIXES = (".csv", ".parquet")
 
 
 class IngestFileConfig(dg.Config):
-    path: str
+    """The files to ingest, in order, and what they hold."""
+
+    paths: list[str]
     kind: FileKind = "observations"
 
 
@@ -42,27 +44,33 @@ def ingest_landed_file(
     dataset: DatasetResource,
     duckdb: DuckDBResource,
     alerts: AlertsResource,
-) -> dict:
-    """Validate one file into DuckDB; bad rows, or a corrupt file whole, go to quarantine."""
+) -> list[dict]:
+    """Validate files into DuckDB; bad rows, or a corrupt file whole, go to quarantine."""
     settings = dataset.config
+    outcomes = []
     with duckdb.get_connection() as conn:
         warehouse.ensure_schema(conn, settings)
         ingestion.ensure_ingestion_schema(conn, settings)
-        report = READERS[config.kind](conn, settings, Path(config.path))
-    context.log.info(report.summary())
-    if config.kind == "observations":
-        for event in observation_events(report):
-            context.log_event(event)
-    alert_on_quarantine(report, alerts, context.log)
-    return {
-        "status": report.status,
-        "rows_good": report.rows_good,
-        "rows_quarantined": report.rows_quarantined,
-        "reason": report.reason or "",
-    }
+        for path in config.paths:
+            report = READERS[config.kind](conn, settings, Path(path))
+            context.log.info(report.summary())
+            if config.kind == "observations":
+                for event in observation_events(report):
+                    context.log_event(event)
+            alert_on_quarantine(report, alerts, context.log)
+            outcomes.append(
+                {
+                    "file": Path(path).name,
+                    "status": report.status,
+                    "rows_good": report.rows_good,
+                    "rows_quarantined": report.rows_quarantined,
+                    "reason": report.reason or "",
+                }
+            )
+    return outcomes
 
 
-@dg.job(description="Ingest one file (observations, labels or a prediction log) into DuckDB.")
+@dg.job(description="Ingest files (observations, labels or prediction logs) into DuckDB.")
 def ingest_file_job():
     ingest_landed_file()
 
@@ -78,18 +86,23 @@ def _run_key(path: Path, kind: str) -> str:
     return f"{kind}:{path.name}:{stat.st_size}:{stat.st_mtime_ns}"
 
 
+def _ingest_request(paths: list[Path], kind: str, priority: str) -> dg.RunRequest:
+    return dg.RunRequest(
+        run_key=",".join(_run_key(path, kind) for path in paths),
+        job_name=ingest_file_job.name,
+        run_config={
+            "ops": {
+                "ingest_landed_file": {
+                    "config": {"paths": [str(path) for path in paths], "kind": kind}
+                }
+            }
+        },
+        tags={"continual_ml/file": paths[0].name, **priority_tag(priority)},
+    )
+
+
 def _file_requests(paths: list[Path], kind: str, priority: str) -> list[dg.RunRequest]:
-    return [
-        dg.RunRequest(
-            run_key=_run_key(path, kind),
-            job_name=ingest_file_job.name,
-            run_config={
-                "ops": {"ingest_landed_file": {"config": {"path": str(path), "kind": kind}}}
-            },
-            tags={"continual_ml/file": path.name, **priority_tag(priority)},
-        )
-        for path in paths
-    ]
+    return [_ingest_request([path], kind, priority) for path in paths]
 
 
 def _requested(context: dg.SensorEvaluationContext, run_key: str) -> bool:
@@ -146,7 +159,8 @@ def prediction_log_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResul
     logs = sorted(
         closed_logs(directory), key=lambda p: (not p.name.startswith("predictions"), p.name)
     )
-    requests = _file_requests(logs, "prediction_log", "prediction_log")
+    # All of them in one run, so the single run slot is not taken once per small file.
+    requests = [_ingest_request(logs, "prediction_log", "prediction_log")] if logs else []
     return dg.SensorResult(
         run_requests=requests,
         skip_reason=None if requests else f"no closed prediction logs in {directory}",

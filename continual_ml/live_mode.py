@@ -1,0 +1,102 @@
+"""`continual-ml up`: bootstrap a champion if there is none, run the live system, play traffic,
+and stop everything cleanly on Ctrl-C or SIGTERM."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from collections.abc import Callable
+
+from continual_ml.config import DatasetConfig, Paths, load_config
+from continual_ml.live import LiveSystem, Ports
+from continual_ml.model_store import read_pointer
+from continual_ml.synthetic_stream import day_index, partition_date
+from continual_ml.traffic import TrafficGenerator
+
+
+def _say(text: str) -> None:
+    print(text, flush=True)
+
+
+def bootstrap(paths: Paths, config: DatasetConfig, say: Callable[[str], None] = _say) -> int:
+    """Train the first champion in this process if there is none; the next day to play."""
+    from datetime import date
+
+    import dagster as dg
+
+    from continual_ml.demo import LoopDriver
+
+    instance = dg.DagsterInstance.get()
+    observed = instance.get_materialized_partitions(dg.AssetKey("observations"))
+    if read_pointer(paths.bentoml_home) is None:
+        warmup = config.model.training_window_days
+        say(f"no champion yet: landing {warmup} days and training the first one")
+        driver = LoopDriver()
+        days = [partition_date(config, i).isoformat() for i in range(warmup)]
+        for day in days:
+            driver.monitor(day, explain=False)
+        outcome = driver.retrain(days[-1])
+        say(f"  {outcome['decision']} v{outcome['candidate_version']}")
+        observed = set(observed) | set(days)
+    latest = max(date.fromisoformat(day) for day in observed)
+    return day_index(config, latest) + 1
+
+
+class _Stop(Exception):
+    pass
+
+
+def _raise_stop(signum, frame) -> None:
+    raise _Stop()
+
+
+def run_up(
+    paths: Paths,
+    ports: Ports,
+    traffic: bool,
+    days: int | None,
+    day_seconds: float,
+    say: Callable[[str], None] = _say,
+) -> int:
+    config = load_config(os.environ.get("CONTINUAL_ML_CONFIG") or None)
+    next_day = bootstrap(paths, config, say)
+    system = LiveSystem(paths, ports)
+    previous = signal.signal(signal.SIGTERM, _raise_stop)
+    generator = None
+    try:
+        say("starting the Dagster code server, daemon and webserver, MLflow and the service…")
+        system.start()
+        for name, url in system.urls().items():
+            say(f"  {name:<8} {url}")
+        if traffic:
+            generator = TrafficGenerator(
+                config,
+                system.service.url,
+                paths.home / "landing",
+                next_day,
+                days,
+                day_seconds,
+            )
+            generator.start()
+            first = partition_date(config, next_day)
+            say(f"traffic: from {first}, {day_seconds:g} s a day")
+        say("running; Ctrl-C stops everything")
+        while True:
+            time.sleep(1)
+            dead = system.dead_children()
+            if dead:
+                say(f"stopping: {', '.join(dead)} exited (logs in {system.log_dir})")
+                return 1
+            if generator is not None and generator.error is not None:
+                say(f"traffic stopped: {generator.error!r}")
+                generator = None
+    except (KeyboardInterrupt, _Stop):
+        say("stopping…")
+        return 0
+    finally:
+        if generator is not None:
+            generator.stop()
+        system.stop()
+        signal.signal(signal.SIGTERM, previous)
+        say("stopped")
