@@ -1,7 +1,9 @@
 """Consistency checks for the docker-compose deployment files (Docker itself is not run here)."""
 
 import os
+import re
 import shutil
+import sys
 import tomllib
 from pathlib import Path
 
@@ -13,6 +15,10 @@ ROOT = Path(__file__).parents[1]
 LONG_RUNNING = {"postgres", "mlflow", "code-server", "webserver", "daemon", "bento"}
 DAGSTER_SERVICES = ("code-server", "webserver", "daemon")
 POSTGRES_ENV = ("USER", "PASSWORD", "DB", "HOST")
+VENV_BIN = Path(sys.executable).parent
+# `${VAR}` is filled in by compose from `.env`; `$${VAR}` reaches the container as `${VAR}`.
+COMPOSE_VARIABLE = re.compile(r"(?<!\$)\$\{(\w+)(:?[-?])?[^}]*\}")
+CONTAINER_VARIABLE = re.compile(r"\$\$\{(\w+)(:-[^}]*)?\}")
 
 
 def load_yaml(name: str) -> dict:
@@ -36,6 +42,28 @@ def named_volumes(service: dict) -> set[str]:
 def command_flag(service: dict, flag: str) -> str:
     argv = service["command"].split()
     return argv[argv.index(flag) + 1]
+
+
+def env_template() -> set[str]:
+    lines = (ROOT / ".env.example").read_text().splitlines()
+    return {line.split("=", 1)[0] for line in lines if "=" in line and not line.startswith("#")}
+
+
+def env_references(node) -> set[str]:
+    """The variables a Dagster YAML file reads with `{env: NAME}`."""
+    if isinstance(node, dict):
+        if set(node) == {"env"}:
+            return {node["env"]}
+        return set().union(*(env_references(value) for value in node.values()))
+    if isinstance(node, list):
+        return set().union(*(env_references(value) for value in node))
+    return set()
+
+
+def service_env(service: dict) -> set[str]:
+    """What a container's environment holds: its `environment` plus `.env` when it reads it."""
+    names = set(service.get("environment") or {})
+    return names | (env_template() if service.get("env_file") else set())
 
 
 def test_every_service_has_command_or_image(services):
@@ -106,6 +134,7 @@ def test_code_server_module_exists_on_disk(services):
 def test_dagster_yaml_validates(tmp_path, monkeypatch):
     for key in POSTGRES_ENV:
         monkeypatch.setenv(f"DAGSTER_POSTGRES_{key}", f"dummy-{key.lower()}")
+    monkeypatch.setenv("DAGSTER_POSTGRES_PORT", "5432")
     shutil.copy(ROOT / "dagster.yaml", tmp_path / "dagster.yaml")
     config, _ = dagster_instance_config(str(tmp_path))
     assert config["concurrency"]["runs"]["max_concurrent_runs"] == 1
@@ -118,8 +147,11 @@ def test_dagster_yaml_validates(tmp_path, monkeypatch):
 def test_workspace_matches_code_server(services):
     (location,) = load_yaml("workspace.yaml")["load_from"]
     grpc = location["grpc_server"]
-    assert grpc["host"] == "code-server"
-    assert grpc["port"] == int(command_flag(services["code-server"], "-p"))
+    env = services["daemon"]["environment"]
+    assert env[grpc["host"]["env"]] == "code-server"
+    port = command_flag(services["code-server"], "-p")
+    assert env[grpc["port"]["env"]] == port
+    assert services["code-server"]["healthcheck"]["test"][-1] == port
     pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text())
     assert grpc["location_name"] == pyproject["tool"]["dagster"]["code_location_name"]
     for name in ("webserver", "daemon"):
@@ -144,3 +176,41 @@ def test_the_bentofile_builds_a_bento(tmp_path):
     [bento] = list((tmp_path / "bentos" / "continual_ml").glob("*/bento.yaml"))
     assert "bento.service:ChampionClassifier" in bento.read_text()
     assert (bento.parent / "src" / "continual_ml" / "serving.py").exists()
+
+
+def test_dagster_files_read_only_variables_the_services_have(services):
+    wanted = env_references(load_yaml("dagster.yaml")) | env_references(load_yaml("workspace.yaml"))
+    assert {"DAGSTER_POSTGRES_PORT", "DAGSTER_CODE_SERVER_HOST"} <= wanted
+    for name in DAGSTER_SERVICES:
+        assert wanted <= service_env(services[name]), (name, wanted - service_env(services[name]))
+
+
+def test_compose_variables_are_defined():
+    compose_text = (ROOT / "docker-compose.yml").read_text()
+    for name, operator in COMPOSE_VARIABLE.findall(compose_text):
+        # `:-`/`-` give a default; `:?` only words the error for a missing variable.
+        assert operator.endswith("-") or name in env_template(), name
+    compose = load_yaml("docker-compose.yml")
+    for name, service in compose["services"].items():
+        texts = [yaml.safe_dump(service)]
+        texts += [compose["configs"][c["source"]]["content"] for c in service.get("configs", [])]
+        for variable, default in CONTAINER_VARIABLE.findall("".join(texts)):
+            assert default or variable in service_env(service), (name, variable)
+
+
+def test_service_commands_exist(services):
+    for name, service in services.items():
+        if "command" not in service:
+            continue
+        argv = service["command"]
+        argv = argv.split() if isinstance(argv, str) else argv[-1].split()
+        # `sh -c "exec PROGRAM ..."`: the program is the word after `exec`.
+        program = argv[argv.index("exec") + 1] if "exec" in argv else argv[0]
+        assert (VENV_BIN / program).is_file(), (name, program)
+        healthcheck = service["healthcheck"]["test"]
+        if healthcheck[0] == "CMD" and healthcheck[1] != "curl":
+            assert (VENV_BIN / healthcheck[1]).is_file(), (name, healthcheck)
+    assert "curl" in (ROOT / "Dockerfile").read_text()
+    module, service_class = command_flag(services["bento"], "serve").split(":")
+    source = ROOT.joinpath(*module.split(".")).with_suffix(".py").read_text()
+    assert f"class {service_class}" in source
