@@ -7,7 +7,7 @@ export MLFLOW_DISABLE_TELEMETRY := true
 export BENTOML_DO_NOT_TRACK := true
 export DO_NOT_TRACK := 1
 
-.PHONY: setup demo test dev lint bench
+.PHONY: setup demo test dev up lint bench
 
 $(UV):
 	$(PYTHON) -m venv .tools
@@ -24,6 +24,9 @@ test: setup  ## set up and run the test suite
 
 dev: setup  ## the Dagster UI on the demo's home (run `make demo` first to see its runs)
 	.venv/bin/continual-ml dagster-dev
+
+up: setup  ## the live system: Dagster webserver + daemon, MLflow UI, BentoML service, traffic
+	.venv/bin/continual-ml up --traffic
 
 lint: setup
 	.venv/bin/ruff check . && .venv/bin/ruff format --check .
