@@ -81,6 +81,9 @@ class PolicySettings(_Strict):
     )
     cooldown_hours: float = Field(0.0, ge=0, description="least time between two retrains")
     max_retrains_per_day: int = Field(24, ge=1)
+    follow_up_refusals: int = Field(
+        2, ge=0, description="after a promotion, retrain until the gate refuses this many in a row"
+    )
 
 
 class DatasetConfig(_Strict):

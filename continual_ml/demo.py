@@ -83,10 +83,28 @@ class LoopDriver:
 
     def retrain(self, day: str, tags: dict[str, str] | None = None) -> dict:
         result = self.defs.resolve_job_def("retrain_job").execute_in_process(
-            partition_key=day, instance=self.instance, tags=tags or {}, run_config=QUIET_RUN_CONFIG
+            partition_key=day,
+            instance=self.instance,
+            tags=tags or {},
+            run_config=QUIET_RUN_CONFIG,
+            raise_on_error=False,  # a candidate the gate refuses fails its run, as in the UI
         )
-        [decision] = result.asset_materializations_for_node("champion_model")
-        return {k: v.value for k, v in decision.metadata.items()}
+        decisions = result.asset_materializations_for_node("champion_model")
+        if decisions:
+            return {k: v.value for k, v in decisions[0].metadata.items()}
+        verdicts = [
+            e.asset_check_evaluation_data
+            for e in result.all_events
+            if e.event_type_value == "ASSET_CHECK_EVALUATION"
+        ]
+        if not verdicts or verdicts[0].passed:
+            raise RuntimeError(f"retrain_job failed on {day}; see run {result.run_id}")
+        verdict = {k: v.value for k, v in verdicts[0].metadata.items()}
+        return {
+            "decision": "rejected",
+            "candidate_version": verdict["candidate_version"],
+            "reason": verdict["reason"],
+        }
 
     def tick_drift_sensor(self):
         sensor = self.defs.resolve_sensor_def("drift_retrain_sensor")

@@ -1,9 +1,16 @@
-"""When to retrain: drift in N partitions in a row, or accuracy fallen below the champion's.
+"""When to retrain: drift in N partitions in a row, accuracy fallen below the champion's, or a
+follow-up to a retrain that was promoted.
 
 `decide_retrain` is a pure function of the policy, the partitions observed so far, the
 champion's promoted score and the retrains already made, so a sensor can call it and say why
 it did or did not ask for a run. Partitions that failed validation are not evidence: the newest
 one is never retrained on, and older ones neither extend nor break a run of drifted partitions.
+
+A follow-up: when one of the policy's retrains was promoted, the concept may still be moving (a
+gradual drift, or a champion trained on a window that straddles the change), and the promoted
+score it is judged against is then too low to show it. So the policy retrains again on the next
+partition, and keeps doing so until the gate has refused `follow_up_refusals` challengers in a
+row: the gate, not a threshold, says when the model has caught up (`follow_up_partition`).
 """
 
 from __future__ import annotations
@@ -31,6 +38,9 @@ class RetrainPolicy(BaseModel):
     )
     cooldown: timedelta = Field(timedelta(hours=6), description="least time between retrains")
     max_retrains_per_day: int = Field(4, ge=1, description="retrains in any 24 hours")
+    follow_up_refusals: int = Field(
+        2, ge=0, description="after a promotion, retrain until the gate refuses this many in a row"
+    )
 
     @field_validator("cooldown", mode="before")
     @classmethod
@@ -58,6 +68,20 @@ class RetrainDecision:
     trigger_partition: str | None = None
     causes: tuple[str, ...] = ()
     not_before: datetime | None = None
+
+
+def follow_up_partition(retrains: Sequence[tuple[str, bool]], refusals: int) -> str | None:
+    """The newest retrain's partition while a follow-up is due, else None.
+
+    `retrains` are the policy's retrains, oldest first, as (partition, promoted). A follow-up is
+    due after a promotion until `refusals` retrains in a row have been refused.
+    """
+    refused = 0
+    for _, promoted in reversed(retrains):
+        if promoted:
+            return retrains[-1][0] if refused < refusals else None
+        refused += 1
+    return None
 
 
 def _time(moment: datetime) -> str:
@@ -147,8 +171,12 @@ def decide_retrain(
     champion_score: float | None,
     recent_retrains: Sequence[datetime],
     now: datetime,
+    follow_up_from: str | None = None,
 ) -> RetrainDecision:
-    """Decide on the newest of `observations` (oldest first) whether to retrain now."""
+    """Decide on the newest of `observations` (oldest first) whether to retrain now.
+
+    `follow_up_from` is `follow_up_partition` of the policy's retrains so far.
+    """
     if not observations:
         return RetrainDecision(False, "no partitions observed yet")
     latest = observations[-1]
@@ -159,10 +187,17 @@ def decide_retrain(
     drifted = run >= policy.consecutive_partitions
     drift = _drift_finding(policy, latest, run)
     fell, performance = _performance_finding(policy, latest, champion_score)
-    if not (drifted or fell):
+    follow_up = follow_up_from is not None and follow_up_from < latest.partition
+    following = (
+        f"following up the retrain on {follow_up_from} until the gate refuses "
+        f"{policy.follow_up_refusals} in a row"
+    )
+    if not (drifted or fell or follow_up):
         return RetrainDecision(False, prefix + "; ".join(filter(None, [drift, performance])))
-    causes = tuple(cause for cause, hit in (("drift", drifted), ("performance", fell)) if hit)
-    evidence = "; ".join(text for text, hit in ((drift, drifted), (performance, fell)) if hit)
+    found = (("drift", drifted, drift), ("performance", fell, performance))
+    found += (("follow-up", follow_up, following),)
+    causes = tuple(cause for cause, hit, _ in found if hit)
+    evidence = "; ".join(text for _, hit, text in found if hit)
     blocks = _blocks(policy, recent_retrains, now)
     if blocks:
         reason = prefix + evidence + ", but " + " and ".join(text for _, text in blocks)

@@ -10,6 +10,7 @@ from continual_ml.retrain_policy import (
     RetrainDecision,
     RetrainPolicy,
     decide_retrain,
+    follow_up_partition,
 )
 
 POLICY = RetrainPolicy(
@@ -180,3 +181,25 @@ def test_the_policy_reads_a_bare_cooldown_as_hours_and_rejects_unknown_settings(
         RetrainPolicy(cooldown_hours=3)
     with pytest.raises(pydantic.ValidationError):
         RetrainPolicy(consecutive_partitions=0)
+
+
+def test_a_promotion_is_followed_up_until_the_gate_refuses_twice_in_a_row():
+    assert follow_up_partition([], 2) is None
+    assert follow_up_partition([("01", False)], 2) is None  # nothing promoted to follow up
+    assert follow_up_partition([("01", True)], 2) == "01"
+    assert follow_up_partition([("01", True), ("02", False)], 2) == "02"
+    assert follow_up_partition([("01", True), ("02", False), ("03", False)], 2) is None
+    assert follow_up_partition([("01", True), ("02", False), ("03", True)], 2) == "03"
+    assert follow_up_partition([("01", True)], 0) is None  # switched off
+    calm = days(0.6, 0.0, realized_accuracy=0.92)
+    follow = decide_retrain(POLICY, calm, 0.92, [], NOW, follow_up_from="2026-01-01")
+    assert follow.retrain and follow.causes == ("follow-up",)
+    assert follow.reason == (
+        "2026-01-02: retrain: following up the retrain on 2026-01-01 until the gate refuses "
+        "2 in a row"
+    )
+    assert not decide_retrain(POLICY, calm, 0.92, [], NOW, follow_up_from=None).retrain
+    # Not twice on the same partition; and the cooldown and the cap still hold.
+    assert not decide_retrain(POLICY, calm, 0.92, [], NOW, follow_up_from="2026-01-02").retrain
+    blocked = decide_retrain(POLICY, calm, 0.92, [NOW - HOUR], NOW, follow_up_from="2026-01-01")
+    assert not blocked.retrain and blocked.causes == ("follow-up",)

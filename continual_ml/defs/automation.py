@@ -16,7 +16,12 @@ from continual_ml.defs.jobs import (
 from continual_ml.defs.monitoring.assets import drift_explanation
 from continual_ml.defs.resources import AlertsResource, DatasetResource
 from continual_ml.defs.training.operations import approval_job, rollback_job
-from continual_ml.retrain_policy import PartitionObservation, RetrainPolicy, decide_retrain
+from continual_ml.retrain_policy import (
+    PartitionObservation,
+    RetrainPolicy,
+    decide_retrain,
+    follow_up_partition,
+)
 
 DRIFT_REPORT = dg.AssetKey("drift_report")
 MODEL_PERFORMANCE = dg.AssetKey("model_performance")
@@ -70,7 +75,31 @@ def retrain_policy(policy) -> RetrainPolicy:
         max_performance_drop=policy.max_performance_drop,
         cooldown=timedelta(hours=policy.cooldown_hours),
         max_retrains_per_day=policy.max_retrains_per_day,
+        follow_up_refusals=policy.follow_up_refusals,
     )
+
+
+def policy_retrains(instance) -> list[tuple[str, bool]]:
+    """The policy's finished retrains, oldest first, as (partition, promoted)."""
+    runs = instance.get_run_records(
+        dg.RunsFilter(
+            job_name=retrain_job.name,
+            tags={"continual_ml/trigger": "policy"},
+            statuses=[dg.DagsterRunStatus.SUCCESS, dg.DagsterRunStatus.FAILURE],
+        ),
+        limit=20,
+    )
+    promoted = {
+        record.run_id
+        for record in instance.fetch_materializations(CHAMPION, limit=50).records
+        if (decision := record.asset_materialization.metadata.get("decision")) is not None
+        and decision.value == "promoted"
+    }
+    # A refused candidate fails its run at the gate; a success without a promotion is neither.
+    return [
+        (r.dagster_run.tags.get("dagster/partition", ""), r.dagster_run.run_id in promoted)
+        for r in sorted(runs, key=lambda r: r.create_timestamp)
+    ]
 
 
 @dg.sensor(
@@ -96,10 +125,11 @@ def drift_retrain_sensor(
     # Read once per tick: the event log and the run list do not change while it runs.
     observations = policy_observations(context.instance)
     retrains = recent_retrains(context.instance, now)
+    follow_up = follow_up_partition(policy_retrains(context.instance), policy.follow_up_refusals)
     for record in records.records:
         partition = record.asset_materialization.partition
         history = [o for o in observations if o.partition <= partition][-HISTORY:]
-        decision = decide_retrain(policy, history, champion_score, retrains, now)
+        decision = decide_retrain(policy, history, champion_score, retrains, now, follow_up)
         if not decision.retrain:
             skipped.append(decision.reason)
             continue
@@ -110,6 +140,7 @@ def drift_retrain_sensor(
         if earlier or any(r.run_key == run_key for r in requests):
             skipped.append(f"{partition}: retrain already requested (run key {run_key})")
             continue
+        follow_up = None  # one follow-up at a time, even when a tick sees several days
         requests.append(
             dg.RunRequest(
                 run_key=run_key,
