@@ -7,14 +7,17 @@ from pathlib import Path
 
 from continual_ml.config import Paths
 
-# The local Dagster instance keeps the deployment's single-writer rule: one run at a time and
-# one warehouse-writing step at a time, so `dagster dev` never opens DuckDB from two processes.
+# The local Dagster instance keeps the single-writer rule with its pool: every step that opens
+# DuckDB is in pool `duckdb_warehouse`, whose one slot is claimed per step ("op" granularity), so
+# no two processes ever open the file at once. Two runs may be in progress, so the next run
+# loads its code (seconds) while the current one holds the warehouse, instead of after it.
 LOCAL_DAGSTER_YAML = """\
 concurrency:
   runs:
-    max_concurrent_runs: 1
+    max_concurrent_runs: 2
   pools:
     default_limit: 1
+    granularity: op
 # The loop waits on the queue between its runs: look at it every second, not every five.
 run_queue:
   dequeue_interval_seconds: 1
