@@ -162,6 +162,12 @@ def test_closed_prediction_logs_land_once_and_join_their_feedback(home, config, 
         run_requests(instance, resources, [request, request]) == ["ingested"] * 2 + ["skipped"] * 2
     )
     assert count(home, "predictions") == 3
+    # Landed logs leave the folder the sensor lists: the next tick has nothing to ask for.
+    assert sorted(p.name for p in (home.prediction_logs / "ingested").iterdir()) == sorted(
+        p.split("/")[-1] for p in paths
+    )
+    next_tick = prediction_log_sensor.evaluate_tick(dg.build_sensor_context(instance=instance))
+    assert next_tick.run_requests == []
     with duckdb.connect(str(home.warehouse), read_only=True) as conn:
         joined = conn.execute("SELECT prediction_id, label FROM labelled_predictions").df()
     assert joined.to_dict("records") == [{"prediction_id": "p1", "label": 0}]

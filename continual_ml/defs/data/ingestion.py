@@ -28,6 +28,7 @@ READERS = {
     "prediction_log": ingestion.ingest_prediction_log,
 }
 LANDING_SUFFIXES = (".csv", ".parquet")
+ARCHIVE_DIR = "ingested"  # beside the service's logs: the ones already in the warehouse
 
 
 class IngestFileConfig(dg.Config):
@@ -35,6 +36,13 @@ class IngestFileConfig(dg.Config):
 
     paths: list[str]
     kind: FileKind = "observations"
+
+
+def _current_place(path: str) -> Path:
+    """The file, or its archived copy when an earlier run of the same request moved it."""
+    original = Path(path)
+    archived = original.parent / ARCHIVE_DIR / original.name
+    return archived if not original.exists() and archived.exists() else original
 
 
 @dg.op(pool=WAREHOUSE_POOL)
@@ -47,17 +55,19 @@ def ingest_landed_file(
 ) -> list[dict]:
     """Validate files into DuckDB; bad rows, or a corrupt file whole, go to quarantine."""
     settings = dataset.config
-    outcomes = []
+    outcomes, archived = [], []
     with duckdb.get_connection() as conn:
         warehouse.ensure_schema(conn, settings)
         ingestion.ensure_ingestion_schema(conn, settings)
-        for path in config.paths:
-            report = READERS[config.kind](conn, settings, Path(path))
+        for path in map(_current_place, config.paths):
+            report = READERS[config.kind](conn, settings, path)
             context.log.info(report.summary())
             if config.kind == "observations":
                 for event in observation_events(report):
                     context.log_event(event)
             alert_on_quarantine(report, alerts, context.log)
+            if config.kind == "prediction_log" and path.parent.name != ARCHIVE_DIR:
+                archived.append(path)
             outcomes.append(
                 {
                     "file": Path(path).name,
@@ -67,6 +77,12 @@ def ingest_landed_file(
                     "reason": report.reason or "",
                 }
             )
+    # Recorded in the warehouse (ingested, skipped as seen, or quarantined with its reason), a
+    # log leaves the folder the sensor lists, so neither grows with the service's history.
+    for path in archived:
+        done = path.parent / ARCHIVE_DIR
+        done.mkdir(exist_ok=True)
+        path.replace(done / path.name)
     return outcomes
 
 
