@@ -13,6 +13,7 @@ from continual_ml.defs.data.ingestion import (
     ingest_file_job,
     landing_folder_sensor,
     prediction_log_sensor,
+    served_model_performance,
 )
 from continual_ml.defs.jobs import drift_explanation_job, monitoring_job, retrain_job
 from continual_ml.defs.monitoring.assets import drift_explanation, drift_report
@@ -33,6 +34,7 @@ defs = dg.Definitions(
         drift_report,
         drift_explanation,
         model_performance,
+        served_model_performance,
     ],
     asset_checks=[observations_are_valid, candidate_beats_champion],
     jobs=[

@@ -162,6 +162,14 @@ def test_closed_prediction_logs_land_once_and_join_their_feedback(home, config, 
         run_requests(instance, resources, [request, request]) == ["ingested"] * 2 + ["skipped"] * 2
     )
     assert count(home, "predictions") == 3
+    # Each model version's served traffic, recorded by the run that landed its logs.
+    [record] = instance.fetch_materializations(
+        dg.AssetKey("served_model_performance"), limit=1
+    ).records
+    served = {k: v.value for k, v in record.asset_materialization.metadata.items()}
+    assert served["model_version"] == 1 and served["n_predictions"] == 3
+    assert served["n_labelled"] == 1 and served["realized_accuracy"] == 0.0  # said 1, was 0
+    assert served["latency_p99_ms"] == pytest.approx(0.5)
     # Landed logs leave the folder the sensor lists: the next tick has nothing to ask for.
     assert sorted(p.name for p in (home.prediction_logs / "ingested").iterdir()) == sorted(
         p.split("/")[-1] for p in paths

@@ -97,6 +97,7 @@ def test_up_runs_the_loop_on_traffic_and_stops_cleanly(tmp_path, monkeypatch):
         assert "champion: v1" in status.stdout
         assert "service: serving v1" in status.stdout
         assert "monitoring_job" in status.stdout and "SUCCESS" in status.stdout
+        assert "drift: " in status.stdout and "performance: " in status.stdout
     finally:
         up.send_signal(signal.SIGINT)  # what Ctrl-C does
         up.wait(timeout=120)

@@ -20,6 +20,7 @@ from continual_ml.defs.partitions import daily_partitions
 from continual_ml.defs.resources import AlertsResource, DatasetResource
 from continual_ml.landed_days import days_in_file
 from continual_ml.prediction_log import closed_logs
+from continual_ml.served_traffic import served_performance
 
 FileKind = Literal["observations", "labels", "prediction_log"]
 READERS = {
@@ -36,6 +37,34 @@ class IngestFileConfig(dg.Config):
 
     paths: list[str]
     kind: FileKind = "observations"
+
+
+served_model_performance = dg.AssetSpec(
+    "served_model_performance",
+    group_name="monitoring",
+    kinds={"duckdb"},
+    description="Each model version on the traffic it served: volume, latency, realized accuracy.",
+)
+
+
+def served_performance_event(by_version) -> dg.AssetMaterialization:
+    """Recorded by each prediction-log ingestion, so the UI charts it over time."""
+    metadata = {
+        "by_model_version": dg.MetadataValue.md(
+            by_version.to_markdown(index=False, floatfmt=".4f") if len(by_version) else "none"
+        )
+    }
+    if len(by_version):
+        newest = by_version.iloc[0]
+        metadata |= {
+            "model_version": int(newest["model_version"]),
+            "n_predictions": int(newest["n_predictions"]),
+            "n_labelled": int(newest["n_labelled"]),
+            "latency_p99_ms": float(newest["latency_p99_ms"]),
+        }
+        if newest["n_labelled"]:
+            metadata["realized_accuracy"] = float(newest["realized_accuracy"])
+    return dg.AssetMaterialization(asset_key=served_model_performance.key, metadata=metadata)
 
 
 def _current_place(path: str) -> Path:
@@ -77,6 +106,8 @@ def ingest_landed_file(
                     "reason": report.reason or "",
                 }
             )
+        if config.kind == "prediction_log":
+            context.log_event(served_performance_event(served_performance(conn)))
     # Recorded in the warehouse (ingested, skipped as seen, or quarantined with its reason), a
     # log leaves the folder the sensor lists, so neither grows with the service's history.
     for path in archived:

@@ -1,0 +1,29 @@
+"""How each model version does on the traffic it really served: volume, classes, latency, and
+accuracy on the predictions whose true label came back as feedback."""
+
+from __future__ import annotations
+
+import duckdb
+import pandas as pd
+
+
+def served_performance(conn: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """One row per model version, newest version first, from the ingested prediction logs."""
+    return conn.execute(
+        """
+        SELECT p.model_version,
+               count(*) AS n_predictions,
+               count(l.label) AS n_labelled,
+               avg(CASE WHEN l.label IS NOT NULL
+                        THEN CAST(p.predicted_class = l.label AS DOUBLE) END) AS realized_accuracy,
+               avg(CAST(p.predicted_class AS DOUBLE)) AS predicted_positive_rate,
+               quantile_cont(p.latency_ms, 0.5) AS latency_p50_ms,
+               quantile_cont(p.latency_ms, 0.99) AS latency_p99_ms,
+               min(p.served_at) AS first_served_at,
+               max(p.served_at) AS last_served_at
+        FROM predictions AS p
+        LEFT JOIN labelled_predictions AS l USING (prediction_id)
+        GROUP BY p.model_version
+        ORDER BY p.model_version DESC
+        """
+    ).df()
