@@ -84,7 +84,8 @@ def status_lines(paths: Paths, n_runs: int = 5, n_alerts: int = 5) -> list[str]:
         lines.append(
             f"served traffic: v{served['model_version']} {served['n_predictions']} predictions, "
             f"{served['n_labelled']} with feedback, realized accuracy "
-            f"{_number(served.get('realized_accuracy'))}, p99 {_number(served['latency_p99_ms'], 1)} ms"
+            f"{_number(served.get('realized_accuracy'))}, "
+            f"p99 {_number(served['latency_p99_ms'], 1)} ms"
         )
     lines.append("runs:")
     for record in instance.get_run_records(limit=n_runs):
