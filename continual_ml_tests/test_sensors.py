@@ -8,7 +8,7 @@ from continual_ml.config import DEFAULT_CONFIG
 from continual_ml.definitions import defs
 from continual_ml.defs.automation import drift_retrain_sensor, retrain_run_key
 from continual_ml.defs.data.assets import current_window, observations, reference_window
-from continual_ml.defs.monitoring.assets import drift_report
+from continual_ml.defs.monitoring.assets import drift_explanation, drift_report
 from continual_ml.defs.monitoring.performance import model_performance
 from continual_ml.defs.resources import DatasetResource, build_resources
 from continual_ml.synthetic_stream import partition_date
@@ -111,3 +111,20 @@ def test_the_daily_cap_holds_back_a_retrain_and_says_so(home, config, instance, 
     capped = tick(instance, config_path=path)
     assert capped.run_requests == []
     assert "cap" in capped.skip_message or "per day" in capped.skip_message
+
+
+def test_a_new_drift_report_is_explained_in_a_run_of_its_own(instance):
+    first = dg.evaluate_automation_conditions(defs=defs, instance=instance)
+    assert first.total_requested == 0  # nothing reported yet, and no backfill of old days
+    for day in ("2026-01-05", "2026-01-09"):
+        instance.report_runless_asset_event(dg.AssetMaterialization("drift_report", partition=day))
+    second = dg.evaluate_automation_conditions(defs=defs, instance=instance, cursor=first.cursor)
+    requested = {
+        key: sorted(result.true_subset.expensively_compute_partition_keys())
+        for key, result in ((r.key, r) for r in second.results)
+        if result.true_subset.size
+    }
+    # Old days too, not only the newest partition as `eager` alone would.
+    assert requested == {drift_explanation.key: ["2026-01-05", "2026-01-09"]}
+    third = dg.evaluate_automation_conditions(defs=defs, instance=instance, cursor=second.cursor)
+    assert third.total_requested == 0  # handled: not asked for again
