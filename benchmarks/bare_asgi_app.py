@@ -17,11 +17,11 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 import argparse  # noqa: E402
+import gc  # noqa: E402
 import hashlib  # noqa: E402
 import subprocess  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
-import uuid  # noqa: E402
 from collections.abc import Sequence  # noqa: E402
 from datetime import UTC, datetime  # noqa: E402
 from pathlib import Path  # noqa: E402
@@ -68,11 +68,12 @@ def build_app(model: ServedModel, config: DatasetConfig, threadpool: bool = Fals
     def answer(rows: list) -> BatchResponse:
         features = [row.model_dump() for row in rows]
         outputs = predict_rows(model, config, features)
-        return BatchResponse(
+        # built as the service builds them, without validating its own values again
+        return BatchResponse.model_construct(
             model_version=model.version,
             predictions=[
-                Prediction(
-                    prediction_id=uuid.uuid4().hex,
+                Prediction.model_construct(
+                    prediction_id=os.urandom(16).hex(),
                     model_version=model.version,
                     predicted_class=output["predicted_class"],
                     probabilities=output["probabilities"],
@@ -221,6 +222,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     arguments = parser.parse_args(argv)
     model = served_model(arguments.artifact.read_bytes(), arguments.sha256, arguments.version)
     app = build_app(model, default_config(), threadpool=arguments.threadpool)
+    gc.freeze()  # as the service does once loaded: full collections skip the startup heap
     # uvicorn's defaults otherwise (uvloop and httptools when installed), as `bentoml serve` uses
     uvicorn.run(app, host="127.0.0.1", port=arguments.port, access_log=False, log_level="warning")
 

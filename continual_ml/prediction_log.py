@@ -1,8 +1,9 @@
 """Append-only JSONL logs of served predictions and feedback, rotated into closed files.
 
-The service writes `<kind>-<opened>-<pid>-<n>.jsonl.open`; a file is renamed to `.jsonl` once it
-holds `max_records` lines or has been open `max_age_seconds`. Only closed `.jsonl` files are
-ingested, so a reader never sees a half-written file. The service never touches DuckDB.
+The service writes `<kind>-<opened>-<pid>-<n>.jsonl.open`; a file is set aside once it holds
+`max_records` lines, and renamed to `.jsonl` by the next `rotate()` (or `close()`), which also
+closes a file open for `max_age_seconds`. Only closed `.jsonl` files are ingested, so a reader
+never sees a half-written file. The service never touches DuckDB.
 
 A prediction record::
 
@@ -30,7 +31,12 @@ CLOSED_SUFFIX = ".jsonl"
 
 
 class RotatingJsonlWriter:
-    """Thread-safe appender for one kind of record, rotating by count and by age."""
+    """Thread-safe appender for one kind of record, rotating by count and by age.
+
+    `write` never waits for the disk: a full file is only set aside. `rotate`, meant for a
+    background thread, flushes, fsyncs and renames the files set aside or open too long, outside
+    the lock, so requests writing meanwhile are not held up by an fsync.
+    """
 
     def __init__(
         self, directory: Path, kind: str, max_records: int = 5000, max_age_seconds: float = 10.0
@@ -44,6 +50,7 @@ class RotatingJsonlWriter:
         self._count = 0
         self._opened = 0.0
         self._serial = 0
+        self._full: list[tuple] = []  # (handle, path) of files waiting to be closed
 
     def write(self, records: list[dict]) -> None:
         # pydantic-core's serializer: several times faster than json.dumps on a 1,000-row batch.
@@ -54,18 +61,24 @@ class RotatingJsonlWriter:
             self._handle.write(lines)
             self._count += len(records)
             if self._count >= self.max_records:
-                self._close()
+                self._full.append(self._detach())
 
-    def rotate_if_old(self) -> None:
-        """Close the open file once it is old enough, so quiet traffic still gets ingested."""
+    def rotate(self) -> None:
+        """Close the files that are full, and the open one once it is old enough."""
         with self._lock:
+            closing, self._full = self._full, []
             if self._handle is not None and time.monotonic() - self._opened >= self.max_age_seconds:
-                self._close()
+                closing.append(self._detach())
+        for handle, path in closing:
+            _close(handle, path)
 
     def close(self) -> None:
         with self._lock:
+            closing, self._full = self._full, []
             if self._handle is not None:
-                self._close()
+                closing.append(self._detach())
+        for handle, path in closing:
+            _close(handle, path)
 
     def _open(self) -> None:
         self._serial += 1
@@ -76,14 +89,18 @@ class RotatingJsonlWriter:
         self._handle = self._path.open("a", encoding="utf-8")
         self._count, self._opened = 0, time.monotonic()
 
-    def _close(self) -> None:
-        self._handle.flush()
-        os.fsync(self._handle.fileno())
-        self._handle.close()
-        self._path.rename(
-            self._path.with_name(self._path.name.removesuffix(OPEN_SUFFIX) + CLOSED_SUFFIX)
-        )
+    def _detach(self) -> tuple:
+        detached = (self._handle, self._path)
         self._handle, self._path = None, None
+        return detached
+
+
+def _close(handle, path: Path) -> None:
+    """Make the file durable, then give it the name readers look for."""
+    handle.flush()
+    os.fsync(handle.fileno())
+    handle.close()
+    path.rename(path.with_name(path.name.removesuffix(OPEN_SUFFIX) + CLOSED_SUFFIX))
 
 
 def closed_logs(directory: Path) -> list[Path]:

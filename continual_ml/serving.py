@@ -9,6 +9,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import cached_property
 from pathlib import Path
 from typing import Any, Literal
 
@@ -34,6 +35,8 @@ def row_schema(config: DatasetConfig, unknown_category: str = "reject") -> type[
     for feature in config.features:
         if feature.kind == "numeric":
             fields[feature.name] = (float, Field(allow_inf_nan=False))
+        elif feature.kind == "boolean":
+            fields[feature.name] = (bool, Field())
         elif unknown_category == "map":
             fields[feature.name] = (str, Field(description=f"one of {list(feature.categories)}"))
         else:
@@ -54,6 +57,15 @@ class ServedModel:
     loaded_at: str
     manifest: dict
     fast: Any = None  # a verified LinearScorer, when the pipeline allows one
+
+    @cached_property
+    def classes(self) -> list[int]:
+        return [int(c) for c in self.pipeline.classes_]
+
+    @cached_property
+    def class_keys(self) -> list[str]:
+        """The classes as JSON object keys, in the pipeline's order."""
+        return [str(c) for c in self.classes]
 
     def describe(self) -> dict:
         """What `GET /model` reports: the manifest the promotion wrote, minus the schema."""
@@ -170,18 +182,24 @@ def probe_rows(config: DatasetConfig, n: int = 64) -> pd.DataFrame:
 
 
 def predict_rows(model: ServedModel, config: DatasetConfig, rows: list[dict]) -> list[dict]:
+    """Each row's probabilities by class, its predicted class and the scoring time, in order."""
     started = time.perf_counter()
-    if model.fast is not None:
+    if model.fast is not None and len(rows) == 1:
+        positive = model.fast.positive_proba_one(rows[0])
+        proba = [[1.0 - positive, positive]]
+    elif model.fast is not None:
         positive = model.fast.positive_proba(rows)
-        proba = np.column_stack([1.0 - positive, positive])
+        proba = np.column_stack([1.0 - positive, positive]).tolist()
     else:
-        proba = model.pipeline.predict_proba(pd.DataFrame(rows, columns=config.feature_names))
-    classes = [int(c) for c in model.pipeline.classes_]
+        frame = pd.DataFrame(rows, columns=config.feature_names)
+        proba = model.pipeline.predict_proba(frame).tolist()
     latency_ms = (time.perf_counter() - started) * 1000
+    classes, keys = model.classes, model.class_keys
     return [
         {
-            "probabilities": {str(c): float(p) for c, p in zip(classes, row, strict=True)},
-            "predicted_class": classes[int(row.argmax())],
+            "probabilities": dict(zip(keys, row, strict=True)),
+            # the first of equally likely classes, as numpy's argmax picks
+            "predicted_class": classes[row.index(max(row))],
             "latency_ms": latency_ms,
         }
         for row in proba

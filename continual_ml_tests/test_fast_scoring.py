@@ -40,3 +40,33 @@ def test_a_scorer_that_disagrees_with_its_pipeline_is_not_used(config, rows, mon
         LinearScorer, "positive_proba", lambda self, records: exact(self, records) + 1e-6
     )
     assert linear_scorer(pipeline, config, probe_rows(config)) is None
+
+
+def test_one_row_at_a_time_gives_the_pipeline_probabilities(config, rows):
+    pipeline = fit_candidate(config, rows)
+    scorer = linear_scorer(pipeline, config, probe_rows(config))
+    fresh = generate_batch(config, partition_date(config, 12)).head(200)
+    records = fresh[config.feature_names].to_dict("records")
+    one_by_one = [scorer.positive_proba_one(record) for record in records]
+    np.testing.assert_allclose(
+        one_by_one, pipeline.predict_proba(fresh[config.feature_names])[:, 1], rtol=0, atol=1e-9
+    )
+
+
+@pytest.mark.parametrize("extreme", [-1e5, 1e5])
+def test_extreme_rows_saturate_instead_of_overflowing(config, rows, extreme):
+    scorer = linear_scorer(fit_candidate(config, rows), config, probe_rows(config))
+    row = {f.name: extreme if f.kind == "numeric" else f.categories[0] for f in config.features}
+    with np.errstate(over="ignore"):
+        expected = scorer.positive_proba([row])[0]
+    assert expected in (0.0, 1.0)  # far enough out that exp() overflows in one direction
+    assert scorer.positive_proba_one(row) == pytest.approx(expected, abs=1e-12)
+
+
+def test_a_single_row_path_that_disagrees_is_not_used(config, rows, monkeypatch):
+    pipeline = fit_candidate(config, rows)
+    exact = LinearScorer.positive_proba_one
+    monkeypatch.setattr(
+        LinearScorer, "positive_proba_one", lambda self, record: exact(self, record) + 1e-6
+    )
+    assert linear_scorer(pipeline, config, probe_rows(config)) is None

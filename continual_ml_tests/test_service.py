@@ -1,5 +1,6 @@
 """The BentoML service started for real on a loopback port, following a real model store."""
 
+import asyncio
 import json
 import re
 import threading
@@ -11,7 +12,7 @@ import pytest
 
 from continual_ml.config import default_config
 from continual_ml.model_store import export_champion
-from continual_ml.prediction_log import closed_logs
+from continual_ml.prediction_log import OPEN_SUFFIX, RotatingJsonlWriter, closed_logs
 from continual_ml.service_process import ServiceProcess
 from continual_ml.synthetic_stream import generate_batch, partition_date
 from continual_ml.training import fit_candidate, serialize_model
@@ -81,6 +82,49 @@ def test_many_rows_come_back_in_order_from_one_model(service):
         )
 
 
+def merged_calls(service) -> tuple[float, float]:
+    """Requests BentoML's dispatcher has passed to `predict_rows`, and in how many calls."""
+    metrics = httpx.get(f"{service.url}/metrics", timeout=10).text
+    found = dict(
+        re.findall(r"adaptive_batch_size_(sum|count)\{[^}]*predict_rows[^}]*\} (\S+)", metrics)
+    )
+    return float(found.get("sum", 0)), float(found.get("count", 0))
+
+
+def test_concurrent_rows_are_merged_yet_each_caller_gets_its_own_answers(service):
+    rows = [{**ROW, "x0": -4.0 + 0.25 * i} for i in range(32)]
+    expected = [post(service, "/predict", {"features": r}).json() for r in rows]
+    requests_before, calls_before = merged_calls(service)
+
+    async def send_all():
+        async with httpx.AsyncClient(base_url=service.url, timeout=30) as client:
+            return await asyncio.gather(
+                *(client.post("/predict_rows", json={"rows": [r]}) for r in rows * 4)
+            )
+
+    answers = asyncio.run(send_all())
+    requests_after, calls_after = merged_calls(service)
+    assert {a.status_code for a in answers} == {200}
+    for answer, single in zip(answers, expected * 4, strict=True):
+        [prediction] = answer.json()
+        assert prediction["model_version"] == single["model_version"]
+        assert prediction["probabilities"]["1"] == pytest.approx(
+            single["probabilities"]["1"], abs=1e-9
+        )
+    assert len({a.json()[0]["prediction_id"] for a in answers}) == len(answers)
+    assert requests_after - requests_before == len(answers)
+    assert calls_after - calls_before < len(answers)  # some requests shared a scoring call
+
+
+def test_a_few_rows_in_one_merged_request_come_back_in_order(service):
+    rows = [ROW, {**ROW, "x0": -3.0}, {**ROW, "segment": "west"}]
+    body = post(service, "/predict_rows", {"rows": rows}).json()
+    singles = [post(service, "/predict", {"features": r}).json() for r in rows]
+    assert [p["predicted_class"] for p in body] == [p["predicted_class"] for p in singles]
+    for merged, single in zip(body, singles, strict=True):
+        assert merged["probabilities"]["1"] == pytest.approx(single["probabilities"]["1"], abs=1e-9)
+
+
 @pytest.mark.parametrize(
     ("path", "body", "status", "named"),
     [
@@ -91,6 +135,10 @@ def test_many_rows_come_back_in_order_from_one_model(service):
         ("/predict", {"features": {**ROW, "x2": None}}, 400, "x2"),
         ("/predict_batch", {"rows": []}, 400, "rows"),
         ("/predict_batch", {"rows": [ROW] * 10_001}, 400, "rows"),
+        ("/predict_rows", {"rows": []}, 400, "rows"),
+        ("/predict_rows", {"rows": [ROW] * 65}, 400, "rows"),
+        ("/predict_rows", {"rows": [ROW, {**ROW, "x4": "low"}]}, 400, "x4"),
+        ("/predict_rows", {"rows": [{**ROW, "segment": "up"}]}, 400, "segment"),
         ("/feedback", {"items": [{"prediction_id": "abc", "label": 7}]}, 400, "label"),
         ("/feedback", {"items": []}, 400, "items"),
     ],
@@ -242,6 +290,7 @@ def test_with_a_token_predictions_need_it_and_health_stays_open(tmp_path, models
         export(tmp_path / "bentoml", 2, models)
         secured.wait_ready(30)
         assert post(secured, "/predict", {"features": ROW}).status_code == 401
+        assert post(secured, "/predict_rows", {"rows": [ROW]}).status_code == 401
         wrong = post(secured, "/predict", {"features": ROW}, headers={"authorization": "Bearer no"})
         assert wrong.status_code == 401
         right = post(
@@ -253,3 +302,38 @@ def test_with_a_token_predictions_need_it_and_health_stays_open(tmp_path, models
     finally:
         secured.stop()
     assert TOKEN not in (tmp_path / "service.log").read_text()
+    # Stopping closes the open log: what was served can be ingested, nothing is left half-written.
+    assert not list((tmp_path / "logs").glob(f"*{OPEN_SUFFIX}"))
+    logged = [
+        json.loads(line)
+        for path in closed_logs(tmp_path / "logs")
+        for line in path.read_text().splitlines()
+    ]
+    assert right.json()["prediction_id"] in {r["prediction_id"] for r in logged}
+
+
+def test_a_request_writing_the_log_never_waits_for_a_file_to_be_closed(tmp_path, monkeypatch):
+    synced = []
+    monkeypatch.setattr("continual_ml.prediction_log.os.fsync", synced.append)
+    writer = RotatingJsonlWriter(tmp_path, "predictions", max_records=2)
+    writer.write([{"n": 1}, {"n": 2}])  # full: set aside, still open
+    writer.write([{"n": 3}])  # goes to a new file
+    assert closed_logs(tmp_path) == [] and synced == []
+    writer.rotate()  # the service's background thread: fsyncs and renames the full file
+    [full] = closed_logs(tmp_path)
+    assert [json.loads(line)["n"] for line in full.read_text().splitlines()] == [1, 2]
+    assert len(synced) == 1
+    writer.close()
+    assert [len(p.read_text().splitlines()) for p in closed_logs(tmp_path)] == [2, 1]
+
+
+def test_metrics_count_requests_and_latency_by_endpoint_and_status(service):
+    assert post(service, "/predict", {"features": ROW}).status_code == 200
+    assert post(service, "/predict", {"features": {**ROW, "x0": "high"}}).status_code == 400
+    metrics = httpx.get(f"{service.url}/metrics", timeout=10).text
+    for status in ("200", "400"):
+        assert re.search(
+            rf'request_total\{{[^}}]*endpoint="/predict"[^}}]*http_response_code="{status}"',
+            metrics,
+        ), status
+    assert re.search(r'request_duration_seconds_bucket\{[^}]*endpoint="/predict"', metrics)
