@@ -3,6 +3,7 @@
 import dagster as dg
 
 from continual_ml.defs.automation import (
+    JOBS,
     drift_explanation_sensor,
     drift_retrain_sensor,
     run_failure_alert,
@@ -10,18 +11,15 @@ from continual_ml.defs.automation import (
 from continual_ml.defs.data.assets import current_window, observations, reference_window
 from continual_ml.defs.data.checks import observations_are_valid
 from continual_ml.defs.data.ingestion import (
-    ingest_file_job,
     landing_folder_sensor,
     prediction_log_sensor,
     served_model_performance,
 )
-from continual_ml.defs.jobs import drift_explanation_job, monitoring_job, retrain_job
 from continual_ml.defs.monitoring.assets import drift_explanation, drift_report
 from continual_ml.defs.monitoring.performance import model_performance
 from continual_ml.defs.resources import build_resources
 from continual_ml.defs.training.assets import candidate_model, champion_model, evaluation_scores
 from continual_ml.defs.training.checks import candidate_beats_champion
-from continual_ml.defs.training.operations import approval_job, rollback_job
 
 defs = dg.Definitions(
     assets=[
@@ -37,14 +35,7 @@ defs = dg.Definitions(
         served_model_performance,
     ],
     asset_checks=[observations_are_valid, candidate_beats_champion],
-    jobs=[
-        monitoring_job,
-        retrain_job,
-        drift_explanation_job,
-        rollback_job,
-        approval_job,
-        ingest_file_job,
-    ],
+    jobs=JOBS,
     sensors=[
         drift_retrain_sensor,
         drift_explanation_sensor,

@@ -173,15 +173,19 @@ drift_explanation_sensor = dg.AutomationConditionSensorDefinition(
 )
 
 
+# Every job of the code location: each one's failures are alerted on.
+JOBS = [
+    monitoring_job,
+    retrain_job,
+    drift_explanation_job,
+    rollback_job,
+    approval_job,
+    ingest_file_job,
+]
+
+
 @dg.run_failure_sensor(
-    monitored_jobs=[
-        monitoring_job,
-        retrain_job,
-        drift_explanation_job,
-        rollback_job,
-        approval_job,
-        ingest_file_job,
-    ],
+    monitored_jobs=JOBS,
     default_status=dg.DefaultSensorStatus.RUNNING,
 )
 def run_failure_alert(context: dg.RunFailureSensorContext, alerts: AlertsResource) -> None:
