@@ -37,22 +37,17 @@ from starlette.routing import Route  # noqa: E402
 from continual_ml.config import DatasetConfig, default_config  # noqa: E402
 from continual_ml.fast_scoring import linear_scorer  # noqa: E402
 from continual_ml.service_process import REPO_ROOT, free_port  # noqa: E402
-from continual_ml.serving import ServedModel, predict_rows, probe_rows, row_schema  # noqa: E402
+from continual_ml.serving import (  # noqa: E402
+    BatchResponse,
+    Prediction,
+    ServedModel,
+    predict_rows,
+    probe_rows,
+    row_schema,
+)
 from continual_ml.training import load_model  # noqa: E402
 
 MAX_ROWS = 10_000
-
-
-class Prediction(BaseModel):
-    prediction_id: str
-    model_version: int
-    predicted_class: int
-    probabilities: dict[str, float]
-
-
-class BatchResponse(BaseModel):
-    model_version: int
-    predictions: list[Prediction]
 
 
 def build_app(model: ServedModel, config: DatasetConfig, threadpool: bool = False) -> Starlette:

@@ -32,7 +32,13 @@ from starlette.routing import Route  # noqa: E402
 from continual_ml.config import Paths, default_config  # noqa: E402
 from continual_ml.http_guard import RequestGuard  # noqa: E402
 from continual_ml.prediction_log import RotatingJsonlWriter  # noqa: E402
-from continual_ml.serving import ChampionFollower, predict_rows, row_schema  # noqa: E402
+from continual_ml.serving import (  # noqa: E402
+    BatchResponse,
+    ChampionFollower,
+    Prediction,
+    predict_rows,
+    row_schema,
+)
 
 CONFIG = default_config()
 UNKNOWN_CATEGORY = os.environ.get("CONTINUAL_ML_UNKNOWN_CATEGORY", "reject")
@@ -64,18 +70,6 @@ SWAPS = bentoml.metrics.Counter(
     labelnames=["outcome"],
 )
 STATE: dict = {}  # the service instance, for the plain Starlette routes
-
-
-class Prediction(BaseModel):
-    prediction_id: str
-    model_version: int
-    predicted_class: int
-    probabilities: dict[str, float]
-
-
-class BatchResponse(BaseModel):
-    model_version: int
-    predictions: list[Prediction]
 
 
 # The few rows one request to the batchable route may send; checked before requests merge.

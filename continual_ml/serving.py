@@ -25,6 +25,20 @@ from continual_ml.training import load_model
 log = logging.getLogger("continual_ml.serving")
 
 
+class Prediction(BaseModel):
+    """One answer of the service: which model said what, under which id."""
+
+    prediction_id: str
+    model_version: int
+    predicted_class: int
+    probabilities: dict[str, float]
+
+
+class BatchResponse(BaseModel):
+    model_version: int
+    predictions: list[Prediction]
+
+
 def row_schema(config: DatasetConfig, unknown_category: str = "reject") -> type[BaseModel]:
     """A pydantic model of one input row: every feature required, typed, finite, nothing extra.
 
