@@ -38,15 +38,22 @@ RESULTS = Path(__file__).parent / "results" / "recovery.json"
 STAGES = ("served", "landed", "detected", "retrain_started", "promoted", "serving")
 
 
-def make_template(template: Paths) -> int:
-    """Bootstrap once: the first champion on three landed days. Returns the next day index."""
+def make_template(home: Paths, template: Paths) -> int:
+    """Bootstrap once: the first champion on three landed days. Returns the next day index.
+
+    It is built at the trial home's path, since the stores record absolute paths, then moved.
+    """
     from continual_ml.demo import reset_home
     from continual_ml.live_mode import bootstrap
     from continual_ml.local_home import prepare
 
-    reset_home(template)
-    prepare(template)
-    return bootstrap(template, default_config(), say=lambda _: None)
+    reset_home(home)
+    prepare(home)
+    start_index = bootstrap(home, default_config(), say=lambda _: None)
+    if template.home.exists():
+        shutil.rmtree(template.home)
+    shutil.move(str(home.home), str(template.home))
+    return start_index
 
 
 def restore(template: Paths, home: Paths) -> None:
@@ -141,6 +148,7 @@ def run_trial(template: Paths, home: Paths, start_index: int, args) -> dict:
         os.environ["DAGSTER_HOME"] = str(home.dagster_home)
         instance = dg.DagsterInstance.get()
         deadline = time.time() + args.timeout
+        loop: dict = {}
         try:
             while time.time() < deadline and generator.error is None:
                 time.sleep(1)
@@ -150,7 +158,7 @@ def run_trial(template: Paths, home: Paths, start_index: int, args) -> dict:
                     result.update(loop, serving=seen[version])
                     break
             else:
-                result.update(loop_timestamps(instance, drift_day, 0.3), timed_out=True)
+                result.update(loop, timed_out=True)
         finally:
             generator.stop()
             stop.set()
@@ -216,7 +224,7 @@ def main(argv: list[str] | None = None) -> dict:
     os.environ["CONTINUAL_ML_HOME"] = str(home.home)
     for name in ("DAGSTER_HOME", "BENTOML_HOME", "MLFLOW_TRACKING_URI"):
         os.environ.pop(name, None)
-    start_index = make_template_in(home, template)
+    start_index = make_template(home, template)
     trials = []
     for number in range(args.trials):
         trial = run_trial(template, home, start_index, args)
@@ -234,15 +242,6 @@ def main(argv: list[str] | None = None) -> dict:
     for name, stats in results["summary"].items():
         print(f"{name:<28} n={stats['n']:>2} p50 {stats['p50']:6.1f}s  p95 {stats['p95']:6.1f}s")
     return results
-
-
-def make_template_in(home: Paths, template: Paths) -> int:
-    """Build the template at the trial home's path (stores record absolute paths), then move it."""
-    start_index = make_template(home)
-    if template.home.exists():
-        shutil.rmtree(template.home)
-    shutil.move(str(home.home), str(template.home))
-    return start_index
 
 
 if __name__ == "__main__":
