@@ -13,10 +13,10 @@ from continual_ml.defs.data.checks import observations_are_valid
 from continual_ml.defs.data.ingestion import (
     landing_folder_sensor,
     prediction_log_sensor,
-    served_model_performance,
 )
 from continual_ml.defs.monitoring.assets import drift_explanation, drift_report
 from continual_ml.defs.monitoring.performance import model_performance
+from continual_ml.defs.monitoring.served_traffic import served_model_performance
 from continual_ml.defs.resources import build_resources
 from continual_ml.defs.training.assets import candidate_model, champion_model, evaluation_scores
 from continual_ml.defs.training.checks import candidate_beats_champion

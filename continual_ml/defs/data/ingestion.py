@@ -16,11 +16,11 @@ from continual_ml.config import Paths
 from continual_ml.defs.data.assets import WAREHOUSE_POOL
 from continual_ml.defs.data.reporting import alert_on_quarantine, observation_events
 from continual_ml.defs.jobs import SENSOR_INTERVAL_SECONDS, monitoring_job, priority_tag
+from continual_ml.defs.monitoring.served_traffic import served_performance_event
 from continual_ml.defs.partitions import daily_partitions
 from continual_ml.defs.resources import AlertsResource, DatasetResource
 from continual_ml.landed_days import days_in_file
 from continual_ml.prediction_log import closed_logs
-from continual_ml.served_traffic import served_performance
 
 FileKind = Literal["observations", "labels", "prediction_log"]
 READERS = {
@@ -37,34 +37,6 @@ class IngestFileConfig(dg.Config):
 
     paths: list[str]
     kind: FileKind = "observations"
-
-
-served_model_performance = dg.AssetSpec(
-    "served_model_performance",
-    group_name="monitoring",
-    kinds={"duckdb"},
-    description="Each model version on the traffic it served: volume, latency, realized accuracy.",
-)
-
-
-def served_performance_event(by_version) -> dg.AssetMaterialization:
-    """Recorded by each prediction-log ingestion, so the UI charts it over time."""
-    metadata = {
-        "by_model_version": dg.MetadataValue.md(
-            by_version.to_markdown(index=False, floatfmt=".4f") if len(by_version) else "none"
-        )
-    }
-    if len(by_version):
-        newest = by_version.iloc[0]
-        metadata |= {
-            "model_version": int(newest["model_version"]),
-            "n_predictions": int(newest["n_predictions"]),
-            "n_labelled": int(newest["n_labelled"]),
-            "latency_p99_ms": float(newest["latency_p99_ms"]),
-        }
-        if newest["n_labelled"]:
-            metadata["realized_accuracy"] = float(newest["realized_accuracy"])
-    return dg.AssetMaterialization(asset_key=served_model_performance.key, metadata=metadata)
 
 
 def _current_place(path: str) -> Path:
@@ -99,7 +71,7 @@ def ingest_landed_file(
                 archived.append(path)
             outcomes.append(
                 {
-                    "file": Path(path).name,
+                    "file": path.name,
                     "status": report.status,
                     "rows_good": report.rows_good,
                     "rows_quarantined": report.rows_quarantined,
@@ -107,7 +79,7 @@ def ingest_landed_file(
                 }
             )
         if config.kind == "prediction_log":
-            context.log_event(served_performance_event(served_performance(conn)))
+            context.log_event(served_performance_event(conn))
     # Recorded in the warehouse (ingested, skipped as seen, or quarantined with its reason), a
     # log leaves the folder the sensor lists, so neither grows with the service's history.
     for path in archived:
@@ -159,7 +131,7 @@ def _requested(context: dg.SensorEvaluationContext, run_key: str) -> bool:
 def _observation_request(path: Path, event_time_column: str) -> dg.RunRequest:
     """A one-day file is landed and monitored in one run; any other goes to plain ingestion."""
     days = days_in_file(path, event_time_column)
-    if days is None or len(days) != 1 or str(days[0]) < daily_partitions.start.date().isoformat():
+    if days is None or len(days) != 1 or days[0] < daily_partitions.start.date():
         [request] = _file_requests([path], "observations", "monitoring")
         return request
     return dg.RunRequest(
