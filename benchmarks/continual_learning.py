@@ -14,9 +14,11 @@ scored from batch `window` on; only the decision to retrain differs:
 - policy: continual-ml's loop, one batch per daily partition. After each batch, the drift share
   of the batch against the champion's training window (`drift_engine`) and the champion's
   realized accuracy go to `retrain_policy.decide_retrain` with the champion's promoted score,
-  as the Dagster sensor passes them; a retrain trains a challenger that replaces the champion
-  only if `promotion_gate.evaluate_gate` passes it on the holdout, and a rejected challenger
-  still counts as a retrain. Policy and gate settings are `continual_ml/demo_dataset.yaml`'s for
+  as the Dagster sensor passes them (with the champion each accuracy is of, and the newest
+  retrain, for the decay rule); a retrain trains a challenger that replaces the champion only if
+  `promotion_gate.evaluate_gate` passes it on the holdout, alone or pooled with the refusals
+  against the same champion (`pool_refusals`, as the gate check does), and a rejected
+  challenger still counts as a retrain. Policy and gate settings are `continual_ml/demo_dataset.yaml`'s for
   every stream, unless `max_drop` overrides the accuracy drop that triggers a retrain.
 
 Reports each strategy's mean accuracy, its mean over the 5 batches from each drift's first
@@ -58,7 +60,7 @@ from benchmarks.drift_streams import (
 from continual_ml.config import DatasetConfig, FeatureSpec, PolicySettings, default_config
 from continual_ml.defs.automation import retrain_policy
 from continual_ml.drift_engine import check_drift
-from continual_ml.promotion_gate import GateSettings, evaluate_gate
+from continual_ml.promotion_gate import GateSettings, evaluate_gate, pool_refusals
 from continual_ml.retrain_policy import PartitionObservation, decide_retrain, follow_up_partition
 
 RESULTS = Path(__file__).parent / "results" / "continual_learning.json"
@@ -106,6 +108,7 @@ def policy_run(models: TrainedModels, first_end: int) -> dict:
     retrained_at: list[datetime] = []
     serving, decisions = [], []
     retrain_log: list[tuple[str, bool]] = []  # (partition, promoted), as the sensor reads them
+    refused = []  # the gate's refusals against the current champion, oldest first
     for batch in range(first_end + 1, len(stream.batches)):
         serving.append(champion)
         if batch == len(stream.batches) - 1:
@@ -118,6 +121,7 @@ def policy_run(models: TrainedModels, first_end: int) -> dict:
                 partition=str(day),
                 drift_share=drift.drift_share,
                 realized_accuracy=models.accuracy_on_batch(champion, batch),
+                champion_version=champion,
             )
         )
         # the sensor decides once the day's partition is monitored, after the day is over
@@ -130,6 +134,7 @@ def policy_run(models: TrainedModels, first_end: int) -> dict:
             recent,
             now,
             follow_up_partition(retrain_log, policy.follow_up_refusals),
+            retrain_log[-1][0] if retrain_log else None,
         )
         entry = {"batch": batch, "reason": decision.reason}
         if decision.retrain:
@@ -139,8 +144,11 @@ def policy_run(models: TrainedModels, first_end: int) -> dict:
             verdict = evaluate_gate(
                 holdout[LABEL].to_numpy(), challenger_proba, models.predict(champion, holdout), gate
             )
+            pool = config.policy.gate_pooled_refusals
+            verdict = pool_refusals(verdict, refused[-pool:] if pool else [], gate)
             entry.update(causes=list(decision.causes), promoted=verdict.passed)
             retrain_log.append((str(day), verdict.passed))
+            refused = [] if verdict.passed else [*refused, verdict]
             if verdict.passed:
                 champion = batch
                 promoted_score = accuracy(challenger_proba, holdout[LABEL])
@@ -152,6 +160,7 @@ def policy_run(models: TrainedModels, first_end: int) -> dict:
         "promotions": sum(entry["promoted"] for entry in retrains),
         "retrains_on_drift_share": sum("drift" in entry["causes"] for entry in retrains),
         "retrains_on_accuracy_drop": sum("performance" in entry["causes"] for entry in retrains),
+        "retrains_on_decay": sum("decay" in entry["causes"] for entry in retrains),
         "decisions": decisions,
     }
 

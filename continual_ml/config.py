@@ -84,6 +84,15 @@ class PolicySettings(_Strict):
     follow_up_refusals: int = Field(
         2, ge=0, description="after a promotion, retrain until the gate refuses this many in a row"
     )
+    decay_partitions: int = Field(
+        3, ge=0, description="partitions averaged to measure a slow decay; 0 turns it off"
+    )
+    max_decay: float = Field(
+        0.02, ge=0, le=1, description="realized accuracy lost since the champion's first partitions"
+    )
+    gate_pooled_refusals: int = Field(
+        2, ge=0, description="refused comparisons with the same champion the gate may pool with"
+    )
 
 
 class DatasetConfig(_Strict):

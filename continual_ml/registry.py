@@ -106,12 +106,13 @@ def register_model(conn: duckdb.DuckDBPyConnection, **row) -> int:
 
 
 def load_model_row(conn: duckdb.DuckDBPyConnection, version: int) -> dict:
-    row = conn.execute(
+    # fetchall, not fetchone: a result left open blocks registering a frame on the connection
+    rows = conn.execute(
         f"SELECT {', '.join(_COLUMNS)} FROM model_registry WHERE version = ?", [version]
-    ).fetchone()
-    if row is None:
+    ).fetchall()
+    if not rows:
         raise LookupError(f"model version {version} is not in the registry")
-    model = dict(zip(_COLUMNS, row, strict=True))
+    model = dict(zip(_COLUMNS, rows[0], strict=True))
     model["features"] = json.loads(model["features"])
     model["metrics"] = json.loads(model["metrics"]) if model["metrics"] else {}
     return model
@@ -224,6 +225,21 @@ def record_gate(
         "details) VALUES (?, ?, ?, ?, ?)",
         [candidate_version, champion_version, passed, reason, json.dumps(details, default=str)],
     )
+
+
+def refused_comparisons(
+    conn: duckdb.DuckDBPyConnection, champion_version: int, before: date, limit: int
+) -> list[dict]:
+    """The gate's newest `limit` statistical refusals against the champion, of candidates for
+    partitions before `before` (so on other holdout rows), as their recorded details."""
+    rows = conn.execute(
+        "SELECT g.details FROM gate_results g JOIN model_registry m ON m.version = "
+        "g.candidate_version WHERE g.champion_version = ? AND NOT g.passed AND "
+        "m.partition_date < ? AND json_exists(g.details, '$.improvement_sd') "
+        "ORDER BY m.partition_date DESC, g.candidate_version DESC LIMIT ?",
+        [champion_version, before, limit],
+    ).fetchall()
+    return [json.loads(details) for (details,) in rows]
 
 
 def gate_result(conn: duckdb.DuckDBPyConnection, candidate_version: int) -> dict | None:

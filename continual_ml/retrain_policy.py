@@ -1,5 +1,5 @@
-"""When to retrain: drift in N partitions in a row, accuracy fallen below the champion's, or a
-follow-up to a retrain that was promoted.
+"""When to retrain: drift in N partitions in a row, accuracy fallen below the champion's, a slow
+decay of the champion's realized accuracy, or a follow-up to a retrain that was promoted.
 
 `decide_retrain` is a pure function of the policy, the partitions observed so far, the
 champion's promoted score and the retrains already made, so a sensor can call it and say why
@@ -11,6 +11,13 @@ gradual drift, or a champion trained on a window that straddles the change), and
 score it is judged against is then too low to show it. So the policy retrains again on the next
 partition, and keeps doing so until the gate has refused `follow_up_refusals` challengers in a
 row: the gate, not a threshold, says when the model has caught up (`follow_up_partition`).
+
+A decay: a gradual drift lowers accuracy a point or two a day, never by `max_performance_drop`
+at once, and the promoted score (one holdout, and the best of the challengers that met it) is too
+noisy a baseline to see a few points by. So the champion is also compared with itself: the mean
+realized accuracy of its last `decay_partitions` partitions against that of its first ones since
+the newest retrain (promoted, or refused: a refusal says the champion was still as good as a
+fresh model then). A drop of more than `max_decay` retrains.
 """
 
 from __future__ import annotations
@@ -41,6 +48,12 @@ class RetrainPolicy(BaseModel):
     follow_up_refusals: int = Field(
         2, ge=0, description="after a promotion, retrain until the gate refuses this many in a row"
     )
+    decay_partitions: int = Field(
+        3, ge=0, description="partitions averaged to measure a decay; 0 turns the rule off"
+    )
+    max_decay: float = Field(
+        0.02, ge=0, le=1, description="realized accuracy lost since the champion's first partitions"
+    )
 
     @field_validator("cooldown", mode="before")
     @classmethod
@@ -57,6 +70,7 @@ class PartitionObservation:
     realized_accuracy: float | None = None
     estimated_accuracy: float | None = None
     validation_passed: bool = True
+    champion_version: int | None = None  # the model the accuracies are of
 
 
 @dataclass(frozen=True)
@@ -137,6 +151,35 @@ def _performance_finding(
     )
 
 
+def _decay_finding(
+    policy: RetrainPolicy, observations: Sequence[PartitionObservation], since: str | None
+) -> tuple[bool, str | None]:
+    """Whether the champion's realized accuracy decayed since its first partitions after `since`."""
+    window = policy.decay_partitions
+    version = observations[-1].champion_version
+    series = [
+        o.realized_accuracy
+        for o in observations
+        if o.validation_passed
+        and o.realized_accuracy is not None
+        and o.champion_version == version
+        and (since is None or o.partition > since)
+    ]
+    # a window compared with itself says nothing: wait for one partition past the first ones
+    if window == 0 or len(series) <= window:
+        return False, None
+    first, last = sum(series[:window]) / window, sum(series[-window:]) / window
+    decay = first - last
+    decayed = decay > policy.max_decay + DROP_TOLERANCE
+    if decay <= 0:
+        return False, None
+    return decayed, (
+        f"realized accuracy over the last {window} partitions {last:.3f} is {decay:.3f} below "
+        f"the champion's first {window} since its last retrain ({first:.3f}; "
+        f"{'more than' if decayed else 'within'} the {policy.max_decay:.3f} allowed)"
+    )
+
+
 def _blocks(
     policy: RetrainPolicy, recent_retrains: Sequence[datetime], now: datetime
 ) -> list[tuple[datetime, str]]:
@@ -172,10 +215,12 @@ def decide_retrain(
     recent_retrains: Sequence[datetime],
     now: datetime,
     follow_up_from: str | None = None,
+    last_retrain: str | None = None,
 ) -> RetrainDecision:
     """Decide on the newest of `observations` (oldest first) whether to retrain now.
 
-    `follow_up_from` is `follow_up_partition` of the policy's retrains so far.
+    `follow_up_from` is `follow_up_partition` of the policy's retrains so far, and
+    `last_retrain` the partition of the newest of them.
     """
     if not observations:
         return RetrainDecision(False, "no partitions observed yet")
@@ -187,14 +232,16 @@ def decide_retrain(
     drifted = run >= policy.consecutive_partitions
     drift = _drift_finding(policy, latest, run)
     fell, performance = _performance_finding(policy, latest, champion_score)
+    decayed, decay = _decay_finding(policy, observations, last_retrain)
     follow_up = follow_up_from is not None and follow_up_from < latest.partition
     following = (
         f"following up the retrain on {follow_up_from} until the gate refuses "
         f"{policy.follow_up_refusals} in a row"
     )
-    if not (drifted or fell or follow_up):
-        return RetrainDecision(False, prefix + "; ".join(filter(None, [drift, performance])))
+    if not (drifted or fell or decayed or follow_up):
+        return RetrainDecision(False, prefix + "; ".join(filter(None, [drift, performance, decay])))
     found = (("drift", drifted, drift), ("performance", fell, performance))
+    found += (("decay", decayed, decay),)
     found += (("follow-up", follow_up, following),)
     causes = tuple(cause for cause, hit, _ in found if hit)
     evidence = "; ".join(text for _, hit, text in found if hit)

@@ -38,3 +38,69 @@ def test_scores_against_another_champion_are_refused(conn, config):
     passed, reason, _ = judge(conn, config, model(2), model(1))
     assert not passed and "current champion v1" in reason
     assert registry.holdout_predictions(conn, 2)["champion_version"].tolist() == [5]
+
+
+def registered(conn, day, artifact):
+    """A model registered for `day` in the real registry, as training registers one."""
+    import hashlib
+    from datetime import date
+
+    version = registry.register_model(
+        conn,
+        partition_date=date(2026, 1, day),
+        sha256=hashlib.sha256(artifact).hexdigest(),
+        artifact=artifact,
+        family="logistic_regression",
+        params="{}",
+        features='[["x0", "numeric"]]',
+        training_start=date(2026, 1, day),
+        training_end=date(2026, 1, day),
+        n_train=1,
+        data_sha256="-",
+    )
+    return registry.load_model_row(conn, version)
+
+
+def scored_against(conn, candidate, champion, only_candidate, only_champion, both=1200):
+    """Holdout rows on which exactly these many are right for one of the two models only."""
+    import pandas as pd
+
+    outcomes = [(1, 1)] * both + [(1, 0)] * only_candidate + [(0, 1)] * only_champion
+    holdout = pd.DataFrame(
+        {
+            "candidate_version": candidate["version"],
+            "row_id": [f"r{i:05d}" for i in range(len(outcomes))],
+            "truth": 1,
+            "candidate_proba": [0.9 if c else 0.1 for c, _ in outcomes],
+            "champion_version": champion["version"],
+            "champion_proba": [0.9 if c else 0.1 for _, c in outcomes],
+        }
+    )
+    from continual_ml.sql import insert_frame
+
+    insert_frame(conn, "holdout_predictions", holdout)
+
+
+def judged(conn, config, candidate, champion):
+    """Judge and record the verdict, as the asset check does."""
+    passed, reason, details = judge(conn, config, candidate, champion)
+    registry.record_gate(conn, candidate["version"], champion["version"], passed, reason, details)
+    return passed, reason
+
+
+def test_refusals_recorded_against_the_champion_pool_into_a_later_verdict(conn, config):
+    champion = registered(conn, 1, b"champion")
+    first, second, third = (registered(conn, day, f"v{day}".encode()) for day in (2, 3, 4))
+    for candidate in (first, second, third):
+        scored_against(conn, candidate, champion, only_candidate=80, only_champion=65)
+    assert not judged(conn, config, first, champion)[0]
+    passed, reason = judged(conn, config, second, champion)
+    assert not passed and "pooled with 1 refused comparison(s)" in reason
+    passed, reason = judged(conn, config, third, champion)
+    assert passed and "pooled with 2 refused comparison(s) against this champion" in reason
+    assert registry.gate_result(conn, third["version"])["passed"]
+    # switched off, the same evidence refuses the candidate on its own holdout
+    alone = config.model_copy(
+        update={"policy": config.policy.model_copy(update={"gate_pooled_refusals": 0})}
+    )
+    assert not judge(conn, alone, third, champion)[0]

@@ -7,11 +7,13 @@ from scipy import stats
 from sklearn.metrics import brier_score_loss, log_loss
 
 from continual_ml.promotion_gate import (
+    GateResult,
     GateSettings,
     check_compatibility,
     evaluate_gate,
     mcnemar_test,
     paired_bootstrap,
+    pool_refusals,
 )
 
 
@@ -180,3 +182,51 @@ def test_compatible_signatures_pass():
 def test_incompatible_signatures_say_why(candidate, fragment):
     reason = check_compatibility(candidate, {"x0": "numeric", "segment": "categorical"})
     assert reason is not None and fragment in reason
+
+
+def holdout(only_candidate, only_champion, both=1200, neither=150):
+    """A holdout on which exactly these many rows are right for one model only."""
+    truth = np.ones(both + neither + only_candidate + only_champion, dtype=int)
+    right = {"both": (1, 1), "neither": (0, 0), "cand": (1, 0), "champ": (0, 1)}
+    counts = {"both": both, "neither": neither, "cand": only_candidate, "champ": only_champion}
+    candidate = np.concatenate([np.full(counts[k], right[k][0] * 0.9 + 0.05) for k in right])
+    champion = np.concatenate([np.full(counts[k], right[k][1] * 0.9 + 0.05) for k in right])
+    return truth, candidate, champion
+
+
+def gate(only_candidate, only_champion) -> GateResult:
+    return evaluate_gate(*holdout(only_candidate, only_champion), GateSettings())
+
+
+def test_a_small_gain_refused_on_each_holdout_passes_on_their_pooled_evidence():
+    # one point better on each 1,495-row holdout: too little for any one of them alone
+    refused = [gate(80, 65), gate(80, 65)]
+    newest = gate(80, 65)
+    assert not newest.passed and not any(r.passed for r in refused)
+    pooled = pool_refusals(newest, refused, GateSettings())
+    assert pooled.passed and pooled.pooled_refusals == 2
+    assert "pooled with 2 refused comparison(s) against this champion (4485 rows)" in pooled.reason
+    assert pooled.reason.endswith(": passes")
+    # the verdict keeps the newest holdout's own figures
+    assert (pooled.improvement, pooled.n) == (newest.improvement, newest.n)
+    # one earlier refusal is not yet enough evidence; the result says so
+    once = pool_refusals(newest, refused[:1], GateSettings())
+    assert not once.passed and once.reason.endswith(": fails too")
+    # a recorded verdict, read back from its details, pools the same way
+    from dataclasses import asdict
+
+    reread = [GateResult(**asdict(r)) for r in refused]
+    assert pool_refusals(newest, reread, GateSettings()) == pooled
+
+
+def test_pooling_never_passes_a_candidate_that_is_not_better_on_its_own_holdout():
+    refused = [gate(120, 60), gate(120, 60)]  # earlier fresh models were clearly better
+    worse = gate(60, 70)
+    assert pool_refusals(worse, refused, GateSettings()) == worse
+    # earlier comparisons the champion won keep a marginal candidate out
+    lost = [gate(60, 90), gate(60, 90)]
+    assert not pool_refusals(gate(80, 65), lost, GateSettings()).passed
+    # nothing to pool with, or a pass already: unchanged
+    assert pool_refusals(gate(80, 65), [], GateSettings()) == gate(80, 65)
+    clear = gate(150, 60)
+    assert clear.passed and pool_refusals(clear, refused, GateSettings()) == clear

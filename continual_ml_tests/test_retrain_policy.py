@@ -203,3 +203,43 @@ def test_a_promotion_is_followed_up_until_the_gate_refuses_twice_in_a_row():
     assert not decide_retrain(POLICY, calm, 0.92, [], NOW, follow_up_from="2026-01-02").retrain
     blocked = decide_retrain(POLICY, calm, 0.92, [NOW - HOUR], NOW, follow_up_from="2026-01-01")
     assert not blocked.retrain and blocked.causes == ("follow-up",)
+
+
+def champion_days(*accuracies, version=1, start=1):
+    """Calm partitions from 2026-01-<start> with these realized accuracies of `version`."""
+    return [
+        PartitionObservation(
+            f"2026-01-{start + i:02d}", 0.0, realized_accuracy=a, champion_version=version
+        )
+        for i, a in enumerate(accuracies)
+    ]
+
+
+def test_a_slow_decay_of_realized_accuracy_triggers_a_retrain():
+    # never 5 points below the promoted 0.90 at once, but 3 points down since its first days
+    decayed = champion_days(0.90, 0.91, 0.89, 0.88, 0.87, 0.86)
+    decision = decide(decayed, champion_score=0.90)
+    assert decision.retrain and decision.causes == ("decay",)
+    assert decision.reason == (
+        "2026-01-06: retrain: realized accuracy over the last 3 partitions 0.870 is 0.030 below "
+        "the champion's first 3 since its last retrain (0.900; more than the 0.020 allowed)"
+    )
+    steady = decide(champion_days(0.90, 0.91, 0.89, 0.90, 0.89, 0.88), champion_score=0.90)
+    assert not steady.retrain and "0.010 below the champion's first 3" in steady.reason
+    assert "within the 0.020 allowed" in steady.reason
+
+
+def test_a_decay_is_measured_only_on_the_champion_since_its_last_retrain():
+    decayed = champion_days(0.90, 0.91, 0.89, 0.88, 0.87, 0.86)
+    # a refusal on 01-03 restarts the baseline at 0.88, 0.87, 0.86: nothing lost since then
+    after_refusal = decide_retrain(POLICY, decayed, 0.90, [], NOW, last_retrain="2026-01-03")
+    assert not after_refusal.retrain and "0.000 below" not in after_refusal.reason
+    # a new champion is not judged by the old one's first days
+    new_champion = champion_days(0.90, 0.91, 0.89) + champion_days(
+        0.88, 0.87, 0.86, 0.86, version=2, start=4
+    )
+    assert not decide(new_champion, champion_score=0.88).retrain
+    # too few partitions to compare a window with another, or the rule switched off
+    assert not decide(champion_days(0.90, 0.91, 0.80), champion_score=0.82).retrain
+    off = RetrainPolicy(**{**POLICY.model_dump(), "decay_partitions": 0})
+    assert not decide(decayed, champion_score=0.90, policy=off).retrain

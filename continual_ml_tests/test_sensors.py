@@ -128,3 +128,21 @@ def test_a_new_drift_report_is_explained_in_a_run_of_its_own(instance):
     assert requested == {drift_explanation.key: ["2026-01-05", "2026-01-09"]}
     third = dg.evaluate_automation_conditions(defs=defs, instance=instance, cursor=second.cursor)
     assert third.total_requested == 0  # handled: not asked for again
+
+
+def test_a_slow_decay_of_the_champion_is_retrained_on_from_the_event_log(instance):
+    # what monitoring records, reported to the instance: no drift, never a 5-point drop at once;
+    # v1's better first days are not v2's baseline
+    served = [(1, 0.95)] * 3 + [(2, a) for a in (0.90, 0.91, 0.89, 0.88, 0.87, 0.86)]
+    for i, (version, accuracy) in enumerate(served):
+        day = f"2026-01-{i + 2:02d}"
+        for key, metadata in (
+            ("drift_report", {"drift_share": 0.0}),
+            ("model_performance", {"realized_accuracy": accuracy, "champion_version": version}),
+        ):
+            instance.report_runless_asset_event(
+                dg.AssetMaterialization(key, partition=day, metadata=metadata)
+            )
+    result = tick(instance)
+    assert [r.partition_key for r in result.run_requests] == ["2026-01-10"]
+    assert result.run_requests[0].tags["continual_ml/causes"] == "decay"

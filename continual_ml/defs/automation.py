@@ -55,9 +55,15 @@ def policy_observations(instance) -> list[PartitionObservation]:
             realized_accuracy=performance.get(p, {}).get("realized_accuracy"),
             estimated_accuracy=performance.get(p, {}).get("estimated_accuracy"),
             validation_passed=performance.get(p, {}).get("validation_passed", True),
+            champion_version=_version(performance.get(p, {}).get("champion_version")),
         )
         for p in sorted(drift)
     ]
+
+
+def _version(value) -> int | None:
+    # metadata stores numbers as floats, and "none" before the first champion
+    return int(value) if isinstance(value, int | float) else None
 
 
 def recent_retrains(instance, now: datetime) -> list[datetime]:
@@ -76,6 +82,8 @@ def retrain_policy(policy) -> RetrainPolicy:
         cooldown=timedelta(hours=policy.cooldown_hours),
         max_retrains_per_day=policy.max_retrains_per_day,
         follow_up_refusals=policy.follow_up_refusals,
+        decay_partitions=policy.decay_partitions,
+        max_decay=policy.max_decay,
     )
 
 
@@ -125,11 +133,15 @@ def drift_retrain_sensor(
     # Read once per tick: the event log and the run list do not change while it runs.
     observations = policy_observations(context.instance)
     retrains = recent_retrains(context.instance, now)
-    follow_up = follow_up_partition(policy_retrains(context.instance), policy.follow_up_refusals)
+    retrain_log = policy_retrains(context.instance)
+    follow_up = follow_up_partition(retrain_log, policy.follow_up_refusals)
+    last_retrain = retrain_log[-1][0] if retrain_log else None
     for record in records.records:
         partition = record.asset_materialization.partition
         history = [o for o in observations if o.partition <= partition][-HISTORY:]
-        decision = decide_retrain(policy, history, champion_score, retrains, now, follow_up)
+        decision = decide_retrain(
+            policy, history, champion_score, retrains, now, follow_up, last_retrain
+        )
         if not decision.retrain:
             skipped.append(decision.reason)
             continue

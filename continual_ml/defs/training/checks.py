@@ -11,7 +11,13 @@ from continual_ml.alerts import Alert
 from continual_ml.defs.data.assets import WAREHOUSE_POOL, partition_day
 from continual_ml.defs.resources import AlertsResource, DatasetResource
 from continual_ml.defs.training.assets import evaluation_scores
-from continual_ml.promotion_gate import GateSettings, check_compatibility, evaluate_gate
+from continual_ml.promotion_gate import (
+    GateResult,
+    GateSettings,
+    check_compatibility,
+    evaluate_gate,
+    pool_refusals,
+)
 
 GATE_CHECK = "candidate_beats_champion"
 
@@ -32,14 +38,20 @@ def judge(conn, config, candidate: dict, champion: dict | None) -> tuple[bool, s
     if holdout.empty or (holdout["champion_version"] != champion["version"]).any():
         return False, f"not evaluated against the current champion v{champion['version']}", {}
     policy = config.policy
+    settings = GateSettings(
+        metric=policy.gate_metric, min_effect=policy.min_improvement, alpha=policy.gate_alpha
+    )
     result = evaluate_gate(
         holdout["truth"].to_numpy(),
         holdout["candidate_proba"].to_numpy(),
         holdout["champion_proba"].to_numpy(),
-        GateSettings(
-            metric=policy.gate_metric, min_effect=policy.min_improvement, alpha=policy.gate_alpha
-        ),
+        settings,
     )
+    if not result.passed and policy.gate_pooled_refusals:
+        earlier = registry.refused_comparisons(
+            conn, champion["version"], candidate["partition_date"], policy.gate_pooled_refusals
+        )
+        result = pool_refusals(result, [GateResult(**details) for details in earlier], settings)
     return result.passed, result.reason, asdict(result)
 
 
