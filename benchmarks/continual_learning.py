@@ -18,8 +18,9 @@ scored from batch `window` on; only the decision to retrain differs:
   retrain, for the decay rule); a retrain trains a challenger that replaces the champion only if
   `promotion_gate.evaluate_gate` passes it on the holdout, alone or pooled with the refusals
   against the same champion (`pool_refusals`, as the gate check does), and a rejected
-  challenger still counts as a retrain. Policy and gate settings are `continual_ml/demo_dataset.yaml`'s for
-  every stream, unless `max_drop` overrides the accuracy drop that triggers a retrain.
+  challenger still counts as a retrain. Policy and gate settings are
+  `continual_ml/demo_dataset.yaml`'s for every stream, unless `max_drop` overrides the accuracy
+  drop that triggers a retrain.
 
 Reports each strategy's mean accuracy, its mean over the 5 batches from each drift's first
 batch on (a gradual drift's first mixed batch), its retrains and promotions. Prints a markdown

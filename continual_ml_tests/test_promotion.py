@@ -11,6 +11,7 @@ from mlflow.tracking import MlflowClient
 from continual_ml import promotion, registry
 from continual_ml.cli import main
 from continual_ml.config import DEFAULT_CONFIG, Paths, default_config
+from continual_ml.defs.automation import promoted_score
 from continual_ml.defs.data.assets import observations
 from continual_ml.defs.resources import build_resources
 from continual_ml.defs.training.assets import candidate_model, champion_model, evaluation_scores
@@ -175,6 +176,11 @@ def test_the_cli_rolls_back_through_the_dagster_job(home, two_champions, capsys)
     assert int(client.get_model_version_by_alias("continual-ml", "champion").version) == 1
     runs = dg.DagsterInstance.get().get_runs(dg.RunsFilter(job_name="rollback_job"))
     assert len(runs) == 1 and runs[0].is_success
+    # the retraining policy now judges v1 against v1's own promoted score, not v2's
+    with duckdb.connect(str(home.warehouse)) as conn:
+        scores = {v: registry.load_model_row(conn, v)["metrics"]["accuracy"] for v in (1, 2)}
+    assert scores[1] != scores[2]
+    assert promoted_score(dg.DagsterInstance.get()) == pytest.approx(scores[1])
 
 
 def test_with_required_approval_a_candidate_waits_until_a_person_approves(
@@ -202,11 +208,15 @@ def test_with_required_approval_a_candidate_waits_until_a_person_approves(
     [decision] = result.asset_materializations_for_node("champion_model")
     assert decision.metadata["decision"].value == "pending_approval"
     assert read_pointer(home.bentoml_home) is None  # nothing is served yet
+    assert promoted_score(instance) is None  # a waiting candidate is not the champion
     with duckdb.connect(str(home.warehouse)) as conn:
         assert registry.load_model_row(conn, 1)["status"] == "pending_approval"
     assert main(["approve", "1"]) == 0
     assert "v1 approved and promoted" in capsys.readouterr().out
     assert read_pointer(home.bentoml_home)["version"] == 1
+    approved = dg.DagsterInstance.get().fetch_materializations(champion_model.key, limit=1)
+    assert approved.records[0].asset_materialization.metadata["decision"].value == "approved"
+    assert promoted_score(dg.DagsterInstance.get()) is not None
     with duckdb.connect(str(home.warehouse)) as conn:
         assert conn.execute("SELECT action FROM promotions ORDER BY id").fetchall() == [
             ("pending_approval",),

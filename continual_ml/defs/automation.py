@@ -66,6 +66,21 @@ def _version(value) -> int | None:
     return int(value) if isinstance(value, int | float) else None
 
 
+# `champion_model` decisions that put a model in charge; "pending_approval" does not
+IN_CHARGE = {"promoted", "approved", "rolled_back"}
+
+
+def promoted_score(instance) -> float | None:
+    """The promoted accuracy of the model in charge, from the newest event that put it there."""
+    for record in instance.fetch_materializations(CHAMPION, limit=50, ascending=False).records:
+        metadata = record.asset_materialization.metadata
+        decision = metadata.get("decision")
+        if decision is not None and decision.value in IN_CHARGE:
+            score = metadata.get("promoted_accuracy")
+            return float(score.value) if score is not None else None
+    return None
+
+
 def recent_retrains(instance, now: datetime) -> list[datetime]:
     runs = instance.get_run_records(
         dg.RunsFilter(job_name=retrain_job.name, tags={"continual_ml/trigger": "policy"}),
@@ -124,10 +139,7 @@ def drift_retrain_sensor(
     records = context.instance.fetch_materializations(
         MODEL_PERFORMANCE, limit=200, cursor=context.cursor, ascending=True
     )
-    champions = _latest_by_partition(context.instance, CHAMPION)
-    champion_score = None
-    if champions:
-        champion_score = champions[max(champions)].get("promoted_accuracy")
+    champion_score = promoted_score(context.instance)
     requests, skipped = [], []
     now = datetime.now(UTC)
     # Read once per tick: the event log and the run list do not change while it runs.

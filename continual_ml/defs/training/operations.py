@@ -3,10 +3,32 @@
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
-from continual_ml import promotion, warehouse
+from continual_ml import promotion, registry, warehouse
 from continual_ml.alerts import Alert
 from continual_ml.defs.data.assets import WAREHOUSE_POOL
 from continual_ml.defs.resources import AlertsResource, ArtifactDirsResource, DatasetResource
+
+CHAMPION = dg.AssetKey("champion_model")
+
+
+def champion_changed(conn, version: int, decision: str, reason: str) -> dg.AssetMaterialization:
+    """A `champion_model` event for a change made outside a retrain, as a retrain records one.
+
+    The retraining policy judges realized accuracy against the newest champion's promoted score,
+    and the lineage shows who is in charge: both read these events.
+    """
+    model = registry.load_model_row(conn, version)
+    return dg.AssetMaterialization(
+        CHAMPION,
+        partition=str(model["partition_date"]),
+        metadata={
+            "champion_version": version,
+            "candidate_version": version,
+            "decision": decision,
+            "reason": reason,
+            "promoted_accuracy": float(model["metrics"].get("accuracy", float("nan"))),
+        },
+    )
 
 
 class RollbackConfig(dg.Config):
@@ -39,7 +61,9 @@ def restore_previous_champion(
             config.version,
             actor=f"person:{config.actor}",
         )
-    version = outcome["champion_version"]
+        version = outcome["champion_version"]
+        reason = f"{config.actor} rolled back to v{version}"
+        context.log_event(champion_changed(conn, version, "rolled_back", reason))
     alerts.send(
         Alert(
             "model_rolled_back",
@@ -67,6 +91,8 @@ def decide_pending_candidate(
         warehouse.ensure_schema(conn, settings)
         if config.approve:
             promotion.approve(conn, artifact_dirs.model_stores(settings), config.version, actor)
+            reason = f"{config.actor} approved v{config.version}"
+            context.log_event(champion_changed(conn, config.version, "approved", reason))
         else:
             promotion.reject(conn, config.version, actor)
     decision = "approved and promoted" if config.approve else "rejected"
