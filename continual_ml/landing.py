@@ -1,32 +1,22 @@
-"""Landing files in DuckDB: what a file is, how DuckDB reads it, and the tables that remember it.
+"""Landing a file's rows in DuckDB: each row into its table, or into quarantine with reasons.
 
-`inspect_file` streams the file once (sha256 for exactly-once, UTF-8 and NUL-byte checks for
-text, magic bytes for Parquet) without holding it in memory. `land_rows` moves the rows of a
-DuckDB reader into their table and their quarantine with two `INSERT ... SELECT` statements,
-so DuckDB streams the data and Python never sees a row.
-
-Tables kept here (created by `ensure_ingestion_schema`):
-
-- `ingested_files`: one row per ingestion (file, size, sha256, rows in/good/quarantined).
-- `quarantined_files`: files that could not be read at all, with the reason.
-- `quarantined_rows`: rows refused by a rule: the file, the row as read (JSON), its row number
-  where the reader knows it (Parquet rows, CSV lines that do not parse), its id if any, the
-  reasons and the rule names.
+`land_rows` moves the rows of a DuckDB reader into their table and their quarantine with two
+`INSERT ... SELECT` statements, so DuckDB streams the data and Python never sees a row. What
+the file is, how DuckDB reads it and the tables that remember it are in `file_inspection`,
+`file_readers` and `ingestion_ledger`.
 """
 
 from __future__ import annotations
 
-import codecs
-import csv
-import hashlib
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import date, datetime
-from pathlib import Path
+from datetime import date
 
 import duckdb
 
+from continual_ml.file_readers import REJECTS_TABLE, drop_rejects
+from continual_ml.ingestion_ledger import Ingestion
 from continual_ml.validation import (
     Check,
     Column,
@@ -38,186 +28,6 @@ from continual_ml.validation import (
     value_alias,
 )
 
-_CHUNK_BYTES = 1 << 20
-_FORMATS = {
-    ".csv": "csv",
-    ".parquet": "parquet",
-    ".pq": "parquet",
-    ".jsonl": "jsonl",
-    ".ndjson": "jsonl",
-}
-_UTF16_BOMS = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
-REJECTS_TABLE = "ingest_reject_errors"
-
-_TABLES = """
-CREATE SEQUENCE IF NOT EXISTS ingestion_ids;
-CREATE TABLE IF NOT EXISTS ingested_files (
-    ingestion_id BIGINT PRIMARY KEY, kind VARCHAR NOT NULL, mode VARCHAR NOT NULL,
-    source VARCHAR NOT NULL, path VARCHAR NOT NULL, size_bytes BIGINT NOT NULL,
-    sha256 VARCHAR NOT NULL, rows_in BIGINT NOT NULL, rows_good BIGINT NOT NULL,
-    rows_quarantined BIGINT NOT NULL, partitions DATE[], ingested_at TIMESTAMP NOT NULL
-);
-CREATE TABLE IF NOT EXISTS quarantined_files (
-    ingestion_id BIGINT PRIMARY KEY, kind VARCHAR NOT NULL, source VARCHAR NOT NULL,
-    path VARCHAR NOT NULL, size_bytes BIGINT NOT NULL, sha256 VARCHAR NOT NULL,
-    reason VARCHAR NOT NULL, quarantined_at TIMESTAMP NOT NULL
-);
-CREATE TABLE IF NOT EXISTS quarantined_rows (
-    ingestion_id BIGINT NOT NULL, kind VARCHAR NOT NULL, source VARCHAR NOT NULL,
-    row_number BIGINT, row_id VARCHAR, partition_date DATE, raw JSON, reason VARCHAR NOT NULL,
-    rules VARCHAR[], ingested_at TIMESTAMP NOT NULL
-);
-"""
-
-
-@dataclass(frozen=True)
-class FileFacts:
-    """What one streamed pass over a file found; `problem` says why it cannot be read at all."""
-
-    path: Path
-    format: str | None
-    size_bytes: int
-    sha256: str
-    problem: str | None = None
-    header: tuple[str, ...] = ()
-
-
-def ensure_ingestion_schema(conn: duckdb.DuckDBPyConnection) -> None:
-    conn.execute(_TABLES)
-
-
-def _format_of(path: Path, first_bytes: bytes) -> str | None:
-    suffix = path.suffix.lower()
-    if suffix in _FORMATS:
-        return _FORMATS[suffix]
-    return "parquet" if first_bytes.startswith(b"PAR1") else None
-
-
-class _TextCheck:
-    """Finds the first reason a stream of chunks is not UTF-8 text, without keeping the text."""
-
-    def __init__(self) -> None:
-        self.decoder = codecs.getincrementaldecoder("utf-8-sig")()
-        self.offset = 0
-        self.problem: str | None = None
-
-    def feed(self, chunk: bytes, final: bool = False) -> None:
-        if self.problem is None:
-            self.problem = self._problem(chunk, final)
-        self.offset += len(chunk)
-
-    def _problem(self, chunk: bytes, final: bool) -> str | None:
-        if self.offset == 0 and chunk.startswith(_UTF16_BOMS):
-            return "UTF-16 text (it starts with a UTF-16 byte-order mark): save it as UTF-8"
-        nul = chunk.find(b"\x00")
-        if nul >= 0:
-            return f"binary data, not UTF-8 text: a NUL byte at byte {self.offset + nul}"
-        try:
-            self.decoder.decode(chunk, final=final)
-        except UnicodeDecodeError as error:
-            bad = error.object[error.start]
-            return (
-                f"not UTF-8 text: byte 0x{bad:02x} near byte {self.offset + error.start} is not "
-                "valid UTF-8 (Latin-1 or another encoding?): save it as UTF-8"
-            )
-        return None
-
-
-def inspect_file(path: Path, allowed_formats: Sequence[str]) -> FileFacts:
-    """Hash the file in chunks and find what makes it unreadable, if anything."""
-    digest, size, tail = hashlib.sha256(), 0, b""
-    with path.open("rb") as handle:
-        chunk = handle.read(_CHUNK_BYTES)
-        file_format = _format_of(path, chunk[:4])
-        text = _TextCheck() if file_format in ("csv", "jsonl") else None
-        head = chunk[:4]
-        while chunk:
-            digest.update(chunk)
-            if text is not None:
-                text.feed(chunk)
-            tail = (tail + chunk)[-4:]
-            size += len(chunk)
-            chunk = handle.read(_CHUNK_BYTES)
-    if text is not None:
-        text.feed(b"", final=True)
-    sha256 = digest.hexdigest()
-    if size == 0:
-        problem = "empty file (0 bytes)"
-    elif file_format not in allowed_formats:
-        expected = " or ".join(allowed_formats)
-        problem = f"unsupported file type {path.suffix or '(no suffix)'!r}: expected {expected}"
-    elif file_format == "parquet" and not (head == b"PAR1" and tail == b"PAR1"):
-        where = "start" if head != b"PAR1" else "end (truncated?)"
-        problem = f"not a Parquet file: no PAR1 magic bytes at the {where}"
-    else:
-        problem = text.problem if text is not None else None
-    header: tuple[str, ...] = ()
-    if problem is None and file_format == "csv":
-        header, problem = _csv_header(path)
-    return FileFacts(path, file_format, size, sha256, problem, header)
-
-
-def _csv_header(path: Path) -> tuple[tuple[str, ...], str | None]:
-    """The column names on the first line, read with the same dialect DuckDB is given."""
-    with path.open(encoding="utf-8-sig", newline="") as handle:
-        try:
-            header = tuple(next(csv.reader(handle, delimiter=",", quotechar='"'), []))
-        except csv.Error as error:
-            return (), f"the header line cannot be read as CSV: {error}"
-    if not any(name.strip() for name in header):
-        return (), "the first line (the header) is empty"
-    repeated = sorted({name for name in header if header.count(name) > 1})
-    if repeated:
-        return header, f"the header names these columns more than once: {', '.join(repeated)}"
-    return header, None
-
-
-def csv_reader(facts: FileFacts, *, keep_rejects: bool) -> str:
-    """DuckDB's CSV reader for the file: comma-separated, double quotes, every column as text.
-
-    Nothing is sniffed: the header read by `inspect_file` names the columns, so a file with
-    another delimiter shows up as missing columns rather than being guessed right or wrong.
-    Lines that do not parse (too many or too few fields, a quote left open) are skipped by the
-    reader; with `keep_rejects` they are kept in `REJECTS_TABLE` so they can be quarantined.
-    """
-    columns = ", ".join(f"{literal(name)}: 'VARCHAR'" for name in facts.header)
-    errors = (
-        f"store_rejects=true, rejects_table={literal(REJECTS_TABLE)}, "
-        "rejects_scan='ingest_reject_scans'"
-        if keep_rejects
-        else "ignore_errors=true"
-    )
-    return (
-        f"read_csv({literal(str(facts.path))}, header=true, auto_detect=false, delim=',', "
-        f"quote='\"', escape='\"', columns={{{columns}}}, {errors})"
-    )
-
-
-def lines_reader(facts: FileFacts) -> str:
-    """DuckDB's CSV reader used to split a text file into lines, keeping what it cannot read.
-
-    A NUL delimiter and no quoting make each line one field; `inspect_file` has already refused
-    files that contain NUL bytes.
-    """
-    return (
-        f"read_csv({literal(str(facts.path))}, header=false, auto_detect=false, "
-        "columns={'line': 'VARCHAR'}, delim='\\0', quote='', escape='', store_rejects=true, "
-        f"rejects_table={literal(REJECTS_TABLE)}, rejects_scan='ingest_reject_scans')"
-    )
-
-
-def parquet_reader(facts: FileFacts) -> str:
-    return f"read_parquet({literal(str(facts.path))}, file_row_number=true)"
-
-
-def source_types(conn: duckdb.DuckDBPyConnection, reader: str) -> dict[str, str]:
-    """Column name -> DuckDB type of what `reader` yields (reads only metadata or the header)."""
-    return {row[0]: row[1] for row in conn.execute(f"DESCRIBE SELECT * FROM {reader}").fetchall()}
-
-
-def drop_rejects(conn: duckdb.DuckDBPyConnection) -> None:
-    conn.execute(f"DROP TABLE IF EXISTS {REJECTS_TABLE}; DROP TABLE IF EXISTS ingest_reject_scans")
-
 
 @contextmanager
 def scratch(conn: duckdb.DuckDBPyConnection) -> Iterator[None]:
@@ -228,16 +38,6 @@ def scratch(conn: duckdb.DuckDBPyConnection) -> Iterator[None]:
         drop_rejects(conn)
         for table in ("ingest_counts", "ingest_keys", "ingest_feedback_keys", "ingest_log_lines"):
             conn.execute(f"DROP TABLE IF EXISTS {table}")
-
-
-@dataclass(frozen=True)
-class Ingestion:
-    """One attempt at landing one file: the id every row it writes is tagged with."""
-
-    ingestion_id: int
-    kind: str
-    source: str
-    ingested_at: datetime
 
 
 @dataclass(frozen=True)
@@ -397,79 +197,6 @@ def land_rejects(conn: duckdb.DuckDBPyConnection, ingestion: Ingestion) -> int:
         f"FROM {REJECTS_TABLE} GROUP BY line",
         [ingestion.ingestion_id, ingestion.kind, ingestion.source, ingestion.ingested_at],
     ).fetchone()[0]
-
-
-def start_ingestion(conn: duckdb.DuckDBPyConnection, kind: str, source: str) -> Ingestion:
-    ingestion_id = conn.execute("SELECT nextval('ingestion_ids')").fetchone()[0]
-    # one clock reading for every row the ingestion writes, in UTC like the event times
-    now = conn.execute("SELECT timezone('UTC', now())").fetchone()[0]
-    return Ingestion(ingestion_id, kind, source, now)
-
-
-def previous_outcome(conn: duckdb.DuckDBPyConnection, kind: str, sha256: str) -> str | None:
-    """Why a file with this content needs no work: already ingested, or already quarantined."""
-    done = conn.execute(
-        "SELECT ingestion_id, ingested_at FROM ingested_files WHERE kind = ? AND sha256 = ? "
-        "ORDER BY ingestion_id LIMIT 1",
-        [kind, sha256],
-    ).fetchone()
-    if done is not None:
-        return (
-            f"already ingested: same sha256 as ingestion {done[0]} at {done[1]:%Y-%m-%d %H:%M:%S}"
-        )
-    refused = conn.execute(
-        "SELECT ingestion_id, quarantined_at, reason FROM quarantined_files "
-        "WHERE kind = ? AND sha256 = ? ORDER BY ingestion_id LIMIT 1",
-        [kind, sha256],
-    ).fetchone()
-    if refused is not None:
-        return f"already quarantined as ingestion {refused[0]}: {refused[2]}"
-    return None
-
-
-def record_file(
-    conn: duckdb.DuckDBPyConnection,
-    ingestion: Ingestion,
-    facts: FileFacts,
-    *,
-    mode: str,
-    rows: tuple[int, int, int],
-    partitions: Sequence = (),
-) -> None:
-    """Remember an ingestion: with its rows in the same transaction, this makes it exactly-once."""
-    conn.execute(
-        "INSERT INTO ingested_files VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [
-            ingestion.ingestion_id,
-            ingestion.kind,
-            mode,
-            ingestion.source,
-            str(facts.path),
-            facts.size_bytes,
-            facts.sha256,
-            *rows,
-            list(partitions),
-            ingestion.ingested_at,
-        ],
-    )
-
-
-def quarantine_file(
-    conn: duckdb.DuckDBPyConnection, ingestion: Ingestion, facts: FileFacts, reason: str
-) -> None:
-    conn.execute(
-        "INSERT INTO quarantined_files VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        [
-            ingestion.ingestion_id,
-            ingestion.kind,
-            ingestion.source,
-            str(facts.path),
-            facts.size_bytes,
-            facts.sha256,
-            reason,
-            ingestion.ingested_at,
-        ],
-    )
 
 
 @contextmanager

@@ -8,7 +8,8 @@ import time
 import dagster as dg
 import pytest
 
-from continual_ml.alerts import Alert, RetryPolicy, discord_payload, post_webhook, slack_payload
+from continual_ml.alert_payloads import discord_payload, slack_payload
+from continual_ml.alerts import Alert, RetryPolicy, post_webhook
 from continual_ml.defs.data.assets import current_window, observations, reference_window
 from continual_ml.defs.monitoring.assets import drift_report
 from continual_ml.defs.resources import AlertsResource, build_resources

@@ -7,7 +7,8 @@ import dagster as dg
 from dagster_duckdb import DuckDBResource
 from dagster_mlflow import mlflow_tracking
 
-from continual_ml.alerts import Alert, discord_payload, post_webhook, record_alert, slack_payload
+from continual_ml.alert_payloads import discord_payload, slack_payload
+from continual_ml.alerts import Alert, post_webhook, record_alert
 from continual_ml.config import DatasetConfig, Paths, load_config
 from continual_ml.local_home import MLFLOW_EXPERIMENT
 from continual_ml.promotion import ModelStores

@@ -6,7 +6,7 @@ import dagster as dg
 
 from continual_ml.alerts import Alert
 from continual_ml.defs.resources import AlertsResource
-from continual_ml.ingestion import IngestReport
+from continual_ml.ingestion_core import IngestReport
 
 
 def observation_events(report: IngestReport, skip: str | None = None) -> list:

@@ -24,7 +24,7 @@ from continual_ml.defs.training.tracking import (
     run_links,
 )
 from continual_ml.evaluation_report import evaluate_on_holdout, plots_markdown
-from continual_ml.ingestion import labelled_rows
+from continual_ml.ingestion_schema import labelled_rows
 from continual_ml.partition_checks import failed_partitions
 from continual_ml.promotion import promote
 from continual_ml.training import data_sha256, fit_candidate, serialize_model, split_window

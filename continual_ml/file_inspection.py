@@ -1,0 +1,118 @@
+"""What a file is: one streamed pass for its sha256, its format and whether it is readable."""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+_CHUNK_BYTES = 1 << 20
+_FORMATS = {
+    ".csv": "csv",
+    ".parquet": "parquet",
+    ".pq": "parquet",
+    ".jsonl": "jsonl",
+    ".ndjson": "jsonl",
+}
+_UTF16_BOMS = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
+
+
+@dataclass(frozen=True)
+class FileFacts:
+    """What one streamed pass over a file found; `problem` says why it cannot be read at all."""
+
+    path: Path
+    format: str | None
+    size_bytes: int
+    sha256: str
+    problem: str | None = None
+    header: tuple[str, ...] = ()
+
+
+def _format_of(path: Path, first_bytes: bytes) -> str | None:
+    suffix = path.suffix.lower()
+    if suffix in _FORMATS:
+        return _FORMATS[suffix]
+    return "parquet" if first_bytes.startswith(b"PAR1") else None
+
+
+class _TextCheck:
+    """Finds the first reason a stream of chunks is not UTF-8 text, without keeping the text."""
+
+    def __init__(self) -> None:
+        self.decoder = codecs.getincrementaldecoder("utf-8-sig")()
+        self.offset = 0
+        self.problem: str | None = None
+
+    def feed(self, chunk: bytes, final: bool = False) -> None:
+        if self.problem is None:
+            self.problem = self._problem(chunk, final)
+        self.offset += len(chunk)
+
+    def _problem(self, chunk: bytes, final: bool) -> str | None:
+        if self.offset == 0 and chunk.startswith(_UTF16_BOMS):
+            return "UTF-16 text (it starts with a UTF-16 byte-order mark): save it as UTF-8"
+        nul = chunk.find(b"\x00")
+        if nul >= 0:
+            return f"binary data, not UTF-8 text: a NUL byte at byte {self.offset + nul}"
+        try:
+            self.decoder.decode(chunk, final=final)
+        except UnicodeDecodeError as error:
+            bad = error.object[error.start]
+            return (
+                f"not UTF-8 text: byte 0x{bad:02x} near byte {self.offset + error.start} is not "
+                "valid UTF-8 (Latin-1 or another encoding?): save it as UTF-8"
+            )
+        return None
+
+
+def inspect_file(path: Path, allowed_formats: Sequence[str]) -> FileFacts:
+    """Hash the file in chunks and find what makes it unreadable, if anything."""
+    digest, size, tail = hashlib.sha256(), 0, b""
+    with path.open("rb") as handle:
+        chunk = handle.read(_CHUNK_BYTES)
+        file_format = _format_of(path, chunk[:4])
+        text = _TextCheck() if file_format in ("csv", "jsonl") else None
+        head = chunk[:4]
+        while chunk:
+            digest.update(chunk)
+            if text is not None:
+                text.feed(chunk)
+            tail = (tail + chunk)[-4:]
+            size += len(chunk)
+            chunk = handle.read(_CHUNK_BYTES)
+    if text is not None:
+        text.feed(b"", final=True)
+    sha256 = digest.hexdigest()
+    if size == 0:
+        problem = "empty file (0 bytes)"
+    elif file_format not in allowed_formats:
+        expected = " or ".join(allowed_formats)
+        problem = f"unsupported file type {path.suffix or '(no suffix)'!r}: expected {expected}"
+    elif file_format == "parquet" and not (head == b"PAR1" and tail == b"PAR1"):
+        where = "start" if head != b"PAR1" else "end (truncated?)"
+        problem = f"not a Parquet file: no PAR1 magic bytes at the {where}"
+    else:
+        problem = text.problem if text is not None else None
+    header: tuple[str, ...] = ()
+    if problem is None and file_format == "csv":
+        header, problem = _csv_header(path)
+    return FileFacts(path, file_format, size, sha256, problem, header)
+
+
+def _csv_header(path: Path) -> tuple[tuple[str, ...], str | None]:
+    """The column names on the first line, read with the same dialect DuckDB is given."""
+    with path.open(encoding="utf-8-sig", newline="") as handle:
+        try:
+            header = tuple(next(csv.reader(handle, delimiter=",", quotechar='"'), []))
+        except csv.Error as error:
+            return (), f"the header line cannot be read as CSV: {error}"
+    if not any(name.strip() for name in header):
+        return (), "the first line (the header) is empty"
+    repeated = sorted({name for name in header if header.count(name) > 1})
+    if repeated:
+        return header, f"the header names these columns more than once: {', '.join(repeated)}"
+    return header, None
