@@ -139,6 +139,13 @@ def test_dagster_yaml_validates(tmp_path, monkeypatch):
     config, _ = dagster_instance_config(str(tmp_path))
     assert config["concurrency"]["runs"]["max_concurrent_runs"] == 1
     assert config["run_coordinator"]["class"] == "QueuedRunCoordinator"
+    # crashed runs are retried; a refused candidate or a failed validation is not run again
+    assert config["run_retries"] == {
+        "enabled": True,
+        "max_retries": 1,
+        "retry_on_asset_or_op_failure": False,
+    }
+    assert config["run_monitoring"]["enabled"]
     env_template = (ROOT / ".env.example").read_text()
     for key in POSTGRES_ENV:
         assert f"DAGSTER_POSTGRES_{key}=" in env_template
