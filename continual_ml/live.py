@@ -15,6 +15,7 @@ from pathlib import Path
 
 import httpx
 
+from continual_ml.child_processes import die_with_parent
 from continual_ml.config import Paths
 from continual_ml.service_process import REPO_ROOT, ServiceProcess, free_port
 
@@ -42,7 +43,8 @@ def _port_open(port: int) -> bool:
 
 
 class Child:
-    """One command in a session of its own, so stopping it stops everything it spawned."""
+    """One command in a session of its own, so stopping it stops everything it spawned; it gets
+    SIGTERM if the process that started it dies without stopping it."""
 
     def __init__(self, name: str, command: list[str], env: dict[str, str], log_dir: Path):
         self.name, self.command, self.env = name, command, env
@@ -59,6 +61,7 @@ class Child:
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
+                preexec_fn=die_with_parent(),
             )
         return self
 

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import httpx
 
+from continual_ml.child_processes import die_with_parent
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SERVICE = "bento.service:ChampionClassifier"
 
@@ -64,9 +66,15 @@ class ServiceProcess:
             "--working-dir",
             str(REPO_ROOT),
         ]
-        # A session of its own, so stopping it also stops the workers it spawns.
+        # A session of its own, so stopping it also stops the workers it spawns; and it ends with
+        # this process even when that is killed outright.
         self.process = subprocess.Popen(
-            command, env=env, stdout=self._log, stderr=self._log, start_new_session=True
+            command,
+            env=env,
+            stdout=self._log,
+            stderr=self._log,
+            start_new_session=True,
+            preexec_fn=die_with_parent(),
         )
         if wait_ready:
             self.wait_ready(timeout_seconds)
