@@ -15,7 +15,7 @@ from pathlib import Path
 
 import httpx
 
-from continual_ml.child_processes import die_with_parent
+from continual_ml.child_processes import with_parent
 from continual_ml.config import Paths
 from continual_ml.service_process import REPO_ROOT, ServiceProcess, free_port
 
@@ -55,13 +55,12 @@ class Child:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         with self.log_path.open("ab") as log:
             self.process = subprocess.Popen(
-                self.command,
+                with_parent(self.command),
                 env=self.env,
                 cwd=REPO_ROOT,
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
-                preexec_fn=die_with_parent(),
             )
         return self
 

@@ -227,7 +227,11 @@ def pool_refusals(
     themselves); McNemar's test takes the summed discordant counts. The holdouts must be
     different rows: comparisons on earlier partitions.
     """
-    usable = [r for r in refused if r.n > 0 and np.isfinite(r.improvement_sd)]
+    usable = [
+        r
+        for r in refused
+        if r.metric == settings.metric and r.n > 0 and np.isfinite(r.improvement_sd)
+    ]
     if newest.passed or not usable or newest.n == 0 or not np.isfinite(newest.improvement_sd):
         return newest
     if newest.improvement <= 0 or newest.improvement < settings.min_effect - EFFECT_TOLERANCE:
@@ -248,13 +252,11 @@ def pool_refusals(
         f"improvement {mean:+.4f} ({1 - settings.alpha:.0%} CI {mean - half_width:+.4f}.."
         f"{mean + half_width:+.4f}), McNemar p={mcnemar.p_value:.2g}"
     )
+    alone = f"{newest.reason} on its own holdout"
     if failures:
-        return replace(newest, reason=f"{newest.reason}; {pooled}: fails too")
+        return replace(newest, reason=f"{alone}; {pooled}: fails too")
     return replace(
-        newest,
-        passed=True,
-        pooled_refusals=len(usable),
-        reason=f"{newest.reason}; {pooled}: passes",
+        newest, passed=True, pooled_refusals=len(usable), reason=f"{alone}; {pooled}: passes"
     )
 
 

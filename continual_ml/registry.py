@@ -228,18 +228,41 @@ def record_gate(
 
 
 def refused_comparisons(
-    conn: duckdb.DuckDBPyConnection, champion_version: int, before: date, limit: int
+    conn: duckdb.DuckDBPyConnection,
+    champion_version: int,
+    candidate_version: int,
+    metric: str,
+    limit: int,
 ) -> list[dict]:
-    """The gate's newest `limit` statistical refusals against the champion, of candidates for
-    partitions before `before` (so on other holdout rows), as their recorded details."""
-    rows = conn.execute(
-        "SELECT g.details FROM gate_results g JOIN model_registry m ON m.version = "
-        "g.candidate_version WHERE g.champion_version = ? AND NOT g.passed AND "
-        "m.partition_date < ? AND json_exists(g.details, '$.improvement_sd') "
-        "ORDER BY m.partition_date DESC, g.candidate_version DESC LIMIT ?",
-        [champion_version, before, limit],
+    """The recorded details of the gate's newest `limit` refusals, by `metric`, of earlier
+    candidates against the champion whose holdouts share no row with the candidate's or with
+    each other's: pooled evidence must not count a row twice (late labels can put two
+    candidates' holdouts on the same day)."""
+    refusals = conn.execute(
+        "SELECT candidate_version, details FROM gate_results WHERE champion_version = ? "
+        "AND candidate_version < ? AND NOT passed "
+        # refusals before any statistics (a tampered artifact, another signature) record none
+        "AND json_exists(details, '$.improvement_sd') "
+        "AND json_extract_string(details, '$.metric') = ? ORDER BY candidate_version DESC",
+        [champion_version, candidate_version, metric],
     ).fetchall()
-    return [json.loads(details) for (details,) in rows]
+    seen = _holdout_rows(conn, candidate_version)
+    kept = []
+    for version, details in refusals:
+        rows = _holdout_rows(conn, version)
+        if rows and not rows & seen:
+            kept.append(json.loads(details))
+            seen |= rows
+        if len(kept) == limit:
+            break
+    return kept
+
+
+def _holdout_rows(conn: duckdb.DuckDBPyConnection, candidate_version: int) -> set[str]:
+    rows = conn.execute(
+        "SELECT row_id FROM holdout_predictions WHERE candidate_version = ?", [candidate_version]
+    ).fetchall()
+    return {row_id for (row_id,) in rows}
 
 
 def gate_result(conn: duckdb.DuckDBPyConnection, candidate_version: int) -> dict | None:

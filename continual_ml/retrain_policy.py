@@ -17,7 +17,9 @@ at once, and the promoted score (one holdout, and the best of the challengers th
 noisy a baseline to see a few points by. So the champion is also compared with itself: the mean
 realized accuracy of its last `decay_partitions` partitions against that of its first ones since
 the newest retrain (promoted, or refused: a refusal says the champion was still as good as a
-fresh model then). A drop of more than `max_decay` retrains.
+fresh model then), over the partitions it has served without a break. A drop of more than
+`max_decay` retrains. The sensor passes `HISTORY` partitions, so for an older champion "first"
+slides to the oldest of those.
 """
 
 from __future__ import annotations
@@ -157,16 +159,17 @@ def _decay_finding(
     """Whether the champion's realized accuracy decayed since its first partitions after `since`."""
     window = policy.decay_partitions
     version = observations[-1].champion_version
-    series = [
-        o.realized_accuracy
-        for o in observations
-        if o.validation_passed
-        and o.realized_accuracy is not None
-        and o.champion_version == version
-        and (since is None or o.partition > since)
-    ]
+    if window == 0 or version is None:  # off, or accuracies of no known model
+        return False, None
+    series = []  # the champion's own run of partitions, back to the newest retrain
+    for o in reversed(observations):
+        if o.champion_version != version or (since is not None and o.partition <= since):
+            break  # another model served before it (a rollback's target counts from its return)
+        if o.validation_passed and o.realized_accuracy is not None:
+            series.append(o.realized_accuracy)
+    series.reverse()
     # a window compared with itself says nothing: wait for one partition past the first ones
-    if window == 0 or len(series) <= window:
+    if len(series) <= window:
         return False, None
     first, last = sum(series[:window]) / window, sum(series[-window:]) / window
     decay = first - last

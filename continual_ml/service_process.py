@@ -11,7 +11,7 @@ from pathlib import Path
 
 import httpx
 
-from continual_ml.child_processes import die_with_parent
+from continual_ml.child_processes import with_parent
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SERVICE = "bento.service:ChampionClassifier"
@@ -69,12 +69,11 @@ class ServiceProcess:
         # A session of its own, so stopping it also stops the workers it spawns; and it ends with
         # this process even when that is killed outright.
         self.process = subprocess.Popen(
-            command,
+            with_parent(command),
             env=env,
             stdout=self._log,
             stderr=self._log,
             start_new_session=True,
-            preexec_fn=die_with_parent(),
         )
         if wait_ready:
             self.wait_ready(timeout_seconds)

@@ -69,7 +69,7 @@ def scored_against(conn, candidate, champion, only_candidate, only_champion, bot
     holdout = pd.DataFrame(
         {
             "candidate_version": candidate["version"],
-            "row_id": [f"r{i:05d}" for i in range(len(outcomes))],
+            "row_id": [f"v{candidate['version']}-r{i:05d}" for i in range(len(outcomes))],
             "truth": 1,
             "candidate_proba": [0.9 if c else 0.1 for c, _ in outcomes],
             "champion_version": champion["version"],
@@ -104,3 +104,43 @@ def test_refusals_recorded_against_the_champion_pool_into_a_later_verdict(conn, 
         update={"policy": config.policy.model_copy(update={"gate_pooled_refusals": 0})}
     )
     assert not judge(conn, alone, third, champion)[0]
+
+
+def test_only_disjoint_statistical_refusals_against_the_same_champion_are_pooled(conn, config):
+    champion, other = registered(conn, 1, b"champion"), registered(conn, 1, b"other")
+    earlier = [registered(conn, day, f"v{day}".encode()) for day in (2, 3, 4, 5)]
+    newest = registered(conn, 6, b"newest")
+    for candidate in (*earlier, newest):
+        scored_against(conn, candidate, champion, only_candidate=80, only_champion=65)
+    two, three, four, five = earlier
+    # v5's holdout is the newest candidate's rows (late labels can do that)
+    conn.execute(
+        "UPDATE holdout_predictions SET row_id = replace(row_id, ?, ?) WHERE candidate_version = ?",
+        [f"v{five['version']}-", f"v{newest['version']}-", five["version"]],
+    )
+    for candidate in (five, two, three):  # v5 first, so that it is refused with nothing to pool
+        assert not judged(conn, config, candidate, champion)[0]
+    registry.record_gate(conn, four["version"], other["version"], False, "other", {})
+    registry.record_gate(conn, four["version"] + 10, champion["version"], False, "signature", {})
+    pooled = registry.refused_comparisons(
+        conn, champion["version"], newest["version"], "accuracy", limit=5
+    )
+    # v5 shares rows with the newest, v4 was judged against another champion, the signature
+    # refusal has no statistics: v3 and v2 remain, newest first
+    assert [p["reason"] for p in pooled] == [
+        registry.gate_result(conn, v["version"])["reason"] for v in (three, two)
+    ]
+    assert (
+        registry.refused_comparisons(
+            conn, champion["version"], newest["version"], "log_loss", limit=5
+        )
+        == []
+    )
+    assert (
+        len(
+            registry.refused_comparisons(
+                conn, champion["version"], newest["version"], "accuracy", limit=1
+            )
+        )
+        == 1
+    )

@@ -233,7 +233,10 @@ def test_a_decay_is_measured_only_on_the_champion_since_its_last_retrain():
     decayed = champion_days(0.90, 0.91, 0.89, 0.88, 0.87, 0.86)
     # a refusal on 01-03 restarts the baseline at 0.88, 0.87, 0.86: nothing lost since then
     after_refusal = decide_retrain(POLICY, decayed, 0.90, [], NOW, last_retrain="2026-01-03")
-    assert not after_refusal.retrain and "0.000 below" not in after_refusal.reason
+    assert not after_refusal.retrain
+    # from a refusal on 01-02: 0.89, 0.88, 0.87, 0.86, so 0.870 against 0.880
+    later = decide_retrain(POLICY, decayed, 0.90, [], NOW, last_retrain="2026-01-02")
+    assert not later.retrain and "0.010 below the champion's first 3" in later.reason
     # a new champion is not judged by the old one's first days
     new_champion = champion_days(0.90, 0.91, 0.89) + champion_days(
         0.88, 0.87, 0.86, 0.86, version=2, start=4
@@ -243,3 +246,19 @@ def test_a_decay_is_measured_only_on_the_champion_since_its_last_retrain():
     assert not decide(champion_days(0.90, 0.91, 0.80), champion_score=0.82).retrain
     off = RetrainPolicy(**{**POLICY.model_dump(), "decay_partitions": 0})
     assert not decide(decayed, champion_score=0.90, policy=off).retrain
+
+
+def test_a_decay_counts_only_the_champions_own_unbroken_run_of_partitions():
+    # v1, then v2, then a rollback to v1: v1's days before v2 are not its baseline now
+    rolled_back = (
+        champion_days(0.95, 0.95, 0.95)
+        + champion_days(0.90, version=2, start=4)
+        + champion_days(0.91, 0.90, 0.90, 0.89, version=1, start=5)
+    )
+    assert not decide(rolled_back, champion_score=0.90).retrain
+    # accuracies of no known model are no evidence of a decay
+    unknown = [
+        PartitionObservation(o.partition, 0.0, realized_accuracy=o.realized_accuracy)
+        for o in champion_days(0.90, 0.91, 0.89, 0.88, 0.87, 0.86)
+    ]
+    assert not decide(unknown, champion_score=0.90).retrain

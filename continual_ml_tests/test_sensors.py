@@ -146,3 +146,33 @@ def test_a_slow_decay_of_the_champion_is_retrained_on_from_the_event_log(instanc
     result = tick(instance)
     assert [r.partition_key for r in result.run_requests] == ["2026-01-10"]
     assert result.run_requests[0].tags["continual_ml/causes"] == "decay"
+
+
+def test_only_retrains_that_reached_the_gate_are_the_policys_retrains(home, config, instance):
+    from continual_ml.defs.automation import policy_retrains
+    from continual_ml.defs.jobs import retrain_job
+
+    resources = build_resources(home)
+    local = dg.Definitions(
+        assets=defs.assets,
+        asset_checks=defs.asset_checks,
+        jobs=[retrain_job],
+        resources=resources,
+        executor=dg.in_process_executor,
+    )
+    days = [str(partition_date(config, index)) for index in range(3)]
+    for day in days:
+        assert dg.materialize(
+            [observations], partition_key=day, resources=resources, instance=instance
+        ).success
+    job, policy = local.resolve_job_def("retrain_job"), {"continual_ml/trigger": "policy"}
+    assert job.execute_in_process(partition_key=days[2], instance=instance, tags=policy).success
+    # a day with no rows: the run fails while training, before the gate saw any candidate
+    crashed = job.execute_in_process(
+        partition_key=str(partition_date(config, 20)),
+        instance=instance,
+        tags=policy,
+        raise_on_error=False,
+    )
+    assert not crashed.success
+    assert policy_retrains(instance) == [(days[2], True)]

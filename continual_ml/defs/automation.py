@@ -26,6 +26,7 @@ from continual_ml.retrain_policy import (
 DRIFT_REPORT = dg.AssetKey("drift_report")
 MODEL_PERFORMANCE = dg.AssetKey("model_performance")
 CHAMPION = dg.AssetKey("champion_model")
+EVALUATION = dg.AssetKey("evaluation_scores")
 HISTORY = 60  # partitions of evidence the policy looks back over
 
 
@@ -103,7 +104,11 @@ def retrain_policy(policy) -> RetrainPolicy:
 
 
 def policy_retrains(instance) -> list[tuple[str, bool]]:
-    """The policy's finished retrains, oldest first, as (partition, promoted)."""
+    """The policy's retrains that reached the gate, oldest first, as (partition, promoted).
+
+    A run that failed before its candidate was evaluated (a crash, a lost connection) trained
+    nothing the gate judged: it is neither a refusal nor a new start for the decay rule.
+    """
     runs = instance.get_run_records(
         dg.RunsFilter(
             job_name=retrain_job.name,
@@ -118,10 +123,14 @@ def policy_retrains(instance) -> list[tuple[str, bool]]:
         if (decision := record.asset_materialization.metadata.get("decision")) is not None
         and decision.value == "promoted"
     }
+    evaluated = {
+        record.run_id for record in instance.fetch_materializations(EVALUATION, limit=50).records
+    }
     # A refused candidate fails its run at the gate; a success without a promotion is neither.
     return [
         (r.dagster_run.tags.get("dagster/partition", ""), r.dagster_run.run_id in promoted)
         for r in sorted(runs, key=lambda r: r.create_timestamp)
+        if r.dagster_run.run_id in evaluated
     ]
 
 
@@ -165,6 +174,7 @@ def drift_retrain_sensor(
             skipped.append(f"{partition}: retrain already requested (run key {run_key})")
             continue
         follow_up = None  # one follow-up at a time, even when a tick sees several days
+        retrains.append(now)  # the cooldown and the daily cap count this request too
         requests.append(
             dg.RunRequest(
                 run_key=run_key,

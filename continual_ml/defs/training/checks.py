@@ -49,7 +49,11 @@ def judge(conn, config, candidate: dict, champion: dict | None) -> tuple[bool, s
     )
     if not result.passed and policy.gate_pooled_refusals:
         earlier = registry.refused_comparisons(
-            conn, champion["version"], candidate["partition_date"], policy.gate_pooled_refusals
+            conn,
+            champion["version"],
+            candidate["version"],
+            settings.metric,
+            policy.gate_pooled_refusals,
         )
         result = pool_refusals(result, [GateResult(**details) for details in earlier], settings)
     return result.passed, result.reason, asdict(result)

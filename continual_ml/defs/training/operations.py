@@ -7,19 +7,19 @@ from continual_ml import promotion, registry, warehouse
 from continual_ml.alerts import Alert
 from continual_ml.defs.data.assets import WAREHOUSE_POOL
 from continual_ml.defs.resources import AlertsResource, ArtifactDirsResource, DatasetResource
-
-CHAMPION = dg.AssetKey("champion_model")
+from continual_ml.defs.training.assets import champion_model
 
 
 def champion_changed(conn, version: int, decision: str, reason: str) -> dg.AssetMaterialization:
     """A `champion_model` event for a change made outside a retrain, as a retrain records one.
 
     The retraining policy judges realized accuracy against the newest champion's promoted score,
-    and the lineage shows who is in charge: both read these events.
+    and the lineage shows who is in charge: both read these events. It is recorded on the
+    partition the model was trained for, so that partition's latest event says who took over.
     """
     model = registry.load_model_row(conn, version)
     return dg.AssetMaterialization(
-        CHAMPION,
+        champion_model.key,
         partition=str(model["partition_date"]),
         metadata={
             "champion_version": version,
