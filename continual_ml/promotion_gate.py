@@ -3,7 +3,7 @@
 Both models are scored on one holdout, so the comparison is paired: McNemar's test on the rows
 where exactly one of them is right, and a paired bootstrap of the difference in a metric.
 
-One holdout of 1,500 rows tells a 2-point improvement from none less than half the time, so a
+One holdout of 600–1,500 rows often cannot tell a 1–2 point improvement from none, so a
 champion trained in the middle of a gradual drift can stay a few points behind every fresh model
 while the gate refuses each of them alone. `pool_refusals` lets a candidate that is itself
 better pass on the evidence of its own holdout pooled with the refused comparisons against the
