@@ -63,6 +63,9 @@ def run_up(
     next_day = bootstrap(paths, config, say)
     system = LiveSystem(paths, ports)
     previous = signal.signal(signal.SIGTERM, _raise_stop)
+    # Ctrl-C stops everything even when `up` was started where SIGINT is ignored (a background
+    # job of a script inherits that, and Python then leaves it ignored).
+    previous_interrupt = signal.signal(signal.SIGINT, signal.default_int_handler)
     generator = None
     try:
         say("starting the Dagster code server, daemon and webserver, MLflow and the service…")
@@ -99,4 +102,5 @@ def run_up(
             generator.stop()
         system.stop()
         signal.signal(signal.SIGTERM, previous)
+        signal.signal(signal.SIGINT, previous_interrupt)
         say("stopped")

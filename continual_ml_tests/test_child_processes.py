@@ -82,10 +82,12 @@ def test_a_live_system_child_dies_with_its_killed_parent(tmp_path):
         from continual_ml.live import Child
         command = [sys.executable, "-c", "import time; time.sleep(300)"]
         child = Child("sleeper", command, dict(os.environ), Path("logs")).start()
-        time.sleep(0.5)
+        cmdline = Path(f"/proc/{child.process.pid}/cmdline")
+        while b"time.sleep(300)" not in cmdline.read_bytes():  # the launcher has exec'd it
+            time.sleep(0.05)
         """,
     )
-    assert gone_within(tree, 10) == []
+    assert gone_within(tree, 30) == []
 
 
 def test_the_bentoml_service_and_its_workers_die_with_their_killed_parent(tmp_path):
