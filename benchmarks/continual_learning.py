@@ -61,7 +61,8 @@ from benchmarks.drift_streams import (
 from continual_ml.config import DatasetConfig, FeatureSpec, PolicySettings, default_config
 from continual_ml.defs.automation import retrain_policy
 from continual_ml.drift_engine import check_drift
-from continual_ml.promotion_gate import GateSettings, evaluate_gate, pool_refusals
+from continual_ml.gate_pooling import pool_refusals
+from continual_ml.promotion_gate import GateSettings, evaluate_gate
 from continual_ml.retrain_policy import PartitionObservation, decide_retrain, follow_up_partition
 
 RESULTS = Path(__file__).parent / "results" / "continual_learning.json"

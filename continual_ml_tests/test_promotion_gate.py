@@ -6,6 +6,7 @@ from pydantic import ValidationError
 from scipy import stats
 from sklearn.metrics import brier_score_loss, log_loss
 
+from continual_ml.gate_pooling import pool_refusals
 from continual_ml.promotion_gate import (
     GateResult,
     GateSettings,
@@ -13,7 +14,6 @@ from continual_ml.promotion_gate import (
     evaluate_gate,
     mcnemar_test,
     paired_bootstrap,
-    pool_refusals,
 )
 
 

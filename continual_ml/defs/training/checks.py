@@ -11,13 +11,8 @@ from continual_ml.alerts import Alert
 from continual_ml.defs.data.assets import WAREHOUSE_POOL, partition_day
 from continual_ml.defs.resources import AlertsResource, DatasetResource
 from continual_ml.defs.training.assets import evaluation_scores
-from continual_ml.promotion_gate import (
-    GateResult,
-    GateSettings,
-    check_compatibility,
-    evaluate_gate,
-    pool_refusals,
-)
+from continual_ml.gate_pooling import pool_refusals
+from continual_ml.promotion_gate import GateResult, GateSettings, check_compatibility, evaluate_gate
 
 GATE_CHECK = "candidate_beats_champion"
 
