@@ -122,6 +122,12 @@ def read_window(conn: duckdb.DuckDBPyConnection, partition: date, kind: str) -> 
     return dict(zip(("start", "end", "champion_version", "n_rows"), row, strict=True))
 
 
+def window_rows(conn: duckdb.DuckDBPyConnection, partition: date, kind: str) -> pd.DataFrame:
+    """The observations in the `kind` window recorded for `partition`, oldest first."""
+    window = read_window(conn, partition, kind)
+    return read_rows(conn, "observations", window["start"], window["end"])
+
+
 def record_drift(
     conn: duckdb.DuckDBPyConnection, partition: date, scores: pd.DataFrame, **summary
 ) -> None:

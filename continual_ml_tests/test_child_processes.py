@@ -35,7 +35,7 @@ def killed_parent(tmp_path, start_child: str) -> list[int]:
             print(child.process.pid, flush=True)
             time.sleep(300)
             """
-        ).format(start=textwrap.indent(textwrap.dedent(start_child), "")),
+        ).format(start=textwrap.dedent(start_child)),
     )
     parent = subprocess.Popen(
         [sys.executable, str(script)], stdout=subprocess.PIPE, text=True, cwd=tmp_path

@@ -95,8 +95,7 @@ def drift_report(
     with duckdb.get_connection() as conn:
         warehouse.ensure_schema(conn, config)
         reference = warehouse.read_window(conn, day, "reference")
-        current = warehouse.read_window(conn, day, "current")
-        current_rows = warehouse.read_rows(conn, "observations", current["start"], current["end"])
+        current_rows = warehouse.window_rows(conn, day, "current")
         if current_rows.empty:
             raise dg.Failure(f"no observations for {day}; materialize `observations` first")
         profile = reference_profile(conn, config, reference)
@@ -175,12 +174,8 @@ def drift_explanation(
     config, day = dataset.config, partition_day(context)
     html_path = artifact_dirs.report_path(f"drift/{day}.html")
     with duckdb.get_connection() as conn:
-        reference = warehouse.read_window(conn, day, "reference")
-        current = warehouse.read_window(conn, day, "current")
-        reference_rows = warehouse.read_rows(
-            conn, "observations", reference["start"], reference["end"]
-        )
-        current_rows = warehouse.read_rows(conn, "observations", current["start"], current["end"])
+        reference_rows = warehouse.window_rows(conn, day, "reference")
+        current_rows = warehouse.window_rows(conn, day, "current")
     evidently = compute_drift(config, _sample(reference_rows), _sample(current_rows), html_path)
     return dg.MaterializeResult(
         metadata={

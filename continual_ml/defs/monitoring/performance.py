@@ -45,14 +45,12 @@ def model_performance(
         champion = registry.current_champion(conn)
         if champion is None:  # the bootstrap days, before the first model: nothing to monitor
             return dg.MaterializeResult(metadata={"champion_version": "none"})
-        reference = warehouse.read_window(conn, day, "reference")
-        current = warehouse.read_window(conn, day, "current")
         monitored = monitor_batch(
             config,
             load_model(champion["artifact"], champion["sha256"]),
             registry.holdout_predictions(conn, champion["version"]),
-            warehouse.read_rows(conn, "observations", reference["start"], reference["end"]),
-            warehouse.read_rows(conn, "observations", current["start"], current["end"]),
+            warehouse.window_rows(conn, day, "reference"),
+            warehouse.window_rows(conn, day, "current"),
         )
         row = {"partition_date": day, "champion_version": champion["version"], **monitored.as_row()}
         conn.execute("DELETE FROM performance_history WHERE partition_date = ?", [day])

@@ -270,11 +270,17 @@ def champion_model(
         context.log,
     )
     return dg.MaterializeResult(
-        metadata={
-            "champion_version": champion_version if champion_version is not None else "none",
-            "candidate_version": candidate["version"],
-            "decision": outcome,
-            "reason": reason,
-            "promoted_accuracy": float(candidate["metrics"].get("accuracy", float("nan"))),
-        }
+        metadata=champion_metadata(champion_version, candidate, outcome, reason)
     )
+
+
+def champion_metadata(champion_version: int | None, candidate: dict, decision: str, reason: str):
+    """What a `champion_model` event says; the retraining sensor reads `decision` and
+    `promoted_accuracy` (the score of `candidate`, a registry row)."""
+    return {
+        "champion_version": champion_version if champion_version is not None else "none",
+        "candidate_version": candidate["version"],
+        "decision": decision,
+        "reason": reason,
+        "promoted_accuracy": float(candidate["metrics"].get("accuracy", float("nan"))),
+    }

@@ -7,7 +7,7 @@ from continual_ml import promotion, registry, warehouse
 from continual_ml.alerts import Alert
 from continual_ml.defs.data.assets import WAREHOUSE_POOL
 from continual_ml.defs.resources import AlertsResource, ArtifactDirsResource, DatasetResource
-from continual_ml.defs.training.assets import champion_model
+from continual_ml.defs.training.assets import champion_metadata, champion_model
 
 
 def champion_changed(conn, version: int, decision: str, reason: str) -> dg.AssetMaterialization:
@@ -21,13 +21,7 @@ def champion_changed(conn, version: int, decision: str, reason: str) -> dg.Asset
     return dg.AssetMaterialization(
         champion_model.key,
         partition=str(model["partition_date"]),
-        metadata={
-            "champion_version": version,
-            "candidate_version": version,
-            "decision": decision,
-            "reason": reason,
-            "promoted_accuracy": float(model["metrics"].get("accuracy", float("nan"))),
-        },
+        metadata=champion_metadata(version, model, decision, reason),
     )
 
 
