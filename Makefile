@@ -9,6 +9,9 @@ export UV_COMPILE_BYTECODE := 1
 export MLFLOW_DISABLE_TELEMETRY := true
 export BENTOML_DO_NOT_TRACK := true
 export DO_NOT_TRACK := 1
+# The project's own tools (dagster, bentoml, uv) come first on PATH, so every target and what it
+# starts finds them without an activated environment.
+export PATH := $(CURDIR)/.venv/bin:$(PATH)
 
 .PHONY: setup demo test dev up lint bench
 
@@ -16,8 +19,11 @@ $(UV):
 	$(PYTHON) -m venv .tools
 	.tools/bin/pip install --quiet uv==$(UV_VERSION)
 
+# The interpreter is chosen once, when .venv is made. Naming it again on every sync makes uv
+# replace a working environment whenever the name differs from what .venv recorded (a pyenv
+# shim, or another PATH), which costs minutes and pulls the venv from under running processes.
 setup: $(UV)
-	$(UV) sync --frozen --python $(PYTHON)
+	$(UV) sync --frozen $(if $(wildcard .venv/pyvenv.cfg),,--python $(PYTHON))
 
 demo: setup  ## set up and run the continual-learning demo
 	.venv/bin/continual-ml demo
@@ -25,8 +31,9 @@ demo: setup  ## set up and run the continual-learning demo
 test: setup  ## set up and run the test suite
 	.venv/bin/python -m pytest
 
-dev: setup  ## the Dagster UI on the demo's home (run `make demo` first to see its runs)
-	.venv/bin/continual-ml dagster-dev
+DEV_PORT ?= 3000
+dev: setup  ## the Dagster UI on the demo's home (run `make demo` first); `make dev DEV_PORT=3100`
+	.venv/bin/continual-ml dagster-dev --port $(DEV_PORT)
 
 up: setup  ## the live system: Dagster webserver + daemon, MLflow UI, BentoML service, traffic
 	.venv/bin/continual-ml up --traffic

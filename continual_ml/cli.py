@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import argparse
 import getpass
+import os
 import sys
+from pathlib import Path
 
 from continual_ml.config import Paths
 
@@ -25,7 +27,9 @@ def build_parser() -> argparse.ArgumentParser:
     up.add_argument("--service-port", type=int, default=3001)
     commands.add_parser("status", help="the champion, latest drift and performance, runs, alerts")
     commands.add_parser("init", help="prepare the local home (DuckDB, MLflow, BentoML, Dagster)")
-    commands.add_parser("dagster-dev", help="open the Dagster UI on the local home")
+    dev = commands.add_parser("dagster-dev", help="open the Dagster UI on the local home")
+    dev.add_argument("--port", type=int, default=3000)
+    dev.add_argument("--host", default="127.0.0.1")
     ingest = commands.add_parser("ingest", help="ingest a CSV/Parquet file or a folder of them")
     ingest.add_argument("path")
     ingest.add_argument(
@@ -79,18 +83,22 @@ def main(argv: list[str] | None = None) -> int:
         from continual_ml.live_mode import run_up
 
         ports = Ports(args.dagster_port, args.mlflow_port, args.service_port)
+        os.environ["CONTINUAL_ML_DAGSTER_UI_URL"] = f"http://127.0.0.1:{args.dagster_port}"
         return run_up(paths, ports, args.traffic, args.days, args.day_seconds)
     elif args.command == "status":
         from continual_ml.status import status_lines
 
         print("\n".join(status_lines(paths)))
     elif args.command == "dagster-dev":
-        import os
+        from continual_ml.service_process import REPO_ROOT
 
-        os.execvp("dagster", ["dagster", "dev", "-m", "continual_ml.definitions"])
+        os.environ["CONTINUAL_ML_DAGSTER_UI_URL"] = f"http://{args.host}:{args.port}"
+        # The `dagster` beside this interpreter, not whatever PATH holds; run from the checkout so
+        # it loads `[tool.dagster]` in pyproject.toml (code location `continual_ml`).
+        dagster = str(Path(sys.executable).with_name("dagster"))
+        os.chdir(REPO_ROOT)
+        os.execv(dagster, [dagster, "dev", "-p", str(args.port), "-h", args.host])
     elif args.command == "ingest":
-        from pathlib import Path
-
         from continual_ml.defs.data.ingestion import LANDING_SUFFIXES, ingest_file_job
 
         root = Path(args.path)

@@ -170,9 +170,15 @@ def test_the_bentofile_builds_a_bento(tmp_path):
     import subprocess
     import sys
 
-    env = {**os.environ, "BENTOML_HOME": str(tmp_path), "BENTOML_DO_NOT_TRACK": "true"}
+    # A new user's PATH: no `uv` on it, so BentoML must find the one the project installs.
+    env = {
+        **os.environ,
+        "PATH": "/usr/local/bin:/usr/bin:/bin",
+        "BENTOML_HOME": str(tmp_path),
+        "BENTOML_DO_NOT_TRACK": "true",
+    }
     built = subprocess.run(
-        [sys.executable, "-m", "bentoml", "build", "-f", "bento/bentofile.yaml", "."],
+        [str(VENV_BIN / "bentoml"), "build", "-f", "bento/bentofile.yaml", "."],
         cwd=ROOT,
         env=env,
         capture_output=True,

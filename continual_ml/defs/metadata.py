@@ -4,7 +4,7 @@ import os
 
 import dagster as dg
 
-DAGSTER_UI = os.environ.get("CONTINUAL_ML_DAGSTER_UI_URL", "http://127.0.0.1:3000")
+DEFAULT_DAGSTER_UI = "http://127.0.0.1:3000"
 
 
 def png_markdown(name: str, png: bytes) -> dg.MetadataValue:
@@ -16,4 +16,6 @@ def png_markdown(name: str, png: bytes) -> dg.MetadataValue:
 
 
 def run_url(run_id: str) -> str:
-    return f"{DAGSTER_UI}/runs/{run_id}"
+    # Read on use, not at import: `up` and `dagster-dev` set it after this module may be loaded.
+    ui = os.environ.get("CONTINUAL_ML_DAGSTER_UI_URL", DEFAULT_DAGSTER_UI).rstrip("/")
+    return f"{ui}/runs/{run_id}"

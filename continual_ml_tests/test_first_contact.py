@@ -1,0 +1,118 @@
+"""The README's commands as a new user runs them: only the system's directories on PATH (no uv, no
+activated `.venv`), real processes, bounded waits, cleanup by process group."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from continual_ml.service_process import free_port
+
+ROOT = Path(__file__).parents[1]
+# What a fresh machine has on PATH: no uv, no pyenv shims, no project environment.
+SYSTEM_PATH = "/usr/local/bin:/usr/bin:/bin"
+
+
+def new_user_env(tmp_path: Path) -> dict[str, str]:
+    keep = ("HOME", "LANG", "LC_ALL", "TMPDIR", "UV_CACHE_DIR")
+    env = {name: os.environ[name] for name in keep if name in os.environ}
+    return {
+        **env,
+        "PATH": SYSTEM_PATH,
+        "CONTINUAL_ML_HOME": str(tmp_path / "home"),
+        "DAGSTER_DISABLE_TELEMETRY": "1",
+    }
+
+
+def stop_group(process: subprocess.Popen) -> None:
+    """SIGINT (what Ctrl-C sends), then SIGKILL for whatever of the group is left."""
+    for sig, wait in ((signal.SIGINT, 20), (signal.SIGKILL, 10)):
+        try:
+            os.killpg(process.pid, sig)
+        except ProcessLookupError:
+            return
+        try:
+            process.wait(timeout=wait)
+        except subprocess.TimeoutExpired:
+            continue
+    # make may exit before the dagster processes it started: take the whole group down anyway.
+    try:
+        os.killpg(process.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+
+
+def test_make_dev_serves_the_ui_on_the_chosen_port(tmp_path):
+    port = free_port()
+    log = (tmp_path / "make-dev.log").open("wb")
+    started = time.monotonic()
+    dev = subprocess.Popen(
+        ["make", "dev", f"DEV_PORT={port}"],
+        cwd=ROOT,
+        env=new_user_env(tmp_path),
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    try:
+        locations = None
+        while time.monotonic() - started < 60 and dev.poll() is None:
+            try:
+                answer = httpx.post(
+                    f"http://127.0.0.1:{port}/graphql",
+                    json={
+                        "query": "{ workspaceOrError { ... on Workspace { locationEntries {"
+                        " name locationOrLoadError { __typename } } } } }"
+                    },
+                    timeout=5,
+                )
+                entries = answer.json()["data"]["workspaceOrError"]["locationEntries"]
+                if entries and entries[0]["locationOrLoadError"]:
+                    locations = entries
+                    break
+            except (httpx.HTTPError, KeyError, TypeError, ValueError):
+                pass
+            time.sleep(1)
+        output = (tmp_path / "make-dev.log").read_text(errors="replace")[-3000:]
+        assert locations is not None, f"no UI on port {port} within 60 s:\n{output}"
+        # The code location carries the name pyproject.toml promises, and it loaded.
+        assert locations == [
+            {"name": "continual_ml", "locationOrLoadError": {"__typename": "RepositoryLocation"}}
+        ], locations
+    finally:
+        stop_group(dev)
+        log.close()
+
+
+def test_make_reuses_the_environment(tmp_path):
+    """A second `make` target must not rebuild `.venv`: seconds, not minutes."""
+    started = time.monotonic()
+    setup = subprocess.run(
+        ["make", "setup"],
+        cwd=ROOT,
+        env=new_user_env(tmp_path),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    elapsed = time.monotonic() - started
+    assert setup.returncode == 0, setup.stderr[-2000:]
+    assert "Would replace" not in setup.stderr, setup.stderr[-2000:]
+    assert "Removed virtual environment" not in setup.stderr, setup.stderr[-2000:]
+    assert elapsed < 60, f"make setup took {elapsed:.0f} s on an existing environment"
+
+
+@pytest.mark.parametrize("target", ["demo", "test", "dev", "up", "lint", "bench"])
+def test_every_make_target_sets_up_first(target):
+    """Each README target installs what it needs itself (nothing installed by hand)."""
+    dry = subprocess.run(
+        ["make", "-n", target], cwd=ROOT, capture_output=True, text=True, timeout=60
+    )
+    assert dry.returncode == 0, dry.stderr
+    assert "uv sync --frozen" in dry.stdout
