@@ -168,7 +168,6 @@ def test_workspace_matches_code_server(services):
 
 def test_the_bentofile_builds_a_bento(tmp_path):
     import subprocess
-    import sys
 
     # A new user's PATH: no `uv` on it, so BentoML must find the one the project installs.
     env = {
