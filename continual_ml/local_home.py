@@ -25,6 +25,7 @@ telemetry:
   enabled: false
 """
 MLFLOW_EXPERIMENT = "continual-ml"
+EXPERIMENT_KIND_TAG, EXPERIMENT_KIND = "mlflow.experimentKind", "custom_model_development"
 
 
 def prepare(paths: Paths) -> Paths:
@@ -58,6 +59,14 @@ def ensure_mlflow_experiment(tracking_uri: str, artifacts: Path) -> str:
 
     client = MlflowClient(tracking_uri)
     experiment = client.get_experiment_by_name(MLFLOW_EXPERIMENT)
-    if experiment is not None:
-        return experiment.experiment_id
-    return client.create_experiment(MLFLOW_EXPERIMENT, artifact_location=artifacts.as_uri())
+    if experiment is None:
+        experiment_id = client.create_experiment(
+            MLFLOW_EXPERIMENT, artifact_location=artifacts.as_uri()
+        )
+    else:
+        experiment_id = experiment.experiment_id
+        if experiment.tags.get(EXPERIMENT_KIND_TAG) == EXPERIMENT_KIND:
+            return experiment_id
+    # MLflow 3 opens an experiment of unknown kind on its GenAI view; ours holds training runs.
+    client.set_experiment_tag(experiment_id, EXPERIMENT_KIND_TAG, EXPERIMENT_KIND)
+    return experiment_id

@@ -66,6 +66,32 @@ def _set_alias(stores: ModelStores, mlflow_version: int | None) -> None:
         client.set_registered_model_alias(REGISTERED_MODEL, CHAMPION_ALIAS, str(mlflow_version))
 
 
+def run_name(model: dict, decision: str) -> str:
+    """How a training run reads in MLflow's list: version, family, partition, decision."""
+    return f"v{model['version']} {model['family']} {model['partition_date']} {decision}"
+
+
+def mark_in_mlflow(stores: ModelStores, model: dict, decision: str, reason: str) -> None:
+    """Name the model's training run after the decision and tag its registered version.
+
+    DuckDB's registry is the record; MLflow mirrors it for people browsing runs. A failure here
+    is logged and changes no decision.
+    """
+    from mlflow.exceptions import MlflowException
+
+    client = _mlflow(stores)
+    try:
+        if model.get("mlflow_run_id"):
+            client.update_run(model["mlflow_run_id"], name=run_name(model, decision))
+            client.set_tag(model["mlflow_run_id"], "decision", decision)
+        if model.get("mlflow_model_version") is not None:
+            version = str(model["mlflow_model_version"])
+            client.set_model_version_tag(REGISTERED_MODEL, version, "decision", decision)
+            client.set_model_version_tag(REGISTERED_MODEL, version, "reason", reason[:4000])
+    except (MlflowException, OSError) as error:
+        log.warning("could not mark v%s %s in MLflow: %s", model["version"], decision, error)
+
+
 def verified(model: dict) -> dict:
     actual = hashlib.sha256(model["artifact"]).hexdigest()
     if actual != model["sha256"]:
@@ -127,6 +153,9 @@ def promote(
             _undo(lambda: _set_alias(stores, old_alias), "restore the MLflow champion alias")
         _undo(lambda: delete_export(stores.bentoml_home, tag), f"delete the export {tag}")
         raise
+    mark_in_mlflow(stores, model, action, reason)
+    if previous:
+        mark_in_mlflow(stores, previous, "retired", f"replaced by v{version}")
     return {"champion_version": version, "changed": True, "tag": tag}
 
 

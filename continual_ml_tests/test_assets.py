@@ -133,14 +133,39 @@ def test_the_first_candidate_is_tracked_stored_promoted_and_exported(home, confi
 def test_an_identical_challenger_is_scored_on_the_same_holdout_and_rejected(
     home, config, instance, first_champion
 ):
-    result = run(RETRAIN, partition_date(config, 2), home, instance, expect_success=False)
+    # Refusing is the gate doing its job: the run succeeds and the decision is recorded.
+    result = run(RETRAIN, partition_date(config, 2), home, instance)
     scores = metadata(result, evaluation_scores)
     assert scores["candidate_accuracy"] == scores["champion_accuracy"]
     assert "roc" in scores["plots"] and "data:image/png;base64" in scores["plots"]
     passed, gate = gate_verdict(result)
     assert not passed and gate["decision"] == "reject"
     assert gate["improvement"] == 0.0 and gate["mcnemar_p_value"] == 1.0
-    assert not result.asset_materializations_for_node("champion_model")
+    [check] = [
+        e.asset_check_evaluation_data
+        for e in result.all_events
+        if e.event_type_value == "ASSET_CHECK_EVALUATION"
+    ]
+    assert check.severity == dg.AssetCheckSeverity.WARN  # a warning, not a red error
+    decision = metadata(result, champion_model)
+    assert decision["decision"] == "rejected" and decision["champion_version"] == 1
+    assert decision["reason"] == gate["reason"]
+    from mlflow.tracking import MlflowClient
+
+    client = MlflowClient(home.mlflow_tracking_uri)
+    [rejected] = client.search_model_versions("tags.decision = 'rejected'")
+    assert rejected.tags["reason"] == gate["reason"]
+    run_names = {
+        r.info.run_name: r.data.tags["decision"]
+        for r in client.search_runs(
+            [client.get_experiment_by_name(MLFLOW_EXPERIMENT).experiment_id]
+        )
+    }
+    day = partition_date(config, 2)
+    assert run_names == {
+        f"v1 {config.model.family} {day} promoted": "promoted",
+        f"v2 {config.model.family} {day} rejected": "rejected",
+    }
     rows = query(
         home,
         "SELECT role, model_version, n FROM evaluation_scores "

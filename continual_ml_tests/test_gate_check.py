@@ -1,7 +1,7 @@
 """The gate's refusals that happen before any statistics: tampered bytes, another signature."""
 
 from continual_ml import registry
-from continual_ml.defs.training.checks import judge
+from continual_ml.gate_verdict import judge
 
 
 def model(version, artifact=b"bytes", sha256=None, features=(("x0", "numeric"),)):

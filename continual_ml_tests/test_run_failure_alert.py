@@ -55,7 +55,35 @@ def test_a_failed_run_is_announced(home, config, instance, webhook_receiver):
     assert json.loads(body)["text"].startswith("[run_failed] Run of __ephemeral_asset_job__ failed")
 
 
-def test_a_candidate_refused_by_the_gate_is_not_announced_twice(
+def alert_kinds(webhook_receiver) -> list[str]:
+    return [json.loads(body)["text"].split("]")[0][1:] for _, body in webhook_receiver.requests]
+
+
+def test_a_refused_candidate_is_a_decision_not_a_failure(
+    home, config, instance, webhook_receiver, monkeypatch
+):
+    resources = build_resources(home)
+    for index in range(3):
+        dg.materialize(
+            [observations],
+            partition_key=str(partition_date(config, index)),
+            resources=resources,
+            instance=instance,
+        )
+    day = str(partition_date(config, 2))
+    assert dg.materialize(
+        RETRAIN, partition_key=day, resources=resources, instance=instance
+    ).success
+    webhook_receiver.requests.clear()
+    resources["alerts"] = AlertsResource(slack_webhook_url=f"{webhook_receiver.url}/slack")
+    # an identical challenger: the gate refuses it, and the run still succeeds
+    refused = dg.materialize(RETRAIN, partition_key=day, resources=resources, instance=instance)
+    assert refused.success
+    assert alert_kinds(webhook_receiver) == ["retrain_finished", "model_rejected"]
+    assert instance.get_run_by_id(refused.run_id).status == dg.DagsterRunStatus.SUCCESS
+
+
+def test_a_broken_candidate_fails_its_run_and_is_announced_once(
     home, config, instance, webhook_receiver
 ):
     resources = build_resources(home)
@@ -70,10 +98,32 @@ def test_a_candidate_refused_by_the_gate_is_not_announced_twice(
     assert dg.materialize(
         RETRAIN, partition_key=day, resources=resources, instance=instance
     ).success
-    refused = dg.materialize(
-        RETRAIN, partition_key=day, resources=resources, instance=instance, raise_on_error=False
-    )  # an identical challenger: the gate refuses
-    assert not refused.success
-    alerts = AlertsResource(slack_webhook_url=f"{webhook_receiver.url}/slack")
-    run_failure_alert(failure_context(instance, refused, alerts))
-    assert webhook_receiver.requests == []
+    trained = dg.materialize(
+        RETRAIN,
+        selection=dg.AssetSelection.assets(candidate_model, evaluation_scores).without_checks(),
+        partition_key=day,
+        resources=resources,
+        instance=instance,
+        raise_on_error=False,
+    )
+    # The bytes no longer match what was registered: the gate must stop it, in red.
+    import duckdb
+
+    with duckdb.connect(str(home.warehouse)) as conn:
+        conn.execute("UPDATE model_registry SET sha256 = repeat('0', 64) WHERE version = 2")
+    webhook_receiver.requests.clear()
+    resources["alerts"] = AlertsResource(slack_webhook_url=f"{webhook_receiver.url}/slack")
+    broken = dg.materialize(
+        RETRAIN,
+        selection=dg.AssetSelection.checks(candidate_beats_champion)
+        | dg.AssetSelection.assets(champion_model),
+        partition_key=day,
+        resources=resources,
+        instance=instance,
+        raise_on_error=False,
+    )
+    assert trained.success and not broken.success
+    assert not broken.asset_materializations_for_node("champion_model")
+    assert alert_kinds(webhook_receiver) == ["model_rejected"]
+    run_failure_alert(failure_context(instance, broken, resources["alerts"]))
+    assert alert_kinds(webhook_receiver) == ["model_rejected"]  # not announced twice

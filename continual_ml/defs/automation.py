@@ -126,7 +126,7 @@ def policy_retrains(instance) -> list[tuple[str, bool]]:
     evaluated = {
         record.run_id for record in instance.fetch_materializations(EVALUATION, limit=50).records
     }
-    # A refused candidate fails its run at the gate; a success without a promotion is neither.
+    # A refused candidate's run succeeds with decision `rejected`; only an evaluated one counts.
     return [
         (r.dagster_run.tags.get("dagster/partition", ""), r.dagster_run.run_id in promoted)
         for r in sorted(runs, key=lambda r: r.create_timestamp)

@@ -26,7 +26,7 @@ from continual_ml.defs.training.tracking import (
 from continual_ml.evaluation_report import evaluate_on_holdout, plots_markdown
 from continual_ml.ingestion_schema import labelled_rows
 from continual_ml.partition_checks import failed_partitions
-from continual_ml.promotion import promote
+from continual_ml.promotion import mark_in_mlflow, promote
 from continual_ml.training import data_sha256, fit_candidate, serialize_model, split_window
 
 HEADLINE = ("accuracy", "f1", "roc_auc", "log_loss", "brier", "ece")
@@ -69,6 +69,7 @@ def candidate_model(
     dataset: DatasetResource,
     duckdb: DuckDBResource,
     alerts: AlertsResource,
+    artifact_dirs: ArtifactDirsResource,
     mlflow: dg.ResourceParam[MlFlow],
 ) -> dg.MaterializeResult:
     """A challenger pipeline trained on the sliding window of recent labelled partitions."""
@@ -120,6 +121,10 @@ def candidate_model(
             mlflow_model_version=tracked.registered_version,
             dagster_run_id=context.run.run_id,
         )
+        registered = registry.load_model_row(conn, version)
+    mark_in_mlflow(
+        artifact_dirs.model_stores(config), registered, "candidate", "waits for the gate"
+    )
     alerts.send(
         Alert(
             "retrain_finished",
@@ -219,18 +224,30 @@ def champion_model(
     artifact_dirs: ArtifactDirsResource,
     alerts: AlertsResource,
 ) -> dg.MaterializeResult:
-    """The model in charge after the gate passed: promoted everywhere, or waiting for approval."""
+    """The gate's decision on the candidate: promoted, waiting for approval, or refused."""
     config, day = dataset.config, partition_day(context)
     actor = f"dagster:{context.run.tags.get('dagster/sensor_name', context.run.job_name)}"
     with duckdb.get_connection() as conn:
         warehouse.ensure_schema(conn, config)
         candidate = registry.latest_model_for(conn, day)
         gate = registry.gate_result(conn, candidate["version"])
-        if gate is None or not gate["passed"]:
-            # Belt and braces: the blocking check already stops the run before this step.
-            raise dg.Failure(f"v{candidate['version']} has no passing candidate_beats_champion")
+        if gate is None:
+            # Belt and braces: the blocking check runs, and records its verdict, before this step.
+            raise dg.Failure(f"v{candidate['version']} has no candidate_beats_champion verdict")
         reason = gate["reason"]
-        if config.policy.require_approval:
+        if not gate["passed"]:
+            registry.record_decision(
+                conn,
+                candidate["version"],
+                "rejected",
+                "rejected",
+                reason,
+                actor,
+                partition_date=day,
+            )
+            champion = registry.current_champion(conn)
+            outcome, champion_version = "rejected", champion["version"] if champion else None
+        elif config.policy.require_approval:
             registry.record_decision(
                 conn,
                 candidate["version"],
@@ -253,18 +270,16 @@ def champion_model(
                 partition_date=day,
             )
             outcome, champion_version = "promoted", candidate["version"]
-    title = f"Candidate v{candidate['version']} " + (
-        "promoted" if outcome == "promoted" else "waits for approval"
-    )
+    if outcome != "promoted":  # `promote` names the run in MLflow itself
+        mark_in_mlflow(artifact_dirs.model_stores(config), candidate, outcome, reason)
+    kind, title, action = DECISION_ALERTS[outcome]
     alerts.send(
         Alert(
-            "model_promoted" if outcome == "promoted" else "approval_needed",
-            title,
+            kind,
+            f"Candidate v{candidate['version']} {title}",
             reason,
             {"champion": f"v{champion_version}", "partition": str(day)},
-            action=f"promoted v{candidate['version']}"
-            if outcome == "promoted"
-            else f"waits for a person: continual-ml approve {candidate['version']}",
+            action=action.format(version=candidate["version"], champion=champion_version),
             links={"Dagster run": run_url(context.run.run_id)},
         ),
         context.log,
@@ -272,6 +287,18 @@ def champion_model(
     return dg.MaterializeResult(
         metadata=champion_metadata(champion_version, candidate, outcome, reason)
     )
+
+
+# What each decision tells people: alert kind, title, and what happened or who acts next.
+DECISION_ALERTS = {
+    "promoted": ("model_promoted", "promoted", "promoted v{version}"),
+    "pending_approval": (
+        "approval_needed",
+        "waits for approval",
+        "waits for a person: continual-ml approve {version}",
+    ),
+    "rejected": ("model_rejected", "refused by the gate", "v{champion} stays champion"),
+}
 
 
 def champion_metadata(champion_version: int | None, candidate: dict, decision: str, reason: str):
