@@ -33,7 +33,10 @@ def compute_drift(
         categorical_columns=config.categorical_features,
     )
     columns = config.feature_names
-    snapshot = Report([DataDriftPreset(columns=columns)]).run(
+    # The report's headline "dataset drift" uses the policy's share, so the page and the retrain
+    # decision agree (Evidently's own default is 0.5).
+    preset = DataDriftPreset(columns=columns, drift_share=config.policy.drift_share_threshold)
+    snapshot = Report([preset]).run(
         Dataset.from_pandas(current[columns], data_definition=definition),
         Dataset.from_pandas(reference[columns], data_definition=definition),
     )

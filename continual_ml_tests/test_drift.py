@@ -33,3 +33,14 @@ def test_small_samples_use_a_statistical_test(config, tmp_path):
     summary = compute_drift(config, reference, current, tmp_path / "r.html")
     x0 = next(f for f in summary.features if f.feature == "x0")
     assert "p_value" in x0.method and x0.drifted and x0.score < x0.threshold
+
+
+def test_the_html_report_judges_dataset_drift_with_the_policys_share(config, tmp_path):
+    """Between the policy's 0.30 and Evidently's default 0.50 the page must say drift too."""
+    assert config.policy.drift_share_threshold == 0.3
+    current = days(config, [config.stream.drift_day]).drop(columns=["x1", "x2"])
+    current[["x1", "x2"]] = days(config, [5])[["x1", "x2"]].to_numpy()
+    summary = compute_drift(config, days(config, [0, 1, 2]), current, tmp_path / "r.html")
+    assert 0.3 <= summary.drift_share < 0.5
+    page = (tmp_path / "r.html").read_text()
+    assert "Dataset Drift is detected. Dataset drift detection threshold is 0.3" in page
