@@ -52,7 +52,54 @@ def test_a_failed_run_is_announced(home, config, instance, webhook_receiver):
     alerts = AlertsResource(slack_webhook_url=f"{webhook_receiver.url}/slack")
     run_failure_alert(failure_context(instance, result, alerts))
     [(path, body)] = webhook_receiver.requests
-    assert json.loads(body)["text"].startswith("[run_failed] Run of __ephemeral_asset_job__ failed")
+    text = json.loads(body)["text"]
+    assert text.startswith("[run_failed] Run of __ephemeral_asset_job__ failed")
+    # the cause, not only "a step failed": the step and its error message
+    assert "Cause: candidate_model: " in text and "no labelled observations in the" in text
+
+
+def test_a_run_failed_from_outside_names_the_recorded_cause(instance, webhook_receiver):
+    """A run the daemon fails (code server unreachable) carries its cause in an engine event."""
+    import sys
+
+    from dagster._core.events import EngineEventData
+    from dagster._utils.error import serializable_error_info_from_exc_info
+
+    @dg.op
+    def noop():
+        pass
+
+    @dg.job
+    def some_job():
+        noop()
+
+    run = instance.create_run_for_job(some_job)
+    try:
+        raise ConnectionError("could not reach the code server at 127.0.0.1:4000")
+    except ConnectionError:
+        error = serializable_error_info_from_exc_info(sys.exc_info())
+    instance.report_engine_event(
+        "Caught an error while launching the run", run, EngineEventData(error=error)
+    )
+    instance.report_run_failed(run)
+    [failure] = [
+        r.dagster_event
+        for r in instance.all_logs(run.run_id)
+        if r.dagster_event and r.dagster_event.event_type_value == "PIPELINE_FAILURE"
+    ]
+    alerts = AlertsResource(slack_webhook_url=f"{webhook_receiver.url}/slack")
+    run_failure_alert(
+        dg.build_run_status_sensor_context(
+            sensor_name="run_failure_alert",
+            dagster_event=failure,
+            dagster_instance=instance,
+            dagster_run=instance.get_run_by_id(run.run_id),
+            resources={"alerts": alerts},
+        ).for_run_failure()
+    )
+    [(_, body)] = webhook_receiver.requests
+    text = json.loads(body)["text"]
+    assert "Cause: ConnectionError: could not reach the code server at 127.0.0.1:4000" in text
 
 
 def alert_kinds(webhook_receiver) -> list[str]:

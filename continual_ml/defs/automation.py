@@ -13,6 +13,7 @@ from continual_ml.defs.jobs import (
     priority_tag,
     retrain_job,
 )
+from continual_ml.defs.metadata import run_url
 from continual_ml.defs.monitoring.assets import drift_explanation
 from continual_ml.defs.resources import AlertsResource, DatasetResource
 from continual_ml.defs.training.operations import approval_job, rollback_job
@@ -207,7 +208,6 @@ drift_explanation_sensor = dg.AutomationConditionSensorDefinition(
 )
 
 
-# Every job of the code location: each one's failures are alerted on.
 JOBS = [
     monitoring_job,
     retrain_job,
@@ -218,12 +218,41 @@ JOBS = [
 ]
 
 
-@dg.run_failure_sensor(
-    monitored_jobs=JOBS,
-    default_status=dg.DefaultSensorStatus.RUNNING,
-)
+def _error_line(error) -> str:
+    # Dagster's message usually starts with the class name already ("ConnectionError: ...").
+    message = error.message.strip()
+    return message if message.startswith(error.cls_name) else f"{error.cls_name}: {message}"
+
+
+def failure_cause(context: dg.RunFailureSensorContext) -> str:
+    """What made the run fail, in one line: the failed step's error, or, for a run Dagster failed
+    from outside (lost code server, killed worker), the error its engine events recorded."""
+    steps = context.get_step_failure_events()
+    errors = [
+        f"{event.step_key}: {_error_line(event.step_failure_data.error)}"
+        for event in steps
+        if event.step_failure_data and event.step_failure_data.error
+    ]
+    if not errors:
+        records = context.instance.all_logs(
+            context.dagster_run.run_id,
+            of_type={dg.DagsterEventType.ENGINE_EVENT, dg.DagsterEventType.RUN_FAILURE},
+        )
+        for record in reversed(records):
+            error = getattr(record.dagster_event.event_specific_data, "error", None)
+            if error is not None:
+                errors.append(_error_line(error))
+                break
+    message = context.failure_event.message or "the run failed"
+    cause = errors[0].splitlines()[0][:500] if errors else None
+    return f"{message} Cause: {cause}" if cause else message
+
+
+# No `monitored_jobs`: every run of the code location is watched, the automation condition
+# sensor's own asset runs (drift explanations) included.
+@dg.run_failure_sensor(default_status=dg.DefaultSensorStatus.RUNNING)
 def run_failure_alert(context: dg.RunFailureSensorContext, alerts: AlertsResource) -> None:
-    """Alert when a run fails, except a candidate the gate refused (that has its own alert)."""
+    """Alert when a run fails, with its cause; a broken candidate has had its own alert."""
     run = context.dagster_run
     failures = context.get_step_failure_events()
     if failures and all(
@@ -231,14 +260,15 @@ def run_failure_alert(context: dg.RunFailureSensorContext, alerts: AlertsResourc
         for f in failures
         if f.step_failure_data and f.step_failure_data.error
     ):
-        context.log.info(f"run {run.run_id}: the gate refused the candidate; already alerted")
+        context.log.info(f"run {run.run_id}: the gate refused a broken candidate; already alerted")
         return
     alerts.send(
         Alert(
             "run_failed",
             f"Run of {run.job_name} failed",
-            context.failure_event.message or "the run failed",
+            failure_cause(context),
             {"run id": run.run_id, "partition": run.tags.get("dagster/partition", "-")},
+            links={"Dagster run": run_url(run.run_id)},
         ),
         context.log,
     )
