@@ -226,3 +226,16 @@ def test_service_commands_exist(services):
     module, service_class = command_flag(services["bento"], "serve").split(":")
     source = ROOT.joinpath(*module.split(".")).with_suffix(".py").read_text()
     assert f"class {service_class}" in source
+
+
+def test_the_build_context_leaves_out_the_environment_and_secrets():
+    ignored = set((ROOT / ".dockerignore").read_text().split())
+    assert {".venv", ".tools", ".git", ".env", ".continual_ml"} <= ignored
+
+
+def test_the_landing_folder_is_the_checkouts_under_compose(services):
+    """The README's "copy a file into the landing folder" has a host path under compose too."""
+    for name in DAGSTER_SERVICES:
+        mounts = [v for v in services[name]["volumes"] if v.endswith(":/data/landing")]
+        assert mounts == ["./landing:/data/landing"], name
+    assert (ROOT / "landing").is_dir()
