@@ -5,13 +5,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numpy as np
 import pandas as pd
-from matplotlib.figure import Figure
 
 from continual_ml.config import DatasetConfig
 from continual_ml.drift_engine import FeatureDrift, build_profile, check_drift
-from continual_ml.evaluation_plots import figure_png
 from continual_ml.performance_estimation import (
     estimate_performance,
     estimation_error,
@@ -92,33 +89,3 @@ def monitor_batch(
         error=error,
         reliability=reliability(estimated, realized),
     )
-
-
-def accuracy_history_png(history: pd.DataFrame) -> bytes:
-    """Estimated against realized accuracy per partition, the champion changes marked."""
-    figure = Figure(figsize=(6, 3.2), dpi=80)
-    axes = figure.subplots()
-    x = pd.to_datetime(history["partition_date"])
-    axes.plot(x, history["realized_accuracy"], marker="o", label="realized")
-    axes.plot(x, history["estimated_accuracy"], marker="x", linestyle="--", label="estimated")
-    for when in x[history["champion_version"].diff().fillna(0).to_numpy() != 0]:
-        axes.axvline(when, color="grey", alpha=0.4)
-    axes.set_ylim(0, 1.02)
-    axes.set_ylabel("accuracy")
-    axes.legend(loc="lower left")
-    figure.autofmt_xdate()
-    return figure_png(figure)
-
-
-def feature_drift_png(scores: pd.DataFrame) -> bytes:
-    """Per-feature drift score against its threshold for one partition."""
-    figure = Figure(figsize=(6, 3.2), dpi=80)
-    axes = figure.subplots()
-    colours = np.where(scores["drifted"], "tab:red", "tab:blue")
-    axes.bar(scores["feature"], scores["score"], color=colours)
-    axes.scatter(
-        scores["feature"], scores["threshold"], marker="_", s=400, color="black", label="threshold"
-    )
-    axes.set_ylabel("drift score")
-    axes.legend(loc="upper right")
-    return figure_png(figure)

@@ -116,7 +116,7 @@ def drift_report(
         drifting = summary.drift_share >= config.policy.drift_share_threshold
         impact = estimated_impact(conn, config, current_rows) if drifting else None
     top = pd.DataFrame([vars(f) for f in summary.top()])
-    from continual_ml.model_monitoring import feature_drift_png
+    from continual_ml.monitoring_plots import feature_drift_png
 
     if drifting:
         alerts.send(
@@ -146,7 +146,10 @@ def drift_report(
             "reference_champion": reference["champion_version"] or "none",
             "top_features": dg.MetadataValue.md(top.to_markdown(index=False, floatfmt=".4f")),
             **{f"drift_score/{f.feature}": float(f.score) for f in summary.features},
-            "feature_drift": png_markdown("feature drift", feature_drift_png(scores)),
+            "feature_drift": png_markdown(
+                "feature drift",
+                feature_drift_png(scores, config.policy.drift_share_threshold),
+            ),
             "report": dg.MetadataValue.path(str(html_path)),
         }
     )

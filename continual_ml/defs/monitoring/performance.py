@@ -36,7 +36,8 @@ def model_performance(
     """The champion on this partition: score and label drift, estimated and realized accuracy."""
     # Imported in the step: scikit-learn and matplotlib are slow to import, and every run and
     # sensor process loads this module.
-    from continual_ml.model_monitoring import accuracy_history_png, monitor_batch
+    from continual_ml.model_monitoring import monitor_batch
+    from continual_ml.monitoring_plots import accuracy_history_png
     from continual_ml.training import load_model
 
     config, day = dataset.config, partition_day(context)
