@@ -119,7 +119,22 @@ class LoopDriver:
         self.sensor_cursor = tick.cursor
         return tick
 
-    def run_requested(self, run_request) -> dict | None:
+    def ingest_served_logs(self) -> int:
+        """Ingest the service's closed prediction and feedback logs as the log sensor would, with
+        its run key, so the daemon of a later `make dev` does not ingest them again."""
+        sensor = self.defs.resolve_sensor_def("prediction_log_sensor")
+        tick = sensor.evaluate_tick(
+            self.dg.build_sensor_context(instance=self.instance, definitions=self.defs)
+        )
+        for request in tick.run_requests:
+            self.defs.resolve_job_def(request.job_name).execute_in_process(
+                instance=self.instance,
+                run_config=request.run_config,
+                tags={**request.tags, "dagster/run_key": request.run_key},
+            )
+        return len(tick.run_requests)
+
+    def run_requested(self, run_request, sensor: str = "drift_retrain_sensor") -> dict | None:
         """Launch a sensor's run request as the daemon would: at most once per run key."""
         existing = self.instance.get_run_ids(
             self.dg.RunsFilter(tags={"dagster/run_key": run_request.run_key}), limit=1
@@ -127,14 +142,15 @@ class LoopDriver:
         if existing:
             return None
         tags = {k: v for k, v in run_request.tags.items() if not k.startswith("dagster/partition")}
-        return self.retrain(
-            run_request.partition_key, {**tags, "dagster/run_key": run_request.run_key}
-        )
+        # The tags the daemon would add: the UI then says which sensor launched the run.
+        launched = {"dagster/run_key": run_request.run_key, "dagster/sensor_name": sensor}
+        return self.retrain(run_request.partition_key, {**tags, **launched})
 
 
 def send_traffic(service: ServiceProcess, rows, config) -> tuple[float, set[int]]:
-    """Post the day's rows to the service; return accuracy against the labels, and versions."""
-    correct, versions = 0, set()
+    """Post the day's rows to the service, then their true labels as feedback (the labels a
+    real client sends back later); return accuracy against the labels, and versions."""
+    correct, versions, feedback = 0, set(), []
     records = rows[config.feature_names].to_dict("records")
     labels = rows[config.label].to_numpy()
     with httpx.Client(base_url=service.url, timeout=30) as client:
@@ -145,7 +161,16 @@ def send_traffic(service: ServiceProcess, rows, config) -> tuple[float, set[int]
             body = response.json()
             versions.add(body["model_version"])
             predicted = [p["predicted_class"] for p in body["predictions"]]
-            correct += int((labels[start : start + len(predicted)] == predicted).sum())
+            truth = labels[start : start + len(predicted)]
+            correct += int((truth == predicted).sum())
+            feedback += [
+                {"prediction_id": p["prediction_id"], "label": int(label)}
+                for p, label in zip(body["predictions"], truth, strict=True)
+            ]
+        for start in range(0, len(feedback), REQUEST_ROWS):
+            client.post(
+                "/feedback", json={"items": feedback[start : start + REQUEST_ROWS]}
+            ).raise_for_status()
     return correct / len(records), versions
 
 
@@ -195,6 +220,8 @@ def run_demo(paths: Paths, n_days: int | None = None, say: Callable[[str], None]
             record.champion_after = champion
             timeline.append(record)
             say(format_row(record))
+    # The service closed its logs on the way out: what it served, and the feedback, go in.
+    driver.ingest_served_logs()
     elapsed = time.monotonic() - started
     csv_path = paths.home / "demo_timeline.csv"
     write_csv(timeline, csv_path)

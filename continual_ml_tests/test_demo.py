@@ -43,3 +43,28 @@ def test_the_short_demo_detects_drift_retrains_and_swaps_the_served_model(tmp_pa
     assert float(last["served_accuracy"]) > float(drifted["served_accuracy"]) + 0.3
     assert (home / "dagster_home" / "dagster.yaml").exists()
     assert "demo finished" in completed.stdout
+
+    # What the demo leaves behind reads as the story it played: every prediction it was answered
+    # is in DuckDB with its label, and each served version has a realized accuracy.
+    import duckdb
+
+    served_rows = 800 * (9 - 3)  # the days after the three bootstrap days
+    with duckdb.connect(str(home / "warehouse.duckdb"), read_only=True) as conn:
+        assert conn.execute("SELECT count(*) FROM predictions").fetchone()[0] == served_rows
+        assert conn.execute("SELECT count(*) FROM labelled_predictions").fetchone()[0] == (
+            served_rows
+        )
+    import dagster as dg
+
+    os.environ["DAGSTER_HOME"] = str(home / "dagster_home")
+    try:
+        with dg.DagsterInstance.get() as instance:
+            [event] = instance.fetch_materializations(
+                dg.AssetKey("served_model_performance"), limit=1
+            ).records
+            failed = instance.get_runs(dg.RunsFilter(statuses=[dg.DagsterRunStatus.FAILURE]))
+        realized = event.asset_materialization.metadata["realized_accuracy"].value
+        assert 0.5 < realized <= 1.0
+        assert failed == []  # a refused candidate is a decision, not a failed run
+    finally:
+        os.environ.pop("DAGSTER_HOME")
