@@ -13,7 +13,7 @@ export DO_NOT_TRACK := 1
 # starts finds them without an activated environment.
 export PATH := $(CURDIR)/.venv/bin:$(PATH)
 
-.PHONY: setup demo test dev up lint bench
+.PHONY: setup demo test dev up lint bench validate
 
 $(UV):
 	$(PYTHON) -m venv .tools
@@ -37,6 +37,9 @@ dev: setup  ## the Dagster UI on the demo's home (run `make demo` first); `make 
 
 up: setup  ## the live system: Dagster webserver + daemon, MLflow UI, BentoML service, traffic
 	.venv/bin/continual-ml up --traffic
+
+validate: setup  ## load and validate the Dagster definitions (on the local home's instance)
+	.venv/bin/continual-ml validate
 
 lint: setup
 	.venv/bin/ruff check . && .venv/bin/ruff format --check .

@@ -27,6 +27,9 @@ def build_parser() -> argparse.ArgumentParser:
     up.add_argument("--service-port", type=int, default=3001)
     commands.add_parser("status", help="the champion, latest drift and performance, runs, alerts")
     commands.add_parser("init", help="prepare the local home (DuckDB, MLflow, BentoML, Dagster)")
+    commands.add_parser(
+        "validate", help="load and validate the Dagster definitions on the local home's instance"
+    )
     dev = commands.add_parser("dagster-dev", help="open the Dagster UI on the local home")
     dev.add_argument("--port", type=int, default=3000)
     dev.add_argument("--host", default="127.0.0.1")
@@ -89,6 +92,14 @@ def main(argv: list[str] | None = None) -> int:
         from continual_ml.status import status_lines
 
         print("\n".join(status_lines(paths)))
+    elif args.command == "validate":
+        from continual_ml.service_process import REPO_ROOT
+
+        # DAGSTER_HOME is the local home's (prepare set it): without it, Dagster would read the
+        # repository's deployment dagster.yaml, which needs the Postgres variables.
+        dagster = str(Path(sys.executable).with_name("dagster"))
+        os.chdir(REPO_ROOT)
+        os.execv(dagster, [dagster, "definitions", "validate"])
     elif args.command == "dagster-dev":
         from continual_ml.service_process import REPO_ROOT
 
