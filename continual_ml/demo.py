@@ -129,7 +129,7 @@ class LoopDriver:
         for request in tick.run_requests:
             self.defs.resolve_job_def(request.job_name).execute_in_process(
                 instance=self.instance,
-                run_config=request.run_config,
+                run_config={**request.run_config, **QUIET_RUN_CONFIG},
                 tags={**request.tags, "dagster/run_key": request.run_key},
             )
         return len(tick.run_requests)
