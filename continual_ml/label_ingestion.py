@@ -34,9 +34,10 @@ def ingest_labels(
 ) -> IngestReport:
     """Append late labels keyed by row id to `labels`, once; see `continual_ml.ingestion`.
 
-    Refused: ids not in `observations`, labels outside the classes, an id labelled twice in the
-    file with the same `labelled_at`. The report's partitions count the labels per partition
-    of the labelled rows.
+    Refused: labels outside the classes, an id labelled twice in the file with the same
+    `labelled_at`. A label whose row is not in `observations` yet is kept and waits for it (the
+    labelled views join on the row id when the row lands); the report counts those as
+    `waiting`. Its partitions count the labels per partition of the labelled rows.
     """
     return ingest(
         conn,
@@ -86,9 +87,7 @@ def _land_labels(conn, config, facts, ingestion, step):
             FROM {tabular_reader(facts, keep_rejects=True)} AS s
             GROUP BY GROUPING SETS (({row_id.value}, {labelled_at.value}), ())
         )
-        SELECT *, grouping_set = 0 AND key NOT IN (SELECT row_id FROM observations) AS unknown
-        FROM counted
-        WHERE grouping_set = 3 OR (key IS NOT NULL AND (n > 1 OR unknown))
+        SELECT * FROM counted WHERE grouping_set = 3 OR (key IS NOT NULL AND n > 1)
         """
     )
     parsed = conn.execute("SELECT n FROM ingest_keys WHERE grouping_set = 3").fetchone()[0]
@@ -115,9 +114,8 @@ def _land_labels(conn, config, facts, ingestion, step):
                 f"{said} || ' is labelled ' || __copies || ' times in this file at the same "
                 "labelled_at'",
             ),
-            check(f"{id_name}:unknown", "__unknown", f"{said} || ' is not in observations'"),
         ),
-        extras={"__copies": "k.n", "__unknown": "k.unknown"},
+        extras={"__copies": "k.n"},
         row_number="s.file_row_number + 1" if facts.format == "parquet" else "NULL",
         row_id=row_id.value,
     )
@@ -130,4 +128,9 @@ def _land_labels(conn, config, facts, ingestion, step):
             [ingestion.ingestion_id],
         ).fetchall()
     )
-    return Landed(parsed, good, quarantined, rejected, per_day)
+    waiting = conn.execute(
+        "SELECT count(*) FROM labels WHERE ingestion_id = ? "
+        "AND row_id NOT IN (SELECT row_id FROM observations)",
+        [ingestion.ingestion_id],
+    ).fetchone()[0]
+    return Landed(parsed, good, quarantined, rejected, per_day, waiting=waiting)

@@ -10,6 +10,7 @@ from continual_ml.defs.jobs import (
     SENSOR_INTERVAL_SECONDS,
     drift_explanation_job,
     monitoring_job,
+    performance_job,
     priority_tag,
     retrain_job,
 )
@@ -210,6 +211,7 @@ drift_explanation_sensor = dg.AutomationConditionSensorDefinition(
 # Every job of the code location: each one's failures are alerted on.
 JOBS = [
     monitoring_job,
+    performance_job,
     retrain_job,
     drift_explanation_job,
     rollback_job,

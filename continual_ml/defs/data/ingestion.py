@@ -16,6 +16,7 @@ from continual_ml.config import Paths
 from continual_ml.defs.data.assets import WAREHOUSE_POOL
 from continual_ml.defs.data.reporting import alert_on_quarantine, observation_events
 from continual_ml.defs.jobs import SENSOR_INTERVAL_SECONDS, monitoring_job, priority_tag
+from continual_ml.defs.monitoring.late_labels import label_events
 from continual_ml.defs.monitoring.served_traffic import served_performance_event
 from continual_ml.defs.partitions import daily_partitions
 from continual_ml.defs.resources import AlertsResource, DatasetResource
@@ -65,6 +66,9 @@ def ingest_landed_file(
             context.log.info(report.summary())
             if config.kind == "observations":
                 for event in observation_events(report):
+                    context.log_event(event)
+            if config.kind == "labels":
+                for event in label_events(report):
                     context.log_event(event)
             alert_on_quarantine(report, alerts, context.log)
             if config.kind == "prediction_log" and path.parent.name != ARCHIVE_DIR:
