@@ -8,6 +8,7 @@ import re
 import zipfile
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 from sklearn.compose import ColumnTransformer
 from sklearn.ensemble import HistGradientBoostingClassifier, RandomForestClassifier
@@ -15,7 +16,7 @@ from sklearn.impute import SimpleImputer
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import RandomizedSearchCV, TimeSeriesSplit
 from sklearn.pipeline import Pipeline, make_pipeline
-from sklearn.preprocessing import OneHotEncoder, StandardScaler
+from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder, StandardScaler
 
 from continual_ml.config import DatasetConfig
 
@@ -23,24 +24,50 @@ from continual_ml.config import DatasetConfig
 def build_pipeline(config: DatasetConfig) -> Pipeline:
     """Preprocessing and estimator in one pipeline, so the served model needs nothing else."""
     categorical = [f for f in config.features if f.kind == "categorical"]
+    # A boolean is a 0/1 number to every family; its missing values take the median like any.
     numeric = [f.name for f in config.features if f.kind in ("numeric", "boolean")]
+    native = _native_categories(config)
+    categories = [list(f.categories) for f in categorical]
+    if native:
+        # Codes, split natively by the trees; a category the config does not list becomes
+        # missing, as one-hot's `handle_unknown="ignore"` makes it all zeros.
+        encoder = OrdinalEncoder(
+            categories=categories, handle_unknown="use_encoded_value", unknown_value=np.nan
+        )
+    else:
+        # Dense for the families that refuse sparse input (hist gradient boosting, when some
+        # feature has too many categories for native splits).
+        sparse = config.model.family != "hist_gradient_boosting"
+        encoder = OneHotEncoder(
+            categories=categories, handle_unknown="ignore", sparse_output=sparse
+        )
     preprocess = ColumnTransformer(
         [
             ("numeric", make_pipeline(SimpleImputer(strategy="median"), StandardScaler()), numeric),
             (
                 "categorical",
-                make_pipeline(
-                    SimpleImputer(strategy="most_frequent"),
-                    OneHotEncoder(
-                        categories=[list(f.categories) for f in categorical],
-                        handle_unknown="ignore",
-                    ),
-                ),
+                make_pipeline(SimpleImputer(strategy="most_frequent"), encoder),
                 [f.name for f in categorical],
             ),
         ]
     )
-    return Pipeline([("preprocess", preprocess), ("classifier", build_estimator(config))])
+    classifier = build_estimator(config)
+    if native and categorical:
+        # ColumnTransformer puts the numeric columns first, the categorical codes after them.
+        codes = range(len(numeric), len(numeric) + len(categorical))
+        classifier.set_params(categorical_features=list(codes))
+    return Pipeline([("preprocess", preprocess), ("classifier", classifier)])
+
+
+def _native_categories(config: DatasetConfig) -> bool:
+    """Whether the family splits on category codes itself: gradient boosting, within its bins."""
+    return config.model.family == "hist_gradient_boosting" and all(
+        len(f.categories) < NATIVE_CATEGORY_LIMIT for f in config.features
+    )
+
+
+# HistGradientBoostingClassifier bins each feature in at most 255 bins, one kept for missing.
+NATIVE_CATEGORY_LIMIT = 255
 
 
 def build_estimator(config: DatasetConfig):
