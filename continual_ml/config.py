@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 DEFAULT_CONFIG = Path(__file__).with_name("demo_dataset.yaml")
 
@@ -99,7 +99,7 @@ class DatasetConfig(_Strict):
     name: str
     features: tuple[FeatureSpec, ...]
     label: str = "label"
-    classes: tuple[int, ...] = (0, 1)
+    classes: tuple[int, int] = (0, 1)
     # The names these columns have in the files users drop; `observations` always calls them
     # `row_id` and `event_time`.
     id_column: str = "row_id"
@@ -108,6 +108,20 @@ class DatasetConfig(_Strict):
     stream: StreamSettings = StreamSettings()
     model: ModelSettings = ModelSettings()
     policy: PolicySettings = PolicySettings()
+
+    @field_validator("classes", mode="before")
+    @classmethod
+    def _binary_classes(cls, classes):
+        # Said at load, before a candidate is trained and registered for nothing: the metrics,
+        # the gate, CBPE, prediction drift and the service all work on a class-1 probability.
+        if not isinstance(classes, list | tuple) or list(classes) != [0, 1]:
+            raise ValueError(
+                f"classes {classes!r}: continual-ml serves binary classification only, with the "
+                "classes [0, 1] (1 is the class whose probability is reported); multiclass and "
+                "text labels are not supported yet, so map your labels to 0 and 1 in your files "
+                "(e.g. no -> 0, yes -> 1)"
+            )
+        return tuple(classes)
 
     @property
     def feature_names(self) -> list[str]:
