@@ -105,6 +105,9 @@ class DatasetConfig(_Strict):
     id_column: str = "row_id"
     event_time_column: str = "event_time"
     partition_grain: Literal["day"] = "day"
+    first_day: date | None = Field(
+        None, description="the day partitions start: your data's first day (default: the stream's)"
+    )
     stream: StreamSettings = StreamSettings()
     model: ModelSettings = ModelSettings()
     policy: PolicySettings = PolicySettings()
@@ -126,6 +129,10 @@ class DatasetConfig(_Strict):
     @property
     def feature_names(self) -> list[str]:
         return [f.name for f in self.features]
+
+    @property
+    def partitions_start(self) -> date:
+        return self.first_day or self.stream.start_date
 
     @property
     def numeric_features(self) -> list[str]:

@@ -73,7 +73,7 @@ class Landed:
     waiting: int = 0
 
 
-def ingest(conn, config, path, source, on_step, *, kind, formats, land, mode="append"):
+def ingest(conn, config, path, source, on_step, *, kind, formats, land, mode="append", force=False):
     """Land one file once with `land`, or quarantine it whole; see `continual_ml.ingestion`."""
     facts = file_inspection.inspect_file(path, formats)
     source = source or path.name
@@ -84,7 +84,7 @@ def ingest(conn, config, path, source, on_step, *, kind, formats, land, mode="ap
         try:
             with transaction(conn):
                 done = ingestion_ledger.previous_outcome(conn, kind, facts.sha256)
-                if done is not None and mode == "append":
+                if done is not None and mode == "append" and not force:
                     return IngestReport(
                         str(path), kind, "skipped", facts.sha256, facts.size_bytes, reason=done
                     )

@@ -31,13 +31,15 @@ def ingest_labels(
     source: str | None = None,
     *,
     on_step: StepHook | None = None,
+    force: bool = False,
 ) -> IngestReport:
     """Append late labels keyed by row id to `labels`, once; see `continual_ml.ingestion`.
 
     Refused: labels outside the classes, an id labelled twice in the file with the same
     `labelled_at`. A label whose row is not in `observations` yet is kept and waits for it (the
     labelled views join on the row id when the row lands); the report counts those as
-    `waiting`. Its partitions count the labels per partition of the labelled rows.
+    `waiting`. Its partitions count the labels per partition of the labelled rows. `force`
+    lands a file seen before again (its labels become the newest), e.g. after a config fix.
     """
     return ingest(
         conn,
@@ -48,6 +50,7 @@ def ingest_labels(
         kind="labels",
         formats=("csv", "parquet"),
         land=partial(_land_labels, conn, config),
+        force=force,
     )
 
 

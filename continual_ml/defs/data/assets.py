@@ -117,7 +117,7 @@ def reference_window(
         champion = registry.current_champion(conn)
         if champion is None:
             # Before any model exists, the first training window stands in for the reference.
-            start = config.stream.start_date
+            start = config.partitions_start
             end = start + timedelta(days=config.model.training_window_days - 1)
             version = None
         else:
