@@ -79,8 +79,12 @@ class PolicySettings(_Strict):
     max_performance_drop: float = Field(
         0.05, ge=0, le=1, description="accuracy below the champion's promoted score that retrains"
     )
-    cooldown_hours: float = Field(0.0, ge=0, description="least time between two retrains")
-    max_retrains_per_day: int = Field(24, ge=1)
+    cooldown_hours: float = Field(
+        0.0, ge=0, description="least data time between two retrains (48: skip a day after one)"
+    )
+    max_retrains_per_day: int = Field(
+        24, ge=1, description="retrains in any day of data time (partitions, not the clock)"
+    )
     follow_up_refusals: int = Field(
         2, ge=0, description="after a promotion, retrain until the gate refuses this many in a row"
     )
