@@ -60,6 +60,11 @@ class ModelSettings(_Strict):
     ] = "logistic_regression"
     training_window_days: int = Field(3, ge=1)
     holdout_fraction: float = Field(0.3, gt=0, lt=1)
+    min_holdout_rows: int = Field(
+        200,
+        ge=0,
+        description="the gate's least holdout, taken from recent partitions on small days",
+    )
     random_state: int = 0
     search: bool = Field(False, description="tune hyperparameters with time-ordered CV")
     search_iterations: int = Field(6, ge=1)

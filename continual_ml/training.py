@@ -7,6 +7,7 @@ import io
 import re
 import zipfile
 from dataclasses import dataclass
+from datetime import date
 
 import numpy as np
 import pandas as pd
@@ -111,14 +112,29 @@ class WindowSplit:
     holdout: pd.DataFrame
 
 
-def split_window(rows: pd.DataFrame, holdout_fraction: float) -> WindowSplit:
+def split_window(
+    rows: pd.DataFrame,
+    holdout_fraction: float,
+    min_rows: int = 0,
+    unseen_from: date | None = None,
+) -> WindowSplit:
     """Hold out the newest rows of the window's last partition; train on everything earlier.
 
-    The holdout is the latest data either model could face, and neither has seen it.
+    The holdout is the latest data either model could face, and neither has seen it. When that
+    is fewer than `min_rows` (small days), it takes the newest rows of the recent partitions
+    instead, up to `min_rows`, never more than half the window, and only from partitions on or
+    after `unseen_from` (the day after the champion's training window), so the champion is
+    never scored on rows it was trained on.
     """
     rows = rows.sort_values(["event_time", "row_id"], kind="stable").reset_index(drop=True)
     last = rows[rows["partition_date"] == rows["partition_date"].max()]
     n_holdout = max(1, int(round(len(last) * holdout_fraction)))
+    if n_holdout < min_rows:
+        days = pd.to_datetime(rows["partition_date"])
+        unseen = (
+            len(rows) if unseen_from is None else int((days >= pd.Timestamp(unseen_from)).sum())
+        )
+        n_holdout = max(n_holdout, min(min_rows, unseen, len(rows) // 2))
     cut = len(rows) - n_holdout
     return WindowSplit(train=rows.iloc[:cut], holdout=rows.iloc[cut:])
 
