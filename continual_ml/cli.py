@@ -38,7 +38,13 @@ def build_parser() -> argparse.ArgumentParser:
     up.add_argument("--mlflow-port", type=int, default=5000)
     up.add_argument("--service-port", type=int, default=3001)
     commands.add_parser("status", help="the champion, latest drift and performance, runs, alerts")
-    commands.add_parser("init", help="prepare the local home (DuckDB, MLflow, BentoML, Dagster)")
+    init = commands.add_parser(
+        "init", help="prepare the local home and validate the config (or draft one from a file)"
+    )
+    init.add_argument(
+        "--from", dest="sample", help="draft a dataset YAML from this CSV or Parquet sample"
+    )
+    init.add_argument("--out", default="dataset.yaml", help="where the draft goes")
     commands.add_parser(
         "bootstrap", help="train and promote the first champion from your ingested history"
     )
@@ -147,6 +153,17 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def run_command(args: argparse.Namespace, paths: Paths) -> int:
+    if args.command == "init" and args.sample:
+        from continual_ml.config_draft import write_draft
+
+        draft = write_draft(args.sample, args.out)
+        features = draft.config["features"]
+        kinds = sorted({f["kind"] for f in features})
+        print(f"drafted {args.out}: {len(features)} features ({', '.join(kinds)}), valid")
+        for note in draft.notes:
+            print(f"  review: {note}")
+        print(f"then: export CONTINUAL_ML_CONFIG={args.out} && continual-ml init")
+        return 0
     if args.command == "demo":
         from continual_ml.demo import run_demo
 
