@@ -83,6 +83,18 @@ def rows_with_labels(
     ).df()
 
 
+def labelled_partitions(conn: duckdb.DuckDBPyConnection, ingestion_id: int) -> dict[date, int]:
+    """How many labels one ingestion (a label file, or feedback in a prediction log) gave the
+    observations of each partition."""
+    return dict(
+        conn.execute(
+            "SELECT o.partition_date, count(*) FROM labels AS l JOIN observations AS o "
+            "USING (row_id) WHERE l.ingestion_id = ? GROUP BY ALL ORDER BY ALL",
+            [ingestion_id],
+        ).fetchall()
+    )
+
+
 def labelled_predictions(
     conn: duckdb.DuckDBPyConnection, config: DatasetConfig, start: date, end: date
 ) -> pd.DataFrame:

@@ -11,6 +11,7 @@ from continual_ml import landing
 from continual_ml.config import DatasetConfig
 from continual_ml.file_readers import drop_rejects, tabular_columns, tabular_reader
 from continual_ml.ingestion_core import IngestReport, Landed, StepHook, ingest
+from continual_ml.ingestion_schema import labelled_partitions
 from continual_ml.validation import (
     check,
     class_label,
@@ -124,13 +125,7 @@ def _land_labels(conn, config, facts, ingestion, step):
     )
     good, quarantined = landing.land_rows(conn, plan, ingestion, step)
     rejected = landing.land_rejects(conn, ingestion) if facts.format == "csv" else 0
-    per_day = dict(
-        conn.execute(
-            "SELECT o.partition_date, count(*) FROM labels AS l JOIN observations AS o "
-            "USING (row_id) WHERE l.ingestion_id = ? GROUP BY ALL",
-            [ingestion.ingestion_id],
-        ).fetchall()
-    )
+    per_day = labelled_partitions(conn, ingestion.ingestion_id)
     waiting = conn.execute(
         "SELECT count(*) FROM labels WHERE ingestion_id = ? "
         "AND row_id NOT IN (SELECT row_id FROM observations)",

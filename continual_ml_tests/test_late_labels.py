@@ -1,8 +1,11 @@
 """Labels that arrive after their rows, or before them: monitoring runs without them and
 re-measures the champion once they land."""
 
+import json
+
 import dagster as dg
 import duckdb
+import pytest
 
 from continual_ml import ingestion
 from continual_ml.defs.data.assets import current_window, observations, reference_window
@@ -60,8 +63,46 @@ def ingest(home, instance, path, kind):
     return result.output_for_node("ingest_landed_file")
 
 
+def label_file(rows, config, folder):
+    path = folder / "labels.csv"
+    rows[["row_id", config.label]].to_csv(path, index=False)
+    return path, "labels"
+
+
+def feedback_log(rows, config, folder):
+    """The service's log: each row predicted (with its id), then its label as feedback."""
+    records = []
+    for index, row in enumerate(rows.to_dict("records")):
+        served_at = row["event_time"].isoformat() + "+00:00"
+        records.append(
+            {
+                "kind": "prediction",
+                "prediction_id": f"p{index}",
+                "model_version": 1,
+                "served_at": served_at,
+                "latency_ms": 1.0,
+                "features": {name: row[name] for name in config.feature_names},
+                "probabilities": {"0": 0.5, "1": 0.5},
+                "predicted_class": 1,
+                "row_id": row["row_id"],
+            }
+        )
+        records.append(
+            {
+                "kind": "feedback",
+                "prediction_id": f"p{index}",
+                "label": int(row[config.label]),
+                "received_at": served_at,
+            }
+        )
+    path = folder / "predictions-1.jsonl"
+    path.write_text("\n".join(json.dumps(r) for r in records) + "\n")
+    return path, "prediction_log"
+
+
+@pytest.mark.parametrize("labels_as", [label_file, feedback_log])
 def test_a_day_without_labels_is_monitored_and_re_measured_when_its_labels_land(
-    home, config, instance, tmp_path
+    home, config, instance, tmp_path, labels_as
 ):
     first_champion(home, config, instance)
     day = partition_date(config, 3)
@@ -76,10 +117,8 @@ def test_a_day_without_labels_is_monitored_and_re_measured_when_its_labels_land(
 
     sensor_context = dg.build_sensor_context(instance=instance)
     assert not late_labels_sensor(sensor_context).run_requests  # nothing new yet
-    labels = tmp_path / "labels.csv"
-    rows[["row_id", config.label]].to_csv(labels, index=False)
-    [outcome] = ingest(home, instance, labels, "labels")
-    assert outcome["rows_good"] == len(rows)
+    [outcome] = ingest(home, instance, *labels_as(rows, config, tmp_path))
+    assert outcome["rows_quarantined"] == 0
 
     tick = late_labels_sensor(dg.build_sensor_context(instance=instance, cursor=None))
     [request] = tick.run_requests

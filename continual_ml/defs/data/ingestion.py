@@ -80,8 +80,8 @@ def ingest_landed_file(
             if config.kind == "observations":
                 for event in observation_events(report):
                     context.log_event(event)
-            if config.kind == "labels":
-                for event in label_events(report):
+            if config.kind in ("labels", "prediction_log"):
+                for event in label_events(conn, report):
                     context.log_event(event)
             alert_on_quarantine(report, alerts, context.log)
             if config.kind == "prediction_log" and path.parent.name != ARCHIVE_DIR:

@@ -5,6 +5,7 @@ import dagster as dg
 from continual_ml.defs.jobs import SENSOR_INTERVAL_SECONDS, performance_job
 from continual_ml.defs.partitions import daily_partitions
 from continual_ml.ingestion_core import IngestReport
+from continual_ml.ingestion_schema import labelled_partitions
 
 labels = dg.AssetSpec(
     "labels",
@@ -16,11 +17,14 @@ labels = dg.AssetSpec(
 MODEL_PERFORMANCE = dg.AssetKey("model_performance")
 
 
-def label_events(report: IngestReport) -> list[dg.AssetObservation]:
-    """One `labels` observation per partition whose rows the file labelled."""
+def label_events(conn, report: IngestReport) -> list[dg.AssetObservation]:
+    """One `labels` observation per partition whose rows the file labelled (a label file, or
+    the service's feedback in a prediction log)."""
+    if report.status != "ingested" or report.ingestion_id is None:
+        return []
     return [
         dg.AssetObservation(asset_key=labels.key, partition=str(day), metadata={"labels": n})
-        for day, n in sorted(report.partitions.items())
+        for day, n in labelled_partitions(conn, report.ingestion_id).items()
     ]
 
 
