@@ -39,6 +39,24 @@ def newest_labelled_day(paths: Paths) -> date | None:
         return conn.execute("SELECT max(partition_date) FROM labelled_observations").fetchone()[0]
 
 
+def bound_definitions(paths: Paths):
+    """The code location's definitions with resources bound to `paths` now: the module-level
+    `defs` took its resources from the environment of the moment it was imported."""
+    import dagster as dg
+
+    from continual_ml.definitions import defs
+    from continual_ml.defs.resources import build_resources
+
+    return dg.Definitions(
+        assets=defs.assets,
+        asset_checks=defs.asset_checks,
+        jobs=defs.jobs,
+        sensors=defs.sensors,
+        resources=build_resources(paths),
+        executor=defs.executor,
+    )
+
+
 def train_first_champion(
     paths: Paths, config: DatasetConfig, say: Callable[[str], None] = print
 ) -> dict:
@@ -49,9 +67,6 @@ def train_first_champion(
     """
     import dagster as dg
 
-    from continual_ml.definitions import defs
-    from continual_ml.defs.resources import build_resources
-
     day = newest_labelled_day(paths)
     if day is None:
         raise NoHistory(
@@ -60,20 +75,16 @@ def train_first_champion(
         )
     window = config.model.training_window_days
     say(f"training the first champion on the {window} days up to {day}")
-    # Bound to this home now: `defs` took its resources from the environment it was imported in.
-    bound = dg.Definitions(
-        assets=defs.assets,
-        asset_checks=defs.asset_checks,
-        jobs=defs.jobs,
-        resources=build_resources(paths),
-        executor=defs.executor,
-    )
-    result = bound.resolve_job_def("retrain_job").execute_in_process(
-        partition_key=day.isoformat(),
-        instance=dg.DagsterInstance.get(),
-        run_config=QUIET_RUN_CONFIG,
-        tags={"continual_ml/trigger": "first_champion"},
-        raise_on_error=False,
+    result = (
+        bound_definitions(paths)
+        .resolve_job_def("retrain_job")
+        .execute_in_process(
+            partition_key=day.isoformat(),
+            instance=dg.DagsterInstance.get(),
+            run_config=QUIET_RUN_CONFIG,
+            tags={"continual_ml/trigger": "first_champion"},
+            raise_on_error=False,
+        )
     )
     decisions = result.asset_materializations_for_node("champion_model")
     if not result.success or not decisions:
