@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 DEFAULT_CONFIG = Path(__file__).with_name("demo_dataset.yaml")
 
@@ -60,6 +60,11 @@ class ModelSettings(_Strict):
     ] = "logistic_regression"
     training_window_days: int = Field(3, ge=1)
     holdout_fraction: float = Field(0.3, gt=0, lt=1)
+    min_holdout_rows: int = Field(
+        200,
+        ge=0,
+        description="the gate's least holdout, taken from recent partitions on small days",
+    )
     random_state: int = 0
     search: bool = Field(False, description="tune hyperparameters with time-ordered CV")
     search_iterations: int = Field(6, ge=1)
@@ -79,8 +84,12 @@ class PolicySettings(_Strict):
     max_performance_drop: float = Field(
         0.05, ge=0, le=1, description="accuracy below the champion's promoted score that retrains"
     )
-    cooldown_hours: float = Field(0.0, ge=0, description="least time between two retrains")
-    max_retrains_per_day: int = Field(24, ge=1)
+    cooldown_hours: float = Field(
+        0.0, ge=0, description="least data time between two retrains (48: skip a day after one)"
+    )
+    max_retrains_per_day: int = Field(
+        24, ge=1, description="retrains in any day of data time (partitions, not the clock)"
+    )
     follow_up_refusals: int = Field(
         2, ge=0, description="after a promotion, retrain until the gate refuses this many in a row"
     )
@@ -99,19 +108,40 @@ class DatasetConfig(_Strict):
     name: str
     features: tuple[FeatureSpec, ...]
     label: str = "label"
-    classes: tuple[int, ...] = (0, 1)
+    classes: tuple[int, int] = (0, 1)
     # The names these columns have in the files users drop; `observations` always calls them
     # `row_id` and `event_time`.
     id_column: str = "row_id"
     event_time_column: str = "event_time"
     partition_grain: Literal["day"] = "day"
+    first_day: date | None = Field(
+        None, description="the day partitions start: your data's first day (default: the stream's)"
+    )
     stream: StreamSettings = StreamSettings()
     model: ModelSettings = ModelSettings()
     policy: PolicySettings = PolicySettings()
 
+    @field_validator("classes", mode="before")
+    @classmethod
+    def _binary_classes(cls, classes):
+        # Said at load, before a candidate is trained and registered for nothing: the metrics,
+        # the gate, CBPE, prediction drift and the service all work on a class-1 probability.
+        if not isinstance(classes, list | tuple) or list(classes) != [0, 1]:
+            raise ValueError(
+                f"classes {classes!r}: continual-ml serves binary classification only, with the "
+                "classes [0, 1] (1 is the class whose probability is reported); multiclass and "
+                "text labels are not supported yet, so map your labels to 0 and 1 in your files "
+                "(e.g. no -> 0, yes -> 1)"
+            )
+        return tuple(classes)
+
     @property
     def feature_names(self) -> list[str]:
         return [f.name for f in self.features]
+
+    @property
+    def partitions_start(self) -> date:
+        return self.first_day or self.stream.start_date
 
     @property
     def numeric_features(self) -> list[str]:

@@ -15,6 +15,7 @@ from continual_ml.defs.data.ingestion import (
     prediction_log_sensor,
 )
 from continual_ml.defs.monitoring.assets import drift_explanation, drift_report
+from continual_ml.defs.monitoring.late_labels import labels, late_labels_sensor
 from continual_ml.defs.monitoring.performance import model_performance
 from continual_ml.defs.monitoring.served_traffic import served_model_performance
 from continual_ml.defs.resources import build_resources
@@ -33,6 +34,7 @@ defs = dg.Definitions(
         drift_explanation,
         model_performance,
         served_model_performance,
+        labels,
     ],
     asset_checks=[observations_are_valid, candidate_beats_champion],
     jobs=JOBS,
@@ -42,6 +44,7 @@ defs = dg.Definitions(
         run_failure_alert,
         landing_folder_sensor,
         prediction_log_sensor,
+        late_labels_sensor,
     ],
     resources=build_resources(),
     # One process per run: the steps that write DuckDB run one after another, never side by side.

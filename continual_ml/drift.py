@@ -28,17 +28,23 @@ def compute_drift(
     from evidently import DataDefinition, Dataset, Report
     from evidently.presets import DataDriftPreset
 
+    # A boolean is a two-valued category to Evidently, which has no column type of its own for it
+    # (left to infer one, it refuses the column); as strings, missing values stay missing.
+    labelled = [f.name for f in config.features if f.kind != "numeric"]
     definition = DataDefinition(
-        numerical_columns=config.numeric_features,
-        categorical_columns=config.categorical_features,
+        numerical_columns=config.numeric_features, categorical_columns=labelled
     )
     columns = config.feature_names
+
+    def typed(rows: pd.DataFrame) -> pd.DataFrame:
+        return rows[columns].astype({name: "string" for name in labelled})
+
     # The report's headline "dataset drift" uses the policy's share, so the page and the retrain
     # decision agree (Evidently's own default is 0.5).
     preset = DataDriftPreset(columns=columns, drift_share=config.policy.drift_share_threshold)
     snapshot = Report([preset]).run(
-        Dataset.from_pandas(current[columns], data_definition=definition),
-        Dataset.from_pandas(reference[columns], data_definition=definition),
+        Dataset.from_pandas(typed(current), data_definition=definition),
+        Dataset.from_pandas(typed(reference), data_definition=definition),
     )
     html_path.parent.mkdir(parents=True, exist_ok=True)
     snapshot.save_html(str(html_path))

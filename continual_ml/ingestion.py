@@ -34,7 +34,9 @@ Late labels (`ingest_labels`): a CSV or Parquet file with the id column, the lab
 optional `labelled_at`, appended to `labels` (a history, never rewriting `observations`). The
 label a row trains with is the newest one: largest `labelled_at` (the ingestion time when it is
 missing), then the latest ingestion; a late label wins over a label `observations` already has,
-since it came later. `labelled_rows` returns only rows with a label.
+since it came later. A label may arrive before its row: it is kept and joins the row when the
+row lands (the report counts it as `waiting`). `labelled_rows` returns only rows with a label,
+`rows_with_labels` every row with its newest label, for monitoring days still unlabelled.
 
 Prediction logs (`ingest_prediction_log`): UTF-8 JSON lines, one object per line, blank lines
 ignored. A prediction::
@@ -64,6 +66,7 @@ from continual_ml.ingestion_schema import (
     ensure_ingestion_schema,
     labelled_predictions,
     labelled_rows,
+    rows_with_labels,
 )
 from continual_ml.label_ingestion import ingest_labels
 from continual_ml.observation_ingestion import ingest_file, replace_partitions_from_file
@@ -80,4 +83,5 @@ __all__ = [
     "labelled_predictions",
     "labelled_rows",
     "replace_partitions_from_file",
+    "rows_with_labels",
 ]

@@ -45,6 +45,7 @@ class IngestReport:
     partitions: dict[date, int] = field(default_factory=dict)
     replaced: tuple[date, ...] = ()
     rule_counts: dict[str, int] = field(default_factory=dict)
+    waiting: int = 0  # labels kept for rows that have not landed yet
 
     def summary(self) -> str:
         name = Path(self.path).name
@@ -53,6 +54,7 @@ class IngestReport:
         rules = ", ".join(f"{rule} {n}" for rule, n in self.rule_counts.items())
         days = ", ".join(str(d) for d in self.partitions) or "no partition"
         text = f"{name}: {self.rows_in} rows, {self.rows_good} good into {days}"
+        text += f", {self.waiting} waiting for their rows" if self.waiting else ""
         return text + (f", {self.rows_quarantined} quarantined ({rules})" if rules else "")
 
 
@@ -68,9 +70,10 @@ class Landed:
     rejected: int
     per_day: dict[date, int]
     replaced: tuple[date, ...] = ()
+    waiting: int = 0
 
 
-def ingest(conn, config, path, source, on_step, *, kind, formats, land, mode="append"):
+def ingest(conn, config, path, source, on_step, *, kind, formats, land, mode="append", force=False):
     """Land one file once with `land`, or quarantine it whole; see `continual_ml.ingestion`."""
     facts = file_inspection.inspect_file(path, formats)
     source = source or path.name
@@ -81,7 +84,7 @@ def ingest(conn, config, path, source, on_step, *, kind, formats, land, mode="ap
         try:
             with transaction(conn):
                 done = ingestion_ledger.previous_outcome(conn, kind, facts.sha256)
-                if done is not None and mode == "append":
+                if done is not None and mode == "append" and not force:
                     return IngestReport(
                         str(path), kind, "skipped", facts.sha256, facts.size_bytes, reason=done
                     )
@@ -156,4 +159,5 @@ def _finish(conn, facts, ingestion, landed: Landed, mode, step) -> IngestReport:
         partitions=partitions,
         replaced=landed.replaced,
         rule_counts=rule_counts,
+        waiting=landed.waiting,
     )

@@ -39,12 +39,13 @@ def ensure_ingestion_schema(conn: duckdb.DuckDBPyConnection, config: DatasetConf
             QUALIFY row_number() OVER (
                 PARTITION BY coalesce(row_id, 'prediction:' || prediction_id)
                 ORDER BY coalesce(labelled_at, ingested_at) DESC, ingestion_id DESC) = 1;
-        CREATE OR REPLACE VIEW labelled_observations AS
+        CREATE OR REPLACE VIEW observations_with_labels AS
             SELECT o.* REPLACE (coalesce(l.label, o.{label}) AS {label})
             FROM observations AS o
             LEFT JOIN (SELECT row_id, label FROM latest_labels WHERE row_id IS NOT NULL) AS l
-                USING (row_id)
-            WHERE coalesce(l.label, o.{label}) IS NOT NULL;
+                USING (row_id);
+        CREATE OR REPLACE VIEW labelled_observations AS
+            SELECT * FROM observations_with_labels WHERE {label} IS NOT NULL;
         CREATE OR REPLACE VIEW labelled_predictions AS
             SELECT p.*, l.label FROM predictions AS p
             JOIN (SELECT prediction_id, label FROM labels WHERE prediction_id IS NOT NULL
@@ -65,6 +66,33 @@ def labelled_rows(
         "ORDER BY event_time, row_id",
         [start, end],
     ).df()
+
+
+def rows_with_labels(
+    conn: duckdb.DuckDBPyConnection, config: DatasetConfig, start: date, end: date
+) -> pd.DataFrame:
+    """Every observation in partitions [start, end], with its newest label where one arrived.
+
+    Monitoring reads this: a day is measured before its labels land, and again after.
+    """
+    ensure_ingestion_schema(conn, config)
+    return conn.execute(
+        "SELECT * FROM observations_with_labels WHERE partition_date BETWEEN ? AND ? "
+        "ORDER BY event_time, row_id",
+        [start, end],
+    ).df()
+
+
+def labelled_partitions(conn: duckdb.DuckDBPyConnection, ingestion_id: int) -> dict[date, int]:
+    """How many labels one ingestion (a label file, or feedback in a prediction log) gave the
+    observations of each partition."""
+    return dict(
+        conn.execute(
+            "SELECT o.partition_date, count(*) FROM labels AS l JOIN observations AS o "
+            "USING (row_id) WHERE l.ingestion_id = ? GROUP BY ALL ORDER BY ALL",
+            [ingestion_id],
+        ).fetchall()
+    )
 
 
 def labelled_predictions(

@@ -11,6 +11,7 @@ from continual_ml import landing
 from continual_ml.config import DatasetConfig
 from continual_ml.file_readers import drop_rejects, tabular_columns, tabular_reader
 from continual_ml.ingestion_core import IngestReport, Landed, StepHook, ingest
+from continual_ml.ingestion_schema import labelled_partitions
 from continual_ml.validation import (
     check,
     class_label,
@@ -31,12 +32,15 @@ def ingest_labels(
     source: str | None = None,
     *,
     on_step: StepHook | None = None,
+    force: bool = False,
 ) -> IngestReport:
     """Append late labels keyed by row id to `labels`, once; see `continual_ml.ingestion`.
 
-    Refused: ids not in `observations`, labels outside the classes, an id labelled twice in the
-    file with the same `labelled_at`. The report's partitions count the labels per partition
-    of the labelled rows.
+    Refused: labels outside the classes, an id labelled twice in the file with the same
+    `labelled_at`. A label whose row is not in `observations` yet is kept and waits for it (the
+    labelled views join on the row id when the row lands); the report counts those as
+    `waiting`. Its partitions count the labels per partition of the labelled rows. `force`
+    lands a file seen before again (its labels become the newest), e.g. after a config fix.
     """
     return ingest(
         conn,
@@ -47,6 +51,7 @@ def ingest_labels(
         kind="labels",
         formats=("csv", "parquet"),
         land=partial(_land_labels, conn, config),
+        force=force,
     )
 
 
@@ -86,9 +91,7 @@ def _land_labels(conn, config, facts, ingestion, step):
             FROM {tabular_reader(facts, keep_rejects=True)} AS s
             GROUP BY GROUPING SETS (({row_id.value}, {labelled_at.value}), ())
         )
-        SELECT *, grouping_set = 0 AND key NOT IN (SELECT row_id FROM observations) AS unknown
-        FROM counted
-        WHERE grouping_set = 3 OR (key IS NOT NULL AND (n > 1 OR unknown))
+        SELECT * FROM counted WHERE grouping_set = 3 OR (key IS NOT NULL AND n > 1)
         """
     )
     parsed = conn.execute("SELECT n FROM ingest_keys WHERE grouping_set = 3").fetchone()[0]
@@ -115,19 +118,17 @@ def _land_labels(conn, config, facts, ingestion, step):
                 f"{said} || ' is labelled ' || __copies || ' times in this file at the same "
                 "labelled_at'",
             ),
-            check(f"{id_name}:unknown", "__unknown", f"{said} || ' is not in observations'"),
         ),
-        extras={"__copies": "k.n", "__unknown": "k.unknown"},
+        extras={"__copies": "k.n"},
         row_number="s.file_row_number + 1" if facts.format == "parquet" else "NULL",
         row_id=row_id.value,
     )
     good, quarantined = landing.land_rows(conn, plan, ingestion, step)
     rejected = landing.land_rejects(conn, ingestion) if facts.format == "csv" else 0
-    per_day = dict(
-        conn.execute(
-            "SELECT o.partition_date, count(*) FROM labels AS l JOIN observations AS o "
-            "USING (row_id) WHERE l.ingestion_id = ? GROUP BY ALL",
-            [ingestion.ingestion_id],
-        ).fetchall()
-    )
-    return Landed(parsed, good, quarantined, rejected, per_day)
+    per_day = labelled_partitions(conn, ingestion.ingestion_id)
+    waiting = conn.execute(
+        "SELECT count(*) FROM labels WHERE ingestion_id = ? "
+        "AND row_id NOT IN (SELECT row_id FROM observations)",
+        [ingestion.ingestion_id],
+    ).fetchone()[0]
+    return Landed(parsed, good, quarantined, rejected, per_day, waiting=waiting)

@@ -9,6 +9,7 @@ import time
 from collections.abc import Callable
 
 from continual_ml.config import DatasetConfig, Paths, load_config
+from continual_ml.first_champion import plays_the_demo_stream, train_first_champion
 from continual_ml.live import LiveSystem, Ports
 from continual_ml.model_store import read_pointer
 from continual_ml.synthetic_stream import day_index, partition_date
@@ -29,7 +30,10 @@ def bootstrap(paths: Paths, config: DatasetConfig, say: Callable[[str], None] = 
 
     instance = dg.DagsterInstance.get()
     observed = instance.get_materialized_partitions(dg.AssetKey("observations"))
-    if read_pointer(paths.bentoml_home) is None:
+    if read_pointer(paths.bentoml_home) is None and not plays_the_demo_stream(config):
+        # A user's dataset: the first champion comes from their history, never from the demo.
+        train_first_champion(paths, config, say)
+    elif read_pointer(paths.bentoml_home) is None:
         warmup = config.model.training_window_days
         say(f"no champion yet: landing {warmup} days and training the first one")
         driver = LoopDriver()
@@ -39,7 +43,7 @@ def bootstrap(paths: Paths, config: DatasetConfig, say: Callable[[str], None] = 
         outcome = driver.retrain(days[-1])
         say(f"  {outcome['decision']} v{outcome['candidate_version']}")
         observed = set(observed) | set(days)
-    latest = max(date.fromisoformat(day) for day in observed)
+    latest = max((date.fromisoformat(day) for day in observed), default=config.partitions_start)
     return day_index(config, latest) + 1
 
 

@@ -157,7 +157,9 @@ def estimation_error(estimated: dict, realized: dict) -> dict:
     return {name: abs(estimated[name] - realized[name]) for name in ESTIMATED_METRICS}
 
 
-def reliability(estimated: dict, realized: dict, tolerance: float = 0.02, z: float = 3.0) -> dict:
+def reliability(
+    estimated: dict, realized: dict | None, tolerance: float = 0.02, z: float = 3.0
+) -> dict:
     """Whether the calibration behind an estimate still holds, judged once labels arrive.
 
     The realized accuracy of ``n`` rows scatters around a valid estimate ``a`` with a standard
@@ -169,9 +171,9 @@ def reliability(estimated: dict, realized: dict, tolerance: float = 0.02, z: flo
     -------
     dict
         ``unreliable`` (bool), ``reason`` (str), ``accuracy_gap`` (estimated minus realized)
-        and ``allowed_gap``.
+        and ``allowed_gap``. Without `realized` (no labels yet) the estimate stands unchecked.
     """
-    n = realized["n"]
+    n = realized["n"] if realized is not None else 0  # None: no label has arrived yet
     accuracy = estimated["accuracy"]
     if n == 0 or math.isnan(accuracy):
         return {

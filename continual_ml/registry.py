@@ -258,6 +258,26 @@ def refused_comparisons(
     return kept
 
 
+def known_window(conn: duckdb.DuckDBPyConnection, champion: dict) -> tuple[date, date]:
+    """The newest training window the champion is known to handle: what "no drift" means.
+
+    Its own, until the gate refuses a challenger trained on a later window: the champion then
+    did as well as a fresh model on that data, so a shift in it is learned (or harmless) and
+    should stop counting as drift. Without this, a champion promoted just after a shift, on a
+    window still mostly from before it, would see drift, and retrain, every day.
+    """
+    row = conn.execute(
+        "SELECT m.training_start, m.training_end FROM gate_results AS g "
+        "JOIN model_registry AS m ON m.version = g.candidate_version "
+        "WHERE g.champion_version = ? AND NOT g.passed AND m.training_end > ? "
+        # refusals before any statistics (a tampered artifact, another signature) prove nothing
+        "AND json_exists(g.details, '$.improvement_sd') "
+        "ORDER BY m.training_end DESC, g.candidate_version DESC LIMIT 1",
+        [champion["version"], champion["training_end"]],
+    ).fetchall()
+    return row[0] if row else (champion["training_start"], champion["training_end"])
+
+
 def _holdout_rows(conn: duckdb.DuckDBPyConnection, candidate_version: int) -> set[str]:
     rows = conn.execute(
         "SELECT row_id FROM holdout_predictions WHERE candidate_version = ?", [candidate_version]

@@ -48,7 +48,9 @@ def status_lines(paths: Paths, n_runs: int = 5, n_alerts: int = 5) -> list[str]:
     lines = []
     pointer = read_pointer(paths.bentoml_home)
     if pointer is None:
-        lines.append("champion: none yet (run `continual-ml up` or `continual-ml demo`)")
+        lines.append(
+            "champion: none yet (`continual-ml bootstrap` trains one on your ingested history)"
+        )
     else:
         lines.append(
             f"champion: v{pointer['version']} (sha256 {pointer['sha256'][:12]}) "

@@ -7,7 +7,9 @@ import io
 import re
 import zipfile
 from dataclasses import dataclass
+from datetime import date
 
+import numpy as np
 import pandas as pd
 from sklearn.compose import ColumnTransformer
 from sklearn.ensemble import HistGradientBoostingClassifier, RandomForestClassifier
@@ -15,7 +17,7 @@ from sklearn.impute import SimpleImputer
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import RandomizedSearchCV, TimeSeriesSplit
 from sklearn.pipeline import Pipeline, make_pipeline
-from sklearn.preprocessing import OneHotEncoder, StandardScaler
+from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder, StandardScaler
 
 from continual_ml.config import DatasetConfig
 
@@ -23,24 +25,50 @@ from continual_ml.config import DatasetConfig
 def build_pipeline(config: DatasetConfig) -> Pipeline:
     """Preprocessing and estimator in one pipeline, so the served model needs nothing else."""
     categorical = [f for f in config.features if f.kind == "categorical"]
+    # A boolean is a 0/1 number to every family; its missing values take the median like any.
     numeric = [f.name for f in config.features if f.kind in ("numeric", "boolean")]
+    native = _native_categories(config)
+    categories = [list(f.categories) for f in categorical]
+    if native:
+        # Codes, split natively by the trees; a category the config does not list becomes
+        # missing, as one-hot's `handle_unknown="ignore"` makes it all zeros.
+        encoder = OrdinalEncoder(
+            categories=categories, handle_unknown="use_encoded_value", unknown_value=np.nan
+        )
+    else:
+        # Dense for the families that refuse sparse input (hist gradient boosting, when some
+        # feature has too many categories for native splits).
+        sparse = config.model.family != "hist_gradient_boosting"
+        encoder = OneHotEncoder(
+            categories=categories, handle_unknown="ignore", sparse_output=sparse
+        )
     preprocess = ColumnTransformer(
         [
             ("numeric", make_pipeline(SimpleImputer(strategy="median"), StandardScaler()), numeric),
             (
                 "categorical",
-                make_pipeline(
-                    SimpleImputer(strategy="most_frequent"),
-                    OneHotEncoder(
-                        categories=[list(f.categories) for f in categorical],
-                        handle_unknown="ignore",
-                    ),
-                ),
+                make_pipeline(SimpleImputer(strategy="most_frequent"), encoder),
                 [f.name for f in categorical],
             ),
         ]
     )
-    return Pipeline([("preprocess", preprocess), ("classifier", build_estimator(config))])
+    classifier = build_estimator(config)
+    if native and categorical:
+        # ColumnTransformer puts the numeric columns first, the categorical codes after them.
+        codes = range(len(numeric), len(numeric) + len(categorical))
+        classifier.set_params(categorical_features=list(codes))
+    return Pipeline([("preprocess", preprocess), ("classifier", classifier)])
+
+
+def _native_categories(config: DatasetConfig) -> bool:
+    """Whether the family splits on category codes itself: gradient boosting, within its bins."""
+    return config.model.family == "hist_gradient_boosting" and all(
+        len(f.categories) < NATIVE_CATEGORY_LIMIT for f in config.features
+    )
+
+
+# HistGradientBoostingClassifier bins each feature in at most 255 bins, one kept for missing.
+NATIVE_CATEGORY_LIMIT = 255
 
 
 def build_estimator(config: DatasetConfig):
@@ -84,14 +112,29 @@ class WindowSplit:
     holdout: pd.DataFrame
 
 
-def split_window(rows: pd.DataFrame, holdout_fraction: float) -> WindowSplit:
+def split_window(
+    rows: pd.DataFrame,
+    holdout_fraction: float,
+    min_rows: int = 0,
+    unseen_from: date | None = None,
+) -> WindowSplit:
     """Hold out the newest rows of the window's last partition; train on everything earlier.
 
-    The holdout is the latest data either model could face, and neither has seen it.
+    The holdout is the latest data either model could face, and neither has seen it. When that
+    is fewer than `min_rows` (small days), it takes the newest rows of the recent partitions
+    instead, up to `min_rows`, never more than half the window, and only from partitions on or
+    after `unseen_from` (the day after the champion's training window), so the champion is
+    never scored on rows it was trained on.
     """
     rows = rows.sort_values(["event_time", "row_id"], kind="stable").reset_index(drop=True)
     last = rows[rows["partition_date"] == rows["partition_date"].max()]
     n_holdout = max(1, int(round(len(last) * holdout_fraction)))
+    if n_holdout < min_rows:
+        days = pd.to_datetime(rows["partition_date"])
+        unseen = (
+            len(rows) if unseen_from is None else int((days >= pd.Timestamp(unseen_from)).sum())
+        )
+        n_holdout = max(n_holdout, min(min_rows, unseen, len(rows) // 2))
     cut = len(rows) - n_holdout
     return WindowSplit(train=rows.iloc[:cut], holdout=rows.iloc[cut:])
 

@@ -37,3 +37,16 @@ def test_an_out_of_range_threshold_is_named(tmp_path):
     path = write(tmp_path, lambda raw: raw["policy"].update(drift_share_threshold=1.5))
     with pytest.raises(ValidationError, match="drift_share_threshold"):
         load_config(path)
+
+
+@pytest.mark.parametrize("classes", [["no", "yes"], [0, 1, 2], [1, 2], [0]])
+def test_classes_the_code_cannot_serve_are_refused_at_load_saying_why(tmp_path, classes):
+    path = write(tmp_path, lambda raw: raw.update(classes=classes))
+    with pytest.raises(ValidationError, match="binary classification only.*map your labels"):
+        load_config(path)
+
+
+def test_partitions_start_on_the_data_s_first_day_when_given(tmp_path):
+    assert load_config().partitions_start == load_config().stream.start_date
+    path = write(tmp_path, lambda raw: raw.update(first_day="2025-06-30"))
+    assert str(load_config(path).partitions_start) == "2025-06-30"

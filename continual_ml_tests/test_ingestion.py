@@ -479,13 +479,13 @@ def test_late_labels_join_the_newest_wins_and_only_labelled_rows_train(conn, con
         """
     report = ingestion.ingest_labels(conn, config, labels_csv(tmp_path, "labels.csv", text))
     assert_accounted(conn, report)
-    assert (report.rows_good, report.rows_quarantined) == (4, 4)
+    assert (report.rows_good, report.rows_quarantined) == (5, 3)
+    assert report.waiting == 1  # `nope` is kept until a row with that id lands
     assert report.partitions == {partition_date(config, 0): 4}
     assert quarantined(conn) == [
         (ids[12], "label: '3' is not one of the classes 0, 1"),
         (ids[13], f"row_id: '{ids[13]}' is labelled 2 times in this file at the same labelled_at"),
         (ids[13], f"row_id: '{ids[13]}' is labelled 2 times in this file at the same labelled_at"),
-        ("nope", "row_id: 'nope' is not in observations"),
     ]
     day = partition_date(config, 0)
     training = ingestion.labelled_rows(conn, config, day, day).set_index("row_id")["label"]

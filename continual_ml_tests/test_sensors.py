@@ -101,16 +101,38 @@ def test_hysteresis_waits_for_consecutive_drifted_partitions(home, config, insta
     assert [r.partition_key for r in ready.run_requests] == [str(second)]
 
 
+def policy_retrain_on(instance, day):
+    instance.create_run_for_job(
+        defs.resolve_job_def("retrain_job"),
+        tags={"continual_ml/trigger": "policy", "dagster/partition": str(day)},
+    )
+
+
 def test_the_daily_cap_holds_back_a_retrain_and_says_so(home, config, instance, tmp_path):
     path = policy_file(tmp_path, max_retrains_per_day=1)
-    instance.create_run_for_job(
-        defs.resolve_job_def("retrain_job"), tags={"continual_ml/trigger": "policy"}
-    )
+    drifted = partition_date(config, config.stream.drift_day)
+    policy_retrain_on(instance, drifted)  # e.g. requested for this day by an earlier cursor
     land(partition_date(config, 1), home, instance)
-    land(partition_date(config, config.stream.drift_day), home, instance)
+    land(drifted, home, instance)
     capped = tick(instance, config_path=path)
     assert capped.run_requests == []
-    assert "cap" in capped.skip_message or "per day" in capped.skip_message
+    assert "cap reached: 1 retrains in the last 24 h" in capped.skip_message
+
+
+def test_cooldown_and_cap_count_the_days_of_data_not_the_clock(home, config, instance, tmp_path):
+    """A replay of old days: retrains made seconds ago on earlier days block only as long as
+    those days are recent in the data."""
+    drift_day = config.stream.drift_day
+    policy_retrain_on(instance, partition_date(config, 2))  # just now, on an old day
+    land(partition_date(config, 1), home, instance)
+    land(partition_date(config, drift_day), home, instance)
+    capped_by_the_clock = policy_file(tmp_path, max_retrains_per_day=1, cooldown_hours=24)
+    assert tick(instance, config_path=capped_by_the_clock).run_requests  # 6 days later in data
+
+    policy_retrain_on(instance, partition_date(config, drift_day - 1))
+    cooling = tick(instance, config_path=policy_file(tmp_path, cooldown_hours=48))
+    assert cooling.run_requests == []
+    assert "cooldown until 2026-01-11 00:00 (48 h after 2026-01-09 00:00)" in cooling.skip_message
 
 
 def test_a_new_drift_report_is_explained_in_a_run_of_its_own(instance):

@@ -85,3 +85,26 @@ def test_time_ordered_search_never_validates_on_the_past(window, config):
     assert set(search.best_params_) == {"classifier__C"}
     tuned = fit_candidate(searching, train)
     assert tuned.named_steps["classifier"].C == search.best_params_["classifier__C"]
+
+
+def small_days(window, per_day=165):
+    return window.groupby("partition_date", group_keys=False).head(per_day)
+
+
+def test_on_small_days_the_holdout_reaches_its_minimum_from_recent_partitions(window, config):
+    rows = small_days(window)  # 165 rows a day: half of the last day would be 82 rows
+    assert len(split_window(rows, 0.5).holdout) == 82
+    split = split_window(rows, 0.5, min_rows=200)
+    assert len(split.holdout) == 200
+    assert split.holdout["event_time"].min() >= split.train["event_time"].max()
+    assert split.holdout["partition_date"].nunique() == 2
+    # never more than half the window, so the candidate keeps rows to learn from
+    assert len(split_window(rows, 0.5, min_rows=400).holdout) == len(rows) // 2
+
+
+def test_the_holdout_never_reaches_into_the_champions_training_days(window, config):
+    rows = small_days(window)
+    champion_end = partition_date(config, 1)  # the champion trained up to the second day
+    split = split_window(rows, 0.5, min_rows=200, unseen_from=champion_end + pd.Timedelta(days=1))
+    assert len(split.holdout) == 165  # the whole last day, and nothing before it
+    assert (split.holdout["partition_date"] == partition_date(config, 2)).all()

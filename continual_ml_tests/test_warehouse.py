@@ -74,3 +74,35 @@ def test_the_registry_has_one_champion_and_keeps_history(conn):
     registry.set_status(conn, 2, "champion", "forced")
     with pytest.raises(RuntimeError, match="2 champions"):
         registry.current_champion(conn)
+
+
+def trained_on(conn, start, end):
+    return registry.register_model(
+        conn,
+        partition_date=end,
+        sha256="ab",
+        artifact=b"x",
+        family="lr",
+        params="{}",
+        features="[]",
+        training_start=start,
+        training_end=end,
+        n_train=1,
+        data_sha256="cd",
+    )
+
+
+def test_drift_is_judged_against_the_newest_window_the_champion_proved_itself_on(conn):
+    champion_version = trained_on(conn, date(2026, 1, 6), date(2026, 1, 8))
+    registry.set_status(conn, champion_version, "champion", "first", promoted_by="test")
+    champion = registry.current_champion(conn)
+    assert registry.known_window(conn, champion) == (date(2026, 1, 6), date(2026, 1, 8))
+    statistics = {"metric": "accuracy", "improvement_sd": 0.01}
+    for start, end, passed, details in (
+        (date(2026, 1, 8), date(2026, 1, 10), False, statistics),  # refused: it is as good
+        (date(2026, 1, 10), date(2026, 1, 12), False, {"reason": "tampered"}),  # no evidence
+        (date(2026, 1, 9), date(2026, 1, 11), True, statistics),  # passed, pending approval
+    ):
+        version = trained_on(conn, start, end)
+        registry.record_gate(conn, version, champion_version, passed, "-", details)
+    assert registry.known_window(conn, champion) == (date(2026, 1, 8), date(2026, 1, 10))

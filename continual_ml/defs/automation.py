@@ -1,6 +1,6 @@
 """Jobs, and the sensors that retrain on drift and report failed runs."""
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 import dagster as dg
 
@@ -10,6 +10,7 @@ from continual_ml.defs.jobs import (
     SENSOR_INTERVAL_SECONDS,
     drift_explanation_job,
     monitoring_job,
+    performance_job,
     priority_tag,
     retrain_job,
 )
@@ -83,12 +84,23 @@ def promoted_score(instance) -> float | None:
     return None
 
 
-def recent_retrains(instance, now: datetime) -> list[datetime]:
+def data_time(partition: str) -> datetime:
+    """When a partition's day ends: the time the policy counts its cooldown and cap in.
+
+    Data time, not the wall clock, so a backfill or a replay of old files is paced like the
+    days it replays rather than by how fast they are processed.
+    """
+    return datetime.combine(date.fromisoformat(partition), time(), UTC) + timedelta(days=1)
+
+
+def recent_retrains(instance) -> list[datetime]:
+    """The data time of each of the policy's recent retrains (the end of its partition)."""
     runs = instance.get_run_records(
         dg.RunsFilter(job_name=retrain_job.name, tags={"continual_ml/trigger": "policy"}),
         limit=50,
     )
-    return [r.create_timestamp for r in runs if now - r.create_timestamp < timedelta(days=1)]
+    tags = [r.dagster_run.tags.get("dagster/partition") for r in runs]
+    return [data_time(partition) for partition in tags if partition]
 
 
 def retrain_policy(policy) -> RetrainPolicy:
@@ -151,18 +163,19 @@ def drift_retrain_sensor(
     )
     champion_score = promoted_score(context.instance)
     requests, skipped = [], []
-    now = datetime.now(UTC)
     # Read once per tick: the event log and the run list do not change while it runs.
     observations = policy_observations(context.instance)
-    retrains = recent_retrains(context.instance, now)
+    retrains = recent_retrains(context.instance)
     retrain_log = policy_retrains(context.instance)
     follow_up = follow_up_partition(retrain_log, policy.follow_up_refusals)
     last_retrain = retrain_log[-1][0] if retrain_log else None
     for record in records.records:
         partition = record.asset_materialization.partition
         history = [o for o in observations if o.partition <= partition][-HISTORY:]
+        now = data_time(partition)
+        before = [t for t in retrains if t <= now]  # a replayed day knows nothing of later ones
         decision = decide_retrain(
-            policy, history, champion_score, retrains, now, follow_up, last_retrain
+            policy, history, champion_score, before, now, follow_up, last_retrain
         )
         if not decision.retrain:
             skipped.append(decision.reason)
@@ -210,6 +223,7 @@ drift_explanation_sensor = dg.AutomationConditionSensorDefinition(
 
 JOBS = [
     monitoring_job,
+    performance_job,
     retrain_job,
     drift_explanation_job,
     rollback_job,

@@ -24,6 +24,12 @@ monitoring_job = dg.define_asset_job(
     description="Land a day's batch and measure its drift and the champion's performance.",
     tags=priority_tag("monitoring"),
 )
+performance_job = dg.define_asset_job(
+    "performance_job",
+    selection=[model_performance],
+    description="Measure the champion on a day again, e.g. when its labels landed late.",
+    tags=priority_tag("monitoring"),
+)
 drift_explanation_job = dg.define_asset_job(
     "drift_explanation_job",
     selection=[drift_explanation],

@@ -5,5 +5,5 @@ import dagster as dg
 from continual_ml.config import default_config
 
 daily_partitions = dg.DailyPartitionsDefinition(
-    start_date=default_config().stream.start_date.isoformat()
+    start_date=default_config().partitions_start.isoformat()
 )

@@ -110,18 +110,18 @@ def current_window(
 def reference_window(
     context: dg.AssetExecutionContext, dataset: DatasetResource, duckdb: DuckDBResource
 ) -> dg.MaterializeResult:
-    """The rows the serving champion was trained on: what 'no drift' looks like."""
+    """The newest rows the serving champion is known to handle: what 'no drift' looks like."""
     config, day = dataset.config, partition_day(context)
     with duckdb.get_connection() as conn:
         warehouse.ensure_schema(conn, config)
         champion = registry.current_champion(conn)
         if champion is None:
             # Before any model exists, the first training window stands in for the reference.
-            start = config.stream.start_date
+            start = config.partitions_start
             end = start + timedelta(days=config.model.training_window_days - 1)
             version = None
         else:
-            start, end = champion["training_start"], champion["training_end"]
+            start, end = registry.known_window(conn, champion)
             version = champion["version"]
         n_rows = warehouse.record_window(conn, day, "reference", start, end, version)
     return dg.MaterializeResult(

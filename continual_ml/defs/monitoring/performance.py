@@ -16,6 +16,7 @@ from continual_ml.defs.metadata import png_markdown
 from continual_ml.defs.monitoring.assets import drift_report
 from continual_ml.defs.partitions import daily_partitions
 from continual_ml.defs.resources import AlertsResource, DatasetResource
+from continual_ml.ingestion_schema import rows_with_labels
 from continual_ml.partition_checks import failed_partitions
 from continual_ml.sql import insert_row
 
@@ -43,15 +44,21 @@ def model_performance(
     config, day = dataset.config, partition_day(context)
     with duckdb.get_connection() as conn:
         warehouse.ensure_schema(conn, config)
-        champion = registry.current_champion(conn)
+        reference = warehouse.read_window(conn, day, "reference")
+        # The model in charge when the partition was monitored: labels landing later re-measure
+        # that model, not whichever one is champion by then.
+        served = reference["champion_version"]
+        champion = registry.load_model_row(conn, served) if served is not None else None
         if champion is None:  # the bootstrap days, before the first model: nothing to monitor
             return dg.MaterializeResult(metadata={"champion_version": "none"})
+        current = warehouse.read_window(conn, day, "current")
         monitored = monitor_batch(
             config,
             load_model(champion["artifact"], champion["sha256"]),
             registry.holdout_predictions(conn, champion["version"]),
-            warehouse.window_rows(conn, day, "reference"),
-            warehouse.window_rows(conn, day, "current"),
+            # with the newest labels, late ones included; rows still unlabelled are estimated
+            rows_with_labels(conn, config, reference["start"], reference["end"]),
+            rows_with_labels(conn, config, current["start"], current["end"]),
         )
         row = {"partition_date": day, "champion_version": champion["version"], **monitored.as_row()}
         conn.execute("DELETE FROM performance_history WHERE partition_date = ?", [day])

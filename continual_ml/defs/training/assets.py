@@ -47,7 +47,13 @@ def window_split(conn, config: DatasetConfig, context: dg.AssetExecutionContext)
     rows = rows[rows[config.label].notna()]
     if rows.empty:
         raise dg.Failure(f"no labelled observations in the training window {start} .. {end}")
-    return start, end, split_window(rows, config.model.holdout_fraction)
+    champion = registry.current_champion(conn)
+    # The champion's own training days are never in the holdout the two are compared on.
+    unseen_from = champion["training_end"] + timedelta(days=1) if champion else None
+    split = split_window(
+        rows, config.model.holdout_fraction, config.model.min_holdout_rows, unseen_from
+    )
+    return start, end, split
 
 
 @dg.asset(
