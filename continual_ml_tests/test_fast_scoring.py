@@ -1,3 +1,5 @@
+from fractions import Fraction
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -70,3 +72,24 @@ def test_a_single_row_path_that_disagrees_is_not_used(config, rows, monkeypatch)
         LinearScorer, "positive_proba_one", lambda self, record: exact(self, record) + 1e-6
     )
     assert linear_scorer(pipeline, config, probe_rows(config)) is None
+
+
+@pytest.mark.parametrize(
+    "huge",
+    [
+        {"x0": 1e308, "x1": 1e308},  # terms of opposite sign that each overflow: inf - inf
+        {"x0": -1e308, "x1": -1e308},
+        {"x0": 1.7e308, "x1": -1.7e308, "x2": 1.7e308, "x3": -1.7e308, "x4": 1.7e308},
+    ],
+)
+def test_overflowing_rows_get_the_probability_their_logit_sign_gives(config, rows, huge):
+    scorer = linear_scorer(fit_candidate(config, rows), config, probe_rows(config))
+    row = {**{f.name: 0.0 for f in config.features}, "segment": "north", **huge}
+    # The logit in exact rational arithmetic: the answer is 0 or 1 by its sign alone.
+    exact = Fraction(scorer.intercept) + sum(
+        (Fraction(row[name]) - Fraction(mean)) / Fraction(scale) * Fraction(weight)
+        for name, mean, scale, weight in scorer._numeric_terms
+    )
+    expected = 1.0 if exact > 0 else 0.0
+    assert scorer.positive_proba_one(row) == expected
+    assert scorer.positive_proba([row, row]).tolist() == [expected, expected]
