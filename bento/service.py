@@ -11,6 +11,7 @@ many rows at once.
 """
 
 import gc
+import logging
 import os
 
 # One thread per prediction: many requests at once beat one request on many cores here, and
@@ -79,6 +80,8 @@ SWAPS = bentoml.metrics.Counter(
     labelnames=["outcome"],
 )
 STATE: dict = {}  # the service instance, for the plain Starlette routes
+# Refusals and swaps are worth a line each at INFO; BentoML leaves other loggers at WARNING.
+logging.getLogger("continual_ml").setLevel(logging.INFO)
 
 
 # The signatures repeat the limits `RequestGuard` enforces first, for BentoML's own parsing.
