@@ -82,9 +82,8 @@ class ChampionFollower:
             # A pointer being rewritten by hand or cut short: keep serving, and say so.
             self._fail("champion.json", f"unreadable: {type(error).__name__}: {error}")
             return False
+        self._pointer_fixed()
         if tag is None or (self.current and self.current.tag == tag) or tag == self._failed_tag:
-            if tag == self._failed_tag or tag is None:
-                self._pointer_fixed()
             return False
         try:
             candidate = self._load(pointer)
@@ -112,7 +111,7 @@ class ChampionFollower:
             self.on_failure(tag, error)
 
     def _pointer_fixed(self) -> None:
-        """A pointer readable again, naming the model being served: nothing is wrong any more."""
+        """The pointer is readable (again): an error that was only about it is over."""
         if self._failed_tag == "champion.json":
             self._failed_tag, self.last_error = None, None
 
