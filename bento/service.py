@@ -25,7 +25,7 @@ from typing import Annotated  # noqa: E402
 
 import bentoml  # noqa: E402
 from bentoml.validators import ContentType  # noqa: E402
-from pydantic import Field  # noqa: E402
+from pydantic import AfterValidator, Field  # noqa: E402
 from starlette.applications import Starlette  # noqa: E402
 from starlette.responses import HTMLResponse, JSONResponse  # noqa: E402
 from starlette.routing import Route  # noqa: E402
@@ -38,6 +38,7 @@ from continual_ml.request_schema import (  # noqa: E402
     BatchResponse,
     Limits,
     Prediction,
+    one_label_each,
     request_models,
 )
 from continual_ml.service_spec import DOCS_PAGE, openapi_document  # noqa: E402
@@ -95,6 +96,7 @@ BatchRows = Annotated[
 ]
 FeedbackItems = Annotated[
     list[FeedbackItem],  # type: ignore[valid-type]
+    AfterValidator(one_label_each),  # a repeated label is recorded once
     Field(min_length=1, max_length=LIMITS.feedback_items),
 ]
 # Declared, the media type of a list is not derived from its JSON schema on every response.

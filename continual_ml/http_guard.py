@@ -16,6 +16,8 @@ from collections.abc import Callable
 
 from pydantic import BaseModel, ValidationError
 
+from continual_ml.request_schema import CONFLICT
+
 log = logging.getLogger("continual_ml.http_guard")
 
 ECHO_CHARS = 80  # longest name or message echoed back or logged from a client's request
@@ -55,7 +57,9 @@ def parse_strict_json(body: bytes) -> object:
         raise Refusal(400, "body: nested too deeply") from None
 
 
-def validation_refusal(error: ValidationError) -> Refusal:
+def validation_refusal(error: ValidationError, conflict_type: str) -> Refusal:
+    """A 400 naming the invalid fields; a 409 when the body contradicts itself."""
+    conflict = any(e["type"] == conflict_type for e in error.errors())
     detail = [
         {
             "loc": [clip(str(p)) if isinstance(p, str) else p for p in e["loc"]],
@@ -66,7 +70,7 @@ def validation_refusal(error: ValidationError) -> Refusal:
     first = detail[0]
     where = ".".join(map(str, first["loc"])) or "body"
     more = f" (and {len(detail) - 1} more)" if len(detail) > 1 else ""
-    return Refusal(400, f"{where}: {first['msg']}{more}", detail[:MAX_DETAILS])
+    return Refusal(409 if conflict else 400, f"{where}: {first['msg']}{more}", detail[:MAX_DETAILS])
 
 
 class RequestGuard:
@@ -149,7 +153,7 @@ class RequestGuard:
         try:
             model.model_validate(parse_strict_json(body))
         except ValidationError as error:
-            raise validation_refusal(error) from None
+            raise validation_refusal(error, CONFLICT) from None
         return body
 
 

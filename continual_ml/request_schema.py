@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, create_model
+from pydantic_core import PydanticCustomError
 
 from continual_ml.config import DatasetConfig, FeatureSpec
 
@@ -26,10 +27,10 @@ class Limits:
 
     rows_per_merged_request: int = 64
     rows_per_batch: int = 10_000
-    feedback_items: int = 1_000
+    feedback_items: int = 10_000  # the labels of one full batch of predictions
     max_body_bytes: int = 8 * 1024 * 1024  # /predict_batch
     small_body_bytes: int = 256 * 1024  # /predict and /predict_rows
-    feedback_body_bytes: int = 1024 * 1024
+    feedback_body_bytes: int = 2 * 1024 * 1024
 
 
 class Prediction(BaseModel):
@@ -73,13 +74,23 @@ def row_schema(config: DatasetConfig, unknown_category: str = "reject") -> type[
     return create_model("FeatureRow", __config__=STRICT, **fields)
 
 
-def _one_label_each(items: list) -> list:
-    seen: dict[str, Any] = {}
+CONFLICT = "conflicting_labels"  # the error type `http_guard` answers with a 409
+
+
+def one_label_each(items: list) -> list:
+    """The items with repeats dropped; two different labels for one prediction are refused."""
+    labels: dict[str, Any] = {}
     for item in items:
-        if item.prediction_id in seen:
-            raise ValueError(f"prediction_id {item.prediction_id!r} appears more than once")
-        seen[item.prediction_id] = item.label
-    return items
+        if labels.setdefault(item.prediction_id, item.label) != item.label:
+            raise PydanticCustomError(
+                CONFLICT,
+                "prediction_id {prediction_id} has two different labels",
+                {"prediction_id": item.prediction_id},
+            )
+    if len(labels) == len(items):
+        return items
+    seen: set[str] = set()
+    return [i for i in items if not (i.prediction_id in seen or seen.add(i.prediction_id))]
 
 
 def feedback_item(config: DatasetConfig) -> type[BaseModel]:
@@ -121,7 +132,7 @@ def request_models(
             "FeedbackBody",
             __config__=STRICT,
             items=(
-                Annotated[list[item], AfterValidator(_one_label_each)],  # type: ignore[valid-type]
+                Annotated[list[item], AfterValidator(one_label_each)],  # type: ignore[valid-type]
                 Field(min_length=1, max_length=limits.feedback_items),
             ),
         ),

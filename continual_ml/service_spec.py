@@ -85,9 +85,11 @@ def _json(schema: dict) -> dict:
     return {"application/json": {"schema": schema}}
 
 
-def _operation(summary: str, body: type[BaseModel], ok: dict, secured: bool) -> dict:
+def _operation(
+    summary: str, body: type[BaseModel], ok: dict, secured: bool, refusals: dict | None = None
+) -> dict:
     responses = {"200": {"description": "OK", "content": _json(ok)}}
-    for status, why in REFUSALS.items():
+    for status, why in {**REFUSALS, **(refusals or {})}.items():
         responses[status] = {"description": why, "content": _json(ERROR)}
     if secured:
         responses["401"] = {
@@ -150,6 +152,7 @@ def openapi_document(models: RequestModels, secured: bool, version: str = "1") -
                 "properties": {"accepted": {"type": "integer", "minimum": 1}},
             },
             secured,
+            {"409": "one prediction id given two different labels (a repeat is recorded once)"},
         ),
         "/model": {"get": _model_operation()},
         **{path: {"get": _plain(why)} for path, why in PLAIN_ROUTES.items()},
