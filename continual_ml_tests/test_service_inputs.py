@@ -106,13 +106,13 @@ MATRIX = [
         json.dumps(
             {"items": [{"prediction_id": "ab", "label": 0}, {"prediction_id": "ab", "label": 1}]}
         ),
-        400,
-        ["more than once"],
+        409,
+        ["two different labels"],
     ),
     (
         "too many labels",
         "/feedback",
-        json.dumps({"items": [{"prediction_id": f"{i:x}", "label": 1} for i in range(1001)]}),
+        json.dumps({"items": [{"prediction_id": f"{i:x}", "label": 1} for i in range(10_001)]}),
         400,
         ["items"],
     ),
@@ -145,6 +145,12 @@ def test_every_request_gets_finite_json_or_a_4xx_naming_the_problem(
         for word in words:
             assert word in answer["error"] or word in json.dumps(answer["detail"]), answer
         assert len(response.content) < 4096  # nothing a client sent is echoed in full
+
+
+def test_a_repeated_label_is_recorded_once(service):
+    items = [{"prediction_id": "abc", "label": 1}] * 3
+    answer = post_raw(f"{service.url}/feedback", json.dumps({"items": items}))
+    assert answer.json() == {"accepted": 1}
 
 
 def test_overflowing_features_get_the_probability_their_sign_gives(service):
