@@ -124,7 +124,9 @@ class ChampionFollower:
         smoke = pipeline.predict_proba(pd.DataFrame([smoke_row(self.config)]))
         if smoke.shape != (1, len(self.config.classes)):
             raise ValueError(f"smoke prediction has shape {smoke.shape}")
+        # This promotion's, not the one the export was first made for (a rollback reuses it).
         manifest["promoted_at"] = pointer.get("promoted_at")
+        manifest["promoted_by"] = pointer.get("promoted_by", manifest.get("promoted_by"))
         fast = linear_scorer(pipeline, self.config, probe_rows(self.config))
         return ServedModel(
             version=int(pointer["version"]),
