@@ -6,7 +6,7 @@ the answer in the service's shape. No fast scoring path, no prediction log. One 
     python -m benchmarks.fastapi_pipeline_app --artifact model.skops --sha256 HEX --port 8002
 """
 
-from __future__ import annotations
+# No `from __future__ import annotations`: FastAPI must see the local body models, not names.
 
 import os
 

@@ -25,20 +25,18 @@ from typing import Annotated  # noqa: E402
 
 import bentoml  # noqa: E402
 from bentoml.validators import ContentType  # noqa: E402
-from pydantic import AfterValidator, Field  # noqa: E402
 from starlette.applications import Starlette  # noqa: E402
 from starlette.responses import HTMLResponse, JSONResponse  # noqa: E402
 from starlette.routing import Route  # noqa: E402
 
 from continual_ml.config import Paths, default_config  # noqa: E402
 from continual_ml.endpoint_labels import RestorePath, bound_endpoint_labels  # noqa: E402
-from continual_ml.http_guard import RequestGuard  # noqa: E402
+from continual_ml.http_guard import RequestGuard, unscorable  # noqa: E402
 from continual_ml.prediction_log import RotatingJsonlWriter, close_abandoned  # noqa: E402
 from continual_ml.request_schema import (  # noqa: E402
     BatchResponse,
     Limits,
     Prediction,
-    one_label_each,
     request_models,
 )
 from continual_ml.service_spec import DOCS_PAGE, openapi_document  # noqa: E402
@@ -54,7 +52,6 @@ LIMITS = Limits(
 )
 MODELS = request_models(CONFIG, UNKNOWN_CATEGORY, LIMITS)
 FeatureRow = MODELS.row
-FeedbackItem = MODELS.feedback_item
 ADAPTIVE_BATCH_ROWS = LIMITS.rows_per_merged_request
 TOKEN = os.environ.get("CONTINUAL_ML_API_TOKEN") or None
 REQUEST_TIMEOUT_S = 30
@@ -86,19 +83,11 @@ logging.getLogger("continual_ml").setLevel(logging.INFO)
 
 
 # The signatures repeat the limits `RequestGuard` enforces first, for BentoML's own parsing.
-MergeableRows = Annotated[
-    list[FeatureRow],  # type: ignore[valid-type]
-    Field(min_length=1, max_length=LIMITS.rows_per_merged_request),
-]
-BatchRows = Annotated[
-    list[FeatureRow],  # type: ignore[valid-type]
-    Field(min_length=1, max_length=LIMITS.rows_per_batch),
-]
-FeedbackItems = Annotated[
-    list[FeedbackItem],  # type: ignore[valid-type]
-    AfterValidator(one_label_each),  # a repeated label is recorded once
-    Field(min_length=1, max_length=LIMITS.feedback_items),
-]
+MergeableRows, BatchRows, FeedbackItems = (
+    MODELS.merged_rows,
+    MODELS.batch_rows,
+    MODELS.feedback_items,
+)
 # Declared, the media type of a list is not derived from its JSON schema on every response.
 PredictionList = Annotated[list[Prediction], ContentType("application/json")]
 DOCUMENT = openapi_document(MODELS, secured=TOKEN is not None)
@@ -177,7 +166,7 @@ class ChampionClassifier:
         try:
             return self._score([features])[0]
         except UnscorableRows as error:
-            return unscorable(error)
+            return unscorable(str(error))
 
     # BentoML's dispatcher answers a queued request 503 as soon as it predicts the request will
     # wait past max_latency_ms: set low, that failed thousands of requests at concurrency 64.
@@ -208,7 +197,7 @@ class ChampionClassifier:
         try:
             predictions = self._score(rows)
         except UnscorableRows as error:
-            return unscorable(error)
+            return unscorable(str(error))
         return BatchResponse.model_construct(
             model_version=predictions[0].model_version, predictions=predictions
         )
@@ -217,16 +206,9 @@ class ChampionClassifier:
     def feedback(self, items: FeedbackItems) -> dict:
         """Record the true label of earlier predictions, by prediction id."""
         received = datetime.now(UTC).isoformat()
+        record = {"kind": "feedback", "received_at": received}
         self.feedback_log.write(
-            [
-                {
-                    "kind": "feedback",
-                    "prediction_id": i.prediction_id,
-                    "label": i.label,
-                    "received_at": received,
-                }
-                for i in items
-            ]
+            [{**record, "prediction_id": i.prediction_id, "label": i.label} for i in items]
         )
         return {"accepted": len(items)}
 
@@ -297,11 +279,6 @@ class ChampionClassifier:
         self.follower.stop()
         self.predictions_log.close()
         self.feedback_log.close()
-
-
-def unscorable(error: UnscorableRows) -> JSONResponse:
-    """A 422 in the shape of every other refusal: the values are the client's to change."""
-    return JSONResponse({"error": str(error)[:300], "detail": []}, status_code=422)
 
 
 ChampionClassifier.add_asgi_middleware(RestorePath)  # first: routing needs the real path

@@ -192,3 +192,10 @@ async def respond(send, refusal: Refusal, head: bool = False) -> None:
         }
     )
     await send({"type": "http.response.body", "body": b"" if head else payload})
+
+
+def unscorable(reason: str):
+    """A 422 in the shape of every other refusal: values the model gives no finite answer for."""
+    from starlette.responses import JSONResponse
+
+    return JSONResponse({"error": reason[:300], "detail": []}, status_code=422)

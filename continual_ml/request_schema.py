@@ -104,10 +104,13 @@ def feedback_item(config: DatasetConfig) -> type[BaseModel]:
 
 @dataclass(frozen=True)
 class RequestModels:
-    """The schema of each route's body, and of the parts BentoML's signatures need."""
+    """Each route's body, and the parameter types BentoML's signatures take from them."""
 
     row: type[BaseModel]
     feedback_item: type[BaseModel]
+    merged_rows: Any  # /predict_rows
+    batch_rows: Any  # /predict_batch
+    feedback_items: Any  # /feedback
     bodies: dict[str, type[BaseModel]]
 
 
@@ -117,24 +120,23 @@ def request_models(
     row = row_schema(config, unknown_category)
     item = feedback_item(config)
 
-    def rows(most: int):
-        return (list[row], Field(min_length=1, max_length=most))  # type: ignore[valid-type]
+    def rows(most: int) -> Any:
+        return Annotated[list[row], Field(min_length=1, max_length=most)]  # type: ignore[valid-type]
+
+    merged_rows, batch_rows = rows(limits.rows_per_merged_request), rows(limits.rows_per_batch)
+    feedback_items = Annotated[
+        list[item],  # type: ignore[valid-type]
+        AfterValidator(one_label_each),  # a repeated label is recorded once
+        Field(min_length=1, max_length=limits.feedback_items),
+    ]
+
+    def body(name: str, **fields: Any) -> type[BaseModel]:
+        return create_model(name, __config__=STRICT, **{k: (v, ...) for k, v in fields.items()})
 
     bodies = {
-        "/predict": create_model("PredictBody", __config__=STRICT, features=(row, ...)),
-        "/predict_rows": create_model(
-            "PredictRowsBody", __config__=STRICT, rows=rows(limits.rows_per_merged_request)
-        ),
-        "/predict_batch": create_model(
-            "PredictBatchBody", __config__=STRICT, rows=rows(limits.rows_per_batch)
-        ),
-        "/feedback": create_model(
-            "FeedbackBody",
-            __config__=STRICT,
-            items=(
-                Annotated[list[item], AfterValidator(one_label_each)],  # type: ignore[valid-type]
-                Field(min_length=1, max_length=limits.feedback_items),
-            ),
-        ),
+        "/predict": body("PredictBody", features=row),
+        "/predict_rows": body("PredictRowsBody", rows=merged_rows),
+        "/predict_batch": body("PredictBatchBody", rows=batch_rows),
+        "/feedback": body("FeedbackBody", items=feedback_items),
     }
-    return RequestModels(row=row, feedback_item=item, bodies=bodies)
+    return RequestModels(row, item, merged_rows, batch_rows, feedback_items, bodies)
