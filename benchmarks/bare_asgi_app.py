@@ -36,15 +36,9 @@ from starlette.routing import Route  # noqa: E402
 
 from continual_ml.config import DatasetConfig, default_config  # noqa: E402
 from continual_ml.fast_scoring import linear_scorer  # noqa: E402
+from continual_ml.request_schema import BatchResponse, Prediction, row_schema  # noqa: E402
 from continual_ml.service_process import REPO_ROOT, free_port  # noqa: E402
-from continual_ml.serving import (  # noqa: E402
-    BatchResponse,
-    Prediction,
-    ServedModel,
-    predict_rows,
-    probe_rows,
-    row_schema,
-)
+from continual_ml.serving import ServedModel, predict_rows, probe_rows  # noqa: E402
 from continual_ml.training import load_model  # noqa: E402
 
 MAX_ROWS = 10_000
@@ -145,8 +139,10 @@ class BareAppProcess:
         log_path: Path,
         threadpool: bool = False,
         port: int | None = None,
+        module: str = "benchmarks.bare_asgi_app",
     ) -> None:
         self.artifact_path, self.version, self.log_path = Path(artifact_path), version, log_path
+        self.module = module  # or another app taking the same arguments
         self.threadpool = threadpool
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -157,7 +153,7 @@ class BareAppProcess:
         command = [
             sys.executable,
             "-m",
-            "benchmarks.bare_asgi_app",
+            self.module,
             "--artifact",
             str(self.artifact_path),
             "--sha256",

@@ -1,5 +1,8 @@
 """Our BentoML service against a bare Starlette app serving the same model, side by side.
 
+A third server, FastAPI calling the scikit-learn pipeline per request (what a plain first
+version looks like), answers the single-row `/predict` cases too.
+
 Both servers run at once on loopback, one worker each, and every case is measured on one and
 then the other: single rows to `/predict` at several concurrencies; single rows to our
 `/predict_rows`, where BentoML's adaptive batching merges concurrent requests (the bare app
@@ -100,7 +103,10 @@ def load_cases(
     adaptive: bool = True,
 ) -> list[Case]:
     single = ("/predict", bodies["single"])
-    cases = [Case("/predict", c, {"ours": single, "bare": single}) for c in single_concurrencies]
+    cases = [
+        Case("/predict", c, {"ours": single, "bare": single, "fastapi": single})
+        for c in single_concurrencies
+    ]
     if adaptive:
         batched = ("/predict_rows", bodies["one_row_list"])
         cases += [
@@ -197,7 +203,8 @@ async def measure(
         }
         merged = [0.0, 0.0]
         for round_index in range(rounds):
-            names = list(servers) if round_index % 2 == 0 else list(servers)[::-1]
+            names = list(case.requests)
+            names = names if round_index % 2 == 0 else names[::-1]
             for name in names:
                 server, (path, body) = servers[name], case.requests[name]
                 before = await merged_totals(server.url) if path == "/predict_rows" else None
@@ -210,7 +217,8 @@ async def measure(
                     merged = [merged[i] + after[i] - before[i] for i in (0, 1)]
         for name, total in totals.items():
             print(f"  {name:4} {total.path} c={case.concurrency}: {total.summary()}", flush=True)
-        rows.append(comparison_row(case, totals["ours"].as_json(), totals["bare"].as_json()))
+        plain = totals["fastapi"].as_json() if "fastapi" in totals else None
+        rows.append(comparison_row(case, totals["ours"].as_json(), totals["bare"].as_json(), plain))
         if merged[1]:
             rows[-1]["requests_per_merged_call"] = merged[0] / merged[1]
     return rows
@@ -247,8 +255,14 @@ def run(
         bare = BareAppProcess(
             root / "bare" / "model.skops", 1, root / "bare.log", threadpool=bare_threadpool
         )
-        with ours, bare:
-            servers = {"ours": ours, "bare": bare}
+        plain = BareAppProcess(
+            root / "bare" / "model.skops",
+            1,
+            root / "fastapi.log",
+            module="benchmarks.fastapi_pipeline_app",
+        )
+        with ours, bare, plain:
+            servers = {"ours": ours, "bare": bare, "fastapi": plain}
             answers = {
                 name: httpx.post(
                     f"{server.url}/predict",
@@ -285,6 +299,7 @@ def run(
         },
         # the same model behind both: the same answer to the same row
         "same_probabilities": answers["ours"]["probabilities"] == answers["bare"]["probabilities"],
+        "fastapi_probabilities": answers["fastapi"]["probabilities"],
         "comparison": comparison,
         **swaps,
     }

@@ -3,9 +3,15 @@
 from __future__ import annotations
 
 
-def comparison_row(case, ours: dict, bare: dict) -> dict:
+def comparison_row(case, ours: dict, bare: dict, fastapi: dict | None = None) -> dict:
     """Ours and bare on one `serving.Case`, and ours' throughput as a share of bare's."""
+    plain = (
+        {"fastapi": fastapi, "over_fastapi": ours[case.unit] / fastapi[case.unit]}
+        if fastapi and fastapi[case.unit]
+        else {}
+    )
     return {
+        **plain,
         "case": case.label,
         "path": ours["path"],
         "bare_path": bare["path"],
@@ -20,8 +26,9 @@ def comparison_row(case, ours: dict, bare: dict) -> dict:
 def markdown_table(rows: list[dict]) -> str:
     lines = [
         "| case | conc. | ours | bare | ours/bare | p50 ms ours / bare | p99 ms ours / bare "
-        "| failed ours / bare | server CPU ms/req ours / bare | requests per merged call |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| failed ours / bare | server CPU ms/req ours / bare | requests per merged call "
+        "| FastAPI + pipeline | ours/FastAPI |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for row in rows:
         ours, bare, unit = row["ours"], row["bare"], row["unit"]
@@ -34,7 +41,12 @@ def markdown_table(rows: list[dict]) -> str:
             f"| {ours['p99_ms']:.1f} / {bare['p99_ms']:.1f} "
             f"| {ours['failed']} / {bare['failed']} "
             f"| {ours['server_cpu_ms_per_request']:.2f} / {bare['server_cpu_ms_per_request']:.2f} "
-            f"| {'-' if merged is None else f'{merged:.1f}'} |"
+            f"| {'-' if merged is None else f'{merged:.1f}'} "
+            + (
+                f"| {row['fastapi'][unit]:,.0f} | {row['over_fastapi']:.1f}× |"
+                if "fastapi" in row
+                else "| - | - |"
+            )
         )
     return "\n".join(lines)
 

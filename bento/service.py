@@ -11,6 +11,7 @@ many rows at once.
 """
 
 import gc
+import logging
 import os
 
 # One thread per prediction: many requests at once beat one request on many cores here, and
@@ -20,41 +21,48 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 from datetime import UTC, datetime  # noqa: E402
 from pathlib import Path  # noqa: E402
-from typing import Annotated, Literal  # noqa: E402
+from typing import Annotated  # noqa: E402
 
 import bentoml  # noqa: E402
 from bentoml.validators import ContentType  # noqa: E402
-from pydantic import BaseModel, Field  # noqa: E402
 from starlette.applications import Starlette  # noqa: E402
-from starlette.responses import JSONResponse  # noqa: E402
+from starlette.responses import HTMLResponse, JSONResponse  # noqa: E402
 from starlette.routing import Route  # noqa: E402
 
 from continual_ml.config import Paths, default_config  # noqa: E402
-from continual_ml.http_guard import RequestGuard  # noqa: E402
-from continual_ml.prediction_log import RotatingJsonlWriter  # noqa: E402
-from continual_ml.serving import (  # noqa: E402
+from continual_ml.endpoint_labels import RestorePath, bound_endpoint_labels  # noqa: E402
+from continual_ml.http_guard import RequestGuard, unscorable  # noqa: E402
+from continual_ml.prediction_log import RotatingJsonlWriter, close_abandoned  # noqa: E402
+from continual_ml.request_schema import (  # noqa: E402
     BatchResponse,
-    ChampionFollower,
+    Limits,
     Prediction,
-    predict_rows,
-    row_schema,
+    request_models,
 )
+from continual_ml.service_spec import DOCS_PAGE, openapi_document  # noqa: E402
+from continual_ml.serving import ChampionFollower, UnscorableRows, predict_rows  # noqa: E402
 
 CONFIG = default_config()
 UNKNOWN_CATEGORY = os.environ.get("CONTINUAL_ML_UNKNOWN_CATEGORY", "reject")
-FeatureRow = row_schema(CONFIG, UNKNOWN_CATEGORY)
-MAX_ROWS = int(os.environ.get("CONTINUAL_ML_MAX_ROWS", "10000"))
-# Rows BentoML's dispatcher merges into one scoring call; also the most one request may send.
-ADAPTIVE_BATCH_ROWS = int(os.environ.get("CONTINUAL_ML_ADAPTIVE_BATCH_ROWS", "64"))
+LIMITS = Limits(
+    rows_per_batch=int(os.environ.get("CONTINUAL_ML_MAX_ROWS", "10000")),
+    # Rows BentoML's dispatcher merges into one scoring call; also the most one request may send.
+    rows_per_merged_request=int(os.environ.get("CONTINUAL_ML_ADAPTIVE_BATCH_ROWS", "64")),
+    max_body_bytes=int(os.environ.get("CONTINUAL_ML_MAX_BODY_BYTES", str(8 * 1024 * 1024))),
+)
+MODELS = request_models(CONFIG, UNKNOWN_CATEGORY, LIMITS)
+FeatureRow = MODELS.row
+ADAPTIVE_BATCH_ROWS = LIMITS.rows_per_merged_request
+TOKEN = os.environ.get("CONTINUAL_ML_API_TOKEN") or None
 REQUEST_TIMEOUT_S = 30
 # BentoML's access log line and OpenTelemetry span per request cost more CPU than scoring the row,
 # and every prediction is already logged with its id, version, latency and features.
 PER_REQUEST_TELEMETRY = os.environ.get("CONTINUAL_ML_PER_REQUEST_TELEMETRY", "0") == "1"
 SCORING_PATHS = frozenset({"/predict", "/predict_rows", "/predict_batch"})
+bound_endpoint_labels(SCORING_PATHS | {"/feedback"})
 LOG_DIR = Path(
     os.environ.get("CONTINUAL_ML_PREDICTION_LOG_DIR") or Paths.from_env().prediction_logs
 )
-Label = Literal[tuple(CONFIG.classes)]  # type: ignore[valid-type]
 
 PREDICTIONS = bentoml.metrics.Counter(
     name="continual_ml_predictions",
@@ -70,20 +78,19 @@ SWAPS = bentoml.metrics.Counter(
     labelnames=["outcome"],
 )
 STATE: dict = {}  # the service instance, for the plain Starlette routes
+# Refusals and swaps are worth a line each at INFO; BentoML leaves other loggers at WARNING.
+logging.getLogger("continual_ml").setLevel(logging.INFO)
 
 
-# The few rows one request to the batchable route may send; checked before requests merge.
-MergeableRows = Annotated[
-    list[FeatureRow],  # type: ignore[valid-type]
-    Field(min_length=1, max_length=ADAPTIVE_BATCH_ROWS),
-]
+# The signatures repeat the limits `RequestGuard` enforces first, for BentoML's own parsing.
+MergeableRows, BatchRows, FeedbackItems = (
+    MODELS.merged_rows,
+    MODELS.batch_rows,
+    MODELS.feedback_items,
+)
 # Declared, the media type of a list is not derived from its JSON schema on every response.
 PredictionList = Annotated[list[Prediction], ContentType("application/json")]
-
-
-class FeedbackItem(BaseModel):
-    prediction_id: str = Field(min_length=1, max_length=64)
-    label: Label  # type: ignore[valid-type]
+DOCUMENT = openapi_document(MODELS, secured=TOKEN is not None)
 
 
 def describe_model(_request) -> JSONResponse:
@@ -93,7 +100,23 @@ def describe_model(_request) -> JSONResponse:
     return JSONResponse({**body, "swaps": follower.swaps, "last_swap_error": follower.last_error})
 
 
-info_app = Starlette(routes=[Route("/model", describe_model, methods=["GET"])])
+def unavailable() -> str | None:
+    """Why no request can be scored now (a 503 naming it), or None while a model serves."""
+    service = STATE.get("service")
+    if service is None or service.follower.current is not None:
+        return None
+    error = service.follower.last_error
+    return f"no model loaded: {error}" if error else "no champion model has been promoted yet"
+
+
+# Served ahead of BentoML's own `/`, `/docs.json`: they describe these routes truthfully, offline.
+info_app = Starlette(
+    routes=[
+        Route("/model", describe_model, methods=["GET"]),
+        Route("/docs.json", lambda _: JSONResponse(DOCUMENT), methods=["GET"]),
+        Route("/", lambda _: HTMLResponse(DOCS_PAGE), methods=["GET"]),
+    ]
+)
 
 
 @bentoml.service(
@@ -109,6 +132,8 @@ class ChampionClassifier:
     def __init__(self) -> None:
         STATE["service"] = self
         poll = float(os.environ.get("CONTINUAL_ML_MODEL_POLL_SECONDS", "1.0"))
+        # A worker killed outright left its logs open: close them, so they are ingested.
+        close_abandoned(LOG_DIR, dead_writers=True)
         self.predictions_log = RotatingJsonlWriter(LOG_DIR, "predictions")
         self.feedback_log = RotatingJsonlWriter(LOG_DIR, "feedback")
         self._class_counters: dict[tuple[int, int], object] = {}
@@ -138,7 +163,10 @@ class ChampionClassifier:
     async def predict(self, features: FeatureRow) -> Prediction:  # type: ignore[valid-type]
         """Class probabilities and predicted class for one row."""
         # async: scoring one row takes microseconds, less than handing it to a thread pool.
-        return self._score([features])[0]
+        try:
+            return self._score([features])[0]
+        except UnscorableRows as error:
+            return unscorable(str(error))
 
     # BentoML's dispatcher answers a queued request 503 as soon as it predicts the request will
     # wait past max_latency_ms: set low, that failed thousands of requests at concurrency 64.
@@ -156,36 +184,31 @@ class ChampionClassifier:
         split across two merged batches.
         """
         # Validation happens per request before merging, so this never fails for one bad row.
-        return self._score(rows)
+        try:
+            return self._score(rows)
+        except UnscorableRows as error:
+            # Only a pipeline without the fast scorer can refuse values; merged, the rows of
+            # every request in this call share the refusal.
+            raise bentoml.exceptions.InvalidArgument(str(error)[:300]) from None
 
     @bentoml.api
-    def predict_batch(self, rows: list[FeatureRow]) -> BatchResponse:  # type: ignore[valid-type]
+    def predict_batch(self, rows: BatchRows) -> BatchResponse:
         """Class probabilities and predicted class for many rows, all from one model."""
-        if not rows:
-            raise bentoml.exceptions.InvalidArgument("rows: at least one row is required")
-        if len(rows) > MAX_ROWS:
-            raise bentoml.exceptions.InvalidArgument(f"rows: at most {MAX_ROWS} rows per request")
-        predictions = self._score(rows)
+        try:
+            predictions = self._score(rows)
+        except UnscorableRows as error:
+            return unscorable(str(error))
         return BatchResponse.model_construct(
             model_version=predictions[0].model_version, predictions=predictions
         )
 
     @bentoml.api
-    def feedback(self, items: list[FeedbackItem]) -> dict:
+    def feedback(self, items: FeedbackItems) -> dict:
         """Record the true label of earlier predictions, by prediction id."""
-        if not items:
-            raise bentoml.exceptions.InvalidArgument("items: at least one label is required")
         received = datetime.now(UTC).isoformat()
+        record = {"kind": "feedback", "received_at": received}
         self.feedback_log.write(
-            [
-                {
-                    "kind": "feedback",
-                    "prediction_id": i.prediction_id,
-                    "label": i.label,
-                    "received_at": received,
-                }
-                for i in items
-            ]
+            [{**record, "prediction_id": i.prediction_id, "label": i.label} for i in items]
         )
         return {"accepted": len(items)}
 
@@ -258,9 +281,15 @@ class ChampionClassifier:
         self.feedback_log.close()
 
 
+ChampionClassifier.add_asgi_middleware(RestorePath)  # first: routing needs the real path
 ChampionClassifier.add_asgi_middleware(
     RequestGuard,
-    protected=SCORING_PATHS | {"/feedback"},
-    token=os.environ.get("CONTINUAL_ML_API_TOKEN") or None,
-    max_body_bytes=int(os.environ.get("CONTINUAL_ML_MAX_BODY_BYTES", str(8 * 1024 * 1024))),
+    routes={
+        "/predict": (MODELS.bodies["/predict"], LIMITS.small_body_bytes),
+        "/predict_rows": (MODELS.bodies["/predict_rows"], LIMITS.small_body_bytes),
+        "/predict_batch": (MODELS.bodies["/predict_batch"], LIMITS.max_body_bytes),
+        "/feedback": (MODELS.bodies["/feedback"], LIMITS.feedback_body_bytes),
+    },
+    token=TOKEN,
+    unavailable=unavailable,
 )

@@ -12,6 +12,7 @@ import math
 
 import numpy as np
 import pandas as pd
+from scipy.special import expit
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
@@ -19,6 +20,9 @@ from sklearn.preprocessing import OneHotEncoder, StandardScaler
 from continual_ml.config import DatasetConfig
 
 TOLERANCE = 1e-9
+# A row whose logit overflows float64 (features near ±1e308) is summed again at 2**-SHIFT scale:
+# its sign, which is all a probability of exactly 0 or 1 needs, survives the rescaling.
+SHIFT = 512
 
 
 class LinearScorer:
@@ -36,10 +40,13 @@ class LinearScorer:
 
     def positive_proba(self, rows: list[dict]) -> np.ndarray:
         values = np.array([[row[name] for name in self.numeric] for row in rows], dtype=float)
-        logit = self.intercept + ((values - self.mean) / self.scale) @ self.numeric_weights
-        for name, weights in self.categorical:
-            logit += np.array([weights.get(row[name], 0.0) for row in rows])
-        return 1.0 / (1.0 + np.exp(-logit))
+        with np.errstate(over="ignore", invalid="ignore"):
+            logit = self.intercept + ((values - self.mean) / self.scale) @ self.numeric_weights
+            for name, weights in self.categorical:
+                logit += np.array([weights.get(row[name], 0.0) for row in rows])
+        for i in np.flatnonzero(~np.isfinite(logit)):
+            logit[i] = self._rescaled_logit(rows[i])
+        return expit(logit)
 
     def positive_proba_one(self, row: dict) -> float:
         """The class-1 probability of one row, equal to `positive_proba([row])[0]`."""
@@ -48,10 +55,29 @@ class LinearScorer:
             logit += (row[name] - mean) / scale * weight
         for name, weights in self.categorical:
             logit += weights.get(row[name], 0.0)
+        if not math.isfinite(logit):
+            logit = self._rescaled_logit(row)
         if logit >= 0:
             return 1.0 / (1.0 + math.exp(-logit))
         tail = math.exp(logit)  # the same value without overflowing for very negative logits
         return tail / (1.0 + tail)
+
+    def _rescaled_logit(self, row: dict) -> float:
+        """The logit of a row whose terms overflow, as ±inf when it is beyond float64's range.
+
+        Terms of opposite sign that each overflow (inf - inf) would otherwise give NaN.
+        """
+        terms = [math.ldexp(self.intercept, -SHIFT)]
+        for name, mean, scale, weight in self._numeric_terms:
+            shifted = math.ldexp(row[name], -SHIFT) - math.ldexp(mean, -SHIFT)
+            terms.append(shifted / scale * weight)
+        for name, weights in self.categorical:
+            terms.append(math.ldexp(weights.get(row[name], 0.0), -SHIFT))
+        scaled = math.fsum(terms)
+        try:
+            return math.ldexp(scaled, SHIFT)
+        except OverflowError:
+            return math.copysign(math.inf, scaled)
 
 
 def _steps(pipeline: Pipeline):

@@ -61,6 +61,33 @@ def export_model(
     return str(model_ref.tag)
 
 
+def export_or_reuse(
+    bentoml_home: Path,
+    config: DatasetConfig,
+    version: int,
+    artifact: bytes,
+    sha256: str,
+    details: dict | None = None,
+) -> tuple[str, bool]:
+    """The tag of this version's export, and whether it is new.
+
+    A rollback promotes a version exported before: its export is reused as it is (who promoted
+    it this time goes in the pointer), so the store keeps one copy per version however often it
+    is served again.
+    """
+    from bentoml.exceptions import NotFound
+
+    try:
+        exported = _store(bentoml_home).list(SERVED_MODEL_NAME)
+    except NotFound:  # nothing exported yet
+        exported = []
+    for model in exported:
+        metadata = model.info.metadata
+        if metadata.get("model_version") == version and metadata.get("sha256") == sha256:
+            return str(model.tag), False
+    return export_model(bentoml_home, config, version, artifact, sha256, details), True
+
+
 def delete_export(bentoml_home: Path, tag: str) -> None:
     _store(bentoml_home).delete(tag)
 
@@ -85,12 +112,15 @@ def write_pointer(bentoml_home: Path, pointer: dict | None) -> None:
     os.replace(staged, path)
 
 
-def point_at(bentoml_home: Path, tag: str, version: int, sha256: str) -> dict:
+def point_at(
+    bentoml_home: Path, tag: str, version: int, sha256: str, promoted_by: str | None = None
+) -> dict:
     pointer = {
         "tag": tag,
         "version": version,
         "sha256": sha256,
         "promoted_at": datetime.now(UTC).isoformat(),
+        **({"promoted_by": promoted_by} if promoted_by else {}),
     }
     write_pointer(bentoml_home, pointer)
     return pointer

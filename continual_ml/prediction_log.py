@@ -5,6 +5,14 @@ The service writes `<kind>-<opened>-<pid>-<n>.jsonl.open`; a file is set aside o
 closes a file open for `max_age_seconds`. Only closed `.jsonl` files are ingested, so a reader
 never sees a half-written file. The service never touches DuckDB.
 
+Durability: `write` hands the lines to the operating system (one `write` system call) before it
+returns, and the service answers only after that, so killing the service process (`kill -9`)
+loses no acknowledged line; the fsync waits for rotation, so a crash of the whole machine may
+lose the last `max_age_seconds` of lines. A writer that dies leaves its `.open` file behind:
+`close_abandoned` closes it (at the service's start, for writers no longer running, and before
+each ingestion, for files untouched for `STALE_OPEN_SECONDS`), cutting a last line the dead
+writer left unfinished, which no client was answered for.
+
 A prediction record::
 
     {"kind": "prediction", "prediction_id": "…", "model_version": 3,
@@ -28,6 +36,9 @@ from pydantic_core import to_json
 
 OPEN_SUFFIX = ".jsonl.open"
 CLOSED_SUFFIX = ".jsonl"
+# A live writer closes every file within `max_age_seconds` (10 s) plus a poll: an `.open` file
+# untouched for far longer than that has no writer left.
+STALE_OPEN_SECONDS = 120.0
 
 
 class RotatingJsonlWriter:
@@ -59,6 +70,8 @@ class RotatingJsonlWriter:
             if self._handle is None:
                 self._open()
             self._handle.write(lines)
+            # Handed to the OS before the caller answers: a killed process loses no answered line.
+            self._handle.flush()
             self._count += len(records)
             if self._count >= self.max_records:
                 self._full.append(self._detach())
@@ -101,6 +114,63 @@ def _close(handle, path: Path) -> None:
     os.fsync(handle.fileno())
     handle.close()
     path.rename(path.with_name(path.name.removesuffix(OPEN_SUFFIX) + CLOSED_SUFFIX))
+
+
+def _writer_pid(path: Path) -> int | None:
+    """The pid in `<kind>-<opened>-<pid>-<n>.jsonl.open`, or None for a name not ours."""
+    parts = path.name.removesuffix(OPEN_SUFFIX).split("-")
+    return int(parts[-2]) if len(parts) >= 4 and parts[-2].isdigit() else None
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process: running
+        return True
+    return True
+
+
+def close_abandoned(
+    directory: Path, *, older_than_seconds: float | None = None, dead_writers: bool = False
+) -> list[Path]:
+    """Close the `.open` files no writer will close: untouched for `older_than_seconds`, or
+    (with `dead_writers`, on the writers' own host) written by a process no longer running."""
+    directory = Path(directory)
+    if not directory.exists():
+        return []
+    closed = []
+    now = time.time()
+    for path in sorted(directory.glob(f"*{OPEN_SUFFIX}")):
+        try:
+            stale = older_than_seconds is not None and (
+                now - path.stat().st_mtime >= older_than_seconds
+            )
+        except FileNotFoundError:  # closed meanwhile by its writer
+            continue
+        pid = _writer_pid(path)
+        dead = dead_writers and pid is not None and pid != os.getpid() and not _running(pid)
+        if (stale or dead) and (target := _close_leftover(path)):
+            closed.append(target)
+    return closed
+
+
+def _close_leftover(path: Path) -> Path | None:
+    if path.stat().st_size == 0:
+        path.unlink()  # the writer died before its first line: nothing to ingest
+        return None
+    with path.open("r+b") as handle:
+        content = handle.read()
+        # A line without its newline was cut by the kill: its request was never answered.
+        complete = content.rfind(b"\n") + 1
+        if complete < len(content):
+            handle.truncate(complete)
+        handle.flush()
+        os.fsync(handle.fileno())
+    target = path.with_name(path.name.removesuffix(OPEN_SUFFIX) + CLOSED_SUFFIX)
+    path.rename(target)
+    return target
 
 
 def closed_logs(directory: Path) -> list[Path]:

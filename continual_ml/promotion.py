@@ -20,7 +20,7 @@ from continual_ml import registry
 from continual_ml.config import DatasetConfig
 from continual_ml.model_store import (
     delete_export,
-    export_model,
+    export_or_reuse,
     point_at,
     read_pointer,
     write_pointer,
@@ -124,7 +124,7 @@ def promote(
         "metrics": model["metrics"],
         "promoted_by": actor,
     }
-    tag = export_model(
+    tag, exported = export_or_reuse(
         stores.bentoml_home, stores.config, version, model["artifact"], model["sha256"], details
     )
     alias_moved = False
@@ -146,12 +146,13 @@ def promote(
                 actor=actor,
                 champion_version=version,
             )
-            point_at(stores.bentoml_home, tag, version, model["sha256"])
+            point_at(stores.bentoml_home, tag, version, model["sha256"], promoted_by=actor)
     except BaseException:
         write_pointer(stores.bentoml_home, old_pointer)
         if alias_moved:
             _undo(lambda: _set_alias(stores, old_alias), "restore the MLflow champion alias")
-        _undo(lambda: delete_export(stores.bentoml_home, tag), f"delete the export {tag}")
+        if exported:
+            _undo(lambda: delete_export(stores.bentoml_home, tag), f"delete the export {tag}")
         raise
     mark_in_mlflow(stores, model, action, reason)
     if previous:

@@ -1,21 +1,21 @@
-"""What the BentoML service needs, free of Dagster and DuckDB: the request schema generated from
-the dataset configuration, and a follower that hot-swaps to the newest champion in the store."""
+"""What the BentoML service needs, free of Dagster and DuckDB: a follower that hot-swaps to the
+newest champion in the store, and scoring that always answers with finite probabilities."""
 
 from __future__ import annotations
 
 import json
 import logging
+import math
 import threading
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cached_property
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from continual_ml.config import DatasetConfig
 from continual_ml.fast_scoring import linear_scorer
@@ -23,43 +23,6 @@ from continual_ml.model_store import ARTIFACT_FILE, MANIFEST_FILE, model_dir, re
 from continual_ml.training import load_model
 
 log = logging.getLogger("continual_ml.serving")
-
-
-class Prediction(BaseModel):
-    """One answer of the service: which model said what, under which id."""
-
-    prediction_id: str
-    model_version: int
-    predicted_class: int
-    probabilities: dict[str, float]
-
-
-class BatchResponse(BaseModel):
-    model_version: int
-    predictions: list[Prediction]
-
-
-def row_schema(config: DatasetConfig, unknown_category: str = "reject") -> type[BaseModel]:
-    """A pydantic model of one input row: every feature required, typed, finite, nothing extra.
-
-    With `unknown_category="map"`, a category outside the configured ones is accepted and the
-    pipeline's encoder treats it as unknown (all-zero one-hot); with "reject" it is a 400.
-    """
-    fields: dict[str, Any] = {}
-    for feature in config.features:
-        if feature.kind == "numeric":
-            fields[feature.name] = (float, Field(allow_inf_nan=False))
-        elif feature.kind == "boolean":
-            fields[feature.name] = (bool, Field())
-        elif unknown_category == "map":
-            fields[feature.name] = (str, Field(description=f"one of {list(feature.categories)}"))
-        else:
-            fields[feature.name] = (Literal[feature.categories], Field())
-    return create_model(
-        "FeatureRow",
-        __config__=ConfigDict(extra="forbid", strict=False),
-        **fields,
-    )
 
 
 @dataclass(frozen=True)
@@ -112,27 +75,45 @@ class ChampionFollower:
 
     def refresh(self) -> bool:
         """Swap to the champion the pointer names if it is new and loads; return whether it did."""
-        pointer = self.champion_pointer()
-        tag = pointer["tag"] if pointer else None
+        try:
+            pointer = self.champion_pointer()
+            tag = pointer["tag"] if pointer else None
+        except (OSError, ValueError, TypeError, KeyError) as error:
+            # A pointer being rewritten by hand or cut short: keep serving, and say so.
+            self._fail("champion.json", f"unreadable: {type(error).__name__}: {error}")
+            return False
+        self._pointer_fixed()
         if tag is None or (self.current and self.current.tag == tag) or tag == self._failed_tag:
             return False
         try:
             candidate = self._load(pointer)
         except Exception as error:  # keep serving the old model, and say why
-            self._failed_tag = tag
-            self.last_error = f"{tag}: {type(error).__name__}: {error}"
-            log.error("not swapping to %s: %s", tag, self.last_error)
-            if self.on_failure:
-                self.on_failure(tag, self.last_error)
+            self._fail(tag, f"{type(error).__name__}: {error}")
             return False
         previous = self.current.version if self.current else None
         self.current = candidate
         self.swaps += 1
         self.last_error = None
+        self._failed_tag = None
         log.info("now serving model v%s (was v%s)", candidate.version, previous)
         if self.on_swap:
             self.on_swap(candidate)
         return True
+
+    def _fail(self, tag: str, reason: str) -> None:
+        """Record a failed swap once per distinct cause, in `/model` and through `on_failure`."""
+        error = f"{tag}: {reason}"
+        if tag == self._failed_tag and error == self.last_error:
+            return  # the same broken pointer or model, seen again on the next poll
+        self._failed_tag, self.last_error = tag, error
+        log.error("not swapping to %s", error)
+        if self.on_failure:
+            self.on_failure(tag, error)
+
+    def _pointer_fixed(self) -> None:
+        """The pointer is readable (again): an error that was only about it is over."""
+        if self._failed_tag == "champion.json":
+            self._failed_tag, self.last_error = None, None
 
     def _load(self, pointer: dict) -> ServedModel:
         tag = pointer["tag"]
@@ -143,7 +124,9 @@ class ChampionFollower:
         smoke = pipeline.predict_proba(pd.DataFrame([smoke_row(self.config)]))
         if smoke.shape != (1, len(self.config.classes)):
             raise ValueError(f"smoke prediction has shape {smoke.shape}")
+        # This promotion's, not the one the export was first made for (a rollback reuses it).
         manifest["promoted_at"] = pointer.get("promoted_at")
+        manifest["promoted_by"] = pointer.get("promoted_by", manifest.get("promoted_by"))
         fast = linear_scorer(pipeline, self.config, probe_rows(self.config))
         return ServedModel(
             version=int(pointer["version"]),
@@ -160,12 +143,13 @@ class ChampionFollower:
 
         def loop() -> None:
             while not self._stop.wait(self.poll_seconds):
-                try:
-                    self.refresh()
-                    if also_each_poll:
-                        also_each_poll()
-                except Exception:
-                    log.exception("model store poll failed")
+                # Apart: a broken store must not stop the logs from rotating, nor the reverse.
+                for step in (self.refresh, also_each_poll):
+                    try:
+                        if step:
+                            step()
+                    except Exception:
+                        log.exception("model store poll failed")
 
         thread = threading.Thread(target=loop, name="champion-follower", daemon=True)
         thread.start()
@@ -176,7 +160,18 @@ class ChampionFollower:
 
 
 def smoke_row(config: DatasetConfig) -> dict[str, Any]:
-    return {f.name: (0.0 if f.kind == "numeric" else f.categories[0]) for f in config.features}
+    """One valid row of every feature kind, inside each numeric feature's bounds."""
+    row: dict[str, Any] = {}
+    for f in config.features:
+        if f.kind == "numeric":
+            low = f.min if f.min is not None else -math.inf
+            high = f.max if f.max is not None else math.inf
+            row[f.name] = min(max(0.0, low), high)
+        elif f.kind == "boolean":
+            row[f.name] = False
+        else:
+            row[f.name] = f.categories[0]
+    return row
 
 
 def probe_rows(config: DatasetConfig, n: int = 64) -> pd.DataFrame:
@@ -195,18 +190,27 @@ def probe_rows(config: DatasetConfig, n: int = 64) -> pd.DataFrame:
     return pd.DataFrame(columns)
 
 
+class UnscorableRows(ValueError):
+    """The model gives no finite probabilities for these rows (a client error: their values)."""
+
+
 def predict_rows(model: ServedModel, config: DatasetConfig, rows: list[dict]) -> list[dict]:
-    """Each row's probabilities by class, its predicted class and the scoring time, in order."""
+    """Each row's probabilities by class, its predicted class and the scoring time, in order.
+
+    Raises UnscorableRows when the pipeline refuses the values or answers NaN; the fast scorer
+    always answers (see `fast_scoring`).
+    """
     started = time.perf_counter()
-    if model.fast is not None and len(rows) == 1:
-        positive = model.fast.positive_proba_one(rows[0])
+    # The fast scorer has no imputer: a row with an empty (null) feature takes the pipeline.
+    fast = model.fast if model.fast is not None and not _has_null(rows) else None
+    if fast is not None and len(rows) == 1:
+        positive = fast.positive_proba_one(rows[0])
         proba = [[1.0 - positive, positive]]
-    elif model.fast is not None:
-        positive = model.fast.positive_proba(rows)
+    elif fast is not None:
+        positive = fast.positive_proba(rows)
         proba = np.column_stack([1.0 - positive, positive]).tolist()
     else:
-        frame = pd.DataFrame(rows, columns=config.feature_names)
-        proba = model.pipeline.predict_proba(frame).tolist()
+        proba = _pipeline_proba(model, config, rows)
     latency_ms = (time.perf_counter() - started) * 1000
     classes, keys = model.classes, model.class_keys
     return [
@@ -218,3 +222,22 @@ def predict_rows(model: ServedModel, config: DatasetConfig, rows: list[dict]) ->
         }
         for row in proba
     ]
+
+
+def _has_null(rows: list[dict]) -> bool:
+    return any(value is None for row in rows for value in row.values())
+
+
+def _pipeline_proba(model: ServedModel, config: DatasetConfig, rows: list[dict]) -> list:
+    frame = pd.DataFrame(rows, columns=config.feature_names)
+    try:
+        with np.errstate(all="ignore"):
+            proba = model.pipeline.predict_proba(frame)
+    except ValueError as error:  # e.g. "Input X contains infinity" after scaling 1e308
+        raise UnscorableRows(f"model v{model.version} cannot score these values: {error}") from None
+    bad = np.flatnonzero(~np.isfinite(proba).all(axis=1))
+    if bad.size:
+        raise UnscorableRows(
+            f"model v{model.version} gives no finite probabilities for rows {bad[:10].tolist()}"
+        )
+    return proba.tolist()

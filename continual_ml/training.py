@@ -229,7 +229,9 @@ def load_model(artifact: bytes, expected_sha256: str) -> Pipeline:
 
 
 def own_types(artifact: bytes) -> list[str]:
-    """The non-default types in a skops file we wrote ourselves (the caller checked its hash)."""
+    """The non-default types in a skops file, refused unless our training produces them all."""
     import skops.io
 
-    return skops.io.get_untrusted_types(data=artifact)
+    from continual_ml.model_trust import allowed_types
+
+    return allowed_types(skops.io.get_untrusted_types(data=artifact))

@@ -1,3 +1,5 @@
+from fractions import Fraction
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -70,3 +72,37 @@ def test_a_single_row_path_that_disagrees_is_not_used(config, rows, monkeypatch)
         LinearScorer, "positive_proba_one", lambda self, record: exact(self, record) + 1e-6
     )
     assert linear_scorer(pipeline, config, probe_rows(config)) is None
+
+
+@pytest.mark.parametrize(
+    "huge",
+    [
+        {"x0": 1e308, "x1": 1e308},  # terms of opposite sign that each overflow: inf - inf
+        {"x0": -1e308, "x1": -1e308},
+        {"x0": 1e308, "x1": 0.9e308},
+        {"x0": 1.7e308, "x1": -1.7e308},
+    ],
+)
+def test_overflowing_rows_get_the_probability_their_logit_sign_gives(huge):
+    # Weights as steep as a model fitted on two days of the demo stream.
+    scorer = LinearScorer(
+        ["x0", "x1"],
+        np.array([0.5, -0.5]),
+        np.array([0.5, 0.4]),
+        np.array([5.8, -4.2]),
+        [("segment", {"north": 1.4})],
+        0.3,
+    )
+    row = {**huge, "segment": "north"}
+    # The logit in exact rational arithmetic: the answer is 0 or 1 by its sign alone.
+    exact = (
+        Fraction(1.4)
+        + Fraction(0.3)
+        + sum(
+            (Fraction(row[name]) - Fraction(mean)) / Fraction(scale) * Fraction(weight)
+            for name, mean, scale, weight in scorer._numeric_terms
+        )
+    )
+    expected = 1.0 if exact > 0 else 0.0
+    assert scorer.positive_proba_one(row) == expected
+    assert scorer.positive_proba([row, row]).tolist() == [expected, expected]

@@ -92,6 +92,7 @@ def test_rollback_restores_the_previous_champion_everywhere_and_the_service_serv
     home, two_champions, tmp_path
 ):
     assert state(home, two_champions) == (2, 2, 2)
+    exported = exports(home)
     service = ServiceProcess(home.bentoml_home, tmp_path / "service.log", tmp_path / "logs")
     with service:
         assert service.served_version() == 2
@@ -100,6 +101,12 @@ def test_rollback_restores_the_previous_champion_everywhere_and_the_service_serv
         assert outcome["champion_version"] == 1
         assert state(home, two_champions) == (1, 1, 1)
         assert service.wait_for_version(1, timeout_seconds=15) < 15
+        assert service.describe()["promoted_by"] == "person:test"
+        with duckdb.connect(str(home.warehouse)) as conn:  # and forth: v2 again, then v1
+            promotion.rollback(conn, two_champions, 2, actor="person:test")
+            promotion.rollback(conn, two_champions, 1, actor="person:test")
+        assert service.wait_for_version(1, timeout_seconds=15) < 15
+    assert exports(home) == exported  # the same copy of each version, served again
     with duckdb.connect(str(home.warehouse)) as conn:
         assert conn.execute(
             "SELECT version, status FROM model_registry ORDER BY version"

@@ -21,7 +21,7 @@ from continual_ml.defs.monitoring.served_traffic import served_performance_event
 from continual_ml.defs.partitions import daily_partitions
 from continual_ml.defs.resources import AlertsResource, DatasetResource
 from continual_ml.landed_days import days_in_file
-from continual_ml.prediction_log import closed_logs
+from continual_ml.prediction_log import STALE_OPEN_SECONDS, close_abandoned, closed_logs
 
 FileKind = Literal["observations", "labels", "prediction_log"]
 READERS = {
@@ -192,6 +192,8 @@ def landing_folder_sensor(
 def prediction_log_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult:
     """Ingest the service's closed prediction and feedback logs, each file once."""
     directory = Paths.from_env().prediction_logs
+    # A worker killed outright never closes its log; untouched this long, it never will.
+    close_abandoned(directory, older_than_seconds=STALE_OPEN_SECONDS)
     # Predictions before feedback: a label can only join a prediction that is already in.
     logs = sorted(
         closed_logs(directory), key=lambda p: (not p.name.startswith("predictions"), p.name)

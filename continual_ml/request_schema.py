@@ -1,0 +1,142 @@
+"""What the service accepts and answers, generated from the dataset configuration.
+
+Requests are validated strictly: a number is a JSON number (not `"0.5"`, not `true`), a boolean
+feature is a JSON boolean, nothing is coerced, and no key may be missing, extra or repeated. The
+same models back the request check in front of BentoML (`http_guard`) and the OpenAPI document.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, create_model
+from pydantic_core import PydanticCustomError
+
+from continual_ml.config import DatasetConfig, FeatureSpec
+
+STRICT = ConfigDict(extra="forbid", strict=True)
+# A category sent under CONTINUAL_ML_UNKNOWN_CATEGORY=map is logged with the prediction: its
+# length is bounded so one request cannot write megabytes to the log.
+MAX_CATEGORY_CHARS = 200
+
+
+@dataclass(frozen=True)
+class Limits:
+    """How much one request may carry, per route."""
+
+    rows_per_merged_request: int = 64
+    rows_per_batch: int = 10_000
+    feedback_items: int = 10_000  # the labels of one full batch of predictions
+    max_body_bytes: int = 8 * 1024 * 1024  # /predict_batch
+    small_body_bytes: int = 256 * 1024  # /predict and /predict_rows
+    feedback_body_bytes: int = 2 * 1024 * 1024
+
+
+class Prediction(BaseModel):
+    """One answer of the service: which model said what, under which id."""
+
+    prediction_id: str
+    model_version: int
+    predicted_class: int
+    probabilities: dict[str, float]
+
+
+class BatchResponse(BaseModel):
+    model_version: int
+    predictions: list[Prediction]
+
+
+def _feature_type(feature: FeatureSpec, unknown_category: str) -> tuple[Any, Any]:
+    if feature.kind == "numeric":
+        kind: Any = float
+        field = Field(allow_inf_nan=False, ge=feature.min, le=feature.max)
+    elif feature.kind == "boolean":
+        kind, field = bool, Field()
+    elif unknown_category == "map":
+        kind = str
+        field = Field(
+            max_length=MAX_CATEGORY_CHARS, description=f"one of {list(feature.categories)}"
+        )
+    else:
+        kind, field = Literal[feature.categories], Field()
+    return (kind | None if feature.nullable else kind), field
+
+
+def row_schema(config: DatasetConfig, unknown_category: str = "reject") -> type[BaseModel]:
+    """A pydantic model of one input row: every feature required, typed, finite, nothing extra.
+
+    With `unknown_category="map"`, a category outside the configured ones is accepted and the
+    pipeline's encoder treats it as unknown (all-zero one-hot); with "reject" it is a 400. A
+    nullable feature takes `null`; a numeric feature with `min`/`max` refuses values outside.
+    """
+    fields = {f.name: _feature_type(f, unknown_category) for f in config.features}
+    return create_model("FeatureRow", __config__=STRICT, **fields)
+
+
+CONFLICT = "conflicting_labels"  # the error type `http_guard` answers with a 409
+
+
+def one_label_each(items: list) -> list:
+    """The items with repeats dropped; two different labels for one prediction are refused."""
+    labels: dict[str, Any] = {}
+    for item in items:
+        if labels.setdefault(item.prediction_id, item.label) != item.label:
+            raise PydanticCustomError(
+                CONFLICT,
+                "prediction_id {prediction_id} has two different labels",
+                {"prediction_id": item.prediction_id},
+            )
+    if len(labels) == len(items):
+        return items
+    seen: set[str] = set()
+    return [i for i in items if not (i.prediction_id in seen or seen.add(i.prediction_id))]
+
+
+def feedback_item(config: DatasetConfig) -> type[BaseModel]:
+    return create_model(
+        "FeedbackItem",
+        __config__=STRICT,
+        prediction_id=(str, Field(min_length=1, max_length=64, pattern=r"^[0-9a-f]+$")),
+        label=(Literal[tuple(config.classes)], Field()),
+    )
+
+
+@dataclass(frozen=True)
+class RequestModels:
+    """Each route's body, and the parameter types BentoML's signatures take from them."""
+
+    row: type[BaseModel]
+    feedback_item: type[BaseModel]
+    merged_rows: Any  # /predict_rows
+    batch_rows: Any  # /predict_batch
+    feedback_items: Any  # /feedback
+    bodies: dict[str, type[BaseModel]]
+
+
+def request_models(
+    config: DatasetConfig, unknown_category: str = "reject", limits: Limits = Limits()
+) -> RequestModels:
+    row = row_schema(config, unknown_category)
+    item = feedback_item(config)
+
+    def rows(most: int) -> Any:
+        return Annotated[list[row], Field(min_length=1, max_length=most)]  # type: ignore[valid-type]
+
+    merged_rows, batch_rows = rows(limits.rows_per_merged_request), rows(limits.rows_per_batch)
+    feedback_items = Annotated[
+        list[item],  # type: ignore[valid-type]
+        AfterValidator(one_label_each),  # a repeated label is recorded once
+        Field(min_length=1, max_length=limits.feedback_items),
+    ]
+
+    def body(name: str, **fields: Any) -> type[BaseModel]:
+        return create_model(name, __config__=STRICT, **{k: (v, ...) for k, v in fields.items()})
+
+    bodies = {
+        "/predict": body("PredictBody", features=row),
+        "/predict_rows": body("PredictRowsBody", rows=merged_rows),
+        "/predict_batch": body("PredictBatchBody", rows=batch_rows),
+        "/feedback": body("FeedbackBody", items=feedback_items),
+    }
+    return RequestModels(row, item, merged_rows, batch_rows, feedback_items, bodies)
