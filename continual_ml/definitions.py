@@ -21,6 +21,7 @@ from continual_ml.defs.monitoring.served_traffic import served_model_performance
 from continual_ml.defs.resources import build_resources
 from continual_ml.defs.training.assets import candidate_model, champion_model, evaluation_scores
 from continual_ml.defs.training.checks import candidate_beats_champion
+from continual_ml.defs.training.first_champion import first_champion_sensor
 
 defs = dg.Definitions(
     assets=[
@@ -40,6 +41,7 @@ defs = dg.Definitions(
     jobs=JOBS,
     sensors=[
         drift_retrain_sensor,
+        first_champion_sensor,
         drift_explanation_sensor,
         run_failure_alert,
         landing_folder_sensor,
