@@ -14,6 +14,11 @@ ALLOWED_TYPES = frozenset(
         "numpy.dtype",
         "sklearn.tree._tree.Tree",  # random_forest
         "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",
+        # hist_gradient_boosting with native categories keeps a FunctionTransformer of
+        # `partial(check_array, ...)`; the wrapped function is checked on its own, so a partial
+        # of anything outside this list is still refused.
+        "functools.partial",
+        "sklearn.utils.validation.check_array",
         "lightgbm.sklearn.LGBMClassifier",
         "lightgbm.basic.Booster",
         "collections.OrderedDict",  # lightgbm's parameters
