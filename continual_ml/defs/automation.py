@@ -7,6 +7,8 @@ import dagster as dg
 from continual_ml.alerts import Alert
 from continual_ml.defs.data.ingestion import ingest_file_job
 from continual_ml.defs.jobs import (
+    AGING_CAP,
+    AGING_STEP_SECONDS,
     SENSOR_INTERVAL_SECONDS,
     drift_explanation_job,
     monitoring_job,
@@ -16,6 +18,7 @@ from continual_ml.defs.jobs import (
 from continual_ml.defs.monitoring.assets import drift_explanation
 from continual_ml.defs.resources import AlertsResource, DatasetResource
 from continual_ml.defs.training.operations import approval_job, rollback_job
+from continual_ml.queue_aging import aged_priority
 from continual_ml.retrain_policy import (
     PartitionObservation,
     RetrainPolicy,
@@ -205,6 +208,37 @@ drift_explanation_sensor = dg.AutomationConditionSensorDefinition(
     emit_backfills=False,
     description="Render Evidently's drift report for each partition monitoring just measured.",
 )
+
+
+BASE_PRIORITY_TAG = "continual_ml/base_priority"
+
+
+def age_queued_runs(instance: dg.DagsterInstance, now: datetime) -> int:
+    """Give each queued run the priority its wait has earned; how many were raised."""
+    raised = 0
+    for record in instance.get_run_records(
+        dg.RunsFilter(statuses=[dg.DagsterRunStatus.QUEUED]), limit=500
+    ):
+        tags = record.dagster_run.tags
+        current = int(tags.get("dagster/priority", "0"))
+        base = int(tags.get(BASE_PRIORITY_TAG, current))
+        waited = (now - record.create_timestamp).total_seconds()
+        earned = aged_priority(base, waited, AGING_STEP_SECONDS, AGING_CAP)
+        if earned > current:
+            instance.add_run_tags(
+                record.dagster_run.run_id,
+                {"dagster/priority": str(earned), BASE_PRIORITY_TAG: str(base)},
+            )
+            raised += 1
+    return raised
+
+
+@dg.sensor(minimum_interval_seconds=15, default_status=dg.DefaultSensorStatus.RUNNING)
+def queue_aging_sensor(context: dg.SensorEvaluationContext) -> dg.SkipReason:
+    """Raise the priority of runs that have waited in the queue, so no kind of work starves."""
+    raised = age_queued_runs(context.instance, datetime.now(UTC))
+    queued = context.instance.get_runs_count(dg.RunsFilter(statuses=[dg.DagsterRunStatus.QUEUED]))
+    return dg.SkipReason(f"{queued} runs queued, {raised} raised in priority")
 
 
 # Every job of the code location: each one's failures are alerted on.
