@@ -198,3 +198,30 @@ def test_waiting_runs_rise_in_priority_up_to_below_a_retrain(instance):
     assert instance.get_run_by_id(run.run_id).tags["dagster/priority"] == str(AGING_CAP)
     result = queue_aging_sensor.evaluate_tick(dg.build_sensor_context(instance=instance))
     assert "1 runs queued" in result.skip_message
+
+
+def test_a_policy_retrain_that_crashed_is_asked_for_again_once_not_after_a_refusal(instance):
+    from test_sensors import tick as retrain_tick
+
+    from continual_ml.definitions import defs
+    from continual_ml.defs.automation import retrain_run_key
+
+    key = retrain_run_key("2026-01-11")
+    tags = {"continual_ml/trigger": "policy", "continual_ml/request": key, "dagster/run_key": key}
+    retrain_job = defs.resolve_job_def("retrain_job")
+
+    def failed_retrain(reason, run_key):
+        run = instance.create_run_for_job(
+            retrain_job,
+            tags={**tags, "dagster/run_key": run_key, "dagster/partition": "2026-01-11"},
+            status=dg.DagsterRunStatus.STARTED,
+        )
+        _fail(instance, run, reason)
+
+    failed_retrain(RunFailureReason.UNEXPECTED_TERMINATION, key)
+    [request] = retrain_tick(instance).run_requests
+    assert request.run_key == f"{key}#attempt2" and request.partition_key == "2026-01-11"
+    assert request.tags["continual_ml/request"] == key
+    # That attempt reached the gate, which refused its candidate: a step failure, not retried.
+    failed_retrain(RunFailureReason.STEP_FAILURE, request.run_key)
+    assert retrain_tick(instance).run_requests == []

@@ -16,6 +16,7 @@ from continual_ml.defs.jobs import (
     retrain_job,
 )
 from continual_ml.defs.monitoring.assets import drift_explanation
+from continual_ml.defs.rerequest import attempt_run_key, request_tags, requests_to_ask_again
 from continual_ml.defs.resources import AlertsResource, DatasetResource
 from continual_ml.defs.training.operations import approval_job, rollback_job
 from continual_ml.queue_aging import aged_priority
@@ -186,6 +187,24 @@ def drift_retrain_sensor(
                     **priority_tag("retrain"),
                     "continual_ml/trigger": "policy",
                     "continual_ml/causes": ",".join(decision.causes),
+                    **request_tags(run_key),
+                },
+            )
+        )
+    # A retrain the policy asked for happens: one whose run failed for an infrastructure reason
+    # (and whose Dagster run retries are spent) is asked for again, a bounded number of times.
+    for request_key, step, last in requests_to_ask_again(
+        context.instance, retrain_job.name, {"continual_ml/trigger": "policy"}
+    ):
+        requests.append(
+            dg.RunRequest(
+                run_key=attempt_run_key(request_key, step.attempt),
+                partition_key=last.tags.get("dagster/partition"),
+                tags={
+                    **priority_tag("retrain"),
+                    "continual_ml/trigger": "policy",
+                    "continual_ml/causes": last.tags.get("continual_ml/causes", ""),
+                    **request_tags(request_key),
                 },
             )
         )

@@ -48,3 +48,24 @@ def mark_given_up(instance: dg.DagsterInstance, runs: list) -> bool:
         return False
     instance.add_run_tags(last.run_id, {GAVE_UP_TAG: "true"})
     return True
+
+
+def requests_to_ask_again(
+    instance: dg.DagsterInstance, job_name: str, tags: dict[str, str], limit: int = 20
+) -> list[tuple[str, NextStep, dg.DagsterRun]]:
+    """(request key, next step, last run) of the job's recent requests (with `tags`) whose last
+    run failed and that may be asked for again."""
+    failed = instance.get_run_records(
+        dg.RunsFilter(job_name=job_name, tags=tags, statuses=[dg.DagsterRunStatus.FAILURE]),
+        limit=limit,
+    )
+    keys = {
+        r.dagster_run.tags.get(REQUEST_TAG) or r.dagster_run.tags.get("dagster/run_key")
+        for r in failed
+    }
+    again = []
+    for key in sorted(k for k in keys if k):
+        step, runs = decide(instance, key)
+        if step.step == "request":
+            again.append((key, step, runs[-1].dagster_run))
+    return again
