@@ -118,6 +118,11 @@ class ServiceProcess:
                 os.killpg(self.process.pid, 9)
                 self.process.wait()
         if self.process:
+            # Workers of an arbiter that was killed outright still hold the port: end them too.
+            try:
+                os.killpg(self.process.pid, 9)
+            except (ProcessLookupError, PermissionError):
+                pass
             self._log.close()
 
     def __enter__(self) -> ServiceProcess:
