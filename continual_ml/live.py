@@ -153,7 +153,11 @@ class LiveSystem:
         if self.service and self.service.process:
             pids["service"] = self.service.process.pid
         state = {"urls": self.urls(), "pids": pids, "supervision": supervision or {}}
-        (self.paths.home / STATE_FILE).write_text(json.dumps(state, indent=2))
+        # Written every second while `status` may read it: replaced whole, never seen half-written.
+        path = self.paths.home / STATE_FILE
+        partial = path.with_suffix(".tmp")
+        partial.write_text(json.dumps(state, indent=2))
+        partial.replace(path)
 
     def components(self) -> list[Component]:
         """Each process, with how to tell it is alive and answering and how to restart it."""
