@@ -29,6 +29,18 @@ def with_parent(command: list[str]) -> list[str]:
     return [sys.executable, "-m", __name__, str(os.getpid()), *command]
 
 
+def processes_with_env(entry: str) -> list[int]:
+    """Processes whose environment holds `entry` ("NAME=value"), wherever they were reparented."""
+    found, marker = [], entry.encode()
+    for proc in Path("/proc").iterdir():
+        try:
+            if proc.name.isdigit() and marker in (proc / "environ").read_bytes().split(b"\0"):
+                found.append(int(proc.name))
+        except OSError:
+            continue
+    return found
+
+
 def _children_of(pid: int) -> list[int]:
     children = []
     for entry in Path("/proc").iterdir():

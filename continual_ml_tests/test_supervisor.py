@@ -107,3 +107,12 @@ def test_a_process_that_keeps_crashing_is_given_up_on():
             supervisor.check()
     assert process.starts == 3
     assert events[-1][0] == "gave_up"
+
+
+def test_up_runs_the_code_server_on_dagster_code_server_port_when_set(monkeypatch):
+    from continual_ml.live import Ports
+
+    monkeypatch.setenv("DAGSTER_CODE_SERVER_PORT", "4123")
+    assert Ports().code_server == 4123
+    monkeypatch.delenv("DAGSTER_CODE_SERVER_PORT")
+    assert Ports().code_server > 1024  # a free one
