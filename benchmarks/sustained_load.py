@@ -101,7 +101,9 @@ def main(argv: list[str] | None = None) -> dict:
         "day_seconds": args.day_seconds,
         "minutes": args.minutes,
         "max_queued": max(s["queued"] for s in samples),
-        "final_lag_days": samples[-1]["days_landed"] - samples[-1]["days_monitored"],
+        # The bootstrap's days are monitored before traffic lands anything.
+        "final_lag_days": samples[-1]["days_landed"]
+        - (samples[-1]["days_monitored"] - samples[0]["days_monitored"]),
         "max_oldest_log_waiting_s": max(s["oldest_log_waiting_s"] for s in samples),
         "samples": samples,
     }

@@ -152,6 +152,14 @@ def _observation_request(path: Path, event_time_column: str, attempt: int) -> dg
     )
 
 
+def _landing_request(
+    path: Path, kind: str, dataset: DatasetResource, attempt: int
+) -> dg.RunRequest:
+    if kind == "observations":
+        return _observation_request(path, dataset.config.event_time_column, attempt)
+    return _ingest_request([path], "labels", "monitoring", attempt)
+
+
 def _listed(folder: Path) -> list[Path]:
     return sorted(p for p in folder.glob("*") if p.suffix in LANDING_SUFFIXES)
 
@@ -188,23 +196,18 @@ def landing_folder_sensor(
     for path, kind in entries:
         name = str(path.relative_to(root))
         try:
-            reason = unlandable_reason(path)
             # A file already requested is not read again to route it: its runs say it was seen.
+            reason = unlandable_reason(path)
             step, runs = (None, []) if reason else decide(context.instance, _run_key(path, kind))
             if step is not None and step.step == "request":
-                requests.append(
-                    _observation_request(path, dataset.config.event_time_column, step.attempt)
-                    if kind == "observations"
-                    else _ingest_request([path], "labels", "monitoring", step.attempt)
-                )
+                requests.append(_landing_request(path, kind, dataset, step.attempt))
         except OSError as error:  # gone or changed between the listing and now
             reason = f"gone before it could be read ({error.strerror or error})"
         if reason:
             skipped[name] = reason
-            continue
-        if step.attempt and step.step == "request":
+        elif step.step == "request" and step.attempt:
             notes.append(f"{name}: asking again, its last run {step.reason}")
-        if step.step == "give_up" and mark_given_up(context.instance, runs):
+        elif step.step == "give_up" and mark_given_up(context.instance, runs):
             alerts.send(
                 Alert(
                     "run_failed",
