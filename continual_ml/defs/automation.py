@@ -286,12 +286,15 @@ def run_failure_alert(context: dg.RunFailureSensorContext, alerts: AlertsResourc
     ):
         context.log.info(f"run {run.run_id}: the gate refused the candidate; already alerted")
         return
+    # Read again: Dagster tags whether it will retry the run as the failure is stored.
+    will_retry = context.instance.get_run_by_id(run.run_id).tags.get("dagster/will_retry")
     alerts.send(
         Alert(
             "run_failed",
             f"Run of {run.job_name} failed",
             context.failure_event.message or "the run failed",
             {"run id": run.run_id, "partition": run.tags.get("dagster/partition", "-")},
+            action="retried automatically" if will_retry == "true" else None,
         ),
         context.log,
     )
