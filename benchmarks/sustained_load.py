@@ -37,7 +37,7 @@ def sample(home: Path, instance, started: float) -> dict:
     monitored = instance.get_materialized_partitions(dg.AssetKey("drift_report"))
     waiting = closed_logs(home / "prediction_logs")
     now = time.time()
-    oldest = min((now - p.stat().st_mtime for p in waiting if p.exists()), default=0.0)
+    oldest = max((now - p.stat().st_mtime for p in waiting if p.exists()), default=0.0)
     return {
         "t": round(time.monotonic() - started),
         "queued": count(dg.DagsterRunStatus.QUEUED),
