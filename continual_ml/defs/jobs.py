@@ -9,11 +9,12 @@ from continual_ml.defs.monitoring.assets import drift_explanation, drift_report
 from continual_ml.defs.monitoring.performance import model_performance
 from continual_ml.defs.training.assets import candidate_model, champion_model, evaluation_scores
 
-# Queue order when runs wait for the run slots: promoting a fix first, then measuring new data
-# and landing served predictions (one run per backlog, so it cannot flood the queue), then
-# reports for people. `queue_aging_sensor` raises a waiting run's priority as it waits, up to
-# just below a retrain's, so none of them waits forever.
-PRIORITY = {"retrain": 10, "monitoring": 5, "prediction_log": 5, "explanation": 0}
+# Queue order when runs wait for the run slots: promoting a fix first, then landing served
+# predictions (one small run per backlog, never more than one queued, so it cannot crowd the
+# others out; under load it otherwise waited behind every queued day), then measuring new data,
+# then reports for people. `queue_aging_sensor` raises a waiting run's priority as it waits, up
+# to just below a retrain's, so none of them waits forever.
+PRIORITY = {"retrain": 10, "prediction_log": 9, "monitoring": 5, "explanation": 0}
 AGING_STEP_SECONDS = 30
 AGING_CAP = PRIORITY["retrain"] - 1
 
