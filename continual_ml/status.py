@@ -46,6 +46,8 @@ def _supervision_line(supervision: dict[str, dict]) -> str:
     troubled = {
         name: s for name, s in supervision.items() if s["restarts"] or s["state"] != "running"
     }
+    if not supervision:
+        return "supervision: starting"
     if not troubled:
         return f"supervision: {len(supervision)} components up, none restarted"
     return "supervision: " + "; ".join(
