@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from pathlib import Path
 from urllib.parse import urlsplit
 
-from continual_ml.alerts import EVENT_STYLE, Alert
+from continual_ml.alerts import EVENT_STYLE, Alert, post_webhook, record_alert
+
+SLACK_ENV = "CONTINUAL_ML_SLACK_WEBHOOK_URL"
+DISCORD_ENV = "CONTINUAL_ML_DISCORD_WEBHOOK_URL"
 
 # Slack Block Kit (api.slack.com/reference/block-kit/blocks): at most 50 blocks a message; a
 # header's text 150 chars; a section's text 3000; at most 10 section fields of 2000 chars each.
@@ -216,3 +221,36 @@ def discord_payload(alert: Alert) -> dict:
         "embeds": [embed],
         "allowed_mentions": {"parse": []},  # data such as a feature name never pings @everyone
     }
+
+
+def send_alert(
+    alert: Alert,
+    *,
+    slack_webhook_url: str | None,
+    discord_webhook_url: str | None,
+    record_path: Path | None,
+    timeout_seconds: float = 5.0,
+    say: Callable[[str], None] = print,
+    warn: Callable[[str], None] = print,
+) -> list[str]:
+    """Deliver to every configured sink and record it; a failing sink is reported, never raised.
+
+    Runs (through `AlertsResource`) and `up`'s supervisor both alert through here."""
+    sinks = [
+        ("slack", slack_webhook_url, slack_payload),
+        ("discord", discord_webhook_url, discord_payload),
+    ]
+    delivered = []
+    for name, url, to_payload in sinks:
+        if not url:
+            continue
+        failure = post_webhook(url, to_payload(alert), timeout_seconds)
+        if failure is None:
+            delivered.append(name)
+        else:
+            warn(f"alert to {name} not delivered ({failure}): {alert.as_line()}")
+    if not delivered:
+        say(f"alert: {alert.as_line()}")
+    if record_path:
+        record_alert(record_path, alert, delivered)
+    return delivered

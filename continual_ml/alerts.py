@@ -23,6 +23,9 @@ EVENT_STYLE = {
     "model_rolled_back": (":rewind:", 0x9B59B6),
     "rows_quarantined": (":construction:", 0xE67E22),
     "run_failed": (":x:", 0xC0392B),
+    "file_skipped": (":file_folder:", 0xE67E22),
+    "component_restarted": (":recycle:", 0xE67E22),
+    "component_failed": (":rotating_light:", 0xC0392B),
 }
 EVENTS = tuple(EVENT_STYLE)
 

@@ -6,6 +6,7 @@ from continual_ml.defs.automation import (
     JOBS,
     drift_explanation_sensor,
     drift_retrain_sensor,
+    queue_aging_sensor,
     run_failure_alert,
 )
 from continual_ml.defs.data.assets import current_window, observations, reference_window
@@ -47,6 +48,7 @@ defs = dg.Definitions(
         landing_folder_sensor,
         prediction_log_sensor,
         late_labels_sensor,
+        queue_aging_sensor,
     ],
     resources=build_resources(),
     # One process per run: the steps that write DuckDB run one after another, never side by side.

@@ -5,6 +5,8 @@ from __future__ import annotations
 import codecs
 import csv
 import hashlib
+import os
+import stat
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -116,3 +118,23 @@ def _csv_header(path: Path) -> tuple[tuple[str, ...], str | None]:
     if repeated:
         return header, f"the header names these columns more than once: {', '.join(repeated)}"
     return header, None
+
+
+def unlandable_reason(path: Path) -> str | None:
+    """Why a landing-folder entry cannot be ingested at all, or None for a readable file.
+
+    A sensor lists the folder and reads what it lists; anything may change in between (a
+    symlink whose target is gone, a folder named `day.csv`, a file moved away or not yet
+    readable), and none of it may stop the other files from landing.
+    """
+    try:
+        info = path.stat()
+    except FileNotFoundError:
+        return "a dangling symlink" if path.is_symlink() else "gone before it could be read"
+    except OSError as error:
+        return f"cannot be read ({error.strerror or error})"
+    if not stat.S_ISREG(info.st_mode):
+        return "a directory" if stat.S_ISDIR(info.st_mode) else "not a regular file"
+    if not os.access(path, os.R_OK):
+        return "cannot be read (permission denied)"
+    return None

@@ -1,23 +1,24 @@
 """The live system on the embedded default: Dagster code server, webserver and daemon, the MLflow
-UI and the BentoML service, each a child process that `LiveSystem.stop` always ends."""
+UI and the BentoML service, each a child process that `LiveSystem.stop` always ends, and that
+`LiveSystem.components` lets a `Supervisor` watch and restart."""
 
 from __future__ import annotations
 
 import json
 import os
-import signal
 import socket
-import subprocess
 import sys
 import time
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
 
-from continual_ml.child_processes import with_parent
+from continual_ml.child_processes import Child
 from continual_ml.config import Paths
 from continual_ml.service_process import REPO_ROOT, ServiceProcess, free_port
+from continual_ml.supervisor import Component
 
 WORKSPACE = REPO_ROOT / "workspace.yaml"
 STATE_FILE = "live.json"
@@ -29,63 +30,23 @@ class Ports:
     webserver: int = 3000
     mlflow: int = 5000
     service: int = 3001
-    code_server: int = field(default_factory=free_port)
+    # The README's DAGSTER_CODE_SERVER_PORT pins it (a firewall, a second tool); else any free one.
+    code_server: int = field(default_factory=lambda: _code_server_port() or free_port())
 
     @classmethod
     def free(cls) -> Ports:
         return cls(free_port(), free_port(), free_port(), free_port())
 
 
+def _code_server_port() -> int | None:
+    value = os.environ.get("DAGSTER_CODE_SERVER_PORT")
+    return int(value) if value else None
+
+
 def _port_open(port: int) -> bool:
     with socket.socket() as sock:
         sock.settimeout(0.5)
         return sock.connect_ex(("127.0.0.1", port)) == 0
-
-
-class Child:
-    """One command in a session of its own, so stopping it stops everything it spawned; it gets
-    SIGTERM if the process that started it dies without stopping it."""
-
-    def __init__(self, name: str, command: list[str], env: dict[str, str], log_dir: Path):
-        self.name, self.command, self.env = name, command, env
-        self.log_path = log_dir / f"{name}.log"
-        self.process: subprocess.Popen | None = None
-
-    def start(self) -> Child:
-        self.log_path.parent.mkdir(parents=True, exist_ok=True)
-        with self.log_path.open("ab") as log:
-            self.process = subprocess.Popen(
-                with_parent(self.command),
-                env=self.env,
-                cwd=REPO_ROOT,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-        return self
-
-    def alive(self) -> bool:
-        return self.process is not None and self.process.poll() is None
-
-    def stop(self, grace_seconds: float = 20.0) -> None:
-        if not self.alive():
-            return
-        os.killpg(self.process.pid, signal.SIGTERM)
-        try:
-            self.process.wait(timeout=grace_seconds)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait()
-        # Children that outlived their parent's SIGTERM (a run worker, say) go with the group.
-        try:
-            os.killpg(self.process.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-
-    def tail(self, n: int = 20) -> str:
-        if not self.log_path.exists():
-            return ""
-        return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-n:])
 
 
 class LiveSystem:
@@ -187,15 +148,55 @@ class LiveSystem:
             urls["mlflow"] = f"http://127.0.0.1:{self.ports.mlflow}"
         return urls
 
-    def write_state(self) -> None:
-        state = {"urls": self.urls(), "pids": {c.name: c.process.pid for c in self.children}}
-        (self.paths.home / STATE_FILE).write_text(json.dumps(state, indent=2))
+    def write_state(self, supervision: dict | None = None) -> None:
+        pids = {c.name: c.process.pid for c in self.children}
+        if self.service and self.service.process:
+            pids["service"] = self.service.process.pid
+        state = {"urls": self.urls(), "pids": pids, "supervision": supervision or {}}
+        # Written every second while `status` may read it: replaced whole, never seen half-written.
+        path = self.paths.home / STATE_FILE
+        partial = path.with_suffix(".tmp")
+        partial.write_text(json.dumps(state, indent=2))
+        partial.replace(path)
 
-    def dead_children(self) -> list[str]:
-        dead = [c.name for c in self.children if not c.alive()]
-        if self.service and self.service.process and self.service.process.poll() is not None:
-            dead.append("service")
-        return dead
+    def components(self) -> list[Component]:
+        """Each process, with how to tell it is alive and answering and how to restart it."""
+        child = {c.name: c for c in self.children}
+        code_server = CodeServerPing(self.ports.code_server)
+        components = [
+            Component(
+                "code_server",
+                child["code_server"].alive,
+                lambda: child["code_server"].restart(keep_descendants=True),
+                # The parent of `dagster code-server start` may outlive its gRPC child; a ping
+                # is forwarded to that child, so it fails when the child is gone.
+                code_server.answers,
+            ),
+            Component("daemon", child["daemon"].alive, child["daemon"].restart),
+        ]
+        if self.with_ui:
+            for name, port, path in (
+                ("webserver", self.ports.webserver, "/server_info"),
+                ("mlflow", self.ports.mlflow, "/health"),
+            ):
+                components.append(
+                    Component(
+                        name,
+                        child[name].alive,
+                        child[name].restart,
+                        lambda port=port, path=path: self._http_ok(port, path),
+                    )
+                )
+        service = self.service
+        components.append(
+            Component(
+                "service",
+                lambda: service.process is not None and service.process.poll() is None,
+                lambda: (service.stop(), service.start(wait_ready=False)),
+                lambda: self._http_ok(self.ports.service, "/livez"),
+            )
+        )
+        return components
 
     def stop(self) -> None:
         """Stop what feeds the warehouse first (the daemon and its runs), then the rest."""
@@ -211,6 +212,31 @@ class LiveSystem:
 
     def __exit__(self, *exc) -> None:
         self.stop()
+
+
+class CodeServerPing:
+    """Pings the code server from a thread, so a server that hangs cannot stall the caller: an
+    answer must come within `timeout_seconds`, and a ping still pending counts as no answer."""
+
+    def __init__(self, port: int, timeout_seconds: float = 5.0) -> None:
+        self.port, self.timeout_seconds = port, timeout_seconds
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="code-server-ping")
+        self._pending: Future | None = None
+
+    def _ping(self) -> None:
+        from dagster._grpc.client import DagsterGrpcClient
+
+        DagsterGrpcClient(port=self.port, host="127.0.0.1").ping("supervisor")
+
+    def answers(self) -> bool:
+        if self._pending is not None and not self._pending.done():
+            return False
+        self._pending = self._executor.submit(self._ping)
+        try:
+            self._pending.result(timeout=self.timeout_seconds)
+        except Exception:  # unreachable, refused, or timed out: all mean "not answering"
+            return False
+        return True
 
 
 def read_state(paths: Paths) -> dict | None:

@@ -8,10 +8,13 @@ import signal
 import time
 from collections.abc import Callable
 
+from continual_ml.alert_payloads import DISCORD_ENV, SLACK_ENV, send_alert
+from continual_ml.alerts import Alert
 from continual_ml.config import DatasetConfig, Paths, load_config
 from continual_ml.first_champion import plays_the_demo_stream, train_first_champion
 from continual_ml.live import LiveSystem, Ports
 from continual_ml.model_store import read_pointer
+from continual_ml.supervisor import GaveUp, Supervisor
 from continual_ml.synthetic_stream import day_index, partition_date
 from continual_ml.traffic import TrafficGenerator
 
@@ -45,6 +48,31 @@ def bootstrap(paths: Paths, config: DatasetConfig, say: Callable[[str], None] = 
         observed = set(observed) | set(days)
     latest = max((date.fromisoformat(day) for day in observed), default=config.partitions_start)
     return day_index(config, latest) + 1
+
+
+def _supervise(system: LiveSystem, paths: Paths, say: Callable[[str], None]) -> Supervisor:
+    """A supervisor whose every restart is said, kept in the state file `status` reads, and
+    alerted on; a restart limit reached is alerted on too, before `up` stops."""
+
+    def notify(event: str, name: str, text: str) -> None:
+        say(f"supervisor: {name} {text}")
+        alert = Alert(
+            "component_failed" if event == "gave_up" else "component_restarted",
+            f"{name} of the live system " + ("keeps failing" if event == "gave_up" else "failed"),
+            text,
+            {"component": name, "log": str(system.log_dir / f"{name}.log")},
+            action="stopping the live system" if event == "gave_up" else "restarting it",
+        )
+        send_alert(
+            alert,
+            slack_webhook_url=os.environ.get(SLACK_ENV),
+            discord_webhook_url=os.environ.get(DISCORD_ENV),
+            record_path=paths.alerts_record,
+            say=lambda line: None,  # already said above
+            warn=say,
+        )
+
+    return Supervisor(system.components(), notify)
 
 
 class _Stop(Exception):
@@ -88,13 +116,17 @@ def run_up(
             generator.start()
             first = partition_date(config, next_day)
             say(f"traffic: from {first}, {day_seconds:g} s a day")
+        supervisor = _supervise(system, paths, say)
         say("running; Ctrl-C stops everything")
         while True:
             time.sleep(1)
-            dead = system.dead_children()
-            if dead:
-                say(f"stopping: {', '.join(dead)} exited (logs in {system.log_dir})")
+            try:
+                supervisor.check()
+            except GaveUp as gave_up:
+                say(f"stopping: {gave_up} (logs in {system.log_dir})")
                 return 1
+            finally:  # the pids and restarts `status` shows
+                system.write_state(supervisor.summary())
             if generator is not None and generator.error is not None:
                 say(f"traffic stopped: {generator.error!r}")
                 generator = None

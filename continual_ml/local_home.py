@@ -7,11 +7,43 @@ from pathlib import Path
 
 from continual_ml.config import Paths
 
+WRITTEN_BY = "# Written by continual-ml, which updates it; remove this line to keep your edits."
 # The local Dagster instance keeps the single-writer rule with its pool: every step that opens
 # DuckDB is in pool `duckdb_warehouse`, whose one slot is claimed per step ("op" granularity), so
 # no two processes ever open the file at once. Two runs may be in progress, so the next run
 # loads its code (seconds) while the current one holds the warehouse, instead of after it.
-LOCAL_DAGSTER_YAML = """\
+LOCAL_DAGSTER_YAML = f"""\
+{WRITTEN_BY}
+concurrency:
+  runs:
+    max_concurrent_runs: 2
+  pools:
+    default_limit: 1
+    granularity: op
+run_queue:
+  # The loop waits on the queue between its runs: look at it every second, not every five.
+  dequeue_interval_seconds: 1
+  # A code server that is down (and being restarted by `up`) leaves runs queued, not failed:
+  # retried every 15 s for 10 minutes, past the supervisor's longest backoff.
+  max_user_code_failure_retries: 40
+  user_code_failure_retry_delay: 15
+# A run whose worker crashed or was killed runs again, twice at most; one whose step failed (a
+# refused candidate, a partition that failed validation) would only fail again and alert twice.
+run_retries:
+  enabled: true
+  max_retries: 2
+  retry_on_asset_or_op_failure: false
+# Notices a run worker that died (so the retry above happens) and a run that never started.
+run_monitoring:
+  enabled: true
+  start_timeout_seconds: 180
+  cancel_timeout_seconds: 180
+  poll_interval_seconds: 20
+telemetry:
+  enabled: false
+"""
+# Earlier versions wrote this file without the header: replaced too, as no one edited it.
+EARLIER_LOCAL_DAGSTER_YAML = """\
 concurrency:
   runs:
     max_concurrent_runs: 2
@@ -39,7 +71,8 @@ def prepare(paths: Paths) -> Paths:
     ):
         folder.mkdir(parents=True, exist_ok=True)
     instance_yaml = paths.dagster_home / "dagster.yaml"
-    if not instance_yaml.exists():
+    written = instance_yaml.read_text() if instance_yaml.exists() else None
+    if written is None or written == EARLIER_LOCAL_DAGSTER_YAML or written.startswith(WRITTEN_BY):
         instance_yaml.write_text(LOCAL_DAGSTER_YAML)
     os.environ["CONTINUAL_ML_HOME"] = str(paths.home)
     os.environ["DAGSTER_HOME"] = str(paths.dagster_home)

@@ -7,11 +7,12 @@ import socket
 import subprocess
 import sys
 import time
+import uuid
 from pathlib import Path
 
 import httpx
 
-from continual_ml.child_processes import with_parent
+from continual_ml.child_processes import processes_with_env, with_parent
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SERVICE = "bento.service:ChampionClassifier"
@@ -41,6 +42,8 @@ class ServiceProcess:
         self.log_path = log_path
         self.extra_env = extra_env or {}
         self.process: subprocess.Popen | None = None
+        # In the environment of the server and every worker it starts, so `stop` finds them all.
+        self.mark = f"CONTINUAL_ML_SERVICE_ID={uuid.uuid4().hex}"
 
     def start(self, timeout_seconds: float = 90.0, wait_ready: bool = True) -> ServiceProcess:
         env = {
@@ -51,6 +54,8 @@ class ServiceProcess:
             "CONTINUAL_ML_MODEL_POLL_SECONDS": "0.5",
             **self.extra_env,
         }
+        name, value = self.mark.split("=", 1)
+        env[name] = value
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         self._log = self.log_path.open("ab")
         command = [
@@ -118,6 +123,13 @@ class ServiceProcess:
                 os.killpg(self.process.pid, 9)
                 self.process.wait()
         if self.process:
+            # BentoML runs each worker in a session of its own; the workers of an arbiter that
+            # was killed outright live on and hold the port. They carry this server's mark.
+            for pid in processes_with_env(self.mark):
+                try:
+                    os.kill(pid, 9)
+                except ProcessLookupError:
+                    pass
             self._log.close()
 
     def __enter__(self) -> ServiceProcess:

@@ -42,6 +42,21 @@ def _version(value) -> str:
     return str(int(value)) if isinstance(value, int | float) else "-"
 
 
+def _supervision_line(supervision: dict[str, dict]) -> str:
+    troubled = {
+        name: s for name, s in supervision.items() if s["restarts"] or s["state"] != "running"
+    }
+    if not supervision:
+        return "supervision: starting"
+    if not troubled:
+        return f"supervision: {len(supervision)} components up, none restarted"
+    return "supervision: " + "; ".join(
+        f"{name} {s['state']}, restarted {s['restarts']}x"
+        + (f" (last {s['last_restart_at']}: {s['last_reason']})" if s["last_restart_at"] else "")
+        for name, s in troubled.items()
+    )
+
+
 def status_lines(paths: Paths, n_runs: int = 5, n_alerts: int = 5) -> list[str]:
     import dagster as dg
 
@@ -64,6 +79,7 @@ def status_lines(paths: Paths, n_runs: int = 5, n_alerts: int = 5) -> list[str]:
             lines.append(f"service: serving v{served.get('model_version')}")
         except (httpx.HTTPError, ValueError):
             lines.append("service: not answering")
+        lines.append(_supervision_line(state.get("supervision", {})))
     else:
         lines.append("live: not running")
 

@@ -44,13 +44,15 @@ def run_requests(instance, resources, requests):
     return outcomes
 
 
-def tick(instance, home):
+def tick(instance, home, cursor=None):
     from continual_ml.definitions import defs
 
+    resources = build_resources(home)
     context = dg.build_sensor_context(
         instance=instance,
         definitions=defs,
-        resources={"dataset": build_resources(home)["dataset"]},
+        cursor=cursor,
+        resources={"dataset": resources["dataset"], "alerts": resources["alerts"]},
     )
     return landing_folder_sensor.evaluate_tick(context)
 

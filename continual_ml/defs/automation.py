@@ -7,6 +7,8 @@ import dagster as dg
 from continual_ml.alerts import Alert
 from continual_ml.defs.data.ingestion import ingest_file_job
 from continual_ml.defs.jobs import (
+    AGING_CAP,
+    AGING_STEP_SECONDS,
     SENSOR_INTERVAL_SECONDS,
     drift_explanation_job,
     monitoring_job,
@@ -16,8 +18,10 @@ from continual_ml.defs.jobs import (
 )
 from continual_ml.defs.metadata import run_url
 from continual_ml.defs.monitoring.assets import drift_explanation
+from continual_ml.defs.rerequest import attempt_run_key, request_tags, requests_to_ask_again
 from continual_ml.defs.resources import AlertsResource, DatasetResource
 from continual_ml.defs.training.operations import approval_job, rollback_job
+from continual_ml.queue_aging import aged_priority
 from continual_ml.retrain_policy import (
     PartitionObservation,
     RetrainPolicy,
@@ -197,6 +201,24 @@ def drift_retrain_sensor(
                     **priority_tag("retrain"),
                     "continual_ml/trigger": "policy",
                     "continual_ml/causes": ",".join(decision.causes),
+                    **request_tags(run_key),
+                },
+            )
+        )
+    # A retrain the policy asked for happens: one whose run failed for an infrastructure reason
+    # (and whose Dagster run retries are spent) is asked for again, a bounded number of times.
+    for request_key, step, last in requests_to_ask_again(
+        context.instance, retrain_job.name, {"continual_ml/trigger": "policy"}
+    ):
+        requests.append(
+            dg.RunRequest(
+                run_key=attempt_run_key(request_key, step.attempt),
+                partition_key=last.tags.get("dagster/partition"),
+                tags={
+                    **priority_tag("retrain"),
+                    "continual_ml/trigger": "policy",
+                    "continual_ml/causes": last.tags.get("continual_ml/causes", ""),
+                    **request_tags(request_key),
                 },
             )
         )
@@ -221,6 +243,38 @@ drift_explanation_sensor = dg.AutomationConditionSensorDefinition(
 )
 
 
+BASE_PRIORITY_TAG = "continual_ml/base_priority"
+
+
+def age_queued_runs(instance: dg.DagsterInstance, now: datetime) -> int:
+    """Give each queued run the priority its wait has earned; how many were raised."""
+    raised = 0
+    for record in instance.get_run_records(
+        dg.RunsFilter(statuses=[dg.DagsterRunStatus.QUEUED]), limit=500
+    ):
+        tags = record.dagster_run.tags
+        current = int(tags.get("dagster/priority", "0"))
+        base = int(tags.get(BASE_PRIORITY_TAG, current))
+        waited = (now - record.create_timestamp).total_seconds()
+        earned = aged_priority(base, waited, AGING_STEP_SECONDS, AGING_CAP)
+        if earned > current:
+            instance.add_run_tags(
+                record.dagster_run.run_id,
+                {"dagster/priority": str(earned), BASE_PRIORITY_TAG: str(base)},
+            )
+            raised += 1
+    return raised
+
+
+@dg.sensor(minimum_interval_seconds=15, default_status=dg.DefaultSensorStatus.RUNNING)
+def queue_aging_sensor(context: dg.SensorEvaluationContext) -> dg.SkipReason:
+    """Raise the priority of runs that have waited in the queue, so no kind of work starves."""
+    raised = age_queued_runs(context.instance, datetime.now(UTC))
+    queued = context.instance.get_runs_count(dg.RunsFilter(statuses=[dg.DagsterRunStatus.QUEUED]))
+    return dg.SkipReason(f"{queued} runs queued, {raised} raised in priority")
+
+
+# Every job of the code location: each one's failures are alerted on.
 JOBS = [
     monitoring_job,
     performance_job,
@@ -276,6 +330,8 @@ def run_failure_alert(context: dg.RunFailureSensorContext, alerts: AlertsResourc
     ):
         context.log.info(f"run {run.run_id}: the gate refused a broken candidate; already alerted")
         return
+    # Read again: Dagster tags whether it will retry the run as the failure is stored.
+    will_retry = context.instance.get_run_by_id(run.run_id).tags.get("dagster/will_retry")
     alerts.send(
         Alert(
             "run_failed",
@@ -283,6 +339,7 @@ def run_failure_alert(context: dg.RunFailureSensorContext, alerts: AlertsResourc
             failure_cause(context),
             {"run id": run.run_id, "partition": run.tags.get("dagster/partition", "-")},
             links={"Dagster run": run_url(run.run_id)},
+            action="retried automatically" if will_retry == "true" else None,
         ),
         context.log,
     )

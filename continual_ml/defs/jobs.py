@@ -9,9 +9,14 @@ from continual_ml.defs.monitoring.assets import drift_explanation, drift_report
 from continual_ml.defs.monitoring.performance import model_performance
 from continual_ml.defs.training.assets import candidate_model, champion_model, evaluation_scores
 
-# Queue order when runs wait for the single run slot: promoting a fix first, then measuring
-# new data, then reports for people, then the bookkeeping of served predictions.
-PRIORITY = {"retrain": 10, "monitoring": 5, "explanation": 0, "prediction_log": -5}
+# Queue order when runs wait for the run slots: promoting a fix first, then landing served
+# predictions (one small run per backlog, never more than one queued, so it cannot crowd the
+# others out; under load it otherwise waited behind every queued day), then measuring new data,
+# then reports for people. `queue_aging_sensor` raises a waiting run's priority as it waits, up
+# to just below a retrain's, so none of them waits forever.
+PRIORITY = {"retrain": 10, "prediction_log": 9, "monitoring": 5, "explanation": 0}
+AGING_STEP_SECONDS = 30
+AGING_CAP = PRIORITY["retrain"] - 1
 
 
 def priority_tag(kind: str) -> dict[str, str]:
@@ -40,7 +45,9 @@ retrain_job = dg.define_asset_job(
     "retrain_job",
     selection=[candidate_model, evaluation_scores, champion_model],
     description="Train a challenger on the recent window, evaluate it and promote it if better.",
-    tags=priority_tag("retrain"),
+    # A crashed or killed retrain runs again (run_retries in dagster.yaml); a candidate the gate
+    # refused fails a step and must not, whatever the instance's default says.
+    tags={**priority_tag("retrain"), "dagster/retry_on_asset_or_op_failure": "false"},
 )
 
 # Sensors tick at most this often (the daemon's loop itself wakes every 5 s or so).

@@ -7,14 +7,11 @@ import dagster as dg
 from dagster_duckdb import DuckDBResource
 from dagster_mlflow import mlflow_tracking
 
-from continual_ml.alert_payloads import discord_payload, slack_payload
-from continual_ml.alerts import Alert, post_webhook, record_alert
+from continual_ml.alert_payloads import DISCORD_ENV, SLACK_ENV, send_alert
+from continual_ml.alerts import Alert
 from continual_ml.config import DatasetConfig, Paths, load_config
 from continual_ml.local_home import MLFLOW_EXPERIMENT
 from continual_ml.promotion import ModelStores
-
-SLACK_ENV = "CONTINUAL_ML_SLACK_WEBHOOK_URL"
-DISCORD_ENV = "CONTINUAL_ML_DISCORD_WEBHOOK_URL"
 
 
 class DatasetResource(dg.ConfigurableResource):
@@ -52,24 +49,15 @@ class AlertsResource(dg.ConfigurableResource):
 
     def send(self, alert: Alert, log) -> list[str]:
         """Deliver to every configured sink; a failing sink is logged, never raised."""
-        sinks = [
-            ("slack", self.slack_webhook_url, slack_payload),
-            ("discord", self.discord_webhook_url, discord_payload),
-        ]
-        delivered = []
-        for name, url, to_payload in sinks:
-            if not url:
-                continue
-            failure = post_webhook(url, to_payload(alert), self.timeout_seconds)
-            if failure is None:
-                delivered.append(name)
-            else:
-                log.warning(f"alert to {name} not delivered ({failure}): {alert.as_line()}")
-        if not delivered:
-            log.info(f"alert: {alert.as_line()}")
-        if self.record_path:
-            record_alert(Path(self.record_path), alert, delivered)
-        return delivered
+        return send_alert(
+            alert,
+            slack_webhook_url=self.slack_webhook_url,
+            discord_webhook_url=self.discord_webhook_url,
+            record_path=Path(self.record_path) if self.record_path else None,
+            timeout_seconds=self.timeout_seconds,
+            say=log.info,
+            warn=log.warning,
+        )
 
 
 def _secret(name: str) -> dg.EnvVar | None:

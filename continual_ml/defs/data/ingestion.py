@@ -4,6 +4,7 @@ Every path runs `ingest_file_job`, which validates in DuckDB, quarantines what f
 reason, and records each file's sha256 so a file is ingested once however often it is seen.
 """
 
+import json
 import os
 from pathlib import Path
 from typing import Literal
@@ -12,6 +13,7 @@ import dagster as dg
 from dagster_duckdb import DuckDBResource
 
 from continual_ml import ingestion, warehouse
+from continual_ml.alerts import Alert
 from continual_ml.config import Paths
 from continual_ml.defs.data.assets import WAREHOUSE_POOL
 from continual_ml.defs.data.reporting import alert_on_quarantine, observation_events
@@ -19,7 +21,9 @@ from continual_ml.defs.jobs import SENSOR_INTERVAL_SECONDS, monitoring_job, prio
 from continual_ml.defs.monitoring.late_labels import label_events
 from continual_ml.defs.monitoring.served_traffic import served_performance_event
 from continual_ml.defs.partitions import daily_partitions
+from continual_ml.defs.rerequest import attempt_run_key, decide, mark_given_up, request_tags
 from continual_ml.defs.resources import AlertsResource, DatasetResource
+from continual_ml.file_inspection import unlandable_reason
 from continual_ml.landed_days import days_in_file
 from continual_ml.prediction_log import STALE_OPEN_SECONDS, close_abandoned, closed_logs
 
@@ -30,6 +34,13 @@ READERS = {
     "prediction_log": ingestion.ingest_prediction_log,
 }
 LANDING_SUFFIXES = (".csv", ".parquet")
+KIND_TAG = "continual_ml/kind"
+IN_FLIGHT_STATUSES = [
+    dg.DagsterRunStatus.NOT_STARTED,
+    dg.DagsterRunStatus.QUEUED,
+    dg.DagsterRunStatus.STARTING,
+    dg.DagsterRunStatus.STARTED,
+]
 ARCHIVE_DIR = "ingested"  # beside the service's logs: the ones already in the warehouse
 
 
@@ -122,9 +133,10 @@ def _run_key(path: Path, kind: str) -> str:
     return f"{kind}:{path.name}:{stat.st_size}:{stat.st_mtime_ns}"
 
 
-def _ingest_request(paths: list[Path], kind: str, priority: str) -> dg.RunRequest:
+def _ingest_request(paths: list[Path], kind: str, priority: str, attempt: int = 0) -> dg.RunRequest:
+    request_key = ",".join(_run_key(path, kind) for path in paths)
     return dg.RunRequest(
-        run_key=",".join(_run_key(path, kind) for path in paths),
+        run_key=attempt_run_key(request_key, attempt),
         job_name=ingest_file_job.name,
         run_config={
             "ops": {
@@ -133,30 +145,50 @@ def _ingest_request(paths: list[Path], kind: str, priority: str) -> dg.RunReques
                 }
             }
         },
-        tags={"continual_ml/file": paths[0].name, **priority_tag(priority)},
+        tags={
+            "continual_ml/file": paths[0].name,
+            KIND_TAG: kind,
+            **priority_tag(priority),
+            **request_tags(request_key),
+        },
     )
 
 
-def _file_requests(paths: list[Path], kind: str, priority: str) -> list[dg.RunRequest]:
-    return [_ingest_request([path], kind, priority) for path in paths]
-
-
-def _requested(context: dg.SensorEvaluationContext, run_key: str) -> bool:
-    return bool(context.instance.get_run_ids(dg.RunsFilter(tags={"dagster/run_key": run_key})))
-
-
-def _observation_request(path: Path, event_time_column: str) -> dg.RunRequest:
+def _observation_request(path: Path, event_time_column: str, attempt: int) -> dg.RunRequest:
     """A one-day file is landed and monitored in one run; any other goes to plain ingestion."""
     days = days_in_file(path, event_time_column)
     if days is None or len(days) != 1 or days[0] < daily_partitions.start.date():
-        [request] = _file_requests([path], "observations", "monitoring")
-        return request
+        return _ingest_request([path], "observations", "monitoring", attempt)
+    request_key = _run_key(path, "observations")
     return dg.RunRequest(
-        run_key=_run_key(path, "observations"),
+        run_key=attempt_run_key(request_key, attempt),
         job_name=monitoring_job.name,
         partition_key=str(days[0]),
         run_config={"ops": {"observations": {"config": {"landed_files": [str(path)]}}}},
-        tags={"continual_ml/file": path.name},
+        tags={"continual_ml/file": path.name, **request_tags(request_key)},
+    )
+
+
+def _landing_request(
+    path: Path, kind: str, dataset: DatasetResource, attempt: int
+) -> dg.RunRequest:
+    if kind == "observations":
+        return _observation_request(path, dataset.config.event_time_column, attempt)
+    return _ingest_request([path], "labels", "monitoring", attempt)
+
+
+def _listed(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.glob("*") if p.suffix in LANDING_SUFFIXES)
+
+
+def _skipped_alert(skipped: dict[str, str], root: Path) -> Alert:
+    return Alert(
+        "file_skipped",
+        f"{len(skipped)} file(s) in the landing folder cannot be ingested",
+        "Skipped until they change; the other files keep landing.",
+        fields={"folder": str(root)},
+        items=sorted(skipped.items()),
+        items_title="Skipped",
     )
 
 
@@ -166,20 +198,54 @@ def _observation_request(path: Path, event_time_column: str) -> dg.RunRequest:
     default_status=dg.DefaultSensorStatus.RUNNING,
 )
 def landing_folder_sensor(
-    context: dg.SensorEvaluationContext, dataset: DatasetResource
+    context: dg.SensorEvaluationContext, dataset: DatasetResource, alerts: AlertsResource
 ) -> dg.SensorResult:
-    """Land files dropped in the landing folder; a one-day file is monitored in the same run."""
+    """Land files dropped in the landing folder; a one-day file is monitored in the same run.
+
+    What cannot be read at all (a dangling symlink, a folder named `x.csv`, a file gone or
+    unreadable) is skipped and alerted on once; a file whose run failed for an infrastructure
+    reason is asked for again, a bounded number of times, then alerted on.
+    """
     root = landing_dir()
-    found = sorted(p for p in root.glob("*") if p.suffix in LANDING_SUFFIXES)
-    labels = sorted(p for p in (root / "labels").glob("*") if p.suffix in LANDING_SUFFIXES)
-    # A file already requested is not read again to route it: its run key says it was seen.
-    new = [p for p in found if not _requested(context, _run_key(p, "observations"))]
-    event_time = dataset.config.event_time_column
-    requests = [_observation_request(path, event_time) for path in new]
-    requests += _file_requests(labels, "labels", "monitoring")
+    entries = [(p, "observations") for p in _listed(root)]
+    entries += [(p, "labels") for p in _listed(root / "labels")]
+    requests, skipped, notes = [], {}, []
+    for path, kind in entries:
+        name = str(path.relative_to(root))
+        try:
+            # A file already requested is not read again to route it: its runs say it was seen.
+            reason = unlandable_reason(path)
+            step, runs = (None, []) if reason else decide(context.instance, _run_key(path, kind))
+            if step is not None and step.step == "request":
+                requests.append(_landing_request(path, kind, dataset, step.attempt))
+        except OSError as error:  # gone or changed between the listing and now
+            reason = f"gone before it could be read ({error.strerror or error})"
+        if reason:
+            skipped[name] = reason
+        elif step.step == "request" and step.attempt:
+            notes.append(f"{name}: asking again, its last run {step.reason}")
+        elif step.step == "give_up" and mark_given_up(context.instance, runs):
+            alerts.send(
+                Alert(
+                    "run_failed",
+                    f"Gave up on landing {name}",
+                    f"Its runs {step.reason}; drop it again to retry.",
+                    {"run id": runs[-1].dagster_run.run_id, "file": name},
+                ),
+                context.log,
+            )
+    for line in notes + [f"skipped {name}: {reason}" for name, reason in skipped.items()]:
+        context.log.warning(line)
+    # Alerted once per file and reason: the cursor holds what the last tick already reported.
+    reported = set(json.loads(context.cursor)) if context.cursor else set()
+    current = {f"{name}: {reason}" for name, reason in skipped.items()}
+    if current - reported:
+        alerts.send(_skipped_alert(skipped, root), context.log)
+    summary = "; ".join(sorted(current)) or f"no new files in {root}"
     return dg.SensorResult(
         run_requests=requests,
-        skip_reason=None if requests else f"no files in {root}",
+        skip_reason=None if requests else summary,
+        cursor=json.dumps(sorted(current)),
     )
 
 
@@ -190,17 +256,40 @@ def landing_folder_sensor(
     default_status=dg.DefaultSensorStatus.RUNNING,
 )
 def prediction_log_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult:
-    """Ingest the service's closed prediction and feedback logs, each file once."""
+    """Ingest the service's closed prediction and feedback logs, each file once.
+
+    One run per backlog: while a prediction-log run is queued or running, the logs it names are
+    its own and no other run is asked for (a run that lands them moves them out of the folder,
+    so the next one takes only what came after)."""
     directory = Paths.from_env().prediction_logs
     # A worker killed outright never closes its log; untouched this long, it never will.
     close_abandoned(directory, older_than_seconds=STALE_OPEN_SECONDS)
+    in_flight = context.instance.get_run_records(
+        dg.RunsFilter(
+            job_name=ingest_file_job.name,
+            tags={KIND_TAG: "prediction_log"},
+            statuses=IN_FLIGHT_STATUSES,
+        ),
+        limit=1,
+    )
+    if in_flight:
+        run_id = in_flight[0].dagster_run.run_id
+        return dg.SensorResult(skip_reason=f"run {run_id} is landing the logs already claimed")
     # Predictions before feedback: a label can only join a prediction that is already in.
     logs = sorted(
         closed_logs(directory), key=lambda p: (not p.name.startswith("predictions"), p.name)
     )
-    # All of them in one run, so the single run slot is not taken once per small file.
-    requests = [_ingest_request(logs, "prediction_log", "prediction_log")] if logs else []
+    if not logs:
+        return dg.SensorResult(skip_reason=f"no closed prediction logs in {directory}")
+    # All of them in one run, so the run slots are not taken once per small file; the same
+    # list asked for again (its run failed for an infrastructure reason) gets a new attempt.
+    try:
+        request_key = ",".join(_run_key(p, "prediction_log") for p in logs)
+    except OSError:  # a log moved away by a run that just finished: the next tick sees it gone
+        return dg.SensorResult(skip_reason="the prediction logs changed while listed")
+    step, _ = decide(context.instance, request_key)
+    if step.step != "request":
+        return dg.SensorResult(skip_reason=f"{len(logs)} logs: {step.reason}")
     return dg.SensorResult(
-        run_requests=requests,
-        skip_reason=None if requests else f"no closed prediction logs in {directory}",
+        run_requests=[_ingest_request(logs, "prediction_log", "prediction_log", step.attempt)]
     )

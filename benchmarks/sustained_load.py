@@ -1,0 +1,116 @@
+"""Sustained load on the live system: `continual-ml up --traffic` with short simulated days,
+sampled every few seconds for the queue, the monitoring lag and the prediction-log backlog.
+
+Each sample records: the runs queued and in progress; the days landed (files in the landing
+folder) and the days monitored (`drift_report` partitions), whose difference is the lag; the
+closed prediction logs still waiting in the service's folder, and the age of the oldest one.
+Everything is read from Dagster's instance and the file system, never from the DuckDB file.
+
+    python -m benchmarks.sustained_load --day-seconds 10 --minutes 10
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+RESULTS = Path(__file__).parent / "results" / "sustained_load.json"
+CLI = str(Path(sys.executable).parent / "continual-ml")
+REPO = Path(__file__).resolve().parents[1]
+
+
+def sample(home: Path, instance, started: float) -> dict:
+    import dagster as dg
+
+    from continual_ml.prediction_log import closed_logs
+
+    def count(status) -> int:
+        return instance.get_runs_count(dg.RunsFilter(statuses=[status]))
+
+    monitored = instance.get_materialized_partitions(dg.AssetKey("drift_report"))
+    waiting = closed_logs(home / "prediction_logs")
+    now = time.time()
+    oldest = max((now - p.stat().st_mtime for p in waiting if p.exists()), default=0.0)
+    return {
+        "t": round(time.monotonic() - started),
+        "queued": count(dg.DagsterRunStatus.QUEUED),
+        "in_progress": count(dg.DagsterRunStatus.STARTED),
+        "days_landed": len(list((home / "landing").glob("*.parquet"))),
+        "days_monitored": len(monitored),
+        "logs_waiting": len(waiting),
+        "oldest_log_waiting_s": round(oldest, 1),
+        "prediction_log_runs_ok": instance.get_runs_count(
+            dg.RunsFilter(
+                job_name="ingest_file_job",
+                tags={"continual_ml/kind": "prediction_log"},
+                statuses=[dg.DagsterRunStatus.SUCCESS],
+            )
+        ),
+    }
+
+
+def main(argv: list[str] | None = None) -> dict:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--day-seconds", type=float, default=10.0)
+    parser.add_argument("--minutes", type=float, default=10.0)
+    parser.add_argument("--every", type=float, default=15.0, help="seconds between samples")
+    parser.add_argument("--workdir", default=None)
+    parser.add_argument("--out", default=str(RESULTS))
+    args = parser.parse_args(argv)
+    workdir = Path(args.workdir or tempfile.mkdtemp(prefix="sustained-"))
+    home = workdir / "home"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DAGSTER_", "BENTOML_"))}
+    env.update(CONTINUAL_ML_HOME=str(home))
+    env.pop("MLFLOW_TRACKING_URI", None)
+    log = workdir / "up.log"
+    with log.open("wb") as out:
+        up = subprocess.Popen(
+            [CLI, "up", "--traffic", "--day-seconds", str(args.day_seconds)],
+            env=env,
+            cwd=REPO,
+            stdout=out,
+            stderr=out,
+        )
+    samples = []
+    try:
+        deadline = time.monotonic() + 600
+        while "Ctrl-C stops everything" not in log.read_text():
+            if up.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"`up` did not start:\n{log.read_text()[-2000:]}")
+            time.sleep(2)
+        os.environ["DAGSTER_HOME"] = str(home / "dagster_home")
+        import dagster as dg
+
+        with dg.DagsterInstance.get() as instance:
+            started = time.monotonic()
+            while time.monotonic() - started < args.minutes * 60:
+                samples.append(sample(home, instance, started))
+                print(json.dumps(samples[-1]), flush=True)
+                time.sleep(args.every)
+    finally:
+        up.send_signal(signal.SIGINT)
+        up.wait(timeout=180)
+    results = {
+        "day_seconds": args.day_seconds,
+        "minutes": args.minutes,
+        "max_queued": max(s["queued"] for s in samples),
+        # The bootstrap's days are monitored before traffic lands anything.
+        "final_lag_days": samples[-1]["days_landed"]
+        - (samples[-1]["days_monitored"] - samples[0]["days_monitored"]),
+        "max_oldest_log_waiting_s": max(s["oldest_log_waiting_s"] for s in samples),
+        "samples": samples,
+    }
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.out).write_text(json.dumps(results, indent=2))
+    return results
+
+
+if __name__ == "__main__":
+    main()

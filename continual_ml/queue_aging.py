@@ -1,0 +1,24 @@
+"""Priority aging for the run queue, so no class of work waits forever behind another.
+
+Dagster's queue launches the highest `dagster/priority` first and, within a priority, the
+oldest first. Under sustained load that starves the low priorities for good (the issue saw no
+prediction-log run succeed in 34 minutes). Raising a waiting run's priority by one level per
+`step_seconds` it has waited, up to `cap`, bounds every wait; the cap stays below the retrain
+priority, so a retrain (already rate-limited by the policy) still goes first.
+
+>>> aged_priority(base=0, waited_seconds=95, step_seconds=30, cap=9)
+3
+>>> aged_priority(base=5, waited_seconds=600, step_seconds=30, cap=9)
+9
+>>> aged_priority(base=10, waited_seconds=600, step_seconds=30, cap=9)
+10
+"""
+
+from __future__ import annotations
+
+
+def aged_priority(base: int, waited_seconds: float, step_seconds: float, cap: int) -> int:
+    """The priority a run queued at `base` has earned after waiting `waited_seconds`."""
+    if base >= cap:
+        return base
+    return min(cap, base + int(max(waited_seconds, 0) // step_seconds))

@@ -1,0 +1,32 @@
+"""The Dagster instance `prepare` writes for the local home: no work dropped when the code server
+is down or a run crashes, and homes from earlier versions are brought up to date."""
+
+import dagster as dg
+from conftest import HOME_ENV
+
+from continual_ml.config import Paths
+from continual_ml.local_home import EARLIER_LOCAL_DAGSTER_YAML, LOCAL_DAGSTER_YAML, prepare
+
+
+def test_the_local_instance_requeues_and_retries_crashed_runs_only(home):
+    with dg.DagsterInstance.get() as instance:
+        assert instance.run_retries_enabled and instance.run_retries_max_retries == 2
+        assert not instance.run_retries_retry_on_asset_or_op_failure
+        assert instance.run_monitoring_enabled
+        queue = instance.get_concurrency_config().run_queue_config
+        assert queue.max_user_code_failure_retries * queue.user_code_failure_retry_delay >= 300
+
+
+def test_an_earlier_file_is_replaced_and_an_edited_one_kept(tmp_path, monkeypatch):
+    for name in HOME_ENV:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("CONTINUAL_ML_HOME", str(tmp_path / "a"))
+    paths = Paths.from_env()
+    paths.dagster_home.mkdir(parents=True)
+    (paths.dagster_home / "dagster.yaml").write_text(EARLIER_LOCAL_DAGSTER_YAML)
+    prepare(paths)
+    assert (paths.dagster_home / "dagster.yaml").read_text() == LOCAL_DAGSTER_YAML
+    edited = "telemetry:\n  enabled: false\n"
+    (paths.dagster_home / "dagster.yaml").write_text(edited)
+    prepare(paths)
+    assert (paths.dagster_home / "dagster.yaml").read_text() == edited
