@@ -157,9 +157,10 @@ def mount_volumes(daemon: dict, state: Path) -> Path:
     files = {}  # container path -> repository file, for the `./file:/container/path` mounts
     for volume in daemon["volumes"]:
         source, target = volume.split(":")[:2]
-        if source.startswith("./"):
+        if source.startswith("./") and (ROOT / source).is_file():
             files[target] = ROOT / source
         else:
+            # A named volume, or a bind-mounted folder (./landing): a fresh folder per run.
             Path(native_path(target, state)).mkdir(parents=True, exist_ok=True)
     dagster_home = daemon["environment"]["DAGSTER_HOME"]
     shutil.copy(files[f"{dagster_home}/dagster.yaml"], native_path(dagster_home, state))
