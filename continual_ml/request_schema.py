@@ -31,6 +31,8 @@ class Limits:
     max_body_bytes: int = 8 * 1024 * 1024  # /predict_batch
     small_body_bytes: int = 256 * 1024  # /predict and /predict_rows
     feedback_body_bytes: int = 2 * 1024 * 1024
+    file_body_bytes: int = 64 * 1024 * 1024  # /score_file
+    file_rows: int = 1_000_000
 
 
 class Prediction(BaseModel):
