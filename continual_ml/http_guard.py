@@ -149,7 +149,7 @@ class RequestGuard:
             raise Refusal(415, f"content-type: must be {' or '.join(types)}")
         declared = headers.get(b"content-length")
         if declared is not None and (not declared.isdigit() or int(declared) > limit):
-            raise Refusal(413, f"body: larger than {limit} bytes")
+            raise Refusal(413, f"body: larger than {limit} bytes", headers=CLOSE)
         body = await read_body(receive, limit)
         if reason := self.unavailable():
             raise Refusal(503, f"model: {clip(reason)}", headers=((b"retry-after", b"5"),))
@@ -163,6 +163,9 @@ class RequestGuard:
 
 
 ALLOW = ((b"allow", b"POST"),)
+# Refused before its body is read: closing the connection spares the server reading the rest,
+# which uvicorn would otherwise parse to the end to keep the connection alive.
+CLOSE = ((b"connection", b"close"),)
 
 
 class ClientGone(Exception):
@@ -178,7 +181,7 @@ async def read_body(receive, limit: int) -> bytes:
         chunks.append(message.get("body", b""))
         size += len(chunks[-1])
         if size > limit:
-            raise Refusal(413, f"body: larger than {limit} bytes")
+            raise Refusal(413, f"body: larger than {limit} bytes", headers=CLOSE)
         if not message.get("more_body", False):
             return b"".join(chunks)
 
