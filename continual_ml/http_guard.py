@@ -152,7 +152,7 @@ class RequestGuard:
             raise Refusal(413, f"body: larger than {limit} bytes", headers=CLOSE)
         body = await read_body(receive, limit)
         if reason := self.unavailable():
-            raise Refusal(503, f"model: {clip(reason)}", headers=((b"retry-after", b"5"),))
+            raise Refusal(503, f"model: {reason[:300]}", headers=((b"retry-after", b"5"),))
         if model is None:
             return body
         try:
