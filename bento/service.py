@@ -31,6 +31,7 @@ from starlette.routing import Route  # noqa: E402
 
 from continual_ml.config import Paths, default_config  # noqa: E402
 from continual_ml.endpoint_labels import RestorePath, bound_endpoint_labels  # noqa: E402
+from continual_ml.file_scoring import CSV, PARQUET, file_endpoint  # noqa: E402
 from continual_ml.http_guard import RequestGuard, unscorable  # noqa: E402
 from continual_ml.prediction_log import RotatingJsonlWriter, close_abandoned  # noqa: E402
 from continual_ml.request_schema import (  # noqa: E402
@@ -49,6 +50,7 @@ LIMITS = Limits(
     # Rows BentoML's dispatcher merges into one scoring call; also the most one request may send.
     rows_per_merged_request=int(os.environ.get("CONTINUAL_ML_ADAPTIVE_BATCH_ROWS", "64")),
     max_body_bytes=int(os.environ.get("CONTINUAL_ML_MAX_BODY_BYTES", str(8 * 1024 * 1024))),
+    file_body_bytes=int(os.environ.get("CONTINUAL_ML_MAX_FILE_BYTES", str(64 * 1024 * 1024))),
 )
 MODELS = request_models(CONFIG, UNKNOWN_CATEGORY, LIMITS)
 FeatureRow = MODELS.row
@@ -59,7 +61,7 @@ REQUEST_TIMEOUT_S = 30
 # and every prediction is already logged with its id, version, latency and features.
 PER_REQUEST_TELEMETRY = os.environ.get("CONTINUAL_ML_PER_REQUEST_TELEMETRY", "0") == "1"
 SCORING_PATHS = frozenset({"/predict", "/predict_rows", "/predict_batch"})
-bound_endpoint_labels(SCORING_PATHS | {"/feedback"})
+bound_endpoint_labels(SCORING_PATHS | {"/feedback", "/score_file"})
 LOG_DIR = Path(
     os.environ.get("CONTINUAL_ML_PREDICTION_LOG_DIR") or Paths.from_env().prediction_logs
 )
@@ -113,6 +115,11 @@ def unavailable() -> str | None:
 info_app = Starlette(
     routes=[
         Route("/model", describe_model, methods=["GET"]),
+        Route(
+            "/score_file",
+            file_endpoint(CONFIG, FeatureRow, LIMITS.file_rows, lambda: STATE["service"]._score),
+            methods=["POST"],
+        ),
         Route("/docs.json", lambda _: JSONResponse(DOCUMENT), methods=["GET"]),
         Route("/", lambda _: HTMLResponse(DOCS_PAGE), methods=["GET"]),
     ]
@@ -281,14 +288,16 @@ class ChampionClassifier:
         self.feedback_log.close()
 
 
+JSON = ("application/json",)
 ChampionClassifier.add_asgi_middleware(RestorePath)  # first: routing needs the real path
 ChampionClassifier.add_asgi_middleware(
     RequestGuard,
     routes={
-        "/predict": (MODELS.bodies["/predict"], LIMITS.small_body_bytes),
-        "/predict_rows": (MODELS.bodies["/predict_rows"], LIMITS.small_body_bytes),
-        "/predict_batch": (MODELS.bodies["/predict_batch"], LIMITS.max_body_bytes),
-        "/feedback": (MODELS.bodies["/feedback"], LIMITS.feedback_body_bytes),
+        "/predict": (MODELS.bodies["/predict"], LIMITS.small_body_bytes, JSON),
+        "/predict_rows": (MODELS.bodies["/predict_rows"], LIMITS.small_body_bytes, JSON),
+        "/predict_batch": (MODELS.bodies["/predict_batch"], LIMITS.max_body_bytes, JSON),
+        "/feedback": (MODELS.bodies["/feedback"], LIMITS.feedback_body_bytes, JSON),
+        "/score_file": (None, LIMITS.file_body_bytes, (CSV, PARQUET)),
     },
     token=TOKEN,
     unavailable=unavailable,

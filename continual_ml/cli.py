@@ -67,6 +67,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="ingest again a file seen before (e.g. quarantined whole before a config fix): "
         "observations replace the partitions the file covers, labels are added again",
     )
+    score = commands.add_parser(
+        "score", help="score a CSV/Parquet file with the running service, one row at a time"
+    )
+    score.add_argument("path")
+    score.add_argument("--url", default=None, help="the service (default http://127.0.0.1:3001)")
+    score.add_argument("--output", default=None, help="where to write (default <name>.scored.csv)")
     rollback = commands.add_parser("rollback", help="restore the previous (or a given) champion")
     rollback.add_argument("version", type=int, nargs="?", default=None)
     for name, text in (
@@ -175,6 +181,11 @@ def run_command(args: argparse.Namespace, paths: Paths) -> int:
         from continual_ml.demo import run_demo
 
         run_demo(paths, n_days=args.days)
+        return 0
+    if args.command == "score":
+        from continual_ml.file_scoring import score_with_service
+
+        print(score_with_service(args.path, args.url, args.output))
         return 0
 
     from continual_ml.local_home import prepare

@@ -76,14 +76,15 @@ def validation_refusal(error: ValidationError, conflict_type: str) -> Refusal:
 class RequestGuard:
     """Refuse what a protected route must not process; pass the rest through, body replayed.
 
-    `routes` maps each protected path to (the pydantic model of its body, its body size limit).
+    `routes` maps each protected path to (the pydantic model of its JSON body, or None for a
+    body checked by its route, the body size limit, the content types it takes).
     `unavailable` returns why no model can serve right now (a 503), or None.
     """
 
     def __init__(
         self,
         app,
-        routes: dict[str, tuple[type[BaseModel], int]],
+        routes: dict[str, tuple[type[BaseModel] | None, int, tuple[str, ...]]],
         token: str | None,
         unavailable: Callable[[], str | None] = lambda: None,
     ):
@@ -122,7 +123,9 @@ class RequestGuard:
 
         return await self.app(scope, replay, send)
 
-    async def _checked_body(self, scope, receive, model: type[BaseModel], limit: int) -> bytes:
+    async def _checked_body(
+        self, scope, receive, model: type[BaseModel] | None, limit: int, types: tuple[str, ...]
+    ) -> bytes:
         if scope["method"] != "POST":
             raise Refusal(405, f"method: {scope['method']} not allowed, use POST", headers=ALLOW)
         authorization = [v for k, v in scope["headers"] if k == b"authorization"]
@@ -142,14 +145,16 @@ class RequestGuard:
                 )
         headers = dict(scope["headers"])
         content_type = headers.get(b"content-type", b"").split(b";")[0].strip().lower()
-        if content_type != b"application/json":
-            raise Refusal(415, "content-type: must be application/json")
+        if content_type.decode("latin-1") not in types:
+            raise Refusal(415, f"content-type: must be {' or '.join(types)}")
         declared = headers.get(b"content-length")
         if declared is not None and (not declared.isdigit() or int(declared) > limit):
-            raise Refusal(413, f"body: larger than {limit} bytes")
+            raise Refusal(413, f"body: larger than {limit} bytes", headers=CLOSE)
         body = await read_body(receive, limit)
         if reason := self.unavailable():
-            raise Refusal(503, f"model: {clip(reason)}", headers=((b"retry-after", b"5"),))
+            raise Refusal(503, f"model: {reason[:300]}", headers=((b"retry-after", b"5"),))
+        if model is None:
+            return body
         try:
             model.model_validate(parse_strict_json(body))
         except ValidationError as error:
@@ -158,6 +163,9 @@ class RequestGuard:
 
 
 ALLOW = ((b"allow", b"POST"),)
+# Refused before its body is read: closing the connection spares the server reading the rest,
+# which uvicorn would otherwise parse to the end to keep the connection alive.
+CLOSE = ((b"connection", b"close"),)
 
 
 class ClientGone(Exception):
@@ -173,7 +181,7 @@ async def read_body(receive, limit: int) -> bytes:
         chunks.append(message.get("body", b""))
         size += len(chunks[-1])
         if size > limit:
-            raise Refusal(413, f"body: larger than {limit} bytes")
+            raise Refusal(413, f"body: larger than {limit} bytes", headers=CLOSE)
         if not message.get("more_body", False):
             return b"".join(chunks)
 

@@ -31,6 +31,8 @@ class Limits:
     max_body_bytes: int = 8 * 1024 * 1024  # /predict_batch
     small_body_bytes: int = 256 * 1024  # /predict and /predict_rows
     feedback_body_bytes: int = 2 * 1024 * 1024
+    file_body_bytes: int = 64 * 1024 * 1024  # /score_file
+    file_rows: int = 1_000_000
 
 
 class Prediction(BaseModel):
@@ -126,8 +128,9 @@ def request_models(
     merged_rows, batch_rows = rows(limits.rows_per_merged_request), rows(limits.rows_per_batch)
     feedback_items = Annotated[
         list[item],  # type: ignore[valid-type]
-        AfterValidator(one_label_each),  # a repeated label is recorded once
+        # counted as sent, then a repeated label is recorded once
         Field(min_length=1, max_length=limits.feedback_items),
+        AfterValidator(one_label_each),
     ]
 
     def body(name: str, **fields: Any) -> type[BaseModel]:

@@ -154,6 +154,7 @@ def openapi_document(models: RequestModels, secured: bool, version: str = "1") -
             secured,
             {"409": "one prediction id given two different labels (a repeat is recorded once)"},
         ),
+        "/score_file": _file_operation(secured),
         "/model": {"get": _model_operation()},
         **{path: {"get": _plain(why)} for path, why in PLAIN_ROUTES.items()},
     }
@@ -207,3 +208,21 @@ def _model_operation() -> dict:
         "summary": "The model being served: version, tag, promotion time, training window",
         "responses": {"200": {"description": "OK", "content": _json(served)}},
     }
+
+
+def _file_operation(secured: bool) -> dict:
+    file = {"type": "string", "format": "binary"}
+    operation = _operation(
+        "A CSV or Parquet file back as CSV: each row with its prediction, or its error",
+        BaseModel,
+        {},
+        secured,
+        {"400": "the file is not CSV/Parquet, lacks feature columns or has too many rows"},
+    )
+    operation["post"]["requestBody"]["content"] = {
+        "text/csv": {"schema": file},
+        "application/vnd.apache.parquet": {"schema": file},
+    }
+    operation["post"]["responses"]["200"]["content"] = {"text/csv": {"schema": {"type": "string"}}}
+    del operation["post"]["responses"]["422"]
+    return operation

@@ -88,6 +88,10 @@ def test_kill_9_under_traffic_loses_no_acknowledged_prediction_or_label(tmp_path
         labels = dict(
             conn.execute("SELECT prediction_id, count(*) FROM labels GROUP BY 1").fetchall()
         )
+    print(
+        f"killed worker {killed} after {at_kill} answered; {len(acknowledged)} predictions and "
+        f"{len(labelled)} labels acknowledged in all; {len(predictions)} and {len(labels)} ingested"
+    )
     assert all(predictions.get(p) == 1 for p in acknowledged)
     assert all(labels.get(p) == 1 for p in labelled)
 

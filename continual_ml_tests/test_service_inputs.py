@@ -10,6 +10,9 @@ import asyncio
 import json
 import re
 import socket
+import subprocess
+import sys
+import time
 import uuid
 
 import httpx
@@ -229,3 +232,53 @@ def test_the_service_answers_normally_after_all_this(service):
     assert httpx.get(f"{service.url}/readyz", timeout=10).status_code == 200
     answer = post_raw(f"{service.url}/predict", body()).json()
     assert answer["model_version"] == 1 and all_finite(answer)
+
+
+def p99_ms(url: str, n: int = 300) -> float:
+    with httpx.Client(timeout=30) as client:
+        latencies = []
+        for _ in range(n):
+            started = time.perf_counter()
+            assert client.post(f"{url}/predict", json={"features": ROW}).status_code == 200
+            latencies.append((time.perf_counter() - started) * 1000)
+    return sorted(latencies)[int(0.99 * n) - 1]
+
+
+# Five clients sending ~6.6 MB `/predict_rows` bodies (10^5 rows, as in the issue) in a loop,
+# in a process of their own: in this one they would hold the GIL the latency probe needs.
+OVERSIZED_SENDERS = """
+import json, sys, threading, time, httpx
+url, row = sys.argv[1], json.loads(sys.argv[2])
+body = json.dumps({"rows": [row] * 100_000}).encode()
+headers = {"content-type": "application/json"}
+def send():
+    with httpx.Client(timeout=30) as client:
+        while True:
+            try:
+                status = client.post(url, content=body, headers=headers).status_code
+            except httpx.HTTPError:
+                status = 413  # answered 413 and closed mid-upload
+            print(status, flush=True)
+            time.sleep(0.05)  # each client sends 20 a second: 100 a second in all
+for _ in range(5):
+    threading.Thread(target=send, daemon=True).start()
+threading.Event().wait()
+"""
+
+
+@pytest.mark.slow
+def test_oversized_bodies_sent_meanwhile_leave_single_rows_within_twice_their_p99(service):
+    quiet = p99_ms(service.url)
+    senders = subprocess.Popen(
+        [sys.executable, "-c", OVERSIZED_SENDERS, f"{service.url}/predict_rows", json.dumps(ROW)],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert senders.stdout.readline().strip() == "413"  # under way, and refused
+        loaded = p99_ms(service.url)
+    finally:
+        senders.kill()
+        senders.wait()
+    print(f"/predict p99: {quiet:.1f} ms quiet, {loaded:.1f} ms under oversized bodies")
+    assert loaded <= 2 * quiet, f"p99 {loaded:.1f} ms under oversized bodies, {quiet:.1f} ms quiet"

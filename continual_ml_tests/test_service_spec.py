@@ -15,6 +15,7 @@ import schemathesis
 from hypothesis import HealthCheck, Phase, given, settings
 from openapi_spec_validator import validate
 from schemathesis import GenerationMode
+from schemathesis.checks import positive_data_acceptance
 from service_support import export, trained
 
 from continual_ml.service_process import ServiceProcess
@@ -97,7 +98,12 @@ def test_the_service_does_what_its_document_says(api_schema, mode):
         def run(case):
             nonlocal cases
             cases += 1
-            statuses[case.call_and_validate().status_code] += 1
+            # Which columns a CSV or Parquet file must have, OpenAPI cannot say: a generated
+            # "valid" file is refused (400) for good reason. Every other check still applies.
+            is_file = case.operation.path == "/score_file"
+            excluded = [positive_data_acceptance] if is_file else []
+            answer = case.call_and_validate(excluded_checks=excluded)
+            statuses[case.operation.path, answer.status_code] += 1
 
         try:
             run()
@@ -107,7 +113,8 @@ def test_the_service_does_what_its_document_says(api_schema, mode):
     print(f"schemathesis {mode.value} cases: {cases}, failures: {len(failures)}, {statuses}")
     assert failures == []
     if mode is GenerationMode.POSITIVE:  # accepted, but for one id given two labels (a 409)
-        assert 200 in statuses and set(statuses) <= {200, 409}
+        json_routes = {status for (path, status) in statuses if path != "/score_file"}
+        assert json_routes == {200, 409} or json_routes == {200}
     assert cases >= EXAMPLES_PER_OPERATION  # the cases did run
 
 
