@@ -16,6 +16,7 @@ from continual_ml.defs.metadata import png_markdown, run_url
 from continual_ml.defs.partitions import daily_partitions
 from continual_ml.defs.resources import AlertsResource, ArtifactDirsResource, DatasetResource
 from continual_ml.drift_engine import build_profile, check_drift, load_profile, save_profile
+from continual_ml.missing_values import missing_value_drift
 
 # Evidently renders the human-readable report; on big batches a seeded sample keeps it quick.
 REPORT_SAMPLE_ROWS = 5000
@@ -100,6 +101,9 @@ def drift_report(
             raise dg.Failure(f"no observations for {day}; materialize `observations` first")
         profile = reference_profile(conn, config, reference)
         summary = check_drift(profile, current_rows)
+        # Not part of the drift share (the distribution tests, Evidently's, leave nulls out),
+        # but a feature suddenly empty more often is worth a person's look.
+        emptier = [m for m in missing_value_drift(profile, current_rows) if m.drifted]
         scores = pd.DataFrame([vars(f) for f in summary.features]).assign(partition_date=day)
         warehouse.record_drift(
             conn,
@@ -138,9 +142,24 @@ def drift_report(
             ),
             context.log,
         )
+    if emptier:
+        alerts.send(
+            Alert(
+                "drift_detected",
+                f"Missing values shifted on {day}",
+                f"{len(emptier)} features are missing far more or less often than in the "
+                "reference window (not counted in the drift share).",
+                items=[(m.feature, m.describe()) for m in emptier],
+                items_title="Missing values",
+                links={"Dagster run": run_url(context.run.run_id)},
+            ),
+            context.log,
+        )
     return dg.MaterializeResult(
         metadata={
             "drift_share": summary.drift_share,
+            "missing_value_shifts": "; ".join(f"{m.feature}: {m.describe()}" for m in emptier)
+            or "none",
             "n_drifted_features": summary.n_drifted,
             "reference_window": f"{reference['start']} .. {reference['end']}",
             "reference_champion": reference["champion_version"] or "none",
