@@ -1,6 +1,6 @@
 import pandas as pd
 
-from continual_ml.drift import compute_drift
+from continual_ml.drift import compute_drift, prune_reports
 from continual_ml.synthetic_stream import generate_batch, partition_date
 
 
@@ -33,3 +33,11 @@ def test_small_samples_use_a_statistical_test(config, tmp_path):
     summary = compute_drift(config, reference, current, tmp_path / "r.html")
     x0 = next(f for f in summary.features if f.feature == "x0")
     assert "p_value" in x0.method and x0.drifted and x0.score < x0.threshold
+
+
+def test_only_the_newest_reports_are_kept(tmp_path):
+    for day in ("2026-01-09", "2026-01-10", "2026-01-11", "2025-12-31"):
+        (tmp_path / f"{day}.html").write_text("<html/>")
+    pruned = prune_reports(tmp_path, keep=2)
+    assert sorted(p.stem for p in pruned) == ["2025-12-31", "2026-01-09"]
+    assert sorted(p.stem for p in tmp_path.glob("*.html")) == ["2026-01-10", "2026-01-11"]

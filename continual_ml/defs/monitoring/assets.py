@@ -1,5 +1,7 @@
 """Per-partition drift of the current window against the champion's reference window."""
 
+import os
+
 import dagster as dg
 import pandas as pd
 from dagster_duckdb import DuckDBResource
@@ -20,6 +22,8 @@ from continual_ml.missing_values import missing_value_drift
 
 # Evidently renders the human-readable report; on big batches a seeded sample keeps it quick.
 REPORT_SAMPLE_ROWS = 5000
+# The newest Evidently reports kept on disk (by day); `CONTINUAL_ML_KEEP_REPORTS` changes it.
+KEEP_REPORTS = int(os.environ.get("CONTINUAL_ML_KEEP_REPORTS", "60"))
 # The report is explained as soon as no run is busy with its partition, in any partition (not
 # only the newest day, as `eager` alone would), after the runs the loop is waiting for.
 EXPLAIN_WHEN_REPORTED = dg.AutomationCondition.eager().without(
@@ -188,7 +192,7 @@ def drift_explanation(
     """Evidently's HTML drift report for the partition, for people to read."""
     # Kept out of `drift_report`, and so out of the runs the retraining loop waits for:
     # importing and running Evidently takes seconds, and the verdict does not need it.
-    from continual_ml.drift import compute_drift
+    from continual_ml.drift import compute_drift, prune_reports
 
     config, day = dataset.config, partition_day(context)
     html_path = artifact_dirs.report_path(f"drift/{day}.html")
@@ -196,11 +200,13 @@ def drift_explanation(
         reference_rows = warehouse.window_rows(conn, day, "reference")
         current_rows = warehouse.window_rows(conn, day, "current")
     evidently = compute_drift(config, _sample(reference_rows), _sample(current_rows), html_path)
+    pruned = prune_reports(html_path.parent, KEEP_REPORTS)
     return dg.MaterializeResult(
         metadata={
             "report": dg.MetadataValue.path(str(html_path)),
             "evidently_drift_share": evidently.drift_share,
             "evidently_drifted": ", ".join(f.feature for f in evidently.features if f.drifted),
             "sample_rows": min(len(current_rows), REPORT_SAMPLE_ROWS),
+            "reports_pruned": len(pruned),
         }
     )
