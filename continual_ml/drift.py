@@ -19,6 +19,19 @@ def _is_drifted(method: str, score: float, threshold: float) -> bool:
     return score >= threshold
 
 
+def prune_reports(folder: Path, keep: int) -> list[Path]:
+    """Delete all but the `keep` newest HTML reports in `folder` (named by day); the deleted.
+
+    Evidently's reports are a few megabytes each, one a day, forever: the scores stay in DuckDB
+    and the newest reports are what people open.
+    """
+    reports = sorted(folder.glob("*.html"), key=lambda path: path.stem)
+    stale = reports[: max(0, len(reports) - keep)]
+    for path in stale:
+        path.unlink(missing_ok=True)
+    return stale
+
+
 def compute_drift(
     config: DatasetConfig, reference: pd.DataFrame, current: pd.DataFrame, html_path: Path
 ) -> DriftCheck:

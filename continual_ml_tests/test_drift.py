@@ -1,6 +1,6 @@
 import pandas as pd
 
-from continual_ml.drift import compute_drift
+from continual_ml.drift import compute_drift, prune_reports
 from continual_ml.synthetic_stream import generate_batch, partition_date
 
 
@@ -44,3 +44,11 @@ def test_the_html_report_judges_dataset_drift_with_the_policys_share(config, tmp
     assert 0.3 <= summary.drift_share < 0.5
     page = (tmp_path / "r.html").read_text()
     assert "Dataset Drift is detected. Dataset drift detection threshold is 0.3" in page
+
+
+def test_only_the_newest_reports_are_kept(tmp_path):
+    for day in ("2026-01-09", "2026-01-10", "2026-01-11", "2025-12-31"):
+        (tmp_path / f"{day}.html").write_text("<html/>")
+    pruned = prune_reports(tmp_path, keep=2)
+    assert sorted(p.stem for p in pruned) == ["2025-12-31", "2026-01-09"]
+    assert sorted(p.stem for p in tmp_path.glob("*.html")) == ["2026-01-10", "2026-01-11"]

@@ -90,17 +90,21 @@ def test_make_dev_serves_the_ui_on_the_chosen_port(tmp_path):
         log.close()
 
 
-def test_make_reuses_the_environment(tmp_path):
-    """A second `make` target must not rebuild `.venv`: seconds, not minutes."""
-    started = time.monotonic()
-    setup = subprocess.run(
-        ["make", "setup"],
+def run_make(target: str, tmp_path: Path) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        ["make", target],
         cwd=ROOT,
         env=new_user_env(tmp_path),
         capture_output=True,
         text=True,
         timeout=300,
     )
+
+
+def test_make_reuses_the_environment(tmp_path):
+    """A second `make` target must not rebuild `.venv`: seconds, not minutes."""
+    started = time.monotonic()
+    setup = run_make("setup", tmp_path)
     elapsed = time.monotonic() - started
     assert setup.returncode == 0, setup.stderr[-2000:]
     assert "Would replace" not in setup.stderr, setup.stderr[-2000:]
@@ -121,13 +125,6 @@ def test_every_make_target_sets_up_first(target):
 def test_make_validate_checks_the_definitions_without_the_deployment_variables(tmp_path):
     """The repository's dagster.yaml is the compose deployment's (Postgres); validating the code
     location must not need its variables."""
-    validated = subprocess.run(
-        ["make", "validate"],
-        cwd=ROOT,
-        env=new_user_env(tmp_path),
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    validated = run_make("validate", tmp_path)
     assert validated.returncode == 0, validated.stderr[-3000:]
     assert "All code locations passed validation" in validated.stderr + validated.stdout

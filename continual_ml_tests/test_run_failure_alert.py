@@ -106,9 +106,8 @@ def alert_kinds(webhook_receiver) -> list[str]:
     return [json.loads(body)["text"].split("]")[0][1:] for _, body in webhook_receiver.requests]
 
 
-def test_a_refused_candidate_is_a_decision_not_a_failure(
-    home, config, instance, webhook_receiver, monkeypatch
-):
+def champion_on_day_three(home, config, instance) -> tuple[dict, str]:
+    """Three days landed and a first champion trained on them; the resources and that day."""
     resources = build_resources(home)
     for index in range(3):
         dg.materialize(
@@ -121,6 +120,11 @@ def test_a_refused_candidate_is_a_decision_not_a_failure(
     assert dg.materialize(
         RETRAIN, partition_key=day, resources=resources, instance=instance
     ).success
+    return resources, day
+
+
+def test_a_refused_candidate_is_a_decision_not_a_failure(home, config, instance, webhook_receiver):
+    resources, day = champion_on_day_three(home, config, instance)
     webhook_receiver.requests.clear()
     resources["alerts"] = AlertsResource(slack_webhook_url=f"{webhook_receiver.url}/slack")
     # an identical challenger: the gate refuses it, and the run still succeeds
@@ -133,18 +137,7 @@ def test_a_refused_candidate_is_a_decision_not_a_failure(
 def test_a_broken_candidate_fails_its_run_and_is_announced_once(
     home, config, instance, webhook_receiver
 ):
-    resources = build_resources(home)
-    for index in range(3):
-        dg.materialize(
-            [observations],
-            partition_key=str(partition_date(config, index)),
-            resources=resources,
-            instance=instance,
-        )
-    day = str(partition_date(config, 2))
-    assert dg.materialize(
-        RETRAIN, partition_key=day, resources=resources, instance=instance
-    ).success
+    resources, day = champion_on_day_three(home, config, instance)
     trained = dg.materialize(
         RETRAIN,
         selection=dg.AssetSelection.assets(candidate_model, evaluation_scores).without_checks(),

@@ -1,5 +1,7 @@
 """Per-partition drift of the current window against the champion's reference window."""
 
+import os
+
 import dagster as dg
 import pandas as pd
 from dagster_duckdb import DuckDBResource
@@ -16,9 +18,12 @@ from continual_ml.defs.metadata import png_markdown, run_url
 from continual_ml.defs.partitions import daily_partitions
 from continual_ml.defs.resources import AlertsResource, ArtifactDirsResource, DatasetResource
 from continual_ml.drift_engine import build_profile, check_drift, load_profile, save_profile
+from continual_ml.missing_values import missing_value_drift
 
 # Evidently renders the human-readable report; on big batches a seeded sample keeps it quick.
 REPORT_SAMPLE_ROWS = 5000
+# The newest Evidently reports kept on disk (by day); `CONTINUAL_ML_KEEP_REPORTS` changes it.
+KEEP_REPORTS = int(os.environ.get("CONTINUAL_ML_KEEP_REPORTS", "60"))
 # The report is explained as soon as no run is busy with its partition, in any partition (not
 # only the newest day, as `eager` alone would), after the runs the loop is waiting for.
 EXPLAIN_WHEN_REPORTED = dg.AutomationCondition.eager().without(
@@ -100,6 +105,9 @@ def drift_report(
             raise dg.Failure(f"no observations for {day}; materialize `observations` first")
         profile = reference_profile(conn, config, reference)
         summary = check_drift(profile, current_rows)
+        # Not part of the drift share (the distribution tests, Evidently's, leave nulls out),
+        # but a feature suddenly empty more often is worth a person's look.
+        emptier = [m for m in missing_value_drift(profile, current_rows) if m.drifted]
         scores = pd.DataFrame([vars(f) for f in summary.features]).assign(partition_date=day)
         warehouse.record_drift(
             conn,
@@ -138,9 +146,24 @@ def drift_report(
             ),
             context.log,
         )
+    if emptier:
+        alerts.send(
+            Alert(
+                "drift_detected",
+                f"Missing values shifted on {day}",
+                f"{len(emptier)} features are missing far more or less often than in the "
+                "reference window (not counted in the drift share).",
+                items=[(m.feature, m.describe()) for m in emptier],
+                items_title="Missing values",
+                links={"Dagster run": run_url(context.run.run_id)},
+            ),
+            context.log,
+        )
     return dg.MaterializeResult(
         metadata={
             "drift_share": summary.drift_share,
+            "missing_value_shifts": "; ".join(f"{m.feature}: {m.describe()}" for m in emptier)
+            or "none",
             "n_drifted_features": summary.n_drifted,
             "reference_window": f"{reference['start']} .. {reference['end']}",
             "reference_champion": reference["champion_version"] or "none",
@@ -172,7 +195,7 @@ def drift_explanation(
     """Evidently's HTML drift report for the partition, for people to read."""
     # Kept out of `drift_report`, and so out of the runs the retraining loop waits for:
     # importing and running Evidently takes seconds, and the verdict does not need it.
-    from continual_ml.drift import compute_drift
+    from continual_ml.drift import compute_drift, prune_reports
 
     config, day = dataset.config, partition_day(context)
     html_path = artifact_dirs.report_path(f"drift/{day}.html")
@@ -180,11 +203,13 @@ def drift_explanation(
         reference_rows = warehouse.window_rows(conn, day, "reference")
         current_rows = warehouse.window_rows(conn, day, "current")
     evidently = compute_drift(config, _sample(reference_rows), _sample(current_rows), html_path)
+    pruned = prune_reports(html_path.parent, KEEP_REPORTS)
     return dg.MaterializeResult(
         metadata={
             "report": dg.MetadataValue.path(str(html_path)),
             "evidently_drift_share": evidently.drift_share,
             "evidently_drifted": ", ".join(f.feature for f in evidently.features if f.drifted),
             "sample_rows": min(len(current_rows), REPORT_SAMPLE_ROWS),
+            "reports_pruned": len(pruned),
         }
     )
