@@ -3,8 +3,9 @@
 Dagster's queue launches the highest `dagster/priority` first and, within a priority, the
 oldest first. Under sustained load that starves the low priorities for good (the issue saw no
 prediction-log run succeed in 34 minutes). Raising a waiting run's priority by one level per
-`step_seconds` it has waited, up to `cap`, bounds every wait; the cap stays below the retrain
-priority, so a retrain (already rate-limited by the policy) still goes first.
+`step_seconds` it has waited, up to `cap`, bounds every wait; the cap stays below the work
+that must not wait and cannot flood the queue (a retrain, rate-limited by the policy; the one
+prediction-log run of a backlog), so that still goes first.
 
 >>> aged_priority(base=0, waited_seconds=95, step_seconds=30, cap=9)
 3

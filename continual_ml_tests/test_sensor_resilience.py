@@ -17,7 +17,7 @@ from test_ingestion_jobs import landing, tick  # noqa: F401 (a fixture)
 
 from continual_ml.defs.automation import age_queued_runs, queue_aging_sensor
 from continual_ml.defs.data.ingestion import ingest_file_job, prediction_log_sensor
-from continual_ml.defs.jobs import AGING_CAP
+from continual_ml.defs.jobs import AGING_CAP, priority_tag
 from continual_ml.file_inspection import unlandable_reason
 from continual_ml.prediction_log import RotatingJsonlWriter
 from continual_ml.rerequests import Attempt, next_step
@@ -186,7 +186,7 @@ def test_one_prediction_log_run_per_backlog(home, config, instance):
     assert "is landing the logs already claimed" in result.skip_message
 
 
-def test_waiting_runs_rise_in_priority_up_to_below_a_retrain(instance):
+def test_waiting_runs_rise_in_priority_up_to_below_prediction_logs_and_retrains(instance):
     from datetime import UTC, datetime, timedelta
 
     run = queued_run(instance, {"dagster/priority": "0"})
@@ -196,6 +196,7 @@ def test_waiting_runs_rise_in_priority_up_to_below_a_retrain(instance):
     assert instance.get_run_by_id(run.run_id).tags["dagster/priority"] == "3"
     age_queued_runs(instance, datetime.now(UTC) + timedelta(hours=1))
     assert instance.get_run_by_id(run.run_id).tags["dagster/priority"] == str(AGING_CAP)
+    assert AGING_CAP < int(priority_tag("prediction_log")["dagster/priority"])
     result = queue_aging_sensor.evaluate_tick(dg.build_sensor_context(instance=instance))
     assert "1 runs queued" in result.skip_message
 
