@@ -19,6 +19,7 @@ import dagster as dg
 from dagster._core.definitions.repository_definition.valid_definitions import (
     SINGLETON_REPOSITORY_NAME,
 )
+from dagster._core.definitions.sensor_definition import SensorExecutionData
 from dagster._core.remote_origin import RemoteInstigatorOrigin, RemoteRepositoryOrigin
 from dagster._core.scheduler.instigation import (
     InstigatorState,
@@ -56,13 +57,15 @@ class SensorTicks:
     def record(
         self,
         started: float,
-        evaluation: dg.SensorExecutionData,
+        evaluation: SensorExecutionData,
         launched: Mapping[str, str],
         skip_reason: str | None = None,
     ) -> None:
         """Record one evaluation that began at `started` (a Unix time): its runs (run key to run
         id, those this process launched), or why it launched none, and the cursor it moved to."""
         status = TickStatus.SUCCESS if launched else TickStatus.SKIPPED
+        # As the daemon does: an evaluation that set no cursor keeps the one it started from.
+        cursor = evaluation.cursor or self.cursor
         tick = self.instance.create_tick(
             TickData(
                 instigator_origin_id=self.origin.get_id(),
@@ -73,14 +76,14 @@ class SensorTicks:
                 selector_id=self.selector_id,
             )
         )
-        tick = tick.with_status(status).with_cursor(evaluation.cursor)
+        tick = tick.with_status(status).with_cursor(cursor)
         for run_key, run_id in launched.items():
             tick = tick.with_run_info(run_id, run_key)
         reason = skip_reason or evaluation.skip_message
         if status == TickStatus.SKIPPED and reason:
             tick = tick.with_reason(reason)
         self.instance.update_tick(tick)
-        self._advance(started, evaluation.cursor, next(reversed(launched), None))
+        self._advance(started, cursor, next(reversed(launched), None))
 
     def _advance(self, started: float, cursor: str | None, run_key: str | None) -> None:
         state = self.state()
