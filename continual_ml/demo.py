@@ -69,7 +69,7 @@ class LoopDriver:
 
         self.dg, self.defs = dg, defs
         self.instance = dg.DagsterInstance.get()
-        self.sensor_cursor: str | None = None
+        self._drift_ticks = None
 
     def monitor(self, day: str, explain: bool = True) -> float:
         result = self.defs.resolve_job_def("monitoring_job").execute_in_process(
@@ -92,7 +92,8 @@ class LoopDriver:
         )
         decisions = result.asset_materializations_for_node("champion_model")
         if decisions:
-            return {k: v.value for k, v in decisions[0].metadata.items()}
+            decision = {k: v.value for k, v in decisions[0].metadata.items()}
+            return {**decision, "run_id": result.run_id}
         verdicts = [
             e.asset_check_evaluation_data
             for e in result.all_events
@@ -105,19 +106,38 @@ class LoopDriver:
             "decision": "rejected",
             "candidate_version": verdict["candidate_version"],
             "reason": verdict["reason"],
+            "run_id": result.run_id,
         }
 
+    @property
+    def drift_ticks(self):
+        """The drift sensor's ticks and cursor in the instance, where the daemon of a later
+        `dagster dev` (the code location of pyproject.toml) shows them and carries on."""
+        if self._drift_ticks is None:
+            from continual_ml.sensor_ticks import SensorTicks
+            from continual_ml.service_process import REPO_ROOT
+
+            sensor = self.defs.resolve_sensor_def("drift_retrain_sensor")
+            self._drift_ticks = SensorTicks(self.instance, sensor, REPO_ROOT / "pyproject.toml")
+        return self._drift_ticks
+
     def tick_drift_sensor(self):
-        sensor = self.defs.resolve_sensor_def("drift_retrain_sensor")
+        """Evaluate the drift sensor from its stored cursor and launch what it requests, as the
+        daemon would; the tick is recorded with its reason or its runs. Returns the evaluation
+        and each request with its outcome (None: its run key had run before)."""
+        started = time.time()
         context = self.dg.build_sensor_context(
             instance=self.instance,
             definitions=self.defs,
-            cursor=self.sensor_cursor,
+            cursor=self.drift_ticks.cursor,
             resources={"dataset": self.defs.resources["dataset"]},
         )
-        tick = sensor.evaluate_tick(context)
-        self.sensor_cursor = tick.cursor
-        return tick
+        tick = self.drift_ticks.sensor.evaluate_tick(context)
+        outcomes = [(request, self.run_requested(request)) for request in tick.run_requests]
+        launched = {r.run_key: o["run_id"] for r, o in outcomes if o is not None}
+        already = [f"run key {r.run_key} already ran" for r, o in outcomes if o is None]
+        self.drift_ticks.record(started, tick, launched, skip_reason="; ".join(already) or None)
+        return tick, outcomes
 
     def ingest_served_logs(self) -> int:
         """Ingest the service's closed prediction and feedback logs as the log sensor would, with
@@ -203,11 +223,10 @@ def run_demo(paths: Paths, n_days: int | None = None, say: Callable[[str], None]
             record = DayRecord(
                 day, driver.monitor(day), ",".join(map(str, sorted(versions))), round(accuracy, 4)
             )
-            tick = driver.tick_drift_sensor()
+            tick, outcomes = driver.tick_drift_sensor()
             if not tick.run_requests:
                 record.events.append(f"sensor skipped: {tick.skip_message}")
-            for request in tick.run_requests:
-                outcome = driver.run_requested(request)
+            for request, outcome in outcomes:
                 if outcome is None:
                     record.events.append(f"sensor: {request.run_key} already ran")
                     continue

@@ -4,13 +4,35 @@ import csv
 import os
 import subprocess
 import sys
+import time
 
+import httpx
+import pytest
 import yaml
 
 from continual_ml.config import DEFAULT_CONFIG
+from continual_ml.service_process import free_port
+from continual_ml_tests.test_first_contact import stop_group
+
+DRIFT_SENSOR = {
+    "repositoryLocationName": "continual_ml",
+    "repositoryName": "__repository__",
+    "sensorName": "drift_retrain_sensor",
+}
+TICKS_QUERY = """
+query ($selector: SensorSelector!) {
+  sensorOrError(sensorSelector: $selector) {
+    __typename
+    ... on Sensor { sensorState { status ticks(limit: 200) {
+      status timestamp skipReason runKeys runIds cursor } } }
+  }
+}"""
 
 
-def test_the_short_demo_detects_drift_retrains_and_swaps_the_served_model(tmp_path):
+@pytest.fixture(scope="module")
+def short_demo(tmp_path_factory):
+    """One short demo for every test of this module: its home, environment and output."""
+    tmp_path = tmp_path_factory.mktemp("demo")
     raw = yaml.safe_load(DEFAULT_CONFIG.read_text())
     raw["stream"].update(rows_per_day=800, drift_day=5)
     config_path = tmp_path / "short.yaml"
@@ -27,6 +49,11 @@ def test_the_short_demo_detects_drift_retrains_and_swaps_the_served_model(tmp_pa
         text=True,
         timeout=400,
     )
+    return home, env, completed
+
+
+def test_the_short_demo_detects_drift_retrains_and_swaps_the_served_model(short_demo):
+    home, _, completed = short_demo
     assert completed.returncode == 0, completed.stderr[-3000:]
     with (home / "demo_timeline.csv").open() as handle:
         timeline = {row["day"]: row for row in csv.DictReader(handle)}
@@ -68,3 +95,64 @@ def test_the_short_demo_detects_drift_retrains_and_swaps_the_served_model(tmp_pa
         assert failed == []  # a refused candidate is a decision, not a failed run
     finally:
         os.environ.pop("DAGSTER_HOME")
+
+
+def drift_sensor_ticks(port: int) -> list[dict] | None:
+    """The drift sensor's ticks, newest first, as the UI's Automation page reads them."""
+    try:
+        answer = httpx.post(
+            f"http://127.0.0.1:{port}/graphql",
+            json={"query": TICKS_QUERY, "variables": {"selector": DRIFT_SENSOR}},
+            timeout=10,
+        )
+        sensor = answer.json()["data"]["sensorOrError"]
+    except (httpx.HTTPError, KeyError, TypeError, ValueError):
+        return None
+    return sensor["sensorState"]["ticks"] if sensor["__typename"] == "Sensor" else None
+
+
+def test_make_dev_after_the_demo_shows_its_ticks_and_carries_on_from_them(short_demo, tmp_path):
+    home, env, completed = short_demo
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    with (home / "demo_timeline.csv").open() as handle:
+        timeline = list(csv.DictReader(handle))
+    port, log = free_port(), (tmp_path / "dagster-dev.log").open("wb")
+    started = time.time()
+    dev = subprocess.Popen(
+        [sys.executable, "-m", "continual_ml.cli", "dagster-dev", "--port", str(port)],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    try:
+        demo_ticks, daemon_ticks = None, []
+        while time.time() - started < 240 and dev.poll() is None and not daemon_ticks:
+            ticks = drift_sensor_ticks(port)
+            if ticks is not None:
+                demo_ticks = demo_ticks or [t for t in ticks if t["timestamp"] < started]
+                daemon_ticks = [t for t in ticks if t["timestamp"] >= started]
+            time.sleep(2)
+        output = (tmp_path / "dagster-dev.log").read_text(errors="replace")[-3000:]
+        assert demo_ticks, f"no demo ticks on the Automation page:\n{output}"
+        assert daemon_ticks, f"the daemon did not tick within 240 s:\n{output}"
+    finally:
+        stop_group(dev)
+        log.close()
+
+    # (a) Every day of the timeline has its tick: the same reason, or the retrain it launched.
+    reasons = {t["skipReason"] for t in demo_ticks if t["status"] == "SKIPPED"}
+    requested = {key for t in demo_ticks if t["status"] == "SUCCESS" for key in t["runKeys"]}
+    assert len(demo_ticks) == len(timeline)
+    for day in timeline:
+        if day["events"].startswith("sensor skipped: "):
+            assert day["events"].removeprefix("sensor skipped: ") in reasons, day
+        else:
+            assert f"drift-retrain-{day['day']}" in requested, day
+    assert "drift-retrain-2026-01-06" in requested  # the drifted day's retrain
+
+    # (b) The daemon's first tick carries on from the demo's cursor: no day judged again.
+    [first] = daemon_ticks[-1:]
+    assert first["runKeys"] == [], first
+    assert first["skipReason"] == "no partitions monitored since the last tick", first
+    assert first["cursor"] == demo_ticks[0]["cursor"]
