@@ -20,8 +20,14 @@ SYSTEM_PATH = "/usr/local/bin:/usr/bin:/bin"
 
 
 def new_user_env(tmp_path: Path) -> dict[str, str]:
-    keep = ("HOME", "LANG", "LC_ALL", "TMPDIR", "UV_CACHE_DIR")
-    env = {name: os.environ[name] for name in keep if name in os.environ}
+    """This machine's environment (certificates, locale) with a new user's PATH and home, and
+    nothing of the project's own environment or of the test run's."""
+    leave_out = {"VIRTUAL_ENV", "DAGSTER_HOME", "BENTOML_HOME", "MLFLOW_TRACKING_URI", "PYTHONPATH"}
+    env = {
+        name: value
+        for name, value in os.environ.items()
+        if name not in leave_out and not name.startswith(("CONTINUAL_ML_", "PYTEST_"))
+    }
     return {
         **env,
         "PATH": SYSTEM_PATH,
