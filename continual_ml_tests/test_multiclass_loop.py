@@ -20,6 +20,8 @@ from continual_ml.defs.resources import build_resources
 from continual_ml.first_champion import QUIET_RUN_CONFIG, bound_definitions
 from continual_ml.live_mode import bootstrap
 from continual_ml.model_store import read_pointer
+from continual_ml.prediction_log import closed_logs
+from continual_ml.served_traffic import served_performance
 from continual_ml.service_process import ServiceProcess
 
 CLASSES = ["low", "medium", "high"]  # not in sorted order: the config's order is the one served
@@ -136,3 +138,18 @@ def test_three_text_classes_are_trained_gated_promoted_monitored_and_served(
         }
         wrong = {"items": [{"prediction_id": answer["prediction_id"], "label": "huge"}]}
         assert httpx.post(f"{svc.url}/feedback", json=wrong, timeout=30).status_code == 400
+
+    # the service's log, text labels and all, lands like any prediction log
+    logs = sorted(closed_logs(home.prediction_logs), key=lambda p: "feedback" in p.name)
+    assert [log.name.split("-")[0] for log in logs] == ["predictions", "feedback"]
+    for log in logs:  # the predictions first: feedback names them
+        assert cli.main(["ingest", str(log), "--kind", "prediction_log"]) == 0
+    with duckdb.connect(str(home.warehouse), read_only=True) as conn:
+        served = served_performance(conn)
+        predicted = conn.execute(
+            "SELECT predicted_class, label FROM labelled_predictions"
+        ).fetchall()
+    assert predicted == [("low", "low")]
+    assert served[["model_version", "n_predictions", "n_labelled", "realized_accuracy"]].to_dict(
+        "records"
+    ) == [{"model_version": 2, "n_predictions": 1, "n_labelled": 1, "realized_accuracy": 1.0}]
