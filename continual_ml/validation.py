@@ -76,9 +76,7 @@ def accepts(kind: str, source_type: str) -> bool:
     text_like = source_type == "VARCHAR" or source_type == '"NULL"'
     if kind == "number":
         return text_like or _is_number(source_type)
-    if kind == "class":
-        return text_like or source_type.startswith("ENUM") or _is_number(source_type)
-    if kind == "category":
+    if kind in ("category", "class"):
         return text_like or source_type.startswith("ENUM") or _is_number(source_type)
     if kind == "boolean":
         return text_like or source_type == "BOOLEAN"

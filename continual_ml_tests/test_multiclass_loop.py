@@ -2,6 +2,8 @@
 champion trained, a challenger gated (paired on per-row correctness) and promoted, the day
 monitored, the champion served over HTTP by the real service, and feedback given as text."""
 
+import io
+
 import dagster as dg
 import duckdb
 import httpx
@@ -138,8 +140,17 @@ def test_three_text_classes_are_trained_gated_promoted_monitored_and_served(
         }
         wrong = {"items": [{"prediction_id": answer["prediction_id"], "label": "huge"}]}
         assert httpx.post(f"{svc.url}/feedback", json=wrong, timeout=30).status_code == 400
+        table = pd.DataFrame([row, {**row, "petal_width": "wide"}]).to_csv(index=False)
+        scored = httpx.post(
+            f"{svc.url}/score_file", content=table, headers={"content-type": "text/csv"}
+        )
+        assert scored.status_code == 200, scored.text
+        first, refused = pd.read_csv(io.StringIO(scored.text)).to_dict("records")
+        assert (first["predicted_class"], first["model_version"]) == ("low", 2)
+        assert first["probability_low"] == pytest.approx(answer["probabilities"]["low"])
+        assert pd.isna(refused["predicted_class"]) and "petal_width" in refused["error"]
 
-    # the service's log, text labels and all, lands like any prediction log
+    # the service's logs (/predict and the file's valid row, text labels and all) land as any do
     logs = sorted(closed_logs(home.prediction_logs), key=lambda p: "feedback" in p.name)
     assert [log.name.split("-")[0] for log in logs] == ["predictions", "feedback"]
     for log in logs:  # the predictions first: feedback names them
@@ -152,4 +163,4 @@ def test_three_text_classes_are_trained_gated_promoted_monitored_and_served(
     assert predicted == [("low", "low")]
     assert served[["model_version", "n_predictions", "n_labelled", "realized_accuracy"]].to_dict(
         "records"
-    ) == [{"model_version": 2, "n_predictions": 1, "n_labelled": 1, "realized_accuracy": 1.0}]
+    ) == [{"model_version": 2, "n_predictions": 2, "n_labelled": 1, "realized_accuracy": 1.0}]
