@@ -79,3 +79,22 @@ def test_a_class_missing_from_the_training_window_gets_probability_zero(champion
     model = fit_candidate(config, rows)
     proba = class_proba(model, config, rows)
     assert np.all(proba[:, 2] == 0) and np.allclose(proba.sum(axis=1), 1)
+
+
+def test_integer_classes_beyond_two_are_served_as_integers(tmp_path):
+    config = iris_config().model_copy(update={"classes": (2, 0, 1)})
+    rows = iris_days("2026-03-01", 2, shift=0, seed=6)
+    rows["grade"] = rows["grade"].map({"low": 0, "medium": 1, "high": 2})
+    rows = rows.assign(row_id=rows["flower_id"], event_time=rows["measured_at"])
+    rows["partition_date"] = rows["event_time"].dt.date
+    split = split_window(rows, 0.3)
+    artifact, sha256 = serialize_model(fit_candidate(config, split.train))
+    candidate = {"version": 1, "artifact": artifact, "sha256": sha256}
+    evaluation = evaluate_on_holdout(config, split.holdout, candidate, None)
+    assert evaluation.candidate_report["accuracy"] > 0.9
+    export_champion(tmp_path, config, 1, artifact, sha256)
+    follower = ChampionFollower(tmp_path, config)
+    assert follower.refresh(), follower.last_error
+    row = {"sepal_length": 5.1, "sepal_width": 3.5, "petal_length": 1.4, "petal_width": 0.2}
+    [answer] = predict_rows(follower.current, config, [row])
+    assert answer["predicted_class"] == 0 and list(answer["probabilities"]) == ["2", "0", "1"]
