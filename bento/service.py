@@ -143,7 +143,7 @@ class ChampionClassifier:
         close_abandoned(LOG_DIR, dead_writers=True)
         self.predictions_log = RotatingJsonlWriter(LOG_DIR, "predictions")
         self.feedback_log = RotatingJsonlWriter(LOG_DIR, "feedback")
-        self._class_counters: dict[tuple[int, int], object] = {}
+        self._class_counters: dict[tuple[int | str, int], object] = {}
         self.follower = ChampionFollower(
             Path(os.environ.get("BENTOML_HOME") or Path.home() / "bentoml"),
             CONFIG,
@@ -259,7 +259,7 @@ class ChampionClassifier:
         self.predictions_log.write(records)
         return predictions
 
-    def _class_counter(self, predicted_class: int, version: int):
+    def _class_counter(self, predicted_class: int | str, version: int):
         """The counter child of one class and version, looked up by label values only once."""
         key = (predicted_class, version)
         counter = self._class_counters.get(key)

@@ -9,7 +9,15 @@ from pathlib import Path
 from typing import Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictInt,
+    StrictStr,
+    field_validator,
+    model_validator,
+)
 
 DEFAULT_CONFIG = Path(__file__).with_name("demo_dataset.yaml")
 
@@ -108,7 +116,10 @@ class DatasetConfig(_Strict):
     name: str
     features: tuple[FeatureSpec, ...]
     label: str = "label"
-    classes: tuple[int, int] = (0, 1)
+    classes: tuple[StrictInt, ...] | tuple[StrictStr, ...] = Field(
+        (0, 1),
+        description="the labels, all integers or all text; [0, 1] is binary (1 the positive class)",
+    )
     # The names these columns have in the files users drop; `observations` always calls them
     # `row_id` and `event_time`.
     id_column: str = "row_id"
@@ -123,17 +134,34 @@ class DatasetConfig(_Strict):
 
     @field_validator("classes", mode="before")
     @classmethod
-    def _binary_classes(cls, classes):
-        # Said at load, before a candidate is trained and registered for nothing: the metrics,
-        # the gate, CBPE, prediction drift and the service all work on a class-1 probability.
-        if not isinstance(classes, list | tuple) or list(classes) != [0, 1]:
+    def _no_yaml_booleans(cls, classes):
+        if isinstance(classes, list | tuple) and any(isinstance(c, bool) for c in classes):
             raise ValueError(
-                f"classes {classes!r}: continual-ml serves binary classification only, with the "
-                "classes [0, 1] (1 is the class whose probability is reported); multiclass and "
-                "text labels are not supported yet, so map your labels to 0 and 1 in your files "
-                "(e.g. no -> 0, yes -> 1)"
+                f"classes {list(classes)!r}: YAML reads yes/no/true/false as booleans; quote "
+                "text labels (e.g. ['no', 'yes'])"
             )
-        return tuple(classes)
+        return classes
+
+    @field_validator("classes")
+    @classmethod
+    def _distinct_classes(cls, classes):
+        if len(classes) < 2 or len(set(classes)) != len(classes):
+            raise ValueError(f"classes {list(classes)!r}: need at least two distinct labels")
+        return classes
+
+    @property
+    def binary(self) -> bool:
+        """Classes [0, 1]: models give one class-1 probability, with the binary metrics.
+
+        Any other classes (three or more, text labels, another order) take the multiclass path:
+        a probability per class, in the order of `classes`.
+        """
+        return self.classes == (0, 1)
+
+    @property
+    def label_sql_type(self) -> str:
+        """How the warehouse stores a label: integers as BIGINT, text labels as VARCHAR."""
+        return "VARCHAR" if isinstance(self.classes[0], str) else "BIGINT"
 
     @property
     def feature_names(self) -> list[str]:

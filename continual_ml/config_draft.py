@@ -101,6 +101,22 @@ def _label_column(columns: list[Column]) -> Column | None:
     return (named or two_valued[-1:] or [None])[0]
 
 
+def _classes(label: Column | None, notes: list[str]) -> list:
+    """The label's values as classes: [0, 1] is binary, other integers or text multiclass."""
+    values = list(label.values) if label is not None else []
+    if not values or set(values) == {0, 1} and label.type != "BOOLEAN":
+        return [0, 1]
+    shown = ", ".join(map(repr, values[:5]))
+    if label.type == "BOOLEAN" or not all(isinstance(v, int | str) for v in values):
+        notes.append(f"label values are {shown}: map them to 0 and 1 (or text) in your files")
+        return [0, 1]
+    notes.append(
+        f"classes {shown} are in sorted order: list them in the order the service should "
+        "report them"
+    )
+    return sorted(values) if all(isinstance(v, int) for v in values) else sorted(map(str, values))
+
+
 def draft_config(path: str | Path, name: str | None = None) -> Draft:
     """A config for the file at `path`, with notes on every guess to review."""
     path = Path(path)
@@ -116,10 +132,7 @@ def draft_config(path: str | Path, name: str | None = None) -> Draft:
     else:
         config["label"] = label.name
         notes.append(f"label `{label.name}` is a guess")
-        if set(label.values) != {0, 1} or label.type == "BOOLEAN":
-            shown = ", ".join(map(repr, label.values[:5]))
-            notes.append(f"label values are {shown}: map them to 0 and 1 in your files")
-    config["classes"] = [0, 1]
+    config["classes"] = _classes(label, notes)
     if identifier is None:
         notes.append("no unique id column found: files need one (set `id_column`)")
         config["id_column"] = "row_id"

@@ -84,16 +84,32 @@ def confusion_matrix_png(truth, candidate_proba, champion_proba=None, threshold=
         confusion_matrix(truth, (proba >= threshold).astype(int), labels=[0, 1])
         for proba, _ in models
     ]
-    width = FIGSIZE[0] * (1 if len(models) == 1 else 1.6)
+    return _confusion_panels(matrices, [style for _, style in models], [0, 1], None)
+
+
+def class_confusion_matrix_png(matrices: list, classes) -> bytes:
+    """Multiclass confusion matrices (candidate, then champion if given), classes as labels."""
+    styles = [CANDIDATE_STYLE, CHAMPION_STYLE][: len(matrices)]
+    ticks = list(range(len(classes)))
+    return _confusion_panels(
+        [np.asarray(m) for m in matrices], styles, ticks, [str(c) for c in classes]
+    )
+
+
+def _confusion_panels(matrices, styles, ticks, tick_labels) -> bytes:
+    width = FIGSIZE[0] * (1 if len(matrices) == 1 else 1.6)
     figure = Figure(figsize=(width, FIGSIZE[1]), layout="constrained")
-    panels = figure.subplots(1, len(models), squeeze=False)[0]
+    panels = figure.subplots(1, len(matrices), squeeze=False)[0]
     top = max(1, max(int(matrix.max()) for matrix in matrices))
-    for axes, matrix, (_, style) in zip(panels, matrices, models, strict=True):
+    for axes, matrix, style in zip(panels, matrices, styles, strict=True):
         image = axes.imshow(matrix, cmap="Blues", vmin=0, vmax=top)
         for (row, column), count in np.ndenumerate(matrix):
             colour = "white" if count > top / 2 else "black"
             axes.text(column, row, str(count), ha="center", va="center", color=colour)
-        axes.set(xticks=[0, 1], yticks=[0, 1], xlabel="predicted", ylabel="actual")
+        axes.set(xticks=ticks, yticks=ticks, xlabel="predicted", ylabel="actual")
+        if tick_labels is not None:
+            axes.set_xticklabels(tick_labels)
+            axes.set_yticklabels(tick_labels)
         axes.set_title(style["label"])
     figure.colorbar(image, ax=list(panels), shrink=0.8)
     return figure_png(figure)

@@ -98,7 +98,12 @@ def _steps(pipeline: Pipeline):
 def linear_scorer(
     pipeline: Pipeline, config: DatasetConfig, probe: pd.DataFrame
 ) -> LinearScorer | None:
-    """A fast scorer equal to `pipeline` on `probe` within 1e-9, or None where it cannot be."""
+    """A fast scorer equal to `pipeline` on `probe` within 1e-9, or None where it cannot be.
+
+    Only binary [0, 1] models have one: any other classes take the pipeline's path.
+    """
+    if not config.binary:
+        return None
     steps = _steps(pipeline)
     if steps is None:
         return None

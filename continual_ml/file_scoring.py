@@ -109,8 +109,12 @@ def scored_csv(
         answered = [None if isinstance(p, str) else p for p in answered]
         out = chunk.copy()
         out["prediction_id"] = [p.prediction_id if p else None for p in answered]
-        for name in ("model_version", "predicted_class"):
-            out[name] = pd.array([getattr(p, name) if p else None for p in answered], "Int64")
+        out["model_version"] = pd.array([p.model_version if p else None for p in answered], "Int64")
+        # integer classes stay integers where a row has no prediction; text labels stay text
+        label_type = "string" if isinstance(config.classes[0], str) else "Int64"
+        out["predicted_class"] = pd.array(
+            [p.predicted_class if p else None for p in answered], label_type
+        )
         for c in classes:
             out[f"probability_{c}"] = [p.probabilities[c] if p else None for p in answered]
         out["error"] = errors

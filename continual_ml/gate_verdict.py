@@ -7,6 +7,7 @@ from dataclasses import asdict
 from typing import NamedTuple
 
 from continual_ml import registry
+from continual_ml.class_probabilities import stored_matrix
 from continual_ml.gate_pooling import pool_refusals
 from continual_ml.promotion_gate import GateResult, GateSettings, check_compatibility, evaluate_gate
 
@@ -45,12 +46,22 @@ def judge(conn, config, candidate: dict, champion: dict | None) -> Verdict:
     settings = GateSettings(
         metric=policy.gate_metric, min_effect=policy.min_improvement, alpha=policy.gate_alpha
     )
-    result = evaluate_gate(
-        holdout["truth"].to_numpy(),
-        holdout["candidate_proba"].to_numpy(),
-        holdout["champion_proba"].to_numpy(),
-        settings,
-    )
+    if config.binary:
+        result = evaluate_gate(
+            holdout["truth"].to_numpy(),
+            holdout["candidate_proba"].to_numpy(),
+            holdout["champion_proba"].to_numpy(),
+            settings,
+        )
+    else:
+        # truth is the class's index, the probabilities are lists in the config's class order
+        result = evaluate_gate(
+            holdout["truth"].to_numpy(),
+            stored_matrix(holdout["candidate_probabilities"], len(config.classes)),
+            stored_matrix(holdout["champion_probabilities"], len(config.classes)),
+            settings,
+            classes=list(range(len(config.classes))),
+        )
     if not result.passed and policy.gate_pooled_refusals:
         earlier = registry.refused_comparisons(
             conn,

@@ -20,19 +20,19 @@ def ensure_ingestion_schema(conn: duckdb.DuckDBPyConnection, config: DatasetConf
     warehouse.ensure_schema(conn, config)
     ingestion_ledger.ensure_ingestion_schema(conn)
     features = ", ".join(f"{identifier(f.name)} {_SQL_TYPES[f.kind]}" for f in config.features)
-    label = identifier(config.label)
+    label, label_type = identifier(config.label), config.label_sql_type
     conn.execute(
         f"""
         CREATE TABLE IF NOT EXISTS labels (
             ingestion_id BIGINT NOT NULL, source VARCHAR NOT NULL, row_id VARCHAR,
-            prediction_id VARCHAR, label BIGINT NOT NULL, labelled_at TIMESTAMP,
+            prediction_id VARCHAR, label {label_type} NOT NULL, labelled_at TIMESTAMP,
             ingested_at TIMESTAMP NOT NULL
         );
         CREATE TABLE IF NOT EXISTS predictions (
             prediction_id VARCHAR NOT NULL, ingestion_id BIGINT NOT NULL,
             partition_date DATE NOT NULL, served_at TIMESTAMP NOT NULL,
             model_version BIGINT NOT NULL, latency_ms DOUBLE NOT NULL, row_id VARCHAR,
-            {features}, probabilities JSON NOT NULL, predicted_class BIGINT NOT NULL
+            {features}, probabilities JSON NOT NULL, predicted_class {label_type} NOT NULL
         );
         CREATE OR REPLACE VIEW latest_labels AS
             SELECT row_id, prediction_id, label, labelled_at, ingestion_id FROM labels

@@ -1,5 +1,9 @@
 """How the champion is doing on a batch: prediction and label drift, realized and estimated
-performance (CBPE), and whether the estimate can be trusted."""
+performance (CBPE), and whether the estimate can be trusted.
+
+For a multiclass model the prediction drift is that of the predicted class's shares, and the
+estimate is CBPE on each row's confidence (see `performance_estimation`).
+"""
 
 from __future__ import annotations
 
@@ -7,12 +11,16 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from continual_ml.class_probabilities import class_proba, stored_matrix
 from continual_ml.config import DatasetConfig
 from continual_ml.drift_engine import FeatureDrift, build_profile, check_drift
 from continual_ml.performance_estimation import (
+    confidence_calibration,
+    estimate_class_performance,
     estimate_performance,
     estimation_error,
     fit_calibration,
+    realized_class_performance,
     realized_performance,
     reliability,
 )
@@ -57,6 +65,8 @@ def monitor_batch(
     `calibration` holds the champion's own holdout (`truth`, `candidate_proba`), on which the
     probability calibration for the estimate is fitted.
     """
+    if not config.binary:
+        return _monitor_classes(config, model, calibration, reference, current)
     features = config.feature_names
     reference_scores = model.predict_proba(reference[features])[:, 1]
     current_scores = model.predict_proba(current[features])[:, 1]
@@ -72,7 +82,7 @@ def monitor_batch(
         pd.DataFrame({"score": current_scores, "label": current[label].astype("string")}),
     )
     by_name = {f.feature: f for f in drift.features}
-    calibrator = fit_calibration(calibration["candidate_proba"], calibration["truth"])
+    calibrator = champion_calibration(config, calibration)
     estimated = estimate_performance(current_scores, calibrator)
     realized = error = None
     if labelled.any():
@@ -89,3 +99,62 @@ def monitor_batch(
         error=error,
         reliability=reliability(estimated, realized),
     )
+
+
+def _monitor_classes(config, model, calibration, reference, current) -> BatchMonitoring:
+    """`monitor_batch` for a multiclass model: the predicted class's shares drift (a
+    categorical test), and the estimate is the mean calibrated confidence."""
+    label, classes = config.label, list(config.classes)
+    reference_proba = class_proba(model, config, reference)
+    current_proba = class_proba(model, config, current)
+
+    def predicted(proba):
+        return pd.Series([str(classes[i]) for i in proba.argmax(axis=1)], dtype="string")
+
+    profile = build_profile(
+        pd.DataFrame(
+            {"score": predicted(reference_proba), "label": reference[label].astype("string")}
+        ),
+        numeric_features=[],
+        categorical_features=["score", "label"],
+    )
+    drift = check_drift(
+        profile,
+        pd.DataFrame({"score": predicted(current_proba), "label": current[label].astype("string")}),
+    )
+    by_name = {f.feature: f for f in drift.features}
+    estimated = estimate_class_performance(current_proba, champion_calibration(config, calibration))
+    labelled = current[label].notna().to_numpy()
+    realized = error = None
+    if labelled.any():
+        index_of = {c: i for i, c in enumerate(classes)}
+        truth = [index_of[value] for value in current.loc[labelled, label]]
+        realized = realized_class_performance(current_proba[labelled], truth)
+        error = estimation_error(estimated, realized)
+    return BatchMonitoring(
+        n_rows=len(current),
+        n_labelled=int(labelled.sum()),
+        prediction_drift=by_name["score"],
+        label_drift=by_name["label"] if labelled.any() else None,
+        estimated=estimated,
+        realized=realized,
+        error=error,
+        reliability=reliability(estimated, realized),
+    )
+
+
+def champion_calibration(config: DatasetConfig, holdout: pd.DataFrame):
+    """The calibration of a model's estimate, fitted on its own holdout predictions."""
+    if config.binary:
+        return fit_calibration(holdout["candidate_proba"], holdout["truth"])
+    probabilities = stored_matrix(holdout["candidate_probabilities"], len(config.classes))
+    return confidence_calibration(probabilities, holdout["truth"].to_numpy())
+
+
+def estimated_accuracy(config: DatasetConfig, model, holdout: pd.DataFrame, rows) -> float:
+    """The model's CBPE-estimated accuracy on `rows`, calibrated on its holdout."""
+    calibrator = champion_calibration(config, holdout)
+    if config.binary:
+        scores = model.predict_proba(rows[config.feature_names])[:, 1]
+        return estimate_performance(scores, calibrator)["accuracy"]
+    return estimate_class_performance(class_proba(model, config, rows), calibrator)["accuracy"]

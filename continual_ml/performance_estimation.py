@@ -1,4 +1,4 @@
-"""Estimated performance of a binary classifier before labels arrive, and realized after.
+"""Estimated performance of a classifier before labels arrive, and realized after.
 
 Confidence-based estimation: if the positive-class probability ``c`` of a row is calibrated,
 the row's prediction is right with probability ``c`` when it predicts 1 and ``1 - c`` when it
@@ -10,6 +10,10 @@ into the probabilities ``c`` the expectations use.
 This holds only under covariate shift: the features may move, but ``p(y | x)`` must stay what
 the reference showed. Under concept drift the estimate keeps reporting the old performance,
 which `reliability` detects once labels arrive by comparing it with the realized one.
+
+Multiclass models (any classes but [0, 1]) use the same idea on each row's confidence, its
+highest class probability: calibrated on the holdout against whether the most probable class was
+right, its mean is the expected accuracy (`confidence_calibration`, `estimate_class_performance`).
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ import math
 import numpy as np
 from sklearn.base import BaseEstimator
 from sklearn.isotonic import IsotonicRegression
+from sklearn.metrics import confusion_matrix, f1_score
 
 from continual_ml.metrics import as_binary_arrays, classification_report
 
@@ -197,3 +202,58 @@ def reliability(
 
 def _ratio(numerator: float, denominator: float) -> float:
     return numerator / denominator if denominator > 0 else math.nan
+
+
+def confidence_calibration(probabilities, truth) -> Calibrator:
+    """The multiclass `fit_calibration`: a `Calibrator` from each row's confidence (its highest
+    class probability) to the chance that its most probable class is right.
+
+    ``probabilities`` has a column per class, ``truth`` the index of each row's true class (a
+    multiclass holdout stores both). With two classes this is the binary calibration folded
+    around 0.5; with more, it is the natural generalisation of CBPE: a calibrated confidence is
+    the probability that the prediction is correct, whatever the number of classes.
+    """
+    probabilities = np.asarray(probabilities, dtype=float)
+    correct = (probabilities.argmax(axis=1) == np.asarray(truth)).astype(int)
+    return Calibrator().fit(probabilities.max(axis=1), correct)
+
+
+def estimate_class_performance(probabilities, calibrator: Calibrator | None = None) -> dict:
+    """Expected accuracy of a multiclass batch: the mean calibrated confidence.
+
+    The per-class counts that precision, recall and AUC would need are not estimated; those
+    entries are ``nan``, so the result has the keys of `estimate_performance`.
+
+    Examples
+    --------
+    >>> estimate = estimate_class_performance([[0.7, 0.2, 0.1], [0.3, 0.3, 0.4]])
+    >>> round(estimate["accuracy"], 3), estimate["n"]
+    (0.55, 2)
+    """
+    probabilities = np.asarray(probabilities, dtype=float).reshape(len(probabilities), -1)
+    confidence = probabilities.max(axis=1) if len(probabilities) else np.zeros(0)
+    if calibrator is not None and len(confidence):
+        confidence = calibrator.predict(confidence)
+    accuracy = float(confidence.mean()) if len(confidence) else math.nan
+    return {
+        **dict.fromkeys(ESTIMATED_METRICS, math.nan),
+        "accuracy": accuracy,
+        "confusion_matrix": None,
+        "n": len(confidence),
+    }
+
+
+def realized_class_performance(probabilities, truth) -> dict:
+    """Accuracy and macro F1 of a multiclass batch from its labels (truth as class indices);
+    the keys of `realized_performance`, with precision, recall and ROC-AUC left ``nan``."""
+    probabilities = np.asarray(probabilities, dtype=float)
+    truth = np.asarray(truth, dtype=int)
+    predicted = probabilities.argmax(axis=1)
+    columns = list(range(probabilities.shape[1]))
+    return {
+        **dict.fromkeys(ESTIMATED_METRICS, math.nan),
+        "accuracy": float(np.mean(predicted == truth)) if len(truth) else math.nan,
+        "f1": float(f1_score(truth, predicted, labels=columns, average="macro", zero_division=0)),
+        "confusion_matrix": confusion_matrix(truth, predicted, labels=columns).tolist(),
+        "n": len(truth),
+    }

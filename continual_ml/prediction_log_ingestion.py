@@ -66,7 +66,7 @@ def _when(condition: str, column: Column) -> Column:
 
 
 def _probabilities(classes) -> Column:
-    keys = [str(int(c)) for c in sorted(classes, key=str)]
+    keys = sorted(str(c) for c in classes)
     probabilities = raw_alias("probabilities")
     each = [f"TRY_CAST({probabilities}->>{literal(k)} AS DOUBLE)" for k in keys]
     valid = (

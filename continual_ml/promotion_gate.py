@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from scipy import stats
 
 from continual_ml.metrics import as_binary_arrays
+from continual_ml.multiclass_metrics import as_class_indices, row_scores
 
 # Below this many discordant pairs the chi-square approximation is poor: use the exact test.
 EXACT_BELOW_DISCORDANT = 25
@@ -144,27 +145,51 @@ class GateResult:
     pooled_refusals: int = 0  # earlier refused comparisons whose evidence it passed with
 
 
-def evaluate_gate(truth, candidate_proba, champion_proba, settings: GateSettings) -> GateResult:
+def _paired_rows(truth, candidate_proba, champion_proba, settings: GateSettings, classes):
+    """Per-row metric scores and correctness of both models: (candidate, champion) pairs."""
+    if classes is None:
+        truth, candidate_proba = as_binary_arrays(truth, candidate_proba)
+        champion_proba = as_binary_arrays(truth, champion_proba)[1]
+
+        def score(proba, metric):
+            return _row_scores(truth, proba, metric, settings.threshold)
+    else:
+        truth, candidate_proba = as_class_indices(truth, candidate_proba, classes)
+        champion_proba = as_class_indices(np.asarray(classes)[truth], champion_proba, classes)[1]
+
+        def score(proba, metric):
+            return row_scores(truth, proba, metric)
+
+    return (
+        (score(candidate_proba, settings.metric), score(champion_proba, settings.metric)),
+        (score(candidate_proba, "accuracy") == 1, score(champion_proba, "accuracy") == 1),
+    )
+
+
+def evaluate_gate(
+    truth, candidate_proba, champion_proba, settings: GateSettings, classes=None
+) -> GateResult:
     """Pass only a candidate better by at least `min_effect` whose improvement is significant.
 
     Significant means the bootstrap interval's lower bound on the improvement is above 0 and,
     for accuracy, McNemar's p-value is below `alpha`.
+
+    Binary models (``classes`` None) give positive-class probabilities and 0/1 truth. With
+    ``classes`` (any labels, e.g. ``["low", "medium", "high"]``) each model gives a matrix with
+    one probability column per class in that order, ``truth`` holds the labels, and a row is
+    correct when its most probable class is the truth (``threshold`` is not used).
     """
-    truth, candidate_proba = as_binary_arrays(truth, candidate_proba)
-    champion_proba = as_binary_arrays(truth, champion_proba)[1]
     metric, confidence = settings.metric, 1 - settings.alpha
-    if len(truth) == 0:
+    (candidate_rows, champion_rows), correct = _paired_rows(
+        truth, candidate_proba, champion_proba, settings, classes
+    )
+    if len(candidate_rows) == 0:
         return _no_rows_result(metric, confidence)
-    candidate_rows = _row_scores(truth, candidate_proba, metric, settings.threshold)
-    champion_rows = _row_scores(truth, champion_proba, metric, settings.threshold)
     improvement_rows = candidate_rows - champion_rows
     ci_low, ci_high = paired_bootstrap(
         improvement_rows, settings.n_resamples, settings.seed, confidence
     )
-    mcnemar = mcnemar_test(
-        _row_scores(truth, candidate_proba, "accuracy", settings.threshold) == 1,
-        _row_scores(truth, champion_proba, "accuracy", settings.threshold) == 1,
-    )
+    mcnemar = mcnemar_test(*correct)
     sign = 1 if metric == "accuracy" else -1  # report losses as losses, not negated scores
     candidate_value = sign * float(candidate_rows.mean())
     champion_value = sign * float(champion_rows.mean())
@@ -196,7 +221,7 @@ def evaluate_gate(truth, candidate_proba, champion_proba, settings: GateSettings
         mcnemar_method=mcnemar.method,
         candidate_only_correct=mcnemar.candidate_only_correct,
         champion_only_correct=mcnemar.champion_only_correct,
-        n=len(truth),
+        n=len(candidate_rows),
         reason=f"{evidence}; {verdict}",
         improvement_sd=float(improvement_rows.std()),
     )

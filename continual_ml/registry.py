@@ -77,6 +77,15 @@ CREATE TABLE IF NOT EXISTS holdout_predictions (
     champion_version INTEGER,
     champion_proba DOUBLE
 );
+-- Multiclass models: each holdout row's class probabilities, a JSON list in the config's class
+-- order. Their `holdout_predictions` hold the index of the true class as `truth` and each
+-- model's probability of its predicted class as `*_proba`.
+CREATE TABLE IF NOT EXISTS holdout_class_probabilities (
+    candidate_version INTEGER NOT NULL,
+    row_id VARCHAR NOT NULL,
+    candidate_probabilities JSON NOT NULL,
+    champion_probabilities JSON
+);
 """
 
 _COLUMNS = (
@@ -195,21 +204,38 @@ def replace_evaluation(
     metrics: dict,
 ) -> None:
     """Store a candidate's scores, the per-row holdout predictions and its headline metrics."""
+    class_columns = [c for c in CLASS_PROBABILITIES if c in holdout.columns]
+    tables = (
+        ("evaluation_scores", scores),
+        ("holdout_predictions", holdout.drop(columns=class_columns)),
+        ("holdout_class_probabilities", holdout[["candidate_version", "row_id", *class_columns]]),
+    )
     with transaction(conn):
-        for table, frame in (("evaluation_scores", scores), ("holdout_predictions", holdout)):
+        for table, frame in tables:
             conn.execute(f"DELETE FROM {table} WHERE candidate_version = ?", [candidate_version])
-            insert_frame(conn, table, frame)
+            if table != "holdout_class_probabilities" or class_columns:
+                insert_frame(conn, table, frame)
         conn.execute(
             "UPDATE model_registry SET metrics = ? WHERE version = ?",
             [json.dumps(metrics), candidate_version],
         )
 
 
+CLASS_PROBABILITIES = ("candidate_probabilities", "champion_probabilities")
+
+
 def holdout_predictions(conn: duckdb.DuckDBPyConnection, candidate_version: int) -> pd.DataFrame:
-    return conn.execute(
+    """The per-row holdout predictions; a multiclass model's have its class probabilities too."""
+    rows = conn.execute(
         "SELECT * FROM holdout_predictions WHERE candidate_version = ? ORDER BY row_id",
         [candidate_version],
     ).df()
+    classes = conn.execute(
+        f"SELECT row_id, {', '.join(CLASS_PROBABILITIES)} FROM holdout_class_probabilities "
+        "WHERE candidate_version = ?",
+        [candidate_version],
+    ).df()
+    return rows if classes.empty else rows.merge(classes, on="row_id", how="left")
 
 
 def record_gate(

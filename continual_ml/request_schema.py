@@ -40,7 +40,7 @@ class Prediction(BaseModel):
 
     prediction_id: str
     model_version: int
-    predicted_class: int
+    predicted_class: int | str  # the class label: an integer, or text for text classes
     probabilities: dict[str, float]
 
 

@@ -16,7 +16,8 @@ def served_performance(conn: duckdb.DuckDBPyConnection) -> pd.DataFrame:
                count(l.label) AS n_labelled,
                avg(CASE WHEN l.label IS NOT NULL
                         THEN CAST(p.predicted_class = l.label AS DOUBLE) END) AS realized_accuracy,
-               avg(CAST(p.predicted_class AS DOUBLE)) AS predicted_positive_rate,
+               -- class 1's share; empty for text classes
+               avg(TRY_CAST(p.predicted_class AS DOUBLE)) AS predicted_positive_rate,
                quantile_cont(p.latency_ms, 0.5) AS latency_p50_ms,
                quantile_cont(p.latency_ms, 0.99) AS latency_p99_ms,
                min(p.served_at) AS first_served_at,

@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from continual_ml.class_probabilities import class_proba
 from continual_ml.config import DatasetConfig
 from continual_ml.fast_scoring import linear_scorer
 from continual_ml.model_store import ARTIFACT_FILE, MANIFEST_FILE, model_dir, read_pointer
@@ -34,9 +35,14 @@ class ServedModel:
     loaded_at: str
     manifest: dict
     fast: Any = None  # a verified LinearScorer, when the pipeline allows one
+    # A multiclass model's classes, in the config's order (its probabilities' order); None for
+    # a binary model, whose classes are the pipeline's own.
+    config_classes: tuple | None = None
 
     @cached_property
-    def classes(self) -> list[int]:
+    def classes(self) -> list:
+        if self.config_classes is not None:
+            return list(self.config_classes)
         return [int(c) for c in self.pipeline.classes_]
 
     @cached_property
@@ -121,7 +127,11 @@ class ChampionFollower:
         manifest = json.loads((folder / MANIFEST_FILE).read_text())
         # The hash the promotion recorded, not the one stored beside the bytes, is the reference.
         pipeline = load_model((folder / ARTIFACT_FILE).read_bytes(), pointer["sha256"])
-        smoke = pipeline.predict_proba(pd.DataFrame([smoke_row(self.config)]))
+        smoke_rows = pd.DataFrame([smoke_row(self.config)])
+        if self.config.binary:
+            smoke = pipeline.predict_proba(smoke_rows)
+        else:
+            smoke = class_proba(pipeline, self.config, smoke_rows)
         if smoke.shape != (1, len(self.config.classes)):
             raise ValueError(f"smoke prediction has shape {smoke.shape}")
         # This promotion's, not the one the export was first made for (a rollback reuses it).
@@ -136,6 +146,7 @@ class ChampionFollower:
             loaded_at=datetime.now(UTC).isoformat(),
             manifest=manifest,
             fast=fast,
+            config_classes=None if self.config.binary else self.config.classes,
         )
 
     def follow(self, also_each_poll=None) -> threading.Thread:
@@ -232,7 +243,10 @@ def _pipeline_proba(model: ServedModel, config: DatasetConfig, rows: list[dict])
     frame = pd.DataFrame(rows, columns=config.feature_names)
     try:
         with np.errstate(all="ignore"):
-            proba = model.pipeline.predict_proba(frame)
+            if model.config_classes is None:
+                proba = model.pipeline.predict_proba(frame)
+            else:
+                proba = class_proba(model.pipeline, config, frame)
     except ValueError as error:  # e.g. "Input X contains infinity" after scaling 1e308
         raise UnscorableRows(f"model v{model.version} cannot score these values: {error}") from None
     bad = np.flatnonzero(~np.isfinite(proba).all(axis=1))

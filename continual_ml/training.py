@@ -19,6 +19,7 @@ from sklearn.model_selection import RandomizedSearchCV, TimeSeriesSplit
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder, StandardScaler
 
+from continual_ml.class_probabilities import training_labels
 from continual_ml.config import DatasetConfig
 
 
@@ -142,7 +143,8 @@ def split_window(
 def fit_candidate(config: DatasetConfig, train: pd.DataFrame) -> Pipeline:
     """Fit on the labelled rows, tuning first with time-ordered CV when the config asks for it."""
     labelled = train[train[config.label].notna()].sort_values(["event_time", "row_id"])
-    features, labels = labelled[config.feature_names], labelled[config.label].astype(int)
+    features = labelled[config.feature_names]
+    labels = training_labels(config, labelled[config.label])
     model = build_pipeline(config)
     if config.model.search:
         model.set_params(**tune(config, features, labels).best_params_)

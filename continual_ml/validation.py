@@ -74,9 +74,9 @@ def _is_number(source_type: str) -> bool:
 def accepts(kind: str, source_type: str) -> bool:
     """Whether a column of `source_type` can hold values of `kind` at all (else: a schema error)."""
     text_like = source_type == "VARCHAR" or source_type == '"NULL"'
-    if kind in ("number", "class"):
+    if kind == "number":
         return text_like or _is_number(source_type)
-    if kind == "category":
+    if kind in ("category", "class"):
         return text_like or source_type.startswith("ENUM") or _is_number(source_type)
     if kind == "boolean":
         return text_like or source_type == "BOOLEAN"
@@ -160,21 +160,27 @@ def number(
 def class_label(
     name: str,
     raw: str,
-    classes: Sequence[int],
+    classes: Sequence[int | str],
     *,
     shown_name: str | None = None,
     nullable: bool,
     source_type: str = "VARCHAR",
 ) -> Column:
-    """One of the configured integer classes, as BIGINT.
+    """One of the configured classes: integers as BIGINT, text labels as VARCHAR.
 
-    Text and floats are read through DOUBLE so that 1.0 counts as class 1 while 0.5 is refused
-    (a cast straight to an integer would round it); integers are compared as they are.
+    Integer classes read text and floats through DOUBLE so that 1.0 counts as class 1 while 0.5
+    is refused (a cast straight to an integer would round it); integers are compared as they
+    are. Text classes are compared exactly, as categories are (case and spaces count).
     """
     shown_name = shown_name or name
-    class_list = ", ".join(str(int(c)) for c in classes)
-    number = raw if source_type in _INTEGER_TYPES else f"TRY_CAST({raw} AS DOUBLE)"
-    value = f"CASE WHEN {number} IN ({class_list}) THEN CAST({number} AS BIGINT) END"
+    if isinstance(classes[0], str):
+        class_list = ", ".join(str(c) for c in classes)
+        text = f"CAST({raw} AS VARCHAR)"
+        value = f"CASE WHEN {text} IN ({', '.join(literal(c) for c in classes)}) THEN {text} END"
+    else:
+        class_list = ", ".join(str(int(c)) for c in classes)
+        number = raw if source_type in _INTEGER_TYPES else f"TRY_CAST({raw} AS DOUBLE)"
+        value = f"CASE WHEN {number} IN ({class_list}) THEN CAST({number} AS BIGINT) END"
     checks = [
         (
             "class",

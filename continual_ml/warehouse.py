@@ -50,7 +50,7 @@ def _row_columns(config: DatasetConfig) -> str:
     features = ", ".join(f'"{f.name}" {types[f.kind]}' for f in config.features)
     return (
         "row_id VARCHAR NOT NULL, partition_date DATE NOT NULL, event_time TIMESTAMP NOT NULL, "
-        f'batch_id VARCHAR NOT NULL, {features}, "{config.label}" BIGINT'
+        f'batch_id VARCHAR NOT NULL, {features}, "{config.label}" {config.label_sql_type}'
     )
 
 

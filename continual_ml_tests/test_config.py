@@ -39,11 +39,37 @@ def test_an_out_of_range_threshold_is_named(tmp_path):
         load_config(path)
 
 
-@pytest.mark.parametrize("classes", [["no", "yes"], [0, 1, 2], [1, 2], [0]])
-def test_classes_the_code_cannot_serve_are_refused_at_load_saying_why(tmp_path, classes):
+@pytest.mark.parametrize(
+    ("classes", "reason"),
+    [
+        ([0], "at least two distinct labels"),
+        (["low", "low"], "at least two distinct labels"),
+        ([False, True], "YAML reads yes/no/true/false as booleans; quote"),
+        (["low", 1], "valid integer"),
+    ],
+)
+def test_classes_that_cannot_be_labels_are_refused_at_load_saying_why(tmp_path, classes, reason):
     path = write(tmp_path, lambda raw: raw.update(classes=classes))
-    with pytest.raises(ValidationError, match="binary classification only.*map your labels"):
+    with pytest.raises(ValidationError, match=reason):
         load_config(path)
+
+
+@pytest.mark.parametrize(
+    ("classes", "binary", "stored_as"),
+    [
+        ([0, 1], True, "BIGINT"),
+        ([0, 1, 2], False, "BIGINT"),
+        (["no", "yes"], False, "VARCHAR"),
+        (["low", "medium", "high"], False, "VARCHAR"),
+    ],
+)
+def test_multiclass_and_text_classes_load_in_their_order(tmp_path, classes, binary, stored_as):
+    config = load_config(write(tmp_path, lambda raw: raw.update(classes=classes)))
+    assert (list(config.classes), config.binary, config.label_sql_type) == (
+        classes,
+        binary,
+        stored_as,
+    )
 
 
 def test_partitions_start_on_the_data_s_first_day_when_given(tmp_path):

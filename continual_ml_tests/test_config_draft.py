@@ -59,8 +59,12 @@ def test_init_from_drafts_river_phishing_with_text_labels_marked_for_review(tmp_
     assert cli.main(["init", "--from", str(sample), "--out", str(out)]) == 0
     printed = capsys.readouterr().out.splitlines()
     assert printed[0] == f"drafted {out}: 9 features (boolean, numeric), valid"
-    assert "  review: label values are 'no', 'yes': map them to 0 and 1 in your files" in printed
+    assert (
+        "  review: classes 'no', 'yes' are in sorted order: list them in the order the service "
+        "should report them" in printed
+    )
     config = load_config(out)
+    assert config.classes == ("no", "yes") and not config.binary
     assert (config.label, config.id_column, config.event_time_column) == (
         "is_phishing",
         "url_id",

@@ -54,7 +54,7 @@ def reference_profile(conn, config, reference: dict):
 
 def estimated_impact(conn, config, rows: pd.DataFrame) -> str | None:
     """What the drift likely costs: the champion's CBPE-estimated accuracy on this batch."""
-    from continual_ml.performance_estimation import estimate_performance, fit_calibration
+    from continual_ml.model_monitoring import estimated_accuracy
     from continual_ml.training import load_model
 
     champion = registry.current_champion(conn)
@@ -62,10 +62,7 @@ def estimated_impact(conn, config, rows: pd.DataFrame) -> str | None:
         return None
     holdout = registry.holdout_predictions(conn, champion["version"])
     model = load_model(champion["artifact"], champion["sha256"])
-    calibrator = fit_calibration(holdout["candidate_proba"], holdout["truth"])
-    estimate = estimate_performance(
-        model.predict_proba(rows[config.feature_names])[:, 1], calibrator
-    )["accuracy"]
+    estimate = estimated_accuracy(config, model, holdout, rows)
     promoted = champion["metrics"].get("accuracy")
     baseline = f" vs {promoted:.3f} at promotion" if promoted is not None else ""
     return (
