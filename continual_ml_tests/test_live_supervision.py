@@ -19,6 +19,7 @@ import dagster as dg
 import duckdb
 import httpx
 import psutil
+import pytest
 from test_live import CLI, processes_of, wait_for
 
 from continual_ml.live import STATE_FILE, CodeServerPing, Ports
@@ -26,7 +27,9 @@ from continual_ml.prediction_log import CLOSED_SUFFIX, OPEN_SUFFIX
 from continual_ml.service_process import REPO_ROOT, free_port
 from continual_ml.traffic import ACKNOWLEDGED_FILE
 
-TRAFFIC_DAYS = 30
+# About 150 s of traffic, long enough for every kill to fall in it, and days long enough that
+# the loop keeps up on two cores and settles soon after the traffic ends.
+TRAFFIC_DAYS, DAY_SECONDS = 10, 15
 ATTEMPT_SUFFIX = re.compile(r"#attempt\d+$")  # continual_ml.defs.rerequest.attempt_run_key
 
 
@@ -59,7 +62,11 @@ def grpc_child(code_server: int) -> int:
 def service_workers(service: int) -> list[int]:
     """The BentoML workers serving requests, children of `bentoml serve`."""
     found = []
-    for child in psutil.Process(service).children(recursive=True):
+    try:
+        children = psutil.Process(service).children(recursive=True)
+    except psutil.NoSuchProcess:  # `up` restarted the whole service meanwhile
+        return []
+    for child in children:
         try:
             if "_bentoml_impl.worker.service" in " ".join(child.cmdline()):
                 found.append(child.pid)
@@ -181,6 +188,7 @@ def accounting(home: Path) -> dict[str, dict[str, int]]:
     }
 
 
+@pytest.mark.timeout(1200)
 def test_up_restarts_a_killed_daemon_and_code_server_and_the_loop_goes_on(tmp_path, monkeypatch):
     home = tmp_path / "home"
     ports, code_server_port = Ports.free(), free_port()
@@ -195,7 +203,8 @@ def test_up_restarts_a_killed_daemon_and_code_server_and_the_loop_goes_on(tmp_pa
         DAGSTER_CODE_SERVER_PORT=str(code_server_port),
     )
     log = tmp_path / "up.log"
-    command = [CLI, "up", "--traffic", "--days", str(TRAFFIC_DAYS), "--day-seconds", "6"]
+    command = [CLI, "up", "--traffic", "--days", str(TRAFFIC_DAYS)]
+    command += ["--day-seconds", str(DAY_SECONDS)]
     command += ["--dagster-port", str(ports.webserver), "--mlflow-port", str(ports.mlflow)]
     command += ["--service-port", str(ports.service)]
     with log.open("wb") as out:
@@ -259,8 +268,12 @@ def test_up_restarts_a_killed_daemon_and_code_server_and_the_loop_goes_on(tmp_pa
             os.kill(worker, signal.SIGKILL)
             killed = time.monotonic()
             ready = f"http://127.0.0.1:{ports.service}/readyz"
+            # BentoML starts a new worker; if that takes longer than the health check allows,
+            # `up` restarts the whole service. Either way the service answers again.
             wait_for(
-                lambda: service_workers(service) not in ([], [worker]) and answers(ready),
+                lambda: (
+                    service_workers(pids(home)["service"]) not in ([], [worker]) and answers(ready)
+                ),
                 60,
                 "a new service worker answering",
                 log,
@@ -283,7 +296,8 @@ def test_up_restarts_a_killed_daemon_and_code_server_and_the_loop_goes_on(tmp_pa
                 )
                 recovered[name] = time.monotonic() - killed
             traffic_on = len(acknowledged(home)["landed"]) < TRAFFIC_DAYS
-            wait_for(lambda: settled(instance, home), 300, "the traffic ingested", log)
+            # Bounded, but with room: on two shared cores a monitoring run can wait minutes.
+            wait_for(lambda: settled(instance, home), 480, "the traffic ingested", log)
             duplicated_runs = duplicated_run_keys(instance)
         print(f"\nrecovered after (s): { {k: round(v, 1) for k, v in recovered.items()} }")
         status = subprocess.run(
@@ -291,8 +305,8 @@ def test_up_restarts_a_killed_daemon_and_code_server_and_the_loop_goes_on(tmp_pa
         )
         assert "daemon running, restarted 1x" in status.stdout, status.stdout
         assert "code_server running, restarted 2x" in status.stdout, status.stdout
-        for name in ("mlflow", "service"):
-            assert f"{name} running, restarted 1x" in status.stdout, status.stdout
+        assert "mlflow running, restarted 1x" in status.stdout, status.stdout
+        assert re.search(r"service running, restarted [12]x", status.stdout), status.stdout
         alerts = (home / "alerts.jsonl").read_text()
         assert '"component_restarted"' in alerts and "code_server" in alerts
         assert httpx.get(f"http://127.0.0.1:{ports.service}/readyz", timeout=10).is_success
