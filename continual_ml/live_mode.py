@@ -16,7 +16,7 @@ from continual_ml.live import LiveSystem, Ports
 from continual_ml.model_store import read_pointer
 from continual_ml.supervisor import GaveUp, Supervisor
 from continual_ml.synthetic_stream import day_index, partition_date
-from continual_ml.traffic import TrafficGenerator
+from continual_ml.traffic import ACKNOWLEDGED_FILE, TrafficGenerator
 
 
 def _say(text: str) -> None:
@@ -112,6 +112,7 @@ def run_up(
                 next_day,
                 days,
                 day_seconds,
+                acknowledged_path=paths.home / ACKNOWLEDGED_FILE,
             )
             generator.start()
             first = partition_date(config, next_day)
