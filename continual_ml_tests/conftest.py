@@ -22,12 +22,13 @@ from continual_ml.local_home import prepare
 TESTS = Path(__file__).parent
 # What makes a test `integration`: starting a real process (the service by `bentoml serve`,
 # Postgres, `up`, `make`, the CLI in a child interpreter), or running Dagster jobs, the system
-# flow of assets, checks, MLflow, DuckDB and the model store (5-15 s a test, minutes together).
+# flow of assets, checks, MLflow, DuckDB and the model store (5-15 s a test, minutes together),
+# directly or through `up`'s bootstrap of the first champion.
 # A test is `integration` when its own code, a fixture it uses, or a helper from the tests they
 # call names one of these; every other test is `unit`.
 SYSTEM_FLOW = re.compile(
     r"\b(subprocess|Popen|ServiceProcess|running_postgres"
-    r"|materialize|execute_in_process|execute_job)\b"
+    r"|materialize|execute_in_process|execute_job)\b|\bbootstrap\(|\"bootstrap\""
 )
 
 
