@@ -13,7 +13,7 @@ export DO_NOT_TRACK := 1
 # starts finds them without an activated environment.
 export PATH := $(CURDIR)/.venv/bin:$(PATH)
 
-.PHONY: setup demo test dev up lint bench validate
+.PHONY: setup demo test test-unit dev up lint bench validate
 
 $(UV):
 	$(PYTHON) -m venv .tools
@@ -30,6 +30,9 @@ demo: setup  ## set up and run the continual-learning demo
 
 test: setup  ## set up and run the test suite
 	.venv/bin/python -m pytest
+
+test-unit: setup  ## the unit tests only (under 90 s): no servers, processes or system flows
+	.venv/bin/python -m pytest -m "not integration"
 
 DEV_PORT ?= 3000
 dev: setup  ## the Dagster UI on the demo's home (run `make demo` first); `make dev DEV_PORT=3100`

@@ -1,12 +1,16 @@
-"""Fixtures: a temporary continual-ml home (real DuckDB file, MLflow and BentoML stores)."""
+"""Fixtures: a temporary continual-ml home (real DuckDB file, MLflow and BentoML stores), and
+the unit/integration marking of every collected test."""
 
 from __future__ import annotations
 
+import inspect
+import re
 import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 import dagster as dg
 import duckdb
@@ -14,6 +18,61 @@ import pytest
 
 from continual_ml.config import Paths, default_config
 from continual_ml.local_home import prepare
+
+TESTS = Path(__file__).parent
+# What makes a test `integration`: starting a real process (the service by `bentoml serve`,
+# Postgres, `up`, `make`, the CLI in a child interpreter), or running Dagster jobs, the system
+# flow of assets, checks, MLflow, DuckDB and the model store (5-15 s a test, minutes together),
+# directly or through `up`'s bootstrap of the first champion.
+# A test is `integration` when its own code, a fixture it uses, or a helper from the tests they
+# call names one of these; every other test is `unit`.
+SYSTEM_FLOW = re.compile(
+    r"\b(subprocess|Popen|ServiceProcess|running_postgres"
+    r"|materialize|execute_in_process|execute_job)\b|\bbootstrap\(|\"bootstrap\""
+)
+
+
+def _test_code(obj) -> bool:
+    try:
+        return Path(inspect.getsourcefile(obj)).resolve().is_relative_to(TESTS)
+    except TypeError:
+        return False
+
+
+def _runs_a_system_flow(obj, seen: set[int]) -> bool:
+    """Whether `obj`'s source, or that of a test helper it names, matches SYSTEM_FLOW."""
+    obj = inspect.unwrap(obj)
+    if id(obj) in seen or not _test_code(obj):
+        return False
+    seen.add(id(obj))
+    source = inspect.getsource(obj)
+    if SYSTEM_FLOW.search(source):
+        return True
+    names = vars(inspect.getmodule(obj))
+    return any(
+        _runs_a_system_flow(names[word], seen)
+        for word in set(re.findall(r"[A-Za-z_]\w*", source))
+        if inspect.isfunction(names.get(word)) or inspect.isclass(names.get(word))
+    )
+
+
+def _integration(item: pytest.Item) -> bool:
+    # The benchmarks run whole system flows for minutes; so `-m "not integration"`, which
+    # replaces the default `-m 'not slow'`, still leaves them out.
+    if item.get_closest_marker("integration") or item.get_closest_marker("slow"):
+        return True
+    if not isinstance(item, pytest.Function):
+        return False
+    seen: set[int] = set()
+    fixtures = [definitions[-1].func for definitions in item._fixtureinfo.name2fixturedefs.values()]
+    return any(_runs_a_system_flow(code, seen) for code in [item.function, *fixtures])
+
+
+@pytest.hookimpl(tryfirst=True)  # before `-m` deselects by these markers
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        item.add_marker(pytest.mark.integration if _integration(item) else pytest.mark.unit)
+
 
 HOME_ENV = (
     "CONTINUAL_ML_HOME",

@@ -126,8 +126,9 @@ def test_the_first_candidate_is_tracked_stored_promoted_and_exported(home, confi
     assert read_pointer(home.bentoml_home)["version"] == 1
     exported = list((home.bentoml_home / "models" / SERVED_MODEL_NAME).iterdir())
     assert [p.name.split("-")[0] for p in exported if p.name != "latest"] == ["v1"]
-    assert gate_verdict(first_champion) == (True, gate_verdict(first_champion)[1])
-    assert "no champion yet" in gate_verdict(first_champion)[1]["reason"]
+    passed, gate = gate_verdict(first_champion)
+    assert passed and gate["decision"] == "promote" and gate["champion_version"] == "none"
+    assert gate["reason"] == "no champion yet: the first model is promoted"
 
 
 def test_an_identical_challenger_is_scored_on_the_same_holdout_and_rejected(

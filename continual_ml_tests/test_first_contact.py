@@ -118,7 +118,9 @@ def test_make_reuses_the_environment(tmp_path):
     assert elapsed < 60, f"make setup took {elapsed:.0f} s on an existing environment"
 
 
-@pytest.mark.parametrize("target", ["demo", "test", "dev", "up", "lint", "bench", "validate"])
+@pytest.mark.parametrize(
+    "target", ["demo", "test", "test-unit", "dev", "up", "lint", "bench", "validate"]
+)
 def test_every_make_target_sets_up_first(target):
     """Each README target installs what it needs itself (nothing installed by hand)."""
     dry = subprocess.run(
