@@ -89,6 +89,11 @@ def monitor_batch(
         truth = current.loc[labelled, label].astype(int).to_numpy()
         realized = realized_performance(current_scores[labelled], truth)
         error = estimation_error(estimated, realized)
+    return _batch(current, labelled, by_name, estimated, realized, error)
+
+
+def _batch(current, labelled, by_name, estimated, realized, error) -> BatchMonitoring:
+    """What one batch's monitoring found, binary or multiclass alike."""
     return BatchMonitoring(
         n_rows=len(current),
         n_labelled=int(labelled.sum()),
@@ -131,16 +136,7 @@ def _monitor_classes(config, model, calibration, reference, current) -> BatchMon
         truth = [index_of[value] for value in current.loc[labelled, label]]
         realized = realized_class_performance(current_proba[labelled], truth)
         error = estimation_error(estimated, realized)
-    return BatchMonitoring(
-        n_rows=len(current),
-        n_labelled=int(labelled.sum()),
-        prediction_drift=by_name["score"],
-        label_drift=by_name["label"] if labelled.any() else None,
-        estimated=estimated,
-        realized=realized,
-        error=error,
-        reliability=reliability(estimated, realized),
-    )
+    return _batch(current, labelled, by_name, estimated, realized, error)
 
 
 def champion_calibration(config: DatasetConfig, holdout: pd.DataFrame):
