@@ -152,6 +152,16 @@ def log_failure(paths: Paths, command: str, error: BaseException) -> str:
     return str(path)
 
 
+def exec_dagster(*args: str) -> None:
+    """Become Dagster's own CLI: the `dagster` beside this interpreter, not whatever PATH holds,
+    run from the checkout so it loads `[tool.dagster]` (code location `continual_ml`)."""
+    from continual_ml.service_process import REPO_ROOT
+
+    dagster = str(Path(sys.executable).with_name("dagster"))
+    os.chdir(REPO_ROOT)
+    os.execv(dagster, [dagster, *args])
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     paths = Paths.from_env()
@@ -218,22 +228,12 @@ def run_command(args: argparse.Namespace, paths: Paths) -> int:
 
         print("\n".join(status_lines(paths)))
     elif args.command == "validate":
-        from continual_ml.service_process import REPO_ROOT
-
         # DAGSTER_HOME is the local home's (prepare set it): without it, Dagster would read the
         # repository's deployment dagster.yaml, which needs the Postgres variables.
-        dagster = str(Path(sys.executable).with_name("dagster"))
-        os.chdir(REPO_ROOT)
-        os.execv(dagster, [dagster, "definitions", "validate"])
+        exec_dagster("definitions", "validate")
     elif args.command == "dagster-dev":
-        from continual_ml.service_process import REPO_ROOT
-
         os.environ["CONTINUAL_ML_DAGSTER_UI_URL"] = f"http://{args.host}:{args.port}"
-        # The `dagster` beside this interpreter, not whatever PATH holds; run from the checkout so
-        # it loads `[tool.dagster]` in pyproject.toml (code location `continual_ml`).
-        dagster = str(Path(sys.executable).with_name("dagster"))
-        os.chdir(REPO_ROOT)
-        os.execv(dagster, [dagster, "dev", "-p", str(args.port), "-h", args.host])
+        exec_dagster("dev", "-p", str(args.port), "-h", args.host)
     elif args.command == "ingest":
         from continual_ml.defs.data.ingestion import LANDING_SUFFIXES, ingest_file_job
 

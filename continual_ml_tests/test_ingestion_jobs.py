@@ -121,7 +121,8 @@ def test_a_file_spanning_days_is_ingested_into_each_day(home, config, instance, 
     ]
 
 
-def test_closed_prediction_logs_land_once_and_join_their_feedback(home, config, instance):
+def closed_prediction_log(home, config, prediction_ids: list[str]) -> None:
+    """One closed prediction log, as the service writes it, with these predictions."""
     writer = RotatingJsonlWriter(home.prediction_logs, "predictions")
     row = generate_batch(config, partition_date(config, 0)).iloc[0]
     features = {f: (float(row[f]) if f != "segment" else row[f]) for f in config.feature_names}
@@ -129,7 +130,7 @@ def test_closed_prediction_logs_land_once_and_join_their_feedback(home, config, 
         [
             {
                 "kind": "prediction",
-                "prediction_id": f"p{i}",
+                "prediction_id": prediction_id,
                 "model_version": 1,
                 "predicted_class": 1,
                 "probabilities": {"0": 0.2, "1": 0.8},
@@ -137,10 +138,14 @@ def test_closed_prediction_logs_land_once_and_join_their_feedback(home, config, 
                 "latency_ms": 0.5,
                 "features": features,
             }
-            for i in range(3)
+            for prediction_id in prediction_ids
         ]
     )
     writer.close()
+
+
+def test_closed_prediction_logs_land_once_and_join_their_feedback(home, config, instance):
+    closed_prediction_log(home, config, [f"p{i}" for i in range(3)])
     feedback = RotatingJsonlWriter(home.prediction_logs, "feedback")
     feedback.write(
         [

@@ -13,13 +13,12 @@ from dagster._core.remote_origin import (
     RemoteRepositoryOrigin,
 )
 from dagster._core.test_utils import create_run_for_test
-from test_ingestion_jobs import landing, tick  # noqa: F401 (a fixture)
+from test_ingestion_jobs import closed_prediction_log, landing, tick  # noqa: F401 (a fixture)
 
 from continual_ml.defs.automation import age_queued_runs, queue_aging_sensor
 from continual_ml.defs.data.ingestion import ingest_file_job, prediction_log_sensor
 from continual_ml.defs.jobs import AGING_CAP, priority_tag
 from continual_ml.file_inspection import unlandable_reason
-from continual_ml.prediction_log import RotatingJsonlWriter
 from continual_ml.rerequests import Attempt, next_step
 from continual_ml.synthetic_stream import generate_batch, partition_date
 
@@ -153,34 +152,13 @@ def queued_run(instance, tags):
     )
 
 
-def _closed_log(home, config, n):
-    writer = RotatingJsonlWriter(home.prediction_logs, "predictions")
-    row = generate_batch(config, partition_date(config, 0)).iloc[0]
-    features = {f: (float(row[f]) if f != "segment" else row[f]) for f in config.feature_names}
-    writer.write(
-        [
-            {
-                "kind": "prediction",
-                "prediction_id": f"p{n}",
-                "model_version": 1,
-                "predicted_class": 1,
-                "probabilities": {"0": 0.2, "1": 0.8},
-                "served_at": "2026-01-01T10:00:00+00:00",
-                "latency_ms": 0.5,
-                "features": features,
-            }
-        ]
-    )
-    writer.close()
-
-
 def test_one_prediction_log_run_per_backlog(home, config, instance):
-    _closed_log(home, config, 1)
+    closed_prediction_log(home, config, ["p1"])
     [request] = prediction_log_sensor.evaluate_tick(
         dg.build_sensor_context(instance=instance)
     ).run_requests
     queued_run(instance, {**request.tags, "dagster/run_key": request.run_key})
-    _closed_log(home, config, 2)  # more logs while the first run waits in the queue
+    closed_prediction_log(home, config, ["p2"])  # more logs while the first run waits in the queue
     result = prediction_log_sensor.evaluate_tick(dg.build_sensor_context(instance=instance))
     assert result.run_requests == []  # no second run with an overlapping list
     assert "is landing the logs already claimed" in result.skip_message

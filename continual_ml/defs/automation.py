@@ -77,15 +77,21 @@ def _version(value) -> int | None:
 IN_CHARGE = {"promoted", "approved", "rolled_back"}
 
 
-def promoted_score(instance) -> float | None:
-    """The promoted accuracy of the model in charge, from the newest event that put it there."""
+def in_charge_event(instance) -> dict | None:
+    """The metadata of the newest `champion_model` event that put a model in charge, if any."""
     for record in instance.fetch_materializations(CHAMPION, limit=50, ascending=False).records:
         metadata = record.asset_materialization.metadata
         decision = metadata.get("decision")
         if decision is not None and decision.value in IN_CHARGE:
-            score = metadata.get("promoted_accuracy")
-            return float(score.value) if score is not None else None
+            return metadata
     return None
+
+
+def promoted_score(instance) -> float | None:
+    """The promoted accuracy of the model in charge, from the newest event that put it there."""
+    metadata = in_charge_event(instance)
+    score = metadata.get("promoted_accuracy") if metadata is not None else None
+    return float(score.value) if score is not None else None
 
 
 def data_time(partition: str) -> datetime:

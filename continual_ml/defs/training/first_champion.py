@@ -2,30 +2,16 @@
 
 import dagster as dg
 
-from continual_ml.defs.automation import CHAMPION, IN_CHARGE
+from continual_ml.defs.automation import in_charge_event
+from continual_ml.defs.data.ingestion import IN_FLIGHT_STATUSES
 from continual_ml.defs.jobs import SENSOR_INTERVAL_SECONDS, priority_tag, retrain_job
 from continual_ml.defs.resources import DatasetResource
 
 OBSERVATIONS = dg.AssetKey("observations")
-WAITING = [
-    dg.DagsterRunStatus.QUEUED,
-    dg.DagsterRunStatus.NOT_STARTED,
-    dg.DagsterRunStatus.STARTING,
-    dg.DagsterRunStatus.STARTED,
-]
 
 
 def first_champion_run_key(partition: str) -> str:
     return f"first-champion-{partition}"
-
-
-def has_champion(instance: dg.DagsterInstance) -> bool:
-    records = instance.fetch_materializations(CHAMPION, limit=50, ascending=False).records
-    return any(
-        (decision := r.asset_materialization.metadata.get("decision")) is not None
-        and decision.value in IN_CHARGE
-        for r in records
-    )
 
 
 def landed_partitions(instance: dg.DagsterInstance) -> list[str]:
@@ -50,10 +36,11 @@ def first_champion_sensor(
     """Train the first champion once a training window of days has landed, so a new deployment
     (compose, `make dev` on a fresh home) serves without anyone launching a run."""
     instance = context.instance
-    if has_champion(instance):
+    if in_charge_event(instance) is not None:
         return dg.SkipReason("a champion is in charge")
     waiting = instance.get_run_ids(
-        dg.RunsFilter(tags={"continual_ml/trigger": "first_champion"}, statuses=WAITING), limit=1
+        dg.RunsFilter(tags={"continual_ml/trigger": "first_champion"}, statuses=IN_FLIGHT_STATUSES),
+        limit=1,
     )
     if waiting:
         return dg.SkipReason(f"the first champion's run {waiting[0]} is under way")
