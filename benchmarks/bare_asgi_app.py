@@ -34,12 +34,12 @@ from starlette.requests import Request  # noqa: E402
 from starlette.responses import JSONResponse, Response  # noqa: E402
 from starlette.routing import Route  # noqa: E402
 
+from continual_ml.app.service_process import REPO_ROOT, free_port  # noqa: E402
 from continual_ml.config import DatasetConfig, default_config  # noqa: E402
-from continual_ml.fast_scoring import linear_scorer  # noqa: E402
-from continual_ml.request_schema import BatchResponse, Prediction, row_schema  # noqa: E402
-from continual_ml.service_process import REPO_ROOT, free_port  # noqa: E402
-from continual_ml.serving import ServedModel, predict_rows, probe_rows  # noqa: E402
-from continual_ml.training import load_model  # noqa: E402
+from continual_ml.serving.follower import ServedModel, predict_rows, probe_rows  # noqa: E402
+from continual_ml.serving.linear_scorer import linear_scorer  # noqa: E402
+from continual_ml.serving.request_schema import BatchResponse, Prediction, row_schema  # noqa: E402
+from continual_ml.training.pipeline import load_model  # noqa: E402
 
 MAX_ROWS = 10_000
 

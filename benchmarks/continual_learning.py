@@ -2,7 +2,7 @@
 
 Each stream (`benchmarks.drift_streams`) is a sequence of daily batches. Every strategy
 predicts batch t with the model it holds before batch t's labels arrive, then sees the labels
-and may retrain for batch t + 1. All strategies train alike (`continual_ml.training`: a
+and may retrain for batch t + 1. All strategies train alike (`continual_ml.training.pipeline`: a
 histogram gradient-boosting pipeline on the last `window` batches, the newest 30% of the last
 batch held out), start from the same first model (trained on batches 0 .. window - 1) and are
 scored from batch `window` on; only the decision to retrain differs:
@@ -19,7 +19,7 @@ scored from batch `window` on; only the decision to retrain differs:
   `promotion_gate.evaluate_gate` passes it on the holdout, alone or pooled with the refusals
   against the same champion (`pool_refusals`, as the gate check does), and a rejected
   challenger still counts as a retrain. Policy and gate settings are
-  `continual_ml/demo_dataset.yaml`'s for every stream, unless `max_drop` overrides the accuracy
+  `continual_ml/demo/demo_dataset.yaml`'s for every stream, unless `max_drop` overrides the accuracy
   drop that triggers a retrain.
 
 Reports each strategy's mean accuracy, its mean over the 5 batches from each drift's first
@@ -59,11 +59,15 @@ from benchmarks.drift_streams import (
     previous_label_accuracy,
 )
 from continual_ml.config import DatasetConfig, FeatureSpec, PolicySettings, default_config
+from continual_ml.decisions.gate import GateSettings, evaluate_gate
+from continual_ml.decisions.gate_pooling import pool_refusals
+from continual_ml.decisions.retrain_policy import (
+    PartitionObservation,
+    decide_retrain,
+    follow_up_partition,
+)
 from continual_ml.defs.automation import retrain_policy
-from continual_ml.drift_engine import check_drift
-from continual_ml.gate_pooling import pool_refusals
-from continual_ml.promotion_gate import GateSettings, evaluate_gate
-from continual_ml.retrain_policy import PartitionObservation, decide_retrain, follow_up_partition
+from continual_ml.monitoring.drift_engine import check_drift
 
 RESULTS = Path(__file__).parent / "results" / "continual_learning.json"
 FAMILY = "hist_gradient_boosting"  # the concepts are threshold rules, which trees fit

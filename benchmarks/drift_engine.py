@@ -1,8 +1,8 @@
 """Our drift engine against Evidently's `DataDriftPreset`: time per batch and verdict agreement.
 
 For each size, a seeded reference and current batch of mixed features (some drifted) are
-checked by Evidently and by `continual_ml.drift_engine`, whose reference profile is built once
-and timed apart from the check. Prints a markdown table and writes JSON to
+checked by Evidently and by `continual_ml.monitoring.drift_engine`, whose reference profile is
+built once and timed apart from the check. Prints a markdown table and writes JSON to
 `benchmarks/results/drift_engine.json`.
 
     python -m benchmarks.drift_engine --sizes 10000 100000
@@ -23,7 +23,12 @@ import pandas as pd
 from evidently import DataDefinition, Dataset, Report
 from evidently.presets import DataDriftPreset
 
-from continual_ml.drift_engine import DriftCheck, FeatureDrift, build_profile, check_drift
+from continual_ml.monitoring.drift_engine import (
+    DriftCheck,
+    FeatureDrift,
+    build_profile,
+    check_drift,
+)
 
 RESULTS = Path(__file__).parent / "results" / "drift_engine.json"
 ENGINE_REPEATS = 3

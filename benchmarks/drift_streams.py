@@ -21,8 +21,8 @@ import pandas as pd
 from river.datasets import synth
 
 from continual_ml.config import DatasetConfig
-from continual_ml.drift_engine import ReferenceProfile, build_profile
-from continual_ml.training import WindowSplit, fit_candidate, split_window
+from continual_ml.monitoring.drift_engine import ReferenceProfile, build_profile
+from continual_ml.training.pipeline import WindowSplit, fit_candidate, split_window
 
 START_DATE = date(2026, 1, 1)
 LABEL = "label"

@@ -22,8 +22,8 @@ from fastapi import FastAPI  # noqa: E402
 from pydantic import create_model  # noqa: E402
 
 from continual_ml.config import default_config  # noqa: E402
-from continual_ml.request_schema import BatchResponse, Prediction, row_schema  # noqa: E402
-from continual_ml.training import load_model  # noqa: E402
+from continual_ml.serving.request_schema import BatchResponse, Prediction, row_schema  # noqa: E402
+from continual_ml.training.pipeline import load_model  # noqa: E402
 
 
 def build_app(artifact: bytes, sha256: str, version: int) -> FastAPI:

@@ -21,8 +21,8 @@ from pathlib import Path
 
 import numpy as np
 
-from continual_ml.gate_pooling import pool_refusals
-from continual_ml.promotion_gate import GateResult, GateSettings, evaluate_gate
+from continual_ml.decisions.gate import GateResult, GateSettings, evaluate_gate
+from continual_ml.decisions.gate_pooling import pool_refusals
 
 RESULTS = Path(__file__).parent / "results" / "gate_error_rates.json"
 GAINS = (0.0, 0.01, 0.02)

@@ -33,7 +33,7 @@ import pyarrow.parquet as pq
 
 from continual_ml import ingestion
 from continual_ml.config import default_config
-from continual_ml.synthetic_stream import generate_batch
+from continual_ml.demo.synthetic_stream import generate_batch
 
 RESULTS = Path(__file__).parent / "results" / "ingestion.json"
 CACHE = Path(tempfile.gettempdir()) / "continual_ml_bench_ingestion"

@@ -15,9 +15,9 @@ from pathlib import Path
 import pandas as pd
 
 from continual_ml.config import default_config
-from continual_ml.promotion_gate import GateSettings, evaluate_gate
-from continual_ml.synthetic_stream import generate_batch, partition_date
-from continual_ml.training import fit_candidate, split_window
+from continual_ml.decisions.gate import GateSettings, evaluate_gate
+from continual_ml.demo.synthetic_stream import generate_batch, partition_date
+from continual_ml.training.pipeline import fit_candidate, split_window
 
 RESULTS = Path(__file__).parent / "results" / "promotion.json"
 

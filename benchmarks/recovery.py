@@ -29,10 +29,10 @@ from pathlib import Path
 
 import httpx
 
+from continual_ml.app.live_system import LiveSystem, Ports
 from continual_ml.config import Paths, default_config
-from continual_ml.live import LiveSystem, Ports
-from continual_ml.synthetic_stream import partition_date
-from continual_ml.traffic import TrafficGenerator
+from continual_ml.demo.synthetic_stream import partition_date
+from continual_ml.demo.traffic import TrafficGenerator
 
 RESULTS = Path(__file__).parent / "results" / "recovery.json"
 STAGES = ("served", "landed", "detected", "retrain_started", "promoted", "serving")
@@ -43,9 +43,9 @@ def make_template(home: Paths, template: Paths) -> int:
 
     It is built at the trial home's path, since the stores record absolute paths, then moved.
     """
-    from continual_ml.demo import reset_home
-    from continual_ml.live_mode import bootstrap
-    from continual_ml.local_home import prepare
+    from continual_ml.app.demo import reset_home
+    from continual_ml.app.local_home import prepare
+    from continual_ml.app.up import bootstrap
 
     reset_home(home)
     prepare(home)

@@ -34,11 +34,11 @@ import pandas as pd
 from benchmarks.bare_asgi_app import BareAppProcess
 from benchmarks.load_generator import JSON_HEADERS, LoadRun, generate_load
 from benchmarks.serving_report import comparison_row, markdown_table, swap_line
+from continual_ml.app.service_process import ServiceProcess
 from continual_ml.config import default_config
-from continual_ml.model_store import export_champion
-from continual_ml.service_process import ServiceProcess
-from continual_ml.synthetic_stream import generate_batch, partition_date
-from continual_ml.training import fit_candidate, serialize_model
+from continual_ml.demo.synthetic_stream import generate_batch, partition_date
+from continual_ml.serving.model_store import export_champion
+from continual_ml.training.pipeline import fit_candidate, serialize_model
 
 RESULTS = Path(__file__).parent / "results" / "serving.json"
 SINGLE_CONCURRENCIES = (1, 8, 16, 32, 64)

@@ -29,7 +29,7 @@ REPO = Path(__file__).resolve().parents[1]
 def sample(home: Path, instance, started: float) -> dict:
     import dagster as dg
 
-    from continual_ml.prediction_log import closed_logs
+    from continual_ml.serving.prediction_log import closed_logs
 
     def count(status) -> int:
         return instance.get_runs_count(dg.RunsFilter(statuses=[status]))

@@ -13,8 +13,8 @@ partitions start where the data does, fixed when the code location is imported):
    `late_labels_sensor` re-measures the day and `drift_retrain_sensor` decides on it, and every
    run they request is executed, as the daemon would.
 
-Against two baselines trained by the same pipeline (`continual_ml.training`): a static model
-trained on the history, and a model retrained every day on the last `training_window_days`
+Against two baselines trained by the same pipeline (`continual_ml.training.pipeline`): a static
+model trained on the history, and a model retrained every day on the last `training_window_days`
 days. Writes `benchmarks/results/user_datasets.json` and prints a table per dataset.
 
     python -m benchmarks.user_datasets
@@ -83,7 +83,7 @@ def run_one(name: str, folder: Path) -> dict:
     os.environ["CONTINUAL_ML_HOME"] = str(folder / "home")
     os.environ["CONTINUAL_ML_CONFIG"] = str(folder / "dataset.yaml")
     os.environ["CONTINUAL_ML_LANDING_DIR"] = str(folder / "landing")
-    from continual_ml import cli
+    from continual_ml.app import cli
 
     started = perf_counter()
     steps = (
@@ -102,11 +102,11 @@ def _replay(rows, days, label, folder, started) -> dict:
     import dagster as dg
     import duckdb
 
-    from continual_ml import registry
+    from continual_ml.app.first_champion import QUIET_RUN_CONFIG, bound_definitions
     from continual_ml.config import Paths, load_config
     from continual_ml.defs.resources import DatasetResource
-    from continual_ml.first_champion import QUIET_RUN_CONFIG, bound_definitions
-    from continual_ml.training import fit_candidate, load_model
+    from continual_ml.training.pipeline import fit_candidate, load_model
+    from continual_ml.warehouse import registry
 
     paths, config = Paths.from_env(), load_config()
     defs = bound_definitions(paths)

@@ -30,18 +30,18 @@ from starlette.responses import HTMLResponse, JSONResponse  # noqa: E402
 from starlette.routing import Route  # noqa: E402
 
 from continual_ml.config import Paths, default_config  # noqa: E402
-from continual_ml.endpoint_labels import RestorePath, bound_endpoint_labels  # noqa: E402
-from continual_ml.file_scoring import CSV, PARQUET, file_endpoint  # noqa: E402
-from continual_ml.http_guard import RequestGuard, unscorable  # noqa: E402
-from continual_ml.prediction_log import RotatingJsonlWriter, close_abandoned  # noqa: E402
-from continual_ml.request_schema import (  # noqa: E402
+from continual_ml.serving.endpoint_labels import RestorePath, bound_endpoint_labels  # noqa: E402
+from continual_ml.serving.file_scoring import CSV, PARQUET, file_endpoint  # noqa: E402
+from continual_ml.serving.follower import ChampionFollower, UnscorableRows, predict_rows  # noqa: E402
+from continual_ml.serving.http_guard import RequestGuard, unscorable  # noqa: E402
+from continual_ml.serving.openapi import DOCS_PAGE, openapi_document  # noqa: E402
+from continual_ml.serving.prediction_log import RotatingJsonlWriter, close_abandoned  # noqa: E402
+from continual_ml.serving.request_schema import (  # noqa: E402
     BatchResponse,
     Limits,
     Prediction,
     request_models,
 )
-from continual_ml.service_spec import DOCS_PAGE, openapi_document  # noqa: E402
-from continual_ml.serving import ChampionFollower, UnscorableRows, predict_rows  # noqa: E402
 
 CONFIG = default_config()
 UNKNOWN_CATEGORY = os.environ.get("CONTINUAL_ML_UNKNOWN_CATEGORY", "reject")

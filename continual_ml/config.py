@@ -19,7 +19,7 @@ from pydantic import (
     model_validator,
 )
 
-DEFAULT_CONFIG = Path(__file__).with_name("demo_dataset.yaml")
+DEFAULT_CONFIG = Path(__file__).parent / "demo" / "demo_dataset.yaml"
 
 
 class _Strict(BaseModel):
@@ -190,6 +190,10 @@ def load_config(path: str | os.PathLike | None = None) -> DatasetConfig:
 @cache
 def default_config() -> DatasetConfig:
     return load_config()
+
+
+# The MLflow experiment every training run is tracked in.
+MLFLOW_EXPERIMENT = "continual-ml"
 
 
 class Paths(BaseModel):

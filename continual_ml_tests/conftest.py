@@ -16,8 +16,8 @@ import dagster as dg
 import duckdb
 import pytest
 
+from continual_ml.app.local_home import prepare
 from continual_ml.config import Paths, default_config
-from continual_ml.local_home import prepare
 
 TESTS = Path(__file__).parent
 # What makes a test `integration`: starting a real process (the service by `bentoml serve`,

@@ -8,12 +8,12 @@ import time
 import dagster as dg
 import pytest
 
-from continual_ml.alert_payloads import discord_payload, slack_payload
-from continual_ml.alerts import Alert, RetryPolicy, post_webhook
+from continual_ml.alerts.delivery import Alert, RetryPolicy, post_webhook
+from continual_ml.alerts.payloads import discord_payload, slack_payload
 from continual_ml.defs.data.assets import current_window, observations, reference_window
 from continual_ml.defs.monitoring.assets import drift_report
 from continual_ml.defs.resources import AlertsResource, build_resources
-from continual_ml.synthetic_stream import partition_date
+from continual_ml.demo.synthetic_stream import partition_date
 
 ALERT = Alert("model_promoted", "Candidate v2 promoted", "challenger is better", {"champion": "v2"})
 DRIFT = Alert(

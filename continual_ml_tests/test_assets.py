@@ -7,14 +7,14 @@ import duckdb
 import pytest
 from mlflow.tracking import MlflowClient
 
+from continual_ml.config import MLFLOW_EXPERIMENT
 from continual_ml.defs.data.assets import current_window, observations, reference_window
 from continual_ml.defs.monitoring.assets import drift_explanation, drift_report
 from continual_ml.defs.resources import build_resources
 from continual_ml.defs.training.assets import candidate_model, champion_model, evaluation_scores
 from continual_ml.defs.training.checks import candidate_beats_champion
-from continual_ml.local_home import MLFLOW_EXPERIMENT
-from continual_ml.model_store import SERVED_MODEL_NAME, read_pointer
-from continual_ml.synthetic_stream import partition_date
+from continual_ml.demo.synthetic_stream import partition_date
+from continual_ml.serving.model_store import SERVED_MODEL_NAME, read_pointer
 
 MONITORING = [observations, current_window, reference_window, drift_report, drift_explanation]
 RETRAIN = [candidate_model, evaluation_scores, candidate_beats_champion, champion_model]

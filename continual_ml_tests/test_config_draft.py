@@ -7,9 +7,10 @@ import pandas as pd
 import pytest
 from river import datasets
 
-from continual_ml import cli, ingestion
+from continual_ml import ingestion
+from continual_ml.app import cli
+from continual_ml.app.config_draft import draft_config
 from continual_ml.config import load_config
-from continual_ml.config_draft import draft_config
 from continual_ml_tests.user_data import CATEGORIES, mixed_rows
 
 

@@ -10,8 +10,8 @@ import httpx
 import pytest
 import yaml
 
+from continual_ml.app.service_process import free_port
 from continual_ml.config import DEFAULT_CONFIG
-from continual_ml.service_process import free_port
 from continual_ml_tests.test_first_contact import stop_group
 
 DRIFT_SENSOR = {
@@ -43,7 +43,7 @@ def short_demo(tmp_path_factory):
         env.pop(name, None)
 
     completed = subprocess.run(
-        [sys.executable, "-m", "continual_ml.cli", "demo", "--days", "9"],
+        [sys.executable, "-m", "continual_ml.app.cli", "demo", "--days", "9"],
         env=env,
         capture_output=True,
         text=True,
@@ -119,7 +119,7 @@ def test_make_dev_after_the_demo_shows_its_ticks_and_carries_on_from_them(short_
     port, log = free_port(), (tmp_path / "dagster-dev.log").open("wb")
     started = time.time()
     dev = subprocess.Popen(
-        [sys.executable, "-m", "continual_ml.cli", "dagster-dev", "--port", str(port)],
+        [sys.executable, "-m", "continual_ml.app.cli", "dagster-dev", "--port", str(port)],
         env=env,
         stdout=log,
         stderr=subprocess.STDOUT,

@@ -189,7 +189,19 @@ def test_the_bentofile_builds_a_bento(tmp_path):
     assert built.returncode == 0, built.stderr[-2000:]
     [bento] = list((tmp_path / "bentos" / "continual_ml").glob("*/bento.yaml"))
     assert "bento.service:ChampionClassifier" in bento.read_text()
-    assert (bento.parent / "src" / "continual_ml" / "serving.py").exists()
+    shipped = bento.parent / "src" / "continual_ml"
+    assert (shipped / "serving" / "follower.py").exists()
+    # Only what serving needs: no Dagster wiring, no commands, no warehouse.
+    assert not any((shipped / name).exists() for name in ("defs", "app", "warehouse"))
+
+
+def test_the_bentofile_pins_the_locked_versions():
+    from importlib.metadata import version
+
+    packages = load_yaml("bento/bentofile.yaml")["python"]["packages"]
+    pins = dict(p.split("#")[0].strip().split("==") for p in packages)
+    assert len(pins) == len(packages), packages
+    assert pins == {name: version(name) for name in pins}
 
 
 def test_dagster_files_read_only_variables_the_services_have(services):

@@ -1,7 +1,7 @@
 import pandas as pd
 
-from continual_ml.drift import compute_drift, prune_reports
-from continual_ml.synthetic_stream import generate_batch, partition_date
+from continual_ml.demo.synthetic_stream import generate_batch, partition_date
+from continual_ml.monitoring.evidently_report import compute_drift, prune_reports
 
 
 def days(config, indices):

@@ -7,8 +7,8 @@ import pytest
 from scipy import stats
 
 from benchmarks.drift_engine import evidently_drift
-from continual_ml import drift_stats
-from continual_ml.drift_engine import (
+from continual_ml.monitoring import drift_stats
+from continual_ml.monitoring.drift_engine import (
     CHI_SQUARE,
     JENSEN_SHANNON,
     KS,

@@ -4,10 +4,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from continual_ml.fast_scoring import LinearScorer, linear_scorer
-from continual_ml.serving import probe_rows
-from continual_ml.synthetic_stream import generate_batch, partition_date
-from continual_ml.training import fit_candidate
+from continual_ml.demo.synthetic_stream import generate_batch, partition_date
+from continual_ml.serving.follower import probe_rows
+from continual_ml.serving.linear_scorer import LinearScorer, linear_scorer
+from continual_ml.training.pipeline import fit_candidate
 
 
 @pytest.fixture

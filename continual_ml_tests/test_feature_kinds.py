@@ -5,10 +5,10 @@ import duckdb
 import pytest
 
 from continual_ml import ingestion
-from continual_ml.drift import compute_drift
-from continual_ml.drift_engine import build_profile, check_drift
-from continual_ml.evaluation_report import evaluate_on_holdout
-from continual_ml.training import fit_candidate, serialize_model, split_window
+from continual_ml.monitoring.drift_engine import build_profile, check_drift
+from continual_ml.monitoring.evidently_report import compute_drift
+from continual_ml.training.evaluation import evaluate_on_holdout
+from continual_ml.training.pipeline import fit_candidate, serialize_model, split_window
 from continual_ml_tests.user_data import mixed_config, mixed_rows
 
 FAMILIES = ["logistic_regression", "random_forest", "hist_gradient_boosting"]

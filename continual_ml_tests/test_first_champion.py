@@ -5,9 +5,9 @@ import duckdb
 import pytest
 import yaml
 
-from continual_ml import cli
-from continual_ml.live_mode import bootstrap
-from continual_ml.model_store import read_pointer
+from continual_ml.app import cli
+from continual_ml.app.up import bootstrap
+from continual_ml.serving.model_store import read_pointer
 from continual_ml_tests.user_data import mixed_config, mixed_rows
 
 

@@ -6,7 +6,7 @@ from continual_ml.definitions import defs
 from continual_ml.defs.data.assets import observations
 from continual_ml.defs.resources import build_resources
 from continual_ml.defs.training.first_champion import first_champion_sensor
-from continual_ml.synthetic_stream import partition_date
+from continual_ml.demo.synthetic_stream import partition_date
 
 
 def tick(instance):

@@ -1,7 +1,7 @@
 """The gate's refusals that happen before any statistics: tampered bytes, another signature."""
 
-from continual_ml import registry
-from continual_ml.gate_verdict import judge
+from continual_ml.decisions.gate_verdict import judge
+from continual_ml.warehouse import registry
 
 
 def model(version, artifact=b"bytes", sha256=None, features=(("x0", "numeric"),)):
@@ -76,7 +76,7 @@ def scored_against(conn, candidate, champion, only_candidate, only_champion, bot
             "champion_proba": [0.9 if c else 0.1 for _, c in outcomes],
         }
     )
-    from continual_ml.sql import insert_frame
+    from continual_ml.warehouse.sql import insert_frame
 
     insert_frame(conn, "holdout_predictions", holdout)
 

@@ -15,8 +15,8 @@ import pytest
 
 from continual_ml import ingestion
 from continual_ml.config import DatasetConfig
-from continual_ml.prediction_log import RotatingJsonlWriter, closed_logs
-from continual_ml.synthetic_stream import generate_batch, partition_date
+from continual_ml.demo.synthetic_stream import generate_batch, partition_date
+from continual_ml.serving.prediction_log import RotatingJsonlWriter, closed_logs
 
 N_ROWS = 20
 

@@ -5,7 +5,7 @@ import duckdb
 import pandas as pd
 import pytest
 
-from continual_ml.cli import main
+from continual_ml.app.cli import main
 from continual_ml.defs.data.assets import observations
 from continual_ml.defs.data.ingestion import (
     ingest_file_job,
@@ -14,8 +14,8 @@ from continual_ml.defs.data.ingestion import (
 )
 from continual_ml.defs.jobs import monitoring_job
 from continual_ml.defs.resources import build_resources
-from continual_ml.prediction_log import RotatingJsonlWriter
-from continual_ml.synthetic_stream import generate_batch, partition_date
+from continual_ml.demo.synthetic_stream import generate_batch, partition_date
+from continual_ml.serving.prediction_log import RotatingJsonlWriter
 
 
 def run_requests(instance, resources, requests):

@@ -17,7 +17,7 @@ from continual_ml.defs.monitoring.performance import model_performance
 from continual_ml.defs.resources import build_resources
 from continual_ml.defs.training.assets import candidate_model, champion_model, evaluation_scores
 from continual_ml.defs.training.checks import candidate_beats_champion
-from continual_ml.synthetic_stream import generate_batch, partition_date
+from continual_ml.demo.synthetic_stream import generate_batch, partition_date
 
 MONITORING = [observations, current_window, reference_window, drift_report, model_performance]
 RETRAIN = [candidate_model, evaluation_scores, candidate_beats_champion, champion_model]

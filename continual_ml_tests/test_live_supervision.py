@@ -22,10 +22,10 @@ import psutil
 import pytest
 from test_live import CLI, processes_of, wait_for
 
-from continual_ml.live import STATE_FILE, CodeServerPing, Ports
-from continual_ml.prediction_log import CLOSED_SUFFIX, OPEN_SUFFIX
-from continual_ml.service_process import REPO_ROOT, free_port
-from continual_ml.traffic import ACKNOWLEDGED_FILE
+from continual_ml.app.live_system import STATE_FILE, CodeServerPing, Ports
+from continual_ml.app.service_process import REPO_ROOT, free_port
+from continual_ml.demo.traffic import ACKNOWLEDGED_FILE
+from continual_ml.serving.prediction_log import CLOSED_SUFFIX, OPEN_SUFFIX
 
 # About 150 s of traffic, long enough for every kill to fall in it, and days long enough that
 # the loop keeps up on two cores and settles soon after the traffic ends.
@@ -90,7 +90,7 @@ def runs_since(instance, since: float, status=None) -> list:
 
 def acknowledged(home: Path) -> dict[str, list]:
     """What the traffic recorded: prediction and feedback ids it got a 2xx for, the files it
-    landed, and the attempts that got no 2xx (`continual_ml.traffic`)."""
+    landed, and the attempts that got no 2xx (`continual_ml.demo.traffic`)."""
     seen = {"prediction": [], "feedback": [], "landed": [], "unanswered": []}
     path = home / ACKNOWLEDGED_FILE
     for line in path.read_text().splitlines() if path.exists() else []:

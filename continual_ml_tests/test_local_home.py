@@ -4,8 +4,8 @@ is down or a run crashes, and homes from earlier versions are brought up to date
 import dagster as dg
 from conftest import HOME_ENV
 
+from continual_ml.app.local_home import EARLIER_LOCAL_DAGSTER_YAML, LOCAL_DAGSTER_YAML, prepare
 from continual_ml.config import Paths
-from continual_ml.local_home import EARLIER_LOCAL_DAGSTER_YAML, LOCAL_DAGSTER_YAML, prepare
 
 
 def test_the_local_instance_requeues_and_retries_crashed_runs_only(home):

@@ -8,17 +8,17 @@ import numpy as np
 import pytest
 from sklearn.metrics import average_precision_score, log_loss
 
-from continual_ml.evaluation_plots import (
-    confusion_matrix_png,
-    reliability_diagram_png,
-    roc_curve_png,
-)
-from continual_ml.metrics import (
+from continual_ml.training.classification_metrics import (
     SCALAR_METRICS,
     calibration_bins,
     classification_report,
     expected_calibration_error,
     per_slice,
+)
+from continual_ml.training.plots import (
+    confusion_matrix_png,
+    reliability_diagram_png,
+    roc_curve_png,
 )
 
 # Six rows small enough to score by hand (threshold 0.5, ten bins of width 0.1):

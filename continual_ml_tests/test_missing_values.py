@@ -8,13 +8,13 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from continual_ml import missing_values
 from continual_ml.defs.data.assets import current_window, observations, reference_window
 from continual_ml.defs.monitoring.assets import drift_report
 from continual_ml.defs.resources import build_resources
-from continual_ml.drift_engine import build_profile
-from continual_ml.missing_values import missing_value_drift
-from continual_ml.synthetic_stream import partition_date
+from continual_ml.demo.synthetic_stream import partition_date
+from continual_ml.monitoring import missing_values
+from continual_ml.monitoring.drift_engine import build_profile
+from continual_ml.monitoring.missing_values import missing_value_drift
 
 
 def test_the_examples_hold():

@@ -11,8 +11,8 @@ import pytest
 import skops.io
 
 from continual_ml.config import default_config
-from continual_ml.synthetic_stream import generate_batch, partition_date
-from continual_ml.training import fit_candidate, load_model, serialize_model
+from continual_ml.demo.synthetic_stream import generate_batch, partition_date
+from continual_ml.training.pipeline import fit_candidate, load_model, serialize_model
 
 
 @pytest.fixture(scope="module")

@@ -13,18 +13,18 @@ import pytest
 import yaml
 from sklearn.datasets import load_iris
 
-from continual_ml import cli
+from continual_ml.app import cli
+from continual_ml.app.first_champion import QUIET_RUN_CONFIG, bound_definitions
+from continual_ml.app.service_process import ServiceProcess
+from continual_ml.app.up import bootstrap
 from continual_ml.config import DatasetConfig
 from continual_ml.defs.data.assets import current_window, reference_window
 from continual_ml.defs.monitoring.assets import drift_report
 from continual_ml.defs.monitoring.performance import model_performance
 from continual_ml.defs.resources import build_resources
-from continual_ml.first_champion import QUIET_RUN_CONFIG, bound_definitions
-from continual_ml.live_mode import bootstrap
-from continual_ml.model_store import read_pointer
-from continual_ml.prediction_log import closed_logs
-from continual_ml.served_traffic import served_performance
-from continual_ml.service_process import ServiceProcess
+from continual_ml.monitoring.served_traffic import served_performance
+from continual_ml.serving.model_store import read_pointer
+from continual_ml.serving.prediction_log import closed_logs
 
 CLASSES = ["low", "medium", "high"]  # not in sorted order: the config's order is the one served
 FEATURES = ["sepal_length", "sepal_width", "petal_length", "petal_width"]

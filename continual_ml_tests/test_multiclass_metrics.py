@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 from sklearn.metrics import f1_score, log_loss, roc_auc_score
 
-from continual_ml.multiclass_metrics import as_class_indices, multiclass_report
-from continual_ml.promotion_gate import GateSettings, evaluate_gate
+from continual_ml.decisions.gate import GateSettings, evaluate_gate
+from continual_ml.training.multiclass_metrics import as_class_indices, multiclass_report
 
 CLASSES = ["low", "medium", "high"]
 

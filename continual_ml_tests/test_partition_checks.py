@@ -6,8 +6,12 @@ from continual_ml import warehouse
 from continual_ml.defs.data.assets import observations
 from continual_ml.defs.data.checks import observations_are_valid
 from continual_ml.defs.resources import build_resources
-from continual_ml.partition_checks import check_partition, failed_partitions, record_verdict
-from continual_ml.synthetic_stream import generate_batch, partition_date
+from continual_ml.demo.synthetic_stream import generate_batch, partition_date
+from continual_ml.ingestion.partition_checks import (
+    check_partition,
+    failed_partitions,
+    record_verdict,
+)
 
 
 @pytest.fixture

@@ -8,8 +8,8 @@ import pytest
 from scipy.special import expit, logit
 from sklearn.metrics import roc_auc_score
 
-from continual_ml.metrics import classification_report
-from continual_ml.performance_estimation import (
+from continual_ml.demo.synthetic_stream import generate_batch, partition_date
+from continual_ml.monitoring.performance_estimation import (
     ESTIMATED_METRICS,
     estimate_performance,
     estimation_error,
@@ -18,8 +18,8 @@ from continual_ml.performance_estimation import (
     realized_performance,
     reliability,
 )
-from continual_ml.synthetic_stream import generate_batch, partition_date
-from continual_ml.training import fit_candidate, split_window
+from continual_ml.training.classification_metrics import classification_report
+from continual_ml.training.pipeline import fit_candidate, split_window
 
 # Four rows scored by hand at threshold 0.5: predictions 1 0 1 0, so each row is right with
 # probability 0.9, 0.8, 0.6, 0.6. Expected tp = 0.9 + 0.6, fp = 0.1 + 0.4, fn = 0.2 + 0.4,

@@ -32,8 +32,8 @@ from dagster._grpc.client import DagsterGrpcClient
 
 from continual_ml.config import default_config
 from continual_ml.defs.data.ingestion import landing_dir
-from continual_ml.postgres_server import running_postgres
-from continual_ml.synthetic_stream import generate_batch, partition_date
+from continual_ml.demo.synthetic_stream import generate_batch, partition_date
+from continual_ml_tests.postgres_server import running_postgres
 
 ROOT = Path(__file__).parents[1]
 VENV_BIN = Path(sys.executable).parent

@@ -8,19 +8,20 @@ import pytest
 import yaml
 from mlflow.tracking import MlflowClient
 
-from continual_ml import promotion, registry
-from continual_ml.cli import main
+from continual_ml.app.cli import main
+from continual_ml.app.local_home import prepare
+from continual_ml.app.service_process import ServiceProcess
 from continual_ml.config import DEFAULT_CONFIG, Paths, default_config
+from continual_ml.decisions import promotion
+from continual_ml.decisions.promotion import ModelStores, champion_alias
 from continual_ml.defs.automation import promoted_score
 from continual_ml.defs.data.assets import observations
 from continual_ml.defs.resources import build_resources
 from continual_ml.defs.training.assets import candidate_model, champion_model, evaluation_scores
 from continual_ml.defs.training.checks import candidate_beats_champion
-from continual_ml.local_home import prepare
-from continual_ml.model_store import read_pointer
-from continual_ml.promotion import ModelStores, champion_alias
-from continual_ml.service_process import ServiceProcess
-from continual_ml.synthetic_stream import partition_date
+from continual_ml.demo.synthetic_stream import partition_date
+from continual_ml.serving.model_store import read_pointer
+from continual_ml.warehouse import registry
 
 RETRAIN = [candidate_model, evaluation_scores, candidate_beats_champion, champion_model]
 

@@ -6,8 +6,7 @@ from pydantic import ValidationError
 from scipy import stats
 from sklearn.metrics import brier_score_loss, log_loss
 
-from continual_ml.gate_pooling import pool_refusals
-from continual_ml.promotion_gate import (
+from continual_ml.decisions.gate import (
     GateResult,
     GateSettings,
     check_compatibility,
@@ -15,6 +14,7 @@ from continual_ml.promotion_gate import (
     mcnemar_test,
     paired_bootstrap,
 )
+from continual_ml.decisions.gate_pooling import pool_refusals
 
 
 def model_proba(truth, accuracy, rng):

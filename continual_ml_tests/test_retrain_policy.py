@@ -5,7 +5,7 @@ from datetime import datetime, timedelta
 import pydantic
 import pytest
 
-from continual_ml.retrain_policy import (
+from continual_ml.decisions.retrain_policy import (
     PartitionObservation,
     RetrainDecision,
     RetrainPolicy,

@@ -10,7 +10,7 @@ from continual_ml.defs.data.assets import observations
 from continual_ml.defs.resources import AlertsResource, build_resources
 from continual_ml.defs.training.assets import candidate_model, champion_model, evaluation_scores
 from continual_ml.defs.training.checks import candidate_beats_champion
-from continual_ml.synthetic_stream import partition_date
+from continual_ml.demo.synthetic_stream import partition_date
 
 RETRAIN = [candidate_model, evaluation_scores, candidate_beats_champion, champion_model]
 

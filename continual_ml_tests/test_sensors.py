@@ -11,7 +11,7 @@ from continual_ml.defs.data.assets import current_window, observations, referenc
 from continual_ml.defs.monitoring.assets import drift_explanation, drift_report
 from continual_ml.defs.monitoring.performance import model_performance
 from continual_ml.defs.resources import DatasetResource, build_resources
-from continual_ml.synthetic_stream import partition_date
+from continual_ml.demo.synthetic_stream import partition_date
 
 MONITORING = [observations, current_window, reference_window, drift_report, model_performance]
 

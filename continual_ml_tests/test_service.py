@@ -10,12 +10,12 @@ import httpx
 import pandas as pd
 import pytest
 
+from continual_ml.app.service_process import ServiceProcess
 from continual_ml.config import default_config
-from continual_ml.model_store import export_champion
-from continual_ml.prediction_log import OPEN_SUFFIX, RotatingJsonlWriter, closed_logs
-from continual_ml.service_process import ServiceProcess
-from continual_ml.synthetic_stream import generate_batch, partition_date
-from continual_ml.training import fit_candidate, serialize_model
+from continual_ml.demo.synthetic_stream import generate_batch, partition_date
+from continual_ml.serving.model_store import export_champion
+from continual_ml.serving.prediction_log import OPEN_SUFFIX, RotatingJsonlWriter, closed_logs
+from continual_ml.training.pipeline import fit_candidate, serialize_model
 
 ROW = {"x0": 0.5, "x1": -1.0, "x2": 0.0, "x3": 1.0, "x4": 0.2, "segment": "north"}
 TOKEN = "test-token-8f2c"
@@ -314,7 +314,7 @@ def test_with_a_token_predictions_need_it_and_health_stays_open(tmp_path, models
 
 def test_a_request_writing_the_log_never_waits_for_a_file_to_be_closed(tmp_path, monkeypatch):
     synced = []
-    monkeypatch.setattr("continual_ml.prediction_log.os.fsync", synced.append)
+    monkeypatch.setattr("continual_ml.serving.prediction_log.os.fsync", synced.append)
     writer = RotatingJsonlWriter(tmp_path, "predictions", max_records=2)
     writer.write([{"n": 1}, {"n": 2}])  # full: set aside, still open
     writer.write([{"n": 3}])  # goes to a new file

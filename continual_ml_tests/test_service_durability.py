@@ -20,10 +20,10 @@ import pytest
 from service_support import ROW, export, trained
 
 from continual_ml import warehouse
-from continual_ml.model_store import POINTER_FILE
-from continual_ml.prediction_log import OPEN_SUFFIX, close_abandoned, closed_logs
-from continual_ml.prediction_log_ingestion import ingest_prediction_log
-from continual_ml.service_process import ServiceProcess
+from continual_ml.app.service_process import ServiceProcess
+from continual_ml.ingestion.prediction_logs import ingest_prediction_log
+from continual_ml.serving.model_store import POINTER_FILE
+from continual_ml.serving.prediction_log import OPEN_SUFFIX, close_abandoned, closed_logs
 
 
 def worker_pid(service) -> int:

@@ -19,7 +19,7 @@ import httpx
 import pytest
 from service_support import ROW, all_finite, export, post_raw, strict_json, trained
 
-from continual_ml.service_process import ServiceProcess
+from continual_ml.app.service_process import ServiceProcess
 
 
 @pytest.fixture(scope="module")

@@ -1,7 +1,7 @@
 import numpy as np
 import pandas as pd
 
-from continual_ml.synthetic_stream import drift_weight, generate_batch, partition_date
+from continual_ml.demo.synthetic_stream import drift_weight, generate_batch, partition_date
 
 
 def test_same_seed_and_day_give_identical_rows(config):

@@ -5,7 +5,7 @@ import json
 import httpx
 import pytest
 
-from continual_ml.traffic import TrafficGenerator
+from continual_ml.demo.traffic import TrafficGenerator
 
 
 def test_a_request_is_sent_again_through_an_outage_and_only_its_2xx_is_recorded(tmp_path, config):

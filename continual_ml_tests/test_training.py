@@ -3,8 +3,14 @@ import hashlib
 import pandas as pd
 import pytest
 
-from continual_ml.synthetic_stream import generate_batch, partition_date
-from continual_ml.training import fit_candidate, load_model, serialize_model, split_window, tune
+from continual_ml.demo.synthetic_stream import generate_batch, partition_date
+from continual_ml.training.pipeline import (
+    fit_candidate,
+    load_model,
+    serialize_model,
+    split_window,
+    tune,
+)
 
 
 @pytest.fixture

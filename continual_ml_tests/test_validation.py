@@ -6,9 +6,9 @@ import duckdb
 import pytest
 from pydantic import ValidationError
 
-from continual_ml import validation
 from continual_ml.config import FeatureSpec, load_config
-from continual_ml.validation import any_failed, raw_alias, reasons, value_alias
+from continual_ml.ingestion import rules as validation
+from continual_ml.ingestion.rules import any_failed, raw_alias, reasons, value_alias
 
 
 @pytest.fixture

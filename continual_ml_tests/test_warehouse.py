@@ -3,8 +3,9 @@ from datetime import date
 import duckdb
 import pytest
 
-from continual_ml import registry, warehouse
-from continual_ml.synthetic_stream import generate_batch, partition_date
+from continual_ml import warehouse
+from continual_ml.demo.synthetic_stream import generate_batch, partition_date
+from continual_ml.warehouse import registry
 
 
 def day_rows(config, index):

@@ -4,7 +4,14 @@ from datetime import UTC, date, datetime, time, timedelta
 
 import dagster as dg
 
-from continual_ml.alerts import Alert
+from continual_ml.alerts.delivery import Alert
+from continual_ml.decisions.queue_aging import aged_priority
+from continual_ml.decisions.retrain_policy import (
+    PartitionObservation,
+    RetrainPolicy,
+    decide_retrain,
+    follow_up_partition,
+)
 from continual_ml.defs.data.ingestion import ingest_file_job
 from continual_ml.defs.jobs import (
     AGING_CAP,
@@ -21,13 +28,6 @@ from continual_ml.defs.monitoring.assets import drift_explanation
 from continual_ml.defs.rerequest import attempt_run_key, request_tags, requests_to_ask_again
 from continual_ml.defs.resources import AlertsResource, DatasetResource
 from continual_ml.defs.training.operations import approval_job, rollback_job
-from continual_ml.queue_aging import aged_priority
-from continual_ml.retrain_policy import (
-    PartitionObservation,
-    RetrainPolicy,
-    decide_retrain,
-    follow_up_partition,
-)
 
 DRIFT_REPORT = dg.AssetKey("drift_report")
 MODEL_PERFORMANCE = dg.AssetKey("model_performance")

@@ -10,7 +10,7 @@ DEFAULT_DAGSTER_UI = "http://127.0.0.1:3000"
 def png_markdown(name: str, png: bytes) -> dg.MetadataValue:
     """A PNG inline as markdown, which the UI shows in the asset's metadata."""
     # Imported on use: matplotlib would otherwise load in every run and sensor process.
-    from continual_ml.evaluation_plots import png_markdown_text
+    from continual_ml.training.plots import png_markdown_text
 
     return dg.MetadataValue.md(png_markdown_text(name, png))
 

@@ -1,9 +1,9 @@
 """Sensor requests that are asked again, a bounded number of times, when their run failed for
-an infrastructure reason (the rules are in `continual_ml.rerequests`)."""
+an infrastructure reason (the rules are in `continual_ml.decisions.rerequests`)."""
 
 import dagster as dg
 
-from continual_ml.rerequests import Attempt, NextStep, next_step
+from continual_ml.decisions.rerequests import Attempt, NextStep, next_step
 
 REQUEST_TAG = "continual_ml/request"  # the first request's run key, on every attempt's run
 GAVE_UP_TAG = "continual_ml/gave_up"

@@ -7,11 +7,10 @@ import dagster as dg
 from dagster_duckdb import DuckDBResource
 from dagster_mlflow import mlflow_tracking
 
-from continual_ml.alert_payloads import DISCORD_ENV, SLACK_ENV, send_alert
-from continual_ml.alerts import Alert
-from continual_ml.config import DatasetConfig, Paths, load_config
-from continual_ml.local_home import MLFLOW_EXPERIMENT
-from continual_ml.promotion import ModelStores
+from continual_ml.alerts.delivery import Alert
+from continual_ml.alerts.payloads import DISCORD_ENV, SLACK_ENV, send_alert
+from continual_ml.config import MLFLOW_EXPERIMENT, DatasetConfig, Paths, load_config
+from continual_ml.decisions.promotion import ModelStores
 
 
 class DatasetResource(dg.ConfigurableResource):

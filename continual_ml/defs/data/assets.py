@@ -6,11 +6,12 @@ from pathlib import Path
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
-from continual_ml import ingestion, registry, warehouse
+from continual_ml import ingestion, warehouse
 from continual_ml.defs.data.reporting import alert_on_quarantine, observation_events
 from continual_ml.defs.partitions import daily_partitions
 from continual_ml.defs.resources import AlertsResource, DatasetResource
-from continual_ml.synthetic_stream import generate_batch
+from continual_ml.demo.synthetic_stream import generate_batch
+from continual_ml.warehouse import registry
 
 WAREHOUSE_POOL = "duckdb_warehouse"
 

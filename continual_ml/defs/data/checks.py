@@ -6,7 +6,7 @@ from dagster_duckdb import DuckDBResource
 from continual_ml import warehouse
 from continual_ml.defs.data.assets import WAREHOUSE_POOL, observations, partition_day
 from continual_ml.defs.resources import DatasetResource
-from continual_ml.partition_checks import check_partition, record_verdict
+from continual_ml.ingestion.partition_checks import check_partition, record_verdict
 
 
 @dg.asset_check(asset=observations, blocking=True, pool=WAREHOUSE_POOL)

@@ -13,7 +13,7 @@ import dagster as dg
 from dagster_duckdb import DuckDBResource
 
 from continual_ml import ingestion, warehouse
-from continual_ml.alerts import Alert
+from continual_ml.alerts.delivery import Alert
 from continual_ml.config import Paths
 from continual_ml.defs.data.assets import WAREHOUSE_POOL
 from continual_ml.defs.data.reporting import alert_on_quarantine, observation_events
@@ -23,9 +23,9 @@ from continual_ml.defs.monitoring.served_traffic import served_performance_event
 from continual_ml.defs.partitions import daily_partitions
 from continual_ml.defs.rerequest import attempt_run_key, decide, mark_given_up, request_tags
 from continual_ml.defs.resources import AlertsResource, DatasetResource
-from continual_ml.file_inspection import unlandable_reason
-from continual_ml.landed_days import days_in_file
-from continual_ml.prediction_log import STALE_OPEN_SECONDS, close_abandoned, closed_logs
+from continual_ml.ingestion.file_days import days_in_file
+from continual_ml.ingestion.files import unlandable_reason
+from continual_ml.serving.prediction_log import STALE_OPEN_SECONDS, close_abandoned, closed_logs
 
 FileKind = Literal["observations", "labels", "prediction_log"]
 READERS = {

@@ -4,9 +4,9 @@ from pathlib import Path
 
 import dagster as dg
 
-from continual_ml.alerts import Alert
+from continual_ml.alerts.delivery import Alert
 from continual_ml.defs.resources import AlertsResource
-from continual_ml.ingestion_core import IngestReport
+from continual_ml.ingestion.core import IngestReport
 
 
 def observation_events(report: IngestReport, skip: str | None = None) -> list:

@@ -6,8 +6,8 @@ import dagster as dg
 import pandas as pd
 from dagster_duckdb import DuckDBResource
 
-from continual_ml import registry, warehouse
-from continual_ml.alerts import Alert
+from continual_ml import warehouse
+from continual_ml.alerts.delivery import Alert
 from continual_ml.defs.data.assets import (
     WAREHOUSE_POOL,
     current_window,
@@ -17,8 +17,14 @@ from continual_ml.defs.data.assets import (
 from continual_ml.defs.metadata import png_markdown, run_url
 from continual_ml.defs.partitions import daily_partitions
 from continual_ml.defs.resources import AlertsResource, ArtifactDirsResource, DatasetResource
-from continual_ml.drift_engine import build_profile, check_drift, load_profile, save_profile
-from continual_ml.missing_values import missing_value_drift
+from continual_ml.monitoring.drift_engine import (
+    build_profile,
+    check_drift,
+    load_profile,
+    save_profile,
+)
+from continual_ml.monitoring.missing_values import missing_value_drift
+from continual_ml.warehouse import registry
 
 # Evidently renders the human-readable report; on big batches a seeded sample keeps it quick.
 REPORT_SAMPLE_ROWS = 5000
@@ -54,8 +60,8 @@ def reference_profile(conn, config, reference: dict):
 
 def estimated_impact(conn, config, rows: pd.DataFrame) -> str | None:
     """What the drift likely costs: the champion's CBPE-estimated accuracy on this batch."""
-    from continual_ml.model_monitoring import estimated_accuracy
-    from continual_ml.training import load_model
+    from continual_ml.monitoring.batch import estimated_accuracy
+    from continual_ml.training.pipeline import load_model
 
     champion = registry.current_champion(conn)
     if champion is None:
@@ -121,7 +127,7 @@ def drift_report(
         drifting = summary.drift_share >= config.policy.drift_share_threshold
         impact = estimated_impact(conn, config, current_rows) if drifting else None
     top = pd.DataFrame([vars(f) for f in summary.top()])
-    from continual_ml.monitoring_plots import feature_drift_png
+    from continual_ml.monitoring.plots import feature_drift_png
 
     if drifting:
         alerts.send(
@@ -192,7 +198,7 @@ def drift_explanation(
     """Evidently's HTML drift report for the partition, for people to read."""
     # Kept out of `drift_report`, and so out of the runs the retraining loop waits for:
     # importing and running Evidently takes seconds, and the verdict does not need it.
-    from continual_ml.drift import compute_drift, prune_reports
+    from continual_ml.monitoring.evidently_report import compute_drift, prune_reports
 
     config, day = dataset.config, partition_day(context)
     html_path = artifact_dirs.report_path(f"drift/{day}.html")

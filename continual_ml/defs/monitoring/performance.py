@@ -4,8 +4,8 @@ import dagster as dg
 import pandas as pd
 from dagster_duckdb import DuckDBResource
 
-from continual_ml import registry, warehouse
-from continual_ml.alerts import Alert
+from continual_ml import warehouse
+from continual_ml.alerts.delivery import Alert
 from continual_ml.defs.data.assets import (
     WAREHOUSE_POOL,
     current_window,
@@ -16,9 +16,10 @@ from continual_ml.defs.metadata import png_markdown
 from continual_ml.defs.monitoring.assets import drift_report
 from continual_ml.defs.partitions import daily_partitions
 from continual_ml.defs.resources import AlertsResource, DatasetResource
-from continual_ml.ingestion_schema import rows_with_labels
-from continual_ml.partition_checks import failed_partitions
-from continual_ml.sql import insert_row
+from continual_ml.ingestion.label_tables import rows_with_labels
+from continual_ml.ingestion.partition_checks import failed_partitions
+from continual_ml.warehouse import registry
+from continual_ml.warehouse.sql import insert_row
 
 
 @dg.asset(
@@ -37,9 +38,9 @@ def model_performance(
     """The champion on this partition: score and label drift, estimated and realized accuracy."""
     # Imported in the step: scikit-learn and matplotlib are slow to import, and every run and
     # sensor process loads this module.
-    from continual_ml.model_monitoring import monitor_batch
-    from continual_ml.monitoring_plots import accuracy_history_png
-    from continual_ml.training import load_model
+    from continual_ml.monitoring.batch import monitor_batch
+    from continual_ml.monitoring.plots import accuracy_history_png
+    from continual_ml.training.pipeline import load_model
 
     config, day = dataset.config, partition_day(context)
     with duckdb.get_connection() as conn:

@@ -2,7 +2,7 @@
 
 import dagster as dg
 
-from continual_ml.served_traffic import served_performance
+from continual_ml.monitoring.served_traffic import served_performance
 
 served_model_performance = dg.AssetSpec(
     "served_model_performance",

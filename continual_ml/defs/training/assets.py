@@ -9,9 +9,10 @@ import pandas as pd
 from dagster_duckdb import DuckDBResource
 from dagster_mlflow.resources import MlFlow
 
-from continual_ml import registry, warehouse
-from continual_ml.alerts import Alert
+from continual_ml import warehouse
+from continual_ml.alerts.delivery import Alert
 from continual_ml.config import DatasetConfig, default_config
+from continual_ml.decisions.promotion import mark_in_mlflow, promote
 from continual_ml.defs.data.assets import WAREHOUSE_POOL, observations, partition_day
 from continual_ml.defs.metadata import run_url
 from continual_ml.defs.partitions import daily_partitions
@@ -23,11 +24,11 @@ from continual_ml.defs.training.tracking import (
     log_training_run,
     run_links,
 )
-from continual_ml.evaluation_report import evaluate_on_holdout, plots_markdown
-from continual_ml.ingestion_schema import labelled_rows
-from continual_ml.partition_checks import failed_partitions
-from continual_ml.promotion import mark_in_mlflow, promote
-from continual_ml.training import data_sha256, fit_candidate, serialize_model, split_window
+from continual_ml.ingestion.label_tables import labelled_rows
+from continual_ml.ingestion.partition_checks import failed_partitions
+from continual_ml.training.evaluation import evaluate_on_holdout, plots_markdown
+from continual_ml.training.pipeline import data_sha256, fit_candidate, serialize_model, split_window
+from continual_ml.warehouse import registry
 
 HEADLINE = ("accuracy", "f1", "roc_auc", "log_loss", "brier", "ece")
 

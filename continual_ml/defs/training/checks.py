@@ -3,12 +3,13 @@
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
-from continual_ml import registry, warehouse
-from continual_ml.alerts import Alert
+from continual_ml import warehouse
+from continual_ml.alerts.delivery import Alert
+from continual_ml.decisions.gate_verdict import judge
 from continual_ml.defs.data.assets import WAREHOUSE_POOL, partition_day
 from continual_ml.defs.resources import AlertsResource, DatasetResource
 from continual_ml.defs.training.assets import evaluation_scores
-from continual_ml.gate_verdict import judge
+from continual_ml.warehouse import registry
 
 GATE_CHECK = "candidate_beats_champion"
 

@@ -3,11 +3,13 @@
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
-from continual_ml import promotion, registry, warehouse
-from continual_ml.alerts import Alert
+from continual_ml import warehouse
+from continual_ml.alerts.delivery import Alert
+from continual_ml.decisions import promotion
 from continual_ml.defs.data.assets import WAREHOUSE_POOL
 from continual_ml.defs.resources import AlertsResource, ArtifactDirsResource, DatasetResource
 from continual_ml.defs.training.assets import champion_metadata, champion_model
+from continual_ml.warehouse import registry
 
 
 def champion_changed(conn, version: int, decision: str, reason: str) -> dg.AssetMaterialization:

@@ -12,9 +12,9 @@ from dagster_mlflow.resources import MlFlow
 from mlflow.models import infer_signature
 
 from continual_ml.config import DatasetConfig
+from continual_ml.decisions.promotion import REGISTERED_MODEL
 from continual_ml.defs.metadata import run_url
-from continual_ml.promotion import REGISTERED_MODEL
-from continual_ml.training import WindowSplit, own_types
+from continual_ml.training.pipeline import WindowSplit, own_types
 
 MLFLOW_UI = os.environ.get("CONTINUAL_ML_MLFLOW_UI_URL", "http://127.0.0.1:5000")
 

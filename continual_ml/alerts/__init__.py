@@ -1,0 +1,1 @@
+"""Alerts: the messages, their delivery with retries, and Slack and Discord payloads."""

@@ -1,0 +1,104 @@
+"""Preparing the embedded default: one folder holding the warehouse, MLflow, BentoML and Dagster."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from continual_ml.config import MLFLOW_EXPERIMENT, Paths
+
+WRITTEN_BY = "# Written by continual-ml, which updates it; remove this line to keep your edits."
+# The local Dagster instance keeps the single-writer rule with its pool: every step that opens
+# DuckDB is in pool `duckdb_warehouse`, whose one slot is claimed per step ("op" granularity), so
+# no two processes ever open the file at once. Two runs may be in progress, so the next run
+# loads its code (seconds) while the current one holds the warehouse, instead of after it.
+LOCAL_DAGSTER_YAML = f"""\
+{WRITTEN_BY}
+concurrency:
+  runs:
+    max_concurrent_runs: 2
+  pools:
+    default_limit: 1
+    granularity: op
+run_queue:
+  # The loop waits on the queue between its runs: look at it every second, not every five.
+  dequeue_interval_seconds: 1
+  # A code server that is down (and being restarted by `up`) leaves runs queued, not failed:
+  # retried every 15 s for 10 minutes, past the supervisor's longest backoff.
+  max_user_code_failure_retries: 40
+  user_code_failure_retry_delay: 15
+# A run whose worker crashed or was killed runs again, twice at most; one whose step failed (a
+# refused candidate, a partition that failed validation) would only fail again and alert twice.
+run_retries:
+  enabled: true
+  max_retries: 2
+  retry_on_asset_or_op_failure: false
+# Notices a run worker that died (so the retry above happens) and a run that never started.
+run_monitoring:
+  enabled: true
+  start_timeout_seconds: 180
+  cancel_timeout_seconds: 180
+  poll_interval_seconds: 20
+telemetry:
+  enabled: false
+"""
+# Earlier versions wrote this file without the header: replaced too, as no one edited it.
+EARLIER_LOCAL_DAGSTER_YAML = """\
+concurrency:
+  runs:
+    max_concurrent_runs: 2
+  pools:
+    default_limit: 1
+    granularity: op
+# The loop waits on the queue between its runs: look at it every second, not every five.
+run_queue:
+  dequeue_interval_seconds: 1
+telemetry:
+  enabled: false
+"""
+EXPERIMENT_KIND_TAG, EXPERIMENT_KIND = "mlflow.experimentKind", "custom_model_development"
+
+
+def prepare(paths: Paths) -> Paths:
+    """Create the folders, point every tool's environment at them and set up MLflow."""
+    for folder in (
+        paths.home,
+        paths.reports,
+        paths.mlflow_artifacts,
+        paths.bentoml_home,
+        paths.dagster_home,
+    ):
+        folder.mkdir(parents=True, exist_ok=True)
+    instance_yaml = paths.dagster_home / "dagster.yaml"
+    written = instance_yaml.read_text() if instance_yaml.exists() else None
+    if written is None or written == EARLIER_LOCAL_DAGSTER_YAML or written.startswith(WRITTEN_BY):
+        instance_yaml.write_text(LOCAL_DAGSTER_YAML)
+    os.environ["CONTINUAL_ML_HOME"] = str(paths.home)
+    os.environ["DAGSTER_HOME"] = str(paths.dagster_home)
+    os.environ["BENTOML_HOME"] = str(paths.bentoml_home)
+    os.environ["MLFLOW_TRACKING_URI"] = paths.mlflow_tracking_uri
+    # No phoning home from an offline-first tool.
+    os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+    os.environ.setdefault("BENTOML_DO_NOT_TRACK", "true")
+    os.environ.setdefault("DO_NOT_TRACK", "1")
+    ensure_mlflow_experiment(paths.mlflow_tracking_uri, paths.mlflow_artifacts)
+    return paths
+
+
+def ensure_mlflow_experiment(tracking_uri: str, artifacts: Path) -> str:
+    """Create the experiment with its artifacts beside the store, not in the working directory."""
+    from mlflow.tracking import MlflowClient
+
+    client = MlflowClient(tracking_uri)
+    experiment = client.get_experiment_by_name(MLFLOW_EXPERIMENT)
+    if experiment is None:
+        experiment_id = client.create_experiment(
+            MLFLOW_EXPERIMENT, artifact_location=artifacts.as_uri()
+        )
+    else:
+        experiment_id = experiment.experiment_id
+        if experiment.tags.get(EXPERIMENT_KIND_TAG) == EXPERIMENT_KIND:
+            return experiment_id
+    # MLflow 3 opens an experiment of unknown kind on its GenAI view; ours holds training runs.
+    client.set_experiment_tag(experiment_id, EXPERIMENT_KIND_TAG, EXPERIMENT_KIND)
+    return experiment_id

@@ -1,0 +1,118 @@
+"""`continual-ml status`: the champion, the latest drift and performance, recent runs and alerts.
+
+Everything comes from Dagster's instance, the champion pointer, the alert record and the running
+service; never from the DuckDB file, which a run may be writing at that moment.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import httpx
+
+from continual_ml.alerts.delivery import recent_alerts
+from continual_ml.app.live_system import read_state
+from continual_ml.config import Paths
+from continual_ml.serving.model_store import read_pointer
+
+
+def _latest(instance, key: str) -> tuple[str | None, dict]:
+    """The newest partition's newest materialization metadata of an asset."""
+    import dagster as dg
+
+    records = instance.fetch_materializations(dg.AssetKey(key), limit=200, ascending=False).records
+    if not records:
+        return None, {}
+    newest = max(records, key=lambda r: (r.asset_materialization.partition or "", r.timestamp))
+    materialization = newest.asset_materialization
+    return materialization.partition, {k: v.value for k, v in materialization.metadata.items()}
+
+
+def _when(timestamp: float | None) -> str:
+    if not timestamp:
+        return "-"
+    return datetime.fromtimestamp(timestamp, UTC).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def _number(value, digits: int = 3) -> str:
+    return f"{value:.{digits}f}" if isinstance(value, int | float) else "-"
+
+
+def _version(value) -> str:
+    return str(int(value)) if isinstance(value, int | float) else "-"
+
+
+def _supervision_line(supervision: dict[str, dict]) -> str:
+    troubled = {
+        name: s for name, s in supervision.items() if s["restarts"] or s["state"] != "running"
+    }
+    if not supervision:
+        return "supervision: starting"
+    if not troubled:
+        return f"supervision: {len(supervision)} components up, none restarted"
+    return "supervision: " + "; ".join(
+        f"{name} {s['state']}, restarted {s['restarts']}x"
+        + (f" (last {s['last_restart_at']}: {s['last_reason']})" if s["last_restart_at"] else "")
+        for name, s in troubled.items()
+    )
+
+
+def status_lines(paths: Paths, n_runs: int = 5, n_alerts: int = 5) -> list[str]:
+    import dagster as dg
+
+    lines = []
+    pointer = read_pointer(paths.bentoml_home)
+    if pointer is None:
+        lines.append(
+            "champion: none yet (`continual-ml bootstrap` trains one on your ingested history)"
+        )
+    else:
+        lines.append(
+            f"champion: v{pointer['version']} (sha256 {pointer['sha256'][:12]}) "
+            f"promoted {pointer.get('promoted_at', '-')}"
+        )
+    state = read_state(paths)
+    if state:
+        lines.append("live: " + ", ".join(f"{k} {v}" for k, v in state["urls"].items()))
+        try:
+            served = httpx.get(f"{state['urls']['service']}/model", timeout=3).json()
+            lines.append(f"service: serving v{served.get('model_version')}")
+        except (httpx.HTTPError, ValueError):
+            lines.append("service: not answering")
+        lines.append(_supervision_line(state.get("supervision", {})))
+    else:
+        lines.append("live: not running")
+
+    instance = dg.DagsterInstance.get()
+    day, drift = _latest(instance, "drift_report")
+    if day:
+        lines.append(
+            f"drift: {day} share {_number(drift.get('drift_share'), 2)} "
+            f"({drift.get('n_drifted_features', '-')} features drifted)"
+        )
+    day, performance = _latest(instance, "model_performance")
+    if day:
+        lines.append(
+            f"performance: {day} champion v{_version(performance.get('champion_version'))} "
+            f"realized accuracy {_number(performance.get('realized_accuracy'))}, "
+            f"estimated {_number(performance.get('estimated_accuracy'))}"
+        )
+    _, served = _latest(instance, "served_model_performance")
+    if served.get("n_predictions"):
+        lines.append(
+            f"served traffic: v{served['model_version']} {served['n_predictions']} predictions, "
+            f"{served['n_labelled']} with feedback, realized accuracy "
+            f"{_number(served.get('realized_accuracy'))}, "
+            f"p99 {_number(served['latency_p99_ms'], 1)} ms"
+        )
+    lines.append("runs:")
+    for record in instance.get_run_records(limit=n_runs):
+        run = record.dagster_run
+        lines.append(
+            f"  {_when(record.create_timestamp.timestamp())}  {run.job_name:<22} "
+            f"{run.status.value:<9} {run.tags.get('dagster/partition', '')}"
+        )
+    alerts = recent_alerts(paths.alerts_record, n_alerts)
+    lines.append("alerts:" if alerts else "alerts: none")
+    lines += [f"  {a['at']}  {a['line']}" for a in alerts]
+    return lines

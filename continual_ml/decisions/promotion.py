@@ -1,0 +1,197 @@
+"""Changing the champion in all three places at once: DuckDB, the MLflow registry, BentoML.
+
+The order makes a half-done promotion invisible: export the model to the BentoML store (not yet
+served), move MLflow's `champion` alias, then in one DuckDB transaction update the registry and
+flip the service's champion pointer before committing. Any failure undoes what was done, so the
+champion stays what it was everywhere.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+import duckdb
+
+from continual_ml.config import DatasetConfig
+from continual_ml.serving.model_store import (
+    delete_export,
+    export_or_reuse,
+    point_at,
+    read_pointer,
+    write_pointer,
+)
+from continual_ml.warehouse import registry
+from continual_ml.warehouse.sql import transaction
+
+REGISTERED_MODEL = "continual-ml"
+CHAMPION_ALIAS = "champion"
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ModelStores:
+    bentoml_home: Path
+    tracking_uri: str
+    config: DatasetConfig
+
+
+def _mlflow(stores: ModelStores):
+    from mlflow.tracking import MlflowClient
+
+    return MlflowClient(stores.tracking_uri)
+
+
+def champion_alias(stores: ModelStores) -> int | None:
+    """The MLflow registry version the `champion` alias points at, if any."""
+    from mlflow.exceptions import MlflowException
+
+    try:
+        found = _mlflow(stores).get_model_version_by_alias(REGISTERED_MODEL, CHAMPION_ALIAS)
+    except MlflowException as error:
+        if "not found" in str(error).lower() or "RESOURCE_DOES_NOT_EXIST" in str(error):
+            return None
+        raise
+    return int(found.version)
+
+
+def _set_alias(stores: ModelStores, mlflow_version: int | None) -> None:
+    client = _mlflow(stores)
+    if mlflow_version is None:
+        client.delete_registered_model_alias(REGISTERED_MODEL, CHAMPION_ALIAS)
+    else:
+        client.set_registered_model_alias(REGISTERED_MODEL, CHAMPION_ALIAS, str(mlflow_version))
+
+
+def run_name(model: dict, decision: str) -> str:
+    """How a training run reads in MLflow's list: version, family, partition, decision."""
+    return f"v{model['version']} {model['family']} {model['partition_date']} {decision}"
+
+
+def mark_in_mlflow(stores: ModelStores, model: dict, decision: str, reason: str) -> None:
+    """Name the model's training run after the decision and tag its registered version.
+
+    DuckDB's registry is the record; MLflow mirrors it for people browsing runs. A failure here
+    is logged and changes no decision.
+    """
+    from mlflow.exceptions import MlflowException
+
+    client = _mlflow(stores)
+    try:
+        if model.get("mlflow_run_id"):
+            client.update_run(model["mlflow_run_id"], name=run_name(model, decision))
+            client.set_tag(model["mlflow_run_id"], "decision", decision)
+        if model.get("mlflow_model_version") is not None:
+            version = str(model["mlflow_model_version"])
+            client.set_model_version_tag(REGISTERED_MODEL, version, "decision", decision)
+            client.set_model_version_tag(REGISTERED_MODEL, version, "reason", reason[:4000])
+    except (MlflowException, OSError) as error:
+        log.warning("could not mark v%s %s in MLflow: %s", model["version"], decision, error)
+
+
+def verified(model: dict) -> dict:
+    actual = hashlib.sha256(model["artifact"]).hexdigest()
+    if actual != model["sha256"]:
+        raise ValueError(
+            f"v{model['version']}: artifact hash {actual[:12]} != registered {model['sha256'][:12]}"
+        )
+    return model
+
+
+def promote(
+    conn: duckdb.DuckDBPyConnection,
+    stores: ModelStores,
+    version: int,
+    *,
+    action: str,
+    reason: str,
+    actor: str,
+    partition_date: date | None = None,
+) -> dict:
+    """Make `version` the champion everywhere, or change nothing and raise."""
+    model = verified(registry.load_model_row(conn, version))
+    previous = registry.current_champion(conn)
+    if previous and previous["version"] == version:
+        return {"champion_version": version, "changed": False}
+    old_alias = champion_alias(stores) if model["mlflow_model_version"] is not None else None
+    old_pointer = read_pointer(stores.bentoml_home)
+    details = {
+        "training_start": str(model["training_start"]),
+        "training_end": str(model["training_end"]),
+        "metrics": model["metrics"],
+        "promoted_by": actor,
+    }
+    tag, exported = export_or_reuse(
+        stores.bentoml_home, stores.config, version, model["artifact"], model["sha256"], details
+    )
+    alias_moved = False
+    try:
+        if model["mlflow_model_version"] is not None:
+            _set_alias(stores, model["mlflow_model_version"])
+            alias_moved = True
+        with transaction(conn):
+            if previous:
+                registry.set_status(conn, previous["version"], "retired", f"replaced by v{version}")
+            registry.set_status(conn, version, "champion", reason, promoted_by=actor)
+            registry.record_promotion(
+                conn,
+                partition_date=partition_date,
+                candidate_version=version,
+                previous_champion=previous["version"] if previous else None,
+                action=action,
+                reason=reason,
+                actor=actor,
+                champion_version=version,
+            )
+            point_at(stores.bentoml_home, tag, version, model["sha256"], promoted_by=actor)
+    except BaseException:
+        write_pointer(stores.bentoml_home, old_pointer)
+        if alias_moved:
+            _undo(lambda: _set_alias(stores, old_alias), "restore the MLflow champion alias")
+        if exported:
+            _undo(lambda: delete_export(stores.bentoml_home, tag), f"delete the export {tag}")
+        raise
+    mark_in_mlflow(stores, model, action, reason)
+    if previous:
+        mark_in_mlflow(stores, previous, "retired", f"replaced by v{version}")
+    return {"champion_version": version, "changed": True, "tag": tag}
+
+
+def _undo(step, what: str) -> None:
+    try:
+        step()
+    except Exception as error:  # the original failure is what the caller must see
+        log.error("could not %s: %s", what, error)
+
+
+def rollback(
+    conn: duckdb.DuckDBPyConnection, stores: ModelStores, version: int | None, actor: str
+) -> dict:
+    """Restore `version`, or the champion before the current one, everywhere."""
+    current = registry.current_champion(conn)
+    target = version if version is not None else registry.previous_champion(conn)
+    if target is None:
+        raise ValueError("there is no previous champion to roll back to")
+    if registry.load_model_row(conn, target)["status"] == "rejected":
+        raise ValueError(f"v{target} was rejected; roll back to a former champion instead")
+    reason = f"rolled back from v{current['version'] if current else None} to v{target}"
+    return promote(conn, stores, target, action="rolled_back", reason=reason, actor=actor)
+
+
+def approve(conn: duckdb.DuckDBPyConnection, stores: ModelStores, version: int, actor: str) -> dict:
+    status = registry.load_model_row(conn, version)["status"]
+    if status != "pending_approval":
+        raise ValueError(f"v{version} is {status}, not pending_approval")
+    return promote(
+        conn, stores, version, action="approved", reason=f"approved by {actor}", actor=actor
+    )
+
+
+def reject(conn: duckdb.DuckDBPyConnection, version: int, actor: str) -> None:
+    status = registry.load_model_row(conn, version)["status"]
+    if status != "pending_approval":
+        raise ValueError(f"v{version} is {status}, not pending_approval")
+    registry.record_decision(conn, version, "rejected", "rejected", f"rejected by {actor}", actor)

@@ -1,0 +1,155 @@
+"""Live traffic from the configured stream: predictions over HTTP, then the day's record landed.
+
+Each simulated day lasts `day_seconds` of real time. During it the day's rows are sent to the
+service's `/predict_batch` in a few requests; when it ends, the day's observations with their
+labels are landed as one Parquet file (the landing sensor takes it from there), and the labels
+of the day's predictions are posted to `/feedback`: labels arrive after the predictions they
+judge, up to a day late.
+
+The service may be down for a while (a worker restarting): a request that gets no 2xx is sent
+again until it does. With `acknowledged_path`, every 2xx answer is recorded there as one JSON
+line, `{"kind": "prediction" | "feedback", "ids": [prediction ids]}`, and every attempt that got
+none as `{"kind": "unanswered", "endpoint": ..., "rows": n}`, and each landed file as
+`{"kind": "landed", "file": name, "rows": n}`: what the client was promised, for comparing with
+what reached the warehouse.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+from continual_ml.config import DatasetConfig
+from continual_ml.demo.synthetic_stream import generate_batch, partition_date
+
+REQUESTS_PER_DAY = 8
+ACKNOWLEDGED_FILE = "traffic-acknowledged.jsonl"
+RETRY_SECONDS = 0.5
+
+
+@dataclass
+class TrafficDay:
+    index: int
+    day: str
+    started_at: float  # wall-clock seconds (time.time), comparable with Dagster's timestamps
+    landed_at: float = 0.0
+    accuracy: float = 0.0
+    versions: set[int] = field(default_factory=set)
+
+
+class TrafficGenerator:
+    """Plays days `start_index`, `start_index + 1`, ... of the stream against the service."""
+
+    def __init__(
+        self,
+        config: DatasetConfig,
+        service_url: str,
+        landing_dir: Path,
+        start_index: int,
+        n_days: int | None = None,
+        day_seconds: float = 5.0,
+        token: str | None = None,
+        acknowledged_path: Path | None = None,
+    ) -> None:
+        self.config, self.service_url, self.landing_dir = config, service_url, landing_dir
+        self.start_index, self.n_days, self.day_seconds = start_index, n_days, day_seconds
+        self.headers = {"Authorization": f"Bearer {token}"} if token else {}
+        self.acknowledged_path = acknowledged_path
+        self.days: list[TrafficDay] = []
+        self.stopping = threading.Event()
+        self.error: BaseException | None = None
+
+    def run(self) -> None:
+        """Play days until `n_days` are done or `stop()` is called."""
+        index = self.start_index
+        with httpx.Client(base_url=self.service_url, timeout=30, headers=self.headers) as client:
+            while not self.stopping.is_set():
+                if self.n_days is not None and index >= self.start_index + self.n_days:
+                    return
+                started = time.monotonic()
+                self.days.append(self.play_day(client, index))
+                index += 1
+                self.stopping.wait(max(0.0, self.day_seconds - (time.monotonic() - started)))
+
+    def play_day(self, client: httpx.Client, index: int) -> TrafficDay:
+        day = partition_date(self.config, index)
+        record = TrafficDay(index, day.isoformat(), time.time())
+        rows = generate_batch(self.config, day)
+        records = rows[self.config.feature_names].to_dict("records")
+        size = -(-len(records) // REQUESTS_PER_DAY)
+        pause = self.day_seconds * 0.8 / REQUESTS_PER_DAY
+        feedback, correct = [], 0
+        for start in range(0, len(records), size):
+            response = self.post(client, "/predict_batch", {"rows": records[start : start + size]})
+            if response is None:  # stopped while the service was down
+                break
+            body = response.json()
+            self.record("prediction", [p["prediction_id"] for p in body["predictions"]])
+            record.versions.add(body["model_version"])
+            labels = rows[self.config.label].iloc[start : start + size].tolist()
+            for prediction, label in zip(body["predictions"], labels, strict=True):
+                correct += int(prediction["predicted_class"] == label)
+                feedback.append({"prediction_id": prediction["prediction_id"], "label": label})
+            if self.stopping.wait(pause):
+                break
+        record.accuracy = correct / max(len(feedback), 1)
+        landed = self.land(rows, day.isoformat())
+        self.record("landed", file=landed.name, rows=len(rows))
+        record.landed_at = time.time()
+        if feedback and self.post(client, "/feedback", {"items": feedback}) is not None:
+            self.record("feedback", [item["prediction_id"] for item in feedback])
+        return record
+
+    def post(self, client: httpx.Client, path: str, body: dict) -> httpx.Response | None:
+        """The first 2xx answer to `body`, sent again while the service is down or failing;
+        None if stopped first. A 4xx other than 429 is our mistake, not an outage: raised."""
+        rows = len(body.get("rows") or body.get("items") or ())
+        while True:
+            try:
+                response = client.post(path, json=body)
+                if response.is_success:
+                    return response
+                if response.status_code < 500 and response.status_code != 429:
+                    response.raise_for_status()
+            except httpx.TransportError:
+                pass
+            self.record("unanswered", endpoint=path, rows=rows)
+            if self.stopping.wait(RETRY_SECONDS):
+                return None
+
+    def record(self, kind: str, ids: list[str] | None = None, **facts) -> None:
+        if self.acknowledged_path is None:
+            return
+        line = {"kind": kind, **({"ids": ids} if ids is not None else {}), **facts}
+        with self.acknowledged_path.open("a") as out:
+            out.write(json.dumps(line) + "\n")
+
+    def land(self, rows, day: str) -> Path:
+        """Write the day's file under a name the sensor ignores, then rename it into place."""
+        self.landing_dir.mkdir(parents=True, exist_ok=True)
+        target = self.landing_dir / f"traffic-{day}.parquet"
+        partial = target.with_suffix(".partial")
+        rows.to_parquet(partial, index=False)
+        os.replace(partial, target)
+        return target
+
+    def start(self) -> threading.Thread:
+        def guarded() -> None:
+            # Kept for whoever watches the generator, so a failure is reported, not lost.
+            try:
+                self.run()
+            except BaseException as error:
+                self.error = error
+
+        thread = threading.Thread(target=guarded, name="traffic", daemon=True)
+        thread.start()
+        return thread
+
+    def stop(self) -> None:
+        self.stopping.set()

@@ -1,0 +1,165 @@
+"""Exactly-once ingestion of one file: one transaction, a whole-file quarantine, a report."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Literal
+
+import duckdb
+
+from continual_ml.ingestion import files as file_inspection
+from continual_ml.ingestion import ledger as ingestion_ledger
+from continual_ml.ingestion import routing as landing
+from continual_ml.ingestion.label_tables import ensure_ingestion_schema
+from continual_ml.warehouse.sql import transaction
+
+# What DuckDB raises when a file's bytes turn out to be unreadable part-way through a scan
+# (a bad Parquet page header raises the bare duckdb.Error). Anything else (out of memory, an
+# interrupt, a constraint or binder error from a bug here) propagates instead of blaming the file.
+_UNREADABLE = (duckdb.InvalidInputException, duckdb.IOException, duckdb.SerializationException)
+
+
+def _unreadable(error: duckdb.Error) -> bool:
+    return type(error) is duckdb.Error or isinstance(error, _UNREADABLE)
+
+
+StepHook = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class IngestReport:
+    """What happened to one file; `reason` says why it was skipped or quarantined whole."""
+
+    path: str
+    kind: str
+    status: Literal["ingested", "skipped", "quarantined"]
+    sha256: str
+    size_bytes: int
+    ingestion_id: int | None = None
+    mode: str = "append"
+    rows_in: int = 0
+    rows_good: int = 0
+    rows_quarantined: int = 0
+    reason: str | None = None
+    partitions: dict[date, int] = field(default_factory=dict)
+    replaced: tuple[date, ...] = ()
+    rule_counts: dict[str, int] = field(default_factory=dict)
+    waiting: int = 0  # labels kept for rows that have not landed yet
+
+    def summary(self) -> str:
+        name = Path(self.path).name
+        if self.status != "ingested":
+            return f"{name}: {self.status}: {self.reason}"
+        rules = ", ".join(f"{rule} {n}" for rule, n in self.rule_counts.items())
+        days = ", ".join(str(d) for d in self.partitions) or "no partition"
+        text = f"{name}: {self.rows_in} rows, {self.rows_good} good into {days}"
+        text += f", {self.waiting} waiting for their rows" if self.waiting else ""
+        return text + (f", {self.rows_quarantined} quarantined ({rules})" if rules else "")
+
+
+class RowCountMismatch(AssertionError):
+    """Rows in != good + quarantined: a bug, so the ingestion is rolled back and raised."""
+
+
+@dataclass(frozen=True)
+class Landed:
+    parsed: int
+    good: int
+    quarantined: int
+    rejected: int
+    per_day: dict[date, int]
+    replaced: tuple[date, ...] = ()
+    waiting: int = 0
+
+
+def ingest(conn, config, path, source, on_step, *, kind, formats, land, mode="append", force=False):
+    """Land one file once with `land`, or quarantine it whole; see `continual_ml.ingestion`."""
+    facts = file_inspection.inspect_file(path, formats)
+    source = source or path.name
+    step = on_step or (lambda name: None)
+    ensure_ingestion_schema(conn, config)
+    problem = facts.problem
+    with landing.utc_session(conn), landing.scratch(conn):
+        try:
+            with transaction(conn):
+                done = ingestion_ledger.previous_outcome(conn, kind, facts.sha256)
+                if done is not None and mode == "append" and not force:
+                    return IngestReport(
+                        str(path), kind, "skipped", facts.sha256, facts.size_bytes, reason=done
+                    )
+                if problem is None:
+                    ingestion = ingestion_ledger.start_ingestion(conn, kind, source)
+                    landed = land(facts, ingestion, step)
+                    if isinstance(landed, str):
+                        problem = landed
+                    else:
+                        return _finish(conn, facts, ingestion, landed, mode, step)
+        except duckdb.Error as error:
+            if not _unreadable(error):
+                raise
+            problem = f"unreadable {facts.format} file: {str(error).splitlines()[0]}"
+        with transaction(conn):
+            ingestion = ingestion_ledger.start_ingestion(conn, kind, source)
+            ingestion_ledger.quarantine_file(conn, ingestion, facts, problem)
+    return IngestReport(
+        str(path),
+        kind,
+        "quarantined",
+        facts.sha256,
+        facts.size_bytes,
+        ingestion_id=ingestion.ingestion_id,
+        mode=mode,
+        reason=problem,
+    )
+
+
+def _finish(conn, facts, ingestion, landed: Landed, mode, step) -> IngestReport:
+    """Check that no row went missing, record the file, and say what happened."""
+    quarantined = landed.quarantined + landed.rejected
+    stored = conn.execute(
+        "SELECT count(*) FROM quarantined_rows WHERE ingestion_id = ?", [ingestion.ingestion_id]
+    ).fetchone()[0]
+    if landed.parsed != landed.good + landed.quarantined or stored != quarantined:
+        raise RowCountMismatch(
+            f"{facts.path}: {landed.parsed} rows read but {landed.good} good + "
+            f"{landed.quarantined} quarantined ({stored} stored)"
+        )
+    refused_per_day = dict(
+        conn.execute(
+            "SELECT partition_date, count(*) FROM quarantined_rows "
+            "WHERE ingestion_id = ? AND partition_date IS NOT NULL GROUP BY ALL",
+            [ingestion.ingestion_id],
+        ).fetchall()
+    )
+    written = {d: n - refused_per_day.get(d, 0) for d, n in sorted(landed.per_day.items())}
+    partitions = {d: n for d, n in written.items() if n > 0}
+    rows = (landed.parsed + landed.rejected, landed.good, quarantined)
+    recorded = landed.replaced if mode == "replace" else list(partitions)
+    ingestion_ledger.record_file(conn, ingestion, facts, mode=mode, rows=rows, partitions=recorded)
+    step("recorded")
+    rule_counts = dict(
+        conn.execute(
+            "SELECT rule, count(*) AS n FROM (SELECT unnest(rules) AS rule FROM quarantined_rows "
+            "WHERE ingestion_id = ?) GROUP BY rule ORDER BY n DESC, rule",
+            [ingestion.ingestion_id],
+        ).fetchall()
+    )
+    return IngestReport(
+        str(facts.path),
+        ingestion.kind,
+        "ingested",
+        facts.sha256,
+        facts.size_bytes,
+        ingestion_id=ingestion.ingestion_id,
+        mode=mode,
+        rows_in=rows[0],
+        rows_good=rows[1],
+        rows_quarantined=rows[2],
+        partitions=partitions,
+        replaced=landed.replaced,
+        rule_counts=rule_counts,
+        waiting=landed.waiting,
+    )

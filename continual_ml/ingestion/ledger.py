@@ -1,0 +1,127 @@
+"""The tables that remember each ingestion: the files landed, and the files and rows refused.
+
+Tables kept here (created by `ensure_ingestion_schema`):
+
+- `ingested_files`: one row per ingestion (file, size, sha256, rows in/good/quarantined).
+- `quarantined_files`: files that could not be read at all, with the reason.
+- `quarantined_rows`: rows refused by a rule: the file, the row as read (JSON), its row number
+  where the reader knows it (Parquet rows, CSV lines that do not parse), its id if any, the
+  reasons and the rule names.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+import duckdb
+
+from continual_ml.ingestion.files import FileFacts
+
+_TABLES = """
+CREATE SEQUENCE IF NOT EXISTS ingestion_ids;
+CREATE TABLE IF NOT EXISTS ingested_files (
+    ingestion_id BIGINT PRIMARY KEY, kind VARCHAR NOT NULL, mode VARCHAR NOT NULL,
+    source VARCHAR NOT NULL, path VARCHAR NOT NULL, size_bytes BIGINT NOT NULL,
+    sha256 VARCHAR NOT NULL, rows_in BIGINT NOT NULL, rows_good BIGINT NOT NULL,
+    rows_quarantined BIGINT NOT NULL, partitions DATE[], ingested_at TIMESTAMP NOT NULL
+);
+CREATE TABLE IF NOT EXISTS quarantined_files (
+    ingestion_id BIGINT PRIMARY KEY, kind VARCHAR NOT NULL, source VARCHAR NOT NULL,
+    path VARCHAR NOT NULL, size_bytes BIGINT NOT NULL, sha256 VARCHAR NOT NULL,
+    reason VARCHAR NOT NULL, quarantined_at TIMESTAMP NOT NULL
+);
+CREATE TABLE IF NOT EXISTS quarantined_rows (
+    ingestion_id BIGINT NOT NULL, kind VARCHAR NOT NULL, source VARCHAR NOT NULL,
+    row_number BIGINT, row_id VARCHAR, partition_date DATE, raw JSON, reason VARCHAR NOT NULL,
+    rules VARCHAR[], ingested_at TIMESTAMP NOT NULL
+);
+"""
+
+
+def ensure_ingestion_schema(conn: duckdb.DuckDBPyConnection) -> None:
+    conn.execute(_TABLES)
+
+
+@dataclass(frozen=True)
+class Ingestion:
+    """One attempt at landing one file: the id every row it writes is tagged with."""
+
+    ingestion_id: int
+    kind: str
+    source: str
+    ingested_at: datetime
+
+
+def start_ingestion(conn: duckdb.DuckDBPyConnection, kind: str, source: str) -> Ingestion:
+    ingestion_id = conn.execute("SELECT nextval('ingestion_ids')").fetchone()[0]
+    # one clock reading for every row the ingestion writes, in UTC like the event times
+    now = conn.execute("SELECT timezone('UTC', now())").fetchone()[0]
+    return Ingestion(ingestion_id, kind, source, now)
+
+
+def previous_outcome(conn: duckdb.DuckDBPyConnection, kind: str, sha256: str) -> str | None:
+    """Why a file with this content needs no work: already ingested, or already quarantined."""
+    done = conn.execute(
+        "SELECT ingestion_id, ingested_at FROM ingested_files WHERE kind = ? AND sha256 = ? "
+        "ORDER BY ingestion_id LIMIT 1",
+        [kind, sha256],
+    ).fetchone()
+    if done is not None:
+        return (
+            f"already ingested: same sha256 as ingestion {done[0]} at {done[1]:%Y-%m-%d %H:%M:%S}"
+        )
+    refused = conn.execute(
+        "SELECT ingestion_id, quarantined_at, reason FROM quarantined_files "
+        "WHERE kind = ? AND sha256 = ? ORDER BY ingestion_id LIMIT 1",
+        [kind, sha256],
+    ).fetchone()
+    if refused is not None:
+        return f"already quarantined as ingestion {refused[0]}: {refused[2]}"
+    return None
+
+
+def record_file(
+    conn: duckdb.DuckDBPyConnection,
+    ingestion: Ingestion,
+    facts: FileFacts,
+    *,
+    mode: str,
+    rows: tuple[int, int, int],
+    partitions: Sequence = (),
+) -> None:
+    """Remember an ingestion: with its rows in the same transaction, this makes it exactly-once."""
+    conn.execute(
+        "INSERT INTO ingested_files VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            ingestion.ingestion_id,
+            ingestion.kind,
+            mode,
+            ingestion.source,
+            str(facts.path),
+            facts.size_bytes,
+            facts.sha256,
+            *rows,
+            list(partitions),
+            ingestion.ingested_at,
+        ],
+    )
+
+
+def quarantine_file(
+    conn: duckdb.DuckDBPyConnection, ingestion: Ingestion, facts: FileFacts, reason: str
+) -> None:
+    conn.execute(
+        "INSERT INTO quarantined_files VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            ingestion.ingestion_id,
+            ingestion.kind,
+            ingestion.source,
+            str(facts.path),
+            facts.size_bytes,
+            facts.sha256,
+            reason,
+            ingestion.ingested_at,
+        ],
+    )

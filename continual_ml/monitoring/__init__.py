@@ -1,0 +1,1 @@
+"""How the champion does on each batch: drift, estimated and realized performance, traffic."""

@@ -1,0 +1,73 @@
+"""The monitoring plots shown on the assets: titled, with legends that name every mark."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+from matplotlib.patches import Patch
+
+from continual_ml.training.plots import figure_png
+
+SIZE, DPI = (8.0, 4.0), 100
+
+
+def accuracy_history_png(history: pd.DataFrame) -> bytes:
+    """Estimated against realized accuracy per partition, each champion change marked."""
+    figure = Figure(figsize=SIZE, dpi=DPI, layout="constrained")
+    axes = figure.subplots()
+    history = history.sort_values("partition_date")
+    x = pd.to_datetime(history["partition_date"])
+    axes.plot(x, history["realized_accuracy"], marker="o", label="realized (labelled rows)")
+    axes.plot(
+        x, history["estimated_accuracy"], marker="x", linestyle="--", label="estimated (CBPE)"
+    )
+    versions = history["champion_version"].to_numpy()
+    changed = np.flatnonzero(versions[1:] != versions[:-1]) + 1
+    for n, index in enumerate(changed):
+        axes.axvline(
+            x.iloc[index],
+            color="grey",
+            alpha=0.5,
+            linestyle=":",
+            label="champion change" if n == 0 else None,
+        )
+        axes.annotate(
+            f"v{int(versions[index])}",
+            (x.iloc[index], 0.04),
+            xytext=(3, 0),
+            textcoords="offset points",
+            color="grey",
+        )
+    axes.set_ylim(0, 1.02)
+    axes.set_ylabel("accuracy")
+    first = int(versions[0]) if len(versions) else None
+    axes.set_title(f"Champion accuracy per partition (v{first} at the start)")
+    axes.legend(loc="lower left")
+    figure.autofmt_xdate()
+    return figure_png(figure)
+
+
+def feature_drift_png(scores: pd.DataFrame, drift_share_threshold: float | None = None) -> bytes:
+    """Per-feature drift score against its threshold for one partition."""
+    figure = Figure(figsize=SIZE, dpi=DPI, layout="constrained")
+    axes = figure.subplots()
+    colours = np.where(scores["drifted"], "tab:red", "tab:blue")
+    axes.bar(scores["feature"], scores["score"], color=colours)
+    axes.scatter(scores["feature"], scores["threshold"], marker="_", s=400, color="black", zorder=3)
+    axes.set_ylabel("drift score (method per feature)")
+    share = float(scores["drifted"].mean()) if len(scores) else 0.0
+    day = (
+        str(scores["partition_date"].iloc[0]) if "partition_date" in scores and len(scores) else ""
+    )
+    policy = f" (policy threshold {drift_share_threshold:.2f})" if drift_share_threshold else ""
+    axes.set_title(f"Feature drift {day}: share {share:.2f}{policy}".replace("  ", " "))
+    axes.legend(
+        handles=[
+            Patch(color="tab:red", label="drifted"),
+            Patch(color="tab:blue", label="not drifted"),
+            axes.scatter([], [], marker="_", s=400, color="black", label="threshold"),
+        ],
+        loc="upper right",
+    )
+    return figure_png(figure)

@@ -1,0 +1,1 @@
+"""What the BentoML service runs: request schema, champion follower, scorer, guards, logs."""

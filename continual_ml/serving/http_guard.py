@@ -1,0 +1,209 @@
+"""An ASGI middleware in front of the service's POST routes: the request is checked whole here.
+
+Method (405), bearer token (401), content type (415), body size (413, before the body is read
+past the route's limit), strict JSON (no duplicate keys, no NaN) and the route's schema (400)
+are all checked before BentoML sees the request, so a refused request costs no model work, the
+oversized one no parsing, and every refusal has one shape: `{"error": str, "detail": [...]}`,
+with echoed names cut short. Client errors are logged at INFO in one line, without traceback.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import logging
+from collections.abc import Callable
+
+from pydantic import BaseModel, ValidationError
+
+from continual_ml.serving.request_schema import CONFLICT
+
+log = logging.getLogger("continual_ml.serving.http_guard")
+
+ECHO_CHARS = 80  # longest name or message echoed back or logged from a client's request
+MAX_DETAILS = 20  # errors listed per refusal; the count says how many there were
+
+
+class Refusal(Exception):
+    def __init__(self, status: int, error: str, detail: list | None = None, headers=()):
+        super().__init__(error)
+        self.status, self.error, self.detail, self.headers = status, error, detail or [], headers
+
+
+def clip(text: str) -> str:
+    return text if len(text) <= ECHO_CHARS else text[: ECHO_CHARS - 1] + "…"
+
+
+def _no_duplicate_keys(pairs: list[tuple[str, object]]) -> dict:
+    body = dict(pairs)
+    if len(body) != len(pairs):
+        seen: set[str] = set()
+        repeated = next(k for k, _ in pairs if k in seen or seen.add(k))
+        raise Refusal(400, f"body: key {clip(repeated)!r} appears more than once in an object")
+    return body
+
+
+def parse_strict_json(body: bytes) -> object:
+    """The JSON value of `body`, refusing duplicate keys as a Refusal.
+
+    NaN and Infinity (not JSON, but Python's parser reads them) become floats the schema then
+    refuses by name, as it does numbers too large for a float (`1e400`).
+    """
+    try:
+        return json.loads(body, object_pairs_hook=_no_duplicate_keys)
+    except ValueError as error:  # not JSON, not UTF-8, or an integer too long to convert
+        raise Refusal(400, f"body: not valid JSON ({clip(str(error))})") from None
+    except RecursionError:
+        raise Refusal(400, "body: nested too deeply") from None
+
+
+def validation_refusal(error: ValidationError, conflict_type: str) -> Refusal:
+    """A 400 naming the invalid fields; a 409 when the body contradicts itself."""
+    conflict = any(e["type"] == conflict_type for e in error.errors())
+    detail = [
+        {
+            "loc": [clip(str(p)) if isinstance(p, str) else p for p in e["loc"]],
+            "msg": clip(e["msg"]),
+        }
+        for e in error.errors(include_url=False, include_context=False, include_input=False)
+    ]
+    first = detail[0]
+    where = ".".join(map(str, first["loc"])) or "body"
+    more = f" (and {len(detail) - 1} more)" if len(detail) > 1 else ""
+    return Refusal(409 if conflict else 400, f"{where}: {first['msg']}{more}", detail[:MAX_DETAILS])
+
+
+class RequestGuard:
+    """Refuse what a protected route must not process; pass the rest through, body replayed.
+
+    `routes` maps each protected path to (the pydantic model of its JSON body, or None for a
+    body checked by its route, the body size limit, the content types it takes).
+    `unavailable` returns why no model can serve right now (a 503), or None.
+    """
+
+    def __init__(
+        self,
+        app,
+        routes: dict[str, tuple[type[BaseModel] | None, int, tuple[str, ...]]],
+        token: str | None,
+        unavailable: Callable[[], str | None] = lambda: None,
+    ):
+        self.app, self.routes, self.unavailable = app, routes, unavailable
+        self._expected = f"Bearer {token}".encode() if token else None
+
+    async def __call__(self, scope, receive, send):
+        route = self.routes.get(scope["path"]) if scope["type"] == "http" else None
+        if route is None:
+            return await self.app(scope, receive, send)
+        try:
+            body = await self._checked_body(scope, receive, *route)
+        except Refusal as refusal:
+            log.info(
+                "refused %s %s: %d %s",
+                scope["method"],
+                clip(scope["path"]),
+                refusal.status,
+                refusal.error,
+            )
+            return await respond(send, refusal, head=scope["method"] == "HEAD")
+        except ClientGone:
+            return None  # nobody to answer; not a server error
+        except Exception:  # a bug of ours: answer, rather than leave the client waiting
+            log.exception("request check failed on %s", clip(scope["path"]))
+            return await respond(send, Refusal(500, "server: unexpected error, see the log"))
+
+        replayed = False
+
+        async def replay():
+            nonlocal replayed
+            if replayed:  # after the body, whatever the client does next (a disconnect)
+                return await receive()
+            replayed = True
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        return await self.app(scope, replay, send)
+
+    async def _checked_body(
+        self, scope, receive, model: type[BaseModel] | None, limit: int, types: tuple[str, ...]
+    ) -> bytes:
+        if scope["method"] != "POST":
+            raise Refusal(405, f"method: {scope['method']} not allowed, use POST", headers=ALLOW)
+        authorization = [v for k, v in scope["headers"] if k == b"authorization"]
+        if len(authorization) > 1:
+            raise Refusal(400, "authorization: more than one Authorization header")
+        if self._expected is not None:
+            # Constant-time comparison: the time taken says nothing about the token's prefix.
+            given = authorization[0] if authorization else b""
+            if not hmac.compare_digest(given, self._expected):
+                challenge = b'Bearer realm="continual-ml"' + (
+                    b', error="invalid_token"' if given else b""
+                )
+                raise Refusal(
+                    401,
+                    "authorization: missing or invalid bearer token",
+                    headers=((b"www-authenticate", challenge),),
+                )
+        headers = dict(scope["headers"])
+        content_type = headers.get(b"content-type", b"").split(b";")[0].strip().lower()
+        if content_type.decode("latin-1") not in types:
+            raise Refusal(415, f"content-type: must be {' or '.join(types)}")
+        declared = headers.get(b"content-length")
+        if declared is not None and (not declared.isdigit() or int(declared) > limit):
+            raise Refusal(413, f"body: larger than {limit} bytes", headers=CLOSE)
+        body = await read_body(receive, limit)
+        if reason := self.unavailable():
+            raise Refusal(503, f"model: {reason[:300]}", headers=((b"retry-after", b"5"),))
+        if model is None:
+            return body
+        try:
+            model.model_validate(parse_strict_json(body))
+        except ValidationError as error:
+            raise validation_refusal(error, CONFLICT) from None
+        return body
+
+
+ALLOW = ((b"allow", b"POST"),)
+# Refused before its body is read: closing the connection spares the server reading the rest,
+# which uvicorn would otherwise parse to the end to keep the connection alive.
+CLOSE = ((b"connection", b"close"),)
+
+
+class ClientGone(Exception):
+    """The client disconnected before sending its whole body."""
+
+
+async def read_body(receive, limit: int) -> bytes:
+    chunks, size = [], 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise ClientGone
+        chunks.append(message.get("body", b""))
+        size += len(chunks[-1])
+        if size > limit:
+            raise Refusal(413, f"body: larger than {limit} bytes", headers=CLOSE)
+        if not message.get("more_body", False):
+            return b"".join(chunks)
+
+
+async def respond(send, refusal: Refusal, head: bool = False) -> None:
+    payload = json.dumps({"error": refusal.error, "detail": refusal.detail}).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": refusal.status,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(payload)).encode()),
+                *refusal.headers,
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": b"" if head else payload})
+
+
+def unscorable(reason: str):
+    """A 422 in the shape of every other refusal: values the model gives no finite answer for."""
+    from starlette.responses import JSONResponse
+
+    return JSONResponse({"error": reason[:300], "detail": []}, status_code=422)

@@ -1,0 +1,1 @@
+"""Training a candidate: the scikit-learn pipeline, its evaluation, metrics and plots."""

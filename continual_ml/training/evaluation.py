@@ -1,0 +1,223 @@
+"""Scoring the candidate and the champion on one holdout: tables, per-row predictions, plots."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from continual_ml.config import DatasetConfig
+from continual_ml.training.class_probabilities import class_proba
+from continual_ml.training.classification_metrics import (
+    SCALAR_METRICS,
+    classification_report,
+    per_slice,
+)
+from continual_ml.training.multiclass_metrics import multiclass_report
+from continual_ml.training.pipeline import load_model
+from continual_ml.training.plots import (
+    class_confusion_matrix_png,
+    confusion_matrix_png,
+    png_markdown_text,
+    reliability_diagram_png,
+    roc_curve_png,
+)
+
+
+@dataclass
+class HoldoutEvaluation:
+    scores: pd.DataFrame  # one row per role and slice ("all" for the whole holdout)
+    holdout: pd.DataFrame  # per-row truth and both models' probabilities, for the gate
+    candidate_report: dict
+    champion_report: dict | None
+    classes: tuple | None = None  # set for a multiclass model: the config's classes
+
+    def save_plots(self, folder: Path) -> dict[str, Path]:
+        folder.mkdir(parents=True, exist_ok=True)
+        if self.classes is not None:
+            return self._save_class_plots(folder)
+        truth = self.holdout["truth"].to_numpy()
+        candidate = self.holdout["candidate_proba"].to_numpy()
+        champion = (
+            self.holdout["champion_proba"].to_numpy() if self.champion_report is not None else None
+        )
+        plots = {
+            "roc": roc_curve_png(truth, candidate, champion),
+            "calibration": reliability_diagram_png(truth, candidate, champion),
+            "confusion_matrix": confusion_matrix_png(truth, candidate, champion),
+        }
+        return _write_plots(folder, plots)
+
+    def _save_class_plots(self, folder: Path) -> dict[str, Path]:
+        # ROC and reliability curves are per class; the confusion matrix says it all at once.
+        reports = [r for r in (self.candidate_report, self.champion_report) if r is not None]
+        matrices = [report["confusion_matrix"] for report in reports]
+        png = class_confusion_matrix_png(matrices, self.classes)
+        return _write_plots(folder, {"confusion_matrix": png})
+
+
+def _write_plots(folder: Path, plots: dict[str, bytes]) -> dict[str, Path]:
+    paths = {}
+    for name, png in plots.items():
+        paths[name] = folder / f"{name}.png"
+        paths[name].write_bytes(png)
+    return paths
+
+
+def positive_proba(model, config: DatasetConfig, rows: pd.DataFrame) -> np.ndarray:
+    return model.predict_proba(rows[config.feature_names])[:, 1]
+
+
+def _score_rows(role: str, version: int, truth, proba, slices) -> list[dict]:
+    rows = [
+        {
+            "role": role,
+            "model_version": version,
+            "slice": "all",
+            **_flat(classification_report(truth, proba)),
+        }
+    ]
+    if slices is not None:
+        for value, report in per_slice(truth, proba, slices).items():
+            rows.append(
+                {"role": role, "model_version": version, "slice": str(value), **_flat(report)}
+            )
+    return rows
+
+
+def _flat(report: dict) -> dict:
+    return {
+        **{k: report[k] for k in SCALAR_METRICS},
+        "n": report["n"],
+        "confusion_matrix": json.dumps(report["confusion_matrix"]),
+    }
+
+
+def evaluate_on_holdout(
+    config: DatasetConfig, holdout: pd.DataFrame, candidate: dict, champion: dict | None
+) -> HoldoutEvaluation:
+    """Score both models (loaded only after their hashes check out) on the same rows."""
+    if not config.binary:
+        return _evaluate_classes(config, holdout, candidate, champion)
+    truth = holdout[config.label].astype(int).to_numpy()
+    slices = holdout[config.model.slice_column] if config.model.slice_column else None
+    predictions = pd.DataFrame(
+        {
+            "candidate_version": candidate["version"],
+            "row_id": holdout["row_id"].to_numpy(),
+            "truth": truth,
+            "candidate_proba": positive_proba(
+                load_model(candidate["artifact"], candidate["sha256"]), config, holdout
+            ),
+            "champion_version": champion["version"] if champion else None,
+            "champion_proba": np.nan,
+        }
+    )
+    scores = _score_rows(
+        "candidate", candidate["version"], truth, predictions["candidate_proba"], slices
+    )
+    champion_report = None
+    if champion is not None:
+        proba = positive_proba(
+            load_model(champion["artifact"], champion["sha256"]), config, holdout
+        )
+        predictions["champion_proba"] = proba
+        scores += _score_rows("champion", champion["version"], truth, proba, slices)
+        champion_report = classification_report(truth, proba)
+    return HoldoutEvaluation(
+        scores=pd.DataFrame(scores).assign(candidate_version=candidate["version"]),
+        holdout=predictions,
+        candidate_report=classification_report(truth, predictions["candidate_proba"]),
+        champion_report=champion_report,
+    )
+
+
+def class_report(truth, proba, classes) -> dict:
+    """A `multiclass_report` under the binary report's names, so both fill the same table.
+
+    ``f1`` is the macro F1 and ``roc_auc`` the macro one-vs-rest AUC; precision, recall, PR-AUC
+    and ECE, which are about one positive class, are left empty (nan).
+    """
+    report = multiclass_report(truth, proba, classes)
+    named = {"f1": report["macro_f1"], "roc_auc": report["roc_auc_ovr"]}
+    return {
+        **dict.fromkeys(SCALAR_METRICS, float("nan")),
+        **{k: report[k] for k in SCALAR_METRICS if k in report},
+        **named,
+        "macro_f1": report["macro_f1"],
+        "confusion_matrix": report["confusion_matrix"],
+        "n": report["n"],
+    }
+
+
+def _class_score_rows(role: str, version: int, truth, proba, classes, slices) -> list[dict]:
+    parts = [("all", np.ones(len(truth), dtype=bool))]
+    if slices is not None:
+        values = pd.Series(np.asarray(slices, dtype=object))
+        parts += [(str(v), (values == v).to_numpy()) for v in sorted(values.dropna().unique())]
+        if values.isna().any():
+            parts.append(("None", values.isna().to_numpy()))
+    return [
+        {
+            "role": role,
+            "model_version": version,
+            "slice": name,
+            **_flat(class_report(truth[rows], proba[rows], classes)),
+        }
+        for name, rows in parts
+    ]
+
+
+def _evaluate_classes(config, holdout, candidate, champion) -> HoldoutEvaluation:
+    """The multiclass `evaluate_on_holdout`: truth stored as the index of its class, each
+    model's probability of its predicted class in ``*_proba`` and the whole row of class
+    probabilities (in the config's order) in ``*_probabilities``."""
+    classes = list(config.classes)
+    labels = holdout[config.label].to_numpy(dtype=object)
+    slices = holdout[config.model.slice_column] if config.model.slice_column else None
+    roles = [("candidate", candidate)] + ([("champion", champion)] if champion else [])
+    probas, scores, reports = {}, [], {}
+    for role, model_row in roles:
+        model = load_model(model_row["artifact"], model_row["sha256"])
+        probas[role] = proba = class_proba(model, config, holdout)
+        scores += _class_score_rows(role, model_row["version"], labels, proba, classes, slices)
+        reports[role] = class_report(labels, proba, classes)
+    index_of = {label: index for index, label in enumerate(classes)}
+
+    def column(role: str, values):
+        return values(probas[role]) if role in probas else None
+
+    predictions = pd.DataFrame(
+        {
+            "candidate_version": candidate["version"],
+            "row_id": holdout["row_id"].to_numpy(),
+            "truth": [index_of[label] for label in labels],
+            "candidate_proba": column("candidate", lambda p: p.max(axis=1)),
+            "champion_version": champion["version"] if champion else None,
+            "champion_proba": column("champion", lambda p: p.max(axis=1)),
+            "candidate_probabilities": column("candidate", _json_rows),
+            "champion_probabilities": column("champion", _json_rows),
+        }
+    )
+    return HoldoutEvaluation(
+        scores=pd.DataFrame(scores).assign(candidate_version=candidate["version"]),
+        holdout=predictions,
+        candidate_report=reports["candidate"],
+        champion_report=reports.get("champion"),
+        classes=tuple(classes),
+    )
+
+
+def _json_rows(proba: np.ndarray) -> list[str]:
+    return [json.dumps(row) for row in proba.tolist()]
+
+
+def plots_markdown(paths: dict[str, Path]) -> str:
+    """Inline PNGs as markdown, which the Dagster UI renders in the asset's metadata."""
+    return "\n\n".join(
+        f"**{name}**\n\n{png_markdown_text(name, path.read_bytes())}"
+        for name, path in paths.items()
+    )

@@ -1,0 +1,139 @@
+"""The DuckDB warehouse: table layout and the reads and writes the assets make.
+
+Every function takes an open connection, so the caller decides the transaction and the one
+process that writes; nothing here opens the file itself.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import duckdb
+import pandas as pd
+
+from continual_ml.config import DatasetConfig
+from continual_ml.warehouse import registry
+from continual_ml.warehouse.sql import insert_frame, insert_row, transaction
+
+_FIXED_TABLES = """
+CREATE TABLE IF NOT EXISTS data_windows (
+    partition_date DATE NOT NULL, kind VARCHAR NOT NULL, window_start DATE NOT NULL,
+    window_end DATE NOT NULL, champion_version INTEGER, n_rows INTEGER NOT NULL,
+    PRIMARY KEY (partition_date, kind)
+);
+CREATE TABLE IF NOT EXISTS partition_validation (
+    partition_date DATE PRIMARY KEY, passed BOOLEAN NOT NULL, failures JSON NOT NULL,
+    n_rows INTEGER NOT NULL, checked_at TIMESTAMP DEFAULT current_timestamp
+);
+CREATE TABLE IF NOT EXISTS performance_history (
+    partition_date DATE PRIMARY KEY, champion_version INTEGER, n_rows INTEGER,
+    n_labelled INTEGER, prediction_drift_score DOUBLE, prediction_drifted BOOLEAN,
+    label_drift_score DOUBLE, label_drifted BOOLEAN, estimated_accuracy DOUBLE,
+    realized_accuracy DOUBLE, estimation_error DOUBLE, estimate_unreliable BOOLEAN,
+    reliability_reason VARCHAR, computed_at TIMESTAMP DEFAULT current_timestamp
+);
+CREATE TABLE IF NOT EXISTS drift_reports (
+    partition_date DATE PRIMARY KEY,
+    reference_start DATE, reference_end DATE, champion_version INTEGER,
+    n_features INTEGER, n_drifted INTEGER, drift_share DOUBLE,
+    html_path VARCHAR, computed_at TIMESTAMP DEFAULT current_timestamp
+);
+CREATE TABLE IF NOT EXISTS drift_scores (
+    partition_date DATE NOT NULL, feature VARCHAR NOT NULL, method VARCHAR NOT NULL,
+    threshold DOUBLE, score DOUBLE, drifted BOOLEAN
+);
+"""
+
+
+def _row_columns(config: DatasetConfig) -> str:
+    types = {"numeric": "DOUBLE", "boolean": "BOOLEAN", "categorical": "VARCHAR"}
+    features = ", ".join(f'"{f.name}" {types[f.kind]}' for f in config.features)
+    return (
+        "row_id VARCHAR NOT NULL, partition_date DATE NOT NULL, event_time TIMESTAMP NOT NULL, "
+        f'batch_id VARCHAR NOT NULL, {features}, "{config.label}" {config.label_sql_type}'
+    )
+
+
+def ensure_schema(conn: duckdb.DuckDBPyConnection, config: DatasetConfig) -> None:
+    conn.execute(_FIXED_TABLES)
+    conn.execute(registry.SCHEMA)
+    conn.execute(f"CREATE TABLE IF NOT EXISTS observations ({_row_columns(config)})")
+
+
+def row_column_names(config: DatasetConfig) -> list[str]:
+    return [
+        "row_id",
+        "partition_date",
+        "event_time",
+        "batch_id",
+        *config.feature_names,
+        config.label,
+    ]
+
+
+def replace_rows(
+    conn: duckdb.DuckDBPyConnection, table: str, rows: pd.DataFrame, partition: date | None = None
+) -> int:
+    """Swap one partition's rows (or the whole table) in one transaction: all old or all new."""
+    with transaction(conn):
+        if partition is None:
+            conn.execute(f"DELETE FROM {table}")
+        else:
+            conn.execute(f"DELETE FROM {table} WHERE partition_date = ?", [partition])
+        insert_frame(conn, table, rows)
+    return len(rows)
+
+
+def read_rows(conn: duckdb.DuckDBPyConnection, table: str, start: date, end: date) -> pd.DataFrame:
+    """Rows of `table` with partition dates in [start, end], oldest first."""
+    return conn.execute(
+        f"SELECT * FROM {table} WHERE partition_date BETWEEN ? AND ? ORDER BY event_time, row_id",
+        [start, end],
+    ).df()
+
+
+def record_window(
+    conn: duckdb.DuckDBPyConnection,
+    partition: date,
+    kind: str,
+    start: date,
+    end: date,
+    champion_version: int | None,
+) -> int:
+    """Record which partitions form the reference or current window as of `partition`."""
+    n_rows = conn.execute(
+        "SELECT count(*) FROM observations WHERE partition_date BETWEEN ? AND ?", [start, end]
+    ).fetchone()[0]
+    conn.execute(
+        "INSERT OR REPLACE INTO data_windows VALUES (?, ?, ?, ?, ?, ?)",
+        [partition, kind, start, end, champion_version, n_rows],
+    )
+    return n_rows
+
+
+def read_window(conn: duckdb.DuckDBPyConnection, partition: date, kind: str) -> dict:
+    row = conn.execute(
+        "SELECT window_start, window_end, champion_version, n_rows FROM data_windows "
+        "WHERE partition_date = ? AND kind = ?",
+        [partition, kind],
+    ).fetchone()
+    if row is None:
+        raise LookupError(f"no {kind} window recorded for {partition}")
+    return dict(zip(("start", "end", "champion_version", "n_rows"), row, strict=True))
+
+
+def window_rows(conn: duckdb.DuckDBPyConnection, partition: date, kind: str) -> pd.DataFrame:
+    """The observations in the `kind` window recorded for `partition`, oldest first."""
+    window = read_window(conn, partition, kind)
+    return read_rows(conn, "observations", window["start"], window["end"])
+
+
+def record_drift(
+    conn: duckdb.DuckDBPyConnection, partition: date, scores: pd.DataFrame, **summary
+) -> None:
+    """Replace a partition's drift summary and per-feature scores together."""
+    with transaction(conn):
+        conn.execute("DELETE FROM drift_scores WHERE partition_date = ?", [partition])
+        conn.execute("DELETE FROM drift_reports WHERE partition_date = ?", [partition])
+        insert_frame(conn, "drift_scores", scores)
+        insert_row(conn, "drift_reports", {"partition_date": partition, **summary})
