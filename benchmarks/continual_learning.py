@@ -63,10 +63,10 @@ from continual_ml.decisions.gate import GateSettings, evaluate_gate
 from continual_ml.decisions.gate_pooling import pool_refusals
 from continual_ml.decisions.retrain_policy import (
     PartitionObservation,
+    RetrainPolicy,
     decide_retrain,
     follow_up_partition,
 )
-from continual_ml.defs.automation import retrain_policy
 from continual_ml.monitoring.drift_engine import check_drift
 
 RESULTS = Path(__file__).parent / "results" / "continual_learning.json"
@@ -101,7 +101,7 @@ def stream_config(stream: DriftStream, window: int, max_drop: float | None = Non
 def policy_run(models: TrainedModels, first_end: int) -> dict:
     """Replay the sensor's loop: monitor each batch, decide, train, gate, maybe promote."""
     stream, config = models.stream, models.config
-    policy = retrain_policy(config.policy)  # mapped exactly as the sensor maps it
+    policy = RetrainPolicy.from_settings(config.policy)  # as the sensor builds it
     gate = GateSettings(
         metric=config.policy.gate_metric,
         min_effect=config.policy.min_improvement,

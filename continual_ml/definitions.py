@@ -2,13 +2,7 @@
 
 import dagster as dg
 
-from continual_ml.defs.automation import (
-    JOBS,
-    drift_explanation_sensor,
-    drift_retrain_sensor,
-    queue_aging_sensor,
-    run_failure_alert,
-)
+from continual_ml.defs.automation import drift_explanation_sensor, drift_retrain_sensor
 from continual_ml.defs.data.assets import current_window, observations, reference_window
 from continual_ml.defs.data.checks import observations_are_valid
 from continual_ml.defs.data.ingestion import (
@@ -20,6 +14,7 @@ from continual_ml.defs.monitoring.late_labels import labels, late_labels_sensor
 from continual_ml.defs.monitoring.performance import model_performance
 from continual_ml.defs.monitoring.served_traffic import served_model_performance
 from continual_ml.defs.resources import build_resources
+from continual_ml.defs.run_health import JOBS, queue_aging_sensor, run_failure_alert
 from continual_ml.defs.training.assets import candidate_model, champion_model, evaluation_scores
 from continual_ml.defs.training.checks import candidate_beats_champion
 from continual_ml.defs.training.first_champion import first_champion_sensor

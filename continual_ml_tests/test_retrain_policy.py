@@ -262,3 +262,9 @@ def test_a_decay_counts_only_the_champions_own_unbroken_run_of_partitions():
         for o in champion_days(0.90, 0.91, 0.89, 0.88, 0.87, 0.86)
     ]
     assert not decide(unknown, champion_score=0.90).retrain
+
+
+def test_the_policy_and_the_dataset_settings_share_their_defaults():
+    from continual_ml.config import PolicySettings
+
+    assert RetrainPolicy.from_settings(PolicySettings()) == RetrainPolicy()

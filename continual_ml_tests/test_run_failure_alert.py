@@ -5,9 +5,9 @@ import json
 import dagster as dg
 from mlflow.tracking import MlflowClient
 
-from continual_ml.defs.automation import run_failure_alert
 from continual_ml.defs.data.assets import observations
 from continual_ml.defs.resources import AlertsResource, build_resources
+from continual_ml.defs.run_health import run_failure_alert
 from continual_ml.defs.training.assets import candidate_model, champion_model, evaluation_scores
 from continual_ml.defs.training.checks import candidate_beats_champion
 from continual_ml.demo.synthetic_stream import partition_date

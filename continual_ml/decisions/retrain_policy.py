@@ -26,9 +26,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from continual_ml.config import PolicySettings
 
 # accuracy differences are float sums: a drop of exactly the maximum must not count as more
 DROP_TOLERANCE = 1e-9
@@ -41,12 +43,12 @@ class RetrainPolicy(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     drift_share_threshold: float = Field(0.3, gt=0, le=1, description="share of drifted features")
-    consecutive_partitions: int = Field(2, ge=1, description="partitions in a row over it")
+    consecutive_partitions: int = Field(1, ge=1, description="partitions in a row over it")
     max_performance_drop: float = Field(
         0.05, ge=0, le=1, description="accuracy points below the champion's promoted score"
     )
-    cooldown: timedelta = Field(timedelta(hours=6), description="least time between retrains")
-    max_retrains_per_day: int = Field(4, ge=1, description="retrains in any 24 hours")
+    cooldown: timedelta = Field(timedelta(0), description="least data time between retrains")
+    max_retrains_per_day: int = Field(24, ge=1, description="retrains in any day of data time")
     follow_up_refusals: int = Field(
         2, ge=0, description="after a promotion, retrain until the gate refuses this many in a row"
     )
@@ -56,6 +58,20 @@ class RetrainPolicy(BaseModel):
     max_decay: float = Field(
         0.02, ge=0, le=1, description="realized accuracy lost since the champion's first partitions"
     )
+
+    @classmethod
+    def from_settings(cls, settings: PolicySettings) -> RetrainPolicy:
+        """The policy a dataset's `policy:` settings ask for (the same defaults either way)."""
+        return cls(
+            drift_share_threshold=settings.drift_share_threshold,
+            consecutive_partitions=settings.consecutive_partitions,
+            max_performance_drop=settings.max_performance_drop,
+            cooldown=timedelta(hours=settings.cooldown_hours),
+            max_retrains_per_day=settings.max_retrains_per_day,
+            follow_up_refusals=settings.follow_up_refusals,
+            decay_partitions=settings.decay_partitions,
+            max_decay=settings.max_decay,
+        )
 
     @field_validator("cooldown", mode="before")
     @classmethod
@@ -253,3 +269,15 @@ def decide_retrain(
         reason = prefix + evidence + ", but " + " and ".join(text for _, text in blocks)
         return RetrainDecision(False, reason, causes=causes, not_before=max(t for t, _ in blocks))
     return RetrainDecision(True, prefix + "retrain: " + evidence, latest.partition, causes)
+
+
+def data_time(partition: str) -> datetime:
+    """When a partition's day ends: the time the policy counts its cooldown and cap in.
+
+    Data time, not the wall clock, so a backfill or a replay of old files is paced like the
+    days it replays rather than by how fast they are processed.
+
+    >>> data_time("2026-01-10")
+    datetime.datetime(2026, 1, 11, 0, 0, tzinfo=datetime.timezone.utc)
+    """
+    return datetime.combine(date.fromisoformat(partition), time(), UTC) + timedelta(days=1)

@@ -1,33 +1,24 @@
-"""Jobs, and the sensors that retrain on drift and report failed runs."""
+"""The sensors that ask for work: retrains the policy wants, drift explanations to render."""
 
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import datetime
 
 import dagster as dg
 
-from continual_ml.alerts.delivery import Alert
-from continual_ml.decisions.queue_aging import aged_priority
 from continual_ml.decisions.retrain_policy import (
     PartitionObservation,
     RetrainPolicy,
+    data_time,
     decide_retrain,
     follow_up_partition,
 )
-from continual_ml.defs.data.ingestion import ingest_file_job
 from continual_ml.defs.jobs import (
-    AGING_CAP,
-    AGING_STEP_SECONDS,
     SENSOR_INTERVAL_SECONDS,
-    drift_explanation_job,
-    monitoring_job,
-    performance_job,
     priority_tag,
     retrain_job,
 )
-from continual_ml.defs.metadata import run_url
 from continual_ml.defs.monitoring.assets import drift_explanation
 from continual_ml.defs.rerequest import attempt_run_key, request_tags, requests_to_ask_again
-from continual_ml.defs.resources import AlertsResource, DatasetResource
-from continual_ml.defs.training.operations import approval_job, rollback_job
+from continual_ml.defs.resources import DatasetResource
 
 DRIFT_REPORT = dg.AssetKey("drift_report")
 MODEL_PERFORMANCE = dg.AssetKey("model_performance")
@@ -94,15 +85,6 @@ def promoted_score(instance) -> float | None:
     return float(score.value) if score is not None else None
 
 
-def data_time(partition: str) -> datetime:
-    """When a partition's day ends: the time the policy counts its cooldown and cap in.
-
-    Data time, not the wall clock, so a backfill or a replay of old files is paced like the
-    days it replays rather than by how fast they are processed.
-    """
-    return datetime.combine(date.fromisoformat(partition), time(), UTC) + timedelta(days=1)
-
-
 def recent_retrains(instance) -> list[datetime]:
     """The data time of each of the policy's recent retrains (the end of its partition)."""
     runs = instance.get_run_records(
@@ -111,19 +93,6 @@ def recent_retrains(instance) -> list[datetime]:
     )
     tags = [r.dagster_run.tags.get("dagster/partition") for r in runs]
     return [data_time(partition) for partition in tags if partition]
-
-
-def retrain_policy(policy) -> RetrainPolicy:
-    return RetrainPolicy(
-        drift_share_threshold=policy.drift_share_threshold,
-        consecutive_partitions=policy.consecutive_partitions,
-        max_performance_drop=policy.max_performance_drop,
-        cooldown=timedelta(hours=policy.cooldown_hours),
-        max_retrains_per_day=policy.max_retrains_per_day,
-        follow_up_refusals=policy.follow_up_refusals,
-        decay_partitions=policy.decay_partitions,
-        max_decay=policy.max_decay,
-    )
 
 
 def policy_retrains(instance) -> list[tuple[str, bool]]:
@@ -166,7 +135,7 @@ def drift_retrain_sensor(
     context: dg.SensorEvaluationContext, dataset: DatasetResource
 ) -> dg.SensorResult:
     """Apply the retraining policy to each partition monitoring finished since the last tick."""
-    policy = retrain_policy(dataset.config.policy)
+    policy = RetrainPolicy.from_settings(dataset.config.policy)
     # Reads only Dagster's event log and run list: never the DuckDB file a run may be writing.
     records = context.instance.fetch_materializations(
         MODEL_PERFORMANCE, limit=200, cursor=context.cursor, ascending=True
@@ -247,105 +216,3 @@ drift_explanation_sensor = dg.AutomationConditionSensorDefinition(
     emit_backfills=False,
     description="Render Evidently's drift report for each partition monitoring just measured.",
 )
-
-
-BASE_PRIORITY_TAG = "continual_ml/base_priority"
-
-
-def age_queued_runs(instance: dg.DagsterInstance, now: datetime) -> int:
-    """Give each queued run the priority its wait has earned; how many were raised."""
-    raised = 0
-    for record in instance.get_run_records(
-        dg.RunsFilter(statuses=[dg.DagsterRunStatus.QUEUED]), limit=500
-    ):
-        tags = record.dagster_run.tags
-        current = int(tags.get("dagster/priority", "0"))
-        base = int(tags.get(BASE_PRIORITY_TAG, current))
-        waited = (now - record.create_timestamp).total_seconds()
-        earned = aged_priority(base, waited, AGING_STEP_SECONDS, AGING_CAP)
-        if earned > current:
-            instance.add_run_tags(
-                record.dagster_run.run_id,
-                {"dagster/priority": str(earned), BASE_PRIORITY_TAG: str(base)},
-            )
-            raised += 1
-    return raised
-
-
-@dg.sensor(minimum_interval_seconds=15, default_status=dg.DefaultSensorStatus.RUNNING)
-def queue_aging_sensor(context: dg.SensorEvaluationContext) -> dg.SkipReason:
-    """Raise the priority of runs that have waited in the queue, so no kind of work starves."""
-    raised = age_queued_runs(context.instance, datetime.now(UTC))
-    queued = context.instance.get_runs_count(dg.RunsFilter(statuses=[dg.DagsterRunStatus.QUEUED]))
-    return dg.SkipReason(f"{queued} runs queued, {raised} raised in priority")
-
-
-# Every job of the code location: each one's failures are alerted on.
-JOBS = [
-    monitoring_job,
-    performance_job,
-    retrain_job,
-    drift_explanation_job,
-    rollback_job,
-    approval_job,
-    ingest_file_job,
-]
-
-
-def _error_line(error) -> str:
-    # Dagster's message usually starts with the class name already ("ConnectionError: ...").
-    message = error.message.strip()
-    return message if message.startswith(error.cls_name) else f"{error.cls_name}: {message}"
-
-
-def failure_cause(context: dg.RunFailureSensorContext) -> str:
-    """What made the run fail, in one line: the failed step's error, or, for a run Dagster failed
-    from outside (lost code server, killed worker), the error its engine events recorded."""
-    steps = context.get_step_failure_events()
-    errors = [
-        f"{event.step_key}: {_error_line(event.step_failure_data.error)}"
-        for event in steps
-        if event.step_failure_data and event.step_failure_data.error
-    ]
-    if not errors:
-        records = context.instance.all_logs(
-            context.dagster_run.run_id,
-            of_type={dg.DagsterEventType.ENGINE_EVENT, dg.DagsterEventType.RUN_FAILURE},
-        )
-        for record in reversed(records):
-            error = getattr(record.dagster_event.event_specific_data, "error", None)
-            if error is not None:
-                errors.append(_error_line(error))
-                break
-    message = context.failure_event.message or "the run failed"
-    cause = errors[0].splitlines()[0][:500] if errors else None
-    return f"{message} Cause: {cause}" if cause else message
-
-
-# No `monitored_jobs`: every run of the code location is watched, the automation condition
-# sensor's own asset runs (drift explanations) included.
-@dg.run_failure_sensor(default_status=dg.DefaultSensorStatus.RUNNING)
-def run_failure_alert(context: dg.RunFailureSensorContext, alerts: AlertsResource) -> None:
-    """Alert when a run fails, with its cause; a broken candidate has had its own alert."""
-    run = context.dagster_run
-    failures = context.get_step_failure_events()
-    if failures and all(
-        "candidate_beats_champion" in (f.step_failure_data.error.message or "")
-        for f in failures
-        if f.step_failure_data and f.step_failure_data.error
-    ):
-        context.log.info(f"run {run.run_id}: the gate refused a broken candidate; already alerted")
-        return
-    # Read again: Dagster tags whether it will retry the run as the failure is stored.
-    will_retry = context.instance.get_run_by_id(run.run_id).tags.get("dagster/will_retry")
-    alerts.send(
-        Alert(
-            "run_failed",
-            f"Run of {run.job_name} failed",
-            failure_cause(context),
-            {"run id": run.run_id, "partition": run.tags.get("dagster/partition", "-")},
-            links={"Dagster run": run_url(run.run_id)},
-            action="retried automatically" if will_retry == "true" else None,
-        ),
-        context.log,
-    )
