@@ -13,67 +13,22 @@ from __future__ import annotations
 import argparse
 import json
 import platform
-import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from time import perf_counter
 
 import numpy as np
 import pandas as pd
-from evidently import DataDefinition, Dataset, Report
-from evidently.presets import DataDriftPreset
 
 from continual_ml.monitoring.drift_engine import (
-    DriftCheck,
-    FeatureDrift,
     build_profile,
     check_drift,
 )
+from continual_ml.monitoring.evidently_report import evidently_drift
 
 RESULTS = Path(__file__).parent / "results" / "drift_engine.json"
 ENGINE_REPEATS = 3
 CATEGORIES = np.array(["a", "b", "c", "d", "e"], dtype=object)
-
-
-def evidently_drift(
-    reference: pd.DataFrame,
-    current: pd.DataFrame,
-    numeric: Sequence[str],
-    categorical: Sequence[str],
-    method: str | None = None,
-) -> DriftCheck:
-    """Evidently's per-feature drift with its own verdicts (the preset's tests), as a DriftCheck."""
-    columns = [c for c in reference.columns if c in {*numeric, *categorical}]
-    definition = DataDefinition(
-        numerical_columns=list(numeric), categorical_columns=list(categorical)
-    )
-    preset = DataDriftPreset(columns=columns, method=method)
-    with warnings.catch_warnings():
-        # Evidently divides by zero on constant columns and new categories, by design
-        warnings.simplefilter("ignore", RuntimeWarning)
-        snapshot = Report([preset], include_tests=True).run(
-            Dataset.from_pandas(current[columns], data_definition=definition),
-            Dataset.from_pandas(reference[columns], data_definition=definition),
-        )
-    result = snapshot.dict()
-    settings = {}
-    for metric in result["metrics"]:
-        config = metric["config"]
-        if config["type"].endswith(":ValueDrift"):
-            settings[config["column"]] = (config["method"], config["threshold"], metric["value"])
-    verdicts = {}
-    for test in result["tests"]:
-        params = test["metric_config"]["params"]
-        if params["type"].endswith(":ValueDrift"):
-            verdicts[params["column"]] = test["status"] == "FAIL"
-    return DriftCheck(
-        features=[
-            FeatureDrift(
-                c, settings[c][0], float(settings[c][1]), float(settings[c][2]), verdicts[c]
-            )
-            for c in columns
-        ]
-    )
 
 
 def _numeric_pair(rng: np.random.Generator, kind: int, n: int) -> tuple[np.ndarray, np.ndarray]:

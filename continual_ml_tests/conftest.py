@@ -18,6 +18,7 @@ import pytest
 
 from continual_ml.app.local_home import prepare
 from continual_ml.config import Paths, default_config
+from continual_ml.warehouse.schema import apply_schema
 
 TESTS = Path(__file__).parent
 # What makes a test `integration`: starting a real process (the service by `bentoml serve`,
@@ -103,10 +104,9 @@ def config():
 @pytest.fixture
 def conn(tmp_path, config):
     """A real DuckDB file with the warehouse's tables."""
-    from continual_ml import warehouse
 
     connection = duckdb.connect(str(tmp_path / "warehouse.duckdb"))
-    warehouse.ensure_schema(connection, config)
+    apply_schema(connection, config)
     yield connection
     connection.close()
 

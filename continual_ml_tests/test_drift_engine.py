@@ -6,7 +6,6 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from benchmarks.drift_engine import evidently_drift
 from continual_ml.monitoring import drift_stats
 from continual_ml.monitoring.drift_engine import (
     CHI_SQUARE,
@@ -19,9 +18,10 @@ from continual_ml.monitoring.drift_engine import (
     Z_TEST,
     build_profile,
     check_drift,
-    load_profile,
-    save_profile,
 )
+from continual_ml.monitoring.evidently_report import evidently_drift
+from continual_ml.monitoring.reference_profiles import load_profile, save_profile
+from continual_ml.warehouse.schema import PROFILE_TABLES
 
 SEGMENTS = ("north", "south", "east", "west")
 NUMERIC, CATEGORICAL = ["x", "count", "flag"], ["segment", "colour"]
@@ -175,6 +175,7 @@ def test_the_profile_round_trips_through_a_duckdb_file(tmp_path):
     profile = build_profile(reference, [*NUMERIC, "empty"], CATEGORICAL)
     path = tmp_path / "warehouse.duckdb"
     with duckdb.connect(str(path)) as conn:
+        conn.execute(PROFILE_TABLES)
         save_profile(conn, "champion-v1", profile)
         save_profile(conn, "champion-v2", build_profile(current, NUMERIC, CATEGORICAL))
         save_profile(conn, "champion-v1", profile)  # saving again replaces, not appends

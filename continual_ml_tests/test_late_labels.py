@@ -18,6 +18,7 @@ from continual_ml.defs.resources import build_resources
 from continual_ml.defs.training.assets import candidate_model, champion_model, evaluation_scores
 from continual_ml.defs.training.checks import candidate_beats_champion
 from continual_ml.demo.synthetic_stream import generate_batch, partition_date
+from continual_ml.warehouse.schema import apply_schema
 
 MONITORING = [observations, current_window, reference_window, drift_report, model_performance]
 RETRAIN = [candidate_model, evaluation_scores, candidate_beats_champion, champion_model]
@@ -131,7 +132,7 @@ def test_a_day_without_labels_is_monitored_and_re_measured_when_its_labels_land(
 
 
 def test_labels_that_arrive_before_their_rows_wait_for_them(conn, config, tmp_path):
-    ingestion.ensure_ingestion_schema(conn, config)
+    apply_schema(conn, config)
     day = partition_date(config, 0)
     rows = generate_batch(config, day).head(50)
     early = tmp_path / "labels.csv"

@@ -12,12 +12,13 @@ from continual_ml.ingestion.partition_checks import (
     failed_partitions,
     record_verdict,
 )
+from continual_ml.warehouse.schema import apply_schema
 
 
 @pytest.fixture
 def conn(tmp_path, config):
     connection = duckdb.connect(str(tmp_path / "warehouse.duckdb"))
-    warehouse.ensure_schema(connection, config)
+    apply_schema(connection, config)
     for index in range(3):
         rows = generate_batch(config, partition_date(config, index))
         rows["partition_date"] = partition_date(config, index)

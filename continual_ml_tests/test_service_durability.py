@@ -19,11 +19,11 @@ import psutil
 import pytest
 from service_support import ROW, export, trained
 
-from continual_ml import warehouse
 from continual_ml.app.service_process import ServiceProcess
 from continual_ml.ingestion.prediction_logs import ingest_prediction_log
 from continual_ml.serving.model_store import POINTER_FILE
 from continual_ml.serving.prediction_log import OPEN_SUFFIX, close_abandoned, closed_logs
+from continual_ml.warehouse.schema import apply_schema
 
 
 def worker_pid(service) -> int:
@@ -79,7 +79,7 @@ def test_kill_9_under_traffic_loses_no_acknowledged_prediction_or_label(tmp_path
     logs = sorted(closed_logs(tmp_path / "logs"), key=lambda p: not p.name.startswith("pred"))
     assert any(f"-{killed}-" in p.name for p in logs)
     with duckdb.connect(str(tmp_path / "warehouse.duckdb")) as conn:
-        warehouse.ensure_schema(conn, config)
+        apply_schema(conn, config)
         for path in logs:
             ingest_prediction_log(conn, config, path)
         predictions = dict(

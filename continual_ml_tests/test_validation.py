@@ -8,7 +8,7 @@ from pydantic import ValidationError
 
 from continual_ml.config import FeatureSpec, load_config
 from continual_ml.ingestion import rules as validation
-from continual_ml.ingestion.rules import any_failed, raw_alias, reasons, value_alias
+from continual_ml.ingestion.sql_text import any_failed, raw_alias, reasons, value_alias
 
 
 @pytest.fixture

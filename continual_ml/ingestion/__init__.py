@@ -63,7 +63,6 @@ This module is the public entry; the code lives in `ingestion_core` (exactly-onc
 
 from continual_ml.ingestion.core import IngestReport, RowCountMismatch, StepHook
 from continual_ml.ingestion.label_tables import (
-    ensure_ingestion_schema,
     labelled_predictions,
     labelled_rows,
     rows_with_labels,
@@ -76,7 +75,6 @@ __all__ = [
     "IngestReport",
     "RowCountMismatch",
     "StepHook",
-    "ensure_ingestion_schema",
     "ingest_file",
     "ingest_labels",
     "ingest_prediction_log",

@@ -13,7 +13,7 @@ import duckdb
 from continual_ml.ingestion import files as file_inspection
 from continual_ml.ingestion import ledger as ingestion_ledger
 from continual_ml.ingestion import routing as landing
-from continual_ml.ingestion.label_tables import ensure_ingestion_schema
+from continual_ml.warehouse.schema import apply_schema
 from continual_ml.warehouse.sql import transaction
 
 # What DuckDB raises when a file's bytes turn out to be unreadable part-way through a scan
@@ -80,7 +80,7 @@ def ingest(conn, config, path, source, on_step, *, kind, formats, land, mode="ap
     facts = file_inspection.inspect_file(path, formats)
     source = source or path.name
     step = on_step or (lambda name: None)
-    ensure_ingestion_schema(conn, config)
+    apply_schema(conn, config)
     problem = facts.problem
     with landing.utc_session(conn), landing.scratch(conn):
         try:

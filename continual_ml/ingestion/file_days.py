@@ -7,7 +7,7 @@ from pathlib import Path
 
 import duckdb
 
-from continual_ml.ingestion.rules import identifier
+from continual_ml.ingestion.sql_text import identifier
 
 MAX_DAYS_LISTED = 2  # one day is all a caller needs to know about; two means "several"
 

@@ -1,6 +1,6 @@
 """The tables that remember each ingestion: the files landed, and the files and rows refused.
 
-Tables kept here (created by `ensure_ingestion_schema`):
+Tables kept here (created by `warehouse.schema.apply_schema`):
 
 - `ingested_files`: one row per ingestion (file, size, sha256, rows in/good/quarantined).
 - `quarantined_files`: files that could not be read at all, with the reason.
@@ -18,30 +18,6 @@ from datetime import datetime
 import duckdb
 
 from continual_ml.ingestion.files import FileFacts
-
-_TABLES = """
-CREATE SEQUENCE IF NOT EXISTS ingestion_ids;
-CREATE TABLE IF NOT EXISTS ingested_files (
-    ingestion_id BIGINT PRIMARY KEY, kind VARCHAR NOT NULL, mode VARCHAR NOT NULL,
-    source VARCHAR NOT NULL, path VARCHAR NOT NULL, size_bytes BIGINT NOT NULL,
-    sha256 VARCHAR NOT NULL, rows_in BIGINT NOT NULL, rows_good BIGINT NOT NULL,
-    rows_quarantined BIGINT NOT NULL, partitions DATE[], ingested_at TIMESTAMP NOT NULL
-);
-CREATE TABLE IF NOT EXISTS quarantined_files (
-    ingestion_id BIGINT PRIMARY KEY, kind VARCHAR NOT NULL, source VARCHAR NOT NULL,
-    path VARCHAR NOT NULL, size_bytes BIGINT NOT NULL, sha256 VARCHAR NOT NULL,
-    reason VARCHAR NOT NULL, quarantined_at TIMESTAMP NOT NULL
-);
-CREATE TABLE IF NOT EXISTS quarantined_rows (
-    ingestion_id BIGINT NOT NULL, kind VARCHAR NOT NULL, source VARCHAR NOT NULL,
-    row_number BIGINT, row_id VARCHAR, partition_date DATE, raw JSON, reason VARCHAR NOT NULL,
-    rules VARCHAR[], ingested_at TIMESTAMP NOT NULL
-);
-"""
-
-
-def ensure_ingestion_schema(conn: duckdb.DuckDBPyConnection) -> None:
-    conn.execute(_TABLES)
 
 
 @dataclass(frozen=True)

@@ -13,17 +13,19 @@ from continual_ml.ingestion import routing as landing
 from continual_ml.ingestion.core import IngestReport, Landed, StepHook, ingest
 from continual_ml.ingestion.readers import drop_rejects, tabular_columns, tabular_reader
 from continual_ml.ingestion.rules import (
-    check,
     class_label,
     feature,
     feature_kind,
+    row_identifier,
+    schema_problem,
+    timestamp,
+)
+from continual_ml.ingestion.sql_text import (
+    check,
     identifier,
     key_checks,
     literal,
-    row_identifier,
-    schema_problem,
     shown,
-    timestamp,
     value_alias,
 )
 

@@ -12,19 +12,21 @@ from continual_ml.ingestion import routing as landing
 from continual_ml.ingestion.core import IngestReport, Landed, StepHook, ingest
 from continual_ml.ingestion.readers import drop_rejects, lines_reader
 from continual_ml.ingestion.rules import (
-    Check,
     Column,
-    check,
     class_label,
     feature,
+    number,
+    row_identifier,
+    timestamp,
+)
+from continual_ml.ingestion.sql_text import (
+    Check,
+    check,
     identifier,
     key_checks,
     literal,
-    number,
     raw_alias,
-    row_identifier,
     shown,
-    timestamp,
     value_alias,
 )
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import duckdb
 
 from continual_ml.ingestion.files import FileFacts
-from continual_ml.ingestion.rules import literal
+from continual_ml.ingestion.sql_text import literal
 
 REJECTS_TABLE = "ingest_reject_errors"
 

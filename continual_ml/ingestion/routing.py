@@ -17,9 +17,9 @@ import duckdb
 
 from continual_ml.ingestion.ledger import Ingestion
 from continual_ml.ingestion.readers import REJECTS_TABLE, drop_rejects
-from continual_ml.ingestion.rules import (
+from continual_ml.ingestion.rules import Column
+from continual_ml.ingestion.sql_text import (
     Check,
-    Column,
     any_failed,
     failed_rules,
     literal,

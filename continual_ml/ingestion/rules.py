@@ -16,6 +16,13 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from continual_ml.config import FeatureSpec
+from continual_ml.ingestion.sql_text import (
+    Check,
+    literal,
+    raw_alias,
+    shown,
+    value_alias,
+)
 
 _INTEGER_TYPES = frozenset(
     "TINYINT SMALLINT INTEGER BIGINT HUGEINT UTINYINT USMALLINT UINTEGER UBIGINT UHUGEINT".split()
@@ -23,17 +30,6 @@ _INTEGER_TYPES = frozenset(
 _NUMBER_TYPES = _INTEGER_TYPES | {"FLOAT", "DOUBLE"}
 _NAIVE_TIME_TYPES = frozenset(["TIMESTAMP", "TIMESTAMP_S", "TIMESTAMP_MS", "TIMESTAMP_NS", "DATE"])
 _ZONED_TIME_TYPE = "TIMESTAMP WITH TIME ZONE"
-# Quoted values are cut so a reason stays readable when a cell holds a whole paragraph.
-_SHOWN_CHARS = 60
-
-
-@dataclass(frozen=True)
-class Check:
-    """`rule` names the column and rule ("x3:type"); `failed` and `reason` are SQL."""
-
-    rule: str
-    failed: str
-    reason: str
 
 
 @dataclass(frozen=True)
@@ -44,27 +40,6 @@ class Column:
     raw: str
     value: str
     checks: tuple[Check, ...]
-
-
-def literal(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
-
-
-def identifier(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
-def raw_alias(name: str) -> str:
-    return identifier(f"{name}__raw")
-
-
-def value_alias(name: str) -> str:
-    return identifier(f"{name}__value")
-
-
-def shown(sql: str) -> str:
-    """SQL for a value in quotes, as reasons show it."""
-    return f"'''' || left(CAST({sql} AS VARCHAR), {_SHOWN_CHARS}) || ''''"
 
 
 def _is_number(source_type: str) -> bool:
@@ -276,27 +251,6 @@ def feature_kind(spec: FeatureSpec) -> str:
     return {"numeric": "number", "categorical": "category", "boolean": "boolean"}[spec.kind]
 
 
-def check(rule: str, failed: str, reason: str) -> Check:
-    """A check that is not about one column's value (duplicates, unknown ids, ...)."""
-    return Check(rule, f"coalesce({failed}, false)", reason)
-
-
-def any_failed(checks: Sequence[Check]) -> str:
-    return " OR ".join(f"({c.failed})" for c in checks) or "false"
-
-
-def reasons(checks: Sequence[Check]) -> str:
-    """SQL text joining the reasons of every check the row fails."""
-    parts = ", ".join(f"CASE WHEN {c.failed} THEN {c.reason} END" for c in checks)
-    return f"concat_ws('; ', {parts})"
-
-
-def failed_rules(checks: Sequence[Check]) -> str:
-    """SQL list of the rule names the row fails, for counting quarantined rows by rule."""
-    parts = ", ".join(f"CASE WHEN {c.failed} THEN {literal(c.rule)} END" for c in checks)
-    return f"list_filter([{parts}], lambda rule: rule IS NOT NULL)::VARCHAR[]"
-
-
 def schema_problem(types: dict[str, str], required: dict[str, str], optional: dict[str, str]):
     """Why a file's columns cannot hold its rows at all (missing, or of a type that cannot
     hold the value kind `accepts` names), or None. Maps are column name -> value kind."""
@@ -313,17 +267,3 @@ def schema_problem(types: dict[str, str], required: dict[str, str], optional: di
         if name in types and not accepts(kind, types[name])
     ]
     return "; ".join(wrong) or None
-
-
-def key_checks(shown_name: str, key: str, table: str) -> tuple[Check, Check]:
-    """A key repeated in the file (every copy is refused: which one is right?) or already in
-    `table`; they read `__copies` and `__taken`, which the landing query joins in."""
-    said = f"{literal(shown_name + ': ')} || {shown(key)}"
-    return (
-        check(
-            f"{shown_name}:duplicate",
-            "__copies > 1",
-            f"{said} || ' appears ' || __copies || ' times in this file'",
-        ),
-        check(f"{shown_name}:exists", "__taken", f"{said} || {literal(' is already in ' + table)}"),
-    )

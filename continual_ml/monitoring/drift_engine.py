@@ -22,14 +22,12 @@ only one side is empty, and left out of the drift share when both are.
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Literal
 
-import duckdb
 import numpy as np
 import pandas as pd
 
@@ -270,66 +268,3 @@ def check_drift(
             FeatureDrift(reference.name, used, limit, score, _is_drifted(used, score, limit))
         )
     return DriftCheck(features=features)
-
-
-_PROFILE_TABLE = """
-CREATE TABLE IF NOT EXISTS reference_profiles (
-    profile_id VARCHAR NOT NULL,
-    position INTEGER NOT NULL,
-    feature VARCHAR NOT NULL,
-    kind VARCHAR NOT NULL,
-    summary JSON NOT NULL,
-    sorted_values BLOB,
-    created_at TIMESTAMP DEFAULT current_timestamp,
-    PRIMARY KEY (profile_id, feature)
-)
-"""
-
-
-def save_profile(
-    conn: duckdb.DuckDBPyConnection, profile_id: str, profile: ReferenceProfile
-) -> None:
-    """Store the profile under `profile_id`, replacing any profile stored under it before."""
-    conn.execute(_PROFILE_TABLE)
-    conn.execute("DELETE FROM reference_profiles WHERE profile_id = ?", [profile_id])
-    rows = []
-    for position, feature in enumerate(profile.features):
-        if isinstance(feature, NumericReference):
-            std = None if math.isnan(feature.std) else feature.std
-            summary = {"n_missing": feature.n_missing, "std": std}
-            blob = feature.sorted_values.astype("<f8").tobytes()
-            rows.append([profile_id, position, feature.name, "numeric", json.dumps(summary), blob])
-        else:
-            summary = {"n_missing": feature.n_missing, "counts": feature.counts}
-            rows.append(
-                [profile_id, position, feature.name, "categorical", json.dumps(summary), None]
-            )
-    conn.executemany(
-        "INSERT INTO reference_profiles"
-        " (profile_id, position, feature, kind, summary, sorted_values) VALUES (?, ?, ?, ?, ?, ?)",
-        rows,
-    )
-
-
-def load_profile(conn: duckdb.DuckDBPyConnection, profile_id: str) -> ReferenceProfile:
-    """The profile stored under `profile_id`; KeyError if there is none."""
-    try:
-        rows = conn.execute(
-            "SELECT feature, kind, summary, sorted_values FROM reference_profiles"
-            " WHERE profile_id = ? ORDER BY position",
-            [profile_id],
-        ).fetchall()
-    except duckdb.CatalogException:  # no profile was ever saved in this database
-        rows = []
-    if not rows:
-        raise KeyError(f"no reference profile {profile_id!r}")
-    features: list[FeatureReference] = []
-    for name, kind, summary_json, blob in rows:
-        summary = json.loads(summary_json)
-        if kind == "numeric":
-            values = np.frombuffer(blob, dtype="<f8")
-            std = math.nan if summary["std"] is None else summary["std"]
-            features.append(NumericReference(name, values, summary["n_missing"], std))
-        else:
-            features.append(CategoricalReference(name, summary["counts"], summary["n_missing"]))
-    return ReferenceProfile(features=tuple(features))

@@ -3,20 +3,14 @@ tested against."""
 
 from __future__ import annotations
 
+import warnings
+from collections.abc import Sequence
 from pathlib import Path
 
 import pandas as pd
 
 from continual_ml.config import DatasetConfig
 from continual_ml.monitoring.drift_engine import DriftCheck, FeatureDrift
-
-
-def _is_drifted(method: str, score: float, threshold: float) -> bool:
-    # Evidently's statistical tests report a p-value (drift when small); the distances
-    # (Wasserstein, Jensen-Shannon, PSI) report a distance (drift when large).
-    if "p_value" in method:
-        return score < threshold
-    return score >= threshold
 
 
 def prune_reports(folder: Path, keep: int) -> list[Path]:
@@ -32,21 +26,70 @@ def prune_reports(folder: Path, keep: int) -> list[Path]:
     return stale
 
 
-def compute_drift(
-    config: DatasetConfig, reference: pd.DataFrame, current: pd.DataFrame, html_path: Path
+def evidently_drift(
+    reference: pd.DataFrame,
+    current: pd.DataFrame,
+    numeric: Sequence[str],
+    categorical: Sequence[str],
+    *,
+    method: str | None = None,
+    drift_share: float | None = None,
+    html_path: Path | None = None,
 ) -> DriftCheck:
-    """Run Evidently's data-drift preset on the features, save its HTML and return the scores."""
+    """Evidently's data-drift preset on the columns, with Evidently's own verdicts (its tests).
+
+    The one adapter to Evidently: the report people read and the oracle the engine is tested
+    against both come from here, so they cannot judge drift by different rules.
+    """
     # Imported here: Evidently takes seconds to import, and every Dagster run process loads the
     # code location, so only the step that renders a report should pay for it.
     from evidently import DataDefinition, Dataset, Report
     from evidently.presets import DataDriftPreset
 
+    columns = [c for c in reference.columns if c in {*numeric, *categorical}]
+    definition = DataDefinition(
+        numerical_columns=list(numeric), categorical_columns=list(categorical)
+    )
+    options = {"drift_share": drift_share} if drift_share is not None else {}
+    preset = DataDriftPreset(columns=columns, method=method, **options)
+    with warnings.catch_warnings():
+        # Evidently divides by zero on constant columns and new categories, by design
+        warnings.simplefilter("ignore", RuntimeWarning)
+        snapshot = Report([preset], include_tests=True).run(
+            Dataset.from_pandas(current[columns], data_definition=definition),
+            Dataset.from_pandas(reference[columns], data_definition=definition),
+        )
+    if html_path is not None:
+        html_path.parent.mkdir(parents=True, exist_ok=True)
+        snapshot.save_html(str(html_path))
+    result = snapshot.dict()
+    settings = {}
+    for metric in result["metrics"]:
+        config = metric["config"]
+        if config["type"].endswith(":ValueDrift"):
+            settings[config["column"]] = (config["method"], config["threshold"], metric["value"])
+    verdicts = {}
+    for test in result["tests"]:
+        params = test["metric_config"]["params"]
+        if params["type"].endswith(":ValueDrift"):
+            verdicts[params["column"]] = test["status"] == "FAIL"
+    return DriftCheck(
+        features=[
+            FeatureDrift(
+                c, settings[c][0], float(settings[c][1]), float(settings[c][2]), verdicts[c]
+            )
+            for c in columns
+        ]
+    )
+
+
+def compute_drift(
+    config: DatasetConfig, reference: pd.DataFrame, current: pd.DataFrame, html_path: Path
+) -> DriftCheck:
+    """Evidently's drift report on the dataset's features, saved as HTML; the scores."""
     # A boolean is a two-valued category to Evidently, which has no column type of its own for it
     # (left to infer one, it refuses the column); as strings, missing values stay missing.
     labelled = [f.name for f in config.features if f.kind != "numeric"]
-    definition = DataDefinition(
-        numerical_columns=config.numeric_features, categorical_columns=labelled
-    )
     columns = config.feature_names
 
     def typed(rows: pd.DataFrame) -> pd.DataFrame:
@@ -54,26 +97,11 @@ def compute_drift(
 
     # The report's headline "dataset drift" uses the policy's share, so the page and the retrain
     # decision agree (Evidently's own default is 0.5).
-    preset = DataDriftPreset(columns=columns, drift_share=config.policy.drift_share_threshold)
-    snapshot = Report([preset]).run(
-        Dataset.from_pandas(typed(current), data_definition=definition),
-        Dataset.from_pandas(typed(reference), data_definition=definition),
+    return evidently_drift(
+        typed(reference),
+        typed(current),
+        config.numeric_features,
+        labelled,
+        drift_share=config.policy.drift_share_threshold,
+        html_path=html_path,
     )
-    html_path.parent.mkdir(parents=True, exist_ok=True)
-    snapshot.save_html(str(html_path))
-    features = []
-    for metric in snapshot.dict()["metrics"]:
-        settings = metric["config"]
-        if not settings["type"].endswith(":ValueDrift"):
-            continue
-        score, threshold = float(metric["value"]), float(settings["threshold"])
-        features.append(
-            FeatureDrift(
-                feature=settings["column"],
-                method=settings["method"],
-                threshold=threshold,
-                score=score,
-                drifted=_is_drifted(settings["method"], score, threshold),
-            )
-        )
-    return DriftCheck(features=sorted(features, key=lambda f: columns.index(f.feature)))

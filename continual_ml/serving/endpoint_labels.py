@@ -9,7 +9,10 @@ and `RestorePath`, the first of the service's own middlewares, gives routing the
 
 from __future__ import annotations
 
-from bentoml._internal.server.http import instruments
+from continual_ml.serving.bentoml_internals import (
+    replace_traffic_metrics_middleware,
+    traffic_metrics_middleware,
+)
 
 OTHER = "other"
 RAW_PATH = "continual_ml.raw_path"
@@ -30,7 +33,7 @@ def endpoint_label(path: str, api_routes: frozenset[str]) -> str:
 
 def bound_endpoint_labels(api_routes: frozenset[str]) -> None:
     """Make BentoML's traffic metrics label by route; call before the server builds its app."""
-    base = instruments.RunnerTrafficMetricsMiddleware
+    base = traffic_metrics_middleware()
     if getattr(base, "bounded_by_continual_ml", False):
         return
 
@@ -44,7 +47,7 @@ def bound_endpoint_labels(api_routes: frozenset[str]) -> None:
                     scope = {**scope, "path": label, RAW_PATH: scope["path"]}
             return await super().__call__(scope, receive, send)
 
-    instruments.RunnerTrafficMetricsMiddleware = BoundedEndpointMetrics
+    replace_traffic_metrics_middleware(BoundedEndpointMetrics)
 
 
 class RestorePath:

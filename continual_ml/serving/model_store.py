@@ -14,19 +14,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from continual_ml.config import DatasetConfig
+from continual_ml.serving.bentoml_internals import create_model, model_store
 
 SERVED_MODEL_NAME = "continual_ml_champion"
 ARTIFACT_FILE = "model.skops"
 MANIFEST_FILE = "manifest.json"
 POINTER_FILE = "champion.json"
-
-
-def _store(bentoml_home: Path):
-    from bentoml._internal.models import ModelStore  # heavy import, only where it is used
-
-    # An explicit store, not the process-wide default, so tests and the demo can each point at
-    # their own BENTOML_HOME after bentoml has been imported.
-    return ModelStore(Path(bentoml_home) / "models")
 
 
 def export_model(
@@ -38,8 +31,6 @@ def export_model(
     details: dict | None = None,
 ) -> str:
     """Write a model into the store under a new tag and return the tag; nothing serves it yet."""
-    import bentoml
-
     manifest = {
         "version": version,
         "sha256": sha256,
@@ -50,11 +41,11 @@ def export_model(
     }
     # Unique per export, so exporting the same version twice never collides.
     tag = f"{SERVED_MODEL_NAME}:v{version}-{time.time_ns() // 1_000_000}"
-    with bentoml.models.create(
+    with create_model(
+        bentoml_home,
         tag,
         labels={"model_version": str(version)},
         metadata={"model_version": version, "sha256": sha256},
-        _model_store=_store(bentoml_home),
     ) as model_ref:
         Path(model_ref.path, ARTIFACT_FILE).write_bytes(artifact)
         Path(model_ref.path, MANIFEST_FILE).write_text(json.dumps(manifest, indent=2))
@@ -78,7 +69,7 @@ def export_or_reuse(
     from bentoml.exceptions import NotFound
 
     try:
-        exported = _store(bentoml_home).list(SERVED_MODEL_NAME)
+        exported = model_store(bentoml_home).list(SERVED_MODEL_NAME)
     except NotFound:  # nothing exported yet
         exported = []
     for model in exported:
@@ -89,11 +80,11 @@ def export_or_reuse(
 
 
 def delete_export(bentoml_home: Path, tag: str) -> None:
-    _store(bentoml_home).delete(tag)
+    model_store(bentoml_home).delete(tag)
 
 
 def model_dir(bentoml_home: Path, tag: str) -> Path:
-    return Path(_store(bentoml_home).get(tag).path)
+    return Path(model_store(bentoml_home).get(tag).path)
 
 
 def read_pointer(bentoml_home: Path) -> dict | None:

@@ -12,52 +12,7 @@ import duckdb
 import pandas as pd
 
 from continual_ml.config import DatasetConfig
-from continual_ml.warehouse import registry
 from continual_ml.warehouse.sql import insert_frame, insert_row, transaction
-
-_FIXED_TABLES = """
-CREATE TABLE IF NOT EXISTS data_windows (
-    partition_date DATE NOT NULL, kind VARCHAR NOT NULL, window_start DATE NOT NULL,
-    window_end DATE NOT NULL, champion_version INTEGER, n_rows INTEGER NOT NULL,
-    PRIMARY KEY (partition_date, kind)
-);
-CREATE TABLE IF NOT EXISTS partition_validation (
-    partition_date DATE PRIMARY KEY, passed BOOLEAN NOT NULL, failures JSON NOT NULL,
-    n_rows INTEGER NOT NULL, checked_at TIMESTAMP DEFAULT current_timestamp
-);
-CREATE TABLE IF NOT EXISTS performance_history (
-    partition_date DATE PRIMARY KEY, champion_version INTEGER, n_rows INTEGER,
-    n_labelled INTEGER, prediction_drift_score DOUBLE, prediction_drifted BOOLEAN,
-    label_drift_score DOUBLE, label_drifted BOOLEAN, estimated_accuracy DOUBLE,
-    realized_accuracy DOUBLE, estimation_error DOUBLE, estimate_unreliable BOOLEAN,
-    reliability_reason VARCHAR, computed_at TIMESTAMP DEFAULT current_timestamp
-);
-CREATE TABLE IF NOT EXISTS drift_reports (
-    partition_date DATE PRIMARY KEY,
-    reference_start DATE, reference_end DATE, champion_version INTEGER,
-    n_features INTEGER, n_drifted INTEGER, drift_share DOUBLE,
-    html_path VARCHAR, computed_at TIMESTAMP DEFAULT current_timestamp
-);
-CREATE TABLE IF NOT EXISTS drift_scores (
-    partition_date DATE NOT NULL, feature VARCHAR NOT NULL, method VARCHAR NOT NULL,
-    threshold DOUBLE, score DOUBLE, drifted BOOLEAN
-);
-"""
-
-
-def _row_columns(config: DatasetConfig) -> str:
-    types = {"numeric": "DOUBLE", "boolean": "BOOLEAN", "categorical": "VARCHAR"}
-    features = ", ".join(f'"{f.name}" {types[f.kind]}' for f in config.features)
-    return (
-        "row_id VARCHAR NOT NULL, partition_date DATE NOT NULL, event_time TIMESTAMP NOT NULL, "
-        f'batch_id VARCHAR NOT NULL, {features}, "{config.label}" {config.label_sql_type}'
-    )
-
-
-def ensure_schema(conn: duckdb.DuckDBPyConnection, config: DatasetConfig) -> None:
-    conn.execute(_FIXED_TABLES)
-    conn.execute(registry.SCHEMA)
-    conn.execute(f"CREATE TABLE IF NOT EXISTS observations ({_row_columns(config)})")
 
 
 def row_column_names(config: DatasetConfig) -> list[str]:

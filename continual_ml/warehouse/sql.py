@@ -34,3 +34,17 @@ def insert_frame(conn: duckdb.DuckDBPyConnection, table: str, frame) -> None:
     # would raise, hiding the real error; the next register replaces the name anyway.
     conn.execute(f"INSERT INTO {table} BY NAME SELECT * FROM incoming_frame")
     conn.unregister("incoming_frame")
+
+
+def literal(text: str) -> str:
+    """A SQL string literal.
+
+    >>> literal("it's")
+    "'it''s'"
+    """
+    return "'" + text.replace("'", "''") + "'"
+
+
+def identifier(name: str) -> str:
+    """A quoted SQL identifier: `identifier('a"b')` is `"a""b"`."""
+    return '"' + name.replace('"', '""') + '"'

@@ -12,6 +12,7 @@ from continual_ml.defs.partitions import daily_partitions
 from continual_ml.defs.resources import AlertsResource, DatasetResource
 from continual_ml.demo.synthetic_stream import generate_batch
 from continual_ml.warehouse import registry
+from continual_ml.warehouse.schema import apply_schema
 
 WAREHOUSE_POOL = "duckdb_warehouse"
 
@@ -46,7 +47,7 @@ def observations(
     rows = generate_batch(settings, day)
     rows["partition_date"] = day
     with duckdb.get_connection() as conn:
-        warehouse.ensure_schema(conn, settings)
+        apply_schema(conn, settings)
         n_rows = warehouse.replace_rows(conn, "observations", rows, partition=day)
     return dg.MaterializeResult(
         metadata={
@@ -62,7 +63,7 @@ def _ingest_landed(context, paths, settings, duckdb, alerts) -> dg.MaterializeRe
     """Append the landed files through the validated, exactly-once ingestion path."""
     reports = []
     with duckdb.get_connection() as conn:
-        ingestion.ensure_ingestion_schema(conn, settings)
+        apply_schema(conn, settings)
         for path in paths:
             reports.append(ingestion.ingest_file(conn, settings, path))
             context.log.info(reports[-1].summary())
@@ -96,7 +97,7 @@ def current_window(
     """The batch that monitoring compares with the reference: the partition's own rows."""
     day = partition_day(context)
     with duckdb.get_connection() as conn:
-        warehouse.ensure_schema(conn, dataset.config)
+        apply_schema(conn, dataset.config)
         n_rows = warehouse.record_window(conn, day, "current", day, day, None)
     return dg.MaterializeResult(metadata={"dagster/row_count": n_rows, "window": f"{day} .. {day}"})
 
@@ -114,7 +115,7 @@ def reference_window(
     """The newest rows the serving champion is known to handle: what 'no drift' looks like."""
     config, day = dataset.config, partition_day(context)
     with duckdb.get_connection() as conn:
-        warehouse.ensure_schema(conn, config)
+        apply_schema(conn, config)
         champion = registry.current_champion(conn)
         if champion is None:
             # Before any model exists, the first training window stands in for the reference.

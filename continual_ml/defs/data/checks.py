@@ -3,10 +3,10 @@
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
-from continual_ml import warehouse
 from continual_ml.defs.data.assets import WAREHOUSE_POOL, observations, partition_day
 from continual_ml.defs.resources import DatasetResource
 from continual_ml.ingestion.partition_checks import check_partition, record_verdict
+from continual_ml.warehouse.schema import apply_schema
 
 
 @dg.asset_check(asset=observations, blocking=True, pool=WAREHOUSE_POOL)
@@ -16,7 +16,7 @@ def observations_are_valid(
     """Schema, nulls, ranges, categories, label domain, duplicate ids and row count all hold."""
     config, day = dataset.config, partition_day(context)
     with duckdb.get_connection() as conn:
-        warehouse.ensure_schema(conn, config)
+        apply_schema(conn, config)
         failures = check_partition(conn, config, day)
         record_verdict(conn, day, failures)
     return dg.AssetCheckResult(

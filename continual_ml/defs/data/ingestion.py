@@ -12,7 +12,7 @@ from typing import Literal
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
-from continual_ml import ingestion, warehouse
+from continual_ml import ingestion
 from continual_ml.alerts.delivery import Alert
 from continual_ml.config import Paths
 from continual_ml.defs.data.assets import WAREHOUSE_POOL
@@ -26,6 +26,7 @@ from continual_ml.defs.resources import AlertsResource, DatasetResource
 from continual_ml.ingestion.file_days import days_in_file
 from continual_ml.ingestion.files import unlandable_reason
 from continual_ml.serving.prediction_log import STALE_OPEN_SECONDS, close_abandoned, closed_logs
+from continual_ml.warehouse.schema import apply_schema
 
 FileKind = Literal["observations", "labels", "prediction_log"]
 READERS = {
@@ -83,8 +84,7 @@ def ingest_landed_file(
     settings = dataset.config
     outcomes, archived = [], []
     with duckdb.get_connection() as conn:
-        warehouse.ensure_schema(conn, settings)
-        ingestion.ensure_ingestion_schema(conn, settings)
+        apply_schema(conn, settings)
         for path in map(_current_place, config.paths):
             report = _read(conn, settings, path, config.kind, config.force)
             context.log.info(report.summary())

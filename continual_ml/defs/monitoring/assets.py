@@ -17,14 +17,11 @@ from continual_ml.defs.data.assets import (
 from continual_ml.defs.metadata import png_markdown, run_url
 from continual_ml.defs.partitions import daily_partitions
 from continual_ml.defs.resources import AlertsResource, ArtifactDirsResource, DatasetResource
-from continual_ml.monitoring.drift_engine import (
-    build_profile,
-    check_drift,
-    load_profile,
-    save_profile,
-)
+from continual_ml.monitoring.drift_engine import build_profile, check_drift
 from continual_ml.monitoring.missing_values import missing_value_drift
+from continual_ml.monitoring.reference_profiles import load_profile, save_profile
 from continual_ml.warehouse import registry
+from continual_ml.warehouse.schema import apply_schema
 
 # Evidently renders the human-readable report; on big batches a seeded sample keeps it quick.
 REPORT_SAMPLE_ROWS = 5000
@@ -101,7 +98,7 @@ def drift_report(
     config, day = dataset.config, partition_day(context)
     html_path = artifact_dirs.report_path(f"drift/{day}.html")
     with duckdb.get_connection() as conn:
-        warehouse.ensure_schema(conn, config)
+        apply_schema(conn, config)
         reference = warehouse.read_window(conn, day, "reference")
         current_rows = warehouse.window_rows(conn, day, "current")
         if current_rows.empty:

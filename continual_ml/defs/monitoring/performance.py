@@ -19,6 +19,7 @@ from continual_ml.defs.resources import AlertsResource, DatasetResource
 from continual_ml.ingestion.label_tables import rows_with_labels
 from continual_ml.ingestion.partition_checks import failed_partitions
 from continual_ml.warehouse import registry
+from continual_ml.warehouse.schema import apply_schema
 from continual_ml.warehouse.sql import insert_row
 
 
@@ -44,7 +45,7 @@ def model_performance(
 
     config, day = dataset.config, partition_day(context)
     with duckdb.get_connection() as conn:
-        warehouse.ensure_schema(conn, config)
+        apply_schema(conn, config)
         reference = warehouse.read_window(conn, day, "reference")
         # The model in charge when the partition was monitored: labels landing later re-measure
         # that model, not whichever one is champion by then.

@@ -2,14 +2,11 @@
 
 import json
 import math
-from datetime import timedelta
 
 import dagster as dg
-import pandas as pd
 from dagster_duckdb import DuckDBResource
 from dagster_mlflow.resources import MlFlow
 
-from continual_ml import warehouse
 from continual_ml.alerts.delivery import Alert
 from continual_ml.config import DatasetConfig, default_config
 from continual_ml.decisions.promotion import mark_in_mlflow, promote
@@ -24,37 +21,20 @@ from continual_ml.defs.training.tracking import (
     log_training_run,
     run_links,
 )
-from continual_ml.ingestion.label_tables import labelled_rows
-from continual_ml.ingestion.partition_checks import failed_partitions
+from continual_ml.training import window
 from continual_ml.training.evaluation import evaluate_on_holdout, plots_markdown
-from continual_ml.training.pipeline import data_sha256, fit_candidate, serialize_model, split_window
+from continual_ml.training.pipeline import fit_candidate, serialize_model
 from continual_ml.warehouse import registry
+from continual_ml.warehouse.schema import apply_schema
 
 HEADLINE = ("accuracy", "f1", "roc_auc", "log_loss", "brier", "ece")
 
 
-def training_window(config: DatasetConfig, context: dg.AssetExecutionContext):
-    end = partition_day(context)
-    return end - timedelta(days=config.model.training_window_days - 1), end
-
-
 def window_split(conn, config: DatasetConfig, context: dg.AssetExecutionContext):
-    start, end = training_window(config, context)
-    # Observations with their newest label, late labels included; unlabelled rows are left out.
-    rows = labelled_rows(conn, config, start, end)
-    # A partition that failed observations_are_valid never reaches training.
-    failed = pd.to_datetime(failed_partitions(conn, start, end))
-    rows = rows[~pd.to_datetime(rows["partition_date"]).isin(failed)]
-    rows = rows[rows[config.label].notna()]
-    if rows.empty:
-        raise dg.Failure(f"no labelled observations in the training window {start} .. {end}")
-    champion = registry.current_champion(conn)
-    # The champion's own training days are never in the holdout the two are compared on.
-    unseen_from = champion["training_end"] + timedelta(days=1) if champion else None
-    split = split_window(
-        rows, config.model.holdout_fraction, config.model.min_holdout_rows, unseen_from
-    )
-    return start, end, split
+    try:
+        return window.window_split(conn, config, partition_day(context))
+    except window.NoLabelledRows as error:
+        raise dg.Failure(str(error)) from error
 
 
 @dg.asset(
@@ -82,33 +62,11 @@ def candidate_model(
     """A challenger pipeline trained on the sliding window of recent labelled partitions."""
     config = dataset.config
     with closed_on_failure(mlflow), duckdb.get_connection() as conn:
-        warehouse.ensure_schema(conn, config)
+        apply_schema(conn, config)
         start, end, split = window_split(conn, config, context)
         model = fit_candidate(config, split.train)
         artifact, sha256 = serialize_model(model)
-        params = {
-            "family": config.model.family,
-            "training_start": str(start),
-            "training_end": str(end),
-            "n_train": len(split.train),
-            "data_sha256": data_sha256(split.train),
-            "holdout_fraction": config.model.holdout_fraction,
-            "random_state": config.model.random_state,
-            "search": config.model.search,
-            **{
-                k: str(v)
-                for k, v in model.named_steps["classifier"].get_params().items()
-                if k
-                in (
-                    "C",
-                    "max_depth",
-                    "min_samples_leaf",
-                    "learning_rate",
-                    "max_leaf_nodes",
-                    "num_leaves",
-                )
-            },
-        }
+        params = window.training_params(config, model, split.train, start, end)
         tracked = log_training_run(
             mlflow, model, split, config, params, artifact, context.run.run_id
         )
@@ -171,7 +129,7 @@ def evaluation_scores(
     """Candidate and champion scored on the same holdout: the newest rows neither has seen."""
     config, day = dataset.config, partition_day(context)
     with duckdb.get_connection() as conn:
-        warehouse.ensure_schema(conn, config)
+        apply_schema(conn, config)
         _, _, split = window_split(conn, config, context)
         candidate = registry.latest_model_for(conn, day)
         champion = registry.current_champion(conn)
@@ -235,7 +193,7 @@ def champion_model(
     config, day = dataset.config, partition_day(context)
     actor = f"dagster:{context.run.tags.get('dagster/sensor_name', context.run.job_name)}"
     with duckdb.get_connection() as conn:
-        warehouse.ensure_schema(conn, config)
+        apply_schema(conn, config)
         candidate = registry.latest_model_for(conn, day)
         gate = registry.gate_result(conn, candidate["version"])
         if gate is None:

@@ -3,13 +3,13 @@
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
-from continual_ml import warehouse
 from continual_ml.alerts.delivery import Alert
 from continual_ml.decisions.gate_verdict import judge
 from continual_ml.defs.data.assets import WAREHOUSE_POOL, partition_day
 from continual_ml.defs.resources import AlertsResource, DatasetResource
 from continual_ml.defs.training.assets import evaluation_scores
 from continual_ml.warehouse import registry
+from continual_ml.warehouse.schema import apply_schema
 
 GATE_CHECK = "candidate_beats_champion"
 
@@ -29,7 +29,7 @@ def candidate_beats_champion(
     config = dataset.config
     day = partition_day(context)
     with duckdb.get_connection() as conn:
-        warehouse.ensure_schema(conn, config)
+        apply_schema(conn, config)
         candidate = registry.latest_model_for(conn, day)
         champion = registry.current_champion(conn)
         verdict = judge(conn, config, candidate, champion)

@@ -3,13 +3,13 @@
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
-from continual_ml import warehouse
 from continual_ml.alerts.delivery import Alert
 from continual_ml.decisions import promotion
 from continual_ml.defs.data.assets import WAREHOUSE_POOL
 from continual_ml.defs.resources import AlertsResource, ArtifactDirsResource, DatasetResource
 from continual_ml.defs.training.assets import champion_metadata, champion_model
 from continual_ml.warehouse import registry
+from continual_ml.warehouse.schema import apply_schema
 
 
 def champion_changed(conn, version: int, decision: str, reason: str) -> dg.AssetMaterialization:
@@ -50,7 +50,7 @@ def restore_previous_champion(
     """Make the previous (or the named) champion the champion again, everywhere."""
     settings = dataset.config
     with duckdb.get_connection() as conn:
-        warehouse.ensure_schema(conn, settings)
+        apply_schema(conn, settings)
         outcome = promotion.rollback(
             conn,
             artifact_dirs.model_stores(settings),
@@ -84,7 +84,7 @@ def decide_pending_candidate(
     settings = dataset.config
     actor = f"person:{config.actor}"
     with duckdb.get_connection() as conn:
-        warehouse.ensure_schema(conn, settings)
+        apply_schema(conn, settings)
         if config.approve:
             promotion.approve(conn, artifact_dirs.model_stores(settings), config.version, actor)
             reason = f"{config.actor} approved v{config.version}"

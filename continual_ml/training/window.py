@@ -1,0 +1,79 @@
+"""What a candidate learns from and is judged on: the labelled days up to its partition."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import duckdb
+import pandas as pd
+from sklearn.pipeline import Pipeline
+
+from continual_ml.config import DatasetConfig
+from continual_ml.ingestion.label_tables import labelled_rows
+from continual_ml.ingestion.partition_checks import failed_partitions
+from continual_ml.training.pipeline import WindowSplit, data_sha256, split_window
+from continual_ml.warehouse import registry
+
+# Hyperparameters worth a column in MLflow and the registry, for the families that have them.
+TRACKED_HYPERPARAMETERS = (
+    "C",
+    "max_depth",
+    "min_samples_leaf",
+    "learning_rate",
+    "max_leaf_nodes",
+    "num_leaves",
+)
+
+
+class NoLabelledRows(ValueError):
+    """The training window holds no labelled observation to learn from."""
+
+
+def training_window(config: DatasetConfig, end: date) -> tuple[date, date]:
+    """The first and last day a candidate for partition `end` trains on.
+
+    >>> from continual_ml.config import default_config
+    >>> training_window(default_config(), date(2026, 1, 10))
+    (datetime.date(2026, 1, 8), datetime.date(2026, 1, 10))
+    """
+    return end - timedelta(days=config.model.training_window_days - 1), end
+
+
+def window_split(
+    conn: duckdb.DuckDBPyConnection, config: DatasetConfig, end: date
+) -> tuple[date, date, WindowSplit]:
+    """The window's labelled rows, split into training rows and the holdout the gate uses."""
+    start, end = training_window(config, end)
+    # Observations with their newest label, late labels included; unlabelled rows are left out.
+    rows = labelled_rows(conn, config, start, end)
+    # A partition that failed observations_are_valid never reaches training.
+    failed = pd.to_datetime(failed_partitions(conn, start, end))
+    rows = rows[~pd.to_datetime(rows["partition_date"]).isin(failed)]
+    rows = rows[rows[config.label].notna()]
+    if rows.empty:
+        raise NoLabelledRows(f"no labelled observations in the training window {start} .. {end}")
+    champion = registry.current_champion(conn)
+    # The champion's own training days are never in the holdout the two are compared on.
+    unseen_from = champion["training_end"] + timedelta(days=1) if champion else None
+    split = split_window(
+        rows, config.model.holdout_fraction, config.model.min_holdout_rows, unseen_from
+    )
+    return start, end, split
+
+
+def training_params(
+    config: DatasetConfig, model: Pipeline, train: pd.DataFrame, start: date, end: date
+) -> dict:
+    """What a trained candidate is recorded with: its window, its data's hash, its settings."""
+    hyperparameters = model.named_steps["classifier"].get_params()
+    return {
+        "family": config.model.family,
+        "training_start": str(start),
+        "training_end": str(end),
+        "n_train": len(train),
+        "data_sha256": data_sha256(train),
+        "holdout_fraction": config.model.holdout_fraction,
+        "random_state": config.model.random_state,
+        "search": config.model.search,
+        **{k: str(v) for k, v in hyperparameters.items() if k in TRACKED_HYPERPARAMETERS},
+    }

@@ -1,0 +1,214 @@
+"""Every table and view of the warehouse, created by one function, `apply_schema`.
+
+Safe to apply again (tables and sequences `IF NOT EXISTS`, views replaced). The tables whose
+columns follow the dataset (observations, predictions, labels and the views over them) are
+written from its configuration.
+"""
+
+from __future__ import annotations
+
+import duckdb
+
+from continual_ml.config import DatasetConfig
+from continual_ml.warehouse.sql import identifier
+
+# Monitoring, validation and windows: one row per partition (drift scores: per feature).
+MONITORING_TABLES = """
+CREATE TABLE IF NOT EXISTS data_windows (
+    partition_date DATE NOT NULL, kind VARCHAR NOT NULL, window_start DATE NOT NULL,
+    window_end DATE NOT NULL, champion_version INTEGER, n_rows INTEGER NOT NULL,
+    PRIMARY KEY (partition_date, kind)
+);
+CREATE TABLE IF NOT EXISTS partition_validation (
+    partition_date DATE PRIMARY KEY, passed BOOLEAN NOT NULL, failures JSON NOT NULL,
+    n_rows INTEGER NOT NULL, checked_at TIMESTAMP DEFAULT current_timestamp
+);
+CREATE TABLE IF NOT EXISTS performance_history (
+    partition_date DATE PRIMARY KEY, champion_version INTEGER, n_rows INTEGER,
+    n_labelled INTEGER, prediction_drift_score DOUBLE, prediction_drifted BOOLEAN,
+    label_drift_score DOUBLE, label_drifted BOOLEAN, estimated_accuracy DOUBLE,
+    realized_accuracy DOUBLE, estimation_error DOUBLE, estimate_unreliable BOOLEAN,
+    reliability_reason VARCHAR, computed_at TIMESTAMP DEFAULT current_timestamp
+);
+CREATE TABLE IF NOT EXISTS drift_reports (
+    partition_date DATE PRIMARY KEY,
+    reference_start DATE, reference_end DATE, champion_version INTEGER,
+    n_features INTEGER, n_drifted INTEGER, drift_share DOUBLE,
+    html_path VARCHAR, computed_at TIMESTAMP DEFAULT current_timestamp
+);
+CREATE TABLE IF NOT EXISTS drift_scores (
+    partition_date DATE NOT NULL, feature VARCHAR NOT NULL, method VARCHAR NOT NULL,
+    threshold DOUBLE, score DOUBLE, drifted BOOLEAN
+);
+"""
+
+# The model registry: versions, promotions, evaluations and what the gate decided.
+REGISTRY_TABLES = """
+CREATE TABLE IF NOT EXISTS model_registry (
+    version INTEGER PRIMARY KEY,
+    partition_date DATE NOT NULL,
+    sha256 VARCHAR NOT NULL,
+    artifact BLOB NOT NULL,
+    family VARCHAR NOT NULL,
+    params JSON NOT NULL,
+    features JSON NOT NULL,
+    training_start DATE NOT NULL,
+    training_end DATE NOT NULL,
+    n_train INTEGER NOT NULL,
+    data_sha256 VARCHAR NOT NULL,
+    metrics JSON,
+    mlflow_run_id VARCHAR,
+    mlflow_model_version INTEGER,
+    dagster_run_id VARCHAR,
+    status VARCHAR NOT NULL DEFAULT 'candidate',
+    status_reason VARCHAR,
+    promoted_by VARCHAR,
+    created_at TIMESTAMP DEFAULT current_timestamp,
+    updated_at TIMESTAMP DEFAULT current_timestamp
+);
+CREATE SEQUENCE IF NOT EXISTS promotion_ids;
+CREATE TABLE IF NOT EXISTS promotions (
+    id INTEGER PRIMARY KEY DEFAULT nextval('promotion_ids'),
+    decided_at TIMESTAMP DEFAULT current_timestamp,
+    partition_date DATE,
+    candidate_version INTEGER NOT NULL,
+    previous_champion INTEGER,
+    action VARCHAR NOT NULL,
+    reason VARCHAR NOT NULL,
+    actor VARCHAR NOT NULL,
+    champion_version INTEGER
+);
+CREATE TABLE IF NOT EXISTS evaluation_scores (
+    partition_date DATE NOT NULL,
+    candidate_version INTEGER NOT NULL,
+    role VARCHAR NOT NULL,
+    model_version INTEGER NOT NULL,
+    slice VARCHAR NOT NULL,
+    n INTEGER NOT NULL,
+    accuracy DOUBLE, balanced_accuracy DOUBLE, precision DOUBLE, recall DOUBLE, f1 DOUBLE,
+    roc_auc DOUBLE, pr_auc DOUBLE, log_loss DOUBLE, brier DOUBLE, ece DOUBLE,
+    confusion_matrix JSON,
+    evaluated_at TIMESTAMP DEFAULT current_timestamp
+);
+CREATE TABLE IF NOT EXISTS gate_results (
+    candidate_version INTEGER PRIMARY KEY,
+    champion_version INTEGER,
+    passed BOOLEAN NOT NULL,
+    reason VARCHAR NOT NULL,
+    details JSON NOT NULL,
+    decided_at TIMESTAMP DEFAULT current_timestamp
+);
+CREATE TABLE IF NOT EXISTS holdout_predictions (
+    candidate_version INTEGER NOT NULL,
+    row_id VARCHAR NOT NULL,
+    truth INTEGER NOT NULL,
+    candidate_proba DOUBLE NOT NULL,
+    champion_version INTEGER,
+    champion_proba DOUBLE
+);
+-- Multiclass models: each holdout row's class probabilities, a JSON list in the config's class
+-- order. Their `holdout_predictions` hold the index of the true class as `truth` and each
+-- model's probability of its predicted class as `*_proba`.
+CREATE TABLE IF NOT EXISTS holdout_class_probabilities (
+    candidate_version INTEGER NOT NULL,
+    row_id VARCHAR NOT NULL,
+    candidate_probabilities JSON NOT NULL,
+    champion_probabilities JSON
+);
+"""
+
+# The ingestion ledger: each file landed, and the files and rows refused.
+LEDGER_TABLES = """
+CREATE SEQUENCE IF NOT EXISTS ingestion_ids;
+CREATE TABLE IF NOT EXISTS ingested_files (
+    ingestion_id BIGINT PRIMARY KEY, kind VARCHAR NOT NULL, mode VARCHAR NOT NULL,
+    source VARCHAR NOT NULL, path VARCHAR NOT NULL, size_bytes BIGINT NOT NULL,
+    sha256 VARCHAR NOT NULL, rows_in BIGINT NOT NULL, rows_good BIGINT NOT NULL,
+    rows_quarantined BIGINT NOT NULL, partitions DATE[], ingested_at TIMESTAMP NOT NULL
+);
+CREATE TABLE IF NOT EXISTS quarantined_files (
+    ingestion_id BIGINT PRIMARY KEY, kind VARCHAR NOT NULL, source VARCHAR NOT NULL,
+    path VARCHAR NOT NULL, size_bytes BIGINT NOT NULL, sha256 VARCHAR NOT NULL,
+    reason VARCHAR NOT NULL, quarantined_at TIMESTAMP NOT NULL
+);
+CREATE TABLE IF NOT EXISTS quarantined_rows (
+    ingestion_id BIGINT NOT NULL, kind VARCHAR NOT NULL, source VARCHAR NOT NULL,
+    row_number BIGINT, row_id VARCHAR, partition_date DATE, raw JSON, reason VARCHAR NOT NULL,
+    rules VARCHAR[], ingested_at TIMESTAMP NOT NULL
+);
+"""
+
+# Drift references built once per champion window.
+PROFILE_TABLES = """
+CREATE TABLE IF NOT EXISTS reference_profiles (
+    profile_id VARCHAR NOT NULL,
+    position INTEGER NOT NULL,
+    feature VARCHAR NOT NULL,
+    kind VARCHAR NOT NULL,
+    summary JSON NOT NULL,
+    sorted_values BLOB,
+    created_at TIMESTAMP DEFAULT current_timestamp,
+    PRIMARY KEY (profile_id, feature)
+)
+"""
+
+SQL_TYPES = {"numeric": "DOUBLE", "boolean": "BOOLEAN", "categorical": "VARCHAR"}
+
+
+def row_columns(config: DatasetConfig) -> str:
+    """The columns of `observations`: bookkeeping, every feature, and the label."""
+    features = ", ".join(f"{identifier(f.name)} {SQL_TYPES[f.kind]}" for f in config.features)
+    return (
+        "row_id VARCHAR NOT NULL, partition_date DATE NOT NULL, event_time TIMESTAMP NOT NULL, "
+        f"batch_id VARCHAR NOT NULL, {features}, {identifier(config.label)} {config.label_sql_type}"
+    )
+
+
+def dataset_tables(config: DatasetConfig) -> str:
+    """`observations`, `labels`, `predictions` and the latest-label views over them."""
+    features = ", ".join(f"{identifier(f.name)} {SQL_TYPES[f.kind]}" for f in config.features)
+    label, label_type = identifier(config.label), config.label_sql_type
+    return f"""
+CREATE TABLE IF NOT EXISTS observations ({row_columns(config)});
+CREATE TABLE IF NOT EXISTS labels (
+    ingestion_id BIGINT NOT NULL, source VARCHAR NOT NULL, row_id VARCHAR,
+    prediction_id VARCHAR, label {label_type} NOT NULL, labelled_at TIMESTAMP,
+    ingested_at TIMESTAMP NOT NULL
+);
+CREATE TABLE IF NOT EXISTS predictions (
+    prediction_id VARCHAR NOT NULL, ingestion_id BIGINT NOT NULL,
+    partition_date DATE NOT NULL, served_at TIMESTAMP NOT NULL,
+    model_version BIGINT NOT NULL, latency_ms DOUBLE NOT NULL, row_id VARCHAR,
+    {features}, probabilities JSON NOT NULL, predicted_class {label_type} NOT NULL
+);
+CREATE OR REPLACE VIEW latest_labels AS
+    SELECT row_id, prediction_id, label, labelled_at, ingestion_id FROM labels
+    QUALIFY row_number() OVER (
+        PARTITION BY coalesce(row_id, 'prediction:' || prediction_id)
+        ORDER BY coalesce(labelled_at, ingested_at) DESC, ingestion_id DESC) = 1;
+CREATE OR REPLACE VIEW observations_with_labels AS
+    SELECT o.* REPLACE (coalesce(l.label, o.{label}) AS {label})
+    FROM observations AS o
+    LEFT JOIN (SELECT row_id, label FROM latest_labels WHERE row_id IS NOT NULL) AS l
+        USING (row_id);
+CREATE OR REPLACE VIEW labelled_observations AS
+    SELECT * FROM observations_with_labels WHERE {label} IS NOT NULL;
+CREATE OR REPLACE VIEW labelled_predictions AS
+    SELECT p.*, l.label FROM predictions AS p
+    JOIN (SELECT prediction_id, label FROM labels WHERE prediction_id IS NOT NULL
+          QUALIFY row_number() OVER (PARTITION BY prediction_id
+              ORDER BY labelled_at DESC NULLS LAST, ingestion_id DESC) = 1) AS l
+        USING (prediction_id);
+"""
+
+
+def apply_schema(conn: duckdb.DuckDBPyConnection, config: DatasetConfig) -> None:
+    """Create every table and view the warehouse holds, where missing."""
+    for ddl in (
+        MONITORING_TABLES,
+        REGISTRY_TABLES,
+        LEDGER_TABLES,
+        PROFILE_TABLES,
+        dataset_tables(config),
+    ):
+        conn.execute(ddl)
