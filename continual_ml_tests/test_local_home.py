@@ -1,11 +1,32 @@
 """The Dagster instance `prepare` writes for the local home: no work dropped when the code server
 is down or a run crashes, and homes from earlier versions are brought up to date."""
 
+import hashlib
+
 import dagster as dg
 from conftest import HOME_ENV
 
-from continual_ml.app.local_home import EARLIER_LOCAL_DAGSTER_YAML, LOCAL_DAGSTER_YAML, prepare
+from continual_ml.app.local_home import (
+    EARLIER_LOCAL_DAGSTER_YAML_SHA256,
+    LOCAL_DAGSTER_YAML,
+    prepare,
+)
 from continual_ml.config import Paths
+
+# What continual-ml wrote before the file had a header, byte for byte.
+EARLIER_LOCAL_DAGSTER_YAML = """\
+concurrency:
+  runs:
+    max_concurrent_runs: 2
+  pools:
+    default_limit: 1
+    granularity: op
+# The loop waits on the queue between its runs: look at it every second, not every five.
+run_queue:
+  dequeue_interval_seconds: 1
+telemetry:
+  enabled: false
+"""
 
 
 def test_the_local_instance_requeues_and_retries_crashed_runs_only(home):
@@ -26,7 +47,11 @@ def test_an_earlier_file_is_replaced_and_an_edited_one_kept(tmp_path, monkeypatc
     (paths.dagster_home / "dagster.yaml").write_text(EARLIER_LOCAL_DAGSTER_YAML)
     prepare(paths)
     assert (paths.dagster_home / "dagster.yaml").read_text() == LOCAL_DAGSTER_YAML
-    edited = "telemetry:\n  enabled: false\n"
+    # the earlier file with one character changed is somebody's edit
+    edited = EARLIER_LOCAL_DAGSTER_YAML.replace("seconds: 1", "seconds: 2")
+    assert hashlib.sha256(EARLIER_LOCAL_DAGSTER_YAML.encode()).hexdigest() == (
+        EARLIER_LOCAL_DAGSTER_YAML_SHA256
+    )
     (paths.dagster_home / "dagster.yaml").write_text(edited)
     prepare(paths)
     assert (paths.dagster_home / "dagster.yaml").read_text() == edited

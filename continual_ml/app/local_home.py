@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 from pathlib import Path
 
@@ -42,21 +43,16 @@ run_monitoring:
 telemetry:
   enabled: false
 """
-# Earlier versions wrote this file without the header: replaced too, as no one edited it.
-EARLIER_LOCAL_DAGSTER_YAML = """\
-concurrency:
-  runs:
-    max_concurrent_runs: 2
-  pools:
-    default_limit: 1
-    granularity: op
-# The loop waits on the queue between its runs: look at it every second, not every five.
-run_queue:
-  dequeue_interval_seconds: 1
-telemetry:
-  enabled: false
-"""
+# Earlier versions wrote this file without the header: replaced too, as no one edited it. Known
+# by its digest, since only the exact file they wrote may be replaced.
+EARLIER_LOCAL_DAGSTER_YAML_SHA256 = (
+    "4890987c798de6a59ad5665450da6b78da6aaf570d5ab2d9cb1b44a247fee480"
+)
 EXPERIMENT_KIND_TAG, EXPERIMENT_KIND = "mlflow.experimentKind", "custom_model_development"
+
+
+def _earlier(written: str) -> bool:
+    return hashlib.sha256(written.encode()).hexdigest() == EARLIER_LOCAL_DAGSTER_YAML_SHA256
 
 
 def prepare(paths: Paths) -> Paths:
@@ -71,7 +67,7 @@ def prepare(paths: Paths) -> Paths:
         folder.mkdir(parents=True, exist_ok=True)
     instance_yaml = paths.dagster_home / "dagster.yaml"
     written = instance_yaml.read_text() if instance_yaml.exists() else None
-    if written is None or written == EARLIER_LOCAL_DAGSTER_YAML or written.startswith(WRITTEN_BY):
+    if written is None or _earlier(written) or written.startswith(WRITTEN_BY):
         instance_yaml.write_text(LOCAL_DAGSTER_YAML)
     os.environ["CONTINUAL_ML_HOME"] = str(paths.home)
     os.environ["DAGSTER_HOME"] = str(paths.dagster_home)

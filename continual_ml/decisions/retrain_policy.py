@@ -38,39 +38,30 @@ CAP_WINDOW = timedelta(days=1)
 
 
 class RetrainPolicy(BaseModel):
-    """How much evidence a retrain needs, and how often one may run."""
+    """How much evidence a retrain needs, and how often one may run.
+
+    The fields and defaults are the dataset's `policy:` settings (`config.PolicySettings`, where
+    each is described), with the cooldown as a duration in data time.
+    """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    drift_share_threshold: float = Field(0.3, gt=0, le=1, description="share of drifted features")
-    consecutive_partitions: int = Field(1, ge=1, description="partitions in a row over it")
-    max_performance_drop: float = Field(
-        0.05, ge=0, le=1, description="accuracy points below the champion's promoted score"
-    )
-    cooldown: timedelta = Field(timedelta(0), description="least data time between retrains")
-    max_retrains_per_day: int = Field(24, ge=1, description="retrains in any day of data time")
-    follow_up_refusals: int = Field(
-        2, ge=0, description="after a promotion, retrain until the gate refuses this many in a row"
-    )
-    decay_partitions: int = Field(
-        3, ge=0, description="partitions averaged to measure a decay; 0 turns the rule off"
-    )
-    max_decay: float = Field(
-        0.02, ge=0, le=1, description="realized accuracy lost since the champion's first partitions"
-    )
+    drift_share_threshold: float = Field(0.3, gt=0, le=1)
+    consecutive_partitions: int = Field(1, ge=1)
+    max_performance_drop: float = Field(0.05, ge=0, le=1)
+    cooldown: timedelta = timedelta(0)
+    max_retrains_per_day: int = Field(24, ge=1)
+    follow_up_refusals: int = Field(2, ge=0)
+    decay_partitions: int = Field(3, ge=0)  # 0 turns the decay rule off
+    max_decay: float = Field(0.02, ge=0, le=1)
 
     @classmethod
     def from_settings(cls, settings: PolicySettings) -> RetrainPolicy:
-        """The policy a dataset's `policy:` settings ask for (the same defaults either way)."""
+        """The policy a dataset's `policy:` settings ask for."""
+        shared = set(cls.model_fields) - {"cooldown"}
         return cls(
-            drift_share_threshold=settings.drift_share_threshold,
-            consecutive_partitions=settings.consecutive_partitions,
-            max_performance_drop=settings.max_performance_drop,
             cooldown=timedelta(hours=settings.cooldown_hours),
-            max_retrains_per_day=settings.max_retrains_per_day,
-            follow_up_refusals=settings.follow_up_refusals,
-            decay_partitions=settings.decay_partitions,
-            max_decay=settings.max_decay,
+            **settings.model_dump(include=shared),
         )
 
     @field_validator("cooldown", mode="before")

@@ -62,14 +62,14 @@ This module is the public entry; the code lives in `ingestion_core` (exactly-onc
 """
 
 from continual_ml.ingestion.core import IngestReport, RowCountMismatch, StepHook
-from continual_ml.ingestion.label_tables import (
+from continual_ml.ingestion.labels import ingest_labels
+from continual_ml.ingestion.observations import ingest_file, replace_partitions_from_file
+from continual_ml.ingestion.prediction_logs import ingest_prediction_log
+from continual_ml.warehouse.labelled_rows import (
     labelled_predictions,
     labelled_rows,
     rows_with_labels,
 )
-from continual_ml.ingestion.labels import ingest_labels
-from continual_ml.ingestion.observations import ingest_file, replace_partitions_from_file
-from continual_ml.ingestion.prediction_logs import ingest_prediction_log
 
 __all__ = [
     "IngestReport",

@@ -10,10 +10,10 @@ import duckdb
 from continual_ml.config import DatasetConfig
 from continual_ml.ingestion import routing as landing
 from continual_ml.ingestion.core import IngestReport, Landed, StepHook, ingest
-from continual_ml.ingestion.label_tables import labelled_partitions
 from continual_ml.ingestion.readers import drop_rejects, tabular_columns, tabular_reader
 from continual_ml.ingestion.rules import class_label, row_identifier, schema_problem, timestamp
 from continual_ml.ingestion.sql_text import check, identifier, literal, shown, value_alias
+from continual_ml.warehouse.labelled_rows import labelled_partitions
 
 
 def ingest_labels(

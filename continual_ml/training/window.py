@@ -9,10 +9,10 @@ import pandas as pd
 from sklearn.pipeline import Pipeline
 
 from continual_ml.config import DatasetConfig
-from continual_ml.ingestion.label_tables import labelled_rows
 from continual_ml.ingestion.partition_checks import failed_partitions
 from continual_ml.training.pipeline import WindowSplit, data_sha256, split_window
 from continual_ml.warehouse import registry
+from continual_ml.warehouse.labelled_rows import labelled_rows
 
 # Hyperparameters worth a column in MLflow and the registry, for the families that have them.
 TRACKED_HYPERPARAMETERS = (

@@ -5,7 +5,7 @@ import dagster as dg
 from continual_ml.defs.jobs import SENSOR_INTERVAL_SECONDS, performance_job
 from continual_ml.defs.partitions import daily_partitions
 from continual_ml.ingestion.core import IngestReport
-from continual_ml.ingestion.label_tables import labelled_partitions
+from continual_ml.warehouse.labelled_rows import labelled_partitions
 
 labels = dg.AssetSpec(
     "labels",

@@ -16,9 +16,9 @@ from continual_ml.defs.metadata import png_markdown
 from continual_ml.defs.monitoring.assets import drift_report
 from continual_ml.defs.partitions import daily_partitions
 from continual_ml.defs.resources import AlertsResource, DatasetResource
-from continual_ml.ingestion.label_tables import rows_with_labels
 from continual_ml.ingestion.partition_checks import failed_partitions
 from continual_ml.warehouse import registry
+from continual_ml.warehouse.labelled_rows import rows_with_labels
 from continual_ml.warehouse.schema import apply_schema
 from continual_ml.warehouse.sql import insert_row
 

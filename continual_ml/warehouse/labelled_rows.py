@@ -1,4 +1,4 @@
-"""The `labels` and `predictions` tables, their latest-label views, and labelled rows read back."""
+"""Rows read back with their newest label: observations, and served predictions with feedback."""
 
 from __future__ import annotations
 
@@ -11,16 +11,26 @@ from continual_ml.config import DatasetConfig
 from continual_ml.warehouse.schema import apply_schema
 
 
+def _days(
+    conn: duckdb.DuckDBPyConnection,
+    config: DatasetConfig,
+    view: str,
+    order: str,
+    start: date,
+    end: date,
+) -> pd.DataFrame:
+    apply_schema(conn, config)
+    return conn.execute(
+        f"SELECT * FROM {view} WHERE partition_date BETWEEN ? AND ? ORDER BY {order}",
+        [start, end],
+    ).df()
+
+
 def labelled_rows(
     conn: duckdb.DuckDBPyConnection, config: DatasetConfig, start: date, end: date
 ) -> pd.DataFrame:
     """Observations in partitions [start, end] that have a label, with the newest label."""
-    apply_schema(conn, config)
-    return conn.execute(
-        "SELECT * FROM labelled_observations WHERE partition_date BETWEEN ? AND ? "
-        "ORDER BY event_time, row_id",
-        [start, end],
-    ).df()
+    return _days(conn, config, "labelled_observations", "event_time, row_id", start, end)
 
 
 def rows_with_labels(
@@ -30,12 +40,7 @@ def rows_with_labels(
 
     Monitoring reads this: a day is measured before its labels land, and again after.
     """
-    apply_schema(conn, config)
-    return conn.execute(
-        "SELECT * FROM observations_with_labels WHERE partition_date BETWEEN ? AND ? "
-        "ORDER BY event_time, row_id",
-        [start, end],
-    ).df()
+    return _days(conn, config, "observations_with_labels", "event_time, row_id", start, end)
 
 
 def labelled_partitions(conn: duckdb.DuckDBPyConnection, ingestion_id: int) -> dict[date, int]:
@@ -54,9 +59,4 @@ def labelled_predictions(
     conn: duckdb.DuckDBPyConnection, config: DatasetConfig, start: date, end: date
 ) -> pd.DataFrame:
     """Predictions served on days [start, end] that have feedback, with the newest label."""
-    apply_schema(conn, config)
-    return conn.execute(
-        "SELECT * FROM labelled_predictions WHERE partition_date BETWEEN ? AND ? "
-        "ORDER BY served_at, prediction_id",
-        [start, end],
-    ).df()
+    return _days(conn, config, "labelled_predictions", "served_at, prediction_id", start, end)
