@@ -135,16 +135,17 @@ def promote(
         with transaction(conn):
             if previous:
                 registry.set_status(conn, previous["version"], "retired", f"replaced by v{version}")
-            registry.set_status(conn, version, "champion", reason, promoted_by=actor)
-            registry.record_promotion(
+            registry.record_change(
                 conn,
+                version,
+                "champion",
+                action,
+                reason,
+                actor,
                 partition_date=partition_date,
-                candidate_version=version,
                 previous_champion=previous["version"] if previous else None,
-                action=action,
-                reason=reason,
-                actor=actor,
                 champion_version=version,
+                promoted_by=actor,
             )
             point_at(stores.bentoml_home, tag, version, model["sha256"], promoted_by=actor)
     except BaseException:

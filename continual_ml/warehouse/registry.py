@@ -97,6 +97,33 @@ def record_promotion(conn: duckdb.DuckDBPyConnection, **row) -> None:
     insert_row(conn, "promotions", row)
 
 
+def record_change(
+    conn: duckdb.DuckDBPyConnection,
+    version: int,
+    status: str,
+    action: str,
+    reason: str,
+    actor: str,
+    *,
+    partition_date: date | None,
+    previous_champion: int | None,
+    champion_version: int | None,
+    promoted_by: str | None = None,
+) -> None:
+    """A version's new status and the history row saying why, in the caller's transaction."""
+    set_status(conn, version, status, reason, promoted_by=promoted_by)
+    record_promotion(
+        conn,
+        partition_date=partition_date,
+        candidate_version=version,
+        previous_champion=previous_champion,
+        action=action,
+        reason=reason,
+        actor=actor,
+        champion_version=champion_version,
+    )
+
+
 def record_decision(
     conn: duckdb.DuckDBPyConnection,
     version: int,
@@ -108,17 +135,18 @@ def record_decision(
 ) -> None:
     """A decision that leaves the champion as it is: rejected, pending, or a refused approval."""
     champion = current_champion(conn)
+    in_charge = champion["version"] if champion else None
     with transaction(conn):
-        set_status(conn, version, status, reason)
-        record_promotion(
+        record_change(
             conn,
+            version,
+            status,
+            action,
+            reason,
+            actor,
             partition_date=partition_date,
-            candidate_version=version,
-            previous_champion=champion["version"] if champion else None,
-            action=action,
-            reason=reason,
-            actor=actor,
-            champion_version=champion["version"] if champion else None,
+            previous_champion=in_charge,
+            champion_version=in_charge,
         )
 
 
