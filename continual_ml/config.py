@@ -19,6 +19,8 @@ from pydantic import (
     model_validator,
 )
 
+from continual_ml.settings import Settings
+
 DEFAULT_CONFIG = Path(__file__).parent / "demo" / "demo_dataset.yaml"
 
 
@@ -182,7 +184,7 @@ class DatasetConfig(_Strict):
 
 def load_config(path: str | os.PathLike | None = None) -> DatasetConfig:
     """Load and validate a dataset configuration; `CONTINUAL_ML_CONFIG` names the default."""
-    path = Path(path or os.environ.get("CONTINUAL_ML_CONFIG") or DEFAULT_CONFIG)
+    path = Path(path or Settings.from_env().config_path or DEFAULT_CONFIG)
     with path.open() as handle:
         return DatasetConfig.model_validate(yaml.safe_load(handle))
 
@@ -203,16 +205,15 @@ class Paths(BaseModel):
 
     @classmethod
     def from_env(cls) -> Paths:
-        return cls(home=Path(os.environ.get("CONTINUAL_ML_HOME", ".continual_ml")).resolve())
+        return cls(home=Settings.from_env().home.resolve())
 
     @property
     def warehouse(self) -> Path:
-        override = os.environ.get("CONTINUAL_ML_WAREHOUSE")
-        return Path(override) if override else self.home / "warehouse.duckdb"
+        return Settings.from_env().warehouse or self.home / "warehouse.duckdb"
 
     @property
     def mlflow_tracking_uri(self) -> str:
-        return os.environ.get("MLFLOW_TRACKING_URI") or f"sqlite:///{self.home / 'mlflow.db'}"
+        return Settings.from_env().mlflow_tracking_uri or f"sqlite:///{self.home / 'mlflow.db'}"
 
     @property
     def mlflow_artifacts(self) -> Path:
@@ -220,7 +221,7 @@ class Paths(BaseModel):
 
     @property
     def bentoml_home(self) -> Path:
-        return Path(os.environ.get("BENTOML_HOME") or self.home / "bentoml")
+        return Settings.from_env().bentoml_home or self.home / "bentoml"
 
     @property
     def reports(self) -> Path:
@@ -228,9 +229,7 @@ class Paths(BaseModel):
 
     @property
     def prediction_logs(self) -> Path:
-        return Path(
-            os.environ.get("CONTINUAL_ML_PREDICTION_LOG_DIR") or self.home / "prediction_logs"
-        )
+        return Settings.from_env().prediction_log_dir or self.home / "prediction_logs"
 
     @property
     def alerts_record(self) -> Path:
@@ -238,4 +237,4 @@ class Paths(BaseModel):
 
     @property
     def dagster_home(self) -> Path:
-        return Path(os.environ.get("DAGSTER_HOME") or self.home / "dagster_home")
+        return Settings.from_env().dagster_home or self.home / "dagster_home"

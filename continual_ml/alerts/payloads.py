@@ -8,9 +8,6 @@ from urllib.parse import urlsplit
 
 from continual_ml.alerts.delivery import EVENT_STYLE, Alert, post_webhook, record_alert
 
-SLACK_ENV = "CONTINUAL_ML_SLACK_WEBHOOK_URL"
-DISCORD_ENV = "CONTINUAL_ML_DISCORD_WEBHOOK_URL"
-
 # Slack Block Kit (api.slack.com/reference/block-kit/blocks): at most 50 blocks a message; a
 # header's text 150 chars; a section's text 3000; at most 10 section fields of 2000 chars each.
 # Our messages have at most 7 blocks, so the 50-block cap holds by construction.

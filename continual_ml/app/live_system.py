@@ -19,6 +19,7 @@ from continual_ml.app.child_processes import Child
 from continual_ml.app.service_process import REPO_ROOT, ServiceProcess, free_port
 from continual_ml.app.supervisor import Component
 from continual_ml.config import Paths
+from continual_ml.settings import Settings
 
 WORKSPACE = REPO_ROOT / "workspace.yaml"
 STATE_FILE = "live.json"
@@ -39,8 +40,7 @@ class Ports:
 
 
 def _code_server_port() -> int | None:
-    value = os.environ.get("DAGSTER_CODE_SERVER_PORT")
-    return int(value) if value else None
+    return Settings.from_env().code_server_port
 
 
 def _port_open(port: int) -> bool:

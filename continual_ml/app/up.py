@@ -3,13 +3,12 @@ and stop everything cleanly on Ctrl-C or SIGTERM."""
 
 from __future__ import annotations
 
-import os
 import signal
 import time
 from collections.abc import Callable
 
 from continual_ml.alerts.delivery import Alert
-from continual_ml.alerts.payloads import DISCORD_ENV, SLACK_ENV, send_alert
+from continual_ml.alerts.payloads import send_alert
 from continual_ml.app.first_champion import plays_the_demo_stream, train_first_champion
 from continual_ml.app.live_system import LiveSystem, Ports
 from continual_ml.app.supervisor import GaveUp, Supervisor
@@ -17,6 +16,7 @@ from continual_ml.config import DatasetConfig, Paths, load_config
 from continual_ml.demo.synthetic_stream import day_index, partition_date
 from continual_ml.demo.traffic import ACKNOWLEDGED_FILE, TrafficGenerator
 from continual_ml.serving.model_store import read_pointer
+from continual_ml.settings import Settings
 
 
 def _say(text: str) -> None:
@@ -55,6 +55,7 @@ def _supervise(system: LiveSystem, paths: Paths, say: Callable[[str], None]) -> 
     alerted on; a restart limit reached is alerted on too, before `up` stops."""
 
     def notify(event: str, name: str, text: str) -> None:
+        settings = Settings.from_env()
         say(f"supervisor: {name} {text}")
         alert = Alert(
             "component_failed" if event == "gave_up" else "component_restarted",
@@ -65,8 +66,8 @@ def _supervise(system: LiveSystem, paths: Paths, say: Callable[[str], None]) -> 
         )
         send_alert(
             alert,
-            slack_webhook_url=os.environ.get(SLACK_ENV),
-            discord_webhook_url=os.environ.get(DISCORD_ENV),
+            slack_webhook_url=Settings.secret(settings.slack_webhook_url),
+            discord_webhook_url=Settings.secret(settings.discord_webhook_url),
             record_path=paths.alerts_record,
             say=lambda line: None,  # already said above
             warn=say,
@@ -91,7 +92,7 @@ def run_up(
     day_seconds: float,
     say: Callable[[str], None] = _say,
 ) -> int:
-    config = load_config(os.environ.get("CONTINUAL_ML_CONFIG") or None)
+    config = load_config()
     next_day = bootstrap(paths, config, say)
     system = LiveSystem(paths, ports)
     previous = signal.signal(signal.SIGTERM, _raise_stop)

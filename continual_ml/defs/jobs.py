@@ -1,13 +1,12 @@
 """The asset jobs the sensors and the command line launch, and how often sensors tick."""
 
-import os
-
 import dagster as dg
 
 from continual_ml.defs.data.assets import current_window, observations, reference_window
 from continual_ml.defs.monitoring.assets import drift_explanation, drift_report
 from continual_ml.defs.monitoring.performance import model_performance
 from continual_ml.defs.training.assets import candidate_model, champion_model, evaluation_scores
+from continual_ml.settings import Settings
 
 # Queue order when runs wait for the run slots: promoting a fix first, then landing served
 # predictions (one small run per backlog, never more than one queued, so it cannot crowd the
@@ -52,4 +51,4 @@ retrain_job = dg.define_asset_job(
 )
 
 # Sensors tick at most this often (the daemon's loop itself wakes every 5 s or so).
-SENSOR_INTERVAL_SECONDS = int(os.environ.get("CONTINUAL_ML_SENSOR_SECONDS", "5"))
+SENSOR_INTERVAL_SECONDS = Settings.from_env().sensor_seconds

@@ -1,10 +1,8 @@
 """Metadata values shared by the assets: inline images and links the Dagster UI renders."""
 
-import os
-
 import dagster as dg
 
-DEFAULT_DAGSTER_UI = "http://127.0.0.1:3000"
+from continual_ml.settings import Settings
 
 
 def png_markdown(name: str, png: bytes) -> dg.MetadataValue:
@@ -17,5 +15,5 @@ def png_markdown(name: str, png: bytes) -> dg.MetadataValue:
 
 def run_url(run_id: str) -> str:
     # Read on use, not at import: `up` and `dagster-dev` set it after this module may be loaded.
-    ui = os.environ.get("CONTINUAL_ML_DAGSTER_UI_URL", DEFAULT_DAGSTER_UI).rstrip("/")
+    ui = Settings.from_env().dagster_ui_url.rstrip("/")
     return f"{ui}/runs/{run_id}"

@@ -1,6 +1,5 @@
 """The resources the assets share, bound in one place by `build_resources`."""
 
-import os
 from pathlib import Path
 
 import dagster as dg
@@ -8,9 +7,10 @@ from dagster_duckdb import DuckDBResource
 from dagster_mlflow import mlflow_tracking
 
 from continual_ml.alerts.delivery import Alert
-from continual_ml.alerts.payloads import DISCORD_ENV, SLACK_ENV, send_alert
+from continual_ml.alerts.payloads import send_alert
 from continual_ml.config import MLFLOW_EXPERIMENT, DatasetConfig, Paths, load_config
 from continual_ml.decisions.promotion import ModelStores
+from continual_ml.settings import DISCORD_ENV, SLACK_ENV, Settings
 
 
 class DatasetResource(dg.ConfigurableResource):
@@ -59,19 +59,20 @@ class AlertsResource(dg.ConfigurableResource):
         )
 
 
-def _secret(name: str) -> dg.EnvVar | None:
-    # Bound only when set, so an unset optional webhook is "no sink" rather than a load error.
-    return dg.EnvVar(name) if os.environ.get(name) else None
+def _secret(name: str, value) -> dg.EnvVar | None:
+    # Bound only when set, so an unset optional webhook is "no sink" rather than a load error;
+    # by name, so the URL itself is never in the run's config.
+    return dg.EnvVar(name) if value is not None else None
 
 
 def build_resources(paths: Paths | None = None) -> dict:
-    paths = paths or Paths.from_env()
+    paths, settings = paths or Paths.from_env(), Settings.from_env()
     return {
-        "dataset": DatasetResource(config_path=os.environ.get("CONTINUAL_ML_CONFIG", "")),
+        "dataset": DatasetResource(config_path=str(settings.config_path or "")),
         # A memory limit keeps ingestion streaming (DuckDB spills) instead of caching 80% of RAM.
         "duckdb": DuckDBResource(
             database=str(paths.warehouse),
-            connection_config={"memory_limit": os.environ.get("CONTINUAL_ML_DUCKDB_MEMORY", "1GB")},
+            connection_config={"memory_limit": settings.duckdb_memory},
         ),
         "artifact_dirs": ArtifactDirsResource(
             reports_dir=str(paths.reports),
@@ -79,8 +80,8 @@ def build_resources(paths: Paths | None = None) -> dict:
             mlflow_tracking_uri=paths.mlflow_tracking_uri,
         ),
         "alerts": AlertsResource(
-            slack_webhook_url=_secret(SLACK_ENV),
-            discord_webhook_url=_secret(DISCORD_ENV),
+            slack_webhook_url=_secret(SLACK_ENV, settings.slack_webhook_url),
+            discord_webhook_url=_secret(DISCORD_ENV, settings.discord_webhook_url),
             record_path=str(paths.alerts_record),
         ),
         "mlflow": mlflow_tracking.configured(

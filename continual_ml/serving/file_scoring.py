@@ -17,6 +17,7 @@ from pydantic import BaseModel, ValidationError
 
 from continual_ml.config import DatasetConfig
 from continual_ml.serving.follower import UnscorableRows
+from continual_ml.settings import Settings
 
 CSV = "text/csv"
 PARQUET = "application/vnd.apache.parquet"
@@ -155,15 +156,15 @@ def score_with_service(path: str, url: str | None = None, output: str | None = N
     `CONTINUAL_ML_API_TOKEN`, when set.
     """
     import csv
-    import os
     from pathlib import Path
 
     import httpx
 
     source = Path(path)
     target = Path(output) if output else source.with_name(f"{source.stem}.scored.csv")
-    base = url or os.environ.get("CONTINUAL_ML_SERVICE_URL") or "http://127.0.0.1:3001"
-    token = os.environ.get("CONTINUAL_ML_API_TOKEN")
+    settings = Settings.from_env()
+    base = url or settings.service_url
+    token = Settings.secret(settings.api_token)
     headers = {
         "content-type": PARQUET if source.suffix == ".parquet" else CSV,
         **({"authorization": f"Bearer {token}"} if token else {}),

@@ -5,7 +5,6 @@ reason, and records each file's sha256 so a file is ingested once however often 
 """
 
 import json
-import os
 from pathlib import Path
 from typing import Literal
 
@@ -26,6 +25,7 @@ from continual_ml.defs.resources import AlertsResource, DatasetResource
 from continual_ml.ingestion.file_days import days_in_file
 from continual_ml.ingestion.files import unlandable_reason
 from continual_ml.serving.prediction_log import STALE_OPEN_SECONDS, close_abandoned, closed_logs
+from continual_ml.settings import Settings
 from continual_ml.warehouse.schema import apply_schema
 
 FileKind = Literal["observations", "labels", "prediction_log"]
@@ -123,7 +123,7 @@ def ingest_file_job():
 
 
 def landing_dir() -> Path:
-    return Path(os.environ.get("CONTINUAL_ML_LANDING_DIR") or Paths.from_env().home / "landing")
+    return Settings.from_env().landing_dir or Paths.from_env().home / "landing"
 
 
 def _run_key(path: Path, kind: str) -> str:

@@ -1,7 +1,5 @@
 """Per-partition drift of the current window against the champion's reference window."""
 
-import os
-
 import dagster as dg
 import pandas as pd
 from dagster_duckdb import DuckDBResource
@@ -20,13 +18,14 @@ from continual_ml.defs.resources import AlertsResource, ArtifactDirsResource, Da
 from continual_ml.monitoring.drift_engine import build_profile, check_drift
 from continual_ml.monitoring.missing_values import missing_value_drift
 from continual_ml.monitoring.reference_profiles import load_profile, save_profile
+from continual_ml.settings import Settings
 from continual_ml.warehouse import registry
 from continual_ml.warehouse.schema import apply_schema
 
 # Evidently renders the human-readable report; on big batches a seeded sample keeps it quick.
 REPORT_SAMPLE_ROWS = 5000
 # The newest Evidently reports kept on disk (by day); `CONTINUAL_ML_KEEP_REPORTS` changes it.
-KEEP_REPORTS = int(os.environ.get("CONTINUAL_ML_KEEP_REPORTS", "60"))
+KEEP_REPORTS = Settings.from_env().keep_reports
 # The report is explained as soon as no run is busy with its partition, in any partition (not
 # only the newest day, as `eager` alone would), after the runs the loop is waiting for.
 EXPLAIN_WHEN_REPORTED = dg.AutomationCondition.eager().without(

@@ -1,7 +1,6 @@
 """What a training run records in MLflow, and the links between it and its Dagster run."""
 
 import hashlib
-import os
 from contextlib import contextmanager
 from dataclasses import dataclass
 from importlib.metadata import version as package_version
@@ -14,9 +13,8 @@ from mlflow.models import infer_signature
 from continual_ml.config import DatasetConfig
 from continual_ml.decisions.promotion import REGISTERED_MODEL
 from continual_ml.defs.metadata import run_url
+from continual_ml.settings import Settings
 from continual_ml.training.pipeline import WindowSplit, own_types
-
-MLFLOW_UI = os.environ.get("CONTINUAL_ML_MLFLOW_UI_URL", "http://127.0.0.1:5000")
 
 
 @dataclass(frozen=True)
@@ -104,6 +102,6 @@ def log_evaluation(tracking_uri: str, run_id: str, metrics: dict, plots: dict) -
 def run_links(run_id: str, experiment_id: str) -> dict:
     return {
         "mlflow_run": dg.MetadataValue.url(
-            f"{MLFLOW_UI}/#/experiments/{experiment_id}/runs/{run_id}"
+            f"{Settings.from_env().mlflow_ui_url}/#/experiments/{experiment_id}/runs/{run_id}"
         )
     }

@@ -1,0 +1,72 @@
+"""Every environment variable continual-ml reads, in one typed model.
+
+Read with `Settings.from_env()` where a value is used, not once at import: the commands set some
+of them (`prepare` points the tools at the local home) before the code that reads them runs.
+Webhook URLs and the API token are `SecretStr`, so printing the settings never shows them; the
+Dagster resources still bind the webhooks with `dg.EnvVar` by name (`SLACK_ENV`, `DISCORD_ENV`).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
+
+SLACK_ENV = "CONTINUAL_ML_SLACK_WEBHOOK_URL"
+DISCORD_ENV = "CONTINUAL_ML_DISCORD_WEBHOOK_URL"
+MIB = 1024 * 1024
+
+
+class Settings(BaseModel):
+    """The environment, each variable under its own name (the field's alias)."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore", populate_by_name=True)
+
+    # Where state lives (the embedded default keeps it all under `home`)
+    home: Path = Field(Path(".continual_ml"), alias="CONTINUAL_ML_HOME")
+    config_path: Path | None = Field(None, alias="CONTINUAL_ML_CONFIG")
+    warehouse: Path | None = Field(None, alias="CONTINUAL_ML_WAREHOUSE")
+    landing_dir: Path | None = Field(None, alias="CONTINUAL_ML_LANDING_DIR")
+    prediction_log_dir: Path | None = Field(None, alias="CONTINUAL_ML_PREDICTION_LOG_DIR")
+    dagster_home: Path | None = Field(None, alias="DAGSTER_HOME")
+    bentoml_home: Path | None = Field(None, alias="BENTOML_HOME")
+    mlflow_tracking_uri: str | None = Field(None, alias="MLFLOW_TRACKING_URI")
+    # The pipeline
+    duckdb_memory: str = Field("1GB", alias="CONTINUAL_ML_DUCKDB_MEMORY")
+    keep_reports: int = Field(60, ge=1, alias="CONTINUAL_ML_KEEP_REPORTS")
+    sensor_seconds: int = Field(5, ge=1, alias="CONTINUAL_ML_SENSOR_SECONDS")
+    dagster_ui_url: str = Field("http://127.0.0.1:3000", alias="CONTINUAL_ML_DAGSTER_UI_URL")
+    mlflow_ui_url: str = Field("http://127.0.0.1:5000", alias="CONTINUAL_ML_MLFLOW_UI_URL")
+    code_server_port: int | None = Field(None, alias="DAGSTER_CODE_SERVER_PORT")
+    slack_webhook_url: SecretStr | None = Field(None, alias=SLACK_ENV)
+    discord_webhook_url: SecretStr | None = Field(None, alias=DISCORD_ENV)
+    # The service, and its clients
+    service_url: str = Field("http://127.0.0.1:3001", alias="CONTINUAL_ML_SERVICE_URL")
+    api_token: SecretStr | None = Field(None, alias="CONTINUAL_ML_API_TOKEN")
+    unknown_category: Literal["reject", "map"] = Field(
+        "reject", alias="CONTINUAL_ML_UNKNOWN_CATEGORY"
+    )
+    max_rows: int = Field(10_000, ge=1, alias="CONTINUAL_ML_MAX_ROWS")
+    adaptive_batch_rows: int = Field(64, ge=1, alias="CONTINUAL_ML_ADAPTIVE_BATCH_ROWS")
+    max_body_bytes: int = Field(8 * MIB, ge=1, alias="CONTINUAL_ML_MAX_BODY_BYTES")
+    max_file_bytes: int = Field(64 * MIB, ge=1, alias="CONTINUAL_ML_MAX_FILE_BYTES")
+    per_request_telemetry: bool = Field(False, alias="CONTINUAL_ML_PER_REQUEST_TELEMETRY")
+    model_poll_seconds: float = Field(1.0, gt=0, alias="CONTINUAL_ML_MODEL_POLL_SECONDS")
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        """The settings the environment gives; an empty variable counts as unset.
+
+        >>> Settings.from_env({"CONTINUAL_ML_MAX_ROWS": "50", "CONTINUAL_ML_CONFIG": ""}).max_rows
+        50
+        """
+        environ = os.environ if environ is None else environ
+        names = {field.alias for field in cls.model_fields.values()}
+        return cls.model_validate({k: v for k, v in environ.items() if k in names and v != ""})
+
+    @staticmethod
+    def secret(value: SecretStr | None) -> str | None:
+        return value.get_secret_value() if value is not None else None
