@@ -15,9 +15,10 @@ from dagster._core.remote_origin import (
 from dagster._core.test_utils import create_run_for_test
 from test_ingestion_jobs import closed_prediction_log, landing, tick  # noqa: F401 (a fixture)
 
+from continual_ml.decisions.queue_aging import AGING_CAP
 from continual_ml.decisions.rerequests import Attempt, next_step
 from continual_ml.defs.data.ingestion import ingest_file_job, prediction_log_sensor
-from continual_ml.defs.jobs import AGING_CAP, priority_tag
+from continual_ml.defs.jobs import priority_tag
 from continual_ml.defs.run_health import age_queued_runs, queue_aging_sensor
 from continual_ml.demo.synthetic_stream import generate_batch, partition_date
 from continual_ml.ingestion.files import unlandable_reason

@@ -23,3 +23,14 @@ def aged_priority(base: int, waited_seconds: float, step_seconds: float, cap: in
     if base >= cap:
         return base
     return min(cap, base + int(max(waited_seconds, 0) // step_seconds))
+
+
+# Queue order when runs wait for the run slots: promoting a fix first, then landing served
+# predictions (one small run per backlog, never more than one queued, so it cannot crowd the
+# others out; under load it otherwise waited behind every queued day), then measuring new data,
+# then reports for people. `queue_aging_sensor` raises a waiting run's priority as it waits, up
+# to just below those two (each at most one queued at a time, or rate-limited by the policy), so
+# none of them waits forever.
+PRIORITY = {"retrain": 10, "prediction_log": 9, "monitoring": 5, "explanation": 0}
+AGING_STEP_SECONDS = 30
+AGING_CAP = PRIORITY["prediction_log"] - 1

@@ -11,11 +11,7 @@ from continual_ml.decisions.retrain_policy import (
     decide_retrain,
     follow_up_partition,
 )
-from continual_ml.defs.jobs import (
-    SENSOR_INTERVAL_SECONDS,
-    priority_tag,
-    retrain_job,
-)
+from continual_ml.defs.jobs import SENSOR_INTERVAL_SECONDS, priority_tag, retrain_job
 from continual_ml.defs.monitoring.assets import drift_explanation
 from continual_ml.defs.rerequest import attempt_run_key, request_tags, requests_to_ask_again
 from continual_ml.defs.resources import DatasetResource

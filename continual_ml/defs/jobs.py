@@ -2,21 +2,12 @@
 
 import dagster as dg
 
+from continual_ml.decisions.queue_aging import PRIORITY
 from continual_ml.defs.data.assets import current_window, observations, reference_window
 from continual_ml.defs.monitoring.assets import drift_explanation, drift_report
 from continual_ml.defs.monitoring.performance import model_performance
 from continual_ml.defs.training.assets import candidate_model, champion_model, evaluation_scores
 from continual_ml.settings import Settings
-
-# Queue order when runs wait for the run slots: promoting a fix first, then landing served
-# predictions (one small run per backlog, never more than one queued, so it cannot crowd the
-# others out; under load it otherwise waited behind every queued day), then measuring new data,
-# then reports for people. `queue_aging_sensor` raises a waiting run's priority as it waits, up
-# to just below those two (each at most one queued at a time, or rate-limited by the policy), so
-# none of them waits forever.
-PRIORITY = {"retrain": 10, "prediction_log": 9, "monitoring": 5, "explanation": 0}
-AGING_STEP_SECONDS = 30
-AGING_CAP = PRIORITY["prediction_log"] - 1
 
 
 def priority_tag(kind: str) -> dict[str, str]:

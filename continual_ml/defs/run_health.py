@@ -6,11 +6,9 @@ from datetime import UTC, datetime
 import dagster as dg
 
 from continual_ml.alerts.delivery import Alert
-from continual_ml.decisions.queue_aging import aged_priority
+from continual_ml.decisions.queue_aging import AGING_CAP, AGING_STEP_SECONDS, aged_priority
 from continual_ml.defs.data.ingestion import ingest_file_job
 from continual_ml.defs.jobs import (
-    AGING_CAP,
-    AGING_STEP_SECONDS,
     drift_explanation_job,
     monitoring_job,
     performance_job,
