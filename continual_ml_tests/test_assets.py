@@ -15,6 +15,7 @@ from continual_ml.defs.training.assets import candidate_model, champion_model, e
 from continual_ml.defs.training.checks import candidate_beats_champion
 from continual_ml.demo.synthetic_stream import partition_date
 from continual_ml.serving.model_store import SERVED_MODEL_NAME, read_pointer
+from continual_ml_tests.synthetic_days import landed
 
 MONITORING = [observations, current_window, reference_window, drift_report, drift_explanation]
 RETRAIN = [candidate_model, evaluation_scores, candidate_beats_champion, champion_model]
@@ -24,6 +25,7 @@ def run(assets, day, home, instance, expect_success=True):
     result = dg.materialize(
         assets,
         partition_key=str(day),
+        run_config=landed(day, home.home / "batches") if observations in assets else None,
         resources=build_resources(home),
         instance=instance,
         raise_on_error=False,
@@ -67,7 +69,7 @@ def first_champion(home, config, instance):
 def test_observations_land_one_partition_per_day(home, config, instance):
     day = partition_date(config, 0)
     result = run([observations], day, home, instance)
-    run([observations], day, home, instance)  # re-materialized: replaced, not appended
+    run([observations], day, home, instance)  # landed again: ingested once, not appended
     assert metadata(result, observations)["dagster/row_count"] == config.stream.rows_per_day
     [(n, days, batches)] = query(
         home,

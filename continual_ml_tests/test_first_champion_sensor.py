@@ -7,6 +7,7 @@ from continual_ml.defs.data.assets import observations
 from continual_ml.defs.resources import build_resources
 from continual_ml.defs.training.first_champion import first_champion_sensor
 from continual_ml.demo.synthetic_stream import partition_date
+from continual_ml_tests.synthetic_days import landed
 
 
 def tick(instance):
@@ -16,21 +17,26 @@ def tick(instance):
     return first_champion_sensor.evaluate_tick(context)
 
 
+def land(day, home, resources, instance):
+    dg.materialize(
+        [observations],
+        partition_key=str(day),
+        run_config=landed(day, home.home / "batches"),
+        resources=resources,
+        instance=instance,
+    )
+
+
 def test_the_first_champion_is_requested_once_a_window_has_landed(home, config, instance):
     resources = build_resources(home)
     window = config.model.training_window_days
     for index in range(window - 1):
-        dg.materialize(
-            [observations],
-            partition_key=str(partition_date(config, index)),
-            resources=resources,
-            instance=instance,
-        )
+        land(partition_date(config, index), home, resources, instance)
     assert not tick(instance).run_requests
     assert f"{window - 1} day(s) landed" in tick(instance).skip_message
 
     newest = str(partition_date(config, window - 1))
-    dg.materialize([observations], partition_key=newest, resources=resources, instance=instance)
+    land(newest, home, resources, instance)
     [request] = tick(instance).run_requests
     assert request.partition_key == newest
     assert request.tags["continual_ml/trigger"] == "first_champion"
@@ -54,7 +60,7 @@ def test_a_failed_first_attempt_waits_for_the_next_day(home, config, instance):
     window = config.model.training_window_days
     days = [str(partition_date(config, index)) for index in range(window)]
     for day in days:
-        dg.materialize([observations], partition_key=day, resources=resources, instance=instance)
+        land(day, home, resources, instance)
     [request] = tick(instance).run_requests
     # the attempt fails (here: its run is reported failed), so its run key is spent
     failed = instance.create_run_for_job(
@@ -64,6 +70,6 @@ def test_a_failed_first_attempt_waits_for_the_next_day(home, config, instance):
     instance.report_run_failed(failed)
     assert "was tried; waiting for a new day" in tick(instance).skip_message
     following = str(partition_date(config, window))
-    dg.materialize([observations], partition_key=following, resources=resources, instance=instance)
+    land(following, home, resources, instance)
     [retry] = tick(instance).run_requests
     assert retry.partition_key == following

@@ -15,6 +15,7 @@ from continual_ml.demo.synthetic_stream import partition_date
 from continual_ml.monitoring import missing_values
 from continual_ml.monitoring.drift_engine import build_profile
 from continual_ml.monitoring.missing_values import missing_value_drift
+from continual_ml_tests.synthetic_days import landed
 
 
 def test_the_examples_hold():
@@ -47,6 +48,7 @@ def test_drift_report_reports_a_feature_that_went_missing(home, config, instance
         dg.materialize(
             [observations],
             partition_key=str(partition_date(config, index)),
+            run_config=landed(partition_date(config, index), home.home / "batches"),
             resources=resources,
             instance=instance,
         )

@@ -13,6 +13,7 @@ from continual_ml.ingestion.partition_checks import (
     record_verdict,
 )
 from continual_ml.warehouse.schema import apply_schema
+from continual_ml_tests.synthetic_days import landed
 
 
 @pytest.fixture
@@ -68,6 +69,7 @@ def test_the_check_runs_on_a_landed_partition_and_records_its_verdict(home, conf
     result = dg.materialize(
         [observations, observations_are_valid],
         partition_key=str(partition_date(config, 0)),
+        run_config=landed(partition_date(config, 0), home.home / "batches"),
         resources=build_resources(home),
         instance=instance,
     )

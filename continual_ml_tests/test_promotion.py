@@ -22,6 +22,7 @@ from continual_ml.defs.training.checks import candidate_beats_champion
 from continual_ml.demo.synthetic_stream import partition_date
 from continual_ml.serving.model_store import read_pointer
 from continual_ml.warehouse import registry
+from continual_ml_tests.synthetic_days import landed
 
 RETRAIN = [candidate_model, evaluation_scores, candidate_beats_champion, champion_model]
 
@@ -49,6 +50,7 @@ def two_champions_template(tmp_path_factory):
                     resources=resources,
                     instance=instance,
                     partition_key=str(partition_date(config, index)),
+                    run_config=landed(partition_date(config, index), paths.home / "batches"),
                 ).success
             assert dg.materialize(
                 RETRAIN,
@@ -204,6 +206,7 @@ def test_with_required_approval_a_candidate_waits_until_a_person_approves(
         assert dg.materialize(
             [observations],
             partition_key=str(partition_date(config, index)),
+            run_config=landed(partition_date(config, index), home.home / "batches"),
             resources=resources,
             instance=instance,
         ).success

@@ -11,6 +11,7 @@ from continual_ml.defs.run_health import run_failure_alert
 from continual_ml.defs.training.assets import candidate_model, champion_model, evaluation_scores
 from continual_ml.defs.training.checks import candidate_beats_champion
 from continual_ml.demo.synthetic_stream import partition_date
+from continual_ml_tests.synthetic_days import landed
 
 RETRAIN = [candidate_model, evaluation_scores, candidate_beats_champion, champion_model]
 
@@ -113,6 +114,7 @@ def champion_on_day_three(home, config, instance) -> tuple[dict, str]:
         dg.materialize(
             [observations],
             partition_key=str(partition_date(config, index)),
+            run_config=landed(partition_date(config, index), home.home / "batches"),
             resources=resources,
             instance=instance,
         )

@@ -12,13 +12,18 @@ from continual_ml.defs.monitoring.assets import drift_explanation, drift_report
 from continual_ml.defs.monitoring.performance import model_performance
 from continual_ml.defs.resources import DatasetResource, build_resources
 from continual_ml.demo.synthetic_stream import partition_date
+from continual_ml_tests.synthetic_days import landed
 
 MONITORING = [observations, current_window, reference_window, drift_report, model_performance]
 
 
 def land(day, home, instance):
     assert dg.materialize(
-        MONITORING, partition_key=str(day), resources=build_resources(home), instance=instance
+        MONITORING,
+        partition_key=str(day),
+        run_config=landed(day, home.home / "batches"),
+        resources=build_resources(home),
+        instance=instance,
     ).success
 
 
@@ -185,7 +190,11 @@ def test_only_retrains_that_reached_the_gate_are_the_policys_retrains(home, conf
     days = [str(partition_date(config, index)) for index in range(3)]
     for day in days:
         assert dg.materialize(
-            [observations], partition_key=day, resources=resources, instance=instance
+            [observations],
+            partition_key=day,
+            run_config=landed(day, home.home / "batches"),
+            resources=resources,
+            instance=instance,
         ).success
     job, policy = local.resolve_job_def("retrain_job"), {"continual_ml/trigger": "policy"}
     assert job.execute_in_process(partition_key=days[2], instance=instance, tags=policy).success

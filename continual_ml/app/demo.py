@@ -12,6 +12,7 @@ import shutil
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
+from datetime import date
 from pathlib import Path
 
 import httpx
@@ -19,13 +20,15 @@ import httpx
 from continual_ml.app.local_home import prepare
 from continual_ml.app.service_process import ServiceProcess
 from continual_ml.config import Paths, default_config
-from continual_ml.demo.synthetic_stream import generate_batch, partition_date
+from continual_ml.demo.synthetic_stream import batch_file, generate_batch, partition_date
 
 HOME_MARKER = ".continual_ml_home"
 # The runs' own event logs stay complete in the Dagster instance; the console shows the timeline
 # (a candidate the gate refuses fails its run by design: the timeline says so in one line).
 QUIET_RUN_CONFIG = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
 REQUEST_ROWS = 500
+# Where the demo writes each day's batch before landing it.
+DEMO_BATCHES = "demo_batches"
 
 
 @dataclass
@@ -56,7 +59,7 @@ def reset_home(paths: Paths) -> None:
 class LoopDriver:
     """Drives the Dagster side of the loop in this process against the persistent instance."""
 
-    def __init__(self) -> None:
+    def __init__(self, batches: Path) -> None:
         import logging
         import warnings
 
@@ -67,13 +70,17 @@ class LoopDriver:
 
         from continual_ml.definitions import defs
 
-        self.dg, self.defs = dg, defs
+        self.dg, self.defs, self.batches = dg, defs, batches
+        self.config = default_config()
         self.instance = dg.DagsterInstance.get()
         self._drift_ticks = None
 
     def monitor(self, day: str, explain: bool = True) -> float:
+        # The day's batch arrives as a file, as a user's would: `observations` never makes rows up.
+        batch = batch_file(self.config, date.fromisoformat(day), self.batches)
+        landed = {"ops": {"observations": {"config": {"landed_files": [str(batch)]}}}}
         result = self.defs.resolve_job_def("monitoring_job").execute_in_process(
-            partition_key=day, instance=self.instance, run_config=QUIET_RUN_CONFIG
+            partition_key=day, instance=self.instance, run_config={**QUIET_RUN_CONFIG, **landed}
         )
         [report] = result.asset_materializations_for_node("drift_report")
         if explain:  # the daemon would render Evidently's report in a run of its own
@@ -200,7 +207,7 @@ def run_demo(paths: Paths, n_days: int | None = None, say: Callable[[str], None]
     warmup = config.model.training_window_days
     reset_home(paths)
     prepare(paths)
-    driver = LoopDriver()
+    driver = LoopDriver(paths.home / DEMO_BATCHES)
     started = time.monotonic()
     days = [partition_date(config, i).isoformat() for i in range(n_days)]
 

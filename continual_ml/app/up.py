@@ -29,7 +29,7 @@ def bootstrap(paths: Paths, config: DatasetConfig, say: Callable[[str], None] = 
 
     import dagster as dg
 
-    from continual_ml.app.demo import LoopDriver
+    from continual_ml.app.demo import DEMO_BATCHES, LoopDriver
 
     instance = dg.DagsterInstance.get()
     observed = instance.get_materialized_partitions(dg.AssetKey("observations"))
@@ -39,7 +39,7 @@ def bootstrap(paths: Paths, config: DatasetConfig, say: Callable[[str], None] = 
     elif read_pointer(paths.bentoml_home) is None:
         warmup = config.model.training_window_days
         say(f"no champion yet: landing {warmup} days and training the first one")
-        driver = LoopDriver()
+        driver = LoopDriver(paths.home / DEMO_BATCHES)
         days = [partition_date(config, i).isoformat() for i in range(warmup)]
         for day in days:
             driver.monitor(day, explain=False)

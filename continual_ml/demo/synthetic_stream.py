@@ -7,7 +7,9 @@ so a model trained before the drift loses accuracy and an input-drift check can 
 
 from __future__ import annotations
 
+import os
 from datetime import date, datetime, time, timedelta
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -71,3 +73,18 @@ def generate_batch(config: DatasetConfig, day: date) -> pd.DataFrame:
     frame["event_time"] = pd.to_datetime(midnight) + pd.to_timedelta(seconds, unit="s")
     frame["batch_id"] = f"synthetic-{day.isoformat()}"
     return frame
+
+
+def write_batch_file(rows: pd.DataFrame, target: Path) -> Path:
+    """Write a batch as Parquet under a name the landing sensor ignores, then rename it into
+    place, so no reader ever sees half a file."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_suffix(".partial")
+    rows.to_parquet(partial, index=False)
+    os.replace(partial, target)
+    return target
+
+
+def batch_file(config: DatasetConfig, day: date, folder: Path) -> Path:
+    """The stream's batch for `day`, as a file to land (the demo's data arrives like yours)."""
+    return write_batch_file(generate_batch(config, day), folder / f"synthetic-{day}.parquet")

@@ -17,7 +17,6 @@ what reached the warehouse.
 from __future__ import annotations
 
 import json
-import os
 import threading
 import time
 from dataclasses import dataclass, field
@@ -26,7 +25,7 @@ from pathlib import Path
 import httpx
 
 from continual_ml.config import DatasetConfig
-from continual_ml.demo.synthetic_stream import generate_batch, partition_date
+from continual_ml.demo.synthetic_stream import generate_batch, partition_date, write_batch_file
 
 REQUESTS_PER_DAY = 8
 ACKNOWLEDGED_FILE = "traffic-acknowledged.jsonl"
@@ -131,13 +130,8 @@ class TrafficGenerator:
             out.write(json.dumps(line) + "\n")
 
     def land(self, rows, day: str) -> Path:
-        """Write the day's file under a name the sensor ignores, then rename it into place."""
-        self.landing_dir.mkdir(parents=True, exist_ok=True)
-        target = self.landing_dir / f"traffic-{day}.parquet"
-        partial = target.with_suffix(".partial")
-        rows.to_parquet(partial, index=False)
-        os.replace(partial, target)
-        return target
+        """Land the day's record in the landing folder, whole."""
+        return write_batch_file(rows, self.landing_dir / f"traffic-{day}.parquet")
 
     def start(self) -> threading.Thread:
         def guarded() -> None:

@@ -10,7 +10,6 @@ from continual_ml import ingestion, warehouse
 from continual_ml.defs.data.reporting import alert_on_quarantine, observation_events
 from continual_ml.defs.partitions import daily_partitions
 from continual_ml.defs.resources import AlertsResource, DatasetResource
-from continual_ml.demo.synthetic_stream import generate_batch
 from continual_ml.warehouse import registry
 from continual_ml.warehouse.schema import apply_schema
 
@@ -22,7 +21,7 @@ def partition_day(context: dg.AssetExecutionContext) -> date:
 
 
 class ObservationsConfig(dg.Config):
-    """Files landed for this day; with none, the day is drawn from the configured stream."""
+    """Files landed for this day; with none, the day's rows already in the warehouse."""
 
     landed_files: list[str] = []
 
@@ -41,21 +40,27 @@ def observations(
     alerts: AlertsResource,
 ) -> dg.MaterializeResult:
     """Labelled rows observed on the partition's day, one row per event."""
-    settings, day = dataset.config, partition_day(context)
+    settings = dataset.config
     if config.landed_files:
         return _ingest_landed(context, config.landed_files, settings, duckdb, alerts)
-    rows = generate_batch(settings, day)
-    rows["partition_date"] = day
     with duckdb.get_connection() as conn:
         apply_schema(conn, settings)
-        n_rows = warehouse.replace_rows(conn, "observations", rows, partition=day)
+        return _already_ingested(conn, context.partition_key)
+
+
+def _already_ingested(conn, day: str) -> dg.MaterializeResult:
+    """Record a day whose files were ingested before (`continual-ml ingest`, a replay): rows
+    are never made up, for your dataset or the demo's."""
+    n_rows = conn.execute(
+        "SELECT count(*) FROM observations WHERE partition_date = ?", [day]
+    ).fetchone()[0]
+    if not n_rows:
+        raise dg.Failure(
+            f"no observations for {day}: land its files or `continual-ml ingest` them; "
+            "rows are never made up"
+        )
     return dg.MaterializeResult(
-        metadata={
-            "dagster/row_count": n_rows,
-            "batch_id": rows["batch_id"].iloc[0],
-            "positive_rate": float(rows[settings.label].mean()),
-            "preview": dg.MetadataValue.md(rows.head(5).to_markdown(index=False)),
-        }
+        metadata={"dagster/row_count": n_rows, "source": "already in the warehouse"}
     )
 
 

@@ -1,0 +1,14 @@
+"""Days of the demo's synthetic stream landed as files, the way any data arrives: `observations`
+ingests them and never makes rows up."""
+
+from datetime import date
+from pathlib import Path
+
+from continual_ml.config import DatasetConfig, default_config
+from continual_ml.demo.synthetic_stream import batch_file
+
+
+def landed(day, folder: Path, config: DatasetConfig | None = None) -> dict:
+    """The run config that lands the stream's batch of `day` through `observations`."""
+    path = batch_file(config or default_config(), date.fromisoformat(str(day)), Path(folder))
+    return {"ops": {"observations": {"config": {"landed_files": [str(path)]}}}}
