@@ -12,3 +12,19 @@ def landed(day, folder: Path, config: DatasetConfig | None = None) -> dict:
     """The run config that lands the stream's batch of `day` through `observations`."""
     path = batch_file(config or default_config(), date.fromisoformat(str(day)), Path(folder))
     return {"ops": {"observations": {"config": {"landed_files": [str(path)]}}}}
+
+
+def land_days(days, home, resources, instance) -> None:
+    """Materialize `observations` for each day, landing the stream's batch of that day."""
+    import dagster as dg
+
+    from continual_ml.defs.data.assets import observations
+
+    for day in days:
+        assert dg.materialize(
+            [observations],
+            partition_key=str(day),
+            run_config=landed(day, home.home / "batches"),
+            resources=resources,
+            instance=instance,
+        ).success

@@ -3,11 +3,10 @@
 import dagster as dg
 
 from continual_ml.definitions import defs
-from continual_ml.defs.data.assets import observations
 from continual_ml.defs.resources import build_resources
 from continual_ml.defs.training.first_champion import first_champion_sensor
 from continual_ml.demo.synthetic_stream import partition_date
-from continual_ml_tests.synthetic_days import landed
+from continual_ml_tests.synthetic_days import land_days
 
 
 def tick(instance):
@@ -17,26 +16,16 @@ def tick(instance):
     return first_champion_sensor.evaluate_tick(context)
 
 
-def land(day, home, resources, instance):
-    dg.materialize(
-        [observations],
-        partition_key=str(day),
-        run_config=landed(day, home.home / "batches"),
-        resources=resources,
-        instance=instance,
-    )
-
-
 def test_the_first_champion_is_requested_once_a_window_has_landed(home, config, instance):
     resources = build_resources(home)
     window = config.model.training_window_days
     for index in range(window - 1):
-        land(partition_date(config, index), home, resources, instance)
+        land_days([partition_date(config, index)], home, resources, instance)
     assert not tick(instance).run_requests
     assert f"{window - 1} day(s) landed" in tick(instance).skip_message
 
     newest = str(partition_date(config, window - 1))
-    land(newest, home, resources, instance)
+    land_days([newest], home, resources, instance)
     [request] = tick(instance).run_requests
     assert request.partition_key == newest
     assert request.tags["continual_ml/trigger"] == "first_champion"
@@ -59,8 +48,7 @@ def test_a_failed_first_attempt_waits_for_the_next_day(home, config, instance):
     resources = build_resources(home)
     window = config.model.training_window_days
     days = [str(partition_date(config, index)) for index in range(window)]
-    for day in days:
-        land(day, home, resources, instance)
+    land_days(days, home, resources, instance)
     [request] = tick(instance).run_requests
     # the attempt fails (here: its run is reported failed), so its run key is spent
     failed = instance.create_run_for_job(
@@ -70,6 +58,6 @@ def test_a_failed_first_attempt_waits_for_the_next_day(home, config, instance):
     instance.report_run_failed(failed)
     assert "was tried; waiting for a new day" in tick(instance).skip_message
     following = str(partition_date(config, window))
-    land(following, home, resources, instance)
+    land_days([following], home, resources, instance)
     [retry] = tick(instance).run_requests
     assert retry.partition_key == following

@@ -11,7 +11,7 @@ ROOT = PACKAGE.parent
 DOMAINS = {"warehouse", "ingestion", "training", "monitoring", "decisions", "serving", "alerts"}
 # Plain code that may import Dagster: the wiring, the code location and the commands.
 MAY_IMPORT_DAGSTER = {"defs", "app", "definitions.py"}
-TOP_LEVEL_MODULES = {"__init__.py", "config.py", "definitions.py"}
+TOP_LEVEL_MODULES = {"__init__.py", "config.py", "settings.py", "definitions.py"}
 MAX_LINES = 300
 
 

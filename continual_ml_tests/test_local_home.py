@@ -2,6 +2,7 @@
 is down or a run crashes, and homes from earlier versions are brought up to date."""
 
 import hashlib
+from pathlib import Path
 
 import dagster as dg
 from conftest import HOME_ENV
@@ -14,19 +15,9 @@ from continual_ml.app.local_home import (
 from continual_ml.config import Paths
 
 # What continual-ml wrote before the file had a header, byte for byte.
-EARLIER_LOCAL_DAGSTER_YAML = """\
-concurrency:
-  runs:
-    max_concurrent_runs: 2
-  pools:
-    default_limit: 1
-    granularity: op
-# The loop waits on the queue between its runs: look at it every second, not every five.
-run_queue:
-  dequeue_interval_seconds: 1
-telemetry:
-  enabled: false
-"""
+EARLIER_LOCAL_DAGSTER_YAML = (
+    Path(__file__).parent / "data" / "earlier_local_dagster.yaml"
+).read_text()
 
 
 def test_the_local_instance_requeues_and_retries_crashed_runs_only(home):

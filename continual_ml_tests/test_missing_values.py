@@ -8,14 +8,14 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from continual_ml.defs.data.assets import current_window, observations, reference_window
+from continual_ml.defs.data.assets import current_window, reference_window
 from continual_ml.defs.monitoring.assets import drift_report
 from continual_ml.defs.resources import build_resources
 from continual_ml.demo.synthetic_stream import partition_date
 from continual_ml.monitoring import missing_values
 from continual_ml.monitoring.drift_engine import build_profile
 from continual_ml.monitoring.missing_values import missing_value_drift
-from continual_ml_tests.synthetic_days import landed
+from continual_ml_tests.synthetic_days import land_days
 
 
 def test_the_examples_hold():
@@ -44,14 +44,7 @@ def test_a_tiny_change_on_a_huge_batch_is_significant_but_not_a_shift():
 
 def test_drift_report_reports_a_feature_that_went_missing(home, config, instance):
     resources = build_resources(home)
-    for index in range(4):
-        dg.materialize(
-            [observations],
-            partition_key=str(partition_date(config, index)),
-            run_config=landed(partition_date(config, index), home.home / "batches"),
-            resources=resources,
-            instance=instance,
-        )
+    land_days([partition_date(config, i) for i in range(4)], home, resources, instance)
     day = partition_date(config, 3)
     with duckdb.connect(str(home.warehouse)) as conn:
         conn.execute(

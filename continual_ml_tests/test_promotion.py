@@ -22,7 +22,7 @@ from continual_ml.defs.training.checks import candidate_beats_champion
 from continual_ml.demo.synthetic_stream import partition_date
 from continual_ml.serving.model_store import read_pointer
 from continual_ml.warehouse import registry
-from continual_ml_tests.synthetic_days import landed
+from continual_ml_tests.synthetic_days import land_days, landed
 
 RETRAIN = [candidate_model, evaluation_scores, candidate_beats_champion, champion_model]
 
@@ -202,14 +202,7 @@ def test_with_required_approval_a_candidate_waits_until_a_person_approves(
     settings.write_text(yaml.safe_dump(raw))
     monkeypatch.setenv("CONTINUAL_ML_CONFIG", str(settings))
     resources = build_resources(home)
-    for index in range(3):
-        assert dg.materialize(
-            [observations],
-            partition_key=str(partition_date(config, index)),
-            run_config=landed(partition_date(config, index), home.home / "batches"),
-            resources=resources,
-            instance=instance,
-        ).success
+    land_days([partition_date(config, i) for i in range(3)], home, resources, instance)
     result = dg.materialize(
         RETRAIN,
         partition_key=str(partition_date(config, 2)),

@@ -5,13 +5,12 @@ import json
 import dagster as dg
 from mlflow.tracking import MlflowClient
 
-from continual_ml.defs.data.assets import observations
 from continual_ml.defs.resources import AlertsResource, build_resources
 from continual_ml.defs.run_health import run_failure_alert
 from continual_ml.defs.training.assets import candidate_model, champion_model, evaluation_scores
 from continual_ml.defs.training.checks import candidate_beats_champion
 from continual_ml.demo.synthetic_stream import partition_date
-from continual_ml_tests.synthetic_days import landed
+from continual_ml_tests.synthetic_days import land_days
 
 RETRAIN = [candidate_model, evaluation_scores, candidate_beats_champion, champion_model]
 
@@ -110,14 +109,7 @@ def alert_kinds(webhook_receiver) -> list[str]:
 def champion_on_day_three(home, config, instance) -> tuple[dict, str]:
     """Three days landed and a first champion trained on them; the resources and that day."""
     resources = build_resources(home)
-    for index in range(3):
-        dg.materialize(
-            [observations],
-            partition_key=str(partition_date(config, index)),
-            run_config=landed(partition_date(config, index), home.home / "batches"),
-            resources=resources,
-            instance=instance,
-        )
+    land_days([partition_date(config, i) for i in range(3)], home, resources, instance)
     day = str(partition_date(config, 2))
     assert dg.materialize(
         RETRAIN, partition_key=day, resources=resources, instance=instance

@@ -12,7 +12,7 @@ from continual_ml.defs.monitoring.assets import drift_explanation, drift_report
 from continual_ml.defs.monitoring.performance import model_performance
 from continual_ml.defs.resources import DatasetResource, build_resources
 from continual_ml.demo.synthetic_stream import partition_date
-from continual_ml_tests.synthetic_days import landed
+from continual_ml_tests.synthetic_days import land_days, landed
 
 MONITORING = [observations, current_window, reference_window, drift_report, model_performance]
 
@@ -188,14 +188,7 @@ def test_only_retrains_that_reached_the_gate_are_the_policys_retrains(home, conf
         executor=dg.in_process_executor,
     )
     days = [str(partition_date(config, index)) for index in range(3)]
-    for day in days:
-        assert dg.materialize(
-            [observations],
-            partition_key=day,
-            run_config=landed(day, home.home / "batches"),
-            resources=resources,
-            instance=instance,
-        ).success
+    land_days(days, home, resources, instance)
     job, policy = local.resolve_job_def("retrain_job"), {"continual_ml/trigger": "policy"}
     assert job.execute_in_process(partition_key=days[2], instance=instance, tags=policy).success
     # a day with no rows: the run fails while training, before the gate saw any candidate

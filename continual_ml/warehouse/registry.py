@@ -136,17 +136,10 @@ def record_decision(
     """A decision that leaves the champion as it is: rejected, pending, or a refused approval."""
     champion = current_champion(conn)
     in_charge = champion["version"] if champion else None
+    unchanged = {"previous_champion": in_charge, "champion_version": in_charge}
     with transaction(conn):
         record_change(
-            conn,
-            version,
-            status,
-            action,
-            reason,
-            actor,
-            partition_date=partition_date,
-            previous_champion=in_charge,
-            champion_version=in_charge,
+            conn, version, status, action, reason, actor, partition_date=partition_date, **unchanged
         )
 
 
