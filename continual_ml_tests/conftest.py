@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import inspect
 import re
+import shutil
 import threading
 import time
 from collections.abc import Iterator
@@ -86,14 +87,28 @@ HOME_ENV = (
 )
 
 
+@pytest.fixture(scope="session")
+def empty_mlflow_db(tmp_path_factory) -> Path:
+    """An MLflow store whose tables exist, made once: each home starts from a copy of it rather
+    than migrating a new database (seconds a test). `prepare` still creates the experiment."""
+    from mlflow.tracking import MlflowClient
+
+    path = tmp_path_factory.mktemp("mlflow") / "mlflow.db"
+    MlflowClient(f"sqlite:///{path}").search_experiments()
+    return path
+
+
 @pytest.fixture
-def home(tmp_path, monkeypatch) -> Paths:
+def home(tmp_path, monkeypatch, empty_mlflow_db) -> Paths:
     """A fresh embedded default under tmp_path; the environment is restored afterwards."""
     for name in HOME_ENV:
         monkeypatch.delenv(name, raising=False)
     # delenv records each variable, so what prepare() exports is undone on teardown
     monkeypatch.setenv("CONTINUAL_ML_HOME", str(tmp_path / "home"))
-    return prepare(Paths.from_env())
+    paths = Paths.from_env()
+    paths.home.mkdir(parents=True)
+    shutil.copyfile(empty_mlflow_db, paths.home / "mlflow.db")
+    return prepare(paths)
 
 
 @pytest.fixture

@@ -28,3 +28,25 @@ def land_days(days, home, resources, instance) -> None:
             resources=resources,
             instance=instance,
         ).success
+
+
+def materialize_day(assets, day, home, instance, run_config=None, expect_success=True):
+    """Materialize `assets` for `day` on the home's resources; `observations` lands the stream's
+    batch of that day unless `run_config` says which files land."""
+    import dagster as dg
+
+    from continual_ml.defs.data.assets import observations
+    from continual_ml.defs.resources import build_resources
+
+    if run_config is None and observations in assets:
+        run_config = landed(day, home.home / "batches")
+    result = dg.materialize(
+        assets,
+        partition_key=str(day),
+        run_config=run_config,
+        resources=build_resources(home),
+        instance=instance,
+        raise_on_error=False,
+    )
+    assert result.success is expect_success
+    return result

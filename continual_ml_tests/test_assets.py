@@ -10,28 +10,17 @@ from mlflow.tracking import MlflowClient
 from continual_ml.config import MLFLOW_EXPERIMENT
 from continual_ml.defs.data.assets import current_window, observations, reference_window
 from continual_ml.defs.monitoring.assets import drift_explanation, drift_report
-from continual_ml.defs.resources import build_resources
 from continual_ml.defs.training.assets import candidate_model, champion_model, evaluation_scores
 from continual_ml.defs.training.checks import candidate_beats_champion
 from continual_ml.demo.synthetic_stream import partition_date
 from continual_ml.serving.model_store import SERVED_MODEL_NAME, read_pointer
-from continual_ml_tests.synthetic_days import landed
+from continual_ml_tests.synthetic_days import materialize_day
 
 MONITORING = [observations, current_window, reference_window, drift_report, drift_explanation]
 RETRAIN = [candidate_model, evaluation_scores, candidate_beats_champion, champion_model]
 
 
-def run(assets, day, home, instance, expect_success=True):
-    result = dg.materialize(
-        assets,
-        partition_key=str(day),
-        run_config=landed(day, home.home / "batches") if observations in assets else None,
-        resources=build_resources(home),
-        instance=instance,
-        raise_on_error=False,
-    )
-    assert result.success is expect_success
-    return result
+run = materialize_day
 
 
 def gate_verdict(result):

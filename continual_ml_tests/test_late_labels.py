@@ -19,35 +19,19 @@ from continual_ml.defs.training.assets import candidate_model, champion_model, e
 from continual_ml.defs.training.checks import candidate_beats_champion
 from continual_ml.demo.synthetic_stream import generate_batch, partition_date
 from continual_ml.warehouse.schema import apply_schema
-from continual_ml_tests.synthetic_days import landed
+from continual_ml_tests.synthetic_days import materialize_day
 
 MONITORING = [observations, current_window, reference_window, drift_report, model_performance]
 RETRAIN = [candidate_model, evaluation_scores, candidate_beats_champion, champion_model]
 
 
-def materialize(assets, day, home, instance, run_config=None):
-    result = dg.materialize(
-        assets,
-        partition_key=str(day),
-        resources=build_resources(home),
-        instance=instance,
-        run_config=run_config,
-        raise_on_error=False,
-    )
-    assert result.success
-    return result
+materialize = materialize_day
 
 
 def first_champion(home, config, instance):
     for index in range(3):
         day = partition_date(config, index)
-        materialize(
-            [observations, current_window, reference_window],
-            day,
-            home,
-            instance,
-            landed(day, home.home / "batches"),
-        )
+        materialize([observations, current_window, reference_window], day, home, instance)
     materialize(RETRAIN, partition_date(config, 2), home, instance)
 
 
