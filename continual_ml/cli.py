@@ -113,7 +113,11 @@ def ingest_summary(outcomes: list[dict]) -> str:
     files = ", ".join(f"{n} {status}" for status, n in sorted(by_status.items()))
     good = sum(o["rows_good"] for o in outcomes)
     quarantined = sum(o["rows_quarantined"] for o in outcomes)
-    return f"{len(outcomes)} files ({files}): {good} rows in, {quarantined} quarantined"
+    waiting = sum(o.get("waiting", 0) for o in outcomes)
+    return (
+        f"{len(outcomes)} files ({files}): {good} rows in, {quarantined} quarantined"
+        + (f", {waiting} labels waiting for their rows or predictions" if waiting else "")
+    )
 
 
 def root_cause(error) -> str:
@@ -254,9 +258,10 @@ def run_command(args: argparse.Namespace, paths: Paths) -> int:
                 {"paths": [str(path.resolve())], "kind": args.kind, "force": args.force},
             )
             outcomes.append(outcome)
+            waiting = f", {outcome['waiting']} waiting" if outcome.get("waiting") else ""
             print(
                 f"{path.name}: {outcome['status']}, {outcome['rows_good']} rows in, "
-                f"{outcome['rows_quarantined']} quarantined {outcome['reason']}".rstrip()
+                f"{outcome['rows_quarantined']} quarantined{waiting} {outcome['reason']}".rstrip()
             )
         print(ingest_summary(outcomes))
     elif args.command == "rollback":

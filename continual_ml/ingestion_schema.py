@@ -34,11 +34,15 @@ def ensure_ingestion_schema(conn: duckdb.DuckDBPyConnection, config: DatasetConf
             model_version BIGINT NOT NULL, latency_ms DOUBLE NOT NULL, row_id VARCHAR,
             {features}, probabilities JSON NOT NULL, predicted_class {label_type} NOT NULL
         );
+        -- Feedback that landed before its prediction takes the prediction's row once it lands.
         CREATE OR REPLACE VIEW latest_labels AS
-            SELECT row_id, prediction_id, label, labelled_at, ingestion_id FROM labels
+            SELECT coalesce(l.row_id, p.row_id) AS row_id, l.prediction_id, l.label,
+                   l.labelled_at, l.ingestion_id
+            FROM labels AS l
+            LEFT JOIN predictions AS p ON l.row_id IS NULL AND p.prediction_id = l.prediction_id
             QUALIFY row_number() OVER (
-                PARTITION BY coalesce(row_id, 'prediction:' || prediction_id)
-                ORDER BY coalesce(labelled_at, ingested_at) DESC, ingestion_id DESC) = 1;
+                PARTITION BY coalesce(l.row_id, p.row_id, 'prediction:' || l.prediction_id)
+                ORDER BY coalesce(l.labelled_at, l.ingested_at) DESC, l.ingestion_id DESC) = 1;
         CREATE OR REPLACE VIEW observations_with_labels AS
             SELECT o.* REPLACE (coalesce(l.label, o.{label}) AS {label})
             FROM observations AS o
@@ -84,12 +88,14 @@ def rows_with_labels(
 
 
 def labelled_partitions(conn: duckdb.DuckDBPyConnection, ingestion_id: int) -> dict[date, int]:
-    """How many labels one ingestion (a label file, or feedback in a prediction log) gave the
-    observations of each partition."""
+    """How many labels one ingestion gave the observations of each partition: a label file's or
+    feedback's own, and the waiting feedback a prediction log's predictions now place."""
     return dict(
         conn.execute(
-            "SELECT o.partition_date, count(*) FROM labels AS l JOIN observations AS o "
-            "USING (row_id) WHERE l.ingestion_id = ? GROUP BY ALL ORDER BY ALL",
+            "SELECT o.partition_date, count(*) FROM labels AS l "
+            "LEFT JOIN predictions AS p ON l.row_id IS NULL AND p.prediction_id = l.prediction_id "
+            "JOIN observations AS o ON o.row_id = coalesce(l.row_id, p.row_id) "
+            "WHERE l.ingestion_id = $1 OR p.ingestion_id = $1 GROUP BY ALL ORDER BY ALL",
             [ingestion_id],
         ).fetchall()
     )

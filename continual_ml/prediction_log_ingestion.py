@@ -41,7 +41,9 @@ def ingest_prediction_log(
 
     Refused lines: not JSON, not an object, an unknown `kind`, a field that breaks its rule
     (the features follow the dataset config), a prediction id repeated in the file or already
-    ingested, feedback for an unknown prediction or repeated with the same `received_at`.
+    ingested, feedback repeated with the same `received_at`. Feedback for a prediction not
+    landed yet (its log comes later) is kept and waits for it; the report counts it as
+    `waiting`.
     """
     return ingest(
         conn,
@@ -164,8 +166,18 @@ def _land_log(conn, config, facts, ingestion, step):
     good, quarantined = landing.land_rows(conn, predictions, ingestion, step)
     feedback_good, feedback_quarantined = _land_feedback(conn, config, ingestion, step)
     rejected = landing.land_rejects(conn, ingestion)
+    waiting = conn.execute(
+        "SELECT count(*) FROM labels WHERE ingestion_id = ? "
+        "AND prediction_id NOT IN (SELECT prediction_id FROM predictions)",
+        [ingestion.ingestion_id],
+    ).fetchone()[0]
     return Landed(
-        parsed, good + feedback_good, quarantined + feedback_quarantined, rejected, keys.per_day
+        parsed,
+        good + feedback_good,
+        quarantined + feedback_quarantined,
+        rejected,
+        keys.per_day,
+        waiting=waiting,
     )
 
 
@@ -198,19 +210,15 @@ def _land_feedback(conn, config, ingestion, step) -> tuple[int, int]:
             "ingested_at": f"TIMESTAMP '{ingestion.ingested_at}'",
         },
         raw_row="s.doc",
+        # feedback for a prediction not landed yet waits for it: no check on that
         checks=(
-            check(
-                "prediction_id:unknown",
-                f"{value_alias('prediction_id')} IS NOT NULL AND __known_prediction IS NULL",
-                f"{said} || ' is not a known prediction'",
-            ),
             check(
                 "prediction_id:duplicate",
                 "__copies > 1",
                 f"{said} || ' has ' || __copies || ' feedback lines at the same received_at'",
             ),
         ),
-        extras={"__known_prediction": "p.prediction_id", "__row_id": "p.row_id", "__copies": "k.n"},
+        extras={"__row_id": "p.row_id", "__copies": "k.n"},
         row_id=prediction_id.value,
         where="s.kind = 'feedback'",
     )

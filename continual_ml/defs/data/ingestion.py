@@ -103,6 +103,7 @@ def ingest_landed_file(
                     "status": report.status,
                     "rows_good": report.rows_good,
                     "rows_quarantined": report.rows_quarantined,
+                    "waiting": report.waiting,
                     "reason": report.reason or "",
                 }
             )
