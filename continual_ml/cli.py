@@ -114,9 +114,8 @@ def ingest_summary(outcomes: list[dict]) -> str:
     good = sum(o["rows_good"] for o in outcomes)
     quarantined = sum(o["rows_quarantined"] for o in outcomes)
     waiting = sum(o.get("waiting", 0) for o in outcomes)
-    return (
-        f"{len(outcomes)} files ({files}): {good} rows in, {quarantined} quarantined"
-        + (f", {waiting} labels waiting for their rows or predictions" if waiting else "")
+    return f"{len(outcomes)} files ({files}): {good} rows in, {quarantined} quarantined" + (
+        f", {waiting} labels waiting for their rows or predictions" if waiting else ""
     )
 
 
