@@ -239,6 +239,7 @@ def run_command(args: argparse.Namespace, paths: Paths) -> int:
         exec_dagster("dev", "-p", str(args.port), "-h", args.host)
     elif args.command == "ingest":
         from continual_ml.defs.data.ingestion import LANDING_SUFFIXES, ingest_file_job
+        from continual_ml.ingest_progress import wants_progress
 
         root = Path(args.path)
         files = (
@@ -254,7 +255,12 @@ def run_command(args: argparse.Namespace, paths: Paths) -> int:
                 paths,
                 ingest_file_job,
                 "ingest_landed_file",
-                {"paths": [str(path.resolve())], "kind": args.kind, "force": args.force},
+                {
+                    "paths": [str(path.resolve())],
+                    "kind": args.kind,
+                    "force": args.force,
+                    "progress": wants_progress(path),
+                },
             )
             outcomes.append(outcome)
             waiting = f", {outcome['waiting']} waiting" if outcome.get("waiting") else ""
