@@ -33,7 +33,14 @@ def build_parser() -> argparse.ArgumentParser:
     up = commands.add_parser(
         "up", help="run the live system: Dagster webserver and daemon, MLflow UI, BentoML service"
     )
-    up.add_argument("--traffic", action="store_true", help="also play the stream to the service")
+    up.add_argument(
+        "--traffic", action="store_true", help="also play the demo's stream to the service"
+    )
+    up.add_argument(
+        "--traffic-from",
+        metavar="FILE",
+        help="replay your own rows (CSV or Parquet in your format) as traffic, a day at a time",
+    )
     up.add_argument("--days", type=int, default=None, help="days of traffic (default: endless)")
     up.add_argument("--day-seconds", type=float, default=30.0, help="real seconds per day")
     up.add_argument("--dagster-port", type=int, default=3000)
@@ -225,7 +232,14 @@ def run_command(args: argparse.Namespace, paths: Paths) -> int:
 
         ports = Ports(args.dagster_port, args.mlflow_port, args.service_port)
         os.environ["CONTINUAL_ML_DAGSTER_UI_URL"] = f"http://127.0.0.1:{args.dagster_port}"
-        return run_up(paths, ports, args.traffic, args.days, args.day_seconds)
+        return run_up(
+            paths,
+            ports,
+            args.traffic,
+            args.days,
+            args.day_seconds,
+            traffic_from=args.traffic_from,
+        )
     elif args.command == "status":
         from continual_ml.status import status_lines
 
