@@ -297,9 +297,11 @@ def _replay(rows, days, label, shift, folder, started) -> dict:
         for request in tick("drift_retrain_sensor"):
             retrains += 1
             run = execute("retrain_job", request.partition_key, tags=request.tags)
-            promoted = bool(run.asset_materializations_for_node("champion_model"))
-            promotions += promoted
-            events.append(f"retrain {'promoted' if promoted else 'refused'}")
+            # champion_model records every decision, a refusal too: read which it was
+            decided = run.asset_materializations_for_node("champion_model")
+            decision = decided[0].metadata["decision"].value if decided else "failed"
+            promotions += decision == "promoted"
+            events.append(f"retrain {decision}")
         record.append(
             {
                 "day": partition,
