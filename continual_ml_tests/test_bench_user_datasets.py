@@ -11,8 +11,9 @@ pytestmark = pytest.mark.slow
 
 
 SMALL_DAYS = (
-    "on 50-row days the loop's models learn from 70% of a 7-day window (the rest is the gate's "
-    "holdout), about 245 rows, and lost to a static model fitted on all 400 rows of the history"
+    "on 50-row days the gate's holdout (at least 200 rows, at most half the window) takes the "
+    "newest half of the 7-day window, so the loop's models learn from about 175 rows and lost "
+    "to a static model fitted on all 400 rows of the history"
 )
 
 
