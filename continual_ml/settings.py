@@ -36,6 +36,8 @@ class Settings(BaseModel):
     mlflow_tracking_uri: str | None = Field(None, alias="MLFLOW_TRACKING_URI")
     # The pipeline
     duckdb_memory: str = Field("1GB", alias="CONTINUAL_ML_DUCKDB_MEMORY")
+    # `continual-ml ingest`'s progress: on (1) or off (0); unset, on a terminal or a large file
+    progress: bool | None = Field(None, alias="CONTINUAL_ML_PROGRESS")
     keep_reports: int = Field(60, ge=1, alias="CONTINUAL_ML_KEEP_REPORTS")
     sensor_seconds: int = Field(5, ge=1, alias="CONTINUAL_ML_SENSOR_SECONDS")
     dagster_ui_url: str = Field("http://127.0.0.1:3000", alias="CONTINUAL_ML_DAGSTER_UI_URL")

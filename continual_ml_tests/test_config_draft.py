@@ -75,3 +75,23 @@ def test_init_from_drafts_river_phishing_with_text_labels_marked_for_review(tmp_
     with pytest.raises(SystemExit):
         cli.main(["init", "--from"])
     assert cli.main(["init", "--from", str(sample), "--out", str(out)]) == 1  # never overwrites
+
+
+def test_init_validates_the_config_and_says_what_is_wrong_in_one_line(
+    home, tmp_path, monkeypatch, capfd
+):
+    broken = tmp_path / "broken.yaml"
+    broken.write_text(
+        "name: loans\nlabel: approved\nfeatures:\n"
+        "  - {name: amount, kind: numeric}\n"
+        "  - {name: region, kind: categorical}\n"  # no categories listed
+        "model: {familly: logistic_regression}\n"  # a typo
+    )
+    monkeypatch.setenv("CONTINUAL_ML_CONFIG", str(broken))
+    capfd.readouterr()
+    assert cli.main(["init"]) == 1
+    out, err = capfd.readouterr()
+    [line] = err.strip().splitlines()
+    assert line.startswith("continual-ml init: ")
+    assert "categorical features need `categories`" in line and "familly" in line
+    assert "Traceback" not in out + err

@@ -558,14 +558,15 @@ def test_a_prediction_log_lands_once_and_joins_its_feedback(conn, config, tmp_pa
     path = write_log(tmp_path / "predictions-1.jsonl", records, extra_lines=["{not json", ""])
     report = ingestion.ingest_prediction_log(conn, config, path)
     assert_accounted(conn, report)
-    assert (report.rows_in, report.rows_good, report.rows_quarantined) == (8, 4, 4)
+    # feedback for p9, whose prediction has not landed, waits for it
+    assert (report.rows_in, report.rows_good, report.rows_quarantined) == (8, 5, 3)
+    assert report.waiting == 1
     assert report.partitions == {date(2026, 1, 9): 3}
     reasons = dict(conn.execute("SELECT raw, reason FROM quarantined_rows").fetchall())
     assert sorted(reasons.values()) == sorted(
         [
             "x0: 'abc' is not a number; probabilities: '{\"0\":0.5,\"1\":0.9}' must map each "
             "class 0, 1 to a probability, summing to 1",
-            "prediction_id: 'p9' is not a known prediction",
             "kind: 'retraction' is neither 'prediction' nor 'feedback'",
             "line is not valid JSON",
         ]
@@ -574,7 +575,7 @@ def test_a_prediction_log_lands_once_and_joins_its_feedback(conn, config, tmp_pa
 
     later = [feedback("p2", 1), prediction("p3", features)]
     second = ingestion.ingest_prediction_log(conn, config, write_log(tmp_path / "p2.jsonl", later))
-    assert (second.rows_good, second.rows_quarantined) == (1, 1)
+    assert (second.rows_good, second.rows_quarantined, second.waiting) == (1, 1, 0)
     assert conn.execute(
         "SELECT row_id, reason FROM quarantined_rows WHERE ingestion_id = ?",
         [second.ingestion_id],

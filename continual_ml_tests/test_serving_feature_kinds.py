@@ -67,15 +67,19 @@ def test_mapped_categories_are_bounded_in_length():
         schema.model_validate({"amount": 2.0, "flag": True, "segment": "c" * 1_000_000})
 
 
-def test_a_model_with_boolean_and_nullable_features_loads_and_scores(tmp_path, rows):
-    artifact, sha256 = serialize_model(fit_candidate(CONFIG, rows))
-    export_champion(tmp_path, CONFIG, 1, artifact, sha256)
-    follower = ChampionFollower(tmp_path, CONFIG)
+@pytest.mark.parametrize(
+    "family", ["logistic_regression", "random_forest", "hist_gradient_boosting"]
+)
+def test_a_model_with_boolean_and_nullable_features_loads_and_scores(tmp_path, rows, family):
+    config = CONFIG.model_copy(update={"model": CONFIG.model.model_copy(update={"family": family})})
+    artifact, sha256 = serialize_model(fit_candidate(config, rows))
+    export_champion(tmp_path, config, 1, artifact, sha256)
+    follower = ChampionFollower(tmp_path, config)
     assert follower.refresh(), follower.last_error
     model = follower.current
     answers = predict_rows(
         model,
-        CONFIG,
+        config,
         [
             {"amount": 10.0, "flag": True, "segment": "a"},
             {"amount": None, "flag": False, "segment": "b"},  # the pipeline imputes it

@@ -7,7 +7,7 @@ import pytest
 from pydantic import ValidationError
 
 from continual_ml.config import FeatureSpec, load_config
-from continual_ml.ingestion import rules as validation
+from continual_ml.ingestion import rules
 from continual_ml.ingestion.sql_text import any_failed, raw_alias, reasons, value_alias
 
 
@@ -32,7 +32,7 @@ def evaluate(conn, column, values, source_type="VARCHAR"):
 
 
 def test_numbers_must_parse_be_finite_present_and_in_bounds(conn):
-    column = validation.number("x", "s.v", minimum=-1, maximum=10)
+    column = rules.number("x", "s.v", minimum=-1, maximum=10)
     assert evaluate(conn, column, ["1.5", " 2", "abc", None, "inf", "-3", "12"]) == [
         (1.5, "", False),
         (2.0, "", False),
@@ -45,7 +45,7 @@ def test_numbers_must_parse_be_finite_present_and_in_bounds(conn):
 
 
 def test_a_nullable_number_accepts_nothing_but_not_garbage(conn):
-    column = validation.number("x", "s.v", nullable=True)
+    column = rules.number("x", "s.v", nullable=True)
     assert evaluate(conn, column, [None, "nan"]) == [
         (None, "", False),
         (pytest.approx(float("nan"), nan_ok=True), "x: 'nan' is not a finite number", True),
@@ -53,7 +53,7 @@ def test_a_nullable_number_accepts_nothing_but_not_garbage(conn):
 
 
 def test_typed_numbers_pass_through(conn):
-    column = validation.number("x", "s.v")
+    column = rules.number("x", "s.v")
     assert evaluate(conn, column, [1.25, None], source_type="DOUBLE") == [
         (1.25, "", False),
         (None, "x: missing value", True),
@@ -61,7 +61,7 @@ def test_typed_numbers_pass_through(conn):
 
 
 def test_labels_are_integral_classes_and_are_never_rounded(conn):
-    column = validation.class_label("label", "s.v", (0, 1), nullable=False)
+    column = rules.class_label("label", "s.v", (0, 1), nullable=False)
     assert evaluate(conn, column, ["1", "1.0", "0.5", "7", "yes", None]) == [
         (1, "", False),
         (1, "", False),
@@ -73,7 +73,7 @@ def test_labels_are_integral_classes_and_are_never_rounded(conn):
 
 
 def test_integer_labels_are_compared_as_they_are(conn):
-    column = validation.class_label("label", "s.v", (0, 1), nullable=True, source_type="BIGINT")
+    column = rules.class_label("label", "s.v", (0, 1), nullable=True, source_type="BIGINT")
     assert evaluate(conn, column, [1, 7, None], source_type="BIGINT") == [
         (1, "", False),
         (None, "label: '7' is not one of the classes 0, 1", True),
@@ -82,7 +82,7 @@ def test_integer_labels_are_compared_as_they_are(conn):
 
 
 def test_categories_match_exactly_and_quotes_are_escaped(conn):
-    column = validation.category("who", "s.v", ("north", "o'hara"))
+    column = rules.category("who", "s.v", ("north", "o'hara"))
     assert evaluate(conn, column, ["north", "o'hara", "North", " north"]) == [
         ("north", "", False),
         ("o'hara", "", False),
@@ -92,7 +92,7 @@ def test_categories_match_exactly_and_quotes_are_escaped(conn):
 
 
 def test_booleans(conn):
-    column = validation.boolean("flag", "s.v")
+    column = rules.boolean("flag", "s.v")
     assert evaluate(conn, column, ["true", "f", "maybe"]) == [
         (True, "", False),
         (False, "", False),
@@ -101,20 +101,20 @@ def test_booleans(conn):
 
 
 def test_timestamps_with_an_offset_become_utc_and_naive_ones_stay(conn):
-    column = validation.timestamp("at", "s.v", "VARCHAR")
+    column = rules.timestamp("at", "s.v", "VARCHAR")
     assert evaluate(conn, column, ["2026-01-01T23:30:00-02:00", "2026-01-01 10:00", "soon"]) == [
         (datetime(2026, 1, 2, 1, 30), "", False),
         (datetime(2026, 1, 1, 10, 0), "", False),
         (None, "at: 'soon' is not a timestamp", True),
     ]
-    zoned = validation.timestamp("at", "s.v", "TIMESTAMP WITH TIME ZONE")
+    zoned = rules.timestamp("at", "s.v", "TIMESTAMP WITH TIME ZONE")
     assert evaluate(
         conn, zoned, ["2026-01-01T23:30:00-02:00"], source_type="TIMESTAMP WITH TIME ZONE"
     ) == [(datetime(2026, 1, 2, 1, 30), "", False)]
 
 
 def test_ids_must_not_be_blank(conn):
-    column = validation.row_identifier("row_id", "s.v", shown_name="customer")
+    column = rules.row_identifier("row_id", "s.v", shown_name="customer")
     assert evaluate(conn, column, ["a-1", " a", "", "  ", None]) == [
         ("a-1", "", False),
         (" a", "", False),
@@ -125,7 +125,7 @@ def test_ids_must_not_be_blank(conn):
 
 
 def test_long_values_are_cut_in_reasons(conn):
-    column = validation.number("x", "s.v")
+    column = rules.number("x", "s.v")
     ((_, reason, _),) = evaluate(conn, column, ["z" * 500])
     assert reason == f"x: '{'z' * 60}' is not a number"
 
@@ -140,18 +140,18 @@ def test_long_values_are_cut_in_reasons(conn):
     ],
 )
 def test_column_types_a_kind_accepts(kind, accepted, refused):
-    assert all(validation.accepts(kind, t) for t in accepted)
-    assert not any(validation.accepts(kind, t) for t in refused)
+    assert all(rules.accepts(kind, t) for t in accepted)
+    assert not any(rules.accepts(kind, t) for t in refused)
 
 
 def test_schema_problems_name_the_columns():
     required = {"row_id": "identifier", "x0": "number"}
-    assert validation.schema_problem({"row_id": "VARCHAR", "x0": "DOUBLE"}, required, {}) is None
-    missing = validation.schema_problem({"row_id": "VARCHAR"}, required, {})
+    assert rules.schema_problem({"row_id": "VARCHAR", "x0": "DOUBLE"}, required, {}) is None
+    missing = rules.schema_problem({"row_id": "VARCHAR"}, required, {})
     assert missing == "missing required columns x0; the file has row_id"
-    wrong = validation.schema_problem({"row_id": "VARCHAR", "x0": "DATE"}, required, {})
+    wrong = rules.schema_problem({"row_id": "VARCHAR", "x0": "DATE"}, required, {})
     assert wrong == "x0 is DATE, which cannot hold a number"
-    optional = validation.schema_problem(
+    optional = rules.schema_problem(
         {"row_id": "VARCHAR", "x0": "DOUBLE", "label": "BOOLEAN"}, required, {"label": "class"}
     )
     assert optional == "label is BOOLEAN, which cannot hold a class"

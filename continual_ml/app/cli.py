@@ -33,7 +33,14 @@ def build_parser() -> argparse.ArgumentParser:
     up = commands.add_parser(
         "up", help="run the live system: Dagster webserver and daemon, MLflow UI, BentoML service"
     )
-    up.add_argument("--traffic", action="store_true", help="also play the stream to the service")
+    up.add_argument(
+        "--traffic", action="store_true", help="also play the demo's stream to the service"
+    )
+    up.add_argument(
+        "--traffic-from",
+        metavar="FILE",
+        help="replay your own rows (CSV or Parquet in your format) as traffic, a day at a time",
+    )
     up.add_argument("--days", type=int, default=None, help="days of traffic (default: endless)")
     up.add_argument("--day-seconds", type=float, default=30.0, help="real seconds per day")
     up.add_argument("--dagster-port", type=int, default=3000)
@@ -113,7 +120,10 @@ def ingest_summary(outcomes: list[dict]) -> str:
     files = ", ".join(f"{n} {status}" for status, n in sorted(by_status.items()))
     good = sum(o["rows_good"] for o in outcomes)
     quarantined = sum(o["rows_quarantined"] for o in outcomes)
-    return f"{len(outcomes)} files ({files}): {good} rows in, {quarantined} quarantined"
+    waiting = sum(o.get("waiting", 0) for o in outcomes)
+    return f"{len(outcomes)} files ({files}): {good} rows in, {quarantined} quarantined" + (
+        f", {waiting} labels waiting for their rows or predictions" if waiting else ""
+    )
 
 
 def root_cause(error) -> str:
@@ -222,7 +232,14 @@ def run_command(args: argparse.Namespace, paths: Paths) -> int:
 
         ports = Ports(args.dagster_port, args.mlflow_port, args.service_port)
         os.environ["CONTINUAL_ML_DAGSTER_UI_URL"] = f"http://127.0.0.1:{args.dagster_port}"
-        return run_up(paths, ports, args.traffic, args.days, args.day_seconds)
+        return run_up(
+            paths,
+            ports,
+            args.traffic,
+            args.days,
+            args.day_seconds,
+            traffic_from=args.traffic_from,
+        )
     elif args.command == "status":
         from continual_ml.app.status import status_lines
 
@@ -236,6 +253,7 @@ def run_command(args: argparse.Namespace, paths: Paths) -> int:
         exec_dagster("dev", "-p", str(args.port), "-h", args.host)
     elif args.command == "ingest":
         from continual_ml.defs.data.ingestion import LANDING_SUFFIXES, ingest_file_job
+        from continual_ml.ingestion.progress import wants_progress
 
         root = Path(args.path)
         files = (
@@ -251,12 +269,18 @@ def run_command(args: argparse.Namespace, paths: Paths) -> int:
                 paths,
                 ingest_file_job,
                 "ingest_landed_file",
-                {"paths": [str(path.resolve())], "kind": args.kind, "force": args.force},
+                {
+                    "paths": [str(path.resolve())],
+                    "kind": args.kind,
+                    "force": args.force,
+                    "progress": wants_progress(path),
+                },
             )
             outcomes.append(outcome)
+            waiting = f", {outcome['waiting']} waiting" if outcome.get("waiting") else ""
             print(
                 f"{path.name}: {outcome['status']}, {outcome['rows_good']} rows in, "
-                f"{outcome['rows_quarantined']} quarantined {outcome['reason']}".rstrip()
+                f"{outcome['rows_quarantined']} quarantined{waiting} {outcome['reason']}".rstrip()
             )
         print(ingest_summary(outcomes))
     elif args.command == "rollback":

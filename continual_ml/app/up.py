@@ -14,7 +14,7 @@ from continual_ml.app.live_system import LiveSystem, Ports
 from continual_ml.app.supervisor import GaveUp, Supervisor
 from continual_ml.config import DatasetConfig, Paths, load_config
 from continual_ml.demo.synthetic_stream import day_index, partition_date
-from continual_ml.demo.traffic import ACKNOWLEDGED_FILE, TrafficGenerator
+from continual_ml.demo.traffic import ACKNOWLEDGED_FILE, FileDays, TrafficGenerator
 from continual_ml.serving.model_store import read_pointer
 from continual_ml.settings import Settings
 
@@ -48,6 +48,22 @@ def bootstrap(paths: Paths, config: DatasetConfig, say: Callable[[str], None] = 
         observed = set(observed) | set(days)
     latest = max((date.fromisoformat(day) for day in observed), default=config.partitions_start)
     return day_index(config, latest) + 1
+
+
+def traffic_source(
+    config: DatasetConfig, traffic: bool, traffic_from: str | None
+) -> FileDays | None:
+    """The user's file to replay as traffic, read and checked before anything starts; None
+    for the demo's stream or no traffic. The synthetic stream is the demo's: a user's dataset
+    has no such stream, so `--traffic` alone is refused for it."""
+    if traffic_from is not None:
+        return FileDays(traffic_from, config)
+    if traffic and not plays_the_demo_stream(config):
+        raise ValueError(
+            f"--traffic plays the demo's synthetic stream, which dataset {config.name!r} is not: "
+            "replay your own rows with --traffic-from FILE (CSV or Parquet in your format)"
+        )
+    return None
 
 
 def _supervise(system: LiveSystem, paths: Paths, say: Callable[[str], None]) -> Supervisor:
@@ -91,8 +107,10 @@ def run_up(
     days: int | None,
     day_seconds: float,
     say: Callable[[str], None] = _say,
+    traffic_from: str | None = None,
 ) -> int:
     config = load_config()
+    file_days = traffic_source(config, traffic, traffic_from)
     next_day = bootstrap(paths, config, say)
     system = LiveSystem(paths, ports)
     previous = signal.signal(signal.SIGTERM, _raise_stop)
@@ -105,19 +123,21 @@ def run_up(
         system.start()
         for name, url in system.urls().items():
             say(f"  {name:<8} {url}")
-        if traffic:
+        if traffic or file_days is not None:
             generator = TrafficGenerator(
                 config,
                 system.service.url,
                 paths.home / "landing",
-                next_day,
+                0 if file_days else next_day,
                 days,
                 day_seconds,
                 acknowledged_path=paths.home / ACKNOWLEDGED_FILE,
+                days=file_days,
             )
             generator.start()
-            first = partition_date(config, next_day)
-            say(f"traffic: from {first}, {day_seconds:g} s a day")
+            first = file_days.days[0] if file_days else partition_date(config, next_day)
+            source = f"{traffic_from}'s days" if file_days else "the synthetic stream"
+            say(f"traffic: {source} from {first}, {day_seconds:g} s a day")
         supervisor = _supervise(system, paths, say)
         say("running; Ctrl-C stops everything")
         while True:

@@ -76,11 +76,14 @@ def generate_batch(config: DatasetConfig, day: date) -> pd.DataFrame:
 
 
 def write_batch_file(rows: pd.DataFrame, target: Path) -> Path:
-    """Write a batch as Parquet under a name the landing sensor ignores, then rename it into
-    place, so no reader ever sees half a file."""
+    """Write a batch (CSV or Parquet, by the target's suffix) under a name the landing sensor
+    ignores, then rename it into place, so no reader ever sees half a file."""
     target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_suffix(".partial")
-    rows.to_parquet(partial, index=False)
+    if target.suffix == ".csv":
+        rows.to_csv(partial, index=False)
+    else:
+        rows.to_parquet(partial, index=False)
     os.replace(partial, target)
     return target
 

@@ -10,9 +10,7 @@ from typing import Literal
 
 import duckdb
 
-from continual_ml.ingestion import files as file_inspection
-from continual_ml.ingestion import ledger as ingestion_ledger
-from continual_ml.ingestion import routing as landing
+from continual_ml.ingestion import files, ledger, routing
 from continual_ml.warehouse.schema import apply_schema
 from continual_ml.warehouse.sql import transaction
 
@@ -77,21 +75,21 @@ class Landed:
 
 def ingest(conn, config, path, source, on_step, *, kind, formats, land, mode="append", force=False):
     """Land one file once with `land`, or quarantine it whole; see `continual_ml.ingestion`."""
-    facts = file_inspection.inspect_file(path, formats)
+    facts = files.inspect_file(path, formats)
     source = source or path.name
     step = on_step or (lambda name: None)
     apply_schema(conn, config)
     problem = facts.problem
-    with landing.utc_session(conn), landing.scratch(conn):
+    with routing.utc_session(conn), routing.scratch(conn):
         try:
             with transaction(conn):
-                done = ingestion_ledger.previous_outcome(conn, kind, facts.sha256)
+                done = ledger.previous_outcome(conn, kind, facts.sha256)
                 if done is not None and mode == "append" and not force:
                     return IngestReport(
                         str(path), kind, "skipped", facts.sha256, facts.size_bytes, reason=done
                     )
                 if problem is None:
-                    ingestion = ingestion_ledger.start_ingestion(conn, kind, source)
+                    ingestion = ledger.start_ingestion(conn, kind, source)
                     landed = land(facts, ingestion, step)
                     if isinstance(landed, str):
                         problem = landed
@@ -102,8 +100,8 @@ def ingest(conn, config, path, source, on_step, *, kind, formats, land, mode="ap
                 raise
             problem = f"unreadable {facts.format} file: {str(error).splitlines()[0]}"
         with transaction(conn):
-            ingestion = ingestion_ledger.start_ingestion(conn, kind, source)
-            ingestion_ledger.quarantine_file(conn, ingestion, facts, problem)
+            ingestion = ledger.start_ingestion(conn, kind, source)
+            ledger.quarantine_file(conn, ingestion, facts, problem)
     return IngestReport(
         str(path),
         kind,
@@ -138,7 +136,7 @@ def _finish(conn, facts, ingestion, landed: Landed, mode, step) -> IngestReport:
     partitions = {d: n for d, n in written.items() if n > 0}
     rows = (landed.parsed + landed.rejected, landed.good, quarantined)
     recorded = landed.replaced if mode == "replace" else list(partitions)
-    ingestion_ledger.record_file(conn, ingestion, facts, mode=mode, rows=rows, partitions=recorded)
+    ledger.record_file(conn, ingestion, facts, mode=mode, rows=rows, partitions=recorded)
     step("recorded")
     rule_counts = dict(
         conn.execute(

@@ -8,7 +8,7 @@ from pathlib import Path
 import duckdb
 
 from continual_ml.config import DatasetConfig
-from continual_ml.ingestion import routing as landing
+from continual_ml.ingestion import routing
 from continual_ml.ingestion.core import IngestReport, Landed, StepHook, ingest
 from continual_ml.ingestion.readers import drop_rejects, tabular_columns, tabular_reader
 from continual_ml.ingestion.rules import class_label, row_identifier, schema_problem, timestamp
@@ -88,7 +88,7 @@ def _land_labels(conn, config, facts, ingestion, step):
     parsed = conn.execute("SELECT n FROM ingest_keys WHERE grouping_set = 3").fetchone()[0]
     step("keys")
     said = f"{literal(id_name + ': ')} || {shown(value_alias('row_id'))}"
-    plan = landing.RowPlan(
+    plan = routing.RowPlan(
         source=f"{tabular_reader(facts)} AS s LEFT JOIN ingest_keys AS k ON k.grouping_set = 0 "
         f"AND k.key = {row_id.value} AND k.labelled_at IS NOT DISTINCT FROM {labelled_at.value}",
         columns=(row_id, label, labelled_at),
@@ -114,8 +114,8 @@ def _land_labels(conn, config, facts, ingestion, step):
         row_number="s.file_row_number + 1" if facts.format == "parquet" else "NULL",
         row_id=row_id.value,
     )
-    good, quarantined = landing.land_rows(conn, plan, ingestion, step)
-    rejected = landing.land_rejects(conn, ingestion) if facts.format == "csv" else 0
+    good, quarantined = routing.land_rows(conn, plan, ingestion, step)
+    rejected = routing.land_rejects(conn, ingestion) if facts.format == "csv" else 0
     per_day = labelled_partitions(conn, ingestion.ingestion_id)
     waiting = conn.execute(
         "SELECT count(*) FROM labels WHERE ingestion_id = ? "

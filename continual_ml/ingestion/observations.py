@@ -9,7 +9,7 @@ from pathlib import Path
 import duckdb
 
 from continual_ml.config import DatasetConfig
-from continual_ml.ingestion import routing as landing
+from continual_ml.ingestion import routing
 from continual_ml.ingestion.core import IngestReport, Landed, StepHook, ingest
 from continual_ml.ingestion.readers import drop_rejects, tabular_columns, tabular_reader
 from continual_ml.ingestion.rules import (
@@ -120,9 +120,9 @@ def _land_observations(conn, config, facts, ingestion, step, replace=False, part
         )
         step("replaced")
     drop_rejects(conn)
-    keys = landing.count_keys(
+    keys = routing.count_keys(
         conn,
-        landing.typed_rows(f"{tabular_reader(facts, keep_rejects=True)} AS s", columns),
+        routing.typed_rows(f"{tabular_reader(facts, keep_rejects=True)} AS s", columns),
         key=value_alias("row_id"),
         day=day,
         taken="SELECT row_id AS key FROM observations",
@@ -139,7 +139,7 @@ def _land_observations(conn, config, facts, ingestion, step, replace=False, part
             )
         )
     batch = "CAST(s.batch_id AS VARCHAR)" if "batch_id" in types else "NULL"
-    plan = landing.RowPlan(
+    plan = routing.RowPlan(
         source=f"{tabular_reader(facts)} AS s{keys.join(row_id.value)}",
         columns=columns,
         table="observations",
@@ -157,13 +157,13 @@ def _land_observations(conn, config, facts, ingestion, step, replace=False, part
         row_id=row_id.value,
         partition=day,
     )
-    good, quarantined = landing.land_rows(conn, plan, ingestion, step, rows=keys.rows)
-    rejected = landing.land_rejects(conn, ingestion) if facts.format == "csv" else 0
+    good, quarantined = routing.land_rows(conn, plan, ingestion, step, rows=keys.rows)
+    rejected = routing.land_rejects(conn, ingestion) if facts.format == "csv" else 0
     return Landed(keys.rows, good, quarantined, rejected, keys.per_day, replaced)
 
 
 def _days_in(conn, facts, columns, day: str) -> tuple[date, ...]:
-    typed = landing.typed_rows(f"{tabular_reader(facts)} AS s", columns)
+    typed = routing.typed_rows(f"{tabular_reader(facts)} AS s", columns)
     rows = conn.execute(
         f"SELECT DISTINCT {day} AS day FROM {typed} WHERE day IS NOT NULL ORDER BY day"
     ).fetchall()

@@ -8,7 +8,7 @@ from pathlib import Path
 import duckdb
 
 from continual_ml.config import DatasetConfig
-from continual_ml.ingestion import routing as landing
+from continual_ml.ingestion import routing
 from continual_ml.ingestion.core import IngestReport, Landed, StepHook, ingest
 from continual_ml.ingestion.readers import drop_rejects, lines_reader
 from continual_ml.ingestion.rules import (
@@ -43,7 +43,9 @@ def ingest_prediction_log(
 
     Refused lines: not JSON, not an object, an unknown `kind`, a field that breaks its rule
     (the features follow the dataset config), a prediction id repeated in the file or already
-    ingested, feedback for an unknown prediction or repeated with the same `received_at`.
+    ingested, feedback repeated with the same `received_at`. Feedback for a prediction not
+    landed yet (its log comes later) is kept and waits for it; the report counts it as
+    `waiting`.
     """
     return ingest(
         conn,
@@ -110,9 +112,9 @@ def _land_log(conn, config, facts, ingestion, step):
         Column("row_id", _field("row_id"), _field("row_id"), ()),
     ]
     predictions_only = "(SELECT * FROM ingest_log_lines WHERE kind = 'prediction') AS s"
-    keys = landing.count_keys(
+    keys = routing.count_keys(
         conn,
-        landing.typed_rows(predictions_only, (prediction_id, served_at)),
+        routing.typed_rows(predictions_only, (prediction_id, served_at)),
         key=value_alias("prediction_id"),
         day=f"CAST({value_alias('served_at')} AS DATE)",
         taken="SELECT prediction_id AS key FROM predictions",
@@ -128,7 +130,7 @@ def _land_log(conn, config, facts, ingestion, step):
         *key_checks("prediction_id", value_alias("prediction_id"), "predictions"),
     )
     day = f"CASE WHEN {is_prediction} THEN CAST({value_alias('served_at')} AS DATE) END"
-    predictions = landing.RowPlan(
+    predictions = routing.RowPlan(
         source=f"ingest_log_lines AS s{keys.join(prediction_id.value)}",
         columns=tuple(_when(is_prediction, c) for c in columns),
         table="predictions",
@@ -163,11 +165,21 @@ def _land_log(conn, config, facts, ingestion, step):
         partition=day,
         where="s.kind IS DISTINCT FROM 'feedback'",
     )
-    good, quarantined = landing.land_rows(conn, predictions, ingestion, step)
+    good, quarantined = routing.land_rows(conn, predictions, ingestion, step)
     feedback_good, feedback_quarantined = _land_feedback(conn, config, ingestion, step)
-    rejected = landing.land_rejects(conn, ingestion)
+    rejected = routing.land_rejects(conn, ingestion)
+    waiting = conn.execute(
+        "SELECT count(*) FROM labels WHERE ingestion_id = ? "
+        "AND prediction_id NOT IN (SELECT prediction_id FROM predictions)",
+        [ingestion.ingestion_id],
+    ).fetchone()[0]
     return Landed(
-        parsed, good + feedback_good, quarantined + feedback_quarantined, rejected, keys.per_day
+        parsed,
+        good + feedback_good,
+        quarantined + feedback_quarantined,
+        rejected,
+        keys.per_day,
+        waiting=waiting,
     )
 
 
@@ -183,7 +195,7 @@ def _land_feedback(conn, config, ingestion, step) -> tuple[int, int]:
         """
     )
     said = f"'prediction_id: ' || {shown(value_alias('prediction_id'))}"
-    plan = landing.RowPlan(
+    plan = routing.RowPlan(
         source="ingest_log_lines AS s "
         f"LEFT JOIN predictions AS p ON p.prediction_id = {prediction_id.value} "
         f"LEFT JOIN ingest_feedback_keys AS k ON k.key = {prediction_id.value} "
@@ -200,20 +212,16 @@ def _land_feedback(conn, config, ingestion, step) -> tuple[int, int]:
             "ingested_at": f"TIMESTAMP '{ingestion.ingested_at}'",
         },
         raw_row="s.doc",
+        # feedback for a prediction not landed yet waits for it: no check on that
         checks=(
-            check(
-                "prediction_id:unknown",
-                f"{value_alias('prediction_id')} IS NOT NULL AND __known_prediction IS NULL",
-                f"{said} || ' is not a known prediction'",
-            ),
             check(
                 "prediction_id:duplicate",
                 "__copies > 1",
                 f"{said} || ' has ' || __copies || ' feedback lines at the same received_at'",
             ),
         ),
-        extras={"__known_prediction": "p.prediction_id", "__row_id": "p.row_id", "__copies": "k.n"},
+        extras={"__row_id": "p.row_id", "__copies": "k.n"},
         row_id=prediction_id.value,
         where="s.kind = 'feedback'",
     )
-    return landing.land_rows(conn, plan, ingestion, step)
+    return routing.land_rows(conn, plan, ingestion, step)

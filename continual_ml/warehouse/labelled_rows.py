@@ -44,12 +44,14 @@ def rows_with_labels(
 
 
 def labelled_partitions(conn: duckdb.DuckDBPyConnection, ingestion_id: int) -> dict[date, int]:
-    """How many labels one ingestion (a label file, or feedback in a prediction log) gave the
-    observations of each partition."""
+    """How many labels one ingestion gave the observations of each partition: a label file's or
+    feedback's own, and the waiting feedback a prediction log's predictions now place."""
     return dict(
         conn.execute(
-            "SELECT o.partition_date, count(*) FROM labels AS l JOIN observations AS o "
-            "USING (row_id) WHERE l.ingestion_id = ? GROUP BY ALL ORDER BY ALL",
+            "SELECT o.partition_date, count(*) FROM labels AS l "
+            "LEFT JOIN predictions AS p ON l.row_id IS NULL AND p.prediction_id = l.prediction_id "
+            "JOIN observations AS o ON o.row_id = coalesce(l.row_id, p.row_id) "
+            "WHERE l.ingestion_id = $1 OR p.ingestion_id = $1 GROUP BY ALL ORDER BY ALL",
             [ingestion_id],
         ).fetchall()
     )

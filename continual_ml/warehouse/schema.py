@@ -181,11 +181,15 @@ CREATE TABLE IF NOT EXISTS predictions (
     model_version BIGINT NOT NULL, latency_ms DOUBLE NOT NULL, row_id VARCHAR,
     {features}, probabilities JSON NOT NULL, predicted_class {label_type} NOT NULL
 );
+-- Feedback that landed before its prediction takes the prediction's row once it lands.
 CREATE OR REPLACE VIEW latest_labels AS
-    SELECT row_id, prediction_id, label, labelled_at, ingestion_id FROM labels
+    SELECT coalesce(l.row_id, p.row_id) AS row_id, l.prediction_id, l.label,
+           l.labelled_at, l.ingestion_id
+    FROM labels AS l
+    LEFT JOIN predictions AS p ON l.row_id IS NULL AND p.prediction_id = l.prediction_id
     QUALIFY row_number() OVER (
-        PARTITION BY coalesce(row_id, 'prediction:' || prediction_id)
-        ORDER BY coalesce(labelled_at, ingested_at) DESC, ingestion_id DESC) = 1;
+        PARTITION BY coalesce(l.row_id, p.row_id, 'prediction:' || l.prediction_id)
+        ORDER BY coalesce(l.labelled_at, l.ingested_at) DESC, l.ingestion_id DESC) = 1;
 CREATE OR REPLACE VIEW observations_with_labels AS
     SELECT o.* REPLACE (coalesce(l.label, o.{label}) AS {label})
     FROM observations AS o

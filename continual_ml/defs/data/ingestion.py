@@ -24,6 +24,7 @@ from continual_ml.defs.rerequest import attempt_run_key, decide, mark_given_up, 
 from continual_ml.defs.resources import AlertsResource, DatasetResource
 from continual_ml.ingestion.file_days import days_in_file
 from continual_ml.ingestion.files import unlandable_reason
+from continual_ml.ingestion.progress import IngestProgress
 from continual_ml.serving.prediction_log import STALE_OPEN_SECONDS, close_abandoned, closed_logs
 from continual_ml.settings import Settings
 from continual_ml.warehouse.schema import apply_schema
@@ -53,15 +54,17 @@ class IngestFileConfig(dg.Config):
     # Again, on purpose, though the file's sha256 was seen (e.g. quarantined whole before the
     # config was fixed): observations replace the partitions the file covers.
     force: bool = False
+    # Progress on stderr (`continual-ml ingest` asks for it on a terminal or for large files).
+    progress: bool = False
 
 
-def _read(conn, settings, path: Path, kind: str, force: bool):
+def _read(conn, settings, path: Path, kind: str, force: bool, on_step=None):
     if not force:
-        return READERS[kind](conn, settings, path)
+        return READERS[kind](conn, settings, path, on_step=on_step)
     if kind == "observations":
-        return ingestion.replace_partitions_from_file(conn, settings, path)
+        return ingestion.replace_partitions_from_file(conn, settings, path, on_step=on_step)
     if kind == "labels":
-        return ingestion.ingest_labels(conn, settings, path, force=True)
+        return ingestion.ingest_labels(conn, settings, path, force=True, on_step=on_step)
     raise dg.Failure("force applies to observations and labels; prediction logs are never retried")
 
 
@@ -86,7 +89,11 @@ def ingest_landed_file(
     with duckdb.get_connection() as conn:
         apply_schema(conn, settings)
         for path in map(_current_place, config.paths):
-            report = _read(conn, settings, path, config.kind, config.force)
+            if config.progress:
+                with IngestProgress(conn, path.name) as progress:
+                    report = _read(conn, settings, path, config.kind, config.force, progress.step)
+            else:
+                report = _read(conn, settings, path, config.kind, config.force)
             context.log.info(report.summary())
             if config.kind == "observations":
                 for event in observation_events(report):
@@ -103,6 +110,7 @@ def ingest_landed_file(
                     "status": report.status,
                     "rows_good": report.rows_good,
                     "rows_quarantined": report.rows_quarantined,
+                    "waiting": report.waiting,
                     "reason": report.reason or "",
                 }
             )
