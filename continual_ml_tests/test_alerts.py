@@ -12,7 +12,7 @@ from continual_ml.alerts.delivery import Alert, RetryPolicy, post_webhook
 from continual_ml.alerts.payloads import discord_payload, slack_payload
 from continual_ml.defs.data.assets import current_window, observations, reference_window
 from continual_ml.defs.monitoring.assets import drift_report
-from continual_ml.defs.resources import AlertsResource, build_resources
+from continual_ml.defs.resources import LoggedAlerts, WebhookAlerts, build_resources
 from continual_ml.demo.synthetic_stream import partition_date
 from continual_ml_tests.synthetic_days import landed
 
@@ -100,7 +100,7 @@ def scripted(*replies):
 
 
 def test_slack_and_discord_each_get_their_own_payload(webhook_receiver):
-    alerts = AlertsResource(
+    alerts = WebhookAlerts(
         slack_webhook_url=f"{webhook_receiver.url}/slack",
         discord_webhook_url=f"{webhook_receiver.url}/discord",
     )
@@ -200,7 +200,7 @@ def test_structured_alert_says_what_happened_where_to_look_and_what_was_done():
 
 def test_without_webhooks_alerts_go_to_the_log():
     log = Log()
-    assert AlertsResource().send(ALERT, log) == []
+    assert LoggedAlerts().send(ALERT, log) == []
     assert log.lines == [("info", f"alert: {ALERT.as_line()}")]
 
 
@@ -212,7 +212,7 @@ def test_a_failing_or_hanging_webhook_is_logged_without_its_url(
     url = f"{webhook_receiver.url}/services/T000/SECRET-TOKEN"
     log = Log()
     started = time.monotonic()
-    assert AlertsResource(slack_webhook_url=url, timeout_seconds=0.5).send(ALERT, log) == []
+    assert WebhookAlerts(slack_webhook_url=url, timeout_seconds=0.5).send(ALERT, log) == []
     assert time.monotonic() - started < 3.5  # at most 3 attempts of 0.5 s and 0.6 s of backoff
     warnings = [line for level, line in log.lines if level == "warning"]
     assert len(warnings) == 1 and reason in warnings[0]

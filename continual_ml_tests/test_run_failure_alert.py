@@ -5,7 +5,7 @@ import json
 import dagster as dg
 from mlflow.tracking import MlflowClient
 
-from continual_ml.defs.resources import AlertsResource, build_resources
+from continual_ml.defs.resources import WebhookAlerts, build_resources
 from continual_ml.defs.run_health import run_failure_alert
 from continual_ml.defs.training.assets import candidate_model, champion_model, evaluation_scores
 from continual_ml.defs.training.checks import candidate_beats_champion
@@ -49,7 +49,7 @@ def test_a_failed_run_is_announced(home, config, instance, webhook_receiver):
         ]
     )
     assert tracked.info.status == "FAILED"  # closed, not left running for the next run
-    alerts = AlertsResource(slack_webhook_url=f"{webhook_receiver.url}/slack")
+    alerts = WebhookAlerts(slack_webhook_url=f"{webhook_receiver.url}/slack")
     run_failure_alert(failure_context(instance, result, alerts))
     [(path, body)] = webhook_receiver.requests
     text = json.loads(body)["text"]
@@ -87,7 +87,7 @@ def test_a_run_failed_from_outside_names_the_recorded_cause(instance, webhook_re
         for r in instance.all_logs(run.run_id)
         if r.dagster_event and r.dagster_event.event_type_value == "PIPELINE_FAILURE"
     ]
-    alerts = AlertsResource(slack_webhook_url=f"{webhook_receiver.url}/slack")
+    alerts = WebhookAlerts(slack_webhook_url=f"{webhook_receiver.url}/slack")
     run_failure_alert(
         dg.build_run_status_sensor_context(
             sensor_name="run_failure_alert",
@@ -120,7 +120,7 @@ def champion_on_day_three(home, config, instance) -> tuple[dict, str]:
 def test_a_refused_candidate_is_a_decision_not_a_failure(home, config, instance, webhook_receiver):
     resources, day = champion_on_day_three(home, config, instance)
     webhook_receiver.requests.clear()
-    resources["alerts"] = AlertsResource(slack_webhook_url=f"{webhook_receiver.url}/slack")
+    resources["alerts"] = WebhookAlerts(slack_webhook_url=f"{webhook_receiver.url}/slack")
     # an identical challenger: the gate refuses it, and the run still succeeds
     refused = dg.materialize(RETRAIN, partition_key=day, resources=resources, instance=instance)
     assert refused.success
@@ -146,7 +146,7 @@ def test_a_broken_candidate_fails_its_run_and_is_announced_once(
     with duckdb.connect(str(home.warehouse)) as conn:
         conn.execute("UPDATE model_registry SET sha256 = repeat('0', 64) WHERE version = 2")
     webhook_receiver.requests.clear()
-    resources["alerts"] = AlertsResource(slack_webhook_url=f"{webhook_receiver.url}/slack")
+    resources["alerts"] = WebhookAlerts(slack_webhook_url=f"{webhook_receiver.url}/slack")
     broken = dg.materialize(
         RETRAIN,
         selection=dg.AssetSelection.checks(candidate_beats_champion)

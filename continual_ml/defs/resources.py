@@ -1,5 +1,6 @@
 """The resources the assets share, bound in one place by `build_resources`."""
 
+from abc import ABC, abstractmethod
 from pathlib import Path
 
 import dagster as dg
@@ -37,26 +38,48 @@ class ArtifactDirsResource(dg.ConfigurableResource):
         return ModelStores(Path(self.bentoml_home), self.mlflow_tracking_uri, config)
 
 
-class AlertsResource(dg.ConfigurableResource):
-    """Posts alerts to Slack and Discord webhooks when set; otherwise writes them to the log."""
+class AlertsResource(dg.ConfigurableResource, ABC):
+    """Where alerts go. Bound in one place: `WebhookAlerts` when a Slack or Discord webhook is
+    set, else `LoggedAlerts`; assets ask for this base and never know which."""
 
-    slack_webhook_url: str | None = None
-    discord_webhook_url: str | None = None
-    timeout_seconds: float = 5.0
     # Every alert is also appended here (never a URL), for `continual-ml status`.
     record_path: str | None = None
+    timeout_seconds: float = 5.0
+
+    @abstractmethod
+    def webhooks(self) -> dict[str, str | None]:
+        """The webhook URL of each sink, by keyword of `send_alert`."""
 
     def send(self, alert: Alert, log) -> list[str]:
         """Deliver to every configured sink; a failing sink is logged, never raised."""
         return send_alert(
             alert,
-            slack_webhook_url=self.slack_webhook_url,
-            discord_webhook_url=self.discord_webhook_url,
+            **self.webhooks(),
             record_path=Path(self.record_path) if self.record_path else None,
             timeout_seconds=self.timeout_seconds,
             say=log.info,
             warn=log.warning,
         )
+
+
+class WebhookAlerts(AlertsResource):
+    """Posts alerts to Slack and Discord incoming webhooks, with retries."""
+
+    slack_webhook_url: str | None = None
+    discord_webhook_url: str | None = None
+
+    def webhooks(self) -> dict[str, str | None]:
+        return {
+            "slack_webhook_url": self.slack_webhook_url,
+            "discord_webhook_url": self.discord_webhook_url,
+        }
+
+
+class LoggedAlerts(AlertsResource):
+    """No webhook set: alerts go to the run's log and the local record only."""
+
+    def webhooks(self) -> dict[str, str | None]:
+        return {"slack_webhook_url": None, "discord_webhook_url": None}
 
 
 def _secret(name: str, value) -> dg.EnvVar | None:
@@ -79,10 +102,14 @@ def build_resources(paths: Paths | None = None) -> dict:
             bentoml_home=str(paths.bentoml_home),
             mlflow_tracking_uri=paths.mlflow_tracking_uri,
         ),
-        "alerts": AlertsResource(
-            slack_webhook_url=_secret(SLACK_ENV, settings.slack_webhook_url),
-            discord_webhook_url=_secret(DISCORD_ENV, settings.discord_webhook_url),
-            record_path=str(paths.alerts_record),
+        "alerts": (
+            WebhookAlerts(
+                slack_webhook_url=_secret(SLACK_ENV, settings.slack_webhook_url),
+                discord_webhook_url=_secret(DISCORD_ENV, settings.discord_webhook_url),
+                record_path=str(paths.alerts_record),
+            )
+            if settings.slack_webhook_url or settings.discord_webhook_url
+            else LoggedAlerts(record_path=str(paths.alerts_record))
         ),
         "mlflow": mlflow_tracking.configured(
             {"experiment_name": MLFLOW_EXPERIMENT, "mlflow_tracking_uri": paths.mlflow_tracking_uri}
