@@ -19,6 +19,9 @@ from pydantic import BaseModel, ValidationError
 from continual_ml.request_schema import CONFLICT
 
 log = logging.getLogger("continual_ml.http_guard")
+# The scope key under which a checked JSON body's model instance is handed to the route, which
+# then need not parse and validate the body a second time.
+VALIDATED = "continual_ml.validated_body"
 
 ECHO_CHARS = 80  # longest name or message echoed back or logged from a client's request
 MAX_DETAILS = 20  # errors listed per refusal; the count says how many there were
@@ -96,7 +99,7 @@ class RequestGuard:
         if route is None:
             return await self.app(scope, receive, send)
         try:
-            body = await self._checked_body(scope, receive, *route)
+            body, validated = await self._checked_body(scope, receive, *route)
         except Refusal as refusal:
             log.info(
                 "refused %s %s: %d %s",
@@ -113,6 +116,8 @@ class RequestGuard:
             return await respond(send, Refusal(500, "server: unexpected error, see the log"))
 
         replayed = False
+        if validated is not None:
+            scope = {**scope, VALIDATED: validated}
 
         async def replay():
             nonlocal replayed
@@ -125,7 +130,7 @@ class RequestGuard:
 
     async def _checked_body(
         self, scope, receive, model: type[BaseModel] | None, limit: int, types: tuple[str, ...]
-    ) -> bytes:
+    ) -> tuple[bytes, BaseModel | None]:
         if scope["method"] != "POST":
             raise Refusal(405, f"method: {scope['method']} not allowed, use POST", headers=ALLOW)
         authorization = [v for k, v in scope["headers"] if k == b"authorization"]
@@ -154,12 +159,11 @@ class RequestGuard:
         if reason := self.unavailable():
             raise Refusal(503, f"model: {reason[:300]}", headers=((b"retry-after", b"5"),))
         if model is None:
-            return body
+            return body, None
         try:
-            model.model_validate(parse_strict_json(body))
+            return body, model.model_validate(parse_strict_json(body))
         except ValidationError as error:
             raise validation_refusal(error, CONFLICT) from None
-        return body
 
 
 ALLOW = ((b"allow", b"POST"),)
