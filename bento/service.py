@@ -35,12 +35,13 @@ from starlette.routing import Route  # noqa: E402
 from continual_ml.config import Paths, default_config  # noqa: E402
 from continual_ml.endpoint_labels import RestorePath, bound_endpoint_labels  # noqa: E402
 from continual_ml.file_scoring import CSV, PARQUET, file_endpoint  # noqa: E402
-from continual_ml.http_guard import VALIDATED, RequestGuard, unscorable  # noqa: E402
+from continual_ml.http_guard import VALIDATED, RefusedRows, RequestGuard, unscorable  # noqa: E402
 from continual_ml.prediction_log import RotatingJsonlWriter, close_abandoned  # noqa: E402
 from continual_ml.request_schema import (  # noqa: E402
     BatchResponse,
     Limits,
     Prediction,
+    RowRefusal,
     request_models,
 )
 from continual_ml.service_spec import DOCS_PAGE, openapi_document  # noqa: E402
@@ -94,7 +95,8 @@ MergeableRows, BatchRows, FeedbackItems = (
     MODELS.feedback_items,
 )
 # Declared, the media type of a list is not derived from its JSON schema on every response.
-PredictionList = Annotated[list[Prediction], ContentType("application/json")]
+# A refused row's request is answered 422 by `RefusedRows`; no client sees a `RowRefusal`.
+PredictionList = Annotated[list[Prediction | RowRefusal], ContentType("application/json")]
 DOCUMENT = openapi_document(MODELS, secured=TOKEN is not None)
 
 
@@ -201,10 +203,11 @@ class ChampionClassifier:
         # Validation happens per request before merging, so this never fails for one bad row.
         try:
             return self._score(rows)
-        except UnscorableRows as error:
-            # Only a pipeline without the fast scorer can refuse values; merged, the rows of
-            # every request in this call share the refusal.
-            raise bentoml.exceptions.InvalidArgument(str(error)[:300]) from None
+        except UnscorableRows:
+            # Only a pipeline without the fast scorer refuses values. Merged, one caller's row
+            # would fail every caller's: each row is scored alone, and a refused one is marked,
+            # so that `RefusedRows` refuses only the request it came in.
+            return [self._score_or_refusal(row) for row in rows]
 
     @bentoml.api
     def predict_batch(self, rows: BatchRows) -> BatchResponse:
@@ -267,6 +270,12 @@ class ChampionClassifier:
         self.predictions_log.write(records)
         return predictions
 
+    def _score_or_refusal(self, row) -> Prediction | RowRefusal:
+        try:
+            return self._score([row])[0]
+        except UnscorableRows as error:
+            return RowRefusal(unscorable=str(error))
+
     def _class_counter(self, predicted_class: int | str, version: int):
         """The counter child of one class and version, looked up by label values only once."""
         key = (predicted_class, version)
@@ -310,3 +319,4 @@ ChampionClassifier.add_asgi_middleware(
     token=TOKEN,
     unavailable=unavailable,
 )
+ChampionClassifier.add_asgi_middleware(RefusedRows, path="/predict_rows")

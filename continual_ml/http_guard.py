@@ -206,6 +206,56 @@ async def respond(send, refusal: Refusal, head: bool = False) -> None:
     await send({"type": "http.response.body", "body": b"" if head else payload})
 
 
+class RefusedRows:
+    """Answer a 422 to a request to `path` (a merged route) whose answers hold a `RowRefusal`.
+
+    Merged with other callers' rows, one request's unscorable row is marked in place of its
+    prediction instead of failing the whole call; only its own request is refused here.
+    """
+
+    def __init__(self, app, path: str):
+        self.app, self.path = app, path
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http" or scope["path"] != self.path:
+            return await self.app(scope, receive, send)
+        held, chunks = None, []
+
+        async def send_checked(message):
+            nonlocal held
+            if message["type"] == "http.response.start" and message["status"] == 200:
+                held = message  # until the whole body says whether a row was refused
+                return None
+            if held is None or message["type"] != "http.response.body":
+                return await send(message)
+            chunks.append(message.get("body", b""))
+            if message.get("more_body", False):
+                return None  # a few rows' answers: small enough to hold
+            body = b"".join(chunks)
+            if REFUSAL_KEY in body and (reason := _refusal(body)):
+                log.info("refused %s: 422 %s", self.path, clip(reason))
+                return await respond(send, Refusal(422, reason[:300]))
+            await send(held)
+            return await send({"type": "http.response.body", "body": body})
+
+        return await self.app(scope, receive, send_checked)
+
+
+REFUSAL_KEY = b'"unscorable"'  # a `RowRefusal`'s one field; found, the body is parsed to check
+
+
+def _refusal(body: bytes) -> str | None:
+    """The reason of the first `RowRefusal` in a list of answers, or None."""
+    try:
+        answers = json.loads(body)
+    except ValueError:
+        return None
+    for answer in answers if isinstance(answers, list) else []:
+        if isinstance(answer, dict) and answer.keys() == {"unscorable"}:
+            return str(answer["unscorable"])
+    return None
+
+
 def unscorable(reason: str):
     """A 422 in the shape of every other refusal: values the model gives no finite answer for."""
     from starlette.responses import JSONResponse
