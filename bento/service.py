@@ -4,7 +4,9 @@ It reads models only from the BentoML model store, logs predictions and feedback
 JSONL files, and never opens the DuckDB warehouse.
 
 `/predict` scores one row as soon as it arrives: the quickest route when the champion is linear
-and scored without scikit-learn. `/predict_rows` takes a few rows that BentoML's adaptive
+and scored without scikit-learn. It is a plain route inside BentoML's server, answered from the
+body the request guard already checked: BentoML's API endpoint would parse and validate the body
+again and cost more than scoring the row. `/predict_rows` takes a few rows that BentoML's adaptive
 batching merges with other callers' into one scoring call: the faster route for many concurrent
 callers when a scoring call is expensive (forests, boosting). `/predict_batch` scores a client's
 many rows at once.
@@ -20,51 +22,49 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 from datetime import UTC, datetime  # noqa: E402
-from pathlib import Path  # noqa: E402
 from typing import Annotated  # noqa: E402
 
 import bentoml  # noqa: E402
 from bentoml.validators import ContentType  # noqa: E402
-from starlette.applications import Starlette  # noqa: E402
-from starlette.responses import HTMLResponse, JSONResponse  # noqa: E402
-from starlette.routing import Route  # noqa: E402
 
 from continual_ml.config import Paths, default_config  # noqa: E402
+from continual_ml.serving.bentoml_internals import bind_api_methods  # noqa: E402
 from continual_ml.serving.endpoint_labels import RestorePath, bound_endpoint_labels  # noqa: E402
-from continual_ml.serving.file_scoring import CSV, PARQUET, file_endpoint  # noqa: E402
+from continual_ml.serving.file_scoring import CSV, PARQUET  # noqa: E402
 from continual_ml.serving.follower import ChampionFollower, UnscorableRows, predict_rows  # noqa: E402
-from continual_ml.serving.http_guard import RequestGuard, unscorable  # noqa: E402
-from continual_ml.serving.openapi import DOCS_PAGE, openapi_document  # noqa: E402
+from continual_ml.serving.http_guard import RefusedRows, RequestGuard, unscorable  # noqa: E402
+from continual_ml.serving.openapi import openapi_document  # noqa: E402
+from continual_ml.serving.plain_routes import plain_routes, why_unavailable  # noqa: E402
 from continual_ml.serving.prediction_log import RotatingJsonlWriter, close_abandoned  # noqa: E402
 from continual_ml.serving.request_schema import (  # noqa: E402
     BatchResponse,
     Limits,
     Prediction,
+    RowRefusal,
     request_models,
 )
+from continual_ml.settings import Settings  # noqa: E402
 
-CONFIG = default_config()
-UNKNOWN_CATEGORY = os.environ.get("CONTINUAL_ML_UNKNOWN_CATEGORY", "reject")
+CONFIG, SETTINGS, PATHS = default_config(), Settings.from_env(), Paths.from_env()
+UNKNOWN_CATEGORY = SETTINGS.unknown_category
 LIMITS = Limits(
-    rows_per_batch=int(os.environ.get("CONTINUAL_ML_MAX_ROWS", "10000")),
+    rows_per_batch=SETTINGS.max_rows,
     # Rows BentoML's dispatcher merges into one scoring call; also the most one request may send.
-    rows_per_merged_request=int(os.environ.get("CONTINUAL_ML_ADAPTIVE_BATCH_ROWS", "64")),
-    max_body_bytes=int(os.environ.get("CONTINUAL_ML_MAX_BODY_BYTES", str(8 * 1024 * 1024))),
-    file_body_bytes=int(os.environ.get("CONTINUAL_ML_MAX_FILE_BYTES", str(64 * 1024 * 1024))),
+    rows_per_merged_request=SETTINGS.adaptive_batch_rows,
+    max_body_bytes=SETTINGS.max_body_bytes,
+    file_body_bytes=SETTINGS.max_file_bytes,
 )
 MODELS = request_models(CONFIG, UNKNOWN_CATEGORY, LIMITS)
 FeatureRow = MODELS.row
 ADAPTIVE_BATCH_ROWS = LIMITS.rows_per_merged_request
-TOKEN = os.environ.get("CONTINUAL_ML_API_TOKEN") or None
+TOKEN = Settings.secret(SETTINGS.api_token)
 REQUEST_TIMEOUT_S = 30
 # BentoML's access log line and OpenTelemetry span per request cost more CPU than scoring the row,
 # and every prediction is already logged with its id, version, latency and features.
-PER_REQUEST_TELEMETRY = os.environ.get("CONTINUAL_ML_PER_REQUEST_TELEMETRY", "0") == "1"
+PER_REQUEST_TELEMETRY = SETTINGS.per_request_telemetry
 SCORING_PATHS = frozenset({"/predict", "/predict_rows", "/predict_batch"})
 bound_endpoint_labels(SCORING_PATHS | {"/feedback", "/score_file"})
-LOG_DIR = Path(
-    os.environ.get("CONTINUAL_ML_PREDICTION_LOG_DIR") or Paths.from_env().prediction_logs
-)
+LOG_DIR = PATHS.prediction_logs
 
 PREDICTIONS = bentoml.metrics.Counter(
     name="continual_ml_predictions",
@@ -79,7 +79,6 @@ SWAPS = bentoml.metrics.Counter(
     documentation="Model swaps attempted, by outcome",
     labelnames=["outcome"],
 )
-STATE: dict = {}  # the service instance, for the plain Starlette routes
 # Refusals and swaps are worth a line each at INFO; BentoML leaves other loggers at WARNING.
 logging.getLogger("continual_ml").setLevel(logging.INFO)
 
@@ -91,39 +90,13 @@ MergeableRows, BatchRows, FeedbackItems = (
     MODELS.feedback_items,
 )
 # Declared, the media type of a list is not derived from its JSON schema on every response.
-PredictionList = Annotated[list[Prediction], ContentType("application/json")]
+# A refused row's request is answered 422 by `RefusedRows`; no client sees a `RowRefusal`.
+PredictionList = Annotated[list[Prediction | RowRefusal], ContentType("application/json")]
 DOCUMENT = openapi_document(MODELS, secured=TOKEN is not None)
 
 
-def describe_model(_request) -> JSONResponse:
-    follower = STATE["service"].follower
-    current = follower.current
-    body = current.describe() if current else {"model_version": None}
-    return JSONResponse({**body, "swaps": follower.swaps, "last_swap_error": follower.last_error})
-
-
-def unavailable() -> str | None:
-    """Why no request can be scored now (a 503 naming it), or None while a model serves."""
-    service = STATE.get("service")
-    if service is None or service.follower.current is not None:
-        return None
-    error = service.follower.last_error
-    return f"no model loaded: {error}" if error else "no champion model has been promoted yet"
-
-
 # Served ahead of BentoML's own `/`, `/docs.json`: they describe these routes truthfully, offline.
-info_app = Starlette(
-    routes=[
-        Route("/model", describe_model, methods=["GET"]),
-        Route(
-            "/score_file",
-            file_endpoint(CONFIG, FeatureRow, LIMITS.file_rows, lambda: STATE["service"]._score),
-            methods=["POST"],
-        ),
-        Route("/docs.json", lambda _: JSONResponse(DOCUMENT), methods=["GET"]),
-        Route("/", lambda _: HTMLResponse(DOCS_PAGE), methods=["GET"]),
-    ]
-)
+info_app = plain_routes(CONFIG, FeatureRow, LIMITS.file_rows, DOCUMENT)
 
 
 @bentoml.service(
@@ -137,27 +110,23 @@ class ChampionClassifier:
     """Serves the current champion of the continual-ml loop."""
 
     def __init__(self) -> None:
-        STATE["service"] = self
-        poll = float(os.environ.get("CONTINUAL_ML_MODEL_POLL_SECONDS", "1.0"))
+        # The plain routes reach the service through their app's state (Starlette's own place).
+        info_app.state.service = self
         # A worker killed outright left its logs open: close them, so they are ingested.
         close_abandoned(LOG_DIR, dead_writers=True)
         self.predictions_log = RotatingJsonlWriter(LOG_DIR, "predictions")
         self.feedback_log = RotatingJsonlWriter(LOG_DIR, "feedback")
         self._class_counters: dict[tuple[int | str, int], object] = {}
         self.follower = ChampionFollower(
-            Path(os.environ.get("BENTOML_HOME") or Path.home() / "bentoml"),
+            PATHS.bentoml_home,
             CONFIG,
-            poll_seconds=poll,
+            poll_seconds=SETTINGS.model_poll_seconds,
             on_swap=self._swapped,
             on_failure=self._swap_failed,
         )
         self.follower.refresh()
         self.follower.follow(also_each_poll=self._rotate_logs)
-        # BentoML finds an API's method through a descriptor that re-inspects its signature on
-        # every request (~50 us, a tenth of a request's CPU). Bound once and kept on the
-        # instance, where attribute lookup finds them first, they are the same callables.
-        for name in ChampionClassifier.apis:
-            self.__dict__[name] = getattr(self, name)
+        bind_api_methods(self)
         # What is loaded by now lives as long as the process. Frozen out of the cyclic garbage
         # collector, a full collection scans only what requests allocate, instead of stalling
         # the event loop for ~100 ms over the whole heap every few thousand requests.
@@ -165,15 +134,6 @@ class ChampionClassifier:
 
     def __is_ready__(self) -> bool:
         return self.follower.current is not None
-
-    @bentoml.api
-    async def predict(self, features: FeatureRow) -> Prediction:  # type: ignore[valid-type]
-        """Class probabilities and predicted class for one row."""
-        # async: scoring one row takes microseconds, less than handing it to a thread pool.
-        try:
-            return self._score([features])[0]
-        except UnscorableRows as error:
-            return unscorable(str(error))
 
     # BentoML's dispatcher answers a queued request 503 as soon as it predicts the request will
     # wait past max_latency_ms: set low, that failed thousands of requests at concurrency 64.
@@ -193,10 +153,11 @@ class ChampionClassifier:
         # Validation happens per request before merging, so this never fails for one bad row.
         try:
             return self._score(rows)
-        except UnscorableRows as error:
-            # Only a pipeline without the fast scorer can refuse values; merged, the rows of
-            # every request in this call share the refusal.
-            raise bentoml.exceptions.InvalidArgument(str(error)[:300]) from None
+        except UnscorableRows:
+            # Only a pipeline without the fast scorer refuses values. Merged, one caller's row
+            # would fail every caller's: each row is scored alone, and a refused one is marked,
+            # so that `RefusedRows` refuses only the request it came in.
+            return [self._score_or_refusal(row) for row in rows]
 
     @bentoml.api
     def predict_batch(self, rows: BatchRows) -> BatchResponse:
@@ -259,6 +220,12 @@ class ChampionClassifier:
         self.predictions_log.write(records)
         return predictions
 
+    def _score_or_refusal(self, row) -> Prediction | RowRefusal:
+        try:
+            return self._score([row])[0]
+        except UnscorableRows as error:
+            return RowRefusal(unscorable=str(error))
+
     def _class_counter(self, predicted_class: int | str, version: int):
         """The counter child of one class and version, looked up by label values only once."""
         key = (predicted_class, version)
@@ -300,5 +267,6 @@ ChampionClassifier.add_asgi_middleware(
         "/score_file": (None, LIMITS.file_body_bytes, (CSV, PARQUET)),
     },
     token=TOKEN,
-    unavailable=unavailable,
+    unavailable=lambda: why_unavailable(info_app),
 )
+ChampionClassifier.add_asgi_middleware(RefusedRows, path="/predict_rows")

@@ -7,9 +7,13 @@ Every case must be a 2xx with finite, valid JSON or a 4xx whose error names the 
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
+import os
 import re
+import signal
 import socket
+import statistics
 import subprocess
 import sys
 import time
@@ -234,13 +238,16 @@ def test_the_service_answers_normally_after_all_this(service):
     assert answer["model_version"] == 1 and all_finite(answer)
 
 
-def p99_ms(url: str, n: int = 300) -> float:
-    with httpx.Client(timeout=30) as client:
-        latencies = []
+def p99_ms(client: httpx.Client, url: str, n: int = 200) -> float:
+    latencies = []
+    gc.disable()  # the probe's own collections are not the server's latency
+    try:
         for _ in range(n):
             started = time.perf_counter()
             assert client.post(f"{url}/predict", json={"features": ROW}).status_code == 200
             latencies.append((time.perf_counter() - started) * 1000)
+    finally:
+        gc.enable()
     return sorted(latencies)[int(0.99 * n) - 1]
 
 
@@ -264,21 +271,51 @@ for _ in range(5):
     threading.Thread(target=send, daemon=True).start()
 threading.Event().wait()
 """
+ROUNDS = 5
 
 
 @pytest.mark.slow
-def test_oversized_bodies_sent_meanwhile_leave_single_rows_within_twice_their_p99(service):
-    quiet = p99_ms(service.url)
-    senders = subprocess.Popen(
-        [sys.executable, "-c", OVERSIZED_SENDERS, f"{service.url}/predict_rows", json.dumps(ROW)],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
+def test_oversized_bodies_sent_meanwhile_leave_single_rows_within_twice_their_p99(
+    service, tmp_path
+):
+    """Rounds of quiet and loaded probes, interleaved, so others' load on the shared cores
+    falls on both alike; the median of each side's p99s is compared."""
+    sent = tmp_path / "oversized.txt"
+    with sent.open("w") as out:
+        senders = subprocess.Popen(
+            [
+                sys.executable,
+                "-c",
+                OVERSIZED_SENDERS,
+                f"{service.url}/predict_rows",
+                json.dumps(ROW),
+            ],
+            stdout=out,
+            start_new_session=True,
+        )
+    quiet, loaded = [], []
     try:
-        assert senders.stdout.readline().strip() == "413"  # under way, and refused
-        loaded = p99_ms(service.url)
+        deadline = time.monotonic() + 60
+        while not sent.read_text().strip() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert sent.read_text().split()[0] == "413"  # under way, and refused
+        with httpx.Client(timeout=30) as client:
+            for _ in range(ROUNDS):
+                os.killpg(senders.pid, signal.SIGSTOP)  # quiet: the senders paused
+                time.sleep(0.2)
+                quiet.append(p99_ms(client, service.url))
+                before = len(sent.read_text().split())
+                os.killpg(senders.pid, signal.SIGCONT)
+                time.sleep(0.2)
+                loaded.append(p99_ms(client, service.url))
+                assert len(sent.read_text().split()) > before + 10  # they did send meanwhile
     finally:
-        senders.kill()
+        os.killpg(senders.pid, signal.SIGKILL)
         senders.wait()
-    print(f"/predict p99: {quiet:.1f} ms quiet, {loaded:.1f} ms under oversized bodies")
-    assert loaded <= 2 * quiet, f"p99 {loaded:.1f} ms under oversized bodies, {quiet:.1f} ms quiet"
+    statuses = set(sent.read_text().split())
+    quiet_p99, loaded_p99 = statistics.median(quiet), statistics.median(loaded)
+    print(f"/predict p99 per round, quiet: {quiet}, under oversized bodies: {loaded}")
+    assert statuses == {"413"}, statuses
+    assert loaded_p99 <= 2 * quiet_p99, (
+        f"median p99 {loaded_p99:.1f} ms loaded, {quiet_p99:.1f} quiet"
+    )

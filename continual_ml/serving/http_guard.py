@@ -19,6 +19,9 @@ from pydantic import BaseModel, ValidationError
 from continual_ml.serving.request_schema import CONFLICT
 
 log = logging.getLogger("continual_ml.serving.http_guard")
+# The scope key under which a checked JSON body's model instance is handed to the route, which
+# then need not parse and validate the body a second time.
+VALIDATED = "continual_ml.validated_body"
 
 ECHO_CHARS = 80  # longest name or message echoed back or logged from a client's request
 MAX_DETAILS = 20  # errors listed per refusal; the count says how many there were
@@ -96,7 +99,7 @@ class RequestGuard:
         if route is None:
             return await self.app(scope, receive, send)
         try:
-            body = await self._checked_body(scope, receive, *route)
+            body, validated = await self._checked_body(scope, receive, *route)
         except Refusal as refusal:
             log.info(
                 "refused %s %s: %d %s",
@@ -113,6 +116,8 @@ class RequestGuard:
             return await respond(send, Refusal(500, "server: unexpected error, see the log"))
 
         replayed = False
+        if validated is not None:
+            scope = {**scope, VALIDATED: validated}
 
         async def replay():
             nonlocal replayed
@@ -125,7 +130,7 @@ class RequestGuard:
 
     async def _checked_body(
         self, scope, receive, model: type[BaseModel] | None, limit: int, types: tuple[str, ...]
-    ) -> bytes:
+    ) -> tuple[bytes, BaseModel | None]:
         if scope["method"] != "POST":
             raise Refusal(405, f"method: {scope['method']} not allowed, use POST", headers=ALLOW)
         authorization = [v for k, v in scope["headers"] if k == b"authorization"]
@@ -154,12 +159,11 @@ class RequestGuard:
         if reason := self.unavailable():
             raise Refusal(503, f"model: {reason[:300]}", headers=((b"retry-after", b"5"),))
         if model is None:
-            return body
+            return body, None
         try:
-            model.model_validate(parse_strict_json(body))
+            return body, model.model_validate(parse_strict_json(body))
         except ValidationError as error:
             raise validation_refusal(error, CONFLICT) from None
-        return body
 
 
 ALLOW = ((b"allow", b"POST"),)
@@ -200,6 +204,56 @@ async def respond(send, refusal: Refusal, head: bool = False) -> None:
         }
     )
     await send({"type": "http.response.body", "body": b"" if head else payload})
+
+
+class RefusedRows:
+    """Answer a 422 to a request to `path` (a merged route) whose answers hold a `RowRefusal`.
+
+    Merged with other callers' rows, one request's unscorable row is marked in place of its
+    prediction instead of failing the whole call; only its own request is refused here.
+    """
+
+    def __init__(self, app, path: str):
+        self.app, self.path = app, path
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http" or scope["path"] != self.path:
+            return await self.app(scope, receive, send)
+        held, chunks = None, []
+
+        async def send_checked(message):
+            nonlocal held
+            if message["type"] == "http.response.start" and message["status"] == 200:
+                held = message  # until the whole body says whether a row was refused
+                return None
+            if held is None or message["type"] != "http.response.body":
+                return await send(message)
+            chunks.append(message.get("body", b""))
+            if message.get("more_body", False):
+                return None  # a few rows' answers: small enough to hold
+            body = b"".join(chunks)
+            if REFUSAL_KEY in body and (reason := _refusal(body)):
+                log.info("refused %s: 422 %s", self.path, clip(reason))
+                return await respond(send, Refusal(422, reason[:300]))
+            await send(held)
+            return await send({"type": "http.response.body", "body": body})
+
+        return await self.app(scope, receive, send_checked)
+
+
+REFUSAL_KEY = b'"unscorable"'  # a `RowRefusal`'s one field; found, the body is parsed to check
+
+
+def _refusal(body: bytes) -> str | None:
+    """The reason of the first `RowRefusal` in a list of answers, or None."""
+    try:
+        answers = json.loads(body)
+    except ValueError:
+        return None
+    for answer in answers if isinstance(answers, list) else []:
+        if isinstance(answer, dict) and answer.keys() == {"unscorable"}:
+            return str(answer["unscorable"])
+    return None
 
 
 def unscorable(reason: str):

@@ -56,23 +56,26 @@ class RotatingJsonlWriter:
         self.max_records, self.max_age_seconds = max_records, max_age_seconds
         self.directory.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
-        self._handle = None
+        self._fd: int | None = None
         self._path: Path | None = None
         self._count = 0
         self._opened = 0.0
         self._serial = 0
-        self._full: list[tuple] = []  # (handle, path) of files waiting to be closed
+        self._full: list[tuple] = []  # (fd, path) of files waiting to be closed
 
     def write(self, records: list[dict]) -> None:
         # pydantic-core's serializer: several times faster than json.dumps on a 1,000-row batch.
-        lines = "".join(to_json(r).decode() + "\n" for r in records)
+        self.write_lines(b"".join([to_json(r) + b"\n" for r in records]), len(records))
+
+    def write_lines(self, lines: bytes, count: int) -> None:
+        """Append `count` records already encoded as JSON lines."""
         with self._lock:
-            if self._handle is None:
+            if self._fd is None:
                 self._open()
-            self._handle.write(lines)
-            # Handed to the OS before the caller answers: a killed process loses no answered line.
-            self._handle.flush()
-            self._count += len(records)
+            # Unbuffered: handed to the OS before the caller answers, so a killed process loses
+            # no answered line, in one system call for the whole request.
+            _write_all(self._fd, lines)
+            self._count += count
             if self._count >= self.max_records:
                 self._full.append(self._detach())
 
@@ -80,18 +83,18 @@ class RotatingJsonlWriter:
         """Close the files that are full, and the open one once it is old enough."""
         with self._lock:
             closing, self._full = self._full, []
-            if self._handle is not None and time.monotonic() - self._opened >= self.max_age_seconds:
+            if self._fd is not None and time.monotonic() - self._opened >= self.max_age_seconds:
                 closing.append(self._detach())
-        for handle, path in closing:
-            _close(handle, path)
+        for fd, path in closing:
+            _close(fd, path)
 
     def close(self) -> None:
         with self._lock:
             closing, self._full = self._full, []
-            if self._handle is not None:
+            if self._fd is not None:
                 closing.append(self._detach())
-        for handle, path in closing:
-            _close(handle, path)
+        for fd, path in closing:
+            _close(fd, path)
 
     def _open(self) -> None:
         self._serial += 1
@@ -99,20 +102,25 @@ class RotatingJsonlWriter:
         self._path = (
             self.directory / f"{self.kind}-{stamp}-{os.getpid()}-{self._serial}{OPEN_SUFFIX}"
         )
-        self._handle = self._path.open("a", encoding="utf-8")
+        self._fd = os.open(self._path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
         self._count, self._opened = 0, time.monotonic()
 
     def _detach(self) -> tuple:
-        detached = (self._handle, self._path)
-        self._handle, self._path = None, None
+        detached = (self._fd, self._path)
+        self._fd, self._path = None, None
         return detached
 
 
-def _close(handle, path: Path) -> None:
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
+
+
+def _close(fd: int, path: Path) -> None:
     """Make the file durable, then give it the name readers look for."""
-    handle.flush()
-    os.fsync(handle.fileno())
-    handle.close()
+    os.fsync(fd)
+    os.close(fd)
     path.rename(path.with_name(path.name.removesuffix(OPEN_SUFFIX) + CLOSED_SUFFIX))
 
 

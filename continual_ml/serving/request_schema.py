@@ -44,6 +44,15 @@ class Prediction(BaseModel):
     probabilities: dict[str, float]
 
 
+class RowRefusal(BaseModel):
+    """In a merged call's answers, in place of a prediction: the model refused this row.
+
+    Never sent to a client: `http_guard.RefusedRows` answers the row's request with a 422.
+    """
+
+    unscorable: str
+
+
 class BatchResponse(BaseModel):
     model_version: int
     predictions: list[Prediction]
