@@ -6,23 +6,14 @@ import argparse
 import getpass
 import os
 import sys
-import traceback
 import warnings
-from datetime import UTC, datetime
 from pathlib import Path
 
+from continual_ml.app.errors import CommandFailed, log_failure, one_line, root_cause
 from continual_ml.config import Paths
 
 # The runs' event logs keep every step in the Dagster instance; the console gets one line each.
 QUIET_RUN_CONFIG = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
-
-
-class CommandFailed(Exception):
-    """A command's reason in one line, and the details for the log."""
-
-    def __init__(self, reason: str, details: str = ""):
-        super().__init__(reason)
-        self.details = details
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -124,42 +115,6 @@ def ingest_summary(outcomes: list[dict]) -> str:
     return f"{len(outcomes)} files ({files}): {good} rows in, {quarantined} quarantined" + (
         f", {waiting} labels waiting for their rows or predictions" if waiting else ""
     )
-
-
-def root_cause(error) -> str:
-    """The innermost error of a Dagster step failure, in one line, without Dagster's wrapping."""
-    while error.cause is not None:
-        error = error.cause
-    line = error.message.strip().splitlines()[0] if error.message.strip() else error.cls_name
-    prefix = f"{error.cls_name}: "
-    return line.removeprefix(prefix)
-
-
-def one_line(error: BaseException) -> str:
-    """What went wrong, for a person: pydantic's errors as `field: message`, one line."""
-    from pydantic import ValidationError
-
-    if isinstance(error, ValidationError):
-        return "; ".join(
-            f"{'.'.join(map(str, e['loc'])) or 'config'}: {e['msg'].removeprefix('Value error, ')}"
-            for e in error.errors()
-        )
-    text = " ".join(str(error).split())
-    return text or type(error).__name__
-
-
-def log_failure(paths: Paths, command: str, error: BaseException) -> str:
-    """Append the full story to the home's CLI log; the path, for the one-line message."""
-    path = paths.home / "logs" / "cli.log"
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with path.open("a") as log:
-            log.write(f"--- {datetime.now(UTC):%Y-%m-%d %H:%M:%S} continual-ml {command}\n")
-            log.write("".join(traceback.format_exception(error)))
-            log.write(getattr(error, "details", "") + "\n")
-    except OSError:
-        return "no log: the home is not writable"
-    return str(path)
 
 
 def exec_dagster(*args: str) -> None:
