@@ -20,7 +20,7 @@ from service_support import ROW, all_finite, export
 from continual_ml.app.service_process import ServiceProcess
 from continual_ml.config import default_config
 from continual_ml.demo.synthetic_stream import generate_batch, partition_date
-from continual_ml.training import fit_candidate, serialize_model
+from continual_ml.training.pipeline import fit_candidate, serialize_model
 
 MERGED = re.compile(
     r'^bentoml_service_adaptive_batch_size_(sum|count)\{[^}]*method_name="predict_rows"[^}]*\} '
