@@ -126,7 +126,7 @@ class ChampionClassifier:
         )
         self.follower.refresh()
         self.follower.follow(also_each_poll=self._rotate_logs)
-        bind_api_methods(self)
+        bind_api_methods(self, ChampionClassifier)
         # What is loaded by now lives as long as the process. Frozen out of the cyclic garbage
         # collector, a full collection scans only what requests allocate, instead of stalling
         # the event loop for ~100 ms over the whole heap every few thousand requests.

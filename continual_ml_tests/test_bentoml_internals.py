@@ -34,3 +34,18 @@ def test_the_traffic_metrics_middleware_can_be_replaced_by_a_subclass():
         assert instruments.RunnerTrafficMetricsMiddleware is Subclass
     finally:
         bentoml_internals.replace_traffic_metrics_middleware(original)
+
+
+def test_api_methods_bind_once_onto_the_instance():
+    import bentoml
+
+    @bentoml.service
+    class Echo:
+        @bentoml.api
+        def echo(self, text: str) -> str:
+            return text
+
+    instance = Echo.inner()
+    bentoml_internals.bind_api_methods(instance, Echo)
+    assert set(Echo.apis) == {"echo"}
+    assert "echo" in vars(instance) and instance.echo("a") == "a"

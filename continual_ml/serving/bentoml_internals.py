@@ -47,12 +47,12 @@ def replace_traffic_metrics_middleware(replacement: type) -> None:
     instruments.RunnerTrafficMetricsMiddleware = replacement
 
 
-def bind_api_methods(service) -> None:
-    """Bind each of the service class's API methods once, onto the instance.
+def bind_api_methods(instance, service) -> None:
+    """Bind each API method of `service` (the `@bentoml.service` object) once, onto `instance`.
 
     BentoML finds an API's method through a descriptor that re-inspects its signature on every
     request (~50 us, a tenth of a request's CPU). Bound once and kept on the instance, where
     attribute lookup finds them first, they are the same callables.
     """
-    for name in type(service).apis:
-        service.__dict__[name] = getattr(service, name)
+    for name in service.apis:
+        instance.__dict__[name] = getattr(instance, name)
