@@ -4,7 +4,6 @@ import dagster as dg
 
 from continual_ml.defs.automation import (
     JOBS,
-    drift_explanation_sensor,
     drift_retrain_sensor,
     queue_aging_sensor,
     run_failure_alert,
@@ -16,6 +15,7 @@ from continual_ml.defs.data.ingestion import (
     prediction_log_sensor,
 )
 from continual_ml.defs.monitoring.assets import drift_explanation, drift_report
+from continual_ml.defs.monitoring.explanations import drift_explanation_sensor
 from continual_ml.defs.monitoring.late_labels import labels, late_labels_sensor
 from continual_ml.defs.monitoring.performance import model_performance
 from continual_ml.defs.monitoring.served_traffic import served_model_performance

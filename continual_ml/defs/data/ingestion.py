@@ -6,6 +6,7 @@ reason, and records each file's sha256 so a file is ingested once however often 
 
 import json
 import os
+from datetime import date
 from pathlib import Path
 from typing import Literal
 
@@ -16,6 +17,12 @@ from continual_ml import ingestion, warehouse
 from continual_ml.alerts import Alert
 from continual_ml.config import Paths
 from continual_ml.defs.data.assets import WAREHOUSE_POOL
+from continual_ml.defs.data.landed_batches import (
+    LandedDay,
+    consecutive_groups,
+    monitoring_request,
+    queued_landing_run,
+)
 from continual_ml.defs.data.reporting import alert_on_quarantine, observation_events
 from continual_ml.defs.jobs import SENSOR_INTERVAL_SECONDS, monitoring_job, priority_tag
 from continual_ml.defs.monitoring.late_labels import label_events
@@ -154,27 +161,13 @@ def _ingest_request(paths: list[Path], kind: str, priority: str, attempt: int = 
     )
 
 
-def _observation_request(path: Path, event_time_column: str, attempt: int) -> dg.RunRequest:
-    """A one-day file is landed and monitored in one run; any other goes to plain ingestion."""
-    days = days_in_file(path, event_time_column)
+def _landed_day(path: Path, dataset: DatasetResource) -> date | None:
+    """The day of a one-day observation file, monitored as it lands; None for any other file
+    (several days, none readable, before the partitions), which goes to plain ingestion."""
+    days = days_in_file(path, dataset.config.event_time_column)
     if days is None or len(days) != 1 or days[0] < daily_partitions.start.date():
-        return _ingest_request([path], "observations", "monitoring", attempt)
-    request_key = _run_key(path, "observations")
-    return dg.RunRequest(
-        run_key=attempt_run_key(request_key, attempt),
-        job_name=monitoring_job.name,
-        partition_key=str(days[0]),
-        run_config={"ops": {"observations": {"config": {"landed_files": [str(path)]}}}},
-        tags={"continual_ml/file": path.name, **request_tags(request_key)},
-    )
-
-
-def _landing_request(
-    path: Path, kind: str, dataset: DatasetResource, attempt: int
-) -> dg.RunRequest:
-    if kind == "observations":
-        return _observation_request(path, dataset.config.event_time_column, attempt)
-    return _ingest_request([path], "labels", "monitoring", attempt)
+        return None
+    return days[0]
 
 
 def _listed(folder: Path) -> list[Path]:
@@ -209,7 +202,7 @@ def landing_folder_sensor(
     root = landing_dir()
     entries = [(p, "observations") for p in _listed(root)]
     entries += [(p, "labels") for p in _listed(root / "labels")]
-    requests, skipped, notes = [], {}, []
+    requests, skipped, notes, landed = [], {}, [], []
     for path, kind in entries:
         name = str(path.relative_to(root))
         try:
@@ -217,7 +210,12 @@ def landing_folder_sensor(
             reason = unlandable_reason(path)
             step, runs = (None, []) if reason else decide(context.instance, _run_key(path, kind))
             if step is not None and step.step == "request":
-                requests.append(_landing_request(path, kind, dataset, step.attempt))
+                key = _run_key(path, kind)
+                day = _landed_day(path, dataset) if kind == "observations" else None
+                if day is not None:
+                    landed.append(LandedDay(day, path, key, step.attempt))
+                else:
+                    requests.append(_ingest_request([path], kind, "monitoring", step.attempt))
         except OSError as error:  # gone or changed between the listing and now
             reason = f"gone before it could be read ({error.strerror or error})"
         if reason:
@@ -234,6 +232,10 @@ def landing_folder_sensor(
                 ),
                 context.log,
             )
+    if landed and (queued := queued_landing_run(context.instance)):
+        notes.append(f"{len(landed)} landed day(s) wait for the run after {queued}, still queued")
+    elif landed:
+        requests += [monitoring_request(group) for group in consecutive_groups(landed)]
     for line in notes + [f"skipped {name}: {reason}" for name, reason in skipped.items()]:
         context.log.warning(line)
     # Alerted once per file and reason: the cursor holds what the last tick already reported.
@@ -244,7 +246,7 @@ def landing_folder_sensor(
     summary = "; ".join(sorted(current)) or f"no new files in {root}"
     return dg.SensorResult(
         run_requests=requests,
-        skip_reason=None if requests else summary,
+        skip_reason=None if requests else "; ".join(notes) or summary,
         cursor=json.dumps(sorted(current)),
     )
 

@@ -23,7 +23,6 @@ from continual_ml.defs.training.tracking import (
     log_training_run,
     run_links,
 )
-from continual_ml.evaluation_report import evaluate_on_holdout, plots_markdown
 from continual_ml.ingestion_schema import labelled_rows
 from continual_ml.partition_checks import failed_partitions
 from continual_ml.promotion import mark_in_mlflow, promote
@@ -174,6 +173,9 @@ def evaluation_scores(
         _, _, split = window_split(conn, config, context)
         candidate = registry.latest_model_for(conn, day)
         champion = registry.current_champion(conn)
+        # Imported in the step: matplotlib is slow to import, and every run loads this module.
+        from continual_ml.evaluation_report import evaluate_on_holdout, plots_markdown
+
         evaluation = evaluate_on_holdout(config, split.holdout, candidate, champion)
         registry.replace_evaluation(
             conn,

@@ -8,7 +8,6 @@ from continual_ml.alerts import Alert
 from continual_ml.defs.data.assets import WAREHOUSE_POOL, partition_day
 from continual_ml.defs.resources import AlertsResource, DatasetResource
 from continual_ml.defs.training.assets import evaluation_scores
-from continual_ml.gate_verdict import judge
 
 GATE_CHECK = "candidate_beats_champion"
 
@@ -25,6 +24,10 @@ def candidate_beats_champion(
     A refusal on the evidence is a warning, not an error: the run goes on and `champion_model`
     records the decision. Only a broken candidate (tampered, another signature) blocks the run.
     """
+    # Imported in the check: its statistics (scipy.stats) take a second to import, which every
+    # run process, monitoring's included, would otherwise pay.
+    from continual_ml.gate_verdict import judge
+
     config = dataset.config
     day = partition_day(context)
     with duckdb.get_connection() as conn:
