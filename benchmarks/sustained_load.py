@@ -65,11 +65,13 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--out", default=str(RESULTS))
     args = parser.parse_args(argv)
     workdir = Path(args.workdir or tempfile.mkdtemp(prefix="sustained-"))
+    workdir.mkdir(parents=True, exist_ok=True)
     home = workdir / "home"
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DAGSTER_", "BENTOML_"))}
     env.update(CONTINUAL_ML_HOME=str(home))
     env.pop("MLFLOW_TRACKING_URI", None)
     log = workdir / "up.log"
+    load_before = [round(x, 2) for x in os.getloadavg()]
     with log.open("wb") as out:
         up = subprocess.Popen(
             [CLI, "up", "--traffic", "--day-seconds", str(args.day_seconds)],
@@ -97,14 +99,21 @@ def main(argv: list[str] | None = None) -> dict:
     finally:
         up.send_signal(signal.SIGINT)
         up.wait(timeout=180)
+    # The bootstrap's days are monitored before traffic lands anything.
+    for s in samples:
+        s["lag_days"] = s["days_landed"] - (s["days_monitored"] - samples[0]["days_monitored"])
     results = {
         "day_seconds": args.day_seconds,
         "minutes": args.minutes,
         "max_queued": max(s["queued"] for s in samples),
-        # The bootstrap's days are monitored before traffic lands anything.
-        "final_lag_days": samples[-1]["days_landed"]
-        - (samples[-1]["days_monitored"] - samples[0]["days_monitored"]),
+        "mean_queued": round(sum(s["queued"] for s in samples) / len(samples), 2),
+        "final_lag_days": samples[-1]["lag_days"],
+        "max_lag_days": max(s["lag_days"] for s in samples),
+        "samples_within_2_days": sum(s["lag_days"] <= 2 for s in samples) / len(samples),
+        "days_landed": samples[-1]["days_landed"],
         "max_oldest_log_waiting_s": max(s["oldest_log_waiting_s"] for s in samples),
+        "load_average_before": load_before,
+        "load_average_after": [round(x, 2) for x in os.getloadavg()],
         "samples": samples,
     }
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
