@@ -56,6 +56,44 @@ def sample(home: Path, instance, started: float) -> dict:
     }
 
 
+def _quantiles(values: list[float]) -> dict:
+    ordered = sorted(values)
+    if not ordered:
+        return {"n": 0}
+
+    def at(q: float) -> float:
+        return round(ordered[min(len(ordered) - 1, int(q * len(ordered)))], 2)
+
+    return {"n": len(ordered), "p50": at(0.5), "p95": at(0.95), "max": round(ordered[-1], 2)}
+
+
+def delays(home: Path, instance, day_seconds: float) -> dict:
+    """Per landed day, landing (its file written) to its first drift report, in simulated days;
+    per closed prediction log, closing (its last write) to being archived once in DuckDB (a
+    rename, which sets its ctime), in seconds."""
+    import dagster as dg
+
+    first: dict[str, float] = {}
+    records = instance.fetch_materializations(
+        dg.AssetKey("drift_report"), limit=10_000, ascending=True
+    ).records
+    for record in records:
+        first.setdefault(record.asset_materialization.partition, record.timestamp)
+    landed = list((home / "landing").glob("traffic-*.parquet"))
+    monitoring = [
+        (first[day] - path.stat().st_mtime) / day_seconds
+        for path in landed
+        if (day := path.stem.removeprefix("traffic-")) in first
+    ]
+    archived = list((home / "prediction_logs" / "ingested").glob("*.jsonl"))
+    logs = [p.stat().st_ctime - p.stat().st_mtime for p in archived]
+    return {
+        "monitored_after_days": _quantiles(monitoring),
+        "days_not_monitored_at_the_end": len(landed) - len(monitoring),
+        "log_in_duckdb_after_s": _quantiles(logs),
+    }
+
+
 def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--day-seconds", type=float, default=10.0)
@@ -96,6 +134,7 @@ def main(argv: list[str] | None = None) -> dict:
                 samples.append(sample(home, instance, started))
                 print(json.dumps(samples[-1]), flush=True)
                 time.sleep(args.every)
+            measured = delays(home, instance, args.day_seconds)
     finally:
         up.send_signal(signal.SIGINT)
         up.wait(timeout=180)
@@ -112,6 +151,7 @@ def main(argv: list[str] | None = None) -> dict:
         "samples_within_2_days": sum(s["lag_days"] <= 2 for s in samples) / len(samples),
         "days_landed": samples[-1]["days_landed"],
         "max_oldest_log_waiting_s": max(s["oldest_log_waiting_s"] for s in samples),
+        **measured,
         "load_average_before": load_before,
         "load_average_after": [round(x, 2) for x in os.getloadavg()],
         "samples": samples,
