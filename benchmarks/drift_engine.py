@@ -20,10 +20,7 @@ from time import perf_counter
 import numpy as np
 import pandas as pd
 
-from continual_ml.monitoring.drift_engine import (
-    build_profile,
-    check_drift,
-)
+from continual_ml.monitoring.drift_engine import build_profile, check_drift
 from continual_ml.monitoring.evidently_report import evidently_drift
 
 RESULTS = Path(__file__).parent / "results" / "drift_engine.json"

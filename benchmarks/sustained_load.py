@@ -56,6 +56,44 @@ def sample(home: Path, instance, started: float) -> dict:
     }
 
 
+def _quantiles(values: list[float]) -> dict:
+    ordered = sorted(values)
+    if not ordered:
+        return {"n": 0}
+
+    def at(q: float) -> float:
+        return round(ordered[min(len(ordered) - 1, int(q * len(ordered)))], 2)
+
+    return {"n": len(ordered), "p50": at(0.5), "p95": at(0.95), "max": round(ordered[-1], 2)}
+
+
+def delays(home: Path, instance, day_seconds: float) -> dict:
+    """Per landed day, landing (its file written) to its first drift report, in simulated days;
+    per closed prediction log, closing (its last write) to being archived once in DuckDB (a
+    rename, which sets its ctime), in seconds."""
+    import dagster as dg
+
+    first: dict[str, float] = {}
+    records = instance.fetch_materializations(
+        dg.AssetKey("drift_report"), limit=10_000, ascending=True
+    ).records
+    for record in records:
+        first.setdefault(record.asset_materialization.partition, record.timestamp)
+    landed = list((home / "landing").glob("traffic-*.parquet"))
+    monitoring = [
+        (first[day] - path.stat().st_mtime) / day_seconds
+        for path in landed
+        if (day := path.stem.removeprefix("traffic-")) in first
+    ]
+    archived = list((home / "prediction_logs" / "ingested").glob("*.jsonl"))
+    logs = [p.stat().st_ctime - p.stat().st_mtime for p in archived]
+    return {
+        "monitored_after_days": _quantiles(monitoring),
+        "days_not_monitored_at_the_end": len(landed) - len(monitoring),
+        "log_in_duckdb_after_s": _quantiles(logs),
+    }
+
+
 def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--day-seconds", type=float, default=10.0)
@@ -65,11 +103,13 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--out", default=str(RESULTS))
     args = parser.parse_args(argv)
     workdir = Path(args.workdir or tempfile.mkdtemp(prefix="sustained-"))
+    workdir.mkdir(parents=True, exist_ok=True)
     home = workdir / "home"
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DAGSTER_", "BENTOML_"))}
     env.update(CONTINUAL_ML_HOME=str(home))
     env.pop("MLFLOW_TRACKING_URI", None)
     log = workdir / "up.log"
+    load_before = [round(x, 2) for x in os.getloadavg()]
     with log.open("wb") as out:
         up = subprocess.Popen(
             [CLI, "up", "--traffic", "--day-seconds", str(args.day_seconds)],
@@ -94,17 +134,26 @@ def main(argv: list[str] | None = None) -> dict:
                 samples.append(sample(home, instance, started))
                 print(json.dumps(samples[-1]), flush=True)
                 time.sleep(args.every)
+            measured = delays(home, instance, args.day_seconds)
     finally:
         up.send_signal(signal.SIGINT)
         up.wait(timeout=180)
+    # The bootstrap's days are monitored before traffic lands anything.
+    for s in samples:
+        s["lag_days"] = s["days_landed"] - (s["days_monitored"] - samples[0]["days_monitored"])
     results = {
         "day_seconds": args.day_seconds,
         "minutes": args.minutes,
         "max_queued": max(s["queued"] for s in samples),
-        # The bootstrap's days are monitored before traffic lands anything.
-        "final_lag_days": samples[-1]["days_landed"]
-        - (samples[-1]["days_monitored"] - samples[0]["days_monitored"]),
+        "mean_queued": round(sum(s["queued"] for s in samples) / len(samples), 2),
+        "final_lag_days": samples[-1]["lag_days"],
+        "max_lag_days": max(s["lag_days"] for s in samples),
+        "samples_within_2_days": sum(s["lag_days"] <= 2 for s in samples) / len(samples),
+        "days_landed": samples[-1]["days_landed"],
         "max_oldest_log_waiting_s": max(s["oldest_log_waiting_s"] for s in samples),
+        **measured,
+        "load_average_before": load_before,
+        "load_average_after": [round(x, 2) for x in os.getloadavg()],
         "samples": samples,
     }
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)

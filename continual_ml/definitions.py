@@ -2,14 +2,12 @@
 
 import dagster as dg
 
-from continual_ml.defs.automation import drift_explanation_sensor, drift_retrain_sensor
+from continual_ml.defs.automation import drift_retrain_sensor
 from continual_ml.defs.data.assets import current_window, observations, reference_window
 from continual_ml.defs.data.checks import observations_are_valid
-from continual_ml.defs.data.ingestion import (
-    landing_folder_sensor,
-    prediction_log_sensor,
-)
+from continual_ml.defs.data.landing_sensors import landing_folder_sensor, prediction_log_sensor
 from continual_ml.defs.monitoring.assets import drift_explanation, drift_report
+from continual_ml.defs.monitoring.explanations import drift_explanation_sensor
 from continual_ml.defs.monitoring.late_labels import labels, late_labels_sensor
 from continual_ml.defs.monitoring.performance import model_performance
 from continual_ml.defs.monitoring.served_traffic import served_model_performance

@@ -7,11 +7,8 @@ import pytest
 
 from continual_ml.app.cli import main
 from continual_ml.defs.data.assets import observations
-from continual_ml.defs.data.ingestion import (
-    ingest_file_job,
-    landing_folder_sensor,
-    prediction_log_sensor,
-)
+from continual_ml.defs.data.ingestion import ingest_file_job
+from continual_ml.defs.data.landing_sensors import landing_folder_sensor, prediction_log_sensor
 from continual_ml.defs.jobs import monitoring_job
 from continual_ml.defs.resources import build_resources
 from continual_ml.demo.synthetic_stream import generate_batch, partition_date

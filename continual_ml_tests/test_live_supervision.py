@@ -107,15 +107,17 @@ def settled(instance, home: Path) -> bool:
     logs = home / "prediction_logs"
     if any(logs.glob(f"*{OPEN_SUFFIX}")) or any(logs.glob(f"*{CLOSED_SUFFIX}")):
         return False
-    for landed in seen["landed"]:
-        runs = instance.get_run_records(
-            dg.RunsFilter(
-                tags={"continual_ml/file": landed["file"]}, statuses=[dg.DagsterRunStatus.SUCCESS]
-            ),
-            limit=1,
-        )
-        if not runs:
-            return False
+    # Several landed days may share a run: a file is done when a successful run names it.
+    done = set()
+    for record in instance.get_run_records(
+        dg.RunsFilter(statuses=[dg.DagsterRunStatus.SUCCESS]), limit=1000
+    ):
+        ops = record.dagster_run.run_config.get("ops", {})
+        named = ops.get("observations", {}).get("config", {}).get("landed_files", [])
+        named += ops.get("ingest_landed_file", {}).get("config", {}).get("paths", [])
+        done |= {Path(name).name for name in named}
+    if any(landed["file"] not in done for landed in seen["landed"]):
+        return False
     in_flight = [
         dg.DagsterRunStatus.QUEUED,
         dg.DagsterRunStatus.NOT_STARTED,

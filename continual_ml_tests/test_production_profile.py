@@ -31,7 +31,7 @@ import yaml
 from dagster._grpc.client import DagsterGrpcClient
 
 from continual_ml.config import default_config
-from continual_ml.defs.data.ingestion import landing_dir
+from continual_ml.defs.data.landing_sensors import landing_dir
 from continual_ml.demo.synthetic_stream import generate_batch, partition_date
 from continual_ml_tests.postgres_server import running_postgres
 
@@ -169,12 +169,14 @@ def mount_volumes(daemon: dict, state: Path) -> Path:
 
 
 def land_days(n_days: int) -> list[Path]:
-    """One small valid observations file per day, in the landing folder the sensor watches."""
+    """One small valid observations file per day, in the landing folder the sensor watches.
+
+    Every other day: consecutive days landed together would share one run."""
     config = default_config()
     files = []
     for day in range(n_days):
         path = landing_dir() / f"day{day}.parquet"
-        generate_batch(config, partition_date(config, day)).head(ROWS).to_parquet(path)
+        generate_batch(config, partition_date(config, 2 * day)).head(ROWS).to_parquet(path)
         files.append(path)
     return files
 

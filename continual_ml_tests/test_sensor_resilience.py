@@ -17,7 +17,8 @@ from test_ingestion_jobs import closed_prediction_log, landing, tick  # noqa: F4
 
 from continual_ml.decisions.queue_aging import AGING_CAP
 from continual_ml.decisions.rerequests import Attempt, next_step
-from continual_ml.defs.data.ingestion import ingest_file_job, prediction_log_sensor
+from continual_ml.defs.data.ingestion import ingest_file_job
+from continual_ml.defs.data.landing_sensors import prediction_log_sensor
 from continual_ml.defs.jobs import priority_tag
 from continual_ml.defs.run_health import age_queued_runs, queue_aging_sensor
 from continual_ml.demo.synthetic_stream import generate_batch, partition_date

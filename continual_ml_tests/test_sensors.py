@@ -8,7 +8,9 @@ from continual_ml.config import DEFAULT_CONFIG
 from continual_ml.definitions import defs
 from continual_ml.defs.automation import drift_retrain_sensor, retrain_run_key
 from continual_ml.defs.data.assets import current_window, observations, reference_window
-from continual_ml.defs.monitoring.assets import drift_explanation, drift_report
+from continual_ml.defs.jobs import PRIORITY
+from continual_ml.defs.monitoring.assets import drift_report
+from continual_ml.defs.monitoring.explanations import days_to_explain, drift_explanation_sensor
 from continual_ml.defs.monitoring.performance import model_performance
 from continual_ml.defs.resources import DatasetResource, build_resources
 from continual_ml.demo.synthetic_stream import partition_date
@@ -140,21 +142,39 @@ def test_cooldown_and_cap_count_the_days_of_data_not_the_clock(home, config, ins
     assert "cooldown until 2026-01-11 00:00 (48 h after 2026-01-09 00:00)" in cooling.skip_message
 
 
-def test_a_new_drift_report_is_explained_in_a_run_of_its_own(instance):
-    first = dg.evaluate_automation_conditions(defs=defs, instance=instance)
-    assert first.total_requested == 0  # nothing reported yet, and no backfill of old days
-    for day in ("2026-01-05", "2026-01-09"):
-        instance.report_runless_asset_event(dg.AssetMaterialization("drift_report", partition=day))
-    second = dg.evaluate_automation_conditions(defs=defs, instance=instance, cursor=first.cursor)
-    requested = {
-        key: sorted(result.true_subset.expensively_compute_partition_keys())
-        for key, result in ((r.key, r) for r in second.results)
-        if result.true_subset.size
-    }
-    # Old days too, not only the newest partition as `eager` alone would.
-    assert requested == {drift_explanation.key: ["2026-01-05", "2026-01-09"]}
-    third = dg.evaluate_automation_conditions(defs=defs, instance=instance, cursor=second.cursor)
-    assert third.total_requested == 0  # handled: not asked for again
+def explain_tick(instance):
+    context = dg.build_sensor_context(instance=instance, definitions=defs)
+    return drift_explanation_sensor.evaluate_tick(context)
+
+
+def report(instance, asset, *days):
+    for day in days:
+        instance.report_runless_asset_event(dg.AssetMaterialization(asset, partition=day))
+
+
+def test_new_drift_reports_are_explained_together_in_one_run(instance):
+    assert explain_tick(instance).run_requests == []  # nothing reported yet
+    report(instance, "drift_report", "2026-01-05", "2026-01-08", "2026-01-09")
+    [request] = explain_tick(instance).run_requests
+    # The newest consecutive days in one run over their range, behind the loop's own runs.
+    assert request.partition_key is None
+    assert request.tags["dagster/asset_partition_range_start"] == "2026-01-08"
+    assert request.tags["dagster/asset_partition_range_end"] == "2026-01-09"
+    assert request.tags["dagster/priority"] == str(PRIORITY["explanation"])
+    report(instance, "drift_explanation", "2026-01-08", "2026-01-09")
+    [older] = explain_tick(instance).run_requests  # then the older day, which waited
+    assert older.partition_key == "2026-01-05"
+    report(instance, "drift_explanation", "2026-01-05")
+    assert explain_tick(instance).run_requests == []  # handled: not asked for again
+    report(instance, "drift_report", "2026-01-08")  # measured again: explained again
+    [again] = explain_tick(instance).run_requests
+    assert again.partition_key == "2026-01-08"
+
+
+def test_only_the_newest_days_kept_on_disk_are_explained(instance):
+    days = [f"2026-01-{d:02d}" for d in range(1, 31)]
+    report(instance, "drift_report", *days)
+    assert list(days_to_explain(instance, keep=7)) == days[-7:]
 
 
 def test_a_slow_decay_of_the_champion_is_retrained_on_from_the_event_log(instance):

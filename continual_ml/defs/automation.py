@@ -12,7 +12,6 @@ from continual_ml.decisions.retrain_policy import (
     follow_up_partition,
 )
 from continual_ml.defs.jobs import SENSOR_INTERVAL_SECONDS, priority_tag, retrain_job
-from continual_ml.defs.monitoring.assets import drift_explanation
 from continual_ml.defs.rerequest import attempt_run_key, request_tags, requests_to_ask_again
 from continual_ml.defs.resources import DatasetResource
 
@@ -52,6 +51,7 @@ def policy_observations(instance) -> list[PartitionObservation]:
             champion_version=_version(performance.get(p, {}).get("champion_version")),
         )
         for p in sorted(drift)
+        if "drift_share" in drift[p]  # a day with no observations in a run over several
     ]
 
 
@@ -122,6 +122,26 @@ def policy_retrains(instance) -> list[tuple[str, bool]]:
     ]
 
 
+class NewestDayOfRun:
+    """Whether a partition is the newest day of the run that measured it.
+
+    A run over a range (a backfill of history, or several landed days at once) records every
+    day, but the policy decides on its newest only: the older ones are the history it reads, and
+    retraining for each day of last year would be pointless.
+    """
+
+    def __init__(self, instance):
+        self.instance, self._ends = instance, {}
+
+    def is_newest(self, run_id: str, partition: str) -> bool:
+        if run_id not in self._ends:
+            run = self.instance.get_run_by_id(run_id)
+            tags = run.tags if run is not None else {}
+            self._ends[run_id] = tags.get("dagster/asset_partition_range_end")
+        end = self._ends[run_id]
+        return end is None or partition == end
+
+
 @dg.sensor(
     job=retrain_job,
     minimum_interval_seconds=SENSOR_INTERVAL_SECONDS,
@@ -144,8 +164,11 @@ def drift_retrain_sensor(
     retrain_log = policy_retrains(context.instance)
     follow_up = follow_up_partition(retrain_log, policy.follow_up_refusals)
     last_retrain = retrain_log[-1][0] if retrain_log else None
+    newest = NewestDayOfRun(context.instance)
     for record in records.records:
         partition = record.asset_materialization.partition
+        if not newest.is_newest(record.run_id, partition):
+            continue  # history a run over several days measured: evidence, not a new day
         history = [o for o in observations if o.partition <= partition][-HISTORY:]
         now = data_time(partition)
         before = [t for t in retrains if t <= now]  # a replayed day knows nothing of later ones
@@ -200,15 +223,3 @@ def drift_retrain_sensor(
         skip_reason=None if requests else "; ".join(skipped),
         cursor=records.cursor or context.cursor,
     )
-
-
-drift_explanation_sensor = dg.AutomationConditionSensorDefinition(
-    "drift_explanation_sensor",
-    target=dg.AssetSelection.assets(drift_explanation),
-    run_tags=priority_tag("explanation"),
-    default_status=dg.DefaultSensorStatus.RUNNING,
-    minimum_interval_seconds=SENSOR_INTERVAL_SECONDS * 2,
-    # One run per partition, queued behind the loop's own runs by its priority.
-    emit_backfills=False,
-    description="Render Evidently's drift report for each partition monitoring just measured.",
-)

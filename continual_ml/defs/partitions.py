@@ -1,4 +1,6 @@
-"""The daily partitioning every per-batch asset shares."""
+"""The daily partitioning every per-batch asset shares, and the days a run covers."""
+
+from datetime import date, timedelta
 
 import dagster as dg
 
@@ -7,3 +9,42 @@ from continual_ml.config import default_config
 daily_partitions = dg.DailyPartitionsDefinition(
     start_date=default_config().partitions_start.isoformat()
 )
+
+# A backfill of any length is one run: launching a run (a process, its imports) costs more than
+# monitoring a day, so each per-day asset loops over the days of its run in one step, with one
+# DuckDB connection. The sensors ask for ranges the same way when several days are pending.
+ONE_RUN_PER_BACKFILL = dg.BackfillPolicy.single_run()
+
+
+def partition_days(context: dg.AssetExecutionContext) -> list[date]:
+    """The days this run materializes, oldest first: one, or a whole range."""
+    return [date.fromisoformat(key) for key in context.partition_keys]
+
+
+def days_request(days: list[str]) -> dict:
+    """The RunRequest arguments for a run over these days (sorted, contiguous): a partition key
+    for one, Dagster's partition range tags for several (run as one, as a single-run backfill)."""
+    if len(days) == 1:
+        return {"partition_key": days[0], "tags": {}}
+    return {
+        "tags": {
+            "dagster/asset_partition_range_start": days[0],
+            "dagster/asset_partition_range_end": days[-1],
+        }
+    }
+
+
+def consecutive_days(days: list[str]) -> list[list[str]]:
+    """Sorted days cut into runs of consecutive days.
+
+    >>> consecutive_days(["2026-01-03", "2026-01-01", "2026-01-02", "2026-01-05"])
+    [['2026-01-01', '2026-01-02', '2026-01-03'], ['2026-01-05']]
+    """
+    groups: list[list[str]] = []
+    for day in sorted(days):
+        after = groups and date.fromisoformat(groups[-1][-1]) + timedelta(days=1)
+        if after and date.fromisoformat(day) == after:
+            groups[-1].append(day)
+        else:
+            groups.append([day])
+    return groups

@@ -1,6 +1,8 @@
 """Sensor requests that are asked again, a bounded number of times, when their run failed for
 an infrastructure reason (the rules are in `continual_ml.decisions.rerequests`)."""
 
+import hashlib
+
 import dagster as dg
 
 from continual_ml.decisions.rerequests import Attempt, NextStep, next_step
@@ -17,6 +19,15 @@ def request_tags(request_key: str) -> dict[str, str]:
     return {REQUEST_TAG: request_key}
 
 
+def member_tag(request_key: str) -> str:
+    """The tag naming one request (a landed file) among several that share a run."""
+    return f"continual_ml/member.{hashlib.sha1(request_key.encode()).hexdigest()[:20]}"
+
+
+def member_tags(request_keys: list[str]) -> dict[str, str]:
+    return {member_tag(key): "true" for key in request_keys}
+
+
 def _attempt(record) -> Attempt:
     run = record.dagster_run
     return Attempt(
@@ -28,9 +39,12 @@ def _attempt(record) -> Attempt:
 
 
 def runs_of(instance: dg.DagsterInstance, request_key: str) -> list:
-    """Every run made for a request, oldest first (runs from before the request tag existed
-    are found by their run key)."""
+    """Every run made for a request, oldest first: its own runs, the runs it shared with others
+    (several landed days in one run), and runs from before the request tag existed (by their
+    run key)."""
     records = instance.get_run_records(dg.RunsFilter(tags={REQUEST_TAG: request_key}))
+    shared = instance.get_run_records(dg.RunsFilter(tags={member_tag(request_key): "true"}))
+    records = list({r.dagster_run.run_id: r for r in [*records, *shared]}.values())
     if not records:
         records = instance.get_run_records(dg.RunsFilter(tags={"dagster/run_key": request_key}))
     return sorted(records, key=lambda r: r.create_timestamp)

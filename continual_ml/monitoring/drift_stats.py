@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from scipy.spatial import distance
-from scipy.stats import chi2, ks_2samp, norm
 
 # Evidently's floor for the reference standard deviation that norms the Wasserstein distance
 WASSERSTEIN_MIN_NORM = 0.001
@@ -40,6 +38,8 @@ def wasserstein_normed(
 
 def ks_p_value(reference_sorted: np.ndarray, current: np.ndarray) -> float:
     """Two-sided two-sample Kolmogorov-Smirnov p-value (scipy's exact or asymptotic choice)."""
+    from scipy.stats import ks_2samp  # imported on use: scipy.stats takes a second to import
+
     return float(ks_2samp(reference_sorted, current).pvalue)
 
 
@@ -52,6 +52,8 @@ def chi_square_p_value(reference_counts: np.ndarray, current_counts: np.ndarray)
     expected = reference_counts * (current_counts.sum() / reference_counts.sum())
     with np.errstate(divide="ignore", invalid="ignore"):
         statistic = float(np.sum((current_counts - expected) ** 2 / expected))
+    from scipy.stats import chi2
+
     return float(chi2.sf(statistic, len(current_counts) - 1))
 
 
@@ -69,11 +71,15 @@ def z_test_p_value(reference_counts: np.ndarray, current_counts: np.ndarray) -> 
     pooled = (share_ref * n_ref + share_cur * n_cur) / (n_ref + n_cur)
     z = (share_ref - share_cur) / np.sqrt(pooled * (1 - pooled) * (1.0 / n_ref + 1.0 / n_cur))
     # 1 - cdf rather than sf, to underflow to the same 0 as Evidently
+    from scipy.stats import norm
+
     return float(2 * (1 - norm.cdf(np.abs(z))))
 
 
 def jensen_shannon(reference_counts: np.ndarray, current_counts: np.ndarray) -> float:
     """Jensen-Shannon distance (natural log) between the two value distributions."""
+    from scipy.spatial import distance
+
     return float(distance.jensenshannon(reference_counts, current_counts))
 
 

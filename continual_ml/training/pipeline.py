@@ -8,23 +8,27 @@ import re
 import zipfile
 from dataclasses import dataclass
 from datetime import date
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
-from sklearn.compose import ColumnTransformer
-from sklearn.ensemble import HistGradientBoostingClassifier, RandomForestClassifier
-from sklearn.impute import SimpleImputer
-from sklearn.linear_model import LogisticRegression
-from sklearn.model_selection import RandomizedSearchCV, TimeSeriesSplit
-from sklearn.pipeline import Pipeline, make_pipeline
-from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder, StandardScaler
 
 from continual_ml.config import DatasetConfig
 from continual_ml.training.class_probabilities import training_labels
 
+# scikit-learn is imported where a model is built: every run process loads this module.
+if TYPE_CHECKING:
+    from sklearn.model_selection import RandomizedSearchCV
+    from sklearn.pipeline import Pipeline
+
 
 def build_pipeline(config: DatasetConfig) -> Pipeline:
     """Preprocessing and estimator in one pipeline, so the served model needs nothing else."""
+    from sklearn.compose import ColumnTransformer
+    from sklearn.impute import SimpleImputer
+    from sklearn.pipeline import Pipeline, make_pipeline
+    from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder, StandardScaler
+
     categorical = [f for f in config.features if f.kind == "categorical"]
     # A boolean is a 0/1 number to every family; its missing values take the median like any.
     numeric = [f.name for f in config.features if f.kind in ("numeric", "boolean")]
@@ -74,6 +78,9 @@ NATIVE_CATEGORY_LIMIT = 255
 
 def build_estimator(config: DatasetConfig):
     family, seed = config.model.family, config.model.random_state
+    from sklearn.ensemble import HistGradientBoostingClassifier, RandomForestClassifier
+    from sklearn.linear_model import LogisticRegression
+
     if family == "logistic_regression":
         return LogisticRegression(max_iter=1000, random_state=seed)
     if family == "random_forest":
@@ -157,6 +164,8 @@ def tune(config: DatasetConfig, features: pd.DataFrame, labels: pd.Series) -> Ra
     The rows must be in event-time order: TimeSeriesSplit never puts a row from the future in
     a fold's training data.
     """
+    from sklearn.model_selection import RandomizedSearchCV, TimeSeriesSplit
+
     space = SEARCH_SPACES[config.model.family]
     n_candidates = 1
     for values in space.values():

@@ -8,7 +8,7 @@ from dagster_duckdb import DuckDBResource
 
 from continual_ml import ingestion, warehouse
 from continual_ml.defs.data.reporting import alert_on_quarantine, observation_events
-from continual_ml.defs.partitions import daily_partitions
+from continual_ml.defs.partitions import ONE_RUN_PER_BACKFILL, daily_partitions, partition_days
 from continual_ml.defs.resources import AlertsResource, DatasetResource
 from continual_ml.warehouse import registry
 from continual_ml.warehouse.schema import apply_schema
@@ -21,13 +21,14 @@ def partition_day(context: dg.AssetExecutionContext) -> date:
 
 
 class ObservationsConfig(dg.Config):
-    """Files landed for this day; with none, the day's rows already in the warehouse."""
+    """Files landed for these days; with none, the days' rows already in the warehouse."""
 
     landed_files: list[str] = []
 
 
 @dg.asset(
     partitions_def=daily_partitions,
+    backfill_policy=ONE_RUN_PER_BACKFILL,
     group_name="data",
     kinds={"duckdb", "python"},
     pool=WAREHOUSE_POOL,
@@ -40,49 +41,62 @@ def observations(
     alerts: AlertsResource,
 ) -> dg.MaterializeResult:
     """Labelled rows observed on the partition's day, one row per event."""
-    settings = dataset.config
+    settings, days = dataset.config, partition_days(context)
     if config.landed_files:
         return _ingest_landed(context, config.landed_files, settings, duckdb, alerts)
     with duckdb.get_connection() as conn:
         apply_schema(conn, settings)
-        return _already_ingested(conn, context.partition_key)
+        # Data comes in files (`continual-ml ingest`, the landing folder, the demo's days): a run
+        # without one records what the warehouse holds, and never makes rows up.
+        return _already_ingested(context, conn, days)
 
 
-def _already_ingested(conn, day: str) -> dg.MaterializeResult:
-    """Record a day whose files were ingested before (`continual-ml ingest`, a replay): rows
-    are never made up, for your dataset or the demo's."""
-    n_rows = conn.execute(
-        "SELECT count(*) FROM observations WHERE partition_date = ?", [day]
-    ).fetchone()[0]
-    if not n_rows:
-        raise dg.Failure(
-            f"no observations for {day}: land its files or `continual-ml ingest` them; "
-            "rows are never made up"
-        )
-    return dg.MaterializeResult(
-        metadata={"dagster/row_count": n_rows, "source": "already in the warehouse"}
+def _rows_per_day(conn, days: list[date]) -> dict[date, int]:
+    return dict(
+        conn.execute(
+            "SELECT partition_date, count(*) FROM observations "
+            "WHERE partition_date BETWEEN ? AND ? GROUP BY ALL",
+            [days[0], days[-1]],
+        ).fetchall()
     )
+
+
+def _already_ingested(context, conn, days: list[date]) -> dg.MaterializeResult:
+    counts = _rows_per_day(conn, days)
+    missing = [day for day in days if not counts.get(day)]
+    if missing:
+        raise dg.Failure(
+            f"no observations for {len(missing)} day(s) ({missing[0]} first): land their files "
+            "or `continual-ml ingest` them; rows are never made up for your dataset"
+        )
+    for day in days:
+        context.add_asset_metadata(
+            {"dagster/row_count": counts[day], "source": "already in the warehouse"},
+            partition_key=str(day),
+        )
+    return dg.MaterializeResult()
 
 
 def _ingest_landed(context, paths, settings, duckdb, alerts) -> dg.MaterializeResult:
     """Append the landed files through the validated, exactly-once ingestion path."""
-    reports = []
+    days, reports = partition_days(context), []
     with duckdb.get_connection() as conn:
         apply_schema(conn, settings)
         for path in paths:
             reports.append(ingestion.ingest_file(conn, settings, path))
             context.log.info(reports[-1].summary())
-        n_rows = conn.execute(
-            "SELECT count(*) FROM observations WHERE partition_date = ?", [context.partition_key]
-        ).fetchone()[0]
+        counts = _rows_per_day(conn, days)
     for report in reports:
-        # Rows of another day are in the warehouse all the same; say where they went.
-        for event in observation_events(report, skip=context.partition_key):
+        # Rows of other days are in the warehouse all the same; say where they went.
+        for event in observation_events(report, skip={str(day) for day in days}):
             context.log_event(event)
         alert_on_quarantine(report, alerts, context.log)
+    for day in days:
+        context.add_asset_metadata(
+            {"dagster/row_count": counts.get(day, 0)}, partition_key=str(day)
+        )
     return dg.MaterializeResult(
         metadata={
-            "dagster/row_count": n_rows,
             "sources": ", ".join(f"{Path(r.path).name} ({r.status})" for r in reports),
             "rows_quarantined_from_files": sum(r.rows_quarantined for r in reports),
         }
@@ -91,6 +105,7 @@ def _ingest_landed(context, paths, settings, duckdb, alerts) -> dg.MaterializeRe
 
 @dg.asset(
     partitions_def=daily_partitions,
+    backfill_policy=ONE_RUN_PER_BACKFILL,
     group_name="data",
     kinds={"duckdb"},
     pool=WAREHOUSE_POOL,
@@ -100,15 +115,19 @@ def current_window(
     context: dg.AssetExecutionContext, dataset: DatasetResource, duckdb: DuckDBResource
 ) -> dg.MaterializeResult:
     """The batch that monitoring compares with the reference: the partition's own rows."""
-    day = partition_day(context)
     with duckdb.get_connection() as conn:
         apply_schema(conn, dataset.config)
-        n_rows = warehouse.record_window(conn, day, "current", day, day, None)
-    return dg.MaterializeResult(metadata={"dagster/row_count": n_rows, "window": f"{day} .. {day}"})
+        for day in partition_days(context):
+            n_rows = warehouse.record_window(conn, day, "current", day, day, None)
+            context.add_asset_metadata(
+                {"dagster/row_count": n_rows, "window": f"{day} .. {day}"}, partition_key=str(day)
+            )
+    return dg.MaterializeResult()
 
 
 @dg.asset(
     partitions_def=daily_partitions,
+    backfill_policy=ONE_RUN_PER_BACKFILL,
     group_name="data",
     kinds={"duckdb"},
     pool=WAREHOUSE_POOL,
@@ -118,7 +137,7 @@ def reference_window(
     context: dg.AssetExecutionContext, dataset: DatasetResource, duckdb: DuckDBResource
 ) -> dg.MaterializeResult:
     """The newest rows the serving champion is known to handle: what 'no drift' looks like."""
-    config, day = dataset.config, partition_day(context)
+    config = dataset.config
     with duckdb.get_connection() as conn:
         apply_schema(conn, config)
         champion = registry.current_champion(conn)
@@ -130,11 +149,14 @@ def reference_window(
         else:
             start, end = registry.known_window(conn, champion)
             version = champion["version"]
-        n_rows = warehouse.record_window(conn, day, "reference", start, end, version)
-    return dg.MaterializeResult(
-        metadata={
-            "dagster/row_count": n_rows,
-            "window": f"{start} .. {end}",
-            "champion_version": version if version is not None else "none",
-        }
-    )
+        for day in partition_days(context):
+            n_rows = warehouse.record_window(conn, day, "reference", start, end, version)
+            context.add_asset_metadata(
+                {
+                    "dagster/row_count": n_rows,
+                    "window": f"{start} .. {end}",
+                    "champion_version": version if version is not None else "none",
+                },
+                partition_key=str(day),
+            )
+    return dg.MaterializeResult()

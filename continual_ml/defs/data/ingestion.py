@@ -4,7 +4,6 @@ Every path runs `ingest_file_job`, which validates in DuckDB, quarantines what f
 reason, and records each file's sha256 so a file is ingested once however often it is seen.
 """
 
-import json
 from pathlib import Path
 from typing import Literal
 
@@ -12,21 +11,12 @@ import dagster as dg
 from dagster_duckdb import DuckDBResource
 
 from continual_ml import ingestion
-from continual_ml.alerts.delivery import Alert
-from continual_ml.config import Paths
 from continual_ml.defs.data.assets import WAREHOUSE_POOL
 from continual_ml.defs.data.reporting import alert_on_quarantine, observation_events
-from continual_ml.defs.jobs import SENSOR_INTERVAL_SECONDS, monitoring_job, priority_tag
 from continual_ml.defs.monitoring.late_labels import label_events
 from continual_ml.defs.monitoring.served_traffic import served_performance_event
-from continual_ml.defs.partitions import daily_partitions
-from continual_ml.defs.rerequest import attempt_run_key, decide, mark_given_up, request_tags
 from continual_ml.defs.resources import AlertsResource, DatasetResource
-from continual_ml.ingestion.file_days import days_in_file
-from continual_ml.ingestion.files import unlandable_reason
 from continual_ml.ingestion.progress import IngestProgress
-from continual_ml.serving.prediction_log import STALE_OPEN_SECONDS, close_abandoned, closed_logs
-from continual_ml.settings import Settings
 from continual_ml.warehouse.schema import apply_schema
 
 FileKind = Literal["observations", "labels", "prediction_log"]
@@ -128,176 +118,3 @@ def ingest_landed_file(
 @dg.job(description="Ingest files (observations, labels or prediction logs) into DuckDB.")
 def ingest_file_job():
     ingest_landed_file()
-
-
-def landing_dir() -> Path:
-    return Settings.from_env().landing_dir or Paths.from_env().home / "landing"
-
-
-def _run_key(path: Path, kind: str) -> str:
-    # The run key names this version of the file; ingestion's sha256 record catches a
-    # same-content copy under another name, and a retried run.
-    stat = path.stat()
-    return f"{kind}:{path.name}:{stat.st_size}:{stat.st_mtime_ns}"
-
-
-def _ingest_request(paths: list[Path], kind: str, priority: str, attempt: int = 0) -> dg.RunRequest:
-    request_key = ",".join(_run_key(path, kind) for path in paths)
-    return dg.RunRequest(
-        run_key=attempt_run_key(request_key, attempt),
-        job_name=ingest_file_job.name,
-        run_config={
-            "ops": {
-                "ingest_landed_file": {
-                    "config": {"paths": [str(path) for path in paths], "kind": kind}
-                }
-            }
-        },
-        tags={
-            "continual_ml/file": paths[0].name,
-            KIND_TAG: kind,
-            **priority_tag(priority),
-            **request_tags(request_key),
-        },
-    )
-
-
-def _observation_request(path: Path, event_time_column: str, attempt: int) -> dg.RunRequest:
-    """A one-day file is landed and monitored in one run; any other goes to plain ingestion."""
-    days = days_in_file(path, event_time_column)
-    if days is None or len(days) != 1 or days[0] < daily_partitions.start.date():
-        return _ingest_request([path], "observations", "monitoring", attempt)
-    request_key = _run_key(path, "observations")
-    return dg.RunRequest(
-        run_key=attempt_run_key(request_key, attempt),
-        job_name=monitoring_job.name,
-        partition_key=str(days[0]),
-        run_config={"ops": {"observations": {"config": {"landed_files": [str(path)]}}}},
-        tags={"continual_ml/file": path.name, **request_tags(request_key)},
-    )
-
-
-def _landing_request(
-    path: Path, kind: str, dataset: DatasetResource, attempt: int
-) -> dg.RunRequest:
-    if kind == "observations":
-        return _observation_request(path, dataset.config.event_time_column, attempt)
-    return _ingest_request([path], "labels", "monitoring", attempt)
-
-
-def _listed(folder: Path) -> list[Path]:
-    return sorted(p for p in folder.glob("*") if p.suffix in LANDING_SUFFIXES)
-
-
-def _skipped_alert(skipped: dict[str, str], root: Path) -> Alert:
-    return Alert(
-        "file_skipped",
-        f"{len(skipped)} file(s) in the landing folder cannot be ingested",
-        "Skipped until they change; the other files keep landing.",
-        fields={"folder": str(root)},
-        items=sorted(skipped.items()),
-        items_title="Skipped",
-    )
-
-
-@dg.sensor(
-    jobs=[ingest_file_job, monitoring_job],
-    minimum_interval_seconds=SENSOR_INTERVAL_SECONDS,
-    default_status=dg.DefaultSensorStatus.RUNNING,
-)
-def landing_folder_sensor(
-    context: dg.SensorEvaluationContext, dataset: DatasetResource, alerts: AlertsResource
-) -> dg.SensorResult:
-    """Land files dropped in the landing folder; a one-day file is monitored in the same run.
-
-    What cannot be read at all (a dangling symlink, a folder named `x.csv`, a file gone or
-    unreadable) is skipped and alerted on once; a file whose run failed for an infrastructure
-    reason is asked for again, a bounded number of times, then alerted on.
-    """
-    root = landing_dir()
-    entries = [(p, "observations") for p in _listed(root)]
-    entries += [(p, "labels") for p in _listed(root / "labels")]
-    requests, skipped, notes = [], {}, []
-    for path, kind in entries:
-        name = str(path.relative_to(root))
-        try:
-            # A file already requested is not read again to route it: its runs say it was seen.
-            reason = unlandable_reason(path)
-            step, runs = (None, []) if reason else decide(context.instance, _run_key(path, kind))
-            if step is not None and step.step == "request":
-                requests.append(_landing_request(path, kind, dataset, step.attempt))
-        except OSError as error:  # gone or changed between the listing and now
-            reason = f"gone before it could be read ({error.strerror or error})"
-        if reason:
-            skipped[name] = reason
-        elif step.step == "request" and step.attempt:
-            notes.append(f"{name}: asking again, its last run {step.reason}")
-        elif step.step == "give_up" and mark_given_up(context.instance, runs):
-            alerts.send(
-                Alert(
-                    "run_failed",
-                    f"Gave up on landing {name}",
-                    f"Its runs {step.reason}; drop it again to retry.",
-                    {"run id": runs[-1].dagster_run.run_id, "file": name},
-                ),
-                context.log,
-            )
-    for line in notes + [f"skipped {name}: {reason}" for name, reason in skipped.items()]:
-        context.log.warning(line)
-    # Alerted once per file and reason: the cursor holds what the last tick already reported.
-    reported = set(json.loads(context.cursor)) if context.cursor else set()
-    current = {f"{name}: {reason}" for name, reason in skipped.items()}
-    if current - reported:
-        alerts.send(_skipped_alert(skipped, root), context.log)
-    summary = "; ".join(sorted(current)) or f"no new files in {root}"
-    return dg.SensorResult(
-        run_requests=requests,
-        skip_reason=None if requests else summary,
-        cursor=json.dumps(sorted(current)),
-    )
-
-
-@dg.sensor(
-    job=ingest_file_job,
-    # Bookkeeping, not the loop: gather the service's logs into fewer, larger runs.
-    minimum_interval_seconds=SENSOR_INTERVAL_SECONDS * 6,
-    default_status=dg.DefaultSensorStatus.RUNNING,
-)
-def prediction_log_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult:
-    """Ingest the service's closed prediction and feedback logs, each file once.
-
-    One run per backlog: while a prediction-log run is queued or running, the logs it names are
-    its own and no other run is asked for (a run that lands them moves them out of the folder,
-    so the next one takes only what came after)."""
-    directory = Paths.from_env().prediction_logs
-    # A worker killed outright never closes its log; untouched this long, it never will.
-    close_abandoned(directory, older_than_seconds=STALE_OPEN_SECONDS)
-    in_flight = context.instance.get_run_records(
-        dg.RunsFilter(
-            job_name=ingest_file_job.name,
-            tags={KIND_TAG: "prediction_log"},
-            statuses=IN_FLIGHT_STATUSES,
-        ),
-        limit=1,
-    )
-    if in_flight:
-        run_id = in_flight[0].dagster_run.run_id
-        return dg.SensorResult(skip_reason=f"run {run_id} is landing the logs already claimed")
-    # Predictions before feedback: a label can only join a prediction that is already in.
-    logs = sorted(
-        closed_logs(directory), key=lambda p: (not p.name.startswith("predictions"), p.name)
-    )
-    if not logs:
-        return dg.SensorResult(skip_reason=f"no closed prediction logs in {directory}")
-    # All of them in one run, so the run slots are not taken once per small file; the same
-    # list asked for again (its run failed for an infrastructure reason) gets a new attempt.
-    try:
-        request_key = ",".join(_run_key(p, "prediction_log") for p in logs)
-    except OSError:  # a log moved away by a run that just finished: the next tick sees it gone
-        return dg.SensorResult(skip_reason="the prediction logs changed while listed")
-    step, _ = decide(context.instance, request_key)
-    if step.step != "request":
-        return dg.SensorResult(skip_reason=f"{len(logs)} logs: {step.reason}")
-    return dg.SensorResult(
-        run_requests=[_ingest_request(logs, "prediction_log", "prediction_log", step.attempt)]
-    )

@@ -9,8 +9,9 @@ from continual_ml.defs.resources import AlertsResource
 from continual_ml.ingestion.core import IngestReport
 
 
-def observation_events(report: IngestReport, skip: str | None = None) -> list:
-    """One `observations` materialization per partition the file wrote, except `skip`."""
+def observation_events(report: IngestReport, skip: set[str] = frozenset()) -> list:
+    """One `observations` materialization per partition the file wrote, except those in `skip`
+    (the run materializes them itself)."""
     return [
         dg.AssetMaterialization(
             asset_key="observations",
@@ -23,7 +24,7 @@ def observation_events(report: IngestReport, skip: str | None = None) -> list:
             },
         )
         for partition, n_rows in sorted(report.partitions.items())
-        if str(partition) != skip
+        if str(partition) not in skip
     ]
 
 

@@ -1,21 +1,19 @@
 """Per-partition drift of the current window against the champion's reference window."""
 
+from dataclasses import dataclass
+from datetime import date
+
 import dagster as dg
 import pandas as pd
 from dagster_duckdb import DuckDBResource
 
 from continual_ml import warehouse
-from continual_ml.alerts.delivery import Alert
-from continual_ml.defs.data.assets import (
-    WAREHOUSE_POOL,
-    current_window,
-    partition_day,
-    reference_window,
-)
-from continual_ml.defs.metadata import png_markdown, run_url
-from continual_ml.defs.partitions import daily_partitions
+from continual_ml.defs.data.assets import WAREHOUSE_POOL, current_window, reference_window
+from continual_ml.defs.metadata import png_markdown
+from continual_ml.defs.monitoring.drift_alerts import drift_alert, missing_values_alert
+from continual_ml.defs.partitions import ONE_RUN_PER_BACKFILL, daily_partitions, partition_days
 from continual_ml.defs.resources import AlertsResource, ArtifactDirsResource, DatasetResource
-from continual_ml.monitoring.drift_engine import build_profile, check_drift
+from continual_ml.monitoring.drift_engine import DriftCheck, build_profile, check_drift
 from continual_ml.monitoring.missing_values import missing_value_drift
 from continual_ml.monitoring.reference_profiles import load_profile, save_profile
 from continual_ml.settings import Settings
@@ -25,17 +23,23 @@ from continual_ml.warehouse.schema import apply_schema
 # Evidently renders the human-readable report; on big batches a seeded sample keeps it quick.
 REPORT_SAMPLE_ROWS = 5000
 # The newest Evidently reports kept on disk (by day); `CONTINUAL_ML_KEEP_REPORTS` changes it.
+# Only those are rendered: a run over a longer range (a backfill of a year's history) renders
+# the newest KEEP_REPORTS days of it, since older ones would be pruned at once. Every day still
+# gets its drift verdict and scores (`drift_report`, from the drift engine, milliseconds a day);
+# Evidently takes seconds a day, which over a year would be most of the backfill.
 KEEP_REPORTS = Settings.from_env().keep_reports
-# The report is explained as soon as no run is busy with its partition, in any partition (not
-# only the newest day, as `eager` alone would), after the runs the loop is waiting for.
-EXPLAIN_WHEN_REPORTED = dg.AutomationCondition.eager().without(
-    dg.AutomationCondition.in_latest_time_window()
-)
+# Per-feature drift charts in `drift_report`'s metadata, for the newest week of a run: a chart
+# (0.2 s) costs 20 times the day's drift check, and the scores are in every day's metadata.
+CHARTED_DAYS = 7
 
 
-def reference_profile(conn, config, reference: dict):
+def reference_profile(conn, config, reference: dict, cache: dict | None = None):
     """The reference window's statistics, computed once per window and kept in DuckDB."""
     profile_id = f"{reference['start']}..{reference['end']}:{reference['n_rows']}"
+    if cache is not None and profile_id not in cache:
+        cache[profile_id] = reference_profile(conn, config, reference)
+    if cache is not None:
+        return cache[profile_id]
     try:
         return load_profile(conn, profile_id)
     except KeyError:
@@ -79,8 +83,55 @@ def _sample(rows: pd.DataFrame) -> pd.DataFrame:
     return rows.sample(n=REPORT_SAMPLE_ROWS, random_state=0)
 
 
+def rows_by_day(conn, days: list[date], kind: str = "current") -> dict[date, pd.DataFrame]:
+    """Each day's `kind` window rows, read with one query when the windows are the days
+    themselves (the current window always is)."""
+    windows = {day: warehouse.read_window(conn, day, kind) for day in days}
+    if all(w["start"] == w["end"] == day for day, w in windows.items()):
+        rows = warehouse.read_rows(conn, "observations", days[0], days[-1])
+        by_day = dict(tuple(rows.groupby("partition_date", sort=False)))
+        return {day: by_day.get(pd.Timestamp(day), rows.iloc[:0]) for day in days}
+    return {day: warehouse.window_rows(conn, day, kind) for day in days}
+
+
+@dataclass
+class DayDrift:
+    day: date
+    reference: dict
+    summary: DriftCheck
+    emptier: list
+    scores: pd.DataFrame
+    drifting: bool
+
+
+def measure_day(conn, config, day: date, current_rows: pd.DataFrame, html_path, profiles):
+    """Drift of one day's rows against its reference window, recorded in DuckDB."""
+    reference = warehouse.read_window(conn, day, "reference")
+    profile = reference_profile(conn, config, reference, profiles)
+    summary = check_drift(profile, current_rows)
+    # Not part of the drift share (the distribution tests, Evidently's, leave nulls out), but a
+    # feature suddenly empty more often is worth a person's look.
+    emptier = [m for m in missing_value_drift(profile, current_rows) if m.drifted]
+    scores = pd.DataFrame([vars(f) for f in summary.features]).assign(partition_date=day)
+    warehouse.record_drift(
+        conn,
+        day,
+        scores,
+        reference_start=reference["start"],
+        reference_end=reference["end"],
+        champion_version=reference["champion_version"],
+        n_features=len(summary.features),
+        n_drifted=summary.n_drifted,
+        drift_share=summary.drift_share,
+        html_path=str(html_path),
+    )
+    drifting = summary.drift_share >= config.policy.drift_share_threshold
+    return DayDrift(day, reference, summary, emptier, scores, drifting)
+
+
 @dg.asset(
     partitions_def=daily_partitions,
+    backfill_policy=ONE_RUN_PER_BACKFILL,
     group_name="monitoring",
     kinds={"evidently", "duckdb"},
     pool=WAREHOUSE_POOL,
@@ -94,96 +145,69 @@ def drift_report(
     alerts: AlertsResource,
 ) -> dg.MaterializeResult:
     """Data drift of the partition against the reference window, per feature, with its report."""
-    config, day = dataset.config, partition_day(context)
-    html_path = artifact_dirs.report_path(f"drift/{day}.html")
-    with duckdb.get_connection() as conn:
-        apply_schema(conn, config)
-        reference = warehouse.read_window(conn, day, "reference")
-        current_rows = warehouse.window_rows(conn, day, "current")
-        if current_rows.empty:
-            raise dg.Failure(f"no observations for {day}; materialize `observations` first")
-        profile = reference_profile(conn, config, reference)
-        summary = check_drift(profile, current_rows)
-        # Not part of the drift share (the distribution tests, Evidently's, leave nulls out),
-        # but a feature suddenly empty more often is worth a person's look.
-        emptier = [m for m in missing_value_drift(profile, current_rows) if m.drifted]
-        scores = pd.DataFrame([vars(f) for f in summary.features]).assign(partition_date=day)
-        warehouse.record_drift(
-            conn,
-            day,
-            scores,
-            reference_start=reference["start"],
-            reference_end=reference["end"],
-            champion_version=reference["champion_version"],
-            n_features=len(summary.features),
-            n_drifted=summary.n_drifted,
-            drift_share=summary.drift_share,
-            html_path=str(html_path),
-        )
-        drifting = summary.drift_share >= config.policy.drift_share_threshold
-        impact = estimated_impact(conn, config, current_rows) if drifting else None
-    top = pd.DataFrame([vars(f) for f in summary.top()])
     from continual_ml.monitoring.plots import feature_drift_png
 
+    config, days = dataset.config, partition_days(context)
+    html = {day: artifact_dirs.report_path(f"drift/{day}.html") for day in days}
+    profiles: dict = {}
+    with duckdb.get_connection() as conn:
+        apply_schema(conn, config)
+        current = rows_by_day(conn, days)
+        empty = [day for day in days if current[day].empty]
+        if len(empty) == len(days):
+            raise dg.Failure(f"no observations for {empty[0]}; materialize `observations` first")
+        # In a run over several days, one whose file was quarantined whole does not hold back
+        # the others: it is said so, and the policy reads no drift share for it.
+        measured = [
+            measure_day(conn, config, d, current[d], html[d], profiles)
+            for d in days
+            if d not in empty
+        ]
+        drifting = [m for m in measured if m.drifting]
+        # The cost for the newest drifting day only: what a person would act on today.
+        impact = estimated_impact(conn, config, current[drifting[-1].day]) if drifting else None
+    threshold = config.policy.drift_share_threshold
     if drifting:
-        alerts.send(
-            Alert(
-                "drift_detected",
-                f"Data drift on {day}",
-                f"{summary.n_drifted} of {len(summary.features)} features drifted "
-                f"(share {summary.drift_share:.2f} ≥ {config.policy.drift_share_threshold}).",
-                items=[
-                    (f.feature, f"{f.score:.3f} ({f.method})") for f in summary.top() if f.drifted
-                ],
-                items_title="Most drifted features",
-                links={
-                    "Drift report (drift_explanation)": str(html_path),
-                    "Dagster run": run_url(context.run.run_id),
-                },
-                impact=impact,
-                action="the retraining policy decides on the sensor's next tick",
-            ),
-            context.log,
+        alerts.send(drift_alert(drifting, len(days), threshold, html, impact, context), context.log)
+    if emptier := [m for m in measured if m.emptier]:
+        alerts.send(missing_values_alert(emptier, context), context.log)
+    for day in empty:
+        context.add_asset_metadata(
+            {"observations": "none: nothing measured"}, partition_key=str(day)
         )
-    if emptier:
-        alerts.send(
-            Alert(
-                "drift_detected",
-                f"Missing values shifted on {day}",
-                f"{len(emptier)} features are missing far more or less often than in the "
-                "reference window (not counted in the drift share).",
-                items=[(m.feature, m.describe()) for m in emptier],
-                items_title="Missing values",
-                links={"Dagster run": run_url(context.run.run_id)},
-            ),
-            context.log,
+    for index, m in enumerate(measured):
+        summary = m.summary
+        top = pd.DataFrame([vars(f) for f in summary.top()])
+        chart = {}
+        if index >= len(measured) - CHARTED_DAYS:
+            chart["feature_drift"] = png_markdown(
+                "feature drift", feature_drift_png(m.scores, threshold)
+            )
+        context.add_asset_metadata(
+            {
+                "drift_share": summary.drift_share,
+                "missing_value_shifts": "; ".join(f"{e.feature}: {e.describe()}" for e in m.emptier)
+                or "none",
+                "n_drifted_features": summary.n_drifted,
+                "reference_window": f"{m.reference['start']} .. {m.reference['end']}",
+                "reference_champion": m.reference["champion_version"] or "none",
+                "top_features": dg.MetadataValue.md(top.to_markdown(index=False, floatfmt=".4f")),
+                **{f"drift_score/{f.feature}": float(f.score) for f in summary.features},
+                **chart,
+                "report": dg.MetadataValue.path(str(html[m.day])),
+            },
+            partition_key=str(m.day),
         )
-    return dg.MaterializeResult(
-        metadata={
-            "drift_share": summary.drift_share,
-            "missing_value_shifts": "; ".join(f"{m.feature}: {m.describe()}" for m in emptier)
-            or "none",
-            "n_drifted_features": summary.n_drifted,
-            "reference_window": f"{reference['start']} .. {reference['end']}",
-            "reference_champion": reference["champion_version"] or "none",
-            "top_features": dg.MetadataValue.md(top.to_markdown(index=False, floatfmt=".4f")),
-            **{f"drift_score/{f.feature}": float(f.score) for f in summary.features},
-            "feature_drift": png_markdown(
-                "feature drift",
-                feature_drift_png(scores, config.policy.drift_share_threshold),
-            ),
-            "report": dg.MetadataValue.path(str(html_path)),
-        }
-    )
+    return dg.MaterializeResult()
 
 
 @dg.asset(
     partitions_def=daily_partitions,
+    backfill_policy=ONE_RUN_PER_BACKFILL,
     group_name="monitoring",
     kinds={"evidently", "html"},
     pool=WAREHOUSE_POOL,
     deps=[drift_report],
-    automation_condition=EXPLAIN_WHEN_REPORTED,
 )
 def drift_explanation(
     context: dg.AssetExecutionContext,
@@ -196,19 +220,28 @@ def drift_explanation(
     # importing and running Evidently takes seconds, and the verdict does not need it.
     from continual_ml.monitoring.evidently_report import compute_drift, prune_reports
 
-    config, day = dataset.config, partition_day(context)
-    html_path = artifact_dirs.report_path(f"drift/{day}.html")
+    config, days = dataset.config, partition_days(context)
+    rendered = days[-KEEP_REPORTS:]
+    for day in days[: len(days) - len(rendered)]:
+        context.add_asset_metadata(
+            {"report": f"not rendered: older than the newest {KEEP_REPORTS} days of its run"},
+            partition_key=str(day),
+        )
     with duckdb.get_connection() as conn:
-        reference_rows = warehouse.window_rows(conn, day, "reference")
-        current_rows = warehouse.window_rows(conn, day, "current")
-    evidently = compute_drift(config, _sample(reference_rows), _sample(current_rows), html_path)
-    pruned = prune_reports(html_path.parent, KEEP_REPORTS)
-    return dg.MaterializeResult(
-        metadata={
-            "report": dg.MetadataValue.path(str(html_path)),
-            "evidently_drift_share": evidently.drift_share,
-            "evidently_drifted": ", ".join(f.feature for f in evidently.features if f.drifted),
-            "sample_rows": min(len(current_rows), REPORT_SAMPLE_ROWS),
-            "reports_pruned": len(pruned),
-        }
-    )
+        reference = {day: warehouse.window_rows(conn, day, "reference") for day in rendered}
+        current = rows_by_day(conn, rendered)
+    pruned = []
+    for day in rendered:
+        html_path = artifact_dirs.report_path(f"drift/{day}.html")
+        evidently = compute_drift(config, _sample(reference[day]), _sample(current[day]), html_path)
+        pruned += prune_reports(html_path.parent, KEEP_REPORTS)
+        context.add_asset_metadata(
+            {
+                "report": dg.MetadataValue.path(str(html_path)),
+                "evidently_drift_share": evidently.drift_share,
+                "evidently_drifted": ", ".join(f.feature for f in evidently.features if f.drifted),
+                "sample_rows": min(len(current[day]), REPORT_SAMPLE_ROWS),
+            },
+            partition_key=str(day),
+        )
+    return dg.MaterializeResult(metadata={"reports_pruned": len(pruned)})

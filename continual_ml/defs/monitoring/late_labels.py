@@ -3,7 +3,7 @@
 import dagster as dg
 
 from continual_ml.defs.jobs import SENSOR_INTERVAL_SECONDS, performance_job
-from continual_ml.defs.partitions import daily_partitions
+from continual_ml.defs.partitions import consecutive_days, daily_partitions, days_request
 from continual_ml.ingestion.core import IngestReport
 from continual_ml.warehouse.labelled_rows import labelled_partitions
 
@@ -15,6 +15,7 @@ labels = dg.AssetSpec(
     description="Late labels, kept as a history beside `observations` (partition of their rows).",
 )
 MODEL_PERFORMANCE = dg.AssetKey("model_performance")
+WAITING = [dg.DagsterRunStatus.NOT_STARTED, dg.DagsterRunStatus.QUEUED]
 
 
 def label_events(conn, report: IngestReport) -> list[dg.AssetObservation]:
@@ -34,25 +35,37 @@ def label_events(conn, report: IngestReport) -> list[dg.AssetObservation]:
     default_status=dg.DefaultSensorStatus.RUNNING,
 )
 def late_labels_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult:
-    """Re-measure `model_performance` on each monitored partition that new labels reached."""
+    """Re-measure `model_performance` on the monitored partitions that new labels reached: one
+    run over each stretch of consecutive days, not one run per day."""
+    # While one is still queued, new labels wait for the next run (the cursor stays put).
+    queued = context.instance.get_run_records(
+        dg.RunsFilter(job_name=performance_job.name, statuses=WAITING), limit=1
+    )
+    if queued:
+        run_id = queued[0].dagster_run.run_id
+        return dg.SensorResult(skip_reason=f"run {run_id} is queued; new labels join the next")
     # The event log only, like the retrain sensor: never the DuckDB file a run may be writing.
     found = context.instance.fetch_observations(
         labels.key, limit=500, cursor=context.cursor, ascending=True
     )
     monitored = context.instance.get_materialized_partitions(MODEL_PERFORMANCE)
-    requests, seen = [], set()
+    # Days not monitored yet read the labels when they are; the rest are measured again.
+    newest: dict[str, int] = {}
     for record in found.records:
         partition = record.asset_observation.partition
-        # Days not monitored yet read the labels when they are; the rest are measured again.
-        if partition in monitored and partition not in seen:
-            seen.add(partition)
-            requests.append(
-                dg.RunRequest(
-                    run_key=f"late-labels-{partition}-{record.storage_id}",
-                    partition_key=partition,
-                    tags={"continual_ml/trigger": "late_labels"},
-                )
+        if partition in monitored:
+            newest[partition] = max(newest.get(partition, 0), record.storage_id)
+    requests = []
+    for days in consecutive_days(list(newest)):
+        span = days[0] if len(days) == 1 else f"{days[0]}..{days[-1]}"
+        request = days_request(days)
+        requests.append(
+            dg.RunRequest(
+                run_key=f"late-labels-{span}-{max(newest[day] for day in days)}",
+                partition_key=request.get("partition_key"),
+                tags={**request["tags"], "continual_ml/trigger": "late_labels"},
             )
+        )
     return dg.SensorResult(
         run_requests=requests,
         skip_reason=None if requests else "no new labels on a monitored partition",

@@ -6,25 +6,57 @@ from dagster_duckdb import DuckDBResource
 
 from continual_ml import warehouse
 from continual_ml.alerts.delivery import Alert
-from continual_ml.defs.data.assets import (
-    WAREHOUSE_POOL,
-    current_window,
-    partition_day,
-    reference_window,
-)
+from continual_ml.defs.data.assets import WAREHOUSE_POOL, current_window, reference_window
 from continual_ml.defs.metadata import png_markdown
 from continual_ml.defs.monitoring.assets import drift_report
-from continual_ml.defs.partitions import daily_partitions
+from continual_ml.defs.partitions import ONE_RUN_PER_BACKFILL, daily_partitions, partition_days
 from continual_ml.defs.resources import AlertsResource, DatasetResource
 from continual_ml.ingestion.partition_checks import failed_partitions
 from continual_ml.warehouse import registry
 from continual_ml.warehouse.labelled_rows import rows_with_labels
 from continual_ml.warehouse.schema import apply_schema
-from continual_ml.warehouse.sql import insert_row
+from continual_ml.warehouse.sql import insert_row, transaction
+
+
+class ServedModels:
+    """Each champion's model, holdout and labelled reference rows, loaded once per run."""
+
+    def __init__(self, conn, config):
+        self.conn, self.config = conn, config
+        self._models, self._rows = {}, {}
+
+    def model(self, version: int) -> tuple[dict, object, pd.DataFrame] | None:
+        from continual_ml.training.pipeline import load_model
+
+        if version not in self._models:
+            row = registry.load_model_row(self.conn, version)
+            self._models[version] = None
+            if row is not None:
+                model = load_model(row["artifact"], row["sha256"])
+                self._models[version] = (
+                    row,
+                    model,
+                    registry.holdout_predictions(self.conn, version),
+                )
+        return self._models[version]
+
+    def rows(self, window: dict) -> pd.DataFrame:
+        key = (window["start"], window["end"])
+        if key not in self._rows:
+            self._rows[key] = rows_with_labels(self.conn, self.config, *key)
+        return self._rows[key]
+
+
+def _labelled_by_day(conn, config, days) -> dict:
+    """Each day's rows with their newest labels, read with one query over the run's days."""
+    rows = rows_with_labels(conn, config, days[0], days[-1])
+    by_day = dict(tuple(rows.groupby("partition_date", sort=False)))
+    return {day: by_day.get(pd.Timestamp(day), rows.iloc[:0]) for day in days}
 
 
 @dg.asset(
     partitions_def=daily_partitions,
+    backfill_policy=ONE_RUN_PER_BACKFILL,
     group_name="monitoring",
     kinds={"sklearn", "duckdb"},
     pool=WAREHOUSE_POOL,
@@ -41,56 +73,85 @@ def model_performance(
     # sensor process loads this module.
     from continual_ml.monitoring.batch import monitor_batch
     from continual_ml.monitoring.plots import accuracy_history_png
-    from continual_ml.training.pipeline import load_model
 
-    config, day = dataset.config, partition_day(context)
+    config, days = dataset.config, partition_days(context)
+    measured, unmonitored = [], []
     with duckdb.get_connection() as conn:
         apply_schema(conn, config)
-        reference = warehouse.read_window(conn, day, "reference")
-        # The model in charge when the partition was monitored: labels landing later re-measure
-        # that model, not whichever one is champion by then.
-        served = reference["champion_version"]
-        champion = registry.load_model_row(conn, served) if served is not None else None
-        if champion is None:  # the bootstrap days, before the first model: nothing to monitor
-            return dg.MaterializeResult(metadata={"champion_version": "none"})
-        current = warehouse.read_window(conn, day, "current")
-        monitored = monitor_batch(
-            config,
-            load_model(champion["artifact"], champion["sha256"]),
-            registry.holdout_predictions(conn, champion["version"]),
-            # with the newest labels, late ones included; rows still unlabelled are estimated
-            rows_with_labels(conn, config, reference["start"], reference["end"]),
-            rows_with_labels(conn, config, current["start"], current["end"]),
-        )
-        row = {"partition_date": day, "champion_version": champion["version"], **monitored.as_row()}
-        conn.execute("DELETE FROM performance_history WHERE partition_date = ?", [day])
-        insert_row(conn, "performance_history", row)
-        validation_passed = day not in failed_partitions(conn, day, day)
+        served = ServedModels(conn, config)
+        # with the newest labels, late ones included; rows still unlabelled are estimated
+        current = _labelled_by_day(conn, config, days)
+        for day in days:
+            reference = warehouse.read_window(conn, day, "reference")
+            # The model in charge when the partition was monitored: labels landing later
+            # re-measure that model, not whichever one is champion by then.
+            version = reference["champion_version"]
+            champion = served.model(version) if version is not None else None
+            if champion is None:  # the bootstrap days, before the first model
+                unmonitored.append((day, {"champion_version": "none"}))
+                continue
+            if current[day].empty and len(days) > 1:  # a day whose file was quarantined whole
+                unmonitored.append((day, {"observations": "none: nothing measured"}))
+                continue
+            row, model, holdout = champion
+            window = warehouse.read_window(conn, day, "current")
+            rows = current[day] if window["start"] == window["end"] == day else None
+            if rows is None:
+                rows = rows_with_labels(conn, config, window["start"], window["end"])
+            monitored = monitor_batch(config, model, holdout, served.rows(reference), rows)
+            measured.append(
+                {"partition_date": day, "champion_version": version, **monitored.as_row()}
+            )
+        with transaction(conn):
+            for row in measured:
+                conn.execute(
+                    "DELETE FROM performance_history WHERE partition_date = ?",
+                    [row["partition_date"]],
+                )
+                insert_row(conn, "performance_history", row)
+        failed = failed_partitions(conn, days[0], days[-1])
         history = conn.execute("SELECT * FROM performance_history ORDER BY partition_date").df()
-    if monitored.reliability["unreliable"]:
-        alerts.send(
-            Alert(
-                "drift_detected",
-                f"Champion v{champion['version']} estimate unreliable on {day}",
-                monitored.reliability["reason"],
-                {
-                    "realized accuracy": f"{row['realized_accuracy']:.3f}",
-                    "estimated accuracy": f"{row['estimated_accuracy']:.3f}",
-                },
-            ),
-            context.log,
-        )
-    numeric = {
-        k: float(v)
-        for k, v in row.items()
-        if isinstance(v, int | float) and not isinstance(v, bool) and pd.notna(v)
-    }
-    return dg.MaterializeResult(
-        metadata={
-            **numeric,
-            "estimate_unreliable": bool(row["estimate_unreliable"]),
-            "validation_passed": validation_passed,
-            "reliability": row["reliability_reason"],
-            "accuracy_over_time": png_markdown("accuracy", accuracy_history_png(history)),
+    for day, note in unmonitored:
+        context.add_asset_metadata(note, partition_key=str(day))
+    unreliable = [row for row in measured if row["estimate_unreliable"]]
+    if unreliable:
+        alerts.send(unreliable_alert(unreliable), context.log)
+    for row in measured:
+        numeric = {
+            k: float(v)
+            for k, v in row.items()
+            if isinstance(v, int | float) and not isinstance(v, bool) and pd.notna(v)
         }
+        chart = {}
+        if row is measured[-1]:  # the whole history in one chart, on the run's newest day
+            chart["accuracy_over_time"] = png_markdown("accuracy", accuracy_history_png(history))
+        context.add_asset_metadata(
+            {
+                **numeric,
+                "estimate_unreliable": bool(row["estimate_unreliable"]),
+                "validation_passed": row["partition_date"] not in failed,
+                "reliability": row["reliability_reason"],
+                **chart,
+            },
+            partition_key=str(row["partition_date"]),
+        )
+    return dg.MaterializeResult()
+
+
+def unreliable_alert(rows: list[dict]) -> Alert:
+    """The champion's estimate could not be trusted on these days (newest named first)."""
+    newest = rows[-1]
+    title = (
+        f"Champion v{newest['champion_version']} estimate unreliable on {newest['partition_date']}"
+    )
+    if len(rows) > 1:
+        title += f" and {len(rows) - 1} earlier day(s) of this run"
+    return Alert(
+        "drift_detected",
+        title,
+        newest["reliability_reason"],
+        {
+            "realized accuracy": f"{newest['realized_accuracy']:.3f}",
+            "estimated accuracy": f"{newest['estimated_accuracy']:.3f}",
+        },
     )

@@ -22,7 +22,6 @@ from continual_ml.defs.training.tracking import (
     run_links,
 )
 from continual_ml.training import window
-from continual_ml.training.evaluation import evaluate_on_holdout, plots_markdown
 from continual_ml.training.pipeline import fit_candidate, serialize_model
 from continual_ml.warehouse import registry
 from continual_ml.warehouse.schema import apply_schema
@@ -133,6 +132,9 @@ def evaluation_scores(
         _, _, split = window_split(conn, config, context)
         candidate = registry.latest_model_for(conn, day)
         champion = registry.current_champion(conn)
+        # Imported in the step: matplotlib is slow to import, and every run loads this module.
+        from continual_ml.training.evaluation import evaluate_on_holdout, plots_markdown
+
         evaluation = evaluate_on_holdout(config, split.holdout, candidate, champion)
         registry.replace_evaluation(
             conn,

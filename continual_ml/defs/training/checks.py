@@ -26,6 +26,9 @@ def candidate_beats_champion(
     A refusal on the evidence is a warning, not an error: the run goes on and `champion_model`
     records the decision. Only a broken candidate (tampered, another signature) blocks the run.
     """
+    # Imported in the check: its statistics (scipy.stats) take a second to import, which every
+    # run process, monitoring's included, would otherwise pay.
+
     config = dataset.config
     day = partition_day(context)
     with duckdb.get_connection() as conn:
