@@ -258,6 +258,7 @@ import json, sys, threading, time, httpx
 url, row = sys.argv[1], json.loads(sys.argv[2])
 body = json.dumps({"rows": [row] * 100_000}).encode()
 headers = {"content-type": "application/json"}
+printing = threading.Lock()
 def send():
     with httpx.Client(timeout=30) as client:
         while True:
@@ -265,7 +266,8 @@ def send():
                 status = client.post(url, content=body, headers=headers).status_code
             except httpx.HTTPError:
                 status = 413  # answered 413 and closed mid-upload
-            print(status, flush=True)
+            with printing:  # one whole line per answer, whichever thread prints
+                print(status, flush=True)
             time.sleep(0.05)  # each client sends 20 a second: 100 a second in all
 for _ in range(5):
     threading.Thread(target=send, daemon=True).start()
