@@ -14,7 +14,7 @@ from continual_ml.defs.data.assets import current_window, observations, referenc
 from continual_ml.defs.monitoring.assets import drift_report
 from continual_ml.defs.resources import LoggedAlerts, WebhookAlerts, build_resources
 from continual_ml.demo.synthetic_stream import partition_date
-from continual_ml_tests.synthetic_days import landed
+from continual_ml_tests.synthetic_days import land_days, landed
 
 ALERT = Alert("model_promoted", "Candidate v2 promoted", "challenger is better", {"champion": "v2"})
 DRIFT = Alert(
@@ -228,13 +228,7 @@ def test_a_webhook_outage_never_fails_the_run_nor_leaks_the_secret(
     resources = build_resources(home)
     assert isinstance(resources["alerts"].slack_webhook_url, dg.EnvVar)
     reference_day = partition_date(config, 0)
-    assert dg.materialize(
-        [observations],
-        partition_key=str(reference_day),
-        run_config=landed(reference_day, home.home / "batches"),
-        resources=resources,
-        instance=instance,
-    ).success
+    land_days([reference_day], home, resources, instance)
     drifted_day = partition_date(config, config.stream.drift_day)
     result = dg.materialize(
         [observations, current_window, reference_window, drift_report],

@@ -6,13 +6,12 @@ import re
 import dagster as dg
 import duckdb
 import pytest
-import yaml
 
 from continual_ml.app import cli
 from continual_ml.definitions import defs
 from continual_ml.defs.automation import drift_retrain_sensor
 from continual_ml.defs.resources import DatasetResource
-from continual_ml_tests.user_data import mixed_config, mixed_rows
+from continual_ml_tests.user_data import mixed_config, mixed_rows, use_config
 
 DAYS = [f"2026-02-{d:02d}" for d in range(1, 7)]
 
@@ -20,10 +19,8 @@ DAYS = [f"2026-02-{d:02d}" for d in range(1, 7)]
 @pytest.fixture
 def onboarded(home, config, tmp_path, monkeypatch):
     """Six days of a user's history ingested and a first champion trained on them."""
-    settings = mixed_config()
     path = tmp_path / "loans.yaml"
-    path.write_text(yaml.safe_dump(settings.model_dump(mode="json")))
-    monkeypatch.setenv("CONTINUAL_ML_CONFIG", str(path))
+    use_config(mixed_config(), path, monkeypatch)
     history = mixed_rows("2026-02-01", days=len(DAYS), per_day=200)
     shifted = history["applied_at"] >= "2026-02-04"  # the amounts drift half way
     history.loc[shifted, "amount"] += 3.0

@@ -8,7 +8,7 @@ import yaml
 from continual_ml.app import cli
 from continual_ml.app.up import bootstrap
 from continual_ml.serving.model_store import read_pointer
-from continual_ml_tests.user_data import mixed_config, mixed_rows
+from continual_ml_tests.user_data import mixed_config, mixed_rows, use_config
 
 
 @pytest.fixture
@@ -17,10 +17,8 @@ def user_dataset(home, config, tmp_path, monkeypatch):
 
     `config` is requested first so the process-wide default stays the demo's for other tests.
     """
-    settings = mixed_config("hist_gradient_boosting")
     path = tmp_path / "loans.yaml"
-    path.write_text(yaml.safe_dump(settings.model_dump(mode="json")))
-    monkeypatch.setenv("CONTINUAL_ML_CONFIG", str(path))
+    settings = use_config(mixed_config("hist_gradient_boosting"), path, monkeypatch)
     history = tmp_path / "history.csv"
     mixed_rows("2026-02-01", days=4).to_csv(history, index=False)
     return settings, history, path

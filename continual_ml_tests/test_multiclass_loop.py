@@ -10,7 +10,6 @@ import httpx
 import numpy as np
 import pandas as pd
 import pytest
-import yaml
 from sklearn.datasets import load_iris
 
 from continual_ml.app import cli
@@ -25,6 +24,7 @@ from continual_ml.defs.resources import build_resources
 from continual_ml.monitoring.served_traffic import served_performance
 from continual_ml.serving.model_store import read_pointer
 from continual_ml.serving.prediction_log import closed_logs
+from continual_ml_tests.user_data import use_config
 
 CLASSES = ["low", "medium", "high"]  # not in sorted order: the config's order is the one served
 FEATURES = ["sepal_length", "sepal_width", "petal_length", "petal_width"]
@@ -69,10 +69,7 @@ def iris_config() -> DatasetConfig:
 @pytest.fixture
 def iris_home(home, config, tmp_path, monkeypatch):
     """The user's config in CONTINUAL_ML_CONFIG (the demo's default is requested first)."""
-    settings = iris_config()
-    path = tmp_path / "iris.yaml"
-    path.write_text(yaml.safe_dump(settings.model_dump(mode="json")))
-    monkeypatch.setenv("CONTINUAL_ML_CONFIG", str(path))
+    settings = use_config(iris_config(), tmp_path / "iris.yaml", monkeypatch)
     return settings
 
 

@@ -6,7 +6,6 @@ gives the labels as feedback."""
 import json
 
 import duckdb
-import yaml
 
 from continual_ml.app import cli
 from continual_ml.app.first_champion import train_first_champion
@@ -14,13 +13,11 @@ from continual_ml.app.service_process import ServiceProcess
 from continual_ml.demo.traffic import FileDays, TrafficGenerator
 from continual_ml.serving.prediction_log import closed_logs
 from continual_ml_tests.test_multiclass_loop import iris_config, iris_days
+from continual_ml_tests.user_data import use_config
 
 
 def user_config(tmp_path, monkeypatch):
-    settings = iris_config()
-    path = tmp_path / "iris.yaml"
-    path.write_text(yaml.safe_dump(settings.model_dump(mode="json")))
-    monkeypatch.setenv("CONTINUAL_ML_CONFIG", str(path))
+    settings = use_config(iris_config(), tmp_path / "iris.yaml", monkeypatch)
     return settings
 
 

@@ -58,3 +58,12 @@ def mixed_rows(start: str, days: int, per_day: int = 150, seed: int = 0) -> pd.D
     rows.loc[rows.index % 11 == 0, "income"] = np.nan
     rows.loc[rows.index % 13 == 0, "flag"] = pd.NA
     return rows
+
+
+def use_config(settings: DatasetConfig, path, monkeypatch) -> DatasetConfig:
+    """Write `settings` as the YAML file at `path` and point `CONTINUAL_ML_CONFIG` at it."""
+    import yaml
+
+    path.write_text(yaml.safe_dump(settings.model_dump(mode="json")))
+    monkeypatch.setenv("CONTINUAL_ML_CONFIG", str(path))
+    return settings

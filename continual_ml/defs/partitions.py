@@ -14,6 +14,19 @@ daily_partitions = dg.DailyPartitionsDefinition(
 # monitoring a day, so each per-day asset loops over the days of its run in one step, with one
 # DuckDB connection. The sensors ask for ranges the same way when several days are pending.
 ONE_RUN_PER_BACKFILL = dg.BackfillPolicy.single_run()
+# Every step that opens DuckDB claims this pool's one slot: one writer at a time, by design.
+WAREHOUSE_POOL = "duckdb_warehouse"
+
+
+def per_day_asset(**asset_args):
+    """`dg.asset` for a per-day asset that writes the warehouse: daily partitions, a backfill as
+    one run, and the warehouse's pool."""
+    return dg.asset(
+        partitions_def=daily_partitions,
+        backfill_policy=ONE_RUN_PER_BACKFILL,
+        pool=WAREHOUSE_POOL,
+        **asset_args,
+    )
 
 
 def partition_days(context: dg.AssetExecutionContext) -> list[date]:

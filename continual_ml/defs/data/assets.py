@@ -8,12 +8,13 @@ from dagster_duckdb import DuckDBResource
 
 from continual_ml import ingestion, warehouse
 from continual_ml.defs.data.reporting import alert_on_quarantine, observation_events
-from continual_ml.defs.partitions import ONE_RUN_PER_BACKFILL, daily_partitions, partition_days
+from continual_ml.defs.partitions import (
+    partition_days,
+    per_day_asset,
+)
 from continual_ml.defs.resources import AlertsResource, DatasetResource
 from continual_ml.warehouse import registry
 from continual_ml.warehouse.schema import apply_schema
-
-WAREHOUSE_POOL = "duckdb_warehouse"
 
 
 def partition_day(context: dg.AssetExecutionContext) -> date:
@@ -26,12 +27,9 @@ class ObservationsConfig(dg.Config):
     landed_files: list[str] = []
 
 
-@dg.asset(
-    partitions_def=daily_partitions,
-    backfill_policy=ONE_RUN_PER_BACKFILL,
+@per_day_asset(
     group_name="data",
     kinds={"duckdb", "python"},
-    pool=WAREHOUSE_POOL,
 )
 def observations(
     context: dg.AssetExecutionContext,
@@ -103,12 +101,9 @@ def _ingest_landed(context, paths, settings, duckdb, alerts) -> dg.MaterializeRe
     )
 
 
-@dg.asset(
-    partitions_def=daily_partitions,
-    backfill_policy=ONE_RUN_PER_BACKFILL,
+@per_day_asset(
     group_name="data",
     kinds={"duckdb"},
-    pool=WAREHOUSE_POOL,
     deps=[observations],
 )
 def current_window(
@@ -125,12 +120,9 @@ def current_window(
     return dg.MaterializeResult()
 
 
-@dg.asset(
-    partitions_def=daily_partitions,
-    backfill_policy=ONE_RUN_PER_BACKFILL,
+@per_day_asset(
     group_name="data",
     kinds={"duckdb"},
-    pool=WAREHOUSE_POOL,
     deps=[observations],
 )
 def reference_window(

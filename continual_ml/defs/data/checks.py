@@ -3,8 +3,8 @@
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
-from continual_ml.defs.data.assets import WAREHOUSE_POOL, observations
-from continual_ml.defs.partitions import partition_days
+from continual_ml.defs.data.assets import observations
+from continual_ml.defs.partitions import WAREHOUSE_POOL, partition_days
 from continual_ml.defs.resources import DatasetResource
 from continual_ml.ingestion.partition_checks import check_partition, record_verdict
 from continual_ml.warehouse.schema import apply_schema

@@ -11,10 +11,10 @@ import dagster as dg
 from dagster_duckdb import DuckDBResource
 
 from continual_ml import ingestion
-from continual_ml.defs.data.assets import WAREHOUSE_POOL
 from continual_ml.defs.data.reporting import alert_on_quarantine, observation_events
 from continual_ml.defs.monitoring.late_labels import label_events
 from continual_ml.defs.monitoring.served_traffic import served_performance_event
+from continual_ml.defs.partitions import WAREHOUSE_POOL
 from continual_ml.defs.resources import AlertsResource, DatasetResource
 from continual_ml.ingestion.progress import IngestProgress
 from continual_ml.warehouse.schema import apply_schema

@@ -8,10 +8,13 @@ import pandas as pd
 from dagster_duckdb import DuckDBResource
 
 from continual_ml import warehouse
-from continual_ml.defs.data.assets import WAREHOUSE_POOL, current_window, reference_window
+from continual_ml.defs.data.assets import current_window, reference_window
 from continual_ml.defs.metadata import png_markdown
 from continual_ml.defs.monitoring.drift_alerts import drift_alert, missing_values_alert
-from continual_ml.defs.partitions import ONE_RUN_PER_BACKFILL, daily_partitions, partition_days
+from continual_ml.defs.partitions import (
+    partition_days,
+    per_day_asset,
+)
 from continual_ml.defs.resources import AlertsResource, ArtifactDirsResource, DatasetResource
 from continual_ml.monitoring.drift_engine import DriftCheck, build_profile, check_drift
 from continual_ml.monitoring.missing_values import missing_value_drift
@@ -129,12 +132,9 @@ def measure_day(conn, config, day: date, current_rows: pd.DataFrame, html_path, 
     return DayDrift(day, reference, summary, emptier, scores, drifting)
 
 
-@dg.asset(
-    partitions_def=daily_partitions,
-    backfill_policy=ONE_RUN_PER_BACKFILL,
+@per_day_asset(
     group_name="monitoring",
     kinds={"evidently", "duckdb"},
-    pool=WAREHOUSE_POOL,
     deps=[current_window, reference_window],
 )
 def drift_report(
@@ -201,12 +201,9 @@ def drift_report(
     return dg.MaterializeResult()
 
 
-@dg.asset(
-    partitions_def=daily_partitions,
-    backfill_policy=ONE_RUN_PER_BACKFILL,
+@per_day_asset(
     group_name="monitoring",
     kinds={"evidently", "html"},
-    pool=WAREHOUSE_POOL,
     deps=[drift_report],
 )
 def drift_explanation(

@@ -6,10 +6,13 @@ from dagster_duckdb import DuckDBResource
 
 from continual_ml import warehouse
 from continual_ml.alerts.delivery import Alert
-from continual_ml.defs.data.assets import WAREHOUSE_POOL, current_window, reference_window
+from continual_ml.defs.data.assets import current_window, reference_window
 from continual_ml.defs.metadata import png_markdown
 from continual_ml.defs.monitoring.assets import drift_report
-from continual_ml.defs.partitions import ONE_RUN_PER_BACKFILL, daily_partitions, partition_days
+from continual_ml.defs.partitions import (
+    partition_days,
+    per_day_asset,
+)
 from continual_ml.defs.resources import AlertsResource, DatasetResource
 from continual_ml.ingestion.partition_checks import failed_partitions
 from continual_ml.warehouse import registry
@@ -54,12 +57,9 @@ def _labelled_by_day(conn, config, days) -> dict:
     return {day: by_day.get(pd.Timestamp(day), rows.iloc[:0]) for day in days}
 
 
-@dg.asset(
-    partitions_def=daily_partitions,
-    backfill_policy=ONE_RUN_PER_BACKFILL,
+@per_day_asset(
     group_name="monitoring",
     kinds={"sklearn", "duckdb"},
-    pool=WAREHOUSE_POOL,
     deps=[current_window, reference_window, drift_report],
 )
 def model_performance(

@@ -10,9 +10,9 @@ from dagster_mlflow.resources import MlFlow
 from continual_ml.alerts.delivery import Alert
 from continual_ml.config import DatasetConfig, default_config
 from continual_ml.decisions.promotion import mark_in_mlflow, promote
-from continual_ml.defs.data.assets import WAREHOUSE_POOL, observations, partition_day
+from continual_ml.defs.data.assets import observations, partition_day
 from continual_ml.defs.metadata import run_url
-from continual_ml.defs.partitions import daily_partitions
+from continual_ml.defs.partitions import WAREHOUSE_POOL, daily_partitions
 from continual_ml.defs.resources import AlertsResource, ArtifactDirsResource, DatasetResource
 from continual_ml.defs.training.tracking import (
     closed_on_failure,

@@ -5,7 +5,8 @@ from dagster_duckdb import DuckDBResource
 
 from continual_ml.alerts.delivery import Alert
 from continual_ml.decisions.gate_verdict import judge
-from continual_ml.defs.data.assets import WAREHOUSE_POOL, partition_day
+from continual_ml.defs.data.assets import partition_day
+from continual_ml.defs.partitions import WAREHOUSE_POOL
 from continual_ml.defs.resources import AlertsResource, DatasetResource
 from continual_ml.defs.training.assets import evaluation_scores
 from continual_ml.warehouse import registry

@@ -5,7 +5,7 @@ from dagster_duckdb import DuckDBResource
 
 from continual_ml.alerts.delivery import Alert
 from continual_ml.decisions import promotion
-from continual_ml.defs.data.assets import WAREHOUSE_POOL
+from continual_ml.defs.partitions import WAREHOUSE_POOL
 from continual_ml.defs.resources import AlertsResource, ArtifactDirsResource, DatasetResource
 from continual_ml.defs.training.assets import champion_metadata, champion_model
 from continual_ml.warehouse import registry
