@@ -2,7 +2,6 @@ import dagster as dg
 import duckdb
 import pytest
 
-from continual_ml import warehouse
 from continual_ml.defs.data.assets import observations
 from continual_ml.defs.data.checks import observations_are_valid
 from continual_ml.defs.resources import build_resources
@@ -13,6 +12,7 @@ from continual_ml.ingestion.partition_checks import (
     record_verdict,
 )
 from continual_ml.warehouse.schema import apply_schema
+from continual_ml.warehouse.sql import insert_frame
 from continual_ml_tests.synthetic_days import landed
 
 
@@ -23,9 +23,7 @@ def conn(tmp_path, config):
     for index in range(3):
         rows = generate_batch(config, partition_date(config, index))
         rows["partition_date"] = partition_date(config, index)
-        warehouse.replace_rows(
-            connection, "observations", rows, partition=rows["partition_date"][0]
-        )
+        insert_frame(connection, "observations", rows)
     yield connection
     connection.close()
 

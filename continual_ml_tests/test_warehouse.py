@@ -1,43 +1,8 @@
 from datetime import date
 
-import duckdb
 import pytest
 
-from continual_ml import warehouse
-from continual_ml.demo.synthetic_stream import generate_batch, partition_date
 from continual_ml.warehouse import registry
-
-
-def day_rows(config, index):
-    rows = generate_batch(config, partition_date(config, index))
-    rows["partition_date"] = partition_date(config, index)
-    return rows
-
-
-def count(conn, day):
-    return conn.execute(
-        "SELECT count(*) FROM observations WHERE partition_date = ?", [day]
-    ).fetchone()[0]
-
-
-def test_rewriting_a_partition_replaces_it_without_duplicates(conn, config):
-    day = partition_date(config, 0)
-    warehouse.replace_rows(conn, "observations", day_rows(config, 0), partition=day)
-    warehouse.replace_rows(conn, "observations", day_rows(config, 0), partition=day)
-    assert count(conn, day) == config.stream.rows_per_day
-    assert conn.execute("SELECT count(DISTINCT row_id) FROM observations").fetchone()[0] == (
-        config.stream.rows_per_day
-    )
-
-
-def test_a_failed_rewrite_leaves_the_old_partition_whole(conn, config):
-    day = partition_date(config, 0)
-    warehouse.replace_rows(conn, "observations", day_rows(config, 0), partition=day)
-    broken = day_rows(config, 0).head(10)
-    broken.loc[5, "event_time"] = None  # violates NOT NULL after the DELETE has run
-    with pytest.raises(duckdb.ConstraintException):
-        warehouse.replace_rows(conn, "observations", broken, partition=day)
-    assert count(conn, day) == config.stream.rows_per_day
 
 
 def test_the_registry_has_one_champion_and_keeps_history(conn):

@@ -26,19 +26,6 @@ def row_column_names(config: DatasetConfig) -> list[str]:
     ]
 
 
-def replace_rows(
-    conn: duckdb.DuckDBPyConnection, table: str, rows: pd.DataFrame, partition: date | None = None
-) -> int:
-    """Swap one partition's rows (or the whole table) in one transaction: all old or all new."""
-    with transaction(conn):
-        if partition is None:
-            conn.execute(f"DELETE FROM {table}")
-        else:
-            conn.execute(f"DELETE FROM {table} WHERE partition_date = ?", [partition])
-        insert_frame(conn, table, rows)
-    return len(rows)
-
-
 def read_rows(conn: duckdb.DuckDBPyConnection, table: str, start: date, end: date) -> pd.DataFrame:
     """Rows of `table` with partition dates in [start, end], oldest first."""
     return conn.execute(
