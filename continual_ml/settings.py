@@ -17,6 +17,8 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 SLACK_ENV = "CONTINUAL_ML_SLACK_WEBHOOK_URL"
 DISCORD_ENV = "CONTINUAL_ML_DISCORD_WEBHOOK_URL"
+CELERY_BROKER_ENV = "CONTINUAL_ML_CELERY_BROKER_URL"
+CELERY_BACKEND_ENV = "CONTINUAL_ML_CELERY_BACKEND_URL"
 MIB = 1024 * 1024
 
 
@@ -45,6 +47,11 @@ class Settings(BaseModel):
     code_server_port: int | None = Field(None, alias="DAGSTER_CODE_SERVER_PORT")
     slack_webhook_url: SecretStr | None = Field(None, alias=SLACK_ENV)
     discord_webhook_url: SecretStr | None = Field(None, alias=DISCORD_ENV)
+    # Runs on workers (the scale-out profile): where a run's steps execute, and the Celery
+    # broker and result backend both the runs and the workers use (URLs with a password)
+    executor: Literal["in_process", "celery"] = Field("in_process", alias="CONTINUAL_ML_EXECUTOR")
+    celery_broker_url: SecretStr | None = Field(None, alias=CELERY_BROKER_ENV)
+    celery_backend_url: SecretStr | None = Field(None, alias=CELERY_BACKEND_ENV)
     # The service, and its clients
     service_url: str = Field("http://127.0.0.1:3001", alias="CONTINUAL_ML_SERVICE_URL")
     api_token: SecretStr | None = Field(None, alias="CONTINUAL_ML_API_TOKEN")

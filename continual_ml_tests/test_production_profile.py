@@ -86,10 +86,15 @@ class Processes:
     cwd: Path
     running: dict[str, subprocess.Popen] = field(default_factory=dict)
 
-    def start(self, name: str, argv: list[str]) -> None:
+    def start(self, name: str, argv: list[str], env: dict[str, str] | None = None) -> None:
         with (self.logs / f"{name}.log").open("wb") as log:
             self.running[name] = subprocess.Popen(
-                argv, stdout=log, stderr=subprocess.STDOUT, cwd=self.cwd, start_new_session=True
+                argv,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                cwd=self.cwd,
+                env=env,
+                start_new_session=True,
             )
 
     def tails(self, chars: int = 2500) -> str:

@@ -79,6 +79,10 @@ def build_parser() -> argparse.ArgumentParser:
     score.add_argument("--output", default=None, help="where to write (default <name>.scored.csv)")
     rollback = commands.add_parser("rollback", help="restore the previous (or a given) champion")
     rollback.add_argument("version", type=int, nargs="?", default=None)
+    worker = commands.add_parser("worker", help="execute the steps of runs sent to Celery")
+    worker.add_argument("--name", default=f"worker-{os.getpid()}", help="unique per worker")
+    worker.add_argument("--concurrency", type=int, default=1, help="steps at a time")
+    worker.add_argument("--workdir", default=".", help="the worker's own folder")
     for name, text in (
         ("approve", "promote a candidate waiting for approval"),
         ("reject", "reject a candidate waiting for approval"),
@@ -163,6 +167,10 @@ def run_command(args: argparse.Namespace, paths: Paths) -> int:
 
         run_demo(paths, n_days=args.days)
         return 0
+    if args.command == "worker":
+        from continual_ml.app.worker import exec_worker
+
+        exec_worker(args.name, args.concurrency, Path(args.workdir))
     if args.command == "score":
         from continual_ml.serving.file_scoring import score_with_service
 
