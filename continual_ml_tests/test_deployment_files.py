@@ -19,6 +19,8 @@ VENV_BIN = Path(sys.executable).parent
 # `${VAR}` is filled in by compose from `.env`; `$${VAR}` reaches the container as `${VAR}`.
 COMPOSE_VARIABLE = re.compile(r"(?<!\$)\$\{(\w+)(:?[-?])?[^}]*\}")
 CONTAINER_VARIABLE = re.compile(r"\$\$\{(\w+)(:-[^}]*)?\}")
+MOUNT_DEFAULT = re.compile(r"^\$\{\w+:-([^}]+)\}:")
+SCALE_OUT = {"object-store", "worker", "pool-limits"}
 
 
 def load_yaml(name: str) -> dict:
@@ -30,10 +32,18 @@ def services() -> dict:
     return load_yaml("docker-compose.yml")["services"]
 
 
+def mount_source(volume) -> str:
+    """A mount's source; `${VAR:-./default}` (chosen in `.env`) as its default."""
+    if isinstance(volume, dict):
+        return volume.get("source", "")
+    default = MOUNT_DEFAULT.match(volume)
+    return default.group(1) if default else volume.split(":")[0]
+
+
 def named_volumes(service: dict) -> set[str]:
     names = set()
     for vol in service.get("volumes", []):
-        source = vol.get("source", "") if isinstance(vol, dict) else vol.split(":")[0]
+        source = mount_source(vol)
         if source and not source.startswith((".", "/", "~")):
             names.add(source)
     return names
@@ -116,7 +126,7 @@ def test_referenced_files_exist(services):
             # `.env` holds secrets and is not in the repo; its template is.
             assert (ROOT / f"{path}.example").is_file(), (name, path)
         for vol in service.get("volumes", []):
-            source = vol.split(":")[0] if isinstance(vol, str) else vol.get("source", "")
+            source = mount_source(vol)
             if source.startswith("."):
                 assert (ROOT / source).exists(), (name, source)
     for name in ("Dockerfile", "dagster.yaml", "workspace.yaml", ".env.example"):
@@ -233,6 +243,8 @@ def test_service_commands_exist(services):
         # `sh -c "exec PROGRAM ..."`: the program is the word after `exec`.
         program = argv[argv.index("exec") + 1] if "exec" in argv else argv[0]
         assert (VENV_BIN / program).is_file(), (name, program)
+        if service.get("restart") == "no":
+            continue  # a one-shot command, not a service to watch
         healthcheck = service["healthcheck"]["test"]
         if healthcheck[0] == "CMD" and healthcheck[1] != "curl":
             assert (VENV_BIN / healthcheck[1]).is_file(), (name, healthcheck)
@@ -253,3 +265,50 @@ def test_the_landing_folder_is_the_checkouts_under_compose(services):
         mounts = [v for v in services[name]["volumes"] if v.endswith(":/data/landing")]
         assert mounts == ["./landing:/data/landing"], name
     assert (ROOT / "landing").is_dir()
+
+
+def test_the_scale_out_profile_adds_an_object_store_workers_and_pool_limits(services):
+    from continual_ml.defs.partitions import WAREHOUSE_POOL
+
+    assert SCALE_OUT <= set(services)
+    for name, service in services.items():
+        # `docker compose up` alone starts the embedded deployment, unchanged.
+        assert service.get("profiles") == (["scale-out"] if name in SCALE_OUT else None), name
+    worker = services["worker"]
+    assert worker["command"].split()[:2] == ["continual-ml", "worker"]
+    assert worker["deploy"]["replicas"] >= 2
+    assert worker["environment"]["CONTINUAL_ML_EXECUTOR"].startswith("${CONTINUAL_ML_EXECUTOR")
+    # A worker needs no instance config: each step carries the run's id and its storage.
+    assert not any(mount_source(v).endswith(".yaml") for v in worker["volumes"])
+    assert "healthcheck" in services["object-store"]
+    limits = services["pool-limits"]["command"][-1].split()
+    assert limits[limits.index("set") + 1] == WAREHOUSE_POOL
+
+
+def test_the_instance_yaml_is_chosen_in_env_and_the_workers_one_exists(services):
+    for name in DAGSTER_SERVICES:
+        [mount] = [v for v in services[name]["volumes"] if ":/opt/dagster/home/dagster.yaml" in v]
+        assert mount.startswith("${DAGSTER_INSTANCE_YAML:-./dagster.yaml}:"), name
+    header = (ROOT / "docker-compose.yml").read_text()
+    assert "DAGSTER_INSTANCE_YAML=./docs/dagster-workers.yaml" in header
+    assert (ROOT / "docs" / "dagster-workers.yaml").is_file()
+    from continual_ml.settings import CELERY_BACKEND_ENV, CELERY_BROKER_ENV
+
+    assert f"{CELERY_BROKER_ENV}=sqla+postgresql" in header
+    assert f"{CELERY_BACKEND_ENV}=db+postgresql" in header
+
+
+def test_the_workers_instance_yaml_validates_and_differs_only_where_it_says(tmp_path, monkeypatch):
+    for key in POSTGRES_ENV:
+        monkeypatch.setenv(f"DAGSTER_POSTGRES_{key}", f"dummy-{key.lower()}")
+    monkeypatch.setenv("DAGSTER_POSTGRES_PORT", "5432")
+    shutil.copy(ROOT / "docs" / "dagster-workers.yaml", tmp_path / "dagster.yaml")
+    workers, _ = dagster_instance_config(str(tmp_path))
+    default = load_yaml("dagster.yaml")
+    assert workers["concurrency"]["runs"]["max_concurrent_runs"] > 1
+    # The promotion pool (and any pool not raised by `pool-limits`) keeps one slot, per step.
+    assert workers["concurrency"]["pools"] == {"default_limit": 1, "granularity": "op"}
+    assert workers["compute_logs"]["class"] == "NoOpComputeLogManager"
+    for key in ("storage", "run_coordinator", "run_launcher", "run_retries", "run_monitoring"):
+        assert workers[key] == default[key], key
+    assert env_references(load_yaml("docs/dagster-workers.yaml")) == env_references(default)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import re
 import shutil
 import signal
 import socket
@@ -161,7 +162,8 @@ def mount_volumes(daemon: dict, state: Path) -> Path:
     """Create the named volumes' folders, put dagster.yaml in DAGSTER_HOME; returns workspace."""
     files = {}  # container path -> repository file, for the `./file:/container/path` mounts
     for volume in daemon["volumes"]:
-        source, target = volume.split(":")[:2]
+        # `${VAR:-./file}:target`: the file `.env` may name instead; its default here.
+        source, target = re.sub(r"^\$\{\w+:-([^}]+)\}", r"\1", volume).split(":")[:2]
         if source.startswith("./") and (ROOT / source).is_file():
             files[target] = ROOT / source
         else:
