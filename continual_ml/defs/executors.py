@@ -21,8 +21,6 @@ CELERY_CONFIG_SOURCE = {
     # step waits in the broker for whichever worker is free, never behind a busy one.
     "worker_prefetch_multiplier": 1,
     "task_acks_late": True,
-    # The SQLAlchemy transport polls its table (every second by default).
-    "broker_transport_options": {"polling_interval": 0.25},
     "broker_connection_retry_on_startup": True,
     # Broadcast (remote control, events) needs a fanout the SQLAlchemy transport does not have.
     "worker_enable_remote_control": False,

@@ -1,0 +1,30 @@
+"""The year's backfill on workers with 1, 2 and 4 run slots, beside the embedded single run."""
+
+import pytest
+
+from benchmarks import backfill_workers as bench
+
+DAYS = 365
+SLOTS = (1, 2, 4)
+
+
+@pytest.fixture(scope="module")
+def results(tmp_path_factory):
+    return bench.run(DAYS, 2000, SLOTS, days_per_run=30, workdir=tmp_path_factory.mktemp("bw"))
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(3600)
+def test_every_day_is_monitored_in_every_configuration(results):
+    assert [m["run_slots"] for m in results["workers"]] == list(SLOTS)
+    for measured in results["workers"]:
+        assert measured["days_with"] == {"drift_report": DAYS, "model_performance": DAYS}
+        assert measured["runs"] == len(bench.chunks(DAYS, 30))
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(3600)
+def test_the_run_slots_are_used(results):
+    # N slots: N runs in progress at once (launching, orchestrating or waiting for the pool).
+    for measured in results["workers"]:
+        assert measured["most_runs_at_once"] == measured["run_slots"], measured
