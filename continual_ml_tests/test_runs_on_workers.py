@@ -105,11 +105,11 @@ def test_each_step_executes_in_a_worker_process_not_in_the_run(deployment):
         for entry in starts:
             # Written by the process that executed the step: a worker's pool process, in the
             # worker's own folder, never the run's process.
-            assert entry.pid != run_start.pid
-            assert entry.pid in workers, (entry.step_key, entry.pid, workers)
-            used.add(workers[entry.pid])
-            cwd = psutil.Process(entry.pid).cwd()
-            assert Path(cwd) == scale_out.workdirs[workers[entry.pid]]
+            pid = entry.dagster_event.pid
+            assert pid != run_start.dagster_event.pid
+            assert pid in workers, (entry.step_key, pid, workers)
+            used.add(workers[pid])
+            assert Path(psutil.Process(pid).cwd()) == scale_out.workdirs[workers[pid]]
     assert used
     with duckdb.connect(str(deployment.warehouse), read_only=True) as conn:
         counts = dict(conn.execute("SELECT source, rows_good FROM ingested_files").fetchall())
@@ -135,8 +135,8 @@ def test_a_worker_killed_mid_step_fails_the_run_which_runs_again_and_lands_once(
     scale_out = deployment.scale_out
     path = deployment.land(6, BIG_ROWS)
     run, start = wait_for_step_start(deployment, path.name, "observations")
-    assert start.pid in scale_out.worker_processes()
-    os.kill(start.pid, signal.SIGKILL)
+    assert start.dagster_event.pid in scale_out.worker_processes()
+    os.kill(start.dagster_event.pid, signal.SIGKILL)
     retry = scale_out.processes.wait_for(
         f"retry of {path.name}", lambda: finished(deployment, path.name, retries=1), RUN_SECONDS
     )
