@@ -1,0 +1,99 @@
+"""The continual-learning loop on the scale-out profile, every step on Celery workers.
+
+Landed day files become sensor-launched monitoring runs (two days apart: two runs side by side),
+the first-champion sensor trains v1 on the first days, drifted days make the retrain policy ask
+for a retrain, and the candidate is promoted: the champion pointer and the registry name v2.
+Every step of every run executes in a worker process. Real Postgres, code server, daemon and two
+`continual-ml worker` processes; MLflow and the BentoML store where the settings point.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+import pytest
+
+from continual_ml.config import default_config
+from continual_ml.demo.synthetic_stream import generate_batch, partition_date
+from continual_ml.serving.model_store import read_pointer
+from continual_ml.warehouse import registry
+from continual_ml_tests.scale_out import ScaleOut, running_scale_out
+
+LOOP_SECONDS = 600
+FIRST_DAYS = (0, 1, 2)  # the training window: the first champion's days
+DRIFTED_DAYS = (9, 11)  # after the stream's drift day, apart: one run each
+
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(1200)]
+
+
+@dataclass
+class Loop:
+    scale_out: ScaleOut
+    landing: Path
+    warehouse: Path
+    bentoml_home: Path
+
+    def land(self, day_index: int) -> None:
+        config = default_config()
+        staged = self.landing.parent / f"day{day_index:02d}.parquet"
+        generate_batch(config, partition_date(config, day_index)).to_parquet(staged, index=False)
+        shutil.move(staged, self.landing / staged.name)
+
+    def champion_version(self) -> int | None:
+        pointer = read_pointer(self.bentoml_home)
+        return pointer["version"] if pointer else None
+
+    def runs(self, **filters) -> list[dg.DagsterRun]:
+        return list(self.scale_out.instance.get_runs(dg.RunsFilter(**filters)))
+
+
+@pytest.fixture(scope="module")
+def loop(tmp_path_factory) -> Iterator[Loop]:
+    state = tmp_path_factory.mktemp("loop-on-workers")
+    for folder in ("warehouse", "landing", "bentoml"):
+        (state / folder).mkdir()
+    settings = {
+        "CONTINUAL_ML_WAREHOUSE": str(state / "warehouse" / "warehouse.duckdb"),
+        "CONTINUAL_ML_LANDING_DIR": str(state / "landing"),
+        "MLFLOW_TRACKING_URI": f"sqlite:///{state / 'mlflow.db'}",
+        "BENTOML_HOME": str(state / "bentoml"),
+    }
+    with running_scale_out(state, settings, workers=2) as scale_out:
+        yield Loop(
+            scale_out,
+            state / "landing",
+            Path(settings["CONTINUAL_ML_WAREHOUSE"]),
+            Path(settings["BENTOML_HOME"]),
+        )
+
+
+def test_landed_days_are_monitored_retrained_on_and_promoted_on_workers(loop):
+    processes = loop.scale_out.processes
+    for day in FIRST_DAYS:
+        loop.land(day)
+    processes.wait_for("first champion v1", lambda: loop.champion_version() == 1, LOOP_SECONDS)
+    for day in DRIFTED_DAYS:
+        loop.land(day)
+    processes.wait_for("champion v2 promoted", lambda: loop.champion_version() == 2, LOOP_SECONDS)
+
+    with duckdb.connect(str(loop.warehouse), read_only=True) as conn:
+        assert registry.current_champion(conn)["version"] == 2
+        days = {d for (d,) in conn.execute("SELECT DISTINCT partition_date FROM drift_reports")}
+    config = default_config()
+    assert {partition_date(config, d) for d in DRIFTED_DAYS} <= days
+    policy_retrains = loop.runs(job_name="retrain_job", tags={"continual_ml/trigger": "policy"})
+    assert any(run.status == dg.DagsterRunStatus.SUCCESS for run in policy_retrains)
+
+    # Every step of every run that succeeded executed in a worker process, not in its run.
+    instance, workers = loop.scale_out.instance, loop.scale_out.worker_processes()
+    succeeded = loop.runs(statuses=[dg.DagsterRunStatus.SUCCESS])
+    assert {run.job_name for run in succeeded} >= {"monitoring_job", "retrain_job"}
+    for run in succeeded:
+        records = instance.get_records_for_run(run.run_id, of_type=dg.DagsterEventType.STEP_START)
+        pids = {record.event_log_entry.dagster_event.pid for record in records.records}
+        assert pids and pids <= set(workers), (run.job_name, pids, workers)
