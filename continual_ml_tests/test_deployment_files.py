@@ -309,6 +309,9 @@ def test_the_workers_instance_yaml_validates_and_differs_only_where_it_says(tmp_
     # The promotion pool (and any pool not raised by `pool-limits`) keeps one slot, per step.
     assert workers["concurrency"]["pools"] == {"default_limit": 1, "granularity": "op"}
     assert workers["compute_logs"]["class"] == "NoOpComputeLogManager"
-    for key in ("storage", "run_coordinator", "run_launcher", "run_retries", "run_monitoring"):
+    for key in ("storage", "run_coordinator", "run_launcher", "run_retries"):
         assert workers[key] == default[key], key
+    # A dead worker's step never frees its pool slot: the monitoring daemon does, soon.
+    assert workers["run_monitoring"]["free_slots_after_run_end_seconds"] > 0
+    assert workers["run_monitoring"]["poll_interval_seconds"] <= 30
     assert env_references(load_yaml("docs/dagster-workers.yaml")) == env_references(default)

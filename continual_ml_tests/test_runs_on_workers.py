@@ -29,7 +29,7 @@ from continual_ml.config import default_config
 from continual_ml.demo.synthetic_stream import generate_batch, partition_date
 from continual_ml_tests.scale_out import ScaleOut, running_scale_out
 
-RUN_SECONDS = 240
+RUN_SECONDS = 300
 SMALL_ROWS = 40
 BIG_ROWS = 1_500_000
 FILE_TAG = "continual_ml/file"
