@@ -111,7 +111,9 @@ def running_scale_out(
         dagster_side.setdefault("CONTINUAL_ML_HOME", str(state / "home"))
         instance_yaml(state / "dagster_home", max_concurrent_runs)
         workdirs = {f"worker-{i}": state / f"worker-{i}" for i in range(workers)}
-        saved = {k: os.environ.get(k) for k in dagster_side if k.startswith("DAGSTER_POSTGRES_")}
+        # This process reads the instance and workspace files too (their `env:` values).
+        shared = ("DAGSTER_POSTGRES_", "DAGSTER_CODE_SERVER_")
+        saved = {k: os.environ.get(k) for k in dagster_side if k.startswith(shared)}
         os.environ.update({k: dagster_side[k] for k in saved})
         try:
             for name, workdir in workdirs.items():

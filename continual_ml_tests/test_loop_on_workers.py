@@ -83,7 +83,8 @@ def test_landed_days_are_monitored_retrained_on_and_promoted_on_workers(loop):
 
     with duckdb.connect(str(loop.warehouse), read_only=True) as conn:
         assert registry.current_champion(conn)["version"] == 2
-        days = {d for (d,) in conn.execute("SELECT DISTINCT partition_date FROM drift_reports")}
+        rows = conn.execute("SELECT DISTINCT partition_date FROM drift_reports").fetchall()
+        days = {d for (d,) in rows}
     config = default_config()
     assert {partition_date(config, d) for d in DRIFTED_DAYS} <= days
     policy_retrains = loop.runs(job_name="retrain_job", tags={"continual_ml/trigger": "policy"})

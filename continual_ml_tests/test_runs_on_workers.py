@@ -32,6 +32,7 @@ from continual_ml_tests.scale_out import ScaleOut, running_scale_out
 RUN_SECONDS = 300
 SMALL_ROWS = 40
 BIG_ROWS = 1_500_000
+KILLED_DAY = 0
 FILE_TAG = "continual_ml/file"
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
@@ -89,7 +90,7 @@ def finished(deployment: Deployment, file_name: str, retries: int = 0) -> dg.Dag
 
 def test_each_step_executes_in_a_worker_process_not_in_the_run(deployment):
     scale_out = deployment.scale_out
-    files = [deployment.land(day, SMALL_ROWS) for day in (0, 2)]
+    files = [deployment.land(day, SMALL_ROWS) for day in (10, 12)]
     for path in files:
         run = scale_out.processes.wait_for(
             f"run of {path.name}", lambda p=path: finished(deployment, p.name), RUN_SECONDS
@@ -133,7 +134,8 @@ def wait_for_step_start(deployment: Deployment, file_name: str, step_key: str):
 
 def test_a_worker_killed_mid_step_fails_the_run_which_runs_again_and_lands_once(deployment):
     scale_out = deployment.scale_out
-    path = deployment.land(6, BIG_ROWS)
+    # The earliest day: no earlier days for the row-count check to hold 1.5M rows against.
+    path = deployment.land(KILLED_DAY, BIG_ROWS)
     run, start = wait_for_step_start(deployment, path.name, "observations")
     assert start.dagster_event.pid in scale_out.worker_processes()
     os.kill(start.dagster_event.pid, signal.SIGKILL)
@@ -148,7 +150,7 @@ def test_a_worker_killed_mid_step_fails_the_run_which_runs_again_and_lands_once(
     assert retry.tags["dagster/parent_run_id"] == run.run_id
     # Both workers still serve: the killed pool process was replaced by its worker.
     scale_out.processes.check_alive()
-    day = partition_date(default_config(), 6)
+    day = partition_date(default_config(), KILLED_DAY)
     with duckdb.connect(str(deployment.warehouse), read_only=True) as conn:
         rows = conn.execute(
             "SELECT count(*) FROM observations WHERE partition_date = ?", [day]
