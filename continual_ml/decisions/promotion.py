@@ -25,6 +25,7 @@ from continual_ml.serving.model_store import (
     write_pointer,
 )
 from continual_ml.warehouse import registry
+from continual_ml.warehouse.champion import change_champion
 from continual_ml.warehouse.sql import is_conflict, retried_on_conflict, transaction
 
 REGISTERED_MODEL = "continual-ml"
@@ -139,19 +140,14 @@ def promote(
             _set_alias(stores, model["mlflow_model_version"])
             alias_moved = True
         with transaction(conn):
-            if previous:
-                registry.set_status(conn, previous["version"], "retired", f"replaced by v{version}")
-            registry.record_change(
+            change_champion(
                 conn,
                 version,
-                "champion",
                 action,
                 reason,
                 actor,
+                expected=previous["version"] if previous else None,
                 partition_date=partition_date,
-                previous_champion=previous["version"] if previous else None,
-                champion_version=version,
-                promoted_by=actor,
             )
             point_at(stores.bentoml_home, tag, version, model["sha256"], promoted_by=actor)
     except BaseException as error:

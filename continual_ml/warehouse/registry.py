@@ -12,6 +12,7 @@ from datetime import date, datetime
 import duckdb
 import pandas as pd
 
+from continual_ml.warehouse.champion import champion_version, lock_registry
 from continual_ml.warehouse.sql import (
     insert_frame,
     insert_row,
@@ -33,13 +34,6 @@ _COLUMNS = (
     "status",
     "metrics",
 )
-
-
-def lock_registry(conn: duckdb.DuckDBPyConnection) -> None:
-    """Claim the registry for the caller's transaction: a concurrent transaction that claims it
-    too (a registration, a promotion, a decision) conflicts, and one of the two is retried from
-    the start. Version numbers, promotion ids and the one champion depend on it."""
-    conn.execute("UPDATE registry_writes SET changes = changes + 1")
 
 
 @retried_on_conflict
@@ -157,10 +151,10 @@ def record_decision(
     partition_date: date | None = None,
 ) -> None:
     """A decision that leaves the champion as it is: rejected, pending, or a refused approval."""
-    champion = current_champion(conn)
-    in_charge = champion["version"] if champion else None
-    unchanged = {"previous_champion": in_charge, "champion_version": in_charge}
     with transaction(conn):
+        lock_registry(conn)  # the champion read next is the one in charge at commit
+        in_charge = champion_version(conn)
+        unchanged = {"previous_champion": in_charge, "champion_version": in_charge}
         record_change(
             conn, version, status, action, reason, actor, partition_date=partition_date, **unchanged
         )
