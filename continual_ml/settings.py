@@ -2,8 +2,9 @@
 
 Read with `Settings.from_env()` where a value is used, not once at import: the commands set some
 of them (`prepare` points the tools at the local home) before the code that reads them runs.
-Webhook URLs and the API token are `SecretStr`, so printing the settings never shows them; the
-Dagster resources still bind the webhooks with `dg.EnvVar` by name (`SLACK_ENV`, `DISCORD_ENV`).
+Webhook URLs, the API token, the DuckLake catalog's connection string and the S3 secret key are
+`SecretStr`, so printing the settings never shows them; the Dagster resources still bind them
+with `dg.EnvVar` by name (`SLACK_ENV`, `DISCORD_ENV`, `DUCKLAKE_CATALOG_ENV`, `S3_SECRET_ENV`).
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 SLACK_ENV = "CONTINUAL_ML_SLACK_WEBHOOK_URL"
 DISCORD_ENV = "CONTINUAL_ML_DISCORD_WEBHOOK_URL"
+DUCKLAKE_CATALOG_ENV = "CONTINUAL_ML_DUCKLAKE_CATALOG"
+S3_SECRET_ENV = "CONTINUAL_ML_S3_SECRET_ACCESS_KEY"
 CELERY_BROKER_ENV = "CONTINUAL_ML_CELERY_BROKER_URL"
 CELERY_BACKEND_ENV = "CONTINUAL_ML_CELERY_BACKEND_URL"
 MIB = 1024 * 1024
@@ -36,6 +39,20 @@ class Settings(BaseModel):
     dagster_home: Path | None = Field(None, alias="DAGSTER_HOME")
     bentoml_home: Path | None = Field(None, alias="BENTOML_HOME")
     mlflow_tracking_uri: str | None = Field(None, alias="MLFLOW_TRACKING_URI")
+    # The warehouse: the DuckDB file above (default), or DuckLake, its catalog in Postgres and
+    # its data on an S3-compatible object store or in a folder (see docs/scaling.md)
+    warehouse_backend: Literal["duckdb", "ducklake"] = Field(
+        "duckdb", alias="CONTINUAL_ML_WAREHOUSE_BACKEND"
+    )
+    # A libpq connection string ("host=... port=... dbname=... user=... password=..."): secret
+    ducklake_catalog: SecretStr | None = Field(None, alias=DUCKLAKE_CATALOG_ENV)
+    ducklake_data_path: str | None = Field(None, alias="CONTINUAL_ML_DUCKLAKE_DATA_PATH")
+    s3_endpoint: str | None = Field(None, alias="CONTINUAL_ML_S3_ENDPOINT")
+    s3_access_key_id: str | None = Field(None, alias="CONTINUAL_ML_S3_ACCESS_KEY_ID")
+    s3_secret_access_key: SecretStr | None = Field(None, alias=S3_SECRET_ENV)
+    s3_region: str = Field("us-east-1", alias="CONTINUAL_ML_S3_REGION")
+    s3_use_ssl: bool = Field(True, alias="CONTINUAL_ML_S3_USE_SSL")
+    s3_url_style: Literal["path", "vhost"] = Field("path", alias="CONTINUAL_ML_S3_URL_STYLE")
     # The pipeline
     duckdb_memory: str = Field("1GB", alias="CONTINUAL_ML_DUCKDB_MEMORY")
     # `continual-ml ingest`'s progress: on (1) or off (0); unset, on a terminal or a large file

@@ -12,7 +12,7 @@ from continual_ml.settings import Settings
 PACKAGE = Path(continual_ml.__file__).parent
 ROOT = PACKAGE.parent
 READS = re.compile(r"os\.environ\.get\(|os\.getenv\(|os\.environ\[[^\]]+\](?!\s*=)")
-OUR_NAME = re.compile(r"\bCONTINUAL_ML_[A-Z_]+\b")
+OUR_NAME = re.compile(r"\bCONTINUAL_ML_[A-Z0-9_]+\b")
 # A marker `ServiceProcess` puts in its children's environment to find them, not a setting.
 NOT_SETTINGS = {"CONTINUAL_ML_SERVICE_ID"}
 
@@ -43,13 +43,16 @@ def test_values_are_typed_and_secrets_hidden():
     settings = Settings.from_env(
         {
             "CONTINUAL_ML_HOME": "/tmp/x",
-            "CONTINUAL_ML_SLACK_WEBHOOK_URL": "https://hooks.example/T000/secret",
+            "CONTINUAL_ML_SLACK_WEBHOOK_URL": "https://hooks.example/T000/hunter2",
+            "CONTINUAL_ML_DUCKLAKE_CATALOG": "host=db dbname=lake user=u password=hunter2",
+            "CONTINUAL_ML_S3_SECRET_ACCESS_KEY": "hunter2",
             "CONTINUAL_ML_PER_REQUEST_TELEMETRY": "1",
             "UNRELATED": "ignored",
         }
     )
     assert settings.home == Path("/tmp/x") and settings.per_request_telemetry is True
-    assert "secret" not in repr(settings) and "secret" not in str(settings.model_dump())
-    assert Settings.secret(settings.slack_webhook_url).endswith("/secret")
+    assert "hunter2" not in repr(settings) and "hunter2" not in str(settings.model_dump())
+    assert Settings.secret(settings.slack_webhook_url).endswith("/hunter2")
+    assert Settings.secret(settings.ducklake_catalog).endswith("password=hunter2")
     with pytest.raises(ValidationError, match="CONTINUAL_ML_MAX_ROWS"):
         Settings.from_env({"CONTINUAL_ML_MAX_ROWS": "many"})

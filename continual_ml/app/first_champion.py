@@ -10,9 +10,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import date
 
-import duckdb
-
 from continual_ml.config import DEFAULT_CONFIG, DatasetConfig, Paths, load_config
+from continual_ml.warehouse.connection import warehouse_connection, warehouse_exists
 
 # The run's own event log keeps everything; the console says what happened in one line.
 QUIET_RUN_CONFIG = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
@@ -30,9 +29,10 @@ def plays_the_demo_stream(config: DatasetConfig) -> bool:
 
 def newest_labelled_day(paths: Paths) -> date | None:
     """The latest partition holding a labelled observation (late labels count), if any."""
-    if not paths.warehouse.exists():
+    location = paths.warehouse_location
+    if not warehouse_exists(location):
         return None
-    with duckdb.connect(str(paths.warehouse), read_only=True) as conn:
+    with warehouse_connection(location, read_only=True) as conn:
         tables = {name for (name,) in conn.execute("SHOW TABLES").fetchall()}
         if "labelled_observations" not in tables:
             return None
@@ -70,7 +70,8 @@ def train_first_champion(
     day = newest_labelled_day(paths)
     if day is None:
         raise NoHistory(
-            f"no labelled observations in {paths.warehouse}: ingest your history first "
+            f"no labelled observations in {paths.warehouse_location.describe()}: "
+            "ingest your history first "
             "(continual-ml ingest FILE_OR_FOLDER, labels in the files or with --kind labels)"
         )
     window = config.model.training_window_days

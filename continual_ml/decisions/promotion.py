@@ -25,7 +25,8 @@ from continual_ml.serving.model_store import (
     write_pointer,
 )
 from continual_ml.warehouse import registry
-from continual_ml.warehouse.sql import transaction
+from continual_ml.warehouse.champion import change_champion
+from continual_ml.warehouse.sql import is_conflict, retried_on_conflict, transaction
 
 REGISTERED_MODEL = "continual-ml"
 CHAMPION_ALIAS = "champion"
@@ -101,6 +102,7 @@ def verified(model: dict) -> dict:
     return model
 
 
+@retried_on_conflict
 def promote(
     conn: duckdb.DuckDBPyConnection,
     stores: ModelStores,
@@ -111,7 +113,12 @@ def promote(
     actor: str,
     partition_date: date | None = None,
 ) -> dict:
-    """Make `version` the champion everywhere, or change nothing and raise."""
+    """Make `version` the champion everywhere, or change nothing and raise.
+
+    A concurrent change of the registry makes this one conflict; it is then tried again from the
+    start (`retried_on_conflict`) and redoes the pointer and alias, which it leaves as they are
+    meanwhile: restoring what it read before would undo the change that won.
+    """
     model = verified(registry.load_model_row(conn, version))
     previous = registry.current_champion(conn)
     if previous and previous["version"] == version:
@@ -133,22 +140,19 @@ def promote(
             _set_alias(stores, model["mlflow_model_version"])
             alias_moved = True
         with transaction(conn):
-            if previous:
-                registry.set_status(conn, previous["version"], "retired", f"replaced by v{version}")
-            registry.record_change(
+            change_champion(
                 conn,
                 version,
-                "champion",
                 action,
                 reason,
                 actor,
+                expected=previous["version"] if previous else None,
                 partition_date=partition_date,
-                previous_champion=previous["version"] if previous else None,
-                champion_version=version,
-                promoted_by=actor,
             )
             point_at(stores.bentoml_home, tag, version, model["sha256"], promoted_by=actor)
-    except BaseException:
+    except BaseException as error:
+        if is_conflict(error):
+            raise
         write_pointer(stores.bentoml_home, old_pointer)
         if alias_moved:
             _undo(lambda: _set_alias(stores, old_alias), "restore the MLflow champion alias")

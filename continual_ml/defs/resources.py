@@ -1,7 +1,10 @@
 """The resources the assets share, bound in one place by `build_resources`."""
 
 from abc import ABC, abstractmethod
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Literal
 
 import dagster as dg
 from dagster_duckdb import DuckDBResource
@@ -11,7 +14,14 @@ from continual_ml.alerts.delivery import Alert
 from continual_ml.alerts.payloads import send_alert
 from continual_ml.config import MLFLOW_EXPERIMENT, DatasetConfig, Paths, load_config
 from continual_ml.decisions.promotion import ModelStores
-from continual_ml.settings import DISCORD_ENV, SLACK_ENV, Settings
+from continual_ml.settings import (
+    DISCORD_ENV,
+    DUCKLAKE_CATALOG_ENV,
+    S3_SECRET_ENV,
+    SLACK_ENV,
+    Settings,
+)
+from continual_ml.warehouse.connection import ObjectStore, WarehouseLocation, open_warehouse
 
 
 class DatasetResource(dg.ConfigurableResource):
@@ -22,6 +32,48 @@ class DatasetResource(dg.ConfigurableResource):
     @property
     def config(self) -> DatasetConfig:
         return load_config(self.config_path or None)
+
+
+class WarehouseResource(DuckDBResource):
+    """The warehouse: the DuckDB file `database` (backend "duckdb"), or DuckLake with its catalog
+    in Postgres and its data on an object store or in a folder. A `DuckDBResource`, so assets
+    typed with it open connections the same way, `with duckdb.get_connection() as conn`."""
+
+    backend: Literal["duckdb", "ducklake"] = "duckdb"
+    ducklake_catalog: str | None = None
+    ducklake_data_path: str | None = None
+    s3_endpoint: str | None = None
+    s3_access_key_id: str | None = None
+    s3_secret_access_key: str | None = None
+    s3_region: str = "us-east-1"
+    s3_use_ssl: bool = True
+    s3_url_style: Literal["path", "vhost"] = "path"
+
+    @property
+    def location(self) -> WarehouseLocation:
+        return WarehouseLocation(
+            backend=self.backend,
+            database=self.database,
+            catalog=self.ducklake_catalog,
+            data_path=self.ducklake_data_path,
+            object_store=ObjectStore(
+                self.s3_endpoint,
+                self.s3_access_key_id,
+                self.s3_secret_access_key,
+                self.s3_region,
+                self.s3_use_ssl,
+                self.s3_url_style,
+            ),
+            memory_limit=self.connection_config.get("memory_limit", "1GB"),
+        )
+
+    @contextmanager
+    def get_connection(self) -> Iterator:
+        conn = open_warehouse(self.location)
+        try:
+            yield conn
+        finally:
+            conn.close()
 
 
 class ArtifactDirsResource(dg.ConfigurableResource):
@@ -84,7 +136,7 @@ class LoggedAlerts(AlertsResource):
 
 def _secret(name: str, value) -> dg.EnvVar | None:
     # Bound only when set, so an unset optional webhook is "no sink" rather than a load error;
-    # by name, so the URL itself is never in the run's config.
+    # by name, so the URL (or password) itself is never in the run's config.
     return dg.EnvVar(name) if value is not None else None
 
 
@@ -93,9 +145,18 @@ def build_resources(paths: Paths | None = None) -> dict:
     return {
         "dataset": DatasetResource(config_path=str(settings.config_path or "")),
         # A memory limit keeps ingestion streaming (DuckDB spills) instead of caching 80% of RAM.
-        "duckdb": DuckDBResource(
+        "duckdb": WarehouseResource(
             database=str(paths.warehouse),
             connection_config={"memory_limit": settings.duckdb_memory},
+            backend=settings.warehouse_backend,
+            ducklake_catalog=_secret(DUCKLAKE_CATALOG_ENV, settings.ducklake_catalog),
+            ducklake_data_path=settings.ducklake_data_path,
+            s3_endpoint=settings.s3_endpoint,
+            s3_access_key_id=settings.s3_access_key_id,
+            s3_secret_access_key=_secret(S3_SECRET_ENV, settings.s3_secret_access_key),
+            s3_region=settings.s3_region,
+            s3_use_ssl=settings.s3_use_ssl,
+            s3_url_style=settings.s3_url_style,
         ),
         "artifact_dirs": ArtifactDirsResource(
             reports_dir=str(paths.reports),

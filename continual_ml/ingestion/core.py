@@ -12,7 +12,7 @@ import duckdb
 
 from continual_ml.ingestion import files, ledger, routing
 from continual_ml.warehouse.schema import apply_schema
-from continual_ml.warehouse.sql import transaction
+from continual_ml.warehouse.sql import retried_on_conflict, transaction
 
 # What DuckDB raises when a file's bytes turn out to be unreadable part-way through a scan
 # (a bad Parquet page header raises the bare duckdb.Error). Anything else (out of memory, an
@@ -73,6 +73,7 @@ class Landed:
     waiting: int = 0
 
 
+@retried_on_conflict
 def ingest(conn, config, path, source, on_step, *, kind, formats, land, mode="append", force=False):
     """Land one file once with `land`, or quarantine it whole; see `continual_ml.ingestion`."""
     facts = files.inspect_file(path, formats)

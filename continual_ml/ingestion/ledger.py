@@ -11,6 +11,8 @@ Tables kept here (created by `warehouse.schema.apply_schema`):
 
 from __future__ import annotations
 
+import secrets
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -30,8 +32,17 @@ class Ingestion:
     ingested_at: datetime
 
 
+def new_ingestion_id() -> int:
+    """A new ingestion's id: the time in microseconds, then three random digits.
+
+    Unique without asking the warehouse, so writers on several machines never wait for each
+    other (DuckLake has no sequences), and increasing with time, as the ledger's order assumes.
+    """
+    return time.time_ns() // 1000 * 1000 + secrets.randbelow(1000)
+
+
 def start_ingestion(conn: duckdb.DuckDBPyConnection, kind: str, source: str) -> Ingestion:
-    ingestion_id = conn.execute("SELECT nextval('ingestion_ids')").fetchone()[0]
+    ingestion_id = new_ingestion_id()
     # one clock reading for every row the ingestion writes, in UTC like the event times
     now = conn.execute("SELECT timezone('UTC', now())").fetchone()[0]
     return Ingestion(ingestion_id, kind, source, now)

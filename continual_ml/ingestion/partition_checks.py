@@ -8,6 +8,7 @@ from datetime import date
 import duckdb
 
 from continual_ml.config import DatasetConfig
+from continual_ml.warehouse.sql import retried_on_conflict, transaction
 
 ROW_COUNT_RATIO = (0.5, 2.0)  # against the median of the last 7 partitions
 
@@ -81,12 +82,15 @@ def check_partition(conn: duckdb.DuckDBPyConnection, config: DatasetConfig, day:
     return failures
 
 
+@retried_on_conflict
 def record_verdict(conn, day: date, failures: dict) -> None:
-    n_rows = _count(conn, "SELECT count(*) FROM observations WHERE partition_date = ?", [day])
-    conn.execute(
-        "INSERT OR REPLACE INTO partition_validation VALUES (?, ?, ?, ?, current_timestamp)",
-        [day, not failures, json.dumps(failures), n_rows],
-    )
+    with transaction(conn):
+        n_rows = _count(conn, "SELECT count(*) FROM observations WHERE partition_date = ?", [day])
+        conn.execute("DELETE FROM partition_validation WHERE partition_date = ?", [day])
+        conn.execute(
+            "INSERT INTO partition_validation VALUES (?, ?, ?, ?, current_localtimestamp())",
+            [day, not failures, json.dumps(failures), n_rows],
+        )
 
 
 def failed_partitions(conn, start: date, end: date) -> list[date]:

@@ -15,13 +15,14 @@ from continual_ml.monitoring.drift_engine import (
     NumericReference,
     ReferenceProfile,
 )
+from continual_ml.warehouse.sql import retried_on_conflict, transaction
 
 
+@retried_on_conflict
 def save_profile(
     conn: duckdb.DuckDBPyConnection, profile_id: str, profile: ReferenceProfile
 ) -> None:
     """Store the profile under `profile_id`, replacing any profile stored under it before."""
-    conn.execute("DELETE FROM reference_profiles WHERE profile_id = ?", [profile_id])
     rows = []
     for position, feature in enumerate(profile.features):
         if isinstance(feature, NumericReference):
@@ -34,11 +35,13 @@ def save_profile(
             rows.append(
                 [profile_id, position, feature.name, "categorical", json.dumps(summary), None]
             )
-    conn.executemany(
-        "INSERT INTO reference_profiles"
-        " (profile_id, position, feature, kind, summary, sorted_values) VALUES (?, ?, ?, ?, ?, ?)",
-        rows,
-    )
+    with transaction(conn):
+        conn.execute("DELETE FROM reference_profiles WHERE profile_id = ?", [profile_id])
+        conn.executemany(
+            "INSERT INTO reference_profiles (profile_id, position, feature, kind, summary, "
+            "sorted_values, created_at) VALUES (?, ?, ?, ?, ?, ?, current_localtimestamp())",
+            rows,
+        )
 
 
 def load_profile(conn: duckdb.DuckDBPyConnection, profile_id: str) -> ReferenceProfile:

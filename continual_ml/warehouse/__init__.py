@@ -6,13 +6,13 @@ process that writes; nothing here opens the file itself.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 
 import duckdb
 import pandas as pd
 
 from continual_ml.config import DatasetConfig
-from continual_ml.warehouse.sql import insert_frame, insert_row, transaction
+from continual_ml.warehouse.sql import insert_frame, insert_row, retried_on_conflict, transaction
 
 
 def row_column_names(config: DatasetConfig) -> list[str]:
@@ -34,6 +34,7 @@ def read_rows(conn: duckdb.DuckDBPyConnection, table: str, start: date, end: dat
     ).df()
 
 
+@retried_on_conflict
 def record_window(
     conn: duckdb.DuckDBPyConnection,
     partition: date,
@@ -46,10 +47,14 @@ def record_window(
     n_rows = conn.execute(
         "SELECT count(*) FROM observations WHERE partition_date BETWEEN ? AND ?", [start, end]
     ).fetchone()[0]
-    conn.execute(
-        "INSERT OR REPLACE INTO data_windows VALUES (?, ?, ?, ?, ?, ?)",
-        [partition, kind, start, end, champion_version, n_rows],
-    )
+    with transaction(conn):
+        conn.execute(
+            "DELETE FROM data_windows WHERE partition_date = ? AND kind = ?", [partition, kind]
+        )
+        conn.execute(
+            "INSERT INTO data_windows VALUES (?, ?, ?, ?, ?, ?)",
+            [partition, kind, start, end, champion_version, n_rows],
+        )
     return n_rows
 
 
@@ -70,6 +75,18 @@ def window_rows(conn: duckdb.DuckDBPyConnection, partition: date, kind: str) -> 
     return read_rows(conn, "observations", window["start"], window["end"])
 
 
+@retried_on_conflict
+def record_performance(conn: duckdb.DuckDBPyConnection, rows: list[dict]) -> None:
+    """Replace the performance measured for each row's partition, all together."""
+    with transaction(conn):
+        for row in rows:
+            conn.execute(
+                "DELETE FROM performance_history WHERE partition_date = ?", [row["partition_date"]]
+            )
+            insert_row(conn, "performance_history", {**row, "computed_at": datetime.now()})
+
+
+@retried_on_conflict
 def record_drift(
     conn: duckdb.DuckDBPyConnection, partition: date, scores: pd.DataFrame, **summary
 ) -> None:
@@ -78,4 +95,8 @@ def record_drift(
         conn.execute("DELETE FROM drift_scores WHERE partition_date = ?", [partition])
         conn.execute("DELETE FROM drift_reports WHERE partition_date = ?", [partition])
         insert_frame(conn, "drift_scores", scores)
-        insert_row(conn, "drift_reports", {"partition_date": partition, **summary})
+        insert_row(
+            conn,
+            "drift_reports",
+            {"partition_date": partition, **summary, "computed_at": datetime.now()},
+        )

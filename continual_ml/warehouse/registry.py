@@ -7,12 +7,18 @@ person), champion (exactly one at a time), retired (a former champion), rejected
 from __future__ import annotations
 
 import json
-from datetime import date
+from datetime import date, datetime
 
 import duckdb
 import pandas as pd
 
-from continual_ml.warehouse.sql import insert_frame, insert_row, transaction
+from continual_ml.warehouse.champion import champion_version, lock_registry
+from continual_ml.warehouse.sql import (
+    insert_frame,
+    insert_row,
+    retried_on_conflict,
+    transaction,
+)
 
 _COLUMNS = (
     "version",
@@ -30,13 +36,20 @@ _COLUMNS = (
 )
 
 
+@retried_on_conflict
 def register_model(conn: duckdb.DuckDBPyConnection, **row) -> int:
     """Add a trained model as a candidate under the next version number."""
     with transaction(conn):
+        lock_registry(conn)
         version = conn.execute(
             "SELECT coalesce(max(version), 0) + 1 FROM model_registry"
         ).fetchone()[0]
-        insert_row(conn, "model_registry", {"version": version, **row})
+        now = datetime.now()
+        insert_row(
+            conn,
+            "model_registry",
+            {"version": version, **row, "created_at": now, "updated_at": now},
+        )
     return version
 
 
@@ -94,7 +107,9 @@ def set_status(
 
 
 def record_promotion(conn: duckdb.DuckDBPyConnection, **row) -> None:
-    insert_row(conn, "promotions", row)
+    """A row of the promotion history, in the caller's transaction, which locked the registry."""
+    promotion_id = conn.execute("SELECT coalesce(max(id), 0) + 1 FROM promotions").fetchone()[0]
+    insert_row(conn, "promotions", {"id": promotion_id, "decided_at": datetime.now(), **row})
 
 
 def record_change(
@@ -111,6 +126,7 @@ def record_change(
     promoted_by: str | None = None,
 ) -> None:
     """A version's new status and the history row saying why, in the caller's transaction."""
+    lock_registry(conn)
     set_status(conn, version, status, reason, promoted_by=promoted_by)
     record_promotion(
         conn,
@@ -124,6 +140,7 @@ def record_change(
     )
 
 
+@retried_on_conflict
 def record_decision(
     conn: duckdb.DuckDBPyConnection,
     version: int,
@@ -134,15 +151,16 @@ def record_decision(
     partition_date: date | None = None,
 ) -> None:
     """A decision that leaves the champion as it is: rejected, pending, or a refused approval."""
-    champion = current_champion(conn)
-    in_charge = champion["version"] if champion else None
-    unchanged = {"previous_champion": in_charge, "champion_version": in_charge}
     with transaction(conn):
+        lock_registry(conn)  # the champion read next is the one in charge at commit
+        in_charge = champion_version(conn)
+        unchanged = {"previous_champion": in_charge, "champion_version": in_charge}
         record_change(
             conn, version, status, action, reason, actor, partition_date=partition_date, **unchanged
         )
 
 
+@retried_on_conflict
 def replace_evaluation(
     conn: duckdb.DuckDBPyConnection,
     candidate_version: int,
@@ -161,7 +179,8 @@ def replace_evaluation(
         for table, frame in tables:
             conn.execute(f"DELETE FROM {table} WHERE candidate_version = ?", [candidate_version])
             if table != "holdout_class_probabilities" or class_columns:
-                insert_frame(conn, table, frame)
+                stamp = "evaluated_at" if table == "evaluation_scores" else None
+                insert_frame(conn, table, frame, stamp=stamp)
         conn.execute(
             "UPDATE model_registry SET metrics = ? WHERE version = ?",
             [json.dumps(metrics), candidate_version],
@@ -185,6 +204,7 @@ def holdout_predictions(conn: duckdb.DuckDBPyConnection, candidate_version: int)
     return rows if classes.empty else rows.merge(classes, on="row_id", how="left")
 
 
+@retried_on_conflict
 def record_gate(
     conn: duckdb.DuckDBPyConnection,
     candidate_version: int,
@@ -193,11 +213,13 @@ def record_gate(
     reason: str,
     details: dict,
 ) -> None:
-    conn.execute(
-        "INSERT OR REPLACE INTO gate_results (candidate_version, champion_version, passed, reason, "
-        "details) VALUES (?, ?, ?, ?, ?)",
-        [candidate_version, champion_version, passed, reason, json.dumps(details, default=str)],
-    )
+    with transaction(conn):
+        conn.execute("DELETE FROM gate_results WHERE candidate_version = ?", [candidate_version])
+        conn.execute(
+            "INSERT INTO gate_results (candidate_version, champion_version, passed, reason, "
+            "details, decided_at) VALUES (?, ?, ?, ?, ?, current_localtimestamp())",
+            [candidate_version, champion_version, passed, reason, json.dumps(details, default=str)],
+        )
 
 
 def refused_comparisons(

@@ -1,16 +1,25 @@
 """Every table and view of the warehouse, created by one function, `apply_schema`.
 
-Safe to apply again (tables and sequences `IF NOT EXISTS`, views replaced). The tables whose
-columns follow the dataset (observations, predictions, labels and the views over them) are
+Safe to apply again (tables `IF NOT EXISTS`, views replaced), and cheap: the warehouse records
+the fingerprint of the schema last applied, and the same one is not applied twice. The tables
+whose columns follow the dataset (observations, predictions, labels and the views over them) are
 written from its configuration.
+
+One schema serves both backends. DuckLake has no keys, sequences or computed defaults, so on it
+`PRIMARY KEY` and `DEFAULT current_timestamp` are left out; no write relies on them: keyed
+tables are replaced by delete-then-insert in one transaction, ids come from the writers, and
+writers set the timestamps they care about.
 """
 
 from __future__ import annotations
 
+import hashlib
+import re
+
 import duckdb
 
 from continual_ml.config import DatasetConfig
-from continual_ml.warehouse.sql import identifier
+from continual_ml.warehouse.sql import identifier, retried_on_conflict, transaction
 
 # Monitoring, validation and windows: one row per partition (drift scores: per feature).
 MONITORING_TABLES = """
@@ -66,9 +75,8 @@ CREATE TABLE IF NOT EXISTS model_registry (
     created_at TIMESTAMP DEFAULT current_timestamp,
     updated_at TIMESTAMP DEFAULT current_timestamp
 );
-CREATE SEQUENCE IF NOT EXISTS promotion_ids;
 CREATE TABLE IF NOT EXISTS promotions (
-    id INTEGER PRIMARY KEY DEFAULT nextval('promotion_ids'),
+    id INTEGER PRIMARY KEY,
     decided_at TIMESTAMP DEFAULT current_timestamp,
     partition_date DATE,
     candidate_version INTEGER NOT NULL,
@@ -117,9 +125,16 @@ CREATE TABLE IF NOT EXISTS holdout_class_probabilities (
 );
 """
 
+# One row every change of a model's status updates, so that two concurrent changes (two
+# promotions, a registration and a promotion) conflict and one is retried: never two champions.
+# Created with its row in one transaction, so whoever sees the table sees the row.
+REGISTRY_LOCK = """
+CREATE TABLE IF NOT EXISTS registry_writes (changes BIGINT NOT NULL);
+INSERT INTO registry_writes SELECT 0 WHERE NOT EXISTS (SELECT 1 FROM registry_writes);
+"""
+
 # The ingestion ledger: each file landed, and the files and rows refused.
 LEDGER_TABLES = """
-CREATE SEQUENCE IF NOT EXISTS ingestion_ids;
 CREATE TABLE IF NOT EXISTS ingested_files (
     ingestion_id BIGINT PRIMARY KEY, kind VARCHAR NOT NULL, mode VARCHAR NOT NULL,
     source VARCHAR NOT NULL, path VARCHAR NOT NULL, size_bytes BIGINT NOT NULL,
@@ -206,13 +221,59 @@ CREATE OR REPLACE VIEW labelled_predictions AS
 """
 
 
+def is_ducklake(conn: duckdb.DuckDBPyConnection) -> bool:
+    """Whether the connection's default catalog is a DuckLake."""
+    row = conn.execute(
+        "SELECT type FROM duckdb_databases() WHERE database_name = current_database()"
+    ).fetchone()
+    return row is not None and row[0] == "ducklake"
+
+
+def for_ducklake(ddl: str) -> str:
+    """The DDL without what DuckLake lacks: keys and computed defaults.
+
+    >>> for_ducklake("id INTEGER PRIMARY KEY, at TIMESTAMP DEFAULT current_timestamp,")
+    'id INTEGER, at TIMESTAMP,'
+    >>> for_ducklake("(a INTEGER, b INTEGER, PRIMARY KEY (a, b))")
+    '(a INTEGER, b INTEGER)'
+    """
+    ddl = re.sub(r",\s*PRIMARY KEY \([^)]*\)", "", ddl)
+    return re.sub(r" (PRIMARY KEY|DEFAULT current_timestamp)\b", "", ddl)
+
+
+def schema_statements(config: DatasetConfig) -> str:
+    return "\n".join(
+        (
+            MONITORING_TABLES,
+            REGISTRY_TABLES,
+            REGISTRY_LOCK,
+            LEDGER_TABLES,
+            PROFILE_TABLES + ";",
+            dataset_tables(config),
+        )
+    )
+
+
+@retried_on_conflict
 def apply_schema(conn: duckdb.DuckDBPyConnection, config: DatasetConfig) -> None:
-    """Create every table and view the warehouse holds, where missing."""
-    for ddl in (
-        MONITORING_TABLES,
-        REGISTRY_TABLES,
-        LEDGER_TABLES,
-        PROFILE_TABLES,
-        dataset_tables(config),
-    ):
-        conn.execute(ddl)
+    """Create every table and view the warehouse holds, where missing, in one transaction."""
+    ddl = schema_statements(config)
+    fingerprint = hashlib.sha256(ddl.encode()).hexdigest()
+    if _applied(conn) == fingerprint:
+        return
+    with transaction(conn):
+        conn.execute(for_ducklake(ddl) if is_ducklake(conn) else ddl)
+        conn.execute("CREATE TABLE IF NOT EXISTS warehouse_schema (fingerprint VARCHAR NOT NULL)")
+        conn.execute("DELETE FROM warehouse_schema")
+        conn.execute("INSERT INTO warehouse_schema VALUES (?)", [fingerprint])
+
+
+def _applied(conn: duckdb.DuckDBPyConnection) -> str | None:
+    known = conn.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE database_name = current_database() "
+        "AND schema_name = current_schema() AND table_name = 'warehouse_schema'"
+    ).fetchone()[0]
+    if not known:
+        return None
+    rows = conn.execute("SELECT fingerprint FROM warehouse_schema").fetchall()
+    return rows[0][0] if len(rows) == 1 else None

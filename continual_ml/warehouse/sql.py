@@ -2,10 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import functools
+import random
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import ParamSpec, TypeVar
 
 import duckdb
+
+# How often a transaction that lost a write-write conflict is tried again, waiting longer each
+# time (0.05 s, 0.1 s, ... up to 2 s, with jitter so that two losers do not collide again).
+CONFLICT_ATTEMPTS = 10
+P = ParamSpec("P")
+R = TypeVar("R")
 
 
 @contextmanager
@@ -20,6 +30,44 @@ def transaction(conn: duckdb.DuckDBPyConnection) -> Iterator[None]:
     conn.execute("COMMIT")
 
 
+def is_conflict(error: BaseException) -> bool:
+    """Whether `error` is a write-write conflict: another transaction changed the same rows
+    first (the DuckDB file's "Conflict on tuple update", DuckLake's "Transaction conflict")."""
+    return isinstance(error, duckdb.TransactionException) and "conflict" in str(error).lower()
+
+
+def retried_on_conflict(function: Callable[P, R]) -> Callable[P, R]:
+    """Run `function(conn, ...)`, which owns its transactions, again from its start when one of
+    them loses a write-write conflict; after `CONFLICT_ATTEMPTS` the conflict is raised.
+
+    Every write of the warehouse goes through such a function, so concurrent writers (several
+    DuckLake processes, or connections of one process to the DuckDB file) serialize on the rows
+    they share instead of failing. Never call one inside a transaction the caller opened.
+    """
+
+    @functools.wraps(function)
+    def retrying(conn, *args, **kwargs):
+        for attempt in range(1, CONFLICT_ATTEMPTS + 1):
+            try:
+                return function(conn, *args, **kwargs)
+            except duckdb.TransactionException as error:
+                if not is_conflict(error) or attempt == CONFLICT_ATTEMPTS:
+                    raise
+                _rollback_quietly(conn)
+                time.sleep(min(2.0, 0.025 * 2**attempt) * random.uniform(0.5, 1.5))
+        raise AssertionError("unreachable")
+
+    return retrying
+
+
+def _rollback_quietly(conn: duckdb.DuckDBPyConnection) -> None:
+    # A failed COMMIT has usually ended the transaction already.
+    try:
+        conn.execute("ROLLBACK")
+    except duckdb.Error:
+        pass
+
+
 def insert_row(conn: duckdb.DuckDBPyConnection, table: str, row: dict) -> None:
     conn.execute(
         f"INSERT INTO {table} ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})",
@@ -27,12 +75,16 @@ def insert_row(conn: duckdb.DuckDBPyConnection, table: str, row: dict) -> None:
     )
 
 
-def insert_frame(conn: duckdb.DuckDBPyConnection, table: str, frame) -> None:
-    """Append a DataFrame's rows, matching columns by name."""
+def insert_frame(
+    conn: duckdb.DuckDBPyConnection, table: str, frame, stamp: str | None = None
+) -> None:
+    """Append a DataFrame's rows, matching columns by name; `stamp` names a column to set to
+    the current time (DuckLake has no `DEFAULT current_timestamp`)."""
     conn.register("incoming_frame", frame)
     # No `finally`: after a failed insert the transaction is aborted and even unregistering
     # would raise, hiding the real error; the next register replaces the name anyway.
-    conn.execute(f"INSERT INTO {table} BY NAME SELECT * FROM incoming_frame")
+    now = f", current_localtimestamp() AS {identifier(stamp)}" if stamp else ""
+    conn.execute(f"INSERT INTO {table} BY NAME SELECT *{now} FROM incoming_frame")
     conn.unregister("incoming_frame")
 
 

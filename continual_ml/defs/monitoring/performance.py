@@ -18,7 +18,6 @@ from continual_ml.ingestion.partition_checks import failed_partitions
 from continual_ml.warehouse import registry
 from continual_ml.warehouse.labelled_rows import rows_with_labels
 from continual_ml.warehouse.schema import apply_schema
-from continual_ml.warehouse.sql import insert_row, transaction
 
 
 class ServedModels:
@@ -102,13 +101,7 @@ def model_performance(
             measured.append(
                 {"partition_date": day, "champion_version": version, **monitored.as_row()}
             )
-        with transaction(conn):
-            for row in measured:
-                conn.execute(
-                    "DELETE FROM performance_history WHERE partition_date = ?",
-                    [row["partition_date"]],
-                )
-                insert_row(conn, "performance_history", row)
+        warehouse.record_performance(conn, measured)
         failed = failed_partitions(conn, days[0], days[-1])
         history = conn.execute("SELECT * FROM performance_history ORDER BY partition_date").df()
     for day, note in unmonitored:
