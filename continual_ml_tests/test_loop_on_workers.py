@@ -1,4 +1,4 @@
-"""The continual-learning loop on the scale-out profile, every step on Celery workers.
+"""The continual-learning loop on the scale-out profile, every step on Celery workers, on DuckLake.
 
 Landed day files become sensor-launched monitoring runs (two days apart: two runs side by side),
 the first-champion sensor trains v1 on the first days, drifted days make the retrain policy ask
@@ -15,13 +15,20 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import dagster as dg
-import duckdb
 import pytest
 
 from continual_ml.config import default_config
 from continual_ml.demo.synthetic_stream import generate_batch, partition_date
 from continual_ml.serving.model_store import read_pointer
+from continual_ml.settings import Settings
 from continual_ml.warehouse import registry
+from continual_ml.warehouse.connection import (
+    WarehouseLocation,
+    location_from_settings,
+    warehouse_connection,
+)
+from continual_ml_tests.lake_servers import free_port, lake_environment, running_object_store
+from continual_ml_tests.postgres_server import running_postgres
 from continual_ml_tests.scale_out import ScaleOut, running_scale_out
 
 LOOP_SECONDS = 600
@@ -35,7 +42,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.timeout(1200)]
 class Loop:
     scale_out: ScaleOut
     landing: Path
-    warehouse: Path
+    warehouse: WarehouseLocation
     bentoml_home: Path
 
     def land(self, day_index: int) -> None:
@@ -54,22 +61,25 @@ class Loop:
 
 @pytest.fixture(scope="module")
 def loop(tmp_path_factory) -> Iterator[Loop]:
+    """DuckLake (catalog in Postgres, data on S3 on loopback), two slots for per-day steps."""
     state = tmp_path_factory.mktemp("loop-on-workers")
-    for folder in ("warehouse", "landing", "bentoml"):
+    for folder in ("landing", "bentoml"):
         (state / folder).mkdir()
-    settings = {
-        "CONTINUAL_ML_WAREHOUSE": str(state / "warehouse" / "warehouse.duckdb"),
-        "CONTINUAL_ML_LANDING_DIR": str(state / "landing"),
-        "MLFLOW_TRACKING_URI": f"sqlite:///{state / 'mlflow.db'}",
-        "BENTOML_HOME": str(state / "bentoml"),
-    }
-    with running_scale_out(state, settings, workers=2) as scale_out:
-        yield Loop(
-            scale_out,
-            state / "landing",
-            Path(settings["CONTINUAL_ML_WAREHOUSE"]),
-            Path(settings["BENTOML_HOME"]),
-        )
+    with (
+        running_postgres(free_port(), state / "postgres.log") as postgres,
+        running_object_store() as store,
+    ):
+        settings = {
+            **lake_environment(postgres, store=store),
+            "CONTINUAL_ML_LANDING_DIR": str(state / "landing"),
+            "MLFLOW_TRACKING_URI": f"sqlite:///{state / 'mlflow.db'}",
+            "BENTOML_HOME": str(state / "bentoml"),
+        }
+        location = location_from_settings(Settings.from_env(settings), Path("unused.duckdb"))
+        with running_scale_out(
+            state, settings, workers=2, warehouse_slots=2, postgres=postgres
+        ) as scale_out:
+            yield Loop(scale_out, state / "landing", location, state / "bentoml")
 
 
 def test_landed_days_are_monitored_retrained_on_and_promoted_on_workers(loop):
@@ -81,7 +91,7 @@ def test_landed_days_are_monitored_retrained_on_and_promoted_on_workers(loop):
         loop.land(day)
     processes.wait_for("champion v2 promoted", lambda: loop.champion_version() == 2, LOOP_SECONDS)
 
-    with duckdb.connect(str(loop.warehouse), read_only=True) as conn:
+    with warehouse_connection(loop.warehouse, read_only=True) as conn:
         assert registry.current_champion(conn)["version"] == 2
         rows = conn.execute("SELECT DISTINCT partition_date FROM drift_reports").fetchall()
         days = {d for (d,) in rows}

@@ -20,17 +20,24 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import dagster as dg
-import duckdb
 import pandas as pd
 import psutil
 import pytest
 
 from continual_ml.config import default_config
 from continual_ml.demo.synthetic_stream import generate_batch, partition_date
+from continual_ml.settings import Settings
+from continual_ml.warehouse.connection import (
+    WarehouseLocation,
+    location_from_settings,
+    warehouse_connection,
+)
+from continual_ml_tests.lake_servers import free_port, lake_environment, running_object_store
+from continual_ml_tests.postgres_server import running_postgres
 from continual_ml_tests.scale_out import ScaleOut, running_scale_out
 
 RUN_SECONDS = 300
-SMALL_ROWS = 40
+DAY_ROWS = 100_000
 BIG_ROWS = 1_500_000
 KILLED_DAY = 0
 FILE_TAG = "continual_ml/file"
@@ -42,7 +49,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
 class Deployment:
     scale_out: ScaleOut
     landing: Path
-    warehouse: Path
+    warehouse: WarehouseLocation
 
     def runs_for(self, file_name: str) -> list[dg.DagsterRun]:
         return list(self.scale_out.instance.get_runs(dg.RunsFilter(tags={FILE_TAG: file_name})))
@@ -68,16 +75,27 @@ def step_events(instance, run_id: str, event_type: dg.DagsterEventType) -> list:
 
 @pytest.fixture(scope="module")
 def deployment(tmp_path_factory) -> Iterator[Deployment]:
+    """The profile on its warehouse: DuckLake, catalog in the Postgres that holds Dagster's
+    storage and the broker, data on an S3 store on loopback; two slots for per-day steps."""
     state = tmp_path_factory.mktemp("scale-out")
-    settings = {
-        "CONTINUAL_ML_WAREHOUSE": str(state / "warehouse" / "warehouse.duckdb"),
-        "CONTINUAL_ML_LANDING_DIR": str(state / "landing"),
-        "MLFLOW_TRACKING_URI": f"sqlite:///{state / 'mlflow.db'}",
-    }
-    for folder in ("warehouse", "landing"):
-        (state / folder).mkdir()
-    with running_scale_out(state, settings, workers=2) as scale_out:
-        yield Deployment(scale_out, state / "landing", Path(settings["CONTINUAL_ML_WAREHOUSE"]))
+    (state / "landing").mkdir()
+    with (
+        running_postgres(free_port(), state / "postgres.log") as postgres,
+        running_object_store() as store,
+    ):
+        settings = {
+            **lake_environment(postgres, store=store),
+            "CONTINUAL_ML_LANDING_DIR": str(state / "landing"),
+            "MLFLOW_TRACKING_URI": f"sqlite:///{state / 'mlflow.db'}",
+        }
+        with running_scale_out(
+            state, settings, workers=2, warehouse_slots=2, postgres=postgres
+        ) as scale_out:
+            yield Deployment(scale_out, state / "landing", warehouse_location(settings))
+
+
+def warehouse_location(settings: dict[str, str]):
+    return location_from_settings(Settings.from_env(settings), Path("unused.duckdb"))
 
 
 def finished(deployment: Deployment, file_name: str, retries: int = 0) -> dg.DagsterRun | None:
@@ -90,7 +108,9 @@ def finished(deployment: Deployment, file_name: str, retries: int = 0) -> dg.Dag
 
 def test_each_step_executes_in_a_worker_process_not_in_the_run(deployment):
     scale_out = deployment.scale_out
-    files = [deployment.land(day, SMALL_ROWS) for day in (10, 12)]
+    # Landed together, two days apart: the sensor asks for two runs at once, the queue starts
+    # both, and with two pool slots their steps execute side by side.
+    files = [deployment.land(day, DAY_ROWS) for day in (10, 12)]
     for path in files:
         run = scale_out.processes.wait_for(
             f"run of {path.name}", lambda p=path: finished(deployment, p.name), RUN_SECONDS
@@ -111,11 +131,16 @@ def test_each_step_executes_in_a_worker_process_not_in_the_run(deployment):
             assert pid in workers, (entry.step_key, pid, workers)
             used.add(workers[pid])
             assert Path(psutil.Process(pid).cwd()) == scale_out.workdirs[workers[pid]]
-    assert used
-    with duckdb.connect(str(deployment.warehouse), read_only=True) as conn:
+    assert used == set(scale_out.workdirs), used
+    records = [
+        scale_out.instance.get_run_record_by_id(deployment.runs_for(path.name)[0].run_id)
+        for path in files
+    ]
+    assert max(r.start_time for r in records) < min(r.end_time for r in records), "one by one"
+    with warehouse_connection(deployment.warehouse, read_only=True) as conn:
         counts = dict(conn.execute("SELECT source, rows_good FROM ingested_files").fetchall())
     assert {path.name: counts.get(path.name) for path in files} == {
-        path.name: SMALL_ROWS for path in files
+        path.name: DAY_ROWS for path in files
     }
 
 
@@ -151,7 +176,7 @@ def test_a_worker_killed_mid_step_fails_the_run_which_runs_again_and_lands_once(
     # Both workers still serve: the killed pool process was replaced by its worker.
     scale_out.processes.check_alive()
     day = partition_date(default_config(), KILLED_DAY)
-    with duckdb.connect(str(deployment.warehouse), read_only=True) as conn:
+    with warehouse_connection(deployment.warehouse, read_only=True) as conn:
         rows = conn.execute(
             "SELECT count(*) FROM observations WHERE partition_date = ?", [day]
         ).fetchone()[0]

@@ -5,6 +5,7 @@ from datetime import date, timedelta
 import dagster as dg
 
 from continual_ml.config import default_config
+from continual_ml.settings import Settings
 
 daily_partitions = dg.DailyPartitionsDefinition(
     start_date=default_config().partitions_start.isoformat()
@@ -14,8 +15,19 @@ daily_partitions = dg.DailyPartitionsDefinition(
 # monitoring a day, so each per-day asset loops over the days of its run in one step, with one
 # DuckDB connection. The sensors ask for ranges the same way when several days are pending.
 ONE_RUN_PER_BACKFILL = dg.BackfillPolicy.single_run()
-# Every step that opens DuckDB claims this pool's one slot: one writer at a time, by design.
+# Every per-partition step that writes the warehouse claims a slot of this pool: one on the DuckDB
+# file (one writer at a time, by design), N on DuckLake (`dagster instance concurrency set`).
 WAREHOUSE_POOL = "duckdb_warehouse"
+# Training, the gate, promotion, rollback and approval change the champion: one at a time,
+# always. On the DuckDB file they share the warehouse's pool (its one writer); on DuckLake they
+# have this pool of their own, left at the instance's default of one slot.
+PROMOTION_POOL = "model_promotion"
+
+
+def promotion_pool() -> str:
+    """The pool of the steps that change the champion, for the warehouse the settings name."""
+    multi_writer = Settings.from_env().warehouse_backend == "ducklake"
+    return PROMOTION_POOL if multi_writer else WAREHOUSE_POOL
 
 
 def per_day_asset(**asset_args):

@@ -12,7 +12,7 @@ from continual_ml.config import DatasetConfig, default_config
 from continual_ml.decisions.promotion import mark_in_mlflow, promote
 from continual_ml.defs.data.assets import observations, partition_day
 from continual_ml.defs.metadata import run_url
-from continual_ml.defs.partitions import WAREHOUSE_POOL, daily_partitions
+from continual_ml.defs.partitions import daily_partitions, promotion_pool
 from continual_ml.defs.resources import AlertsResource, ArtifactDirsResource, DatasetResource
 from continual_ml.defs.training.tracking import (
     closed_on_failure,
@@ -40,7 +40,7 @@ def window_split(conn, config: DatasetConfig, context: dg.AssetExecutionContext)
     partitions_def=daily_partitions,
     group_name="training",
     kinds={"sklearn", "mlflow", "duckdb"},
-    pool=WAREHOUSE_POOL,
+    pool=promotion_pool(),
     deps=[
         dg.AssetDep(
             observations,
@@ -116,7 +116,7 @@ def candidate_model(
     partitions_def=daily_partitions,
     group_name="training",
     kinds={"sklearn", "duckdb"},
-    pool=WAREHOUSE_POOL,
+    pool=promotion_pool(),
     deps=[candidate_model],
 )
 def evaluation_scores(
@@ -181,7 +181,7 @@ def evaluation_scores(
     partitions_def=daily_partitions,
     group_name="training",
     kinds={"bentoml", "mlflow", "duckdb"},
-    pool=WAREHOUSE_POOL,
+    pool=promotion_pool(),
     deps=[evaluation_scores],
 )
 def champion_model(

@@ -6,7 +6,7 @@ from dagster_duckdb import DuckDBResource
 from continual_ml.alerts.delivery import Alert
 from continual_ml.decisions.gate_verdict import judge
 from continual_ml.defs.data.assets import partition_day
-from continual_ml.defs.partitions import WAREHOUSE_POOL
+from continual_ml.defs.partitions import promotion_pool
 from continual_ml.defs.resources import AlertsResource, DatasetResource
 from continual_ml.defs.training.assets import evaluation_scores
 from continual_ml.warehouse import registry
@@ -15,7 +15,7 @@ from continual_ml.warehouse.schema import apply_schema
 GATE_CHECK = "candidate_beats_champion"
 
 
-@dg.asset_check(asset=evaluation_scores, name=GATE_CHECK, blocking=True, pool=WAREHOUSE_POOL)
+@dg.asset_check(asset=evaluation_scores, name=GATE_CHECK, blocking=True, pool=promotion_pool())
 def candidate_beats_champion(
     context: dg.AssetCheckExecutionContext,
     dataset: DatasetResource,

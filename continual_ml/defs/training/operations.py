@@ -5,7 +5,7 @@ from dagster_duckdb import DuckDBResource
 
 from continual_ml.alerts.delivery import Alert
 from continual_ml.decisions import promotion
-from continual_ml.defs.partitions import WAREHOUSE_POOL
+from continual_ml.defs.partitions import promotion_pool
 from continual_ml.defs.resources import AlertsResource, ArtifactDirsResource, DatasetResource
 from continual_ml.defs.training.assets import champion_metadata, champion_model
 from continual_ml.warehouse import registry
@@ -38,7 +38,7 @@ class DecisionConfig(dg.Config):
     actor: str = "dagster-ui"
 
 
-@dg.op(pool=WAREHOUSE_POOL)
+@dg.op(pool=promotion_pool())
 def restore_previous_champion(
     context: dg.OpExecutionContext,
     config: RollbackConfig,
@@ -71,7 +71,7 @@ def restore_previous_champion(
     return version
 
 
-@dg.op(pool=WAREHOUSE_POOL)
+@dg.op(pool=promotion_pool())
 def decide_pending_candidate(
     context: dg.OpExecutionContext,
     config: DecisionConfig,
