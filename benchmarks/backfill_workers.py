@@ -13,8 +13,11 @@ same home:
 Where the time goes, per run, from the event log: launch (RUN_STARTING → RUN_START, the run
 process starting), hand-off (the run process submitting a step → a worker starting it), step
 execution (STEP_START → STEP_SUCCESS, by asset), and the queue wait before a slot frees.
-With the DuckDB file warehouse the per-partition pool keeps one slot: steps of different runs
-never overlap, only launches and hand-offs do. Writes `benchmarks/results/backfill_workers.json`.
+The workers' warehouse is DuckLake (catalog in Postgres, data on moto's S3 server on loopback;
+the history ingested into it the same way), its per-day pool with N slots; with `--warehouse
+duckdb` it is a DuckDB file and the pool keeps one slot (steps of different runs never overlap,
+only launches and hand-offs do). Each measurement holds the exclusive CPU lock. Writes
+`benchmarks/results/backfill_workers.json`.
 
     python -m benchmarks.backfill_workers --days 365 --slots 1 2 4 --days-per-run 30
 """
@@ -147,16 +150,23 @@ def most_runs_at_once(instance, run_ids: list[str]) -> int:
     return most
 
 
-def run_on_workers(home: Path, folder: Path, slots: int, ranges, postgres, lock: bool) -> dict:
-    from continual_ml_tests.scale_out import running_scale_out
-
-    settings = {
+def home_settings(home: Path, lake: dict[str, str]) -> dict[str, str]:
+    """What every process of a configuration reads: the home's stores, and the warehouse (the
+    home's DuckDB file, or the DuckLake `lake` names)."""
+    return {
         "CONTINUAL_ML_HOME": str(home),
         "CONTINUAL_ML_CONFIG": os.environ["CONTINUAL_ML_CONFIG"],
         "CONTINUAL_ML_WAREHOUSE": str(home / "warehouse.duckdb"),
         "MLFLOW_TRACKING_URI": f"sqlite:///{home / 'mlflow.db'}",
         "BENTOML_HOME": str(home / "bentoml"),
+        **lake,
     }
+
+
+def run_on_workers(settings, folder: Path, slots: int, ranges, postgres, lock: bool) -> dict:
+    from continual_ml_tests.scale_out import running_scale_out
+
+    multi_writer = settings.get("CONTINUAL_ML_WAREHOUSE_BACKEND") == "ducklake"
     state = folder / f"workers-{slots}"
     # Starting the processes is heavy work too: the whole of it under the exclusive lock.
     with (
@@ -166,6 +176,8 @@ def run_on_workers(home: Path, folder: Path, slots: int, ranges, postgres, lock:
             settings,
             workers=slots,
             max_concurrent_runs=slots,
+            # The per-day pool: N slots on DuckLake; the DuckDB file keeps its one writer.
+            warehouse_slots=slots if multi_writer else 1,
             postgres=postgres,
             database=f"dagster_{slots}",
         ) as scale_out,
@@ -189,6 +201,7 @@ def run_on_workers(home: Path, folder: Path, slots: int, ranges, postgres, lock:
         return {
             "run_slots": slots,
             "workers": slots,
+            "warehouse_pool_slots": slots if multi_writer else 1,
             "runs": len(run_ids),
             "wall_s": round(wall, 1),
             "most_runs_at_once": most_runs_at_once(scale_out.instance, run_ids),
@@ -199,34 +212,47 @@ def run_on_workers(home: Path, folder: Path, slots: int, ranges, postgres, lock:
         }
 
 
-def run(days=365, rows_per_day=2000, slots=(1, 2, 4), days_per_run=30, workdir=None, lock=True):
+def setup_home(env: dict, history: Path) -> dict:
+    return {
+        "init_s": run_cli(env, "init"),
+        "ingest_s": run_cli(env, "ingest", str(history)),
+        "bootstrap_s": run_cli(env, "bootstrap"),
+    }
+
+
+def run(
+    days=365,
+    rows_per_day=2000,
+    slots=(1, 2, 4),
+    days_per_run=30,
+    workdir=None,
+    lock=True,
+    warehouse="ducklake",
+):
+    from continual_ml_tests.lake_servers import lake_environment, running_object_store
     from continual_ml_tests.postgres_server import running_postgres
     from continual_ml_tests.test_production_profile import free_port
 
     folder = Path(workdir or tempfile.mkdtemp(prefix="backfill-workers-"))
     folder.mkdir(parents=True, exist_ok=True)
-    home = folder / "home"
     config, history = write_history(folder, days, rows_per_day)
-    env = {
+    os.environ["CONTINUAL_ML_CONFIG"] = str(config)
+    base = {
         k: v
         for k, v in os.environ.items()
         if not k.startswith(("CONTINUAL_ML_", "DAGSTER_", "BENTOML_", "MLFLOW_"))
     }
-    env.update(CONTINUAL_ML_HOME=str(home), CONTINUAL_ML_CONFIG=str(config))
-    os.environ["CONTINUAL_ML_CONFIG"] = str(config)
+    embedded_env = {**base, **home_settings(folder / "home", {})}
     with machine(lock, exclusive=False):
-        setup = {
-            "init_s": run_cli(env, "init"),
-            "ingest_s": run_cli(env, "ingest", str(history)),
-            "bootstrap_s": run_cli(env, "bootstrap"),
-        }
+        setup = setup_home(embedded_env, history)
     with machine(lock, exclusive=True) as load_before:
-        embedded = run_cli(env, "backfill")
+        embedded = run_cli(embedded_env, "backfill")
         load_after = os.getloadavg()
     results = {
         "days": days,
         "rows_per_day": rows_per_day,
         "days_per_run": days_per_run,
+        "workers_warehouse": warehouse,
         "setup": {k: round(v, 1) for k, v in setup.items()},
         "embedded": {
             "runs": 1,
@@ -239,10 +265,18 @@ def run(days=365, rows_per_day=2000, slots=(1, 2, 4), days_per_run=30, workdir=N
         "cpus": os.cpu_count(),
     }
     ranges = chunks(days, days_per_run)
-    logs = folder / "postgres.log"
-    with running_postgres(free_port(), logs) as postgres:
+    with (
+        running_postgres(free_port(), folder / "postgres.log") as postgres,
+        running_object_store() as store,
+    ):
+        lake = lake_environment(postgres, store=store) if warehouse == "ducklake" else {}
+        settings = home_settings(folder / "home-workers", lake)
+        with machine(lock, exclusive=False):
+            results["workers_setup"] = {
+                k: round(v, 1) for k, v in setup_home({**base, **settings}, history).items()
+            }
         for n in slots:
-            measured = run_on_workers(home, folder, n, ranges, postgres, lock)
+            measured = run_on_workers(settings, folder, n, ranges, postgres, lock)
             measured["partitions_per_hour"] = round(days / measured["wall_s"] * 3600)
             results["workers"].append(measured)
     for measured in results["workers"]:
@@ -257,6 +291,7 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--slots", type=int, nargs="+", default=[1, 2, 4])
     parser.add_argument("--days-per-run", type=int, default=30)
     parser.add_argument("--workdir", default=None)
+    parser.add_argument("--warehouse", choices=["ducklake", "duckdb"], default="ducklake")
     parser.add_argument("--no-lock", action="store_true", help="measure without the quiet lock")
     parser.add_argument("--out", default=str(RESULTS_FILE))
     args = parser.parse_args(argv)
@@ -267,6 +302,7 @@ def main(argv: list[str] | None = None) -> dict:
         args.days_per_run,
         args.workdir,
         lock=not args.no_lock,
+        warehouse=args.warehouse,
     )
     Path(args.out).write_text(json.dumps(results, indent=2))
     print(json.dumps(results, indent=2))
