@@ -37,9 +37,8 @@ from continual_ml_tests.postgres_server import running_postgres
 from continual_ml_tests.scale_out import ScaleOut, running_scale_out
 
 RUN_SECONDS = 300
-DAY_ROWS = 100_000
-BIG_ROWS = 1_500_000
-KILLED_DAY = 0
+DAY_ROWS = 300_000  # a few seconds of ingestion: time to kill it, and for two to overlap
+KILLED_DAY = 1
 FILE_TAG = "continual_ml/file"
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
@@ -110,7 +109,7 @@ def test_each_step_executes_in_a_worker_process_not_in_the_run(deployment):
     scale_out = deployment.scale_out
     # Landed together, two days apart: the sensor asks for two runs at once, the queue starts
     # both, and with two pool slots their steps execute side by side.
-    files = [deployment.land(day, DAY_ROWS) for day in (10, 12)]
+    files = [deployment.land(day, DAY_ROWS) for day in (0, 2)]
     for path in files:
         run = scale_out.processes.wait_for(
             f"run of {path.name}", lambda p=path: finished(deployment, p.name), RUN_SECONDS
@@ -159,8 +158,7 @@ def wait_for_step_start(deployment: Deployment, file_name: str, step_key: str):
 
 def test_a_worker_killed_mid_step_fails_the_run_which_runs_again_and_lands_once(deployment):
     scale_out = deployment.scale_out
-    # The earliest day: no earlier days for the row-count check to hold 1.5M rows against.
-    path = deployment.land(KILLED_DAY, BIG_ROWS)
+    path = deployment.land(KILLED_DAY, DAY_ROWS)
     run, start = wait_for_step_start(deployment, path.name, "observations")
     assert start.dagster_event.pid in scale_out.worker_processes()
     os.kill(start.dagster_event.pid, signal.SIGKILL)
@@ -183,5 +181,5 @@ def test_a_worker_killed_mid_step_fails_the_run_which_runs_again_and_lands_once(
         ledger = conn.execute(
             "SELECT rows_good FROM ingested_files WHERE source = ?", [path.name]
         ).fetchall()
-    assert rows == BIG_ROWS
-    assert ledger == [(BIG_ROWS,)]
+    assert rows == DAY_ROWS
+    assert ledger == [(DAY_ROWS,)]
