@@ -132,7 +132,7 @@ def time_split(instance, run_ids: list[str]) -> dict:
             elif entry.dagster_event_type == E.STEP_SUCCESS:
                 begin = started[("step", entry.step_key)]
                 split["steps_s"].setdefault(entry.step_key, []).append(entry.timestamp - begin)
-        split["handoff_s"].append(sum(started[k] - submitted[k] for k in submitted))
+        split["handoff_s"].append(sum(started[k] - submitted[k] for k in submitted if k in started))
     steps = {key: round(mean(values), 2) for key, values in split.pop("steps_s").items()}
     means = {key: round(mean(values), 2) for key, values in split.items()}
     return {**means, "steps_s": steps}

@@ -97,8 +97,16 @@ def test_landed_days_are_monitored_retrained_on_and_promoted_on_workers(loop):
         days = {d for (d,) in rows}
     config = default_config()
     assert {partition_date(config, d) for d in DRIFTED_DAYS} <= days
-    policy_retrains = loop.runs(job_name="retrain_job", tags={"continual_ml/trigger": "policy"})
-    assert any(run.status == dg.DagsterRunStatus.SUCCESS for run in policy_retrains)
+    # The pointer moves inside the promoting step: its run ends a moment later.
+    processes.wait_for(
+        "the policy's retrain run succeeded",
+        lambda: loop.runs(
+            job_name="retrain_job",
+            tags={"continual_ml/trigger": "policy"},
+            statuses=[dg.DagsterRunStatus.SUCCESS],
+        ),
+        LOOP_SECONDS,
+    )
 
     # Every step of every run that succeeded executed in a worker process, not in its run.
     instance, workers = loop.scale_out.instance, loop.scale_out.worker_processes()
