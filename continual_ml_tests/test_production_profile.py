@@ -145,8 +145,14 @@ class Deployment:
 
 def native_environment(daemon: dict, state: Path, ports: dict[str, int]) -> dict[str, str]:
     """The Dagster services' compose environment and .env.example, pointed at this machine."""
-    env = {**env_template(), **daemon["environment"]}
-    env = {key: native_path(str(value), state) for key, value in env.items()}
+    template = env_template()
+    env = {**template, **daemon["environment"]}
+    # Compose fills `${VAR:-default}` from `.env`, else with the default.
+    env = {
+        key: re.sub(r"\$\{(\w+):-([^}]*)\}", lambda m: template.get(m[1]) or m[2], str(value))
+        for key, value in env.items()
+    }
+    env = {key: native_path(value, state) for key, value in env.items()}
     env.update(
         DAGSTER_POSTGRES_HOST="127.0.0.1",
         DAGSTER_POSTGRES_PORT=str(ports["postgres"]),
