@@ -154,7 +154,7 @@ def run(
         for round_index in range(rounds):
             names = list(targets) if round_index % 2 == 0 else list(targets)[::-1]
             for name in names:
-                url, serving = targets[name]
+                url, _ = targets[name]
                 before = predictions_served(replicas[1].url)
                 load = run_wrk(url, "/predict", body, concurrency, duration / rounds)
                 totals[name].absorb(load)
