@@ -3,13 +3,15 @@
 A third server, FastAPI calling the scikit-learn pipeline per request (what a plain first
 version looks like), answers the single-row `/predict` cases too.
 
-Both servers run at once on loopback, one worker each, and every case is measured on one and
-then the other: single rows to `/predict` at several concurrencies; single rows to our
+The servers run at once on loopback, one worker each, and every case is measured on each in
+turn: single rows to `/predict` at several concurrencies; single rows to our
 `/predict_rows`, where BentoML's adaptive batching merges concurrent requests (the bare app
 answers the same rows on `/predict`); 1,000-row `/predict_batch`; and, for our service, load
-while two new champions are promoted, on each single-row route. The load generator
-(`benchmarks.load_generator`) shares the machine's cores with the servers. Prints a markdown
-table and writes JSON to `benchmarks/results/serving.json`.
+while two new champions are promoted, on each single-row route. The cases are loaded by `wrk`
+(`benchmarks.wrk_load`: one C thread, a few microseconds of CPU a request), with every server
+pinned to the first core and wrk to the second (`--no-pin` lets them float); the swaps by the
+Python generator (`benchmarks.load_generator`), which checks each answer's model version.
+Prints a markdown table and writes JSON to `benchmarks/results/serving.json`.
 
     python -m benchmarks.serving --duration 10
 """
