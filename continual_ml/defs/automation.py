@@ -11,7 +11,7 @@ from continual_ml.decisions.retrain_policy import (
     decide_retrain,
     follow_up_partition,
 )
-from continual_ml.defs.jobs import SENSOR_INTERVAL_SECONDS, priority_tag, retrain_job
+from continual_ml.defs.jobs import queue_tags, retrain_job, sensor_interval
 from continual_ml.defs.rerequest import attempt_run_key, request_tags, requests_to_ask_again
 from continual_ml.defs.resources import DatasetResource
 
@@ -144,7 +144,7 @@ class NewestDayOfRun:
 
 @dg.sensor(
     job=retrain_job,
-    minimum_interval_seconds=SENSOR_INTERVAL_SECONDS,
+    minimum_interval_seconds=sensor_interval(),
     default_status=dg.DefaultSensorStatus.RUNNING,
 )
 def drift_retrain_sensor(
@@ -192,7 +192,7 @@ def drift_retrain_sensor(
                 run_key=run_key,
                 partition_key=partition,
                 tags={
-                    **priority_tag("retrain"),
+                    **queue_tags("retrain"),
                     "continual_ml/trigger": "policy",
                     "continual_ml/causes": ",".join(decision.causes),
                     **request_tags(run_key),
@@ -209,7 +209,7 @@ def drift_retrain_sensor(
                 run_key=attempt_run_key(request_key, step.attempt),
                 partition_key=last.tags.get("dagster/partition"),
                 tags={
-                    **priority_tag("retrain"),
+                    **queue_tags("retrain"),
                     "continual_ml/trigger": "policy",
                     "continual_ml/causes": last.tags.get("continual_ml/causes", ""),
                     **request_tags(request_key),
