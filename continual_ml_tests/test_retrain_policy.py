@@ -191,6 +191,8 @@ def test_a_promotion_is_followed_up_until_the_gate_refuses_twice_in_a_row():
     assert follow_up_partition([("01", True), ("02", False), ("03", False)], 2) is None
     assert follow_up_partition([("01", True), ("02", False), ("03", True)], 2) == "03"
     assert follow_up_partition([("01", True)], 0) is None  # switched off
+    # A retrain still in the queue or running: its verdict first, then maybe a follow-up.
+    assert follow_up_partition([("01", True)], 2, pending=True) is None
     calm = days(0.6, 0.0, realized_accuracy=0.92)
     follow = decide_retrain(POLICY, calm, 0.92, [], NOW, follow_up_from="2026-01-01")
     assert follow.retrain and follow.causes == ("follow-up",)

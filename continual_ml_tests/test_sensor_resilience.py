@@ -166,7 +166,7 @@ def test_one_prediction_log_run_per_backlog(home, config, instance):
     assert "is landing the logs already claimed" in result.skip_message
 
 
-def test_waiting_runs_rise_in_priority_up_to_below_prediction_logs_and_retrains(instance):
+def test_waiting_runs_rise_in_priority_up_to_the_retrains_below_logs_and_landed_days(instance):
     from datetime import UTC, datetime, timedelta
 
     run = queued_run(instance, {"dagster/priority": "0"})
@@ -177,6 +177,9 @@ def test_waiting_runs_rise_in_priority_up_to_below_prediction_logs_and_retrains(
     age_queued_runs(instance, datetime.now(UTC) + timedelta(hours=1))
     assert instance.get_run_by_id(run.run_id).tags["dagster/priority"] == str(AGING_CAP)
     assert AGING_CAP < int(queue_tags("prediction_log")["dagster/priority"])
+    assert AGING_CAP < int(queue_tags("monitoring")["dagster/priority"])
+    # they then take turns with the retrains, oldest first, however many the policy asks for
+    assert AGING_CAP == int(queue_tags("retrain")["dagster/priority"])
     result = queue_aging_sensor.evaluate_tick(dg.build_sensor_context(instance=instance))
     assert "1 runs queued" in result.skip_message
 

@@ -50,6 +50,11 @@ run_monitoring:
   start_timeout_seconds: 180
   cancel_timeout_seconds: 180
   poll_interval_seconds: 20
+# Each sensor ticks in its own thread: the landing sensor's ticks keep their pace when another
+# sensor is slow to answer.
+sensors:
+  use_threads: true
+  num_workers: 4
 telemetry:
   enabled: false
 """

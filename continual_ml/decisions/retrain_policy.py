@@ -93,12 +93,18 @@ class RetrainDecision:
     not_before: datetime | None = None
 
 
-def follow_up_partition(retrains: Sequence[tuple[str, bool]], refusals: int) -> str | None:
+def follow_up_partition(
+    retrains: Sequence[tuple[str, bool]], refusals: int, pending: bool = False
+) -> str | None:
     """The newest retrain's partition while a follow-up is due, else None.
 
     `retrains` are the policy's retrains, oldest first, as (partition, promoted). A follow-up is
-    due after a promotion until `refusals` retrains in a row have been refused.
+    due after a promotion until `refusals` retrains in a row have been refused. While a retrain
+    is `pending` (asked for, its gate not passed yet), none is: the follow-up waits for that
+    verdict, else every day landing meanwhile would ask for one more.
     """
+    if pending:
+        return None
     refused = 0
     for _, promoted in reversed(retrains):
         if promoted:

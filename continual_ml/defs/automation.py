@@ -122,6 +122,28 @@ def policy_retrains(instance) -> list[tuple[str, bool]]:
     ]
 
 
+PENDING = [
+    dg.DagsterRunStatus.NOT_STARTED,
+    dg.DagsterRunStatus.QUEUED,
+    dg.DagsterRunStatus.STARTING,
+    dg.DagsterRunStatus.STARTED,
+]
+
+
+def policy_retrain_pending(instance) -> bool:
+    """Whether a retrain the policy asked for has not finished yet (queued or running)."""
+    return bool(
+        instance.get_run_records(
+            dg.RunsFilter(
+                job_name=retrain_job.name,
+                tags={"continual_ml/trigger": "policy"},
+                statuses=PENDING,
+            ),
+            limit=1,
+        )
+    )
+
+
 class NewestDayOfRun:
     """Whether a partition is the newest day of the run that measured it.
 
@@ -162,7 +184,9 @@ def drift_retrain_sensor(
     observations = policy_observations(context.instance)
     retrains = recent_retrains(context.instance)
     retrain_log = policy_retrains(context.instance)
-    follow_up = follow_up_partition(retrain_log, policy.follow_up_refusals)
+    follow_up = follow_up_partition(
+        retrain_log, policy.follow_up_refusals, pending=policy_retrain_pending(context.instance)
+    )
     last_retrain = retrain_log[-1][0] if retrain_log else None
     newest = NewestDayOfRun(context.instance)
     for record in records.records:

@@ -47,8 +47,8 @@ SENSOR_INTERVAL_SECONDS = Settings.from_env().sensor_seconds
 # Dagster's sensor daemon wakes every 5 s and ticks the sensors whose least interval has passed
 # since their last tick. An interval of exactly 5 s is then often a few milliseconds short at the
 # next wake-up, and the sensor ticks every 10 s instead (measured: every 9.3 s): half a 10-second
-# day added to the wait of each landed file. A second of slack lets it tick at each wake-up.
-DAEMON_SLACK_SECONDS = 1
+# day added to the wait of each landed file. Two seconds of slack let it tick at each wake-up.
+DAEMON_SLACK_SECONDS = 2
 
 
 def sensor_interval(multiple: int = 1) -> int:
