@@ -191,8 +191,6 @@ def test_a_promotion_is_followed_up_until_the_gate_refuses_twice_in_a_row():
     assert follow_up_partition([("01", True), ("02", False), ("03", False)], 2) is None
     assert follow_up_partition([("01", True), ("02", False), ("03", True)], 2) == "03"
     assert follow_up_partition([("01", True)], 0) is None  # switched off
-    # A retrain still in the queue or running: its verdict first, then maybe a follow-up.
-    assert follow_up_partition([("01", True)], 2, pending=True) is None
     calm = days(0.6, 0.0, realized_accuracy=0.92)
     follow = decide_retrain(POLICY, calm, 0.92, [], NOW, follow_up_from="2026-01-01")
     assert follow.retrain and follow.causes == ("follow-up",)
@@ -270,3 +268,13 @@ def test_the_policy_and_the_dataset_settings_share_their_defaults():
     from continual_ml.config import PolicySettings
 
     assert RetrainPolicy.from_settings(PolicySettings()) == RetrainPolicy()
+
+
+def test_no_second_retrain_is_asked_for_while_one_is_in_flight():
+    drifted = days(0.6, 0.6, realized_accuracy=0.80)
+    assert decide_retrain(POLICY, drifted, 0.92, [], NOW).retrain
+    waiting = decide_retrain(POLICY, drifted, 0.92, [], NOW, in_flight="2026-01-01")
+    assert not waiting.retrain and waiting.causes == ("drift", "performance")
+    assert waiting.reason.endswith("but the retrain on 2026-01-01 is still in flight")
+    # its verdict in, the next day is judged afresh
+    assert decide_retrain(POLICY, drifted, 0.92, [], NOW, in_flight=None).retrain

@@ -93,18 +93,12 @@ class RetrainDecision:
     not_before: datetime | None = None
 
 
-def follow_up_partition(
-    retrains: Sequence[tuple[str, bool]], refusals: int, pending: bool = False
-) -> str | None:
+def follow_up_partition(retrains: Sequence[tuple[str, bool]], refusals: int) -> str | None:
     """The newest retrain's partition while a follow-up is due, else None.
 
     `retrains` are the policy's retrains, oldest first, as (partition, promoted). A follow-up is
-    due after a promotion until `refusals` retrains in a row have been refused. While a retrain
-    is `pending` (asked for, its gate not passed yet), none is: the follow-up waits for that
-    verdict, else every day landing meanwhile would ask for one more.
+    due after a promotion until `refusals` retrains in a row have been refused.
     """
-    if pending:
-        return None
     refused = 0
     for _, promoted in reversed(retrains):
         if promoted:
@@ -232,11 +226,17 @@ def decide_retrain(
     now: datetime,
     follow_up_from: str | None = None,
     last_retrain: str | None = None,
+    in_flight: str | None = None,
 ) -> RetrainDecision:
     """Decide on the newest of `observations` (oldest first) whether to retrain now.
 
     `follow_up_from` is `follow_up_partition` of the policy's retrains so far, and
-    `last_retrain` the partition of the newest of them.
+    `last_retrain` the partition of the newest of them. `in_flight` is the partition of a
+    retrain the policy asked for that is still queued or running: while it is, no other is
+    asked for. Its verdict answers the same evidence (a drift measured against the reference it
+    may replace), and a day measured after it is judged afresh; without this, days landing
+    faster than a retrain runs each asked for one more (10-second days: eight in a row, all but
+    the first three refused).
     """
     if not observations:
         return RetrainDecision(False, "no partitions observed yet")
@@ -261,6 +261,9 @@ def decide_retrain(
     found += (("follow-up", follow_up, following),)
     causes = tuple(cause for cause, hit, _ in found if hit)
     evidence = "; ".join(text for _, hit, text in found if hit)
+    if in_flight is not None:
+        reason = f"{prefix}{evidence}, but the retrain on {in_flight} is still in flight"
+        return RetrainDecision(False, reason, causes=causes)
     blocks = _blocks(policy, recent_retrains, now)
     if blocks:
         reason = prefix + evidence + ", but " + " and ".join(text for _, text in blocks)

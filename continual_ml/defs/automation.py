@@ -122,26 +122,24 @@ def policy_retrains(instance) -> list[tuple[str, bool]]:
     ]
 
 
-PENDING = [
-    dg.DagsterRunStatus.NOT_STARTED,
+IN_FLIGHT = [
     dg.DagsterRunStatus.QUEUED,
     dg.DagsterRunStatus.STARTING,
     dg.DagsterRunStatus.STARTED,
 ]
 
 
-def policy_retrain_pending(instance) -> bool:
-    """Whether a retrain the policy asked for has not finished yet (queued or running)."""
-    return bool(
-        instance.get_run_records(
-            dg.RunsFilter(
-                job_name=retrain_job.name,
-                tags={"continual_ml/trigger": "policy"},
-                statuses=PENDING,
-            ),
-            limit=1,
-        )
+def policy_retrain_in_flight(instance) -> str | None:
+    """The partition of a retrain the policy asked for that is queued or running, if any."""
+    records = instance.get_run_records(
+        dg.RunsFilter(
+            job_name=retrain_job.name,
+            tags={"continual_ml/trigger": "policy"},
+            statuses=IN_FLIGHT,
+        ),
+        limit=1,
     )
+    return records[0].dagster_run.tags.get("dagster/partition", "?") if records else None
 
 
 class NewestDayOfRun:
@@ -184,9 +182,8 @@ def drift_retrain_sensor(
     observations = policy_observations(context.instance)
     retrains = recent_retrains(context.instance)
     retrain_log = policy_retrains(context.instance)
-    follow_up = follow_up_partition(
-        retrain_log, policy.follow_up_refusals, pending=policy_retrain_pending(context.instance)
-    )
+    follow_up = follow_up_partition(retrain_log, policy.follow_up_refusals)
+    in_flight = policy_retrain_in_flight(context.instance)
     last_retrain = retrain_log[-1][0] if retrain_log else None
     newest = NewestDayOfRun(context.instance)
     for record in records.records:
@@ -197,7 +194,7 @@ def drift_retrain_sensor(
         now = data_time(partition)
         before = [t for t in retrains if t <= now]  # a replayed day knows nothing of later ones
         decision = decide_retrain(
-            policy, history, champion_score, before, now, follow_up, last_retrain
+            policy, history, champion_score, before, now, follow_up, last_retrain, in_flight
         )
         if not decision.retrain:
             skipped.append(decision.reason)
@@ -210,6 +207,7 @@ def drift_retrain_sensor(
             skipped.append(f"{partition}: retrain already requested (run key {run_key})")
             continue
         follow_up = None  # one follow-up at a time, even when a tick sees several days
+        in_flight = partition  # and one retrain
         retrains.append(now)  # the cooldown and the daily cap count this request too
         requests.append(
             dg.RunRequest(
