@@ -102,9 +102,11 @@ def delays(home: Path, instance, day_seconds: float) -> dict:
     monitored = _quantiles(monitoring)
     return {
         "monitored_after_days": monitored,
-        "share_monitored_within_2_days": round(sum(d <= 2 for d in monitoring) / len(landed), 4)
-        if landed
-        else None,
+        # of the days monitored, or waiting longer than 2 days at the end
+        "share_monitored_within_2_days": round(
+            sum(d <= 2 for d in monitoring) / max(len(monitoring) + sum(w > 2 for w in waiting), 1),
+            4,
+        ),
         "days_not_monitored_at_the_end": len(waiting),
         "unmonitored_days_waited_days": round(max(waiting, default=0.0), 2),
         "log_in_duckdb_after_s": _quantiles(logs),
