@@ -4,10 +4,13 @@ minutes keeps up, as issue 13 asks.
 Asserted, as the issue states it: the queue stays bounded (a fixed few runs, not growing with
 time); every landed day is monitored within 2 simulated days (20 s) of its file landing, and a
 day still unmonitored at the end has waited less than that; every closed prediction log is in
-DuckDB within 60 s. The 30-minute run behind the README's figures
-(`benchmarks/results/sustained_load_10s_days.json`) was made on a quiet machine, under the
-exclusive lock; this test runs wherever the suite runs, so other work on the two cores can
-slow it down (the figures quoted below are that run's).
+DuckDB within 60 s. Nothing more is allowed than the issue allows.
+
+Measured (`benchmarks/results/sustained_load_10s_days.json`, 30 minutes on a quiet machine
+under the exclusive lock): days monitored after p50 1.02, p95 1.49, max 2.33 days, 178 of 179
+within 2 days (the late one waited behind a drift explanation holding the warehouse); at most 2
+runs queued; logs in DuckDB after p95 33 s, max 47 s. So this test can fail on one slow day in
+ten minutes, and it runs wherever the suite runs: other work on the two cores slows every stage.
 """
 
 import pytest
