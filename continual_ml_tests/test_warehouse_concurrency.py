@@ -17,18 +17,31 @@ from continual_ml.warehouse import registry
 from continual_ml.warehouse.champion import change_champion
 from continual_ml.warehouse.connection import warehouse_connection
 from continual_ml.warehouse.schema import apply_schema
-from continual_ml_tests.test_warehouse_backends import (  # noqa: F401 (fixtures)
-    catalog_server,
-    model_row,
-    object_store,
-    scalar,
-    warehouse_backend,
+from continual_ml_tests.lake_servers import (
+    lake_environment,
+    running_catalog_server,
+    running_object_store,
 )
+from continual_ml_tests.test_warehouse_backends import model_row, scalar
 
 
-@pytest.mark.parametrize("warehouse_backend", ["ducklake_s3"], indirect=True)
+@pytest.fixture
+def lake_on_s3(home, monkeypatch, tmp_path):
+    """The home's settings select a new DuckLake, its catalog in Postgres, its data on S3."""
+    with (
+        running_catalog_server(tmp_path / "postgres.log") as catalog,
+        running_object_store() as store,
+    ):
+        for name, value in lake_environment(catalog, store=store).items():
+            monkeypatch.setenv(name, value)
+        yield
+
+
 def test_writers_in_four_processes_and_a_promoter_lose_and_duplicate_nothing(
-    home, warehouse_backend, config, tmp_path  # noqa: F811 (the imported fixture)
+    home,
+    lake_on_s3,
+    config,
+    tmp_path,
 ):
     """Four processes ingest three days each into one DuckLake while a fifth changes the
     champion twenty times: every row lands once, and the registry holds one champion whose
