@@ -72,10 +72,12 @@ def measure(case: str, path: Path, scratch: Path, servers: dict, n: int) -> dict
     environment = {
         k: v for k, v in os.environ.items() if not k.startswith(("CONTINUAL_ML_", "DAGSTER_"))
     }
-    environment["CONTINUAL_ML_HOME"] = str(scratch / f"{case}-{n}")
+    home = scratch / f"{case}-{path.stem}-{n}"  # every run starts empty
+    home.mkdir()
+    environment["CONTINUAL_ML_HOME"] = str(home)
     environment["CONTINUAL_ML_DUCKDB_MEMORY"] = servers["memory_limit"]
     if case == "ducklake_folder":
-        environment |= lake_environment(servers["catalog"], data=scratch / f"lake-{n}")
+        environment |= lake_environment(servers["catalog"], data=home / "lake")
     elif case == "ducklake_s3":
         environment |= lake_environment(servers["catalog"], store=servers["store"])
     done = subprocess.run(
