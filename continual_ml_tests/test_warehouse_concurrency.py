@@ -37,15 +37,15 @@ def lake_on_s3(home, monkeypatch, tmp_path):
         yield
 
 
-def test_writers_in_four_processes_and_a_promoter_lose_and_duplicate_nothing(
+def test_four_ingesting_processes_and_two_promoters_lose_and_duplicate_nothing(
     home,
     lake_on_s3,
     config,
     tmp_path,
 ):
-    """Four processes ingest three days each into one DuckLake while a fifth changes the
-    champion twenty times: every row lands once, and the registry holds one champion whose
-    history is an unbroken chain."""
+    """Four processes ingest three days each into one DuckLake while two more change the
+    champion twenty times each: every row lands once, and the registry holds one champion whose
+    history is an unbroken chain of all forty changes."""
     writers, days_each, swaps = 4, 3, 20
     batches = [
         [batch_file(config, partition_date(config, w * days_each + d), tmp_path) for d in range(3)]
@@ -60,7 +60,8 @@ def test_writers_in_four_processes_and_a_promoter_lose_and_duplicate_nothing(
         conn.execute("COMMIT")
     go = tmp_path / "go"
     commands = [["ingest", str(go), *map(str, files)] for files in batches]
-    commands.append(["swap", str(go), str(swaps)])
+    # two promoters, so that champion changes conflict with each other and are retried
+    commands += [["swap", str(go), str(swaps)]] * 2
     processes = [
         subprocess.Popen(
             [sys.executable, "-m", "continual_ml_tests.lake_workers", *command],
@@ -103,7 +104,11 @@ def test_writers_in_four_processes_and_a_promoter_lose_and_duplicate_nothing(
             "SELECT id, previous_champion, champion_version FROM promotions ORDER BY id"
         ).fetchall()
     assert sorted(s for _, s in statuses) == ["champion", "retired"]
-    assert [i for i, _, _ in history] == list(range(1, swaps + 2))
+    assert [i for i, _, _ in history] == list(range(1, 2 * swaps + 2))
     for (_, _, before), (_, previous, after) in itertools.pairwise(history):
         assert previous == before and after != before
     assert dict(statuses)[history[-1][2]] == "champion"
+    retries = sum(
+        (tmp_path / f"worker-{i}.log").read_text().count("retrying") for i in range(len(commands))
+    )
+    print(f"per partition {stored}; {len(history)} promotions; {retries} conflicts retried")
