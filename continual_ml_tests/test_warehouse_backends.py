@@ -116,6 +116,14 @@ def materialize(assets, day, home, instance, run_config=None):
     return result
 
 
+# The loop on a DuckLake folder repeats the S3 case's code paths for ~25 s: out of the default run.
+LOOP_BACKENDS = [
+    *BACKENDS[:2],
+    pytest.param("ducklake_folder", marks=[pytest.mark.integration, pytest.mark.slow]),
+]
+
+
+@pytest.mark.parametrize("warehouse_backend", LOOP_BACKENDS, indirect=True)
 def test_the_loop_writes_every_table_and_keeps_one_champion(
     home, warehouse_backend, config, instance
 ):
