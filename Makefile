@@ -13,7 +13,7 @@ export DO_NOT_TRACK := 1
 # starts finds them without an activated environment.
 export PATH := $(CURDIR)/.venv/bin:$(PATH)
 
-.PHONY: setup demo test test-unit dev up lint bench validate
+.PHONY: setup demo test test-unit dev up lint bench bench-tools validate
 
 $(UV):
 	$(PYTHON) -m venv .tools
@@ -47,5 +47,15 @@ validate: setup  ## load and validate the Dagster definitions (on the local home
 lint: setup
 	.venv/bin/ruff check . && .venv/bin/ruff format --check .
 
-bench: setup  ## the slow benchmarks, out of the default test run
+# The serving benchmarks' load generator and load balancer, from Debian's packages (as root,
+# as in CI); installed only when missing.
+BENCH_TOOLS := wrk nginx
+bench-tools:
+	@missing="$(strip $(foreach tool,$(BENCH_TOOLS),$(if $(shell PATH="$$PATH:/usr/sbin:/sbin" command -v $(tool)),,$(tool))))"; \
+	if [ -n "$$missing" ]; then \
+		apt-get update -q && DEBIAN_FRONTEND=noninteractive \
+			apt-get install -y -q --no-install-recommends $$missing; \
+	fi
+
+bench: setup bench-tools  ## the slow benchmarks, out of the default test run
 	.venv/bin/python -m pytest -m slow -s

@@ -3,13 +3,15 @@
 A third server, FastAPI calling the scikit-learn pipeline per request (what a plain first
 version looks like), answers the single-row `/predict` cases too.
 
-Both servers run at once on loopback, one worker each, and every case is measured on one and
-then the other: single rows to `/predict` at several concurrencies; single rows to our
+The servers run at once on loopback, one worker each, and every case is measured on each in
+turn: single rows to `/predict` at several concurrencies; single rows to our
 `/predict_rows`, where BentoML's adaptive batching merges concurrent requests (the bare app
 answers the same rows on `/predict`); 1,000-row `/predict_batch`; and, for our service, load
-while two new champions are promoted, on each single-row route. The load generator
-(`benchmarks.load_generator`) shares the machine's cores with the servers. Prints a markdown
-table and writes JSON to `benchmarks/results/serving.json`.
+while two new champions are promoted, on each single-row route. The cases are loaded by `wrk`
+(`benchmarks.wrk_load`: one C thread, a few microseconds of CPU a request), with every server
+pinned to the first core and wrk to the second (`--no-pin` lets them float); the swaps by the
+Python generator (`benchmarks.load_generator`), which checks each answer's model version.
+Prints a markdown table and writes JSON to `benchmarks/results/serving.json`.
 
     python -m benchmarks.serving --duration 10
 """
@@ -30,10 +32,12 @@ from pathlib import Path
 
 import httpx
 import pandas as pd
+import psutil
 
 from benchmarks.bare_asgi_app import BareAppProcess
-from benchmarks.load_generator import JSON_HEADERS, LoadRun, generate_load
+from benchmarks.load_generator import JSON_HEADERS, generate_load
 from benchmarks.serving_report import comparison_row, markdown_table, swap_line
+from benchmarks.wrk_load import WrkRun, run_wrk
 from continual_ml.app.service_process import ServiceProcess
 from continual_ml.config import default_config
 from continual_ml.demo.synthetic_stream import generate_batch, partition_date
@@ -126,10 +130,9 @@ def promote(store: Path, version: int, models: dict[int, tuple[bytes, str]]) -> 
     export_champion(store, default_config(), version, artifact, sha256)
 
 
-async def merged_totals(url: str) -> tuple[float, float]:
+def merged_totals(url: str) -> tuple[float, float]:
     """Requests merged into `/predict_rows` calls so far, and the number of those calls."""
-    async with httpx.AsyncClient(base_url=url, timeout=10) as client:
-        text = (await client.get("/metrics")).text
+    text = httpx.get(f"{url}/metrics", timeout=10).text
     totals = {name: float(value) for name, value in MERGED_METRIC.findall(text)}
     return totals.get("sum", 0.0), totals.get("count", 0.0)
 
@@ -178,27 +181,26 @@ async def swap_under_load(
     }
 
 
-async def measure(
+def measure(
     servers: dict[str, ServiceProcess | BareAppProcess],
     cases: list[Case],
     bodies: dict[str, bytes],
     duration: float,
     rounds: int,
+    client_cpus: set[int] | None = None,
 ) -> list[dict]:
-    """Every case on every server, in `rounds` interleaved slices of `duration / rounds` each.
+    """Every case on every server with wrk, in `rounds` interleaved slices of `duration / rounds`.
 
-    Others' work on the shared cores comes and goes; slicing each case across both servers,
+    Others' work on the shared cores comes and goes; slicing each case across the servers,
     in alternating order, exposes them to the same conditions.
     """
     for server in servers.values():  # warm-up: imports, caches, first requests
-        await generate_load(server.url, "/predict", bodies["single"], 8, min(2.0, duration / 2))
-        await generate_load(
-            server.url, "/predict_batch", bodies["batch"], 1, min(1.0, duration / 4)
-        )
+        run_wrk(server.url, "/predict", bodies["single"], 8, 2.0, cpus=client_cpus)
+        run_wrk(server.url, "/predict_batch", bodies["batch"], 1, 1.0, cpus=client_cpus)
     rows = []
     for case in cases:
         totals = {
-            name: LoadRun(path, case.concurrency, name, case.rows_per_request)
+            name: WrkRun(path, case.concurrency, name, case.rows_per_request)
             for name, (path, _) in case.requests.items()
         }
         merged = [0.0, 0.0]
@@ -207,21 +209,35 @@ async def measure(
             names = names if round_index % 2 == 0 else names[::-1]
             for name in names:
                 server, (path, body) = servers[name], case.requests[name]
-                before = await merged_totals(server.url) if path == "/predict_rows" else None
-                load = await generate_load(
-                    server.url, path, body, case.concurrency, duration / rounds, server.process.pid
+                before = merged_totals(server.url) if path == "/predict_rows" else None
+                load = run_wrk(
+                    server.url,
+                    path,
+                    body,
+                    case.concurrency,
+                    duration / rounds,
+                    server.process.pid,
+                    client_cpus,
+                    case.rows_per_request,
                 )
                 totals[name].absorb(load)
                 if before is not None:
-                    after = await merged_totals(server.url)
+                    after = merged_totals(server.url)
                     merged = [merged[i] + after[i] - before[i] for i in (0, 1)]
         for name, total in totals.items():
-            print(f"  {name:4} {total.path} c={case.concurrency}: {total.summary()}", flush=True)
+            print(f"  {name:7} {total.path} c={case.concurrency}: {total.summary()}", flush=True)
         plain = totals["fastapi"].as_json() if "fastapi" in totals else None
         rows.append(comparison_row(case, totals["ours"].as_json(), totals["bare"].as_json(), plain))
         if merged[1]:
             rows[-1]["requests_per_merged_call"] = merged[0] / merged[1]
     return rows
+
+
+def pin(process_id: int, cpus: set[int]) -> None:
+    """Pin a server and every process it started to `cpus`."""
+    root = psutil.Process(process_id)
+    for process in [root, *root.children(recursive=True)]:
+        process.cpu_affinity(sorted(cpus))
 
 
 def run(
@@ -235,6 +251,7 @@ def run(
     rounds: int = 5,
     adaptive: bool = True,
     family: str = "logistic_regression",
+    pin_cpus: bool = True,
 ) -> dict:
     """Start both servers, measure every case on each, the swaps on ours; print and save.
 
@@ -272,7 +289,13 @@ def run(
                 ).json()
                 for name, server in servers.items()
             }
-            comparison = asyncio.run(measure(servers, cases, bodies, duration, rounds))
+            client_cpus = None
+            if pin_cpus and len(os.sched_getaffinity(0)) >= 2:
+                # One core serves, the other loads: no server competes with the generator.
+                for server in servers.values():
+                    pin(server.process.pid, {0})
+                client_cpus = {1}
+            comparison = measure(servers, cases, bodies, duration, rounds, client_cpus)
             swaps = {
                 "swap_under_load": asyncio.run(
                     swap_under_load(ours, "/predict", bodies["single"], duration, models, (2, 3))
@@ -290,6 +313,9 @@ def run(
         "batch_rows": batch_rows,
         "model_family": family,
         "bare_predicts_in_threadpool": bare_threadpool,
+        "load_generator": "wrk, one thread (swaps: the asyncio generator, which tracks versions)",
+        "servers_pinned_to_cpu": 0 if client_cpus else None,
+        "generator_pinned_to_cpu": 1 if client_cpus else None,
         "machine": {
             "python": platform.python_version(),
             "processor": platform.machine(),
@@ -326,6 +352,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     )
     parser.add_argument("--family", default="logistic_regression", help="the champions' family")
     parser.add_argument("--output", type=Path, default=RESULTS, help="where to write the JSON")
+    parser.add_argument(
+        "--no-pin", action="store_true", help="let servers and wrk float over all cores"
+    )
     arguments = parser.parse_args(argv)
     run(
         arguments.duration,
@@ -336,6 +365,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         rounds=arguments.rounds,
         adaptive=not arguments.no_adaptive,
         family=arguments.family,
+        pin_cpus=not arguments.no_pin,
     )
 
 

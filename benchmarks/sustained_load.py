@@ -5,8 +5,11 @@ Each sample records: the runs queued and in progress; the days landed (files in 
 folder) and the days monitored (`drift_report` partitions), whose difference is the lag; the
 closed prediction logs still waiting in the service's folder, and the age of the oldest one.
 Everything is read from Dagster's instance and the file system, never from the DuckDB file.
+At the end, per day: landing to its first drift report, and where that time went (the sensor,
+the queue, the run's launch, the warehouse's pool, the work: `benchmarks.run_timeline`); per
+closed prediction log: closing to being archived once in DuckDB.
 
-    python -m benchmarks.sustained_load --day-seconds 10 --minutes 10
+    python -m benchmarks.sustained_load --day-seconds 10 --minutes 30
 """
 
 from __future__ import annotations
@@ -21,7 +24,9 @@ import tempfile
 import time
 from pathlib import Path
 
-RESULTS = Path(__file__).parent / "results" / "sustained_load.json"
+from benchmarks import run_timeline
+
+RESULTS = Path(__file__).parent / "results"
 CLI = str(Path(sys.executable).parent / "continual-ml")
 REPO = Path(__file__).resolve().parents[1]
 
@@ -68,9 +73,10 @@ def _quantiles(values: list[float]) -> dict:
 
 
 def delays(home: Path, instance, day_seconds: float) -> dict:
-    """Per landed day, landing (its file written) to its first drift report, in simulated days;
-    per closed prediction log, closing (its last write) to being archived once in DuckDB (a
-    rename, which sets its ctime), in seconds."""
+    """Per landed day, landing (its file written) to its first drift report, in simulated days,
+    and for the days still waiting at the end, how long they had waited; per closed prediction
+    log, closing (its last write) to being archived once in DuckDB (a rename, which sets its
+    ctime), in seconds."""
     import dagster as dg
 
     first: dict[str, float] = {}
@@ -85,13 +91,37 @@ def delays(home: Path, instance, day_seconds: float) -> dict:
         for path in landed
         if (day := path.stem.removeprefix("traffic-")) in first
     ]
+    now = time.time()
+    waiting = [
+        (now - path.stat().st_mtime) / day_seconds
+        for path in landed
+        if path.stem.removeprefix("traffic-") not in first
+    ]
     archived = list((home / "prediction_logs" / "ingested").glob("*.jsonl"))
     logs = [p.stat().st_ctime - p.stat().st_mtime for p in archived]
+    monitored = _quantiles(monitoring)
     return {
-        "monitored_after_days": _quantiles(monitoring),
-        "days_not_monitored_at_the_end": len(landed) - len(monitoring),
+        "monitored_after_days": monitored,
+        # of the days monitored, or waiting longer than 2 days at the end
+        "share_monitored_within_2_days": round(
+            sum(d <= 2 for d in monitoring) / max(len(monitoring) + sum(w > 2 for w in waiting), 1),
+            4,
+        ),
+        "days_not_monitored_at_the_end": len(waiting),
+        "unmonitored_days_waited_days": round(max(waiting, default=0.0), 2),
         "log_in_duckdb_after_s": _quantiles(logs),
     }
+
+
+def queue_curve(samples: list[dict]) -> list[dict]:
+    """The queue per minute: the most runs queued, and the mean, in each minute sampled."""
+    minutes: dict[int, list[int]] = {}
+    for s in samples:
+        minutes.setdefault(int(s["t"] // 60), []).append(s["queued"])
+    return [
+        {"minute": m, "max_queued": max(q), "mean_queued": round(sum(q) / len(q), 2)}
+        for m, q in sorted(minutes.items())
+    ]
 
 
 def main(argv: list[str] | None = None) -> dict:
@@ -100,8 +130,9 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--minutes", type=float, default=10.0)
     parser.add_argument("--every", type=float, default=15.0, help="seconds between samples")
     parser.add_argument("--workdir", default=None)
-    parser.add_argument("--out", default=str(RESULTS))
+    parser.add_argument("--out", default=None, help="sustained_load_<day-seconds>s_days.json")
     args = parser.parse_args(argv)
+    args.out = args.out or str(RESULTS / f"sustained_load_{args.day_seconds:g}s_days.json")
     workdir = Path(args.workdir or tempfile.mkdtemp(prefix="sustained-"))
     workdir.mkdir(parents=True, exist_ok=True)
     home = workdir / "home"
@@ -135,6 +166,7 @@ def main(argv: list[str] | None = None) -> dict:
                 print(json.dumps(samples[-1]), flush=True)
                 time.sleep(args.every)
             measured = delays(home, instance, args.day_seconds)
+            stages = run_timeline.summary(instance, home / "landing")
     finally:
         up.send_signal(signal.SIGINT)
         up.wait(timeout=180)
@@ -152,6 +184,8 @@ def main(argv: list[str] | None = None) -> dict:
         "days_landed": samples[-1]["days_landed"],
         "max_oldest_log_waiting_s": max(s["oldest_log_waiting_s"] for s in samples),
         **measured,
+        "queue_per_minute": queue_curve(samples),
+        "stages": stages,
         "load_average_before": load_before,
         "load_average_after": [round(x, 2) for x in os.getloadavg()],
         "samples": samples,

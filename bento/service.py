@@ -113,9 +113,11 @@ class ChampionClassifier:
         # The plain routes reach the service through their app's state (Starlette's own place).
         info_app.state.service = self
         # A worker killed outright left its logs open: close them, so they are ingested.
-        close_abandoned(LOG_DIR, dead_writers=True)
-        self.predictions_log = RotatingJsonlWriter(LOG_DIR, "predictions")
-        self.feedback_log = RotatingJsonlWriter(LOG_DIR, "feedback")
+        close_abandoned(LOG_DIR, dead_writers=True, replica_id=SETTINGS.replica_id)
+        self.predictions_log = RotatingJsonlWriter(
+            LOG_DIR, "predictions", replica_id=SETTINGS.replica_id
+        )
+        self.feedback_log = RotatingJsonlWriter(LOG_DIR, "feedback", replica_id=SETTINGS.replica_id)
         self._class_counters: dict[tuple[int | str, int], object] = {}
         self.follower = ChampionFollower(
             PATHS.bentoml_home,

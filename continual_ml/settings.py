@@ -81,6 +81,10 @@ class Settings(BaseModel):
     max_file_bytes: int = Field(64 * MIB, ge=1, alias="CONTINUAL_ML_MAX_FILE_BYTES")
     per_request_telemetry: bool = Field(False, alias="CONTINUAL_ML_PER_REQUEST_TELEMETRY")
     model_poll_seconds: float = Field(1.0, gt=0, alias="CONTINUAL_ML_MODEL_POLL_SECONDS")
+    # Names this service replica in its log files; unset, the hostname (unique per host)
+    replica_id: str | None = Field(
+        None, pattern=r"^[A-Za-z0-9][A-Za-z0-9.-]{0,62}$", alias="CONTINUAL_ML_REPLICA_ID"
+    )
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:

@@ -9,6 +9,7 @@ Each waits for GO_FILE to exist, so they all start writing together.
 from __future__ import annotations
 
 import json
+import logging
 import sys
 import time
 from pathlib import Path
@@ -39,6 +40,7 @@ def swap_champion(conn, versions: tuple[int, int]) -> int:
 
 
 def main(command: str, go: str, *args: str) -> None:
+    logging.basicConfig(level=logging.INFO)  # the retries, on stderr
     location = Paths.from_env().warehouse_location
     with warehouse_connection(location) as conn:
         wait_for(Path(go))

@@ -29,6 +29,27 @@ def test_the_local_instance_requeues_and_retries_crashed_runs_only(home):
         assert queue.max_user_code_failure_retries * queue.user_code_failure_retry_delay >= 300
 
 
+def test_a_landed_day_finds_a_run_slot_and_the_next_run_starts_while_one_holds_the_warehouse(home):
+    from continual_ml.decisions.queue_aging import BACKGROUND, LANE_TAG
+    from continual_ml.defs.jobs import queue_tags
+
+    with dg.DagsterInstance.get() as instance:
+        config = instance.get_concurrency_config()
+        queue = config.run_queue_config
+        assert queue.max_concurrent_runs == 2
+        # at most one background run, so one slot is always there for a landed day's run
+        assert {"key": LANE_TAG, "value": BACKGROUND, "limit": 1} in queue.tag_concurrency_limits
+        assert queue_tags("monitoring")[LANE_TAG] != BACKGROUND
+        assert all(
+            queue_tags(kind)[LANE_TAG] == BACKGROUND
+            for kind in ("prediction_log", "retrain", "late_labels", "explanation")
+        )
+        # one warehouse writer, but a queued run may start while another holds it
+        assert config.pool_config.default_pool_limit == 1
+        assert queue.op_concurrency_slot_buffer == 1
+        assert instance.get_settings("sensors")["use_threads"]
+
+
 def test_an_earlier_file_is_replaced_and_an_edited_one_kept(tmp_path, monkeypatch):
     for name in HOME_ENV:
         monkeypatch.delenv(name, raising=False)

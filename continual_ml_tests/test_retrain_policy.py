@@ -268,3 +268,13 @@ def test_the_policy_and_the_dataset_settings_share_their_defaults():
     from continual_ml.config import PolicySettings
 
     assert RetrainPolicy.from_settings(PolicySettings()) == RetrainPolicy()
+
+
+def test_no_second_retrain_is_asked_for_while_one_is_in_flight():
+    drifted = days(0.6, 0.6, realized_accuracy=0.80)
+    assert decide_retrain(POLICY, drifted, 0.92, [], NOW).retrain
+    waiting = decide_retrain(POLICY, drifted, 0.92, [], NOW, in_flight="2026-01-01")
+    assert not waiting.retrain and waiting.causes == ("drift", "performance")
+    assert waiting.reason.endswith("but the retrain on 2026-01-01 is still in flight")
+    # its verdict in, the next day is judged afresh
+    assert decide_retrain(POLICY, drifted, 0.92, [], NOW, in_flight=None).retrain

@@ -19,7 +19,7 @@ from continual_ml.decisions.queue_aging import AGING_CAP
 from continual_ml.decisions.rerequests import Attempt, next_step
 from continual_ml.defs.data.ingestion import ingest_file_job
 from continual_ml.defs.data.landing_sensors import prediction_log_sensor
-from continual_ml.defs.jobs import priority_tag
+from continual_ml.defs.jobs import queue_tags
 from continual_ml.defs.run_health import age_queued_runs, queue_aging_sensor
 from continual_ml.demo.synthetic_stream import generate_batch, partition_date
 from continual_ml.ingestion.files import unlandable_reason
@@ -47,7 +47,7 @@ def test_unlandable_entries_are_skipped_and_reported_once(home, config, instance
     assert request.run_config["ops"]["observations"]["config"]["landed_files"] == [
         str(landing / "good.csv")
     ]
-    reported = json.loads(first.cursor)
+    reported = json.loads(first.cursor)["reported"]
     assert reported == [
         "adir.csv: a directory",
         "dangling.csv: a dangling symlink",
@@ -166,7 +166,7 @@ def test_one_prediction_log_run_per_backlog(home, config, instance):
     assert "is landing the logs already claimed" in result.skip_message
 
 
-def test_waiting_runs_rise_in_priority_up_to_below_prediction_logs_and_retrains(instance):
+def test_waiting_runs_rise_in_priority_up_to_the_retrains_below_logs_and_landed_days(instance):
     from datetime import UTC, datetime, timedelta
 
     run = queued_run(instance, {"dagster/priority": "0"})
@@ -176,7 +176,10 @@ def test_waiting_runs_rise_in_priority_up_to_below_prediction_logs_and_retrains(
     assert instance.get_run_by_id(run.run_id).tags["dagster/priority"] == "3"
     age_queued_runs(instance, datetime.now(UTC) + timedelta(hours=1))
     assert instance.get_run_by_id(run.run_id).tags["dagster/priority"] == str(AGING_CAP)
-    assert AGING_CAP < int(priority_tag("prediction_log")["dagster/priority"])
+    assert AGING_CAP < int(queue_tags("prediction_log")["dagster/priority"])
+    assert AGING_CAP < int(queue_tags("monitoring")["dagster/priority"])
+    # they then take turns with the retrains, oldest first, however many the policy asks for
+    assert AGING_CAP == int(queue_tags("retrain")["dagster/priority"])
     result = queue_aging_sensor.evaluate_tick(dg.build_sensor_context(instance=instance))
     assert "1 runs queued" in result.skip_message
 

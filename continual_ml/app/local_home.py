@@ -7,20 +7,30 @@ import os
 from pathlib import Path
 
 from continual_ml.config import MLFLOW_EXPERIMENT, Paths
+from continual_ml.decisions.queue_aging import BACKGROUND, BACKGROUND_RUNS, LANE_TAG
 
 WRITTEN_BY = "# Written by continual-ml, which updates it; remove this line to keep your edits."
 # The local Dagster instance keeps the single-writer rule with its pool: every step that opens
 # DuckDB is in pool `duckdb_warehouse`, whose one slot is claimed per step ("op" granularity), so
 # no two processes ever open the file at once. Two runs may be in progress, so the next run
-# loads its code (seconds) while the current one holds the warehouse, instead of after it.
+# loads its code (seconds) while the current one holds the warehouse, instead of after it (the
+# run buffer below); only one of them in the background lane (logs, late labels, retrains,
+# reports), so a landed day always finds a run slot free for it, or one landed day's run ahead.
 LOCAL_DAGSTER_YAML = f"""\
 {WRITTEN_BY}
 concurrency:
   runs:
     max_concurrent_runs: 2
+    tag_concurrency_limits:
+      - key: "{LANE_TAG}"
+        value: "{BACKGROUND}"
+        limit: {BACKGROUND_RUNS}
   pools:
     default_limit: 1
     granularity: op
+    # Without this, the queue holds back every run whose first step needs the busy warehouse:
+    # runs would load their code only after the one ahead of them let go of it.
+    op_granularity_run_buffer: 1
 run_queue:
   # The loop waits on the queue between its runs: look at it every second, not every five.
   dequeue_interval_seconds: 1
@@ -40,6 +50,11 @@ run_monitoring:
   start_timeout_seconds: 180
   cancel_timeout_seconds: 180
   poll_interval_seconds: 20
+# Each sensor ticks in its own thread: the landing sensor's ticks keep their pace when another
+# sensor is slow to answer.
+sensors:
+  use_threads: true
+  num_workers: 4
 telemetry:
   enabled: false
 """

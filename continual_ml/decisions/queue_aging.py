@@ -4,7 +4,7 @@ Dagster's queue launches the highest `dagster/priority` first and, within a prio
 oldest first. Under sustained load that starves the low priorities for good (the issue saw no
 prediction-log run succeed in 34 minutes). Raising a waiting run's priority by one level per
 `step_seconds` it has waited, up to `cap`, bounds every wait; the cap stays below the work
-that must not wait and cannot flood the queue (a retrain, rate-limited by the policy; the one
+that must not wait and cannot flood the queue (the one landing run queued at a time, the one
 prediction-log run of a backlog), so that still goes first.
 
 >>> aged_priority(base=0, waited_seconds=95, step_seconds=30, cap=9)
@@ -25,12 +25,38 @@ def aged_priority(base: int, waited_seconds: float, step_seconds: float, cap: in
     return min(cap, base + int(max(waited_seconds, 0) // step_seconds))
 
 
-# Queue order when runs wait for the run slots: promoting a fix first, then landing served
-# predictions (one small run per backlog, never more than one queued, so it cannot crowd the
-# others out; under load it otherwise waited behind every queued day), then measuring new data,
-# then reports for people. `queue_aging_sensor` raises a waiting run's priority as it waits, up
-# to just below those two (each at most one queued at a time, or rate-limited by the policy), so
-# none of them waits forever.
-PRIORITY = {"retrain": 10, "prediction_log": 9, "monitoring": 5, "explanation": 0}
+# Queue order when runs wait for the run slots. Landing and monitoring new days goes first: it
+# is what the loop's latency is measured by, and it cannot crowd the others out, as the landing
+# sensor keeps at most one such run queued (new files wait to join the next). Then landing the
+# served predictions (one short run per backlog, never two in flight), then retrains, then
+# measuring days again whose labels came late, then reports for people. `queue_aging_sensor`
+# raises a waiting run's priority as it waits, up to the retrains' own: under a drift episode
+# the policy may ask for a retrain every landed day (one per 10 s with 10-second days), and
+# runs that have waited long enough then take turns with them, oldest first, so none of them
+# waits forever.
+PRIORITY = {
+    "monitoring": 11,
+    "prediction_log": 10,
+    "retrain": 9,
+    "late_labels": 5,
+    "explanation": 0,
+}
 AGING_STEP_SECONDS = 30
-AGING_CAP = PRIORITY["prediction_log"] - 1
+AGING_CAP = PRIORITY["retrain"]
+
+# Lanes: everything but landing and monitoring new days runs in the background lane, which the
+# instance limits to `BACKGROUND_RUNS` runs at a time (a tag concurrency limit), so a landed day
+# finds a free run slot instead of waiting behind a report or a log run; within the lane, the
+# priorities above and the aging decide.
+LANE_TAG = "continual_ml/lane"
+BACKGROUND = "background"
+BACKGROUND_RUNS = 1
+
+
+def lane(kind: str) -> str:
+    """The lane a kind of work runs in.
+
+    >>> lane("monitoring"), lane("explanation")
+    ('monitoring', 'background')
+    """
+    return "monitoring" if kind == "monitoring" else BACKGROUND

@@ -226,11 +226,17 @@ def decide_retrain(
     now: datetime,
     follow_up_from: str | None = None,
     last_retrain: str | None = None,
+    in_flight: str | None = None,
 ) -> RetrainDecision:
     """Decide on the newest of `observations` (oldest first) whether to retrain now.
 
     `follow_up_from` is `follow_up_partition` of the policy's retrains so far, and
-    `last_retrain` the partition of the newest of them.
+    `last_retrain` the partition of the newest of them. `in_flight` is the partition of a
+    retrain the policy asked for that is still queued or running: while it is, no other is
+    asked for. Its verdict answers the same evidence (a drift measured against the reference it
+    may replace), and a day measured after it is judged afresh; without this, days landing
+    faster than a retrain runs each asked for one more (10-second days: eight in a row, all but
+    the first three refused).
     """
     if not observations:
         return RetrainDecision(False, "no partitions observed yet")
@@ -255,6 +261,9 @@ def decide_retrain(
     found += (("follow-up", follow_up, following),)
     causes = tuple(cause for cause, hit, _ in found if hit)
     evidence = "; ".join(text for _, hit, text in found if hit)
+    if in_flight is not None:
+        reason = f"{prefix}{evidence}, but the retrain on {in_flight} is still in flight"
+        return RetrainDecision(False, reason, causes=causes)
     blocks = _blocks(policy, recent_retrains, now)
     if blocks:
         reason = prefix + evidence + ", but " + " and ".join(text for _, text in blocks)

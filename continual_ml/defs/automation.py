@@ -11,7 +11,7 @@ from continual_ml.decisions.retrain_policy import (
     decide_retrain,
     follow_up_partition,
 )
-from continual_ml.defs.jobs import SENSOR_INTERVAL_SECONDS, priority_tag, retrain_job
+from continual_ml.defs.jobs import queue_tags, retrain_job, sensor_interval
 from continual_ml.defs.rerequest import attempt_run_key, request_tags, requests_to_ask_again
 from continual_ml.defs.resources import DatasetResource
 
@@ -122,6 +122,26 @@ def policy_retrains(instance) -> list[tuple[str, bool]]:
     ]
 
 
+IN_FLIGHT = [
+    dg.DagsterRunStatus.QUEUED,
+    dg.DagsterRunStatus.STARTING,
+    dg.DagsterRunStatus.STARTED,
+]
+
+
+def policy_retrain_in_flight(instance) -> str | None:
+    """The partition of a retrain the policy asked for that is queued or running, if any."""
+    records = instance.get_run_records(
+        dg.RunsFilter(
+            job_name=retrain_job.name,
+            tags={"continual_ml/trigger": "policy"},
+            statuses=IN_FLIGHT,
+        ),
+        limit=1,
+    )
+    return records[0].dagster_run.tags.get("dagster/partition", "?") if records else None
+
+
 class NewestDayOfRun:
     """Whether a partition is the newest day of the run that measured it.
 
@@ -144,7 +164,7 @@ class NewestDayOfRun:
 
 @dg.sensor(
     job=retrain_job,
-    minimum_interval_seconds=SENSOR_INTERVAL_SECONDS,
+    minimum_interval_seconds=sensor_interval(),
     default_status=dg.DefaultSensorStatus.RUNNING,
 )
 def drift_retrain_sensor(
@@ -163,6 +183,7 @@ def drift_retrain_sensor(
     retrains = recent_retrains(context.instance)
     retrain_log = policy_retrains(context.instance)
     follow_up = follow_up_partition(retrain_log, policy.follow_up_refusals)
+    in_flight = policy_retrain_in_flight(context.instance)
     last_retrain = retrain_log[-1][0] if retrain_log else None
     newest = NewestDayOfRun(context.instance)
     for record in records.records:
@@ -173,7 +194,7 @@ def drift_retrain_sensor(
         now = data_time(partition)
         before = [t for t in retrains if t <= now]  # a replayed day knows nothing of later ones
         decision = decide_retrain(
-            policy, history, champion_score, before, now, follow_up, last_retrain
+            policy, history, champion_score, before, now, follow_up, last_retrain, in_flight
         )
         if not decision.retrain:
             skipped.append(decision.reason)
@@ -186,13 +207,14 @@ def drift_retrain_sensor(
             skipped.append(f"{partition}: retrain already requested (run key {run_key})")
             continue
         follow_up = None  # one follow-up at a time, even when a tick sees several days
+        in_flight = partition  # and one retrain
         retrains.append(now)  # the cooldown and the daily cap count this request too
         requests.append(
             dg.RunRequest(
                 run_key=run_key,
                 partition_key=partition,
                 tags={
-                    **priority_tag("retrain"),
+                    **queue_tags("retrain"),
                     "continual_ml/trigger": "policy",
                     "continual_ml/causes": ",".join(decision.causes),
                     **request_tags(run_key),
@@ -209,7 +231,7 @@ def drift_retrain_sensor(
                 run_key=attempt_run_key(request_key, step.attempt),
                 partition_key=last.tags.get("dagster/partition"),
                 tags={
-                    **priority_tag("retrain"),
+                    **queue_tags("retrain"),
                     "continual_ml/trigger": "policy",
                     "continual_ml/causes": last.tags.get("continual_ml/causes", ""),
                     **request_tags(request_key),

@@ -2,7 +2,7 @@
 
 import dagster as dg
 
-from continual_ml.decisions.queue_aging import PRIORITY
+from continual_ml.decisions.queue_aging import LANE_TAG, PRIORITY, lane
 from continual_ml.defs.data.assets import current_window, observations, reference_window
 from continual_ml.defs.monitoring.assets import drift_explanation, drift_report
 from continual_ml.defs.monitoring.performance import model_performance
@@ -10,27 +10,28 @@ from continual_ml.defs.training.assets import candidate_model, champion_model, e
 from continual_ml.settings import Settings
 
 
-def priority_tag(kind: str) -> dict[str, str]:
-    return {"dagster/priority": str(PRIORITY[kind])}
+def queue_tags(kind: str) -> dict[str, str]:
+    """Where a kind of work goes in the run queue: its priority and its lane."""
+    return {"dagster/priority": str(PRIORITY[kind]), LANE_TAG: lane(kind)}
 
 
 monitoring_job = dg.define_asset_job(
     "monitoring_job",
     selection=[observations, current_window, reference_window, drift_report, model_performance],
     description="Land a day's batch and measure its drift and the champion's performance.",
-    tags=priority_tag("monitoring"),
+    tags=queue_tags("monitoring"),
 )
 performance_job = dg.define_asset_job(
     "performance_job",
     selection=[model_performance],
     description="Measure the champion on a day again, e.g. when its labels landed late.",
-    tags=priority_tag("monitoring"),
+    tags=queue_tags("late_labels"),
 )
 drift_explanation_job = dg.define_asset_job(
     "drift_explanation_job",
     selection=[drift_explanation],
     description="Render Evidently's HTML drift report for a day already monitored.",
-    tags=priority_tag("explanation"),
+    tags=queue_tags("explanation"),
 )
 retrain_job = dg.define_asset_job(
     "retrain_job",
@@ -38,8 +39,18 @@ retrain_job = dg.define_asset_job(
     description="Train a challenger on the recent window, evaluate it and promote it if better.",
     # A crashed or killed retrain runs again (run_retries in dagster.yaml); a candidate the gate
     # refused fails a step and must not, whatever the instance's default says.
-    tags={**priority_tag("retrain"), "dagster/retry_on_asset_or_op_failure": "false"},
+    tags={**queue_tags("retrain"), "dagster/retry_on_asset_or_op_failure": "false"},
 )
 
-# Sensors tick at most this often (the daemon's loop itself wakes every 5 s or so).
+# Sensors tick at most this often.
 SENSOR_INTERVAL_SECONDS = Settings.from_env().sensor_seconds
+# Dagster's sensor daemon wakes every 5 s and ticks the sensors whose least interval has passed
+# since their last tick. An interval of exactly 5 s is then often a few milliseconds short at the
+# next wake-up, and the sensor ticks every 10 s instead (measured: every 9.3 s): half a 10-second
+# day added to the wait of each landed file. Two seconds of slack let it tick at each wake-up.
+DAEMON_SLACK_SECONDS = 2
+
+
+def sensor_interval(multiple: int = 1) -> int:
+    """The least interval to give a sensor meant to tick every `multiple` sensor intervals."""
+    return max(1, SENSOR_INTERVAL_SECONDS * multiple - DAEMON_SLACK_SECONDS)

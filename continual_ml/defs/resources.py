@@ -8,7 +8,6 @@ from typing import Literal
 
 import dagster as dg
 from dagster_duckdb import DuckDBResource
-from dagster_mlflow import mlflow_tracking
 
 from continual_ml.alerts.delivery import Alert
 from continual_ml.alerts.payloads import send_alert
@@ -172,7 +171,19 @@ def build_resources(paths: Paths | None = None) -> dict:
             if settings.slack_webhook_url or settings.discord_webhook_url
             else LoggedAlerts(record_path=str(paths.alerts_record))
         ),
-        "mlflow": mlflow_tracking.configured(
-            {"experiment_name": MLFLOW_EXPERIMENT, "mlflow_tracking_uri": paths.mlflow_tracking_uri}
-        ),
+        "mlflow": mlflow_tracking(paths.mlflow_tracking_uri),
     }
+
+
+def mlflow_tracking(tracking_uri: str) -> dg.ResourceDefinition:
+    """`dagster_mlflow`'s MLflow run for a training run, imported only when a run needs it:
+    importing MLflow takes most of a second, and every run process (landing a day, a log)
+    imports this module to load the code location, while only training runs use MLflow."""
+    config = {"experiment_name": MLFLOW_EXPERIMENT, "mlflow_tracking_uri": tracking_uri}
+
+    def start_run(context: dg.InitResourceContext):
+        from dagster_mlflow import mlflow_tracking as tracking
+
+        yield from tracking.resource_fn(context.replace_config(config))
+
+    return dg.ResourceDefinition(resource_fn=start_run, description="MLflow tracking")

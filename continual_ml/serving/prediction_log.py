@@ -1,6 +1,8 @@
 """Append-only JSONL logs of served predictions and feedback, rotated into closed files.
 
-The service writes `<kind>-<opened>-<pid>-<n>.jsonl.open`; a file is set aside once it holds
+The service writes `<kind>-<opened>-<replica>-<pid>-<n>.jsonl.open`, where `replica` names the
+writer's host (`CONTINUAL_ML_REPLICA_ID`, by default the hostname), so replicas on several hosts
+sharing one folder never pick the same name; a file is set aside once it holds
 `max_records` lines, and renamed to `.jsonl` by the next `rotate()` (or `close()`), which also
 closes a file open for `max_age_seconds`. Only closed `.jsonl` files are ingested, so a reader
 never sees a half-written file. The service never touches DuckDB.
@@ -9,9 +11,10 @@ Durability: `write` hands the lines to the operating system (one `write` system 
 returns, and the service answers only after that, so killing the service process (`kill -9`)
 loses no acknowledged line; the fsync waits for rotation, so a crash of the whole machine may
 lose the last `max_age_seconds` of lines. A writer that dies leaves its `.open` file behind:
-`close_abandoned` closes it (at the service's start, for writers no longer running, and before
-each ingestion, for files untouched for `STALE_OPEN_SECONDS`), cutting a last line the dead
-writer left unfinished, which no client was answered for.
+`close_abandoned` closes it (at the service's start, for writers of the same replica no longer
+running, and before each ingestion, for files untouched for `STALE_OPEN_SECONDS`), cutting a
+last line the dead writer left unfinished, which no client was answered for. A process id means
+something only on its own host: another replica's files are closed by age alone.
 
 A prediction record::
 
@@ -28,6 +31,8 @@ A feedback record::
 from __future__ import annotations
 
 import os
+import re
+import socket
 import threading
 import time
 from pathlib import Path
@@ -41,6 +46,16 @@ CLOSED_SUFFIX = ".jsonl"
 STALE_OPEN_SECONDS = 120.0
 
 
+def replica_name(replica_id: str | None = None) -> str:
+    """The writer's replica in log names: `replica_id`, else the hostname, in safe characters.
+
+    >>> replica_name("web-2.eu"), replica_name("a b/c")
+    ('web-2.eu', 'a_b_c')
+    """
+    name = re.sub(r"[^A-Za-z0-9.-]+", "_", replica_id or socket.gethostname()).strip("._-")
+    return name[:63] or "replica"
+
+
 class RotatingJsonlWriter:
     """Thread-safe appender for one kind of record, rotating by count and by age.
 
@@ -50,9 +65,15 @@ class RotatingJsonlWriter:
     """
 
     def __init__(
-        self, directory: Path, kind: str, max_records: int = 5000, max_age_seconds: float = 10.0
+        self,
+        directory: Path,
+        kind: str,
+        max_records: int = 5000,
+        max_age_seconds: float = 10.0,
+        replica_id: str | None = None,
     ) -> None:
         self.directory, self.kind = Path(directory), kind
+        self.replica = replica_name(replica_id)
         self.max_records, self.max_age_seconds = max_records, max_age_seconds
         self.directory.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
@@ -99,9 +120,8 @@ class RotatingJsonlWriter:
     def _open(self) -> None:
         self._serial += 1
         stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime())
-        self._path = (
-            self.directory / f"{self.kind}-{stamp}-{os.getpid()}-{self._serial}{OPEN_SUFFIX}"
-        )
+        name = f"{self.kind}-{stamp}-{self.replica}-{os.getpid()}-{self._serial}{OPEN_SUFFIX}"
+        self._path = self.directory / name
         self._fd = os.open(self._path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
         self._count, self._opened = 0, time.monotonic()
 
@@ -124,10 +144,23 @@ def _close(fd: int, path: Path) -> None:
     path.rename(path.with_name(path.name.removesuffix(OPEN_SUFFIX) + CLOSED_SUFFIX))
 
 
-def _writer_pid(path: Path) -> int | None:
-    """The pid in `<kind>-<opened>-<pid>-<n>.jsonl.open`, or None for a name not ours."""
-    parts = path.name.removesuffix(OPEN_SUFFIX).split("-")
-    return int(parts[-2]) if len(parts) >= 4 and parts[-2].isdigit() else None
+def log_writer(path: Path) -> tuple[str | None, int] | None:
+    """The replica and pid in `<kind>-<opened>-<replica>-<pid>-<n>.jsonl[.open]`, or None for
+    a name not ours; the replica is None in names written before replicas had one.
+
+    >>> log_writer(Path("predictions-20260101T000000-web-2-4711-3.jsonl.open"))
+    ('web-2', 4711)
+    >>> log_writer(Path("feedback-20260101T000000-4711-3.jsonl"))
+    (None, 4711)
+    """
+    name = path.name.removesuffix(OPEN_SUFFIX).removesuffix(CLOSED_SUFFIX)
+    parts = name.split("-", 2)
+    if len(parts) < 3:
+        return None
+    *replica, pid, serial = parts[2].rsplit("-", 2)
+    if not (pid.isdigit() and serial.isdigit()):
+        return None
+    return (replica[0] if replica else None), int(pid)
 
 
 def _running(pid: int) -> bool:
@@ -141,11 +174,18 @@ def _running(pid: int) -> bool:
 
 
 def close_abandoned(
-    directory: Path, *, older_than_seconds: float | None = None, dead_writers: bool = False
+    directory: Path,
+    *,
+    older_than_seconds: float | None = None,
+    dead_writers: bool = False,
+    replica_id: str | None = None,
 ) -> list[Path]:
     """Close the `.open` files no writer will close: untouched for `older_than_seconds`, or
-    (with `dead_writers`, on the writers' own host) written by a process no longer running."""
+    (with `dead_writers`) written by a process of this replica (`replica_id`, by default the
+    hostname) no longer running. Other replicas' pids are not ours to check: their files wait
+    for the age rule."""
     directory = Path(directory)
+    replica = replica_name(replica_id)
     if not directory.exists():
         return []
     closed = []
@@ -157,8 +197,14 @@ def close_abandoned(
             )
         except FileNotFoundError:  # closed meanwhile by its writer
             continue
-        pid = _writer_pid(path)
-        dead = dead_writers and pid is not None and pid != os.getpid() and not _running(pid)
+        writer = log_writer(path)
+        dead = (
+            dead_writers
+            and writer is not None
+            and writer[0] in (None, replica)  # None: named before replicas, so this host's
+            and writer[1] != os.getpid()
+            and not _running(writer[1])
+        )
         if (stale or dead) and (target := _close_leftover(path)):
             closed.append(target)
     return closed

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import logging
 import random
 import time
 from collections.abc import Callable, Iterator
@@ -14,6 +15,7 @@ import duckdb
 # How often a transaction that lost a write-write conflict is tried again, waiting longer each
 # time (0.05 s, 0.1 s, ... up to 2 s, with jitter so that two losers do not collide again).
 CONFLICT_ATTEMPTS = 10
+log = logging.getLogger(__name__)
 P = ParamSpec("P")
 R = TypeVar("R")
 
@@ -54,6 +56,7 @@ def retried_on_conflict(function: Callable[P, R]) -> Callable[P, R]:
                 if not is_conflict(error) or attempt == CONFLICT_ATTEMPTS:
                     raise
                 _rollback_quietly(conn)
+                log.info("%s: %s; retrying (attempt %d)", function.__name__, error, attempt + 1)
                 time.sleep(min(2.0, 0.025 * 2**attempt) * random.uniform(0.5, 1.5))
         raise AssertionError("unreachable")
 

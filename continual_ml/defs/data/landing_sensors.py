@@ -21,7 +21,7 @@ from continual_ml.defs.data.landed_batches import (
     monitoring_request,
     queued_landing_run,
 )
-from continual_ml.defs.jobs import SENSOR_INTERVAL_SECONDS, monitoring_job, priority_tag
+from continual_ml.defs.jobs import monitoring_job, queue_tags, sensor_interval
 from continual_ml.defs.partitions import daily_partitions
 from continual_ml.defs.rerequest import attempt_run_key, decide, mark_given_up, request_tags
 from continual_ml.defs.resources import AlertsResource, DatasetResource
@@ -57,7 +57,7 @@ def _ingest_request(paths: list[Path], kind: str, priority: str, attempt: int = 
         tags={
             "continual_ml/file": paths[0].name,
             KIND_TAG: kind,
-            **priority_tag(priority),
+            **queue_tags(priority),
             **request_tags(request_key),
         },
     )
@@ -89,7 +89,7 @@ def _skipped_alert(skipped: dict[str, str], root: Path) -> Alert:
 
 @dg.sensor(
     jobs=[ingest_file_job, monitoring_job],
-    minimum_interval_seconds=SENSOR_INTERVAL_SECONDS,
+    minimum_interval_seconds=sensor_interval(),
     default_status=dg.DefaultSensorStatus.RUNNING,
 )
 def landing_folder_sensor(
@@ -104,15 +104,20 @@ def landing_folder_sensor(
     root = landing_dir()
     entries = [(p, "observations") for p in _listed(root)]
     entries += [(p, "labels") for p in _listed(root / "labels")]
-    requests, skipped, notes, landed = [], {}, [], []
+    reported, settled = _read_cursor(context.cursor)
+    requests, skipped, notes, landed, still_settled = [], {}, [], [], set()
     for path, kind in entries:
         name = str(path.relative_to(root))
+        step = None
         try:
-            # A file already requested is not read again to route it: its runs say it was seen.
             reason = unlandable_reason(path)
-            step, runs = (None, []) if reason else decide(context.instance, _run_key(path, kind))
+            key = None if reason else _run_key(path, kind)
+            if key in settled:  # landed (or given up on) already: its runs are not read again
+                still_settled.add(key)
+                continue
+            # A file already requested is not read again to route it: its runs say it was seen.
+            step, runs = (None, []) if reason else decide(context.instance, key)
             if step is not None and step.step == "request":
-                key = _run_key(path, kind)
                 day = _landed_day(path, dataset) if kind == "observations" else None
                 if day is not None:
                     landed.append(LandedDay(day, path, key, step.attempt))
@@ -122,18 +127,22 @@ def landing_folder_sensor(
             reason = f"gone before it could be read ({error.strerror or error})"
         if reason:
             skipped[name] = reason
+        elif step.step == "done":
+            still_settled.add(key)
         elif step.step == "request" and step.attempt:
             notes.append(f"{name}: asking again, its last run {step.reason}")
-        elif step.step == "give_up" and mark_given_up(context.instance, runs):
-            alerts.send(
-                Alert(
-                    "run_failed",
-                    f"Gave up on landing {name}",
-                    f"Its runs {step.reason}; drop it again to retry.",
-                    {"run id": runs[-1].dagster_run.run_id, "file": name},
-                ),
-                context.log,
-            )
+        elif step.step == "give_up":
+            still_settled.add(key)
+            if mark_given_up(context.instance, runs):
+                alerts.send(
+                    Alert(
+                        "run_failed",
+                        f"Gave up on landing {name}",
+                        f"Its runs {step.reason}; drop it again to retry.",
+                        {"run id": runs[-1].dagster_run.run_id, "file": name},
+                    ),
+                    context.log,
+                )
     if landed and (queued := queued_landing_run(context.instance)):
         notes.append(f"{len(landed)} landed day(s) wait for the run after {queued}, still queued")
     elif landed:
@@ -141,7 +150,6 @@ def landing_folder_sensor(
     for line in notes + [f"skipped {name}: {reason}" for name, reason in skipped.items()]:
         context.log.warning(line)
     # Alerted once per file and reason: the cursor holds what the last tick already reported.
-    reported = set(json.loads(context.cursor)) if context.cursor else set()
     current = {f"{name}: {reason}" for name, reason in skipped.items()}
     if current - reported:
         alerts.send(_skipped_alert(skipped, root), context.log)
@@ -149,15 +157,28 @@ def landing_folder_sensor(
     return dg.SensorResult(
         run_requests=requests,
         skip_reason=None if requests else "; ".join(notes) or summary,
-        cursor=json.dumps(sorted(current)),
+        cursor=json.dumps({"reported": sorted(current), "settled": sorted(still_settled)}),
     )
+
+
+def _read_cursor(cursor: str | None) -> tuple[set[str], set[str]]:
+    """What the last tick reported as skipped, and the files it found settled: landed, or given
+    up on. A settled file is not asked about again (its runs are two or three queries of the run
+    storage), so a tick costs about the same whether the folder holds ten files or a year of
+    them; a changed file has a new key and is seen afresh."""
+    if not cursor:
+        return set(), set()
+    state = json.loads(cursor)
+    if isinstance(state, list):  # the cursor of earlier versions: the reported skips alone
+        return set(state), set()
+    return set(state["reported"]), set(state["settled"])
 
 
 @dg.sensor(
     job=ingest_file_job,
     # Gathers the service's logs into fewer, larger runs (one in flight at a time), often
     # enough that a closed log is in DuckDB within a minute under load.
-    minimum_interval_seconds=SENSOR_INTERVAL_SECONDS * 3,
+    minimum_interval_seconds=sensor_interval(4),
     default_status=dg.DefaultSensorStatus.RUNNING,
 )
 def prediction_log_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult:

@@ -2,7 +2,7 @@
 
 import dagster as dg
 
-from continual_ml.defs.jobs import SENSOR_INTERVAL_SECONDS, drift_explanation_job, priority_tag
+from continual_ml.defs.jobs import drift_explanation_job, queue_tags, sensor_interval
 from continual_ml.defs.monitoring.assets import KEEP_REPORTS
 from continual_ml.defs.partitions import consecutive_days, days_request
 from continual_ml.defs.rerequest import attempt_run_key, decide, request_tags
@@ -37,7 +37,7 @@ def days_to_explain(instance, keep: int = KEEP_REPORTS) -> dict[str, int]:
 
 @dg.sensor(
     job=drift_explanation_job,
-    minimum_interval_seconds=SENSOR_INTERVAL_SECONDS * 2,
+    minimum_interval_seconds=sensor_interval(2),
     default_status=dg.DefaultSensorStatus.RUNNING,
 )
 def drift_explanation_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult:
@@ -75,7 +75,7 @@ def drift_explanation_sensor(context: dg.SensorEvaluationContext) -> dg.SensorRe
                 partition_key=request.get("partition_key"),
                 tags={
                     **request["tags"],
-                    **priority_tag("explanation"),
+                    **queue_tags("explanation"),
                     **request_tags(request_key),
                 },
             )

@@ -2,7 +2,7 @@
 
 import dagster as dg
 
-from continual_ml.defs.jobs import SENSOR_INTERVAL_SECONDS, performance_job
+from continual_ml.defs.jobs import performance_job, sensor_interval
 from continual_ml.defs.partitions import consecutive_days, daily_partitions, days_request
 from continual_ml.ingestion.core import IngestReport
 from continual_ml.warehouse.labelled_rows import labelled_partitions
@@ -31,7 +31,7 @@ def label_events(conn, report: IngestReport) -> list[dg.AssetObservation]:
 
 @dg.sensor(
     job=performance_job,
-    minimum_interval_seconds=SENSOR_INTERVAL_SECONDS,
+    minimum_interval_seconds=sensor_interval(),
     default_status=dg.DefaultSensorStatus.RUNNING,
 )
 def late_labels_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult:

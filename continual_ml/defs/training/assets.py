@@ -2,10 +2,10 @@
 
 import json
 import math
+from typing import Any
 
 import dagster as dg
 from dagster_duckdb import DuckDBResource
-from dagster_mlflow.resources import MlFlow
 
 from continual_ml.alerts.delivery import Alert
 from continual_ml.config import DatasetConfig, default_config
@@ -56,7 +56,8 @@ def candidate_model(
     duckdb: DuckDBResource,
     alerts: AlertsResource,
     artifact_dirs: ArtifactDirsResource,
-    mlflow: dg.ResourceParam[MlFlow],
+    # dagster_mlflow's `MlFlow`, not imported here: see `resources.mlflow_tracking`
+    mlflow: dg.ResourceParam[Any],
 ) -> dg.MaterializeResult:
     """A challenger pipeline trained on the sliding window of recent labelled partitions."""
     config = dataset.config

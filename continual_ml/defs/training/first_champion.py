@@ -4,7 +4,7 @@ import dagster as dg
 
 from continual_ml.defs.automation import in_charge_event
 from continual_ml.defs.data.ingestion import IN_FLIGHT_STATUSES
-from continual_ml.defs.jobs import SENSOR_INTERVAL_SECONDS, priority_tag, retrain_job
+from continual_ml.defs.jobs import queue_tags, retrain_job, sensor_interval
 from continual_ml.defs.resources import DatasetResource
 
 OBSERVATIONS = dg.AssetKey("observations")
@@ -27,7 +27,7 @@ def landed_partitions(instance: dg.DagsterInstance) -> list[str]:
 
 @dg.sensor(
     job=retrain_job,
-    minimum_interval_seconds=SENSOR_INTERVAL_SECONDS,
+    minimum_interval_seconds=sensor_interval(),
     default_status=dg.DefaultSensorStatus.RUNNING,
 )
 def first_champion_sensor(
@@ -58,7 +58,7 @@ def first_champion_sensor(
             dg.RunRequest(
                 run_key=run_key,
                 partition_key=newest,
-                tags={**priority_tag("retrain"), "continual_ml/trigger": "first_champion"},
+                tags={**queue_tags("retrain"), "continual_ml/trigger": "first_champion"},
             )
         ]
     )

@@ -1,20 +1,23 @@
 """What a training run records in MLflow, and the links between it and its Dagster run."""
 
+from __future__ import annotations
+
 import hashlib
 from contextlib import contextmanager
 from dataclasses import dataclass
 from importlib.metadata import version as package_version
+from typing import TYPE_CHECKING
 
 import dagster as dg
-import mlflow.sklearn
-from dagster_mlflow.resources import MlFlow
-from mlflow.models import infer_signature
 
 from continual_ml.config import DatasetConfig
 from continual_ml.decisions.promotion import REGISTERED_MODEL
 from continual_ml.defs.metadata import run_url
 from continual_ml.settings import Settings
 from continual_ml.training.pipeline import WindowSplit, own_types
+
+if TYPE_CHECKING:  # MLflow is imported where it is used: most runs never need it
+    from dagster_mlflow.resources import MlFlow
 
 
 @dataclass(frozen=True)
@@ -56,6 +59,9 @@ def log_training_run(
 ) -> TrackedRun:
     """Record the run: parameters, window and data hash, the model with its signature and input
     example, registered in MLflow's model registry; then close the run."""
+    import mlflow.sklearn
+    from mlflow.models import infer_signature
+
     features = split.train[config.feature_names]
     try:
         tracking.log_params(params)
