@@ -48,6 +48,8 @@ def test_a_landed_day_finds_a_run_slot_and_the_next_run_starts_while_one_holds_t
         assert config.pool_config.default_pool_limit == 1
         assert queue.op_concurrency_slot_buffer == 1
         assert instance.get_settings("sensors")["use_threads"]
+        # the slot of a step whose process died does not block the warehouse for good
+        assert instance.run_monitoring_settings["free_slots_after_run_end_seconds"] > 0
 
 
 def test_an_earlier_file_is_replaced_and_an_edited_one_kept(tmp_path, monkeypatch):

@@ -50,6 +50,9 @@ run_monitoring:
   start_timeout_seconds: 180
   cancel_timeout_seconds: 180
   poll_interval_seconds: 20
+  # A step whose process died never reports its end: its pool slot is freed 10 s after its run
+  # ended, or the retry and every later warehouse step would wait for it for good.
+  free_slots_after_run_end_seconds: 10
 # Each sensor ticks in its own thread: the landing sensor's ticks keep their pace when another
 # sensor is slow to answer.
 sensors:
