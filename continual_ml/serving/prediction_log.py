@@ -152,15 +152,17 @@ def log_writer(path: Path) -> tuple[str | None, int] | None:
     ('web-2', 4711)
     >>> log_writer(Path("feedback-20260101T000000-4711-3.jsonl"))
     (None, 4711)
+    >>> log_writer(Path("predictions-still-open.jsonl.open")) is None
+    True
     """
     name = path.name.removesuffix(OPEN_SUFFIX).removesuffix(CLOSED_SUFFIX)
     parts = name.split("-", 2)
     if len(parts) < 3:
         return None
-    *replica, pid, serial = parts[2].rsplit("-", 2)
-    if not (pid.isdigit() and serial.isdigit()):
+    fields = parts[2].rsplit("-", 2)
+    if len(fields) < 2 or not (fields[-2].isdigit() and fields[-1].isdigit()):
         return None
-    return (replica[0] if replica else None), int(pid)
+    return (fields[0] if len(fields) == 3 else None), int(fields[-2])
 
 
 def _running(pid: int) -> bool:
