@@ -48,5 +48,5 @@ def materialize_day(assets, day, home, instance, run_config=None, expect_success
         instance=instance,
         raise_on_error=False,
     )
-    assert result.success is expect_success
+    assert result.success is expect_success, [e.message for e in result.all_events if e.is_failure]
     return result

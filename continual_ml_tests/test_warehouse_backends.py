@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import contextlib
 
-import dagster as dg
 import duckdb
 import pandas as pd
 import pytest
@@ -19,7 +18,6 @@ from continual_ml.defs.data.assets import current_window, observations, referenc
 from continual_ml.defs.data.checks import observations_are_valid
 from continual_ml.defs.monitoring.assets import drift_report
 from continual_ml.defs.monitoring.performance import model_performance
-from continual_ml.defs.resources import build_resources
 from continual_ml.defs.training.assets import candidate_model, champion_model, evaluation_scores
 from continual_ml.defs.training.checks import candidate_beats_champion
 from continual_ml.demo.synthetic_stream import batch_file, partition_date
@@ -39,7 +37,7 @@ from continual_ml_tests.lake_servers import (
     running_catalog_server,
     running_object_store,
 )
-from continual_ml_tests.synthetic_days import landed
+from continual_ml_tests.synthetic_days import landed, materialize_day
 
 LAKES = ("ducklake_s3", "ducklake_folder")
 BACKENDS = ["duckdb_file", *(pytest.param(name, marks=pytest.mark.integration) for name in LAKES)]
@@ -103,19 +101,6 @@ def test_a_day_lands_once_with_every_row_counted(home, warehouse_backend, config
         assert scalar(conn, "SELECT count(*) FROM ingested_files") == 2
 
 
-def materialize(assets, day, home, instance, run_config=None):
-    result = dg.materialize(
-        assets,
-        partition_key=str(day),
-        run_config=run_config,
-        resources=build_resources(home),
-        instance=instance,
-        raise_on_error=False,
-    )
-    assert result.success, [e.message for e in result.all_events if e.is_failure]
-    return result
-
-
 # The loop on a DuckLake folder repeats the S3 case's code paths for ~25 s: out of the default run.
 LOOP_BACKENDS = [
     *BACKENDS[:2],
@@ -133,11 +118,11 @@ def test_the_loop_writes_every_table_and_keeps_one_champion(
     for days, trained_on in (((0, 1, 2), 2), ((8, 9, 10), 10)):
         for index in days:
             day = partition_date(config, index)
-            materialize(
+            materialize_day(
                 [observations, observations_are_valid], day, home, instance, landed(day, home.home)
             )
-        materialize(RETRAIN, partition_date(config, trained_on), home, instance)
-    materialize(MONITOR, partition_date(config, 10), home, instance)
+        materialize_day(RETRAIN, partition_date(config, trained_on), home, instance)
+    materialize_day(MONITOR, partition_date(config, 10), home, instance)
     day = partition_date(config, 10)
     with warehouse_connection(home.warehouse_location) as conn:
         for table, where in (
@@ -155,7 +140,7 @@ def test_the_loop_writes_every_table_and_keeps_one_champion(
         champion = registry.current_champion(conn)["version"]
         assert read_pointer(home.bentoml_home)["version"] == champion
         # monitoring the same day again replaces its rows rather than adding to them
-    materialize(MONITOR, day, home, instance)
+    materialize_day(MONITOR, day, home, instance)
     with warehouse_connection(home.warehouse_location) as conn:
         for table in ("data_windows", "drift_reports", "performance_history"):
             n = scalar(conn, f"SELECT count(*) FROM {table} WHERE partition_date = ?", [day])
