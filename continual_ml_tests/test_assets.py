@@ -1,5 +1,9 @@
 """The assets materialized for real: DuckDB file, MLflow store and BentoML store under tmp_path."""
 
+import os
+import signal
+import subprocess
+import sys
 from pathlib import Path
 
 import dagster as dg
@@ -10,6 +14,7 @@ from mlflow.tracking import MlflowClient
 from continual_ml.config import MLFLOW_EXPERIMENT
 from continual_ml.defs.data.assets import current_window, observations, reference_window
 from continual_ml.defs.monitoring.assets import drift_explanation, drift_report
+from continual_ml.defs.partitions import WAREHOUSE_POOL
 from continual_ml.defs.training.assets import candidate_model, champion_model, evaluation_scores
 from continual_ml.defs.training.checks import candidate_beats_champion
 from continual_ml.demo.synthetic_stream import partition_date
@@ -223,3 +228,38 @@ def test_a_retrain_after_drift_is_promoted_and_becomes_the_reference(
     assert reference["window"] == (
         f"{partition_date(config, drift_day - 1)} .. {partition_date(config, drift_day + 1)}"
     )
+
+
+def test_drift_explanation_renders_from_samples_without_the_warehouse(
+    home, config, instance, first_champion
+):
+    """Evidently's seconds never hold the one DuckDB writer: the explanation takes no warehouse
+    slot and renders while another process holds the DuckDB file open for writing."""
+    drift_day = partition_date(config, config.stream.drift_day)
+    run(MONITORING[:-1], drift_day, home, instance)
+    assert drift_explanation.op.pool is None
+    assert drift_report.op.pool == WAREHOUSE_POOL
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); print('held', flush=True);"
+            " time.sleep(120)",
+            str(home.warehouse),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        result = run([drift_explanation], drift_day, home, instance)
+        # A day monitoring never sampled is said so, not rendered from nowhere.
+        unsampled = run([drift_explanation], partition_date(config, 0), home, instance)
+    finally:
+        os.killpg(holder.pid, signal.SIGKILL)
+        holder.wait(timeout=10)
+    explained = metadata(result, drift_explanation)
+    assert Path(explained["report"]).stat().st_size > 10_000
+    assert explained["evidently_drifted"]  # the drift day drifts in Evidently's eyes too
+    assert metadata(unsampled, drift_explanation)["report"].startswith("not rendered: no sample")

@@ -7,6 +7,7 @@ The DuckLake cases start servers, so they are `integration`; each starts a fresh
 from __future__ import annotations
 
 import contextlib
+import shutil
 
 import duckdb
 import pandas as pd
@@ -16,7 +17,7 @@ from continual_ml.decisions import promotion
 from continual_ml.decisions.promotion import ModelStores
 from continual_ml.defs.data.assets import current_window, observations, reference_window
 from continual_ml.defs.data.checks import observations_are_valid
-from continual_ml.defs.monitoring.assets import drift_report
+from continual_ml.defs.monitoring.assets import drift_explanation, drift_report
 from continual_ml.defs.monitoring.performance import model_performance
 from continual_ml.defs.training.assets import candidate_model, champion_model, evaluation_scores
 from continual_ml.defs.training.checks import candidate_beats_champion
@@ -124,6 +125,13 @@ def test_the_loop_writes_every_table_and_keeps_one_champion(
         materialize_day(RETRAIN, partition_date(config, trained_on), home, instance)
     materialize_day(MONITOR, partition_date(config, 10), home, instance)
     day = partition_date(config, 10)
+    # Evidently renders from monitoring's samples; a worker without them (workers have reports
+    # folders of their own) reads the rows from DuckLake, never from the single-writer file.
+    shutil.rmtree(home.reports / "drift" / "samples")
+    explained = materialize_day([drift_explanation], day, home, instance)
+    [event] = explained.asset_materializations_for_node(drift_explanation.op.name)
+    rendered = str(event.metadata["report"].value).endswith(f"{day}.html")
+    assert rendered == (warehouse_backend != "duckdb_file")
     with warehouse_connection(home.warehouse_location) as conn:
         for table, where in (
             ("partition_validation", "partition_date = ?"),

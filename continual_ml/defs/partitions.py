@@ -24,19 +24,24 @@ WAREHOUSE_POOL = "duckdb_warehouse"
 PROMOTION_POOL = "model_promotion"
 
 
+def multi_writer_warehouse() -> bool:
+    """Whether the warehouse the settings name takes writers (and readers) from many processes
+    at once: DuckLake does, the DuckDB file one process at a time."""
+    return Settings.from_env().warehouse_backend == "ducklake"
+
+
 def promotion_pool() -> str:
     """The pool of the steps that change the champion, for the warehouse the settings name."""
-    multi_writer = Settings.from_env().warehouse_backend == "ducklake"
-    return PROMOTION_POOL if multi_writer else WAREHOUSE_POOL
+    return PROMOTION_POOL if multi_writer_warehouse() else WAREHOUSE_POOL
 
 
-def per_day_asset(**asset_args):
-    """`dg.asset` for a per-day asset that writes the warehouse: daily partitions, a backfill as
-    one run, and the warehouse's pool."""
+def per_day_asset(*, writes_warehouse: bool = True, **asset_args):
+    """`dg.asset` for a per-day asset: daily partitions, a backfill as one run, and the
+    warehouse's pool when it opens the warehouse."""
     return dg.asset(
         partitions_def=daily_partitions,
         backfill_policy=ONE_RUN_PER_BACKFILL,
-        pool=WAREHOUSE_POOL,
+        pool=WAREHOUSE_POOL if writes_warehouse else None,
         **asset_args,
     )
 

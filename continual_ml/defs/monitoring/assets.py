@@ -12,6 +12,7 @@ from continual_ml.defs.data.assets import current_window, reference_window
 from continual_ml.defs.metadata import png_markdown
 from continual_ml.defs.monitoring.drift_alerts import drift_alert, missing_values_alert
 from continual_ml.defs.partitions import (
+    multi_writer_warehouse,
     partition_days,
     per_day_asset,
 )
@@ -19,12 +20,16 @@ from continual_ml.defs.resources import AlertsResource, ArtifactDirsResource, Da
 from continual_ml.monitoring.drift_engine import DriftCheck, build_profile, check_drift
 from continual_ml.monitoring.missing_values import missing_value_drift
 from continual_ml.monitoring.reference_profiles import load_profile, save_profile
+from continual_ml.monitoring.report_samples import (
+    SAMPLE_ROWS,
+    ReportSamples,
+    prune_samples,
+    sample,
+)
 from continual_ml.settings import Settings
 from continual_ml.warehouse import registry
 from continual_ml.warehouse.schema import apply_schema
 
-# Evidently renders the human-readable report; on big batches a seeded sample keeps it quick.
-REPORT_SAMPLE_ROWS = 5000
 # The newest Evidently reports kept on disk (by day); `CONTINUAL_ML_KEEP_REPORTS` changes it.
 # Only those are rendered: a run over a longer range (a backfill of a year's history) renders
 # the newest KEEP_REPORTS days of it, since older ones would be pruned at once. Every day still
@@ -80,10 +85,21 @@ def estimated_impact(conn, config, rows: pd.DataFrame) -> str | None:
     )
 
 
-def _sample(rows: pd.DataFrame) -> pd.DataFrame:
-    if len(rows) <= REPORT_SAMPLE_ROWS:
-        return rows
-    return rows.sample(n=REPORT_SAMPLE_ROWS, random_state=0)
+def samples_folder(artifact_dirs: ArtifactDirsResource):
+    return artifact_dirs.report_path("drift/samples")
+
+
+def save_report_samples(conn, artifact_dirs, days: list[date], current: dict) -> None:
+    """The rows `drift_explanation` renders from, for the days it will render: written while
+    monitoring holds the warehouse, so rendering never has to."""
+    folder, references = samples_folder(artifact_dirs), {}
+    for day in days[-KEEP_REPORTS:]:
+        window = warehouse.read_window(conn, day, "reference")
+        key = (window["start"], window["end"], window["n_rows"])
+        if key not in references:
+            references[key] = warehouse.window_rows(conn, day, "reference")
+        ReportSamples(folder, day).save(references[key], current[day])
+    prune_samples(folder, KEEP_REPORTS)
 
 
 def rows_by_day(conn, days: list[date], kind: str = "current") -> dict[date, pd.DataFrame]:
@@ -166,6 +182,7 @@ def drift_report(
         drifting = [m for m in measured if m.drifting]
         # The cost for the newest drifting day only: what a person would act on today.
         impact = estimated_impact(conn, config, current[drifting[-1].day]) if drifting else None
+        save_report_samples(conn, artifact_dirs, [m.day for m in measured], current)
     threshold = config.policy.drift_share_threshold
     if drifting:
         alerts.send(drift_alert(drifting, len(days), threshold, html, impact, context), context.log)
@@ -205,6 +222,7 @@ def drift_report(
     group_name="monitoring",
     kinds={"evidently", "html"},
     deps=[drift_report],
+    writes_warehouse=False,
 )
 def drift_explanation(
     context: dg.AssetExecutionContext,
@@ -214,7 +232,10 @@ def drift_explanation(
 ) -> dg.MaterializeResult:
     """Evidently's HTML drift report for the partition, for people to read."""
     # Kept out of `drift_report`, and so out of the runs the retraining loop waits for:
-    # importing and running Evidently takes seconds, and the verdict does not need it.
+    # importing and running Evidently takes seconds, and the verdict does not need it. It reads
+    # the samples `drift_report` left, not the DuckDB file, so it holds no warehouse slot and
+    # landed days never wait behind it. DuckLake takes readers from any process: on workers,
+    # which do not share a reports folder, the rows come from the warehouse when no sample is here.
     from continual_ml.monitoring.evidently_report import compute_drift, prune_reports
 
     config, days = dataset.config, partition_days(context)
@@ -224,20 +245,32 @@ def drift_explanation(
             {"report": f"not rendered: older than the newest {KEEP_REPORTS} days of its run"},
             partition_key=str(day),
         )
-    with duckdb.get_connection() as conn:
-        reference = {day: warehouse.window_rows(conn, day, "reference") for day in rendered}
-        current = rows_by_day(conn, rendered)
-    pruned = []
+    pruned, folder = [], samples_folder(artifact_dirs)
     for day in rendered:
+        samples = ReportSamples(folder, day).load()
+        if samples is None and multi_writer_warehouse():
+            with duckdb.get_connection() as conn:
+                reference = warehouse.window_rows(conn, day, "reference")
+                samples = reference, rows_by_day(conn, [day])[day]
+        if samples is None:
+            context.add_asset_metadata(
+                {
+                    "report": "not rendered: no sample of its rows; `drift_report` keeps one for "
+                    f"the newest {KEEP_REPORTS} days it measured (materialize it again)"
+                },
+                partition_key=str(day),
+            )
+            continue
+        reference, current = (sample(rows) for rows in samples)
         html_path = artifact_dirs.report_path(f"drift/{day}.html")
-        evidently = compute_drift(config, _sample(reference[day]), _sample(current[day]), html_path)
+        evidently = compute_drift(config, reference, current, html_path)
         pruned += prune_reports(html_path.parent, KEEP_REPORTS)
         context.add_asset_metadata(
             {
                 "report": dg.MetadataValue.path(str(html_path)),
                 "evidently_drift_share": evidently.drift_share,
                 "evidently_drifted": ", ".join(f.feature for f in evidently.features if f.drifted),
-                "sample_rows": min(len(current[day]), REPORT_SAMPLE_ROWS),
+                "sample_rows": min(len(current), SAMPLE_ROWS),
             },
             partition_key=str(day),
         )

@@ -60,7 +60,7 @@ def drift_explanation_sensor(context: dg.SensorEvaluationContext) -> dg.SensorRe
     if not waiting:
         return dg.SensorResult(skip_reason="every monitored day has its report")
     # The newest consecutive days (a range run covers every day in it), a few at a time: the
-    # run holds the warehouse while Evidently renders, and the loop's own runs wait for it.
+    # run reads only the samples monitoring left, but takes a run slot while Evidently renders.
     days = consecutive_days(list(waiting))[-1][-REPORTS_PER_RUN:]
     # Names these measurements: a day measured again later is a new request.
     request_key = f"explain:{days[0]}..{days[-1]}@{max(waiting[day] for day in days)}"
