@@ -1,5 +1,7 @@
 """The ingestion paths wired into Dagster: landing sensor, prediction-log sensor, CLI."""
 
+import json
+
 import dagster as dg
 import duckdb
 import pandas as pd
@@ -196,3 +198,39 @@ def test_the_cli_ingests_a_folder(home, config, tmp_path, capsys):
     printed = capsys.readouterr().out
     assert "day2.parquet: ingested, 40 rows in, 0 quarantined" in printed
     assert count(home, "observations") == 80
+
+
+def test_a_landed_file_is_settled_in_the_cursor_and_never_asked_about_again(
+    home, config, instance, landing
+):
+    """Once its run succeeded, a file is decided from the sensor's cursor alone: a tick does not
+    read its runs again (so it costs the same with a year of files); a changed file is new."""
+    day = partition_date(config, 0)
+    generate_batch(config, day).head(100).to_csv(landing / "day0.csv", index=False)
+    first = tick(instance, home)
+    [request] = first.run_requests
+    landed = dg.materialize(
+        [observations],
+        partition_key=request.partition_key,
+        run_config=request.run_config,
+        resources=build_resources(home),
+        instance=instance,
+        tags={**request.tags, "dagster/run_key": request.run_key},
+    )
+    second = tick(instance, home, first.cursor)
+    assert second.run_requests == []
+    [settled] = json.loads(second.cursor)["settled"]
+    assert settled.startswith("observations:day0.csv:")
+    # With its run gone from the instance, only the cursor can say the file landed.
+    instance.delete_run(landed.run_id)
+    assert tick(instance, home, second.cursor).run_requests == []
+    assert len(tick(instance, home).run_requests) == 1  # without the cursor, asked for again
+    # A new version of the file (other size and time) is asked for afresh.
+    generate_batch(config, day).head(120).to_csv(landing / "day0.csv", index=False)
+    changed = tick(instance, home, second.cursor)
+    assert len(changed.run_requests) == 1 and changed.run_requests[0].run_key != request.run_key
+    # A file gone from the folder leaves the cursor, which does not grow forever.
+    (landing / "day0.csv").unlink()
+    assert json.loads(tick(instance, home, second.cursor).cursor)["settled"] == []
+    # The cursor of earlier versions (the reported skips alone) is still read.
+    assert tick(instance, home, json.dumps([])).run_requests == []

@@ -43,18 +43,21 @@ def rows_with_labels(
     return _days(conn, config, "observations_with_labels", "event_time, row_id", start, end)
 
 
+# The join on equality alone (a hash join; see `latest_labels` in schema.py); the prediction
+# counts only for a label that names no row itself.
+LABELLED_PARTITIONS_SQL = (
+    "SELECT o.partition_date, count(*) FROM labels AS l "
+    "LEFT JOIN predictions AS p ON p.prediction_id = l.prediction_id "
+    "JOIN observations AS o ON o.row_id = coalesce(l.row_id, p.row_id) "
+    "WHERE l.ingestion_id = $1 OR (l.row_id IS NULL AND p.ingestion_id = $1) "
+    "GROUP BY ALL ORDER BY ALL"
+)
+
+
 def labelled_partitions(conn: duckdb.DuckDBPyConnection, ingestion_id: int) -> dict[date, int]:
     """How many labels one ingestion gave the observations of each partition: a label file's or
     feedback's own, and the waiting feedback a prediction log's predictions now place."""
-    return dict(
-        conn.execute(
-            "SELECT o.partition_date, count(*) FROM labels AS l "
-            "LEFT JOIN predictions AS p ON l.row_id IS NULL AND p.prediction_id = l.prediction_id "
-            "JOIN observations AS o ON o.row_id = coalesce(l.row_id, p.row_id) "
-            "WHERE l.ingestion_id = $1 OR p.ingestion_id = $1 GROUP BY ALL ORDER BY ALL",
-            [ingestion_id],
-        ).fetchall()
-    )
+    return dict(conn.execute(LABELLED_PARTITIONS_SQL, [ingestion_id]).fetchall())
 
 
 def labelled_predictions(
