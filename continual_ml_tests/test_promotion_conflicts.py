@@ -12,12 +12,15 @@ from __future__ import annotations
 import hashlib
 import threading
 
+import dagster as dg
 import duckdb
 import pytest
 from mlflow.tracking import MlflowClient
 
 from continual_ml.decisions import promotion
 from continual_ml.decisions.promotion import REGISTERED_MODEL, ModelStores, champion_alias
+from continual_ml.defs.training import conflicts
+from continual_ml.defs.training.conflicts import retried_when_the_registry_is_busy
 from continual_ml.serving.model_store import read_pointer
 from continual_ml.warehouse import registry, sql
 from continual_ml.warehouse.champion import lock_registry
@@ -93,6 +96,40 @@ def test_a_promotion_that_loses_to_an_open_transaction_changes_nothing_anywhere(
         # The registry free again, the same promotion goes through everywhere.
         promotion.promote(conn, stores, 2, action="promoted", reason="test", actor="test")
         assert champions(conn, stores) == (2, 2, 2)
+
+
+def test_a_step_whose_promotion_keeps_losing_runs_again_then_fails_visibly(
+    home, config, tmp_path, monkeypatch
+):
+    """In a Dagster step, the last lost conflict asks for a retry; the registry held throughout,
+    every retry loses too and the step fails, with the stores still agreeing."""
+    stores = three_models(home, config, tmp_path)
+    monkeypatch.setattr(sql, "CONFLICT_ATTEMPTS", 1)
+    monkeypatch.setattr(conflicts, "STEP_RETRY_SECONDS", 0)
+    location, attempts = home.warehouse_location, []
+
+    @dg.op
+    def promote_v2(context) -> None:
+        attempts.append(context.retry_number)
+        with warehouse_connection(location) as conn, retried_when_the_registry_is_busy():
+            promotion.promote(conn, stores, 2, action="promoted", reason="test", actor="test")
+
+    @dg.job(executor_def=dg.in_process_executor)
+    def promotion_job() -> None:
+        promote_v2()
+
+    with warehouse_connection(location) as holder:
+        holder.execute("BEGIN TRANSACTION")
+        lock_registry(holder)
+        result = promotion_job.execute_in_process(raise_on_error=False)
+        holder.execute("ROLLBACK")
+        assert not result.success
+        assert attempts == list(range(conflicts.STEP_RETRIES + 1))
+        [failure] = [
+            e for e in result.all_events if e.event_type == dg.DagsterEventType.STEP_FAILURE
+        ]
+        assert "Conflict" in str(failure.step_failure_data.error)
+        assert champions(holder, stores) == (1, 1, 1)
 
 
 @pytest.mark.integration
