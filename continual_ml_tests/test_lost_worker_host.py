@@ -34,7 +34,7 @@ from continual_ml_tests.test_runs_on_workers import (
 
 MAX_RUNTIME_SECONDS = 120  # the instance's longest run here; an hour in docs/dagster-workers.yaml
 POLL_SECONDS = 30  # run_monitoring.poll_interval_seconds in docs/dagster-workers.yaml
-LOST_DAY = 3
+LOST_DAY = 0  # the earliest day: its run's drift report needs no earlier day
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(1200)]
 
@@ -66,6 +66,7 @@ def test_a_lost_worker_host_fails_the_run_in_bounded_time_and_the_retry_lands_on
     host = scale_out.worker_processes()[start.dagster_event.pid]
     # The whole worker at once, main process and pool: nothing is left to report the step.
     os.killpg(scale_out.processes.running.pop(host).pid, signal.SIGKILL)
+    scale_out.workdirs.pop(host)
 
     bound = MAX_RUNTIME_SECONDS + POLL_SECONDS
     retry = scale_out.processes.wait_for(
@@ -77,15 +78,16 @@ def test_a_lost_worker_host_fails_the_run_in_bounded_time_and_the_retry_lands_on
     assert lost.dagster_run.status == dg.DagsterRunStatus.FAILURE
     # Ended by the monitoring daemon's runtime limit: within the limit and one poll, plus the
     # seconds the daemon takes to mark it.
+    print(f"the lost host's run ended {lost.end_time - lost.start_time:.0f} s after it started")
     assert MAX_RUNTIME_SECONDS <= lost.end_time - lost.start_time <= bound + POLL_SECONDS
     succeeded = step_events(scale_out.instance, run.run_id, dg.DagsterEventType.STEP_SUCCESS)
     assert "observations" not in {e.step_key for e in succeeded}, "the step ended before the kill"
 
     assert retry.status == dg.DagsterRunStatus.SUCCESS, scale_out.processes.tails()
     assert retry.tags["dagster/parent_run_id"] == run.run_id
-    # On the worker that is left (the lost one's processes are gone from the list).
+    # On the worker that is left.
     for entry in step_events(scale_out.instance, retry.run_id, dg.DagsterEventType.STEP_START):
-        assert scale_out.worker_processes().get(entry.dagster_event.pid) not in (None, host)
+        assert entry.dagster_event.pid in scale_out.worker_processes()
     day = partition_date(default_config(), LOST_DAY)
     with warehouse_connection(deployment.warehouse, read_only=True) as conn:
         rows = conn.execute(
