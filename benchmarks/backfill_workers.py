@@ -11,8 +11,11 @@ same home:
   the queue, which the daemon launches N at a time; each step executes on a worker.
 
 Where the time goes, per run, from the event log: launch (RUN_STARTING → RUN_START, the run
-process starting), hand-off (the run process submitting a step → a worker starting it), step
-execution (STEP_START → STEP_SUCCESS, by asset), and the queue wait before a slot frees.
+process starting), hand-off (the run process's engine event "Submitting celery task" → the
+worker's "Executing steps … in celery worker", summed over the run's steps), step execution
+(STEP_START → STEP_SUCCESS, by asset), the time between steps (no step handed off or
+executing: results picked up from the backend, pool-slot waits) and the queue wait before a
+run slot frees.
 The workers' warehouse is DuckLake (catalog in Postgres, data on moto's S3 server on loopback;
 the history ingested into it the same way), its per-day pool with N slots; with `--warehouse
 duckdb` it is a DuckDB file and the pool keeps one slot (steps of different runs never overlap,
@@ -105,11 +108,31 @@ def wait_finished(scale_out, run_ids: list[str]) -> None:
     scale_out.processes.wait_for("the backfill's runs", done, RUN_WAIT_SECONDS)
 
 
+def covered(spans: list[tuple[float, float]]) -> float:
+    """How long at least one of `spans` is in progress."""
+    total, end = 0.0, float("-inf")
+    for start, stop in sorted(spans):
+        if stop > end:
+            total += stop - max(start, end)
+            end = stop
+    return total
+
+
 def time_split(instance, run_ids: list[str]) -> dict:
-    """Seconds per run: queued, launch, hand-offs, steps by asset (means over the runs)."""
+    """Seconds per run (means over the runs): queued, launch, hand-offs (summed over the run's
+    steps), steps by asset, and `between_steps_s`: the part of the run during which no step is
+    handed off or executing (the run process picking results up from the backend, waiting for a
+    pool slot, starting and ending)."""
     import dagster as dg
 
-    split = {"queued_s": [], "launch_s": [], "handoff_s": [], "run_s": [], "steps_s": {}}
+    split = {
+        "queued_s": [],
+        "launch_s": [],
+        "handoff_s": [],
+        "run_s": [],
+        "between_steps_s": [],
+        "steps_s": {},
+    }
     for run_id in run_ids:
         entries = [r.event_log_entry for r in instance.get_records_for_run(run_id).records]
         first = {}
@@ -120,19 +143,24 @@ def time_split(instance, run_ids: list[str]) -> dict:
         split["queued_s"].append(first[E.RUN_STARTING] - first[E.RUN_ENQUEUED])
         split["launch_s"].append(first[E.RUN_START] - first[E.RUN_STARTING])
         split["run_s"].append(first[E.RUN_SUCCESS] - first[E.RUN_START])
-        submitted, started = {}, {}
+        submitted, started, succeeded = {}, {}, {}
         for entry in entries:
-            message = entry.user_message or ""
+            # An engine event's text is its event's message; `user_message` is empty for the
+            # ones a worker reports straight to the instance.
+            message = entry.message or ""
             if entry.step_key and HANDOFF_START in message:
-                submitted[entry.step_key] = entry.timestamp
+                submitted.setdefault(entry.step_key, entry.timestamp)
             elif entry.step_key and HANDOFF_END in message:
-                started[entry.step_key] = entry.timestamp
+                started.setdefault(entry.step_key, entry.timestamp)
             elif entry.dagster_event_type == E.STEP_START:
                 started.setdefault(("step", entry.step_key), entry.timestamp)
             elif entry.dagster_event_type == E.STEP_SUCCESS:
                 begin = started[("step", entry.step_key)]
                 split["steps_s"].setdefault(entry.step_key, []).append(entry.timestamp - begin)
+                succeeded[entry.step_key] = entry.timestamp
         split["handoff_s"].append(sum(started[k] - submitted[k] for k in submitted if k in started))
+        busy = covered([(submitted[k], end) for k, end in succeeded.items() if k in submitted])
+        split["between_steps_s"].append(split["run_s"][-1] - busy)
     steps = {key: round(mean(values), 2) for key, values in split.pop("steps_s").items()}
     means = {key: round(mean(values), 2) for key, values in split.items()}
     return {**means, "steps_s": steps}

@@ -67,10 +67,15 @@ def celery_environment(postgres: PostgresServer, database: str) -> dict[str, str
     }
 
 
-def instance_yaml(dagster_home: Path, max_concurrent_runs: int) -> None:
-    """docs/dagster-workers.yaml with its run limit set (the only value a run of this changes)."""
+def instance_yaml(
+    dagster_home: Path, max_concurrent_runs: int, max_runtime_seconds: int | None = None
+) -> None:
+    """docs/dagster-workers.yaml with its run limit set, and its longest run if given (the only
+    values a run of this changes)."""
     config = yaml.safe_load(WORKERS_YAML.read_text())
     config["concurrency"]["runs"]["max_concurrent_runs"] = max_concurrent_runs
+    if max_runtime_seconds is not None:
+        config["run_monitoring"]["max_runtime_seconds"] = max_runtime_seconds
     dagster_home.mkdir(parents=True, exist_ok=True)
     (dagster_home / "dagster.yaml").write_text(yaml.safe_dump(config))
 
@@ -84,6 +89,7 @@ def running_scale_out(
     warehouse_slots: int = 1,
     postgres: PostgresServer | None = None,
     database: str = "dagster",
+    max_runtime_seconds: int | None = None,
 ) -> Iterator[ScaleOut]:
     """Everything up (workers ready, code server serving, daemon started) until the block ends.
 
@@ -109,7 +115,7 @@ def running_scale_out(
             "DAGSTER_CODE_SERVER_PORT": str(port),
         }
         dagster_side.setdefault("CONTINUAL_ML_HOME", str(state / "home"))
-        instance_yaml(state / "dagster_home", max_concurrent_runs)
+        instance_yaml(state / "dagster_home", max_concurrent_runs, max_runtime_seconds)
         workdirs = {f"worker-{i}": state / f"worker-{i}" for i in range(workers)}
         # This process reads the instance and workspace files too (their `env:` values).
         shared = ("DAGSTER_POSTGRES_", "DAGSTER_CODE_SERVER_")

@@ -28,3 +28,14 @@ def test_the_run_slots_are_used(results):
     # N slots: N runs in progress at once (launching, orchestrating or waiting for the pool).
     for measured in results["workers"]:
         assert measured["most_runs_at_once"] == measured["run_slots"], measured
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(3600)
+def test_where_the_time_goes_is_measured(results):
+    # Every run hands its steps to a worker: a hand-off that reads 0 means its events were missed.
+    for measured in results["workers"]:
+        split = measured["per_run_mean"]
+        assert split["launch_s"] > 0 and split["handoff_s"] > 0, split
+        assert 0 <= split["between_steps_s"] < split["run_s"], split
+        assert {"observations", "drift_report", "model_performance"} <= set(split["steps_s"])

@@ -325,4 +325,6 @@ def test_the_workers_instance_yaml_validates_and_differs_only_where_it_says(tmp_
     # A dead worker's step never frees its pool slot: the monitoring daemon does, soon.
     assert workers["run_monitoring"]["free_slots_after_run_end_seconds"] > 0
     assert workers["run_monitoring"]["poll_interval_seconds"] <= 30
+    # A worker host lost whole never reports its step's end: the run is ended, and retried.
+    assert 0 < workers["run_monitoring"]["max_runtime_seconds"] <= 3600
     assert env_references(load_yaml("docs/dagster-workers.yaml")) == env_references(default)

@@ -8,12 +8,18 @@ share no local file the settings do not name.
 
 from __future__ import annotations
 
+import logging
 import os
+import random
 import socket
 import sys
+import time
 from pathlib import Path
 
 from continual_ml.defs.executors import CELERY_QUEUE
+
+TABLE_ATTEMPTS = 5
+log = logging.getLogger(__name__)
 
 
 def worker_argv(name: str, concurrency: int) -> list[str]:
@@ -41,8 +47,34 @@ def worker_argv(name: str, concurrency: int) -> list[str]:
     ]
 
 
+def create_celery_tables() -> None:
+    """Create the broker's and the result backend's tables if missing, before Celery starts.
+
+    Workers started together on a new database would each create them, and a worker that loses
+    that race (Postgres: "relation ... already exists") exits; here the loser tries again and
+    finds them made."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from continual_ml.app.celery_worker import app
+
+    for attempt in range(1, TABLE_ATTEMPTS + 1):
+        try:
+            with app.connection_for_write() as connection:
+                # kombu's SQLAlchemy transport creates its tables when a queue is declared.
+                for queue in app.amqp.queues.values():
+                    queue(connection.default_channel).declare()
+            app.backend.ResultSession().close()
+            return
+        except SQLAlchemyError as error:
+            if attempt == TABLE_ATTEMPTS:
+                raise
+            log.info("creating Celery's tables: %s; trying again", error)
+            time.sleep(random.uniform(0.2, 1.0))
+
+
 def exec_worker(name: str, concurrency: int, workdir: Path) -> None:
     """Become the worker, in `workdir` (created if missing)."""
+    create_celery_tables()
     workdir.mkdir(parents=True, exist_ok=True)
     os.chdir(workdir)
     argv = worker_argv(name, concurrency)

@@ -2,8 +2,10 @@
 
 The order makes a half-done promotion invisible: export the model to the BentoML store (not yet
 served), move MLflow's `champion` alias, then in one DuckDB transaction update the registry and
-flip the service's champion pointer before committing. Any failure undoes what was done, so the
-champion stays what it was everywhere.
+flip the service's champion pointer before committing. Any failure, a lost write-write conflict
+included, points the alias and the pointer back at the champion the warehouse holds (the one
+before, or the one of the change that won), so the three stores agree whether a change commits
+or raises.
 """
 
 from __future__ import annotations
@@ -26,7 +28,12 @@ from continual_ml.serving.model_store import (
 )
 from continual_ml.warehouse import registry
 from continual_ml.warehouse.champion import change_champion
-from continual_ml.warehouse.sql import is_conflict, retried_on_conflict, transaction
+from continual_ml.warehouse.sql import (
+    is_conflict,
+    retried_on_conflict,
+    rollback_quietly,
+    transaction,
+)
 
 REGISTERED_MODEL = "continual-ml"
 CHAMPION_ALIAS = "champion"
@@ -115,9 +122,11 @@ def promote(
 ) -> dict:
     """Make `version` the champion everywhere, or change nothing and raise.
 
-    A concurrent change of the registry makes this one conflict; it is then tried again from the
-    start (`retried_on_conflict`) and redoes the pointer and alias, which it leaves as they are
-    meanwhile: restoring what it read before would undo the change that won.
+    A concurrent change of the registry makes this one conflict; the pointer and alias then
+    follow the warehouse's champion again (the winner's, not what was read before, which would
+    undo the change that won), and the change is tried again from the start
+    (`retried_on_conflict`). Past the last attempt the conflict is raised with the three stores
+    agreeing on the champion the warehouse kept.
     """
     model = verified(registry.load_model_row(conn, version))
     previous = registry.current_champion(conn)
@@ -151,18 +160,48 @@ def promote(
             )
             point_at(stores.bentoml_home, tag, version, model["sha256"], promoted_by=actor)
     except BaseException as error:
-        if is_conflict(error):
-            raise
-        write_pointer(stores.bentoml_home, old_pointer)
-        if alias_moved:
-            _undo(lambda: _set_alias(stores, old_alias), "restore the MLflow champion alias")
-        if exported:
+        _undo(
+            lambda: follow_the_warehouse(conn, stores, old_pointer, old_alias, alias_moved),
+            "point the BentoML champion pointer and MLflow alias at the warehouse's champion",
+        )
+        if exported and not is_conflict(error):  # a retry reuses it
             _undo(lambda: delete_export(stores.bentoml_home, tag), f"delete the export {tag}")
         raise
     mark_in_mlflow(stores, model, action, reason)
     if previous:
         mark_in_mlflow(stores, previous, "retired", f"replaced by v{version}")
     return {"champion_version": version, "changed": True, "tag": tag}
+
+
+def follow_the_warehouse(
+    conn: duckdb.DuckDBPyConnection,
+    stores: ModelStores,
+    old_pointer: dict | None,
+    old_alias: int | None,
+    alias_moved: bool,
+) -> None:
+    """After a failed change, point the BentoML pointer and the MLflow alias at the champion the
+    warehouse holds now: the one they named before (`old_pointer`, `old_alias`), or the one a
+    concurrent change committed meanwhile."""
+    rollback_quietly(conn)
+    champion = registry.current_champion(conn)
+    if champion is None or (old_pointer or {}).get("version") == champion["version"]:
+        write_pointer(stores.bentoml_home, old_pointer)
+    else:
+        tag, _ = export_or_reuse(
+            stores.bentoml_home,
+            stores.config,
+            champion["version"],
+            champion["artifact"],
+            champion["sha256"],
+        )
+        point_at(stores.bentoml_home, tag, champion["version"], champion["sha256"])
+    wanted = champion["mlflow_model_version"] if champion else None
+    if wanted is None:  # no MLflow version to name: the alias as it was
+        if alias_moved:
+            _set_alias(stores, old_alias)
+    elif champion_alias(stores) != wanted:
+        _set_alias(stores, wanted)
 
 
 def _undo(step, what: str) -> None:

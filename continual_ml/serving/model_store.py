@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -98,7 +99,9 @@ def write_pointer(bentoml_home: Path, pointer: dict | None) -> None:
     if pointer is None:
         path.unlink(missing_ok=True)
         return
-    staged = path.with_suffix(".json.staged")
+    # Its own staging file per writer: two processes replacing the pointer at once never move
+    # each other's half-written file.
+    staged = path.with_suffix(f".json.{os.getpid()}-{threading.get_ident()}.staged")
     staged.write_text(json.dumps(pointer))
     os.replace(staged, path)
 

@@ -55,7 +55,7 @@ def retried_on_conflict(function: Callable[P, R]) -> Callable[P, R]:
             except duckdb.TransactionException as error:
                 if not is_conflict(error) or attempt == CONFLICT_ATTEMPTS:
                     raise
-                _rollback_quietly(conn)
+                rollback_quietly(conn)
                 log.info("%s: %s; retrying (attempt %d)", function.__name__, error, attempt + 1)
                 time.sleep(min(2.0, 0.025 * 2**attempt) * random.uniform(0.5, 1.5))
         raise AssertionError("unreachable")
@@ -63,8 +63,8 @@ def retried_on_conflict(function: Callable[P, R]) -> Callable[P, R]:
     return retrying
 
 
-def _rollback_quietly(conn: duckdb.DuckDBPyConnection) -> None:
-    # A failed COMMIT has usually ended the transaction already.
+def rollback_quietly(conn: duckdb.DuckDBPyConnection) -> None:
+    """End a failed transaction, if one is still open (a failed COMMIT usually ended it)."""
     try:
         conn.execute("ROLLBACK")
     except duckdb.Error:

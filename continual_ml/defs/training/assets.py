@@ -14,6 +14,7 @@ from continual_ml.defs.data.assets import observations, partition_day
 from continual_ml.defs.metadata import run_url
 from continual_ml.defs.partitions import daily_partitions, promotion_pool
 from continual_ml.defs.resources import AlertsResource, ArtifactDirsResource, DatasetResource
+from continual_ml.defs.training.conflicts import retried_when_the_registry_is_busy
 from continual_ml.defs.training.tracking import (
     closed_on_failure,
     feature_signature,
@@ -228,15 +229,16 @@ def champion_model(
             outcome, champion = "pending_approval", registry.current_champion(conn)
             champion_version = champion["version"] if champion else None
         else:
-            promote(
-                conn,
-                artifact_dirs.model_stores(config),
-                candidate["version"],
-                action="promoted",
-                reason=reason,
-                actor=actor,
-                partition_date=day,
-            )
+            with retried_when_the_registry_is_busy():
+                promote(
+                    conn,
+                    artifact_dirs.model_stores(config),
+                    candidate["version"],
+                    action="promoted",
+                    reason=reason,
+                    actor=actor,
+                    partition_date=day,
+                )
             outcome, champion_version = "promoted", candidate["version"]
     if outcome != "promoted":  # `promote` names the run in MLflow itself
         mark_in_mlflow(artifact_dirs.model_stores(config), candidate, outcome, reason)

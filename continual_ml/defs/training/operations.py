@@ -8,6 +8,7 @@ from continual_ml.decisions import promotion
 from continual_ml.defs.partitions import promotion_pool
 from continual_ml.defs.resources import AlertsResource, ArtifactDirsResource, DatasetResource
 from continual_ml.defs.training.assets import champion_metadata, champion_model
+from continual_ml.defs.training.conflicts import retried_when_the_registry_is_busy
 from continual_ml.warehouse import registry
 from continual_ml.warehouse.schema import apply_schema
 
@@ -51,12 +52,13 @@ def restore_previous_champion(
     settings = dataset.config
     with duckdb.get_connection() as conn:
         apply_schema(conn, settings)
-        outcome = promotion.rollback(
-            conn,
-            artifact_dirs.model_stores(settings),
-            config.version,
-            actor=f"person:{config.actor}",
-        )
+        with retried_when_the_registry_is_busy():
+            outcome = promotion.rollback(
+                conn,
+                artifact_dirs.model_stores(settings),
+                config.version,
+                actor=f"person:{config.actor}",
+            )
         version = outcome["champion_version"]
         reason = f"{config.actor} rolled back to v{version}"
         context.log_event(champion_changed(conn, version, "rolled_back", reason))
@@ -86,7 +88,9 @@ def decide_pending_candidate(
     with duckdb.get_connection() as conn:
         apply_schema(conn, settings)
         if config.approve:
-            promotion.approve(conn, artifact_dirs.model_stores(settings), config.version, actor)
+            with retried_when_the_registry_is_busy():
+                stores = artifact_dirs.model_stores(settings)
+                promotion.approve(conn, stores, config.version, actor)
             reason = f"{config.actor} approved v{config.version}"
             context.log_event(champion_changed(conn, config.version, "approved", reason))
         else:
