@@ -2,6 +2,7 @@
 
     python -m continual_ml_tests.lake_workers ingest GO_FILE FILE...   (a JSON report per file)
     python -m continual_ml_tests.lake_workers swap GO_FILE N           (N champion changes)
+    python -m continual_ml_tests.lake_workers promote GO_FILE N        (the same, in every store)
 
 Each waits for GO_FILE to exist, so they all start writing together.
 """
@@ -15,6 +16,7 @@ import time
 from pathlib import Path
 
 from continual_ml.config import Paths, default_config
+from continual_ml.decisions import promotion
 from continual_ml.ingestion import ingest_file
 from continual_ml.warehouse.champion import champion_version, change_champion
 from continual_ml.warehouse.connection import warehouse_connection
@@ -39,6 +41,15 @@ def swap_champion(conn, versions: tuple[int, int]) -> int:
     return target
 
 
+def promote_the_other(conn, stores: promotion.ModelStores, versions: tuple[int, int]) -> int:
+    """Make the other of the two versions champion in the warehouse, MLflow and BentoML's
+    pointer, as the promotion step does (`promote` retries its own conflicts)."""
+    current = champion_version(conn)
+    target = versions[1] if current == versions[0] else versions[0]
+    promotion.promote(conn, stores, target, action="promoted", reason="test", actor="promoter")
+    return target
+
+
 def main(command: str, go: str, *args: str) -> None:
     logging.basicConfig(level=logging.INFO)  # the retries, on stderr
     location = Paths.from_env().warehouse_location
@@ -49,6 +60,14 @@ def main(command: str, go: str, *args: str) -> None:
                 report = ingest_file(conn, default_config(), path)
                 partitions = {str(day): n for day, n in report.partitions.items()}
                 print(json.dumps({"status": report.status, "partitions": partitions}), flush=True)
+        elif command == "promote":
+            paths = Paths.from_env()
+            stores = promotion.ModelStores(
+                paths.bentoml_home, paths.mlflow_tracking_uri, default_config()
+            )
+            for _ in range(int(args[0])):
+                champion = promote_the_other(conn, stores, (1, 2))
+                print(json.dumps({"champion": champion}), flush=True)
         else:
             for _ in range(int(args[0])):
                 print(json.dumps({"champion": swap_champion(conn, (1, 2))}), flush=True)

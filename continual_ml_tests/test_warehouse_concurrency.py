@@ -22,6 +22,7 @@ from continual_ml_tests.lake_servers import (
     running_catalog_server,
     running_object_store,
 )
+from continual_ml_tests.test_promotion_conflicts import champions, three_models
 from continual_ml_tests.test_warehouse_backends import model_row, scalar
 
 
@@ -37,31 +38,36 @@ def lake_on_s3(home, monkeypatch, tmp_path):
         yield
 
 
-def test_four_ingesting_processes_and_two_promoters_lose_and_duplicate_nothing(
-    home,
-    lake_on_s3,
-    config,
-    tmp_path,
+# Two processes changing the champion in the warehouse alone, so that their changes conflict
+# and are retried; or one, as the promotion pool of one allows, changing it in every store.
+CHAMPION_CHANGERS = {"swap": 2, "promote": 1}
+
+
+@pytest.mark.parametrize("changer", list(CHAMPION_CHANGERS))
+def test_four_ingesting_processes_and_champion_changes_lose_and_duplicate_nothing(
+    home, lake_on_s3, config, tmp_path, changer
 ):
-    """Four processes ingest three days each into one DuckLake while two more change the
-    champion twenty times each: every row lands once, and the registry holds one champion whose
-    history is an unbroken chain of all forty changes."""
+    """Four processes ingest three days each into one DuckLake while others change the champion
+    twenty times each: every row lands once, and the registry holds one champion whose history
+    is an unbroken chain of every change. Through `promote`, the MLflow alias and the BentoML
+    pointer name the warehouse's champion at the end."""
     writers, days_each, swaps = 4, 3, 20
     batches = [
         [batch_file(config, partition_date(config, w * days_each + d), tmp_path) for d in range(3)]
         for w in range(writers)
     ]
-    with warehouse_connection(home.warehouse_location) as conn:
-        apply_schema(conn, config)
-        for version in (1, 2):
-            registry.register_model(conn, **model_row(version))
-        conn.execute("BEGIN TRANSACTION")
-        change_champion(conn, 1, "promoted", "test", "test", expected=None)
-        conn.execute("COMMIT")
+    stores = three_models(home, config, tmp_path) if changer == "promote" else None
+    if stores is None:
+        with warehouse_connection(home.warehouse_location) as conn:
+            apply_schema(conn, config)
+            for version in (1, 2):
+                registry.register_model(conn, **model_row(version))
+            conn.execute("BEGIN TRANSACTION")
+            change_champion(conn, 1, "promoted", "test", "test", expected=None)
+            conn.execute("COMMIT")
     go = tmp_path / "go"
     commands = [["ingest", str(go), *map(str, files)] for files in batches]
-    # two promoters, so that champion changes conflict with each other and are retried
-    commands += [["swap", str(go), str(swaps)]] * 2
+    commands += [[changer, str(go), str(swaps)]] * CHAMPION_CHANGERS[changer]
     processes = [
         subprocess.Popen(
             [sys.executable, "-m", "continual_ml_tests.lake_workers", *command],
@@ -103,8 +109,12 @@ def test_four_ingesting_processes_and_two_promoters_lose_and_duplicate_nothing(
         history = conn.execute(
             "SELECT id, previous_champion, champion_version FROM promotions ORDER BY id"
         ).fetchall()
-    assert sorted(s for _, s in statuses) == ["champion", "retired"]
-    assert [i for i, _, _ in history] == list(range(1, 2 * swaps + 2))
+        if stores is not None:
+            warehouse, alias, pointer = champions(conn, stores)
+            assert warehouse == alias == pointer == history[-1][2]
+    assert sorted(s for v, s in statuses if v in (1, 2)) == ["champion", "retired"]
+    changes = swaps * CHAMPION_CHANGERS[changer]
+    assert [i for i, _, _ in history] == list(range(1, changes + 2))
     for (_, _, before), (_, previous, after) in itertools.pairwise(history):
         assert previous == before and after != before
     assert dict(statuses)[history[-1][2]] == "champion"
