@@ -2,21 +2,27 @@
 
 Landed day files become sensor-launched monitoring runs (two days apart: two runs side by side),
 the first-champion sensor trains v1 on the first days, drifted days make the retrain policy ask
-for a retrain, and the candidate is promoted: the champion pointer and the registry name v2.
-Every step of every run executes in a worker process. Real Postgres, code server, daemon and two
+for a retrain, and the candidate is promoted: the champion pointer and the registry name v2, and
+two service replicas following the pointer both serve v2 within seconds. Every step of every run
+executes in a worker process. Real Postgres, code server, daemon and two
 `continual-ml worker` processes; MLflow and the BentoML store where the settings point.
 """
 
 from __future__ import annotations
 
 import shutil
+import time
 from collections.abc import Iterator
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 
 import dagster as dg
+import httpx
 import pytest
+from service_support import ROW
 
+from continual_ml.app.service_process import ServiceProcess
 from continual_ml.config import default_config
 from continual_ml.demo.synthetic_stream import generate_batch, partition_date
 from continual_ml.serving.model_store import read_pointer
@@ -34,6 +40,8 @@ from continual_ml_tests.scale_out import ScaleOut, running_scale_out
 LOOP_SECONDS = 600
 FIRST_DAYS = (0, 1, 2)  # the training window: the first champion's days
 DRIFTED_DAYS = (9, 11)  # after the stream's drift day, apart: one run each
+REPLICAS = ("replica-a", "replica-b")
+SWAP_BOUND_S = 10.0  # as in test_service_replicas: two polls and a model load, on a busy machine
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(1200)]
 
@@ -82,14 +90,40 @@ def loop(tmp_path_factory) -> Iterator[Loop]:
             yield Loop(scale_out, state / "landing", location, state / "bentoml")
 
 
-def test_landed_days_are_monitored_retrained_on_and_promoted_on_workers(loop):
+def served_version(client: httpx.Client, replica: ServiceProcess) -> int:
+    answer = client.post(f"{replica.url}/predict", json={"features": ROW})
+    assert answer.status_code == 200, answer.text
+    return answer.json()["model_version"]
+
+
+def test_landed_days_are_monitored_retrained_on_and_promoted_on_workers(loop, tmp_path):
     processes = loop.scale_out.processes
     for day in FIRST_DAYS:
         loop.land(day)
     processes.wait_for("first champion v1", lambda: loop.champion_version() == 1, LOOP_SECONDS)
-    for day in DRIFTED_DAYS:
-        loop.land(day)
-    processes.wait_for("champion v2 promoted", lambda: loop.champion_version() == 2, LOOP_SECONDS)
+    replicas = [
+        ServiceProcess(
+            loop.bentoml_home,
+            tmp_path / f"{name}.log",
+            tmp_path / "prediction_logs",
+            extra_env={"CONTINUAL_ML_REPLICA_ID": name},
+        )
+        for name in REPLICAS
+    ]
+    with ExitStack() as running, httpx.Client(timeout=10) as client:
+        for replica in replicas:
+            running.enter_context(replica)
+        assert [served_version(client, replica) for replica in replicas] == [1, 1]
+        for day in DRIFTED_DAYS:
+            loop.land(day)
+        processes.wait_for(
+            "champion v2 promoted", lambda: loop.champion_version() == 2, LOOP_SECONDS
+        )
+        promoted, swapped = time.monotonic(), set()
+        while len(swapped) < len(replicas):
+            assert time.monotonic() - promoted < SWAP_BOUND_S, f"only {swapped} serve v2"
+            swapped |= {r.port for r in replicas if served_version(client, r) == 2}
+            time.sleep(0.2)
 
     with warehouse_connection(loop.warehouse, read_only=True) as conn:
         assert registry.current_champion(conn)["version"] == 2
