@@ -5,6 +5,8 @@
   their own home in one process.
 - The traffic-metrics middleware: BentoML labels its metrics by raw request path and has no
   setting to bound them (see `endpoint_labels`).
+- The request-timeout middleware: BentoML's leaves a timer behind each request until the timeout
+  runs out (see `request_timeout`), and the timeout cannot be turned off.
 - API methods bound once per service instance: BentoML's API descriptor re-inspects the
   method's signature on every request (about a tenth of a request's CPU).
 
@@ -45,6 +47,20 @@ def replace_traffic_metrics_middleware(replacement: type) -> None:
     from bentoml._internal.server.http import instruments
 
     instruments.RunnerTrafficMetricsMiddleware = replacement
+
+
+def timeout_middleware() -> type:
+    """The class of BentoML's middleware that answers 504 when no response starts in time."""
+    from bentoml._internal.server.http import traffic
+
+    return traffic.TimeoutMiddleware
+
+
+def replace_timeout_middleware(replacement: type) -> None:
+    """Make the server build its timeout middleware from `replacement` (a subclass)."""
+    from bentoml._internal.server.http import traffic
+
+    traffic.TimeoutMiddleware = replacement
 
 
 def bind_api_methods(instance, service) -> None:
