@@ -42,6 +42,14 @@ def traffic_metrics_middleware() -> type:
     return instruments.RunnerTrafficMetricsMiddleware
 
 
+def server_context():
+    """BentoML's per-process server context: the bento and service names metrics are labelled
+    with, set by the worker before it builds its app."""
+    from bentoml._internal.context import server_context as context
+
+    return context
+
+
 def replace_traffic_metrics_middleware(replacement: type) -> None:
     """Make the server build its metrics middleware from `replacement` (a subclass)."""
     from bentoml._internal.server.http import instruments
