@@ -7,6 +7,8 @@
   setting to bound them (see `endpoint_labels`).
 - The request-timeout middleware: BentoML's leaves a timer behind each request until the timeout
   runs out (see `request_timeout`), and the timeout cannot be turned off.
+- The tracing middleware BentoML builds from OpenTelemetry's ASGI module at start-up: it builds
+  the full URL of every request and matches it against the untraced ones (see `untraced_paths`).
 - API methods bound once per service instance: BentoML's API descriptor re-inspects the
   method's signature on every request (about a tenth of a request's CPU).
 
@@ -69,6 +71,20 @@ def replace_timeout_middleware(replacement: type) -> None:
     from bentoml._internal.server.http import traffic
 
     traffic.TimeoutMiddleware = replacement
+
+
+def tracing_middleware() -> type:
+    """The class BentoML's app factory imports for its tracing middleware when it builds the app."""
+    from opentelemetry.instrumentation import asgi
+
+    return asgi.OpenTelemetryMiddleware
+
+
+def replace_tracing_middleware(replacement: type) -> None:
+    """Make the server build its tracing middleware from `replacement` (a subclass)."""
+    from opentelemetry.instrumentation import asgi
+
+    asgi.OpenTelemetryMiddleware = replacement
 
 
 def bind_api_methods(instance, service) -> None:
