@@ -55,6 +55,8 @@ def bound_endpoint_labels(api_routes: frozenset[str]) -> None:
             self._outcomes: dict[tuple[str, int], tuple] = {}  # by endpoint and status
 
         async def __call__(self, scope, receive, send):
+            if not self._is_setup:
+                self._setup()  # at the lifespan's start, as BentoML's own does
             if scope["type"] not in ("http", "websocket"):
                 return await self.app(scope, receive, send)
             label = endpoint_label(scope["path"], api_routes)
@@ -62,8 +64,6 @@ def bound_endpoint_labels(api_routes: frozenset[str]) -> None:
                 scope = {**scope, "path": label, RAW_PATH: scope["path"]}
             if scope["type"] != "http" or label == "/metrics":
                 return await super().__call__(scope, receive, send)
-            if not self._is_setup:
-                self._setup()
             children = self._children.get(label) or self._children_of(label)
             in_progress, last_request = children
             if last_request is not None:
