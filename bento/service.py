@@ -4,12 +4,15 @@ It reads models only from the BentoML model store, logs predictions and feedback
 JSONL files, and never opens the DuckDB warehouse.
 
 `/predict` scores one row as soon as it arrives: the quickest route when the champion is linear
-and scored without scikit-learn. It is a plain route inside BentoML's server, answered from the
-body the request guard already checked: BentoML's API endpoint would parse and validate the body
-again and cost more than scoring the row. `/predict_rows` takes a few rows that BentoML's adaptive
-batching merges with other callers' into one scoring call: the faster route for many concurrent
-callers when a scoring call is expensive (forests, boosting). `/predict_batch` scores a client's
-many rows at once.
+and scored without scikit-learn. It is answered by the service's own middleware right behind the
+request guard, from the body the guard already checked: BentoML's API endpoint would parse and
+validate the body again, and its routing and request context cost more than scoring the row.
+The trade-off: `/predict` is not a BentoML API (no `bentoml.Context`, no BentoML client method);
+it still passes BentoML's metrics (its per-endpoint counts), tracing and timeout middlewares.
+
+`/predict_rows` takes a few rows that BentoML's adaptive batching merges with other callers'
+into one scoring call: the faster route for many concurrent callers when a scoring call is
+expensive (forests, boosting). `/predict_batch` scores a client's many rows at once.
 """
 
 import gc
@@ -34,7 +37,12 @@ from continual_ml.serving.file_scoring import CSV, PARQUET  # noqa: E402
 from continual_ml.serving.follower import ChampionFollower, UnscorableRows, predict_rows  # noqa: E402
 from continual_ml.serving.http_guard import RefusedRows, RequestGuard, unscorable  # noqa: E402
 from continual_ml.serving.openapi import openapi_document  # noqa: E402
-from continual_ml.serving.plain_routes import plain_routes, why_unavailable  # noqa: E402
+from continual_ml.serving.plain_routes import (  # noqa: E402
+    AnsweredHere,
+    plain_routes,
+    predict_endpoint,
+    why_unavailable,
+)
 from continual_ml.serving.prediction_log import RotatingJsonlWriter, close_abandoned  # noqa: E402
 from continual_ml.serving.request_schema import (  # noqa: E402
     BatchResponse,
@@ -43,6 +51,8 @@ from continual_ml.serving.request_schema import (  # noqa: E402
     RowRefusal,
     request_models,
 )
+from continual_ml.serving.request_timeout import prompt_timeout  # noqa: E402
+from continual_ml.serving.untraced_paths import untraced_paths  # noqa: E402
 from continual_ml.settings import Settings  # noqa: E402
 
 CONFIG, SETTINGS, PATHS = default_config(), Settings.from_env(), Paths.from_env()
@@ -64,6 +74,14 @@ REQUEST_TIMEOUT_S = 30
 PER_REQUEST_TELEMETRY = SETTINGS.per_request_telemetry
 SCORING_PATHS = frozenset({"/predict", "/predict_rows", "/predict_batch"})
 bound_endpoint_labels(SCORING_PATHS | {"/feedback", "/score_file"})
+prompt_timeout()
+if not PER_REQUEST_TELEMETRY:
+    untraced_paths(SCORING_PATHS)  # excluded from tracing below
+    # BentoML leaves uvicorn's access logger enabled but below the root's level: each response
+    # still formats its client address and quoted path for a line that is then dropped.
+    # Without a handler up its chain, uvicorn skips it, as a bare uvicorn app with
+    # `access_log=False` does.
+    logging.getLogger("uvicorn.access").propagate = False
 LOG_DIR = PATHS.prediction_logs
 
 PREDICTIONS = bentoml.metrics.Counter(
@@ -270,5 +288,9 @@ ChampionClassifier.add_asgi_middleware(
     },
     token=TOKEN,
     unavailable=lambda: why_unavailable(info_app),
+)
+# Right behind the guard: `/predict` needs nothing of the routing and layers further in.
+ChampionClassifier.add_asgi_middleware(
+    AnsweredHere, routes={"/predict": predict_endpoint(info_app)}
 )
 ChampionClassifier.add_asgi_middleware(RefusedRows, path="/predict_rows")

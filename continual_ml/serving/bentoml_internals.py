@@ -5,6 +5,10 @@
   their own home in one process.
 - The traffic-metrics middleware: BentoML labels its metrics by raw request path and has no
   setting to bound them (see `endpoint_labels`).
+- The request-timeout middleware: BentoML's leaves a timer behind each request until the timeout
+  runs out (see `request_timeout`), and the timeout cannot be turned off.
+- The tracing middleware BentoML builds from OpenTelemetry's ASGI module at start-up: it builds
+  the full URL of every request and matches it against the untraced ones (see `untraced_paths`).
 - API methods bound once per service instance: BentoML's API descriptor re-inspects the
   method's signature on every request (about a tenth of a request's CPU).
 
@@ -40,11 +44,47 @@ def traffic_metrics_middleware() -> type:
     return instruments.RunnerTrafficMetricsMiddleware
 
 
+def server_context():
+    """BentoML's per-process server context: the bento and service names metrics are labelled
+    with, set by the worker before it builds its app."""
+    from bentoml._internal.context import server_context as context
+
+    return context
+
+
 def replace_traffic_metrics_middleware(replacement: type) -> None:
     """Make the server build its metrics middleware from `replacement` (a subclass)."""
     from bentoml._internal.server.http import instruments
 
     instruments.RunnerTrafficMetricsMiddleware = replacement
+
+
+def timeout_middleware() -> type:
+    """The class of BentoML's middleware that answers 504 when no response starts in time."""
+    from bentoml._internal.server.http import traffic
+
+    return traffic.TimeoutMiddleware
+
+
+def replace_timeout_middleware(replacement: type) -> None:
+    """Make the server build its timeout middleware from `replacement` (a subclass)."""
+    from bentoml._internal.server.http import traffic
+
+    traffic.TimeoutMiddleware = replacement
+
+
+def tracing_middleware() -> type:
+    """The class BentoML's app factory imports for its tracing middleware when it builds the app."""
+    from opentelemetry.instrumentation import asgi
+
+    return asgi.OpenTelemetryMiddleware
+
+
+def replace_tracing_middleware(replacement: type) -> None:
+    """Make the server build its tracing middleware from `replacement` (a subclass)."""
+    from opentelemetry.instrumentation import asgi
+
+    asgi.OpenTelemetryMiddleware = replacement
 
 
 def bind_api_methods(instance, service) -> None:

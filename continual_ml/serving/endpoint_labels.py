@@ -5,12 +5,21 @@ time series that live as long as the worker: a flood of random paths grows `/met
 worker) without bound. BentoML offers no setting for this; its metrics middleware, the outermost
 one, is replaced by a subclass that sees a known route as itself and anything else as `other`,
 and `RestorePath`, the first of the service's own middlewares, gives routing the real path back.
+
+For HTTP requests the subclass records BentoML's own series (request total and duration by
+endpoint and status, requests in progress, last request time) itself, with each label
+combination's child looked up once: BentoML's middleware looks up four children per request by
+their label values, about a tenth of the CPU of a `/predict`. Websockets and `/metrics` go through
+BentoML's code unchanged.
 """
 
 from __future__ import annotations
 
+from timeit import default_timer
+
 from continual_ml.serving.bentoml_internals import (
     replace_traffic_metrics_middleware,
+    server_context,
     traffic_metrics_middleware,
 )
 
@@ -40,12 +49,71 @@ def bound_endpoint_labels(api_routes: frozenset[str]) -> None:
     class BoundedEndpointMetrics(base):
         bounded_by_continual_ml = True
 
+        def __init__(self, app, **options):
+            super().__init__(app, **options)
+            self._children: dict[str, tuple] = {}  # by endpoint
+            self._outcomes: dict[tuple[str, int], tuple] = {}  # by endpoint and status
+
         async def __call__(self, scope, receive, send):
-            if scope["type"] in ("http", "websocket"):
-                label = endpoint_label(scope["path"], api_routes)
-                if label != scope["path"]:
-                    scope = {**scope, "path": label, RAW_PATH: scope["path"]}
-            return await super().__call__(scope, receive, send)
+            if not self._is_setup:
+                self._setup()  # at the lifespan's start, as BentoML's own does
+            if scope["type"] not in ("http", "websocket"):
+                return await self.app(scope, receive, send)
+            label = endpoint_label(scope["path"], api_routes)
+            if label != scope["path"]:
+                scope = {**scope, "path": label, RAW_PATH: scope["path"]}
+            if scope["type"] != "http" or label == "/metrics":
+                return await super().__call__(scope, receive, send)
+            children = self._children.get(label) or self._children_of(label)
+            in_progress, last_request = children
+            if last_request is not None:
+                last_request.set_to_current_time()
+            started, status = default_timer(), 0
+
+            async def send_counted(message) -> None:
+                nonlocal status
+                kind = message["type"]
+                if kind == "http.response.start":
+                    status = message["status"]
+                elif kind == "http.response.body" and not message.get("more_body", False):
+                    total, duration = self._outcomes.get((label, status)) or self._outcome(
+                        label, status
+                    )
+                    total.inc()
+                    duration.observe(max(default_timer() - started, 0))
+                await send(message)
+
+            in_progress.inc()
+            try:
+                await self.app(scope, receive, send_counted)
+            finally:
+                in_progress.dec()
+
+        def _names(self) -> dict:
+            context = server_context()
+            return {
+                "service_name": context.bento_name,
+                "service_version": context.bento_version,
+                "runner_name": context.service_name,
+            }
+
+        def _children_of(self, label: str) -> tuple:
+            names = self._names()
+            in_progress = self.metrics_request_in_progress.labels(endpoint=label, **names)
+            last_request = None
+            if not label.startswith(tuple(self.skip_paths)):
+                last_request = self.metrics_last_request_timestamp.labels(**names)
+            self._children[label] = (in_progress, last_request)
+            return self._children[label]
+
+        def _outcome(self, label: str, status: int) -> tuple:
+            labels = {"endpoint": label, **self._names(), "http_response_code": status}
+            outcome = (
+                self.metrics_request_total.labels(**labels),
+                self.metrics_request_duration.labels(**labels),
+            )
+            self._outcomes[label, status] = outcome
+            return outcome
 
     replace_traffic_metrics_middleware(BoundedEndpointMetrics)
 

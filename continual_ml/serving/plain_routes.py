@@ -1,7 +1,11 @@
-"""The service's plain Starlette routes, served ahead of BentoML's own.
+"""The service's own routes, served ahead of BentoML's.
 
 `/predict` scores one row from the body `RequestGuard` already checked (BentoML's API endpoint
-would parse and validate it again, and cost more than scoring the row); `/model` says what is
+would parse and validate it again, and cost more than scoring the row). It is a bare ASGI app
+that `AnsweredHere`, the service's middleware right behind the guard, calls directly: BentoML's
+metrics, tracing and timeout middlewares and the guard have run, but not the two Starlette
+routers, error and exception layers and BentoML's request context between the middlewares and a
+route, which cost more CPU than scoring the row (`benchmarks/serving.py`). `/model` says what is
 served; `/score_file` scores a whole file; `/` and `/docs.json` describe these routes truthfully,
 offline. Each route reaches the BentoML service instance through its app's state.
 """
@@ -11,7 +15,7 @@ from __future__ import annotations
 from bentoml.exceptions import ServiceUnavailable
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse
 from starlette.routing import Route
 
 from continual_ml.config import DatasetConfig
@@ -28,17 +32,37 @@ def describe_model(request: Request) -> JSONResponse:
     return JSONResponse({**body, "swaps": follower.swaps, "last_swap_error": follower.last_error})
 
 
-async def predict(request: Request) -> Response:
-    """Class probabilities and predicted class for one row."""
-    # async: scoring one row takes microseconds, less than handing it to a thread pool.
-    features = request.scope[VALIDATED].features  # `RequestGuard` checks every `/predict` body
-    try:
-        prediction = request.app.state.service._score([features])[0]
-    except UnscorableRows as error:
-        return unscorable(str(error))
-    except ServiceUnavailable as error:  # the model went away meanwhile
-        return JSONResponse({"error": f"model: {error}", "detail": []}, 503)
-    return Response(prediction.model_dump_json(), media_type="application/json")
+def predict_endpoint(app: Starlette):
+    """`/predict` as a bare ASGI app; set `app.state.service` to the service instance."""
+
+    async def predict(scope, receive, send) -> None:
+        """Class probabilities and predicted class for one row."""
+        # Inline: scoring one row takes microseconds, less than handing it to a thread pool.
+        features = scope[VALIDATED].features  # `RequestGuard` checks every `/predict` body
+        try:
+            prediction = app.state.service._score([features])[0]
+        except UnscorableRows as error:
+            return await unscorable(str(error))(scope, receive, send)
+        except ServiceUnavailable as error:  # the model went away meanwhile
+            refusal = JSONResponse({"error": f"model: {error}", "detail": []}, 503)
+            return await refusal(scope, receive, send)
+        body = prediction.model_dump_json().encode()
+        headers = [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(body))]
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+
+    return predict
+
+
+class AnsweredHere:
+    """A middleware answering each of `routes` (path -> ASGI app) itself, the rest passed on."""
+
+    def __init__(self, app, routes: dict):
+        self.app, self.routes = app, routes
+
+    async def __call__(self, scope, receive, send):
+        endpoint = self.routes.get(scope["path"]) if scope["type"] == "http" else None
+        return await (endpoint or self.app)(scope, receive, send)
 
 
 def why_unavailable(app: Starlette) -> str | None:
@@ -55,7 +79,6 @@ def plain_routes(config: DatasetConfig, row_model, file_rows: int, document: dic
     app = Starlette()
     app.router.routes.extend(
         [
-            Route("/predict", predict, methods=["POST"]),
             Route("/model", describe_model, methods=["GET"]),
             Route(
                 "/score_file",

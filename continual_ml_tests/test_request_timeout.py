@@ -1,0 +1,77 @@
+"""BentoML's request timeout as the service installs it: 504 in time, and no timer left behind."""
+
+import asyncio
+
+import pytest
+
+from continual_ml.serving import bentoml_internals
+from continual_ml.serving.request_timeout import prompt_timeout
+
+
+@pytest.fixture
+def timeout_middleware():
+    original = bentoml_internals.timeout_middleware()
+    prompt_timeout()
+    try:
+        yield bentoml_internals.timeout_middleware()
+    finally:
+        bentoml_internals.replace_timeout_middleware(original)
+
+
+def call(middleware, app, timeout: float) -> tuple[list[dict], list]:
+    """The messages `app` behind `middleware` sends, and the loop's timers still live after."""
+
+    async def main():
+        sent = []
+
+        async def receive():
+            return {"type": "http.request", "body": b"", "more_body": False}
+
+        async def send(message):
+            sent.append(message)
+
+        scope = {"type": "http", "method": "POST", "path": "/predict", "headers": []}
+        await middleware(app, timeout=timeout)(scope, receive, send)
+        loop = asyncio.get_running_loop()
+        return sent, [h for h in loop._scheduled if not h.cancelled()]
+
+    return asyncio.run(main())
+
+
+async def answer(scope, receive, send):
+    await send({"type": "http.response.start", "status": 200, "headers": []})
+    await asyncio.sleep(0.3)  # a slow body after a prompt start is not cut
+    await send({"type": "http.response.body", "body": b"ok"})
+
+
+async def stall(scope, receive, send):
+    await asyncio.sleep(30)
+
+
+def test_it_replaces_bentomls_middleware_by_a_subclass(timeout_middleware):
+    from bentoml._internal.server.http import traffic
+
+    # the server builds its middleware from this name at start-up
+    assert traffic.TimeoutMiddleware is timeout_middleware
+    assert timeout_middleware.__mro__[1].__module__ == traffic.__name__
+
+
+def test_a_request_answered_in_time_leaves_no_timer(timeout_middleware):
+    sent, live_timers = call(timeout_middleware, answer, timeout=0.1)
+    assert [m.get("status") for m in sent] == [200, None] and sent[1]["body"] == b"ok"
+    assert live_timers == []  # BentoML's own left one per request until the timeout ran out
+
+
+def test_a_request_not_started_in_time_is_answered_504(timeout_middleware):
+    sent, live_timers = call(timeout_middleware, stall, timeout=0.1)
+    assert sent[0]["status"] == 504
+    assert b"Not able to process the request in 0.1 seconds" in sent[1]["body"]
+    assert live_timers == []
+
+
+def test_the_apps_own_timeout_error_is_not_taken_for_the_deadline(timeout_middleware):
+    async def fails(scope, receive, send):
+        raise TimeoutError("upstream")
+
+    with pytest.raises(TimeoutError, match="upstream"):
+        call(timeout_middleware, fails, timeout=5)
