@@ -16,9 +16,6 @@ import signal
 import dagster as dg
 import pytest
 
-from continual_ml.config import default_config
-from continual_ml.demo.synthetic_stream import partition_date
-from continual_ml.warehouse.connection import warehouse_connection
 from continual_ml_tests.lake_servers import free_port, lake_environment
 from continual_ml_tests.postgres_server import running_postgres
 from continual_ml_tests.scale_out import running_scale_out
@@ -26,6 +23,7 @@ from continual_ml_tests.test_runs_on_workers import (
     DAY_ROWS,
     RUN_SECONDS,
     Deployment,
+    assert_landed_once,
     finished,
     step_events,
     wait_for_step_start,
@@ -88,13 +86,4 @@ def test_a_lost_worker_host_fails_the_run_in_bounded_time_and_the_retry_lands_on
     # On the worker that is left.
     for entry in step_events(scale_out.instance, retry.run_id, dg.DagsterEventType.STEP_START):
         assert entry.dagster_event.pid in scale_out.worker_processes()
-    day = partition_date(default_config(), LOST_DAY)
-    with warehouse_connection(deployment.warehouse, read_only=True) as conn:
-        rows = conn.execute(
-            "SELECT count(*) FROM observations WHERE partition_date = ?", [day]
-        ).fetchone()[0]
-        ledger = conn.execute(
-            "SELECT rows_good FROM ingested_files WHERE source = ?", [path.name]
-        ).fetchall()
-    assert rows == DAY_ROWS
-    assert ledger == [(DAY_ROWS,)]
+    assert_landed_once(deployment, LOST_DAY, path)

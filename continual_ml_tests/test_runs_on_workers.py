@@ -67,6 +67,20 @@ class Deployment:
         return Path(shutil.move(staged, self.landing / staged.name))
 
 
+def assert_landed_once(deployment: Deployment, day_index: int, path: Path) -> None:
+    """The day holds the file's rows once, and the ledger one ingestion of it."""
+    day = partition_date(default_config(), day_index)
+    with warehouse_connection(deployment.warehouse, read_only=True) as conn:
+        rows = conn.execute(
+            "SELECT count(*) FROM observations WHERE partition_date = ?", [day]
+        ).fetchone()[0]
+        ledger = conn.execute(
+            "SELECT rows_good FROM ingested_files WHERE source = ?", [path.name]
+        ).fetchall()
+    assert rows == DAY_ROWS
+    assert ledger == [(DAY_ROWS,)]
+
+
 def step_events(instance, run_id: str, event_type: dg.DagsterEventType) -> list:
     records = instance.get_records_for_run(run_id, of_type=event_type).records
     return [record.event_log_entry for record in records]
@@ -173,13 +187,4 @@ def test_a_worker_killed_mid_step_fails_the_run_which_runs_again_and_lands_once(
     assert retry.tags["dagster/parent_run_id"] == run.run_id
     # Both workers still serve: the killed pool process was replaced by its worker.
     scale_out.processes.check_alive()
-    day = partition_date(default_config(), KILLED_DAY)
-    with warehouse_connection(deployment.warehouse, read_only=True) as conn:
-        rows = conn.execute(
-            "SELECT count(*) FROM observations WHERE partition_date = ?", [day]
-        ).fetchone()[0]
-        ledger = conn.execute(
-            "SELECT rows_good FROM ingested_files WHERE source = ?", [path.name]
-        ).fetchall()
-    assert rows == DAY_ROWS
-    assert ledger == [(DAY_ROWS,)]
+    assert_landed_once(deployment, KILLED_DAY, path)
