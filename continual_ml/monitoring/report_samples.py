@@ -55,9 +55,10 @@ class ReportSamples:
 
 def prune_samples(folder: Path, keep: int) -> list[Path]:
     """Delete the samples of all but the `keep` newest days in `folder`; the deleted."""
-    days = sorted({path.name.split(".")[0] for path in folder.glob("*.parquet")})
+    samples = list(folder.glob("*.parquet"))
+    days = sorted({path.name.split(".")[0] for path in samples})
     stale = set(days[: max(0, len(days) - keep)])
-    removed = [path for path in folder.glob("*.parquet") if path.name.split(".")[0] in stale]
+    removed = [path for path in samples if path.name.split(".")[0] in stale]
     for path in removed:
         path.unlink(missing_ok=True)
     return removed

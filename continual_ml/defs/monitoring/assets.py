@@ -89,16 +89,16 @@ def samples_folder(artifact_dirs: ArtifactDirsResource):
     return artifact_dirs.report_path("drift/samples")
 
 
-def save_report_samples(conn, artifact_dirs, days: list[date], current: dict) -> None:
+def save_report_samples(conn, artifact_dirs, measured: list["DayDrift"], current: dict) -> None:
     """The rows `drift_explanation` renders from, for the days it will render: written while
     monitoring holds the warehouse, so rendering never has to."""
     folder, references = samples_folder(artifact_dirs), {}
-    for day in days[-KEEP_REPORTS:]:
-        window = warehouse.read_window(conn, day, "reference")
-        key = (window["start"], window["end"], window["n_rows"])
-        if key not in references:
-            references[key] = warehouse.window_rows(conn, day, "reference")
-        ReportSamples(folder, day).save(references[key], current[day])
+    for m in measured[-KEEP_REPORTS:]:
+        # The window measure_day read; the days of a run mostly share one.
+        window = (m.reference["start"], m.reference["end"])
+        if window not in references:
+            references[window] = warehouse.read_rows(conn, "observations", *window)
+        ReportSamples(folder, m.day).save(references[window], current[m.day])
     prune_samples(folder, KEEP_REPORTS)
 
 
@@ -182,7 +182,7 @@ def drift_report(
         drifting = [m for m in measured if m.drifting]
         # The cost for the newest drifting day only: what a person would act on today.
         impact = estimated_impact(conn, config, current[drifting[-1].day]) if drifting else None
-        save_report_samples(conn, artifact_dirs, [m.day for m in measured], current)
+        save_report_samples(conn, artifact_dirs, measured, current)
     threshold = config.policy.drift_share_threshold
     if drifting:
         alerts.send(drift_alert(drifting, len(days), threshold, html, impact, context), context.log)
