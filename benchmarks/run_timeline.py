@@ -16,7 +16,8 @@ from pathlib import Path
 STAGES = ("sensor", "queue", "launch", "pool", "work")
 
 
-def _quantiles(values: list[float]) -> dict:
+def quantiles(values: list[float]) -> dict:
+    """Count, mean, p50, p95 and max of `values`, rounded to hundredths."""
     ordered = sorted(values)
     if not ordered:
         return {"n": 0}
@@ -123,13 +124,13 @@ def summary(instance, landing: Path) -> dict:
             label: {
                 "runs": len(group),
                 "busy_s": round(sum(r["launch"] + r["pool"] + r["work"] for r in group), 1),
-                **{stage: _quantiles([r[stage] for r in group]) for stage in STAGES[1:]},
+                **{stage: quantiles([r[stage] for r in group]) for stage in STAGES[1:]},
             }
             for label, group in sorted(by_job.items())
         },
         "span_s": round(span, 1),
         "landed_day_stages_s": {
-            stage: _quantiles([d[stage] for d in days]) for stage in ("total", *STAGES)
+            stage: quantiles([d[stage] for d in days]) for stage in ("total", *STAGES)
         },
     }
 

@@ -61,17 +61,6 @@ def sample(home: Path, instance, started: float) -> dict:
     }
 
 
-def _quantiles(values: list[float]) -> dict:
-    ordered = sorted(values)
-    if not ordered:
-        return {"n": 0}
-
-    def at(q: float) -> float:
-        return round(ordered[min(len(ordered) - 1, int(q * len(ordered)))], 2)
-
-    return {"n": len(ordered), "p50": at(0.5), "p95": at(0.95), "max": round(ordered[-1], 2)}
-
-
 def delays(home: Path, instance, day_seconds: float) -> dict:
     """Per landed day, landing (its file written) to its first drift report, in simulated days,
     and for the days still waiting at the end, how long they had waited; per closed prediction
@@ -99,7 +88,7 @@ def delays(home: Path, instance, day_seconds: float) -> dict:
     ]
     archived = list((home / "prediction_logs" / "ingested").glob("*.jsonl"))
     logs = [p.stat().st_ctime - p.stat().st_mtime for p in archived]
-    monitored = _quantiles(monitoring)
+    monitored = run_timeline.quantiles(monitoring)
     return {
         "monitored_after_days": monitored,
         # of the days monitored, or waiting longer than 2 days at the end
@@ -109,7 +98,7 @@ def delays(home: Path, instance, day_seconds: float) -> dict:
         ),
         "days_not_monitored_at_the_end": len(waiting),
         "unmonitored_days_waited_days": round(max(waiting, default=0.0), 2),
-        "log_in_duckdb_after_s": _quantiles(logs),
+        "log_in_duckdb_after_s": run_timeline.quantiles(logs),
     }
 
 
