@@ -36,6 +36,7 @@ from continual_ml.serving.endpoint_labels import RestorePath, bound_endpoint_lab
 from continual_ml.serving.file_scoring import CSV, PARQUET  # noqa: E402
 from continual_ml.serving.follower import ChampionFollower, UnscorableRows, predict_rows  # noqa: E402
 from continual_ml.serving.http_guard import RefusedRows, RequestGuard, unscorable  # noqa: E402
+from continual_ml.serving.metric_batches import BATCHES  # noqa: E402
 from continual_ml.serving.openapi import openapi_document  # noqa: E402
 from continual_ml.serving.plain_routes import (  # noqa: E402
     AnsweredHere,
@@ -45,6 +46,7 @@ from continual_ml.serving.plain_routes import (  # noqa: E402
 )
 from continual_ml.serving.prediction_log import RotatingJsonlWriter, close_abandoned  # noqa: E402
 from continual_ml.serving.request_schema import (  # noqa: E402
+    ANSWER_FIELDS,
     BatchResponse,
     Limits,
     Prediction,
@@ -202,6 +204,14 @@ class ChampionClassifier:
 
     def _score(self, rows: list) -> list[Prediction]:
         """Score, count and log `rows`, all with the model being served when the call starts."""
+        # Built from our own validated values: pydantic need not check them again.
+        return [
+            Prediction.model_construct(**{name: record[name] for name in ANSWER_FIELDS})
+            for record in self._scored_records(rows)
+        ]
+
+    def _scored_records(self, rows: list) -> list[dict]:
+        """Score, count and log `rows`; the log records, each holding its row's answer."""
         model = self.follower.current  # one read: the whole call uses one model
         if model is None:
             raise bentoml.exceptions.ServiceUnavailable("no champion model has been promoted yet")
@@ -209,24 +219,14 @@ class ChampionClassifier:
         outputs = predict_rows(model, CONFIG, features)
         served_at = datetime.now(UTC).isoformat()
         version = model.version
-        predictions, records, class_counts = [], [], {}
+        records, class_counts = [], {}
         for row, output in zip(features, outputs, strict=True):
             predicted_class = output["predicted_class"]
             class_counts[predicted_class] = class_counts.get(predicted_class, 0) + 1
-            prediction_id = os.urandom(16).hex()
-            # Built from our own validated values: pydantic need not check them again.
-            predictions.append(
-                Prediction.model_construct(
-                    prediction_id=prediction_id,
-                    model_version=version,
-                    predicted_class=predicted_class,
-                    probabilities=output["probabilities"],
-                )
-            )
             records.append(
                 {
                     "kind": "prediction",
-                    "prediction_id": prediction_id,
+                    "prediction_id": os.urandom(16).hex(),
                     "model_version": version,
                     "predicted_class": predicted_class,
                     "probabilities": output["probabilities"],
@@ -236,9 +236,9 @@ class ChampionClassifier:
                 }
             )
         for predicted_class, count in class_counts.items():
-            self._class_counter(predicted_class, version).inc(count)
+            BATCHES.add(self._class_counter(predicted_class, version), count)
         self.predictions_log.write(records)
-        return predictions
+        return records
 
     def _score_or_refusal(self, row) -> Prediction | RowRefusal:
         try:

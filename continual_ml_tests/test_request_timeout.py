@@ -75,3 +75,56 @@ def test_the_apps_own_timeout_error_is_not_taken_for_the_deadline(timeout_middle
 
     with pytest.raises(TimeoutError, match="upstream"):
         call(timeout_middleware, fails, timeout=5)
+
+
+def test_many_requests_share_one_sweep_and_each_is_cut_in_time(timeout_middleware):
+    async def main():
+        loop = asyncio.get_running_loop()
+        middleware = timeout_middleware(stall, timeout=0.2)
+        statuses, sent_at = [], []
+
+        async def one():
+            async def receive():
+                return {"type": "http.request", "body": b"", "more_body": False}
+
+            async def send(message):
+                if message["type"] == "http.response.start":
+                    statuses.append(message["status"])
+                    sent_at.append(loop.time())
+
+            scope = {"type": "http", "method": "POST", "path": "/predict", "headers": []}
+            await middleware(scope, receive, send)
+
+        started = loop.time()
+        requests = [asyncio.create_task(one()) for _ in range(200)]
+        await asyncio.sleep(0.05)
+        sweeps = [h for h in loop._scheduled if not h.cancelled() and "_sweep" in repr(h)]
+        await asyncio.gather(*requests)
+        return statuses, [t - started for t in sent_at], sweeps
+
+    statuses, waited, sweeps = asyncio.run(main())
+    assert len(sweeps) == 1  # one timer for all the requests waiting, not one each
+    assert statuses == [504] * 200
+    # cut between the timeout and a tenth of it later (one sweep interval), plus scheduling
+    assert 0.2 <= min(waited) and max(waited) < 0.2 * 1.1 + 0.1
+
+
+def test_a_request_cancelled_by_someone_else_is_not_answered_504(timeout_middleware):
+    async def main():
+        sent = []
+
+        async def receive():
+            return {"type": "http.request", "body": b"", "more_body": False}
+
+        async def send(message):
+            sent.append(message)
+
+        scope = {"type": "http", "method": "POST", "path": "/predict", "headers": []}
+        request = asyncio.create_task(timeout_middleware(stall, timeout=5)(scope, receive, send))
+        await asyncio.sleep(0.05)
+        request.cancel()  # the server shutting down, say
+        with pytest.raises(asyncio.CancelledError):
+            await request
+        return sent
+
+    assert asyncio.run(main()) == []

@@ -328,12 +328,26 @@ def test_a_request_writing_the_log_never_waits_for_a_file_to_be_closed(tmp_path,
 
 
 def test_metrics_count_requests_and_latency_by_endpoint_and_status(service):
-    assert post(service, "/predict", {"features": ROW}).status_code == 200
-    assert post(service, "/predict", {"features": {**ROW, "x0": "high"}}).status_code == 400
-    metrics = httpx.get(f"{service.url}/metrics", timeout=10).text
-    for status in ("200", "400"):
-        assert re.search(
-            rf'request_total\{{[^}}]*endpoint="/predict"[^}}]*http_response_code="{status}"',
-            metrics,
-        ), status
-    assert re.search(r'request_duration_seconds_bucket\{[^}]*endpoint="/predict"', metrics)
+    def scrape() -> dict[str, float]:
+        text = httpx.get(f"{service.url}/metrics", timeout=10).text
+
+        def total(pattern: str) -> float:
+            return sum(float(v) for v in re.findall(pattern + r"\{[^}]*\} (\S+)", text))
+
+        return {
+            "ok": total(r'request_total(?=\{[^}]*endpoint="/predict"[^}]*code="200")'),
+            "bad": total(r'request_total(?=\{[^}]*endpoint="/predict"[^}]*code="400")'),
+            "timed": total(r'request_duration_seconds_count(?=\{[^}]*endpoint="/predict")'),
+            "predicted": total(r"continual_ml_predictions_total"),
+            "in_progress": total(r'request_in_progress(?=\{[^}]*endpoint="/predict")'),
+        }
+
+    before = scrape()
+    for _ in range(5):
+        assert post(service, "/predict", {"features": ROW}).status_code == 200
+    for _ in range(2):
+        assert post(service, "/predict", {"features": {**ROW, "x0": "high"}}).status_code == 400
+    after = scrape()  # updates are batched; a scrape writes them first
+    change = {name: after[name] - before[name] for name in after}
+    assert change == {"ok": 5, "bad": 2, "timed": 7, "predicted": 5, "in_progress": 0}
+    assert after["in_progress"] == 0

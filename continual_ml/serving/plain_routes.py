@@ -13,6 +13,7 @@ offline. Each route reaches the BentoML service instance through its app's state
 from __future__ import annotations
 
 from bentoml.exceptions import ServiceUnavailable
+from pydantic_core import to_json
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse
@@ -23,6 +24,7 @@ from continual_ml.serving.file_scoring import file_endpoint
 from continual_ml.serving.follower import UnscorableRows
 from continual_ml.serving.http_guard import VALIDATED, unscorable
 from continual_ml.serving.openapi import DOCS_PAGE
+from continual_ml.serving.request_schema import ANSWER_FIELDS
 
 
 def describe_model(request: Request) -> JSONResponse:
@@ -40,13 +42,14 @@ def predict_endpoint(app: Starlette):
         # Inline: scoring one row takes microseconds, less than handing it to a thread pool.
         features = scope[VALIDATED].features  # `RequestGuard` checks every `/predict` body
         try:
-            prediction = app.state.service._score([features])[0]
+            [record] = app.state.service._scored_records([features])
         except UnscorableRows as error:
             return await unscorable(str(error))(scope, receive, send)
         except ServiceUnavailable as error:  # the model went away meanwhile
             refusal = JSONResponse({"error": f"model: {error}", "detail": []}, 503)
             return await refusal(scope, receive, send)
-        body = prediction.model_dump_json().encode()
+        # The answer is the part of the log record a `Prediction` has, serialized as one would be.
+        body = to_json({name: record[name] for name in ANSWER_FIELDS})
         headers = [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(body))]
         await send({"type": "http.response.start", "status": 200, "headers": headers})
         await send({"type": "http.response.body", "body": body})

@@ -44,6 +44,10 @@ class Prediction(BaseModel):
     probabilities: dict[str, float]
 
 
+# A prediction's fields, in order: each is also a key of the prediction's log record.
+ANSWER_FIELDS = tuple(Prediction.model_fields)
+
+
 class RowRefusal(BaseModel):
     """In a merged call's answers, in place of a prediction: the model refused this row.
 

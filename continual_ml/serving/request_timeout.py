@@ -1,15 +1,18 @@
-"""BentoML's request timeout, without the timer it leaves behind each request.
+"""BentoML's request timeout, without a timer per request.
 
 BentoML answers 504 when no response has started within the service's `traffic.timeout`, which
 must be set (it defaults to 60 s). Its middleware starts a timer per request that it never
 cancels and runs the request in a second task: at a few thousand requests a second, a 30 s
 timeout keeps ~100,000 live timers and futures. The cyclic garbage collector scans them on every
 full collection, which took 10 ms growing to 120 ms under load (the p99 tail of `/predict` at
-concurrency 16), and the second task costs a scheduling round per request.
+concurrency 16), and the second task costs a scheduling round per request. Even a timer started
+and cancelled per request (`asyncio.timeout`) cost a tenth of a `/predict`'s CPU.
 
 `PromptTimeout` keeps the behaviour (504 in the same shape when nothing was sent in time; none
-once the response has started) with `asyncio.timeout` in the request's own task: the timer is
-cancelled as the response starts, and nothing outlives the request.
+once the response has started) with one sweep per worker: each request waiting for its response
+is noted with its deadline, and a sweep, scheduled only while some request waits, cancels the
+ones past it every tenth of the timeout (at most every second). A request is cut between its
+timeout and a tenth later.
 """
 
 from __future__ import annotations
@@ -19,6 +22,45 @@ import asyncio
 from starlette.responses import JSONResponse
 
 from continual_ml.serving.bentoml_internals import replace_timeout_middleware, timeout_middleware
+
+MAX_SWEEP_SECONDS = 1.0
+
+
+class Deadlines:
+    """The requests of one event loop waiting for their response to start, and their sweep."""
+
+    def __init__(self, timeout: float) -> None:
+        self.timeout = timeout
+        self.every = min(MAX_SWEEP_SECONDS, timeout / 10)
+        self.waiting: dict[asyncio.Task, float] = {}  # task -> deadline on the loop's clock
+        self.expired: set[asyncio.Task] = set()
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self.sweeping = False
+
+    def wait(self, task: asyncio.Task) -> None:
+        loop = task.get_loop()
+        if loop is not self.loop:  # a new loop (tests run several): nothing carries over
+            self.loop, self.sweeping = loop, False
+            self.waiting.clear()
+            self.expired.clear()
+        self.waiting[task] = loop.time() + self.timeout
+        if not self.sweeping:
+            self.sweeping = True
+            loop.call_later(self.every, self._sweep)
+
+    def answered(self, task: asyncio.Task) -> None:
+        self.waiting.pop(task, None)
+
+    def _sweep(self) -> None:
+        now = self.loop.time()
+        for task, deadline in list(self.waiting.items()):
+            if deadline <= now:
+                del self.waiting[task]
+                self.expired.add(task)
+                task.cancel()
+        self.sweeping = bool(self.waiting)
+        if self.sweeping:
+            self.loop.call_later(self.every, self._sweep)
 
 
 def prompt_timeout() -> None:
@@ -30,27 +72,36 @@ def prompt_timeout() -> None:
     class PromptTimeout(base):
         prompt_by_continual_ml = True
 
+        def __init__(self, app, timeout: float):
+            super().__init__(app, timeout=timeout)
+            self.deadlines = Deadlines(timeout)
+
         async def __call__(self, scope, receive, send):
             if scope["type"] not in ("http", "websocket"):
                 return await self.app(scope, receive, send)
+            deadlines, task = self.deadlines, asyncio.current_task()
             started = False
 
             async def send_started(message) -> None:
                 nonlocal started
                 if not started:
                     started = True
-                    deadline.reschedule(None)  # answered in time: the timeout is over
+                    deadlines.answered(task)  # answered in time: the timeout is over
                 await send(message)
 
+            deadlines.wait(task)
             try:
-                async with asyncio.timeout(self.timeout) as deadline:
-                    await self.app(scope, receive, send_started)
-            except TimeoutError:
-                if not deadline.expired() or started:
-                    raise  # the app's own timeout, or too late to answer in its place
+                await self.app(scope, receive, send_started)
+            except asyncio.CancelledError:
+                if task not in deadlines.expired:
+                    raise  # cancelled by someone else: the server shutting down, a disconnect
+                task.uncancel()  # the cancel was ours, and is answered here
                 await JSONResponse(
                     {"error": f"Not able to process the request in {self.timeout} seconds"},
                     status_code=504,
                 )(scope, receive, send)
+            finally:
+                deadlines.answered(task)
+                deadlines.expired.discard(task)
 
     replace_timeout_middleware(PromptTimeout)

@@ -1,0 +1,102 @@
+"""Batched Prometheus updates: the same exposition as updating one by one, written in time."""
+
+import random
+import threading
+import time
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+
+from continual_ml.serving.metric_batches import MetricBatches
+
+BUCKETS = (0.001, 0.01, 0.1, 1.0, 10.0)
+
+
+def metrics(registry: CollectorRegistry):
+    counter = Counter("requests", "", ["endpoint"], registry=registry)
+    gauge = Gauge("in_progress", "", ["endpoint"], registry=registry)
+    latest = Gauge("last_request", "", registry=registry)
+    histogram = Histogram("duration", "", ["endpoint"], buckets=BUCKETS, registry=registry)
+    return counter, gauge, latest, histogram
+
+
+def exposition(registry: CollectorRegistry) -> list:
+    """Every line, creation times left out (they differ between registries), and each sum as a
+    number rounded to 9 digits (added up in another order, the last bits differ)."""
+    lines = []
+    for line in generate_latest(registry).decode().splitlines():
+        if "_created" in line:
+            continue
+        name, _, value = line.rpartition(" ")
+        lines.append((name, round(float(value), 9)) if "_sum{" in line else line)
+    return lines
+
+
+def test_a_flush_exposes_what_updating_one_by_one_does():
+    rng = random.Random(7)
+    # on and between bucket bounds, below the first and above the last
+    values = [*BUCKETS, 0.0, 0.0005, 50.0] + [rng.uniform(0, 12) for _ in range(500)]
+    direct, batched = CollectorRegistry(), CollectorRegistry()
+    d_counter, d_gauge, d_latest, d_histogram = metrics(direct)
+    b_counter, b_gauge, b_latest, b_histogram = metrics(batched)
+    batches = MetricBatches(every=3600)  # flushed below, by hand
+    for i, value in enumerate(values):
+        endpoint = "/predict" if i % 3 else "/feedback"
+        d_counter.labels(endpoint).inc()
+        d_gauge.labels(endpoint).inc()
+        d_histogram.labels(endpoint).observe(value)
+        d_latest.set(value)
+        batches.add(b_counter.labels(endpoint))
+        batches.add(b_gauge.labels(endpoint), 1)
+        batches.observe(b_histogram.labels(endpoint), value)
+        batches.latest(b_latest, value)
+        if i % 2:
+            d_gauge.labels(endpoint).dec()
+            batches.add(b_gauge.labels(endpoint), -1)
+        if i == 100:
+            batches.flush()  # a flush midway changes nothing of the end result
+    assert exposition(direct) != exposition(batched)  # nothing of the rest written yet
+    batches.flush()
+    assert exposition(direct) == exposition(batched)
+    batches.flush()  # nothing pending: nothing changes
+    assert exposition(direct) == exposition(batched)
+
+
+def test_updates_are_written_within_the_flush_interval_without_being_asked():
+    registry = CollectorRegistry()
+    counter, *_ = metrics(registry)
+    batches = MetricBatches(every=0.1)
+    batches.add(counter.labels("/predict"), 3)
+
+    def written():
+        return registry.get_sample_value("requests_total", {"endpoint": "/predict"})
+
+    assert written() == 0
+    deadline = time.monotonic() + 5
+    while written() != 3 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert written() == 3
+
+
+def test_no_update_is_lost_to_concurrent_writers_and_flushes():
+    registry = CollectorRegistry()
+    counter, _, _, histogram = metrics(registry)
+    batches = MetricBatches(every=0.001)  # the flusher races the writers all along
+    per_thread, threads = 20_000, 4
+
+    def write():
+        for _ in range(per_thread):
+            batches.add(counter.labels("/predict"))
+            batches.observe(histogram.labels("/predict"), 0.005)
+
+    workers = [threading.Thread(target=write) for _ in range(threads)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    batches.flush()
+    assert registry.get_sample_value("requests_total", {"endpoint": "/predict"}) == (
+        per_thread * threads
+    )
+    assert registry.get_sample_value("duration_count", {"endpoint": "/predict"}) == (
+        per_thread * threads
+    )
