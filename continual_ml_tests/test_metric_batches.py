@@ -100,3 +100,21 @@ def test_no_update_is_lost_to_concurrent_writers_and_flushes():
     assert registry.get_sample_value("duration_count", {"endpoint": "/predict"}) == (
         per_thread * threads
     )
+
+
+def test_a_level_is_read_at_each_flush_and_left_alone_while_it_is_none():
+    registry = CollectorRegistry()
+    _, gauge, latest, _ = metrics(registry)
+    batches = MetricBatches(every=3600)
+    kept = {"in_flight": 0, "last": None}
+    batches.level(gauge.labels("/predict"), lambda: kept["in_flight"])
+    batches.level(latest, lambda: kept["last"])
+    latest.set(-1)
+    kept["in_flight"] = 3
+    batches.flush()
+    assert registry.get_sample_value("in_progress", {"endpoint": "/predict"}) == 3
+    assert registry.get_sample_value("last_request") == -1  # None: not set
+    kept["in_flight"], kept["last"] = 1, 1234.5
+    batches.flush()
+    assert registry.get_sample_value("in_progress", {"endpoint": "/predict"}) == 1
+    assert registry.get_sample_value("last_request") == 1234.5

@@ -9,9 +9,10 @@ and `RestorePath`, the first of the service's own middlewares, gives routing the
 For HTTP requests the subclass records BentoML's own series (request total and duration by
 endpoint and status, requests in progress, last request time) itself, with each label
 combination's child looked up once (BentoML's middleware looks up four children per request by
-their label values), and the updates batched (`metric_batches`, flushed before each scrape):
-written one by one, they cost a fifth of the CPU of a `/predict`. Websockets and `/metrics` go
-through BentoML's code unchanged.
+their label values), requests in progress and the last request's time kept in plain numbers,
+and every update batched (`metric_batches`, written before each scrape): written one by one,
+they cost a fifth of the CPU of a `/predict`. Websockets and `/metrics` go through BentoML's code
+unchanged.
 """
 
 from __future__ import annotations
@@ -54,7 +55,9 @@ def bound_endpoint_labels(api_routes: frozenset[str]) -> None:
 
         def __init__(self, app, **options):
             super().__init__(app, **options)
-            self._children: dict[str, tuple] = {}  # by endpoint
+            self._in_flight: dict[str, int] = {}  # requests being answered, by endpoint
+            self._skipped: dict[str, bool] = {}  # by endpoint: not a request for `last_request`
+            self._last_request: float | None = None  # when the latest one not skipped came
             self._outcomes: dict[tuple[str, int], tuple] = {}  # by endpoint and status
 
         async def __call__(self, scope, receive, send):
@@ -69,10 +72,11 @@ def bound_endpoint_labels(api_routes: frozenset[str]) -> None:
                 BATCHES.flush()  # what this worker noted so far, in this scrape
             if scope["type"] != "http" or label == "/metrics":
                 return await super().__call__(scope, receive, send)
-            children = self._children.get(label) or self._children_of(label)
-            in_progress, last_request = children
-            if last_request is not None:
-                BATCHES.latest(last_request, time.time())
+            skipped = self._skipped.get(label)
+            if skipped is None:
+                skipped = self._track(label)
+            if not skipped:
+                self._last_request = time.time()
             started, status = default_timer(), 0
 
             async def send_counted(message) -> None:
@@ -88,11 +92,12 @@ def bound_endpoint_labels(api_routes: frozenset[str]) -> None:
                     BATCHES.observe(duration, max(default_timer() - started, 0))
                 await send(message)
 
-            BATCHES.add(in_progress, 1)
+            in_flight = self._in_flight
+            in_flight[label] += 1
             try:
                 await self.app(scope, receive, send_counted)
             finally:
-                BATCHES.add(in_progress, -1)
+                in_flight[label] -= 1
 
         def _names(self) -> dict:
             context = server_context()
@@ -102,14 +107,18 @@ def bound_endpoint_labels(api_routes: frozenset[str]) -> None:
                 "runner_name": context.service_name,
             }
 
-        def _children_of(self, label: str) -> tuple:
+        def _track(self, label: str) -> bool:
+            """Count `label`'s requests in flight, with the gauges read at each flush; whether
+            the label is skipped by the last-request time, as BentoML's middleware skips it."""
             names = self._names()
+            self._in_flight[label] = 0
             in_progress = self.metrics_request_in_progress.labels(endpoint=label, **names)
-            last_request = None
-            if not label.startswith(tuple(self.skip_paths)):
+            BATCHES.level(in_progress, lambda: self._in_flight[label])
+            if not self._skipped:  # one gauge for every route, read while it is None: not set
                 last_request = self.metrics_last_request_timestamp.labels(**names)
-            self._children[label] = (in_progress, last_request)
-            return self._children[label]
+                BATCHES.level(last_request, lambda: self._last_request)
+            self._skipped[label] = label.startswith(tuple(self.skip_paths))
+            return self._skipped[label]
 
         def _outcome(self, label: str, status: int) -> tuple:
             labels = {"endpoint": label, **self._names(), "http_response_code": status}

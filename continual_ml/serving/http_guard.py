@@ -76,29 +76,59 @@ def validated_json(model: type[BaseModel], body: bytes) -> BaseModel:
         validated = model.model_validate_json(body)
     except ValidationError:
         validated = None
-    if validated is not None and _keys_set(validated) == body.count(b":"):
+    if validated is not None and key_counter(model)(validated) == body.count(b":"):
         return validated
     return model.model_validate(parse_strict_json(body))
 
 
-def _keys_set(value) -> int:
-    """Keys of the JSON that validated as `value` (models without extra fields), repeats once."""
-    if isinstance(value, list):
-        return sum(map(_keys_set, value))
-    if not isinstance(value, BaseModel):
-        return 0
-    fields = value.model_fields_set
-    keys = len(fields)
-    for name in _nested_fields(type(value)):
-        if name in fields:
-            keys += _keys_set(getattr(value, name))
-    return keys
-
-
 @cache
-def _nested_fields(model: type[BaseModel]) -> tuple[str, ...]:
-    """The fields of `model` that may hold objects (models or lists); rows have none."""
-    return tuple(n for n, f in model.model_fields.items() if _may_hold_objects(f.annotation))
+def key_counter(model: type[BaseModel]) -> Callable[[BaseModel], int]:
+    """A function counting the keys of the JSON an instance of `model` was validated from, each
+    repeated key once, for models without extra fields (each key a field set)."""
+    nested = tuple(
+        (name, _counter_of(field.annotation))
+        for name, field in model.model_fields.items()
+        if _may_hold_objects(field.annotation)
+    )
+    if not nested:  # a row: its keys are its fields set
+        return _fields_set
+
+    def count(instance: BaseModel) -> int:
+        fields = instance.model_fields_set
+        keys = len(fields)
+        for name, counter in nested:
+            if name in fields:
+                keys += counter(getattr(instance, name))
+        return keys
+
+    return count
+
+
+def _fields_set(instance: BaseModel) -> int:
+    return len(instance.model_fields_set)
+
+
+def _counter_of(annotation) -> Callable[[object], int]:
+    """Counts the keys of a value of a field annotated `annotation`."""
+    origin, arguments = typing.get_origin(annotation), typing.get_args(annotation)
+    if origin is typing.Annotated:
+        return _counter_of(arguments[0])
+    if _is_model(annotation):
+        return key_counter(annotation)
+    if origin is list and _is_model(arguments[0]):
+        item = key_counter(arguments[0])
+        return lambda items: sum(map(item, items))
+    return _keys_of  # anything else: by what the value turns out to be
+
+
+def _keys_of(value) -> int:
+    if isinstance(value, list):
+        return sum(map(_keys_of, value))
+    return key_counter(type(value))(value) if isinstance(value, BaseModel) else 0
+
+
+def _is_model(annotation) -> bool:
+    return isinstance(annotation, type) and issubclass(annotation, BaseModel)
 
 
 def _may_hold_objects(annotation) -> bool:
@@ -107,9 +137,7 @@ def _may_hold_objects(annotation) -> bool:
         return False
     if origin in (typing.Union, types.UnionType, typing.Annotated):
         return any(_may_hold_objects(a) for a in typing.get_args(annotation))
-    return origin is not None or (
-        isinstance(annotation, type) and issubclass(annotation, BaseModel)
-    )
+    return origin is not None or _is_model(annotation)
 
 
 def validation_refusal(error: ValidationError, conflict_type: str) -> Refusal:
@@ -169,7 +197,7 @@ class RequestGuard:
 
         replayed = False
         if validated is not None:
-            scope = {**scope, VALIDATED: validated}
+            scope[VALIDATED] = validated  # this request's own scope: nothing else reads it
 
         async def replay():
             nonlocal replayed

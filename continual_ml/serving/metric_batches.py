@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import threading
 from bisect import bisect_left
+from collections.abc import Callable
 
 FLUSH_SECONDS = 0.5
 
@@ -48,6 +49,7 @@ class MetricBatches:
         self._latest: dict = {}  # gauge child -> value to set
         self._observed: dict = {}  # histogram child -> [count per bucket..., sum]
         self._bounds: dict = {}  # histogram child -> its bucket bounds
+        self._levels: dict = {}  # gauge child -> where its value is kept
         self._flusher: threading.Thread | None = None
 
     def add(self, child, amount: float = 1) -> None:
@@ -61,6 +63,15 @@ class MetricBatches:
         """`child.set(value)`, later, unless a later value comes first."""
         with self._lock:
             self._latest[child] = value
+
+    def level(self, child, read: Callable[[], float | None]) -> None:
+        """At each flush, `child.set(read())` unless it is None: a gauge kept elsewhere, in a
+        plain number a request updates at no cost (read from this thread: a number, not a sum
+        in progress)."""
+        with self._lock:
+            self._levels[child] = read
+        if self._flusher is None:
+            self._start()
 
     def observe(self, child, amount: float) -> None:
         """`child.observe(amount)` on a histogram child, later."""
@@ -80,11 +91,15 @@ class MetricBatches:
             added, self._added = self._added, {}
             observed, self._observed = self._observed, {}
             latest, self._latest = self._latest, {}
+            levels = list(self._levels.items())
         for child, amount in added.items():
             if amount:
                 child.inc(amount)
         for child, value in latest.items():
             child.set(value)
+        for child, read in levels:
+            if (value := read()) is not None:
+                child.set(value)
         for child, pending in observed.items():
             add_observations(child, pending[:-1], pending[-1])
 

@@ -101,7 +101,9 @@ def prompt_timeout() -> None:
                     status_code=504,
                 )(scope, receive, send)
             finally:
-                deadlines.answered(task)
-                deadlines.expired.discard(task)
+                if not started:
+                    deadlines.answered(task)
+                if deadlines.expired:
+                    deadlines.expired.discard(task)
 
     replace_timeout_middleware(PromptTimeout)
