@@ -1,5 +1,6 @@
 """Batched Prometheus updates: the same exposition as updating one by one, written in time."""
 
+import os
 import random
 import threading
 import time
@@ -118,3 +119,21 @@ def test_a_level_is_read_at_each_flush_and_left_alone_while_it_is_none():
     batches.flush()
     assert registry.get_sample_value("in_progress", {"endpoint": "/predict"}) == 1
     assert registry.get_sample_value("last_request") == 1234.5
+
+
+def test_a_forked_child_flushes_with_a_flusher_of_its_own(tmp_path):
+    registry = CollectorRegistry()
+    counter, *_ = metrics(registry)
+    batches = MetricBatches(every=0.05)
+    batches.add(counter.labels("/predict"))  # the parent's flusher is running
+    pid = os.fork()
+    if pid == 0:  # the child: its updates are written without a flush by hand
+        batches.add(counter.labels("/predict"), 10)
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:
+            if registry.get_sample_value("requests_total", {"endpoint": "/predict"}) >= 10:
+                os._exit(0)
+            time.sleep(0.02)
+        os._exit(1)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0

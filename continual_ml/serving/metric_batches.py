@@ -15,6 +15,7 @@ is the same as after observing each value.
 
 from __future__ import annotations
 
+import os
 import threading
 from bisect import bisect_left
 from collections.abc import Callable
@@ -51,6 +52,8 @@ class MetricBatches:
         self._bounds: dict = {}  # histogram child -> its bucket bounds
         self._levels: dict = {}  # gauge child -> where its value is kept
         self._flusher: threading.Thread | None = None
+        # A forked child has none of its parent's threads: it starts its own flusher.
+        os.register_at_fork(after_in_child=self._forget_flusher)
 
     def add(self, child, amount: float = 1) -> None:
         """`child.inc(amount)`, later."""
@@ -102,6 +105,10 @@ class MetricBatches:
                 child.set(value)
         for child, pending in observed.items():
             add_observations(child, pending[:-1], pending[-1])
+
+    def _forget_flusher(self) -> None:
+        self._lock = threading.Lock()  # held by another thread at the fork, it stays held
+        self._flusher = None
 
     def _start(self) -> None:
         with self._lock:
