@@ -9,10 +9,13 @@ request guard, from the body the guard already checked: BentoML's API endpoint w
 validate the body again, and its routing and request context cost more than scoring the row.
 The trade-off: `/predict` is not a BentoML API (no `bentoml.Context`, no BentoML client method);
 it still passes BentoML's metrics (its per-endpoint counts), tracing and timeout middlewares.
+`/predict_batch` scores a client's many rows at once, answered the same way (in a worker thread,
+as BentoML runs a synchronous API); it stays a BentoML API too, so BentoML's clients and
+`/schema.json` list it, and its answers are the same.
 
 `/predict_rows` takes a few rows that BentoML's adaptive batching merges with other callers'
 into one scoring call: the faster route for many concurrent callers when a scoring call is
-expensive (forests, boosting). `/predict_batch` scores a client's many rows at once.
+expensive (forests, boosting).
 """
 
 import gc
@@ -41,6 +44,7 @@ from continual_ml.serving.openapi import openapi_document  # noqa: E402
 from continual_ml.serving.plain_routes import (  # noqa: E402
     AnsweredHere,
     plain_routes,
+    predict_batch_endpoint,
     predict_endpoint,
     why_unavailable,
 )
@@ -183,7 +187,10 @@ class ChampionClassifier:
 
     @bentoml.api
     def predict_batch(self, rows: BatchRows) -> BatchResponse:
-        """Class probabilities and predicted class for many rows, all from one model."""
+        """Class probabilities and predicted class for many rows, all from one model.
+
+        Over HTTP, `plain_routes.predict_batch_endpoint` answers first, in the same shape.
+        """
         try:
             predictions = self._score(rows)
         except UnscorableRows as error:
@@ -289,8 +296,12 @@ ChampionClassifier.add_asgi_middleware(
     token=TOKEN,
     unavailable=lambda: why_unavailable(info_app),
 )
-# Right behind the guard: `/predict` needs nothing of the routing and layers further in.
+# Right behind the guard: the scoring routes need nothing of the routing and layers further in.
 ChampionClassifier.add_asgi_middleware(
-    AnsweredHere, routes={"/predict": predict_endpoint(info_app)}
+    AnsweredHere,
+    routes={
+        "/predict": predict_endpoint(info_app),
+        "/predict_batch": predict_batch_endpoint(info_app),
+    },
 )
 ChampionClassifier.add_asgi_middleware(RefusedRows, path="/predict_rows")

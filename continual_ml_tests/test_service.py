@@ -82,6 +82,24 @@ def test_many_rows_come_back_in_order_from_one_model(service):
         )
 
 
+def test_bentomls_own_client_still_finds_and_calls_the_batch_api(service):
+    import bentoml
+
+    rows = [ROW, {**ROW, "x0": -3.0}]
+    expected = post(service, "/predict_batch", {"rows": rows}).json()
+    with bentoml.SyncHTTPClient(service.url) as client:
+        answered = client.predict_batch(rows=rows)
+    answered = answered if isinstance(answered, dict) else answered.model_dump()
+    assert answered["model_version"] == expected["model_version"] == 1
+    assert [p["probabilities"] for p in answered["predictions"]] == [
+        p["probabilities"] for p in expected["predictions"]
+    ]
+    # two requests, two sets of prediction ids: each was scored and logged on its own
+    assert {p["prediction_id"] for p in answered["predictions"]}.isdisjoint(
+        p["prediction_id"] for p in expected["predictions"]
+    )
+
+
 def merged_calls(service) -> tuple[float, float]:
     """Requests BentoML's dispatcher has passed to `predict_rows`, and in how many calls."""
     metrics = httpx.get(f"{service.url}/metrics", timeout=10).text

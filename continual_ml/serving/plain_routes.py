@@ -15,6 +15,7 @@ from __future__ import annotations
 from bentoml.exceptions import ServiceUnavailable
 from pydantic_core import to_json
 from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse
 from starlette.routing import Route
@@ -40,21 +41,48 @@ def predict_endpoint(app: Starlette):
     async def predict(scope, receive, send) -> None:
         """Class probabilities and predicted class for one row."""
         # Inline: scoring one row takes microseconds, less than handing it to a thread pool.
-        features = scope[VALIDATED].features  # `RequestGuard` checks every `/predict` body
-        try:
-            [record] = app.state.service._scored_records([features])
-        except UnscorableRows as error:
-            return await unscorable(str(error))(scope, receive, send)
-        except ServiceUnavailable as error:  # the model went away meanwhile
-            refusal = JSONResponse({"error": f"model: {error}", "detail": []}, 503)
-            return await refusal(scope, receive, send)
-        # The answer is the part of the log record a `Prediction` has, serialized as one would be.
-        body = to_json({name: record[name] for name in ANSWER_FIELDS})
-        headers = [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(body))]
-        await send({"type": "http.response.start", "status": 200, "headers": headers})
-        await send({"type": "http.response.body", "body": body})
+        await _answer(app, scope, receive, send, [scope[VALIDATED].features], _one)
 
     return predict
+
+
+def predict_batch_endpoint(app: Starlette):
+    """`/predict_batch` as a bare ASGI app; set `app.state.service` to the service instance."""
+
+    async def predict_batch(scope, receive, send) -> None:
+        """Class probabilities and predicted class for many rows, all from one model."""
+        # In a worker thread, as BentoML runs a synchronous API: thousands of rows take
+        # milliseconds, which single rows waiting on the event loop would wait out.
+        await _answer(app, scope, receive, send, scope[VALIDATED].rows, _batch, in_thread=True)
+
+    return predict_batch
+
+
+def _one(records: list[dict]) -> dict:
+    [record] = records
+    return {name: record[name] for name in ANSWER_FIELDS}
+
+
+def _batch(records: list[dict]) -> dict:
+    predictions = [{name: r[name] for name in ANSWER_FIELDS} for r in records]
+    return {"model_version": records[0]["model_version"], "predictions": predictions}
+
+
+async def _answer(app, scope, receive, send, rows: list, shape, in_thread: bool = False) -> None:
+    """Score `rows` (checked by `RequestGuard`) and answer `shape(records)` as JSON."""
+    score = app.state.service._scored_records
+    try:
+        records = await run_in_threadpool(score, rows) if in_thread else score(rows)
+    except UnscorableRows as error:
+        return await unscorable(str(error))(scope, receive, send)
+    except ServiceUnavailable as error:  # the model went away meanwhile
+        refusal = JSONResponse({"error": f"model: {error}", "detail": []}, 503)
+        return await refusal(scope, receive, send)
+    # Each answer is the part of its log record a `Prediction` has, serialized as one would be.
+    body = to_json(shape(records))
+    headers = [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(body))]
+    await send({"type": "http.response.start", "status": 200, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
 
 
 class AnsweredHere:
