@@ -276,10 +276,12 @@ class ChampionClassifier:
 
     @bentoml.on_shutdown
     def _close_logs(self) -> None:
-        """Stop following and close the open logs, so a stopped service leaves none half-done."""
+        """Stop following, close the open logs and write the last metric updates, so a stopped
+        service leaves nothing half-done."""
         self.follower.stop()
         self.predictions_log.close()
         self.feedback_log.close()
+        BATCHES.flush()
 
 
 JSON = ("application/json",)

@@ -121,19 +121,46 @@ def test_a_level_is_read_at_each_flush_and_left_alone_while_it_is_none():
     assert registry.get_sample_value("last_request") == 1234.5
 
 
-def test_a_forked_child_flushes_with_a_flusher_of_its_own(tmp_path):
+def test_a_forked_child_flushes_its_own_updates_with_a_flusher_of_its_own():
     registry = CollectorRegistry()
     counter, *_ = metrics(registry)
-    batches = MetricBatches(every=0.05)
-    batches.add(counter.labels("/predict"))  # the parent's flusher is running
+    batches = MetricBatches(every=3600)
+    batches.add(counter.labels("/predict"))  # pending in the parent, its flusher asleep
     pid = os.fork()
-    if pid == 0:  # the child: its updates are written without a flush by hand
+    if pid == 0:  # the child: its own updates are written without a flush by hand, and only them
+        batches.every = 0.05
         batches.add(counter.labels("/predict"), 10)
         deadline = time.monotonic() + 5
         while time.monotonic() < deadline:
             if registry.get_sample_value("requests_total", {"endpoint": "/predict"}) >= 10:
-                os._exit(0)
+                time.sleep(0.2)  # a few more flushes: the parent's 1 must not come
+                value = registry.get_sample_value("requests_total", {"endpoint": "/predict"})
+                os._exit(0 if value == 10 else 2)
             time.sleep(0.02)
         os._exit(1)
     _, status = os.waitpid(pid, 0)
     assert os.waitstatus_to_exitcode(status) == 0
+    batches.flush()
+    assert registry.get_sample_value("requests_total", {"endpoint": "/predict"}) == 1
+
+
+def test_a_child_that_fails_to_update_is_skipped_and_flushing_goes_on():
+    registry = CollectorRegistry()
+    counter, gauge, *_ = metrics(registry)
+    batches = MetricBatches(every=0.05)
+    failures = iter([RuntimeError("disk full")])
+
+    def read():
+        for failure in failures:
+            raise failure
+        return 2
+
+    batches.level(gauge.labels("/predict"), read)
+    batches.add(counter.labels("/predict"), 5)
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline and (
+        registry.get_sample_value("in_progress", {"endpoint": "/predict"}) != 2
+    ):
+        time.sleep(0.02)
+    assert registry.get_sample_value("requests_total", {"endpoint": "/predict"}) == 5
+    assert registry.get_sample_value("in_progress", {"endpoint": "/predict"}) == 2

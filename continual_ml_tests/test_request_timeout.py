@@ -128,3 +128,86 @@ def test_a_request_cancelled_by_someone_else_is_not_answered_504(timeout_middlew
         return sent
 
     assert asyncio.run(main()) == []
+
+
+async def answers_503_when_cancelled(scope, receive, send):
+    """As BentoML's batching dispatcher does: the cancel becomes an answer of its own."""
+    try:
+        await asyncio.sleep(30)
+    except asyncio.CancelledError:
+        await send({"type": "http.response.start", "status": 503, "headers": []})
+        await send({"type": "http.response.body", "body": b"overloaded"})
+
+
+async def swallows_the_cancel(scope, receive, send):
+    try:
+        await asyncio.sleep(30)
+    except asyncio.CancelledError:
+        return
+
+
+@pytest.mark.parametrize("app", [answers_503_when_cancelled, swallows_the_cancel])
+def test_an_app_that_handles_the_cancel_itself_still_gets_only_the_504(timeout_middleware, app):
+    sent, _ = call(timeout_middleware, app, timeout=0.1)
+    assert [m.get("status") for m in sent] == [504, None]
+    assert b"Not able to process the request in 0.1 seconds" in sent[1]["body"]
+
+
+def test_a_cancel_from_elsewhere_at_the_deadline_is_not_swallowed(timeout_middleware, monkeypatch):
+    from continual_ml.serving.request_timeout import Deadlines
+
+    sweep = Deadlines._sweep
+
+    def sweep_as_the_server_stops(self):
+        sweep(self)
+        for task in list(self.expired):
+            task.cancel()  # a second canceller in the same turn of the loop
+
+    monkeypatch.setattr(Deadlines, "_sweep", sweep_as_the_server_stops)
+
+    async def main():
+        sent = []
+
+        async def receive():
+            return {"type": "http.request", "body": b"", "more_body": False}
+
+        async def send(message):
+            sent.append(message)
+
+        scope = {"type": "http", "method": "POST", "path": "/predict", "headers": []}
+        request = asyncio.create_task(timeout_middleware(stall, timeout=0.1)(scope, receive, send))
+        with pytest.raises(asyncio.CancelledError):
+            await asyncio.wait_for(request, 5)
+        return sent
+
+    assert asyncio.run(main()) == []
+
+
+def test_one_middleware_serving_two_event_loops_times_out_on_each(timeout_middleware):
+    import threading
+
+    middleware = timeout_middleware(stall, timeout=0.2)
+    statuses: dict[str, list] = {}
+
+    def serve(name: str) -> None:
+        async def main():
+            sent = []
+
+            async def receive():
+                return {"type": "http.request", "body": b"", "more_body": False}
+
+            async def send(message):
+                sent.append(message.get("status"))
+
+            scope = {"type": "http", "method": "POST", "path": "/predict", "headers": []}
+            await asyncio.wait_for(middleware(scope, receive, send), 5)
+            statuses[name] = sent
+
+        asyncio.run(main())
+
+    loops = [threading.Thread(target=serve, args=(name,)) for name in ("a", "b")]
+    for thread in loops:
+        thread.start()
+    for thread in loops:
+        thread.join()
+    assert statuses == {"a": [504, None], "b": [504, None]}

@@ -76,6 +76,8 @@ def bound_endpoint_labels(api_routes: frozenset[str]) -> None:
             if skipped is None:
                 skipped = self._track(label)
             if not skipped:
+                if self._last_request is None:
+                    self._track_last_request()
                 self._last_request = time.time()
             started, status = default_timer(), 0
 
@@ -114,11 +116,13 @@ def bound_endpoint_labels(api_routes: frozenset[str]) -> None:
             self._in_flight[label] = 0
             in_progress = self.metrics_request_in_progress.labels(endpoint=label, **names)
             BATCHES.level(in_progress, lambda: self._in_flight[label])
-            if not self._skipped:  # one gauge for every route, read while it is None: not set
-                last_request = self.metrics_last_request_timestamp.labels(**names)
-                BATCHES.level(last_request, lambda: self._last_request)
             self._skipped[label] = label.startswith(tuple(self.skip_paths))
             return self._skipped[label]
+
+        def _track_last_request(self) -> None:
+            """At the first request not skipped: BentoML's series exists from then on."""
+            last_request = self.metrics_last_request_timestamp.labels(**self._names())
+            BATCHES.level(last_request, lambda: self._last_request)
 
         def _outcome(self, label: str, status: int) -> tuple:
             labels = {"endpoint": label, **self._names(), "http_response_code": status}

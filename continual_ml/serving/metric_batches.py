@@ -15,12 +15,15 @@ is the same as after observing each value.
 
 from __future__ import annotations
 
+import atexit
+import logging
 import os
 import threading
 from bisect import bisect_left
 from collections.abc import Callable
 
 FLUSH_SECONDS = 0.5
+log = logging.getLogger(__name__)
 
 
 def bucket_bounds(histogram_child) -> list[float]:
@@ -45,7 +48,8 @@ class MetricBatches:
 
     def __init__(self, every: float = FLUSH_SECONDS) -> None:
         self.every = every
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # the pending updates
+        self._flushing = threading.Lock()  # a flush, whole: a scrape waits for one under way
         self._added: dict = {}  # counter or gauge child -> amount to add
         self._latest: dict = {}  # gauge child -> value to set
         self._observed: dict = {}  # histogram child -> [count per bucket..., sum]
@@ -53,7 +57,8 @@ class MetricBatches:
         self._levels: dict = {}  # gauge child -> where its value is kept
         self._flusher: threading.Thread | None = None
         # A forked child has none of its parent's threads: it starts its own flusher.
-        os.register_at_fork(after_in_child=self._forget_flusher)
+        os.register_at_fork(after_in_child=self._forget_parent)
+        atexit.register(self.flush)  # a worker stopping writes what it noted last
 
     def add(self, child, amount: float = 1) -> None:
         """`child.inc(amount)`, later."""
@@ -89,25 +94,33 @@ class MetricBatches:
             self._start()
 
     def flush(self) -> None:
-        """Write every pending update now."""
-        with self._lock:
-            added, self._added = self._added, {}
-            observed, self._observed = self._observed, {}
-            latest, self._latest = self._latest, {}
-            levels = list(self._levels.items())
-        for child, amount in added.items():
-            if amount:
-                child.inc(amount)
-        for child, value in latest.items():
-            child.set(value)
-        for child, read in levels:
-            if (value := read()) is not None:
-                child.set(value)
-        for child, pending in observed.items():
-            add_observations(child, pending[:-1], pending[-1])
+        """Write every pending update now; a child that fails to take one is logged and skipped."""
+        with self._flushing:
+            with self._lock:
+                added, self._added = self._added, {}
+                observed, self._observed = self._observed, {}
+                latest, self._latest = self._latest, {}
+                levels = list(self._levels.items())
+            writes = [
+                *((child.inc, (amount,)) for child, amount in added.items() if amount),
+                *((child.set, (value,)) for child, value in latest.items()),
+                *((_set_level, (child, read)) for child, read in levels),
+                *(
+                    (add_observations, (child, pending[:-1], pending[-1]))
+                    for child, pending in observed.items()
+                ),
+            ]
+            for write, arguments in writes:
+                try:
+                    write(*arguments)
+                except Exception:
+                    log.exception("could not write a metric update; it is dropped")
 
-    def _forget_flusher(self) -> None:
-        self._lock = threading.Lock()  # held by another thread at the fork, it stays held
+    def _forget_parent(self) -> None:
+        """In a forked child: its own locks (a parent's thread may have held them) and none of
+        the parent's pending updates, which the parent writes itself."""
+        self._lock, self._flushing = threading.Lock(), threading.Lock()
+        self._added, self._latest, self._observed, self._levels = {}, {}, {}, {}
         self._flusher = None
 
     def _start(self) -> None:
@@ -122,7 +135,15 @@ class MetricBatches:
     def _flush_forever(self) -> None:
         stop = threading.Event()  # never set: the thread lives as long as the process
         while not stop.wait(self.every):
-            self.flush()
+            try:
+                self.flush()
+            except Exception:  # never the end of the flusher: the next round tries again
+                log.exception("metric flush failed")
+
+
+def _set_level(child, read: Callable[[], float | None]) -> None:
+    if (value := read()) is not None:
+        child.set(value)
 
 
 BATCHES = MetricBatches()  # the process's own: every update of the service goes through it

@@ -18,6 +18,7 @@ timeout and a tenth later.
 from __future__ import annotations
 
 import asyncio
+from weakref import WeakKeyDictionary
 
 from starlette.responses import JSONResponse
 
@@ -29,24 +30,18 @@ MAX_SWEEP_SECONDS = 1.0
 class Deadlines:
     """The requests of one event loop waiting for their response to start, and their sweep."""
 
-    def __init__(self, timeout: float) -> None:
-        self.timeout = timeout
+    def __init__(self, loop: asyncio.AbstractEventLoop, timeout: float) -> None:
+        self.loop, self.timeout = loop, timeout
         self.every = min(MAX_SWEEP_SECONDS, timeout / 10)
         self.waiting: dict[asyncio.Task, float] = {}  # task -> deadline on the loop's clock
-        self.expired: set[asyncio.Task] = set()
-        self.loop: asyncio.AbstractEventLoop | None = None
+        self.expired: set[asyncio.Task] = set()  # cut by the sweep, not answered yet
         self.sweeping = False
 
     def wait(self, task: asyncio.Task) -> None:
-        loop = task.get_loop()
-        if loop is not self.loop:  # a new loop (tests run several): nothing carries over
-            self.loop, self.sweeping = loop, False
-            self.waiting.clear()
-            self.expired.clear()
-        self.waiting[task] = loop.time() + self.timeout
+        self.waiting[task] = self.loop.time() + self.timeout
         if not self.sweeping:
             self.sweeping = True
-            loop.call_later(self.every, self._sweep)
+            self.loop.call_later(self.every, self._sweep)
 
     def answered(self, task: asyncio.Task) -> None:
         self.waiting.pop(task, None)
@@ -74,16 +69,24 @@ def prompt_timeout() -> None:
 
         def __init__(self, app, timeout: float):
             super().__init__(app, timeout=timeout)
-            self.deadlines = Deadlines(timeout)
+            # one per event loop (a server has one; tests run several)
+            self._deadlines: WeakKeyDictionary = WeakKeyDictionary()
 
         async def __call__(self, scope, receive, send):
             if scope["type"] not in ("http", "websocket"):
                 return await self.app(scope, receive, send)
-            deadlines, task = self.deadlines, asyncio.current_task()
+            task = asyncio.current_task()
+            loop = task.get_loop()
+            deadlines = self._deadlines.get(loop)
+            if deadlines is None:
+                deadlines = self._deadlines[loop] = Deadlines(loop, self.timeout)
+            expired = deadlines.expired
             started = False
 
             async def send_started(message) -> None:
                 nonlocal started
+                if expired and task in expired:
+                    return None  # cut: the 504 below is this request's answer
                 if not started:
                     started = True
                     deadlines.answered(task)  # answered in time: the timeout is over
@@ -93,17 +96,31 @@ def prompt_timeout() -> None:
             try:
                 await self.app(scope, receive, send_started)
             except asyncio.CancelledError:
-                if task not in deadlines.expired:
-                    raise  # cancelled by someone else: the server shutting down, a disconnect
-                task.uncancel()  # the cancel was ours, and is answered here
-                await JSONResponse(
-                    {"error": f"Not able to process the request in {self.timeout} seconds"},
-                    status_code=504,
-                )(scope, receive, send)
+                if task not in expired or started or task.uncancel() > 0:
+                    raise  # cancelled by someone else too: the server stopping, say
+                await self._too_late(scope, receive, send)
+            except Exception:
+                if task not in expired or started:
+                    raise
+                # The app turned the cancel into an error of its own (BentoML's batching
+                # dispatcher: a 503, whose messages were dropped above).
+                task.uncancel()
+                await self._too_late(scope, receive, send)
+            else:
+                if task in expired and not started:  # it swallowed the cancel: answer here
+                    if task.uncancel() > 0:
+                        raise asyncio.CancelledError
+                    await self._too_late(scope, receive, send)
             finally:
                 if not started:
                     deadlines.answered(task)
-                if deadlines.expired:
-                    deadlines.expired.discard(task)
+                if expired:
+                    expired.discard(task)
+
+        async def _too_late(self, scope, receive, send) -> None:
+            await JSONResponse(
+                {"error": f"Not able to process the request in {self.timeout} seconds"},
+                status_code=504,
+            )(scope, receive, send)
 
     replace_timeout_middleware(PromptTimeout)
