@@ -71,15 +71,19 @@ def prompt_timeout() -> None:
             super().__init__(app, timeout=timeout)
             # one per event loop (a server has one; tests run several)
             self._deadlines: WeakKeyDictionary = WeakKeyDictionary()
+            self._latest: Deadlines | None = None  # the last loop's, looked up without a weakref
 
         async def __call__(self, scope, receive, send):
             if scope["type"] not in ("http", "websocket"):
                 return await self.app(scope, receive, send)
             task = asyncio.current_task()
             loop = task.get_loop()
-            deadlines = self._deadlines.get(loop)
-            if deadlines is None:
-                deadlines = self._deadlines[loop] = Deadlines(loop, self.timeout)
+            deadlines = self._latest
+            if deadlines is None or deadlines.loop is not loop:
+                deadlines = self._deadlines.get(loop)
+                if deadlines is None:
+                    deadlines = self._deadlines[loop] = Deadlines(loop, self.timeout)
+                self._latest = deadlines
             expired = deadlines.expired
             started = False
 
