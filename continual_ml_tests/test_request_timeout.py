@@ -18,20 +18,25 @@ def timeout_middleware():
         bentoml_internals.replace_timeout_middleware(original)
 
 
+def request(middleware_app, sent: list):
+    """A coroutine sending one empty POST through `middleware_app`, its messages into `sent`."""
+
+    async def receive():
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message):
+        sent.append(message)
+
+    scope = {"type": "http", "method": "POST", "path": "/predict", "headers": []}
+    return middleware_app(scope, receive, send)
+
+
 def call(middleware, app, timeout: float) -> tuple[list[dict], list]:
     """The messages `app` behind `middleware` sends, and the loop's timers still live after."""
 
     async def main():
         sent = []
-
-        async def receive():
-            return {"type": "http.request", "body": b"", "more_body": False}
-
-        async def send(message):
-            sent.append(message)
-
-        scope = {"type": "http", "method": "POST", "path": "/predict", "headers": []}
-        await middleware(app, timeout=timeout)(scope, receive, send)
+        await request(middleware(app, timeout=timeout), sent)
         loop = asyncio.get_running_loop()
         return sent, [h for h in loop._scheduled if not h.cancelled()]
 
@@ -81,26 +86,19 @@ def test_many_requests_share_one_sweep_and_each_is_cut_in_time(timeout_middlewar
     async def main():
         loop = asyncio.get_running_loop()
         middleware = timeout_middleware(stall, timeout=0.2)
-        statuses, sent_at = [], []
+        sent: list[dict] = []
 
         async def one():
-            async def receive():
-                return {"type": "http.request", "body": b"", "more_body": False}
-
-            async def send(message):
-                if message["type"] == "http.response.start":
-                    statuses.append(message["status"])
-                    sent_at.append(loop.time())
-
-            scope = {"type": "http", "method": "POST", "path": "/predict", "headers": []}
-            await middleware(scope, receive, send)
+            await request(middleware, sent)
+            return loop.time()  # the 504 is sent just before
 
         started = loop.time()
         requests = [asyncio.create_task(one()) for _ in range(200)]
         await asyncio.sleep(0.05)
         sweeps = [h for h in loop._scheduled if not h.cancelled() and "_sweep" in repr(h)]
-        await asyncio.gather(*requests)
-        return statuses, [t - started for t in sent_at], sweeps
+        answered_at = await asyncio.gather(*requests)
+        statuses = [m["status"] for m in sent if m["type"] == "http.response.start"]
+        return statuses, [t - started for t in answered_at], sweeps
 
     statuses, waited, sweeps = asyncio.run(main())
     assert len(sweeps) == 1  # one timer for all the requests waiting, not one each
@@ -112,19 +110,11 @@ def test_many_requests_share_one_sweep_and_each_is_cut_in_time(timeout_middlewar
 def test_a_request_cancelled_by_someone_else_is_not_answered_504(timeout_middleware):
     async def main():
         sent = []
-
-        async def receive():
-            return {"type": "http.request", "body": b"", "more_body": False}
-
-        async def send(message):
-            sent.append(message)
-
-        scope = {"type": "http", "method": "POST", "path": "/predict", "headers": []}
-        request = asyncio.create_task(timeout_middleware(stall, timeout=5)(scope, receive, send))
+        cut = asyncio.create_task(request(timeout_middleware(stall, timeout=5), sent))
         await asyncio.sleep(0.05)
-        request.cancel()  # the server shutting down, say
+        cut.cancel()  # the server shutting down, say
         with pytest.raises(asyncio.CancelledError):
-            await request
+            await cut
         return sent
 
     assert asyncio.run(main()) == []
@@ -167,17 +157,9 @@ def test_a_cancel_from_elsewhere_at_the_deadline_is_not_swallowed(timeout_middle
 
     async def main():
         sent = []
-
-        async def receive():
-            return {"type": "http.request", "body": b"", "more_body": False}
-
-        async def send(message):
-            sent.append(message)
-
-        scope = {"type": "http", "method": "POST", "path": "/predict", "headers": []}
-        request = asyncio.create_task(timeout_middleware(stall, timeout=0.1)(scope, receive, send))
+        cut = asyncio.create_task(request(timeout_middleware(stall, timeout=0.1), sent))
         with pytest.raises(asyncio.CancelledError):
-            await asyncio.wait_for(request, 5)
+            await asyncio.wait_for(cut, 5)
         return sent
 
     assert asyncio.run(main()) == []
@@ -192,16 +174,8 @@ def test_one_middleware_serving_two_event_loops_times_out_on_each(timeout_middle
     def serve(name: str) -> None:
         async def main():
             sent = []
-
-            async def receive():
-                return {"type": "http.request", "body": b"", "more_body": False}
-
-            async def send(message):
-                sent.append(message.get("status"))
-
-            scope = {"type": "http", "method": "POST", "path": "/predict", "headers": []}
-            await asyncio.wait_for(middleware(scope, receive, send), 5)
-            statuses[name] = sent
+            await asyncio.wait_for(request(middleware, sent), 5)
+            statuses[name] = [m.get("status") for m in sent]
 
         asyncio.run(main())
 
