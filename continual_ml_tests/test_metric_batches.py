@@ -46,9 +46,12 @@ def test_a_flush_exposes_what_updating_one_by_one_does():
         d_gauge.labels(endpoint).inc()
         d_histogram.labels(endpoint).observe(value)
         d_latest.set(value)
-        batches.add(b_counter.labels(endpoint))
         batches.add(b_gauge.labels(endpoint), 1)
-        batches.observe(b_histogram.labels(endpoint), value)
+        if i % 4:  # the counter counted with the observation, or on its own
+            batches.observe(b_histogram.labels(endpoint), value, counter=b_counter.labels(endpoint))
+        else:
+            batches.add(b_counter.labels(endpoint))
+            batches.observe(b_histogram.labels(endpoint), value)
         batches.latest(b_latest, value)
         if i % 2:
             d_gauge.labels(endpoint).dec()

@@ -2,6 +2,7 @@
 
 import asyncio
 import json
+import os
 import re
 import threading
 import time
@@ -369,3 +370,16 @@ def test_metrics_count_requests_and_latency_by_endpoint_and_status(service):
     change = {name: after[name] - before[name] for name in after}
     assert change == {"ok": 5, "bad": 2, "timed": 7, "predicted": 5, "in_progress": 0}
     assert after["in_progress"] == 0
+
+
+def test_a_line_written_in_pieces_is_written_whole(tmp_path, monkeypatch):
+    write = os.write
+    monkeypatch.setattr(  # the kernel may take less than asked (a signal, a nearly full disk)
+        "continual_ml.serving.prediction_log.os.write", lambda fd, data: write(fd, data[:3])
+    )
+    writer = RotatingJsonlWriter(tmp_path, "predictions")
+    writer.write([{"n": 1, "text": "x" * 50}])
+    writer.write([{"n": 2}, {"n": 3}])
+    writer.close()
+    [log] = closed_logs(tmp_path)
+    assert [json.loads(line)["n"] for line in log.read_text().splitlines()] == [1, 2, 3]

@@ -90,8 +90,7 @@ def bound_endpoint_labels(api_routes: frozenset[str]) -> None:
                     total, duration = self._outcomes.get((label, status)) or self._outcome(
                         label, status
                     )
-                    BATCHES.add(total)
-                    BATCHES.observe(duration, max(default_timer() - started, 0))
+                    BATCHES.observe(duration, max(default_timer() - started, 0), counter=total)
                 await send(message)
 
             in_flight = self._in_flight

@@ -81,8 +81,9 @@ class MetricBatches:
         if self._flusher is None:
             self._start()
 
-    def observe(self, child, amount: float) -> None:
-        """`child.observe(amount)` on a histogram child, later."""
+    def observe(self, child, amount: float, counter=None) -> None:
+        """`child.observe(amount)` on a histogram child, later; and `counter.inc()` with it,
+        for a counter counting the same events (a request's total beside its duration)."""
         bounds = self._bounds.get(child) or self._bounds.setdefault(child, bucket_bounds(child))
         with self._lock:
             pending = self._observed.get(child)
@@ -90,6 +91,8 @@ class MetricBatches:
                 pending = self._observed[child] = [0] * len(bounds) + [0.0]
             pending[bisect_left(bounds, amount)] += 1
             pending[-1] += amount
+            if counter is not None:
+                self._added[counter] = self._added.get(counter, 0) + 1
         if self._flusher is None:
             self._start()
 
