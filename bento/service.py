@@ -58,6 +58,11 @@ from continual_ml.serving.request_schema import (  # noqa: E402
     request_models,
 )
 from continual_ml.serving.request_timeout import prompt_timeout  # noqa: E402
+from continual_ml.serving.service_metrics import (  # noqa: E402
+    PredictionCounts,
+    swap_failed,
+    swapped,
+)
 from continual_ml.serving.untraced_paths import untraced_paths  # noqa: E402
 from continual_ml.settings import Settings  # noqa: E402
 
@@ -90,19 +95,6 @@ if not PER_REQUEST_TELEMETRY:
     logging.getLogger("uvicorn.access").propagate = False
 LOG_DIR = PATHS.prediction_logs
 
-PREDICTIONS = bentoml.metrics.Counter(
-    name="continual_ml_predictions",
-    documentation="Rows predicted, by class and model version",
-    labelnames=["predicted_class", "model_version"],
-)
-SERVING_VERSION = bentoml.metrics.Gauge(
-    name="continual_ml_serving_model_version", documentation="Version of the model being served"
-)
-SWAPS = bentoml.metrics.Counter(
-    name="continual_ml_model_swaps",
-    documentation="Model swaps attempted, by outcome",
-    labelnames=["outcome"],
-)
 # Refusals and swaps are worth a line each at INFO; BentoML leaves other loggers at WARNING.
 logging.getLogger("continual_ml").setLevel(logging.INFO)
 
@@ -142,13 +134,13 @@ class ChampionClassifier:
             LOG_DIR, "predictions", replica_id=SETTINGS.replica_id
         )
         self.feedback_log = RotatingJsonlWriter(LOG_DIR, "feedback", replica_id=SETTINGS.replica_id)
-        self._class_counters: dict[tuple[int | str, int], object] = {}
+        self.prediction_counts = PredictionCounts()
         self.follower = ChampionFollower(
             PATHS.bentoml_home,
             CONFIG,
             poll_seconds=SETTINGS.model_poll_seconds,
-            on_swap=self._swapped,
-            on_failure=self._swap_failed,
+            on_swap=swapped,
+            on_failure=swap_failed,
         )
         self.follower.refresh()
         self.follower.follow(also_each_poll=self._rotate_logs)
@@ -242,8 +234,7 @@ class ChampionClassifier:
                     "features": row,
                 }
             )
-        for predicted_class, count in class_counts.items():
-            BATCHES.add(self._class_counter(predicted_class, version), count)
+        self.prediction_counts.add(class_counts, version)
         self.predictions_log.write(records)
         return records
 
@@ -252,23 +243,6 @@ class ChampionClassifier:
             return self._score([row])[0]
         except UnscorableRows as error:
             return RowRefusal(unscorable=str(error))
-
-    def _class_counter(self, predicted_class: int | str, version: int):
-        """The counter child of one class and version, looked up by label values only once."""
-        key = (predicted_class, version)
-        counter = self._class_counters.get(key)
-        if counter is None:
-            counter = self._class_counters[key] = PREDICTIONS.labels(
-                predicted_class=str(predicted_class), model_version=str(version)
-            )
-        return counter
-
-    def _swapped(self, model) -> None:
-        SERVING_VERSION.set(model.version)
-        SWAPS.labels(outcome="swapped").inc()
-
-    def _swap_failed(self, tag: str, error: str) -> None:
-        SWAPS.labels(outcome="failed").inc()
 
     def _rotate_logs(self) -> None:
         self.predictions_log.rotate()

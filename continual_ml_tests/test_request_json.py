@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from continual_ml.config import default_config
-from continual_ml.serving.http_guard import Refusal, parse_strict_json, validated_json
+from continual_ml.serving.request_json import Refusal, parse_strict_json, validated_json
 from continual_ml.serving.request_schema import request_models
 
 MODELS = request_models(default_config())
