@@ -18,6 +18,8 @@ ECHO_CHARS = 80  # longest name or message echoed back or logged from a client's
 
 
 class Refusal(Exception):
+    """A refused request: its status, its one-line error, the details and any extra headers."""
+
     def __init__(self, status: int, error: str, detail: list | None = None, headers=()):
         super().__init__(error)
         self.status, self.error, self.detail, self.headers = status, error, detail or [], headers
