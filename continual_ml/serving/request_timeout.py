@@ -97,29 +97,27 @@ def prompt_timeout() -> None:
                 await send(message)
 
             deadlines.wait(task)
+            cut = False
             try:
                 await self.app(scope, receive, send_started)
-            except asyncio.CancelledError:
-                if task not in expired or started or task.uncancel() > 0:
-                    raise  # cancelled by someone else too: the server stopping, say
-                await self._too_late(scope, receive, send)
-            except Exception:
-                if task not in expired or started:
-                    raise
-                # The app turned the cancel into an error of its own (BentoML's batching
-                # dispatcher: a 503, whose messages were dropped above).
-                task.uncancel()
-                await self._too_late(scope, receive, send)
-            else:
-                if task in expired and not started:  # it swallowed the cancel: answer here
-                    if task.uncancel() > 0:
-                        raise asyncio.CancelledError
-                    await self._too_late(scope, receive, send)
+            except (asyncio.CancelledError, Exception):
+                if task not in expired:
+                    raise  # not the sweep's: the app's own error, or another's cancel
+                # Cut by the sweep: the app let the cancel through, or turned it into an error
+                # of its own (BentoML's batching dispatcher: a 503, dropped above).
             finally:
                 if not started:
                     deadlines.answered(task)
-                if expired:
+                if expired and task in expired:
                     expired.discard(task)
+                    cut = True
+            if not cut:
+                return None  # answered in time
+            # The cancel was the sweep's (an app may also swallow it): answered here, unless
+            # someone else cancelled too, the server stopping, say.
+            if task.uncancel() > 0:
+                raise asyncio.CancelledError
+            await self._too_late(scope, receive, send)
 
         async def _too_late(self, scope, receive, send) -> None:
             await JSONResponse(
