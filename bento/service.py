@@ -50,11 +50,11 @@ from continual_ml.serving.plain_routes import (  # noqa: E402
 )
 from continual_ml.serving.prediction_log import RotatingJsonlWriter, close_abandoned  # noqa: E402
 from continual_ml.serving.request_schema import (  # noqa: E402
-    ANSWER_FIELDS,
     BatchResponse,
     Limits,
     Prediction,
     RowRefusal,
+    answer_of,
     request_models,
 )
 from continual_ml.serving.request_timeout import prompt_timeout  # noqa: E402
@@ -205,8 +205,7 @@ class ChampionClassifier:
         """Score, count and log `rows`, all with the model being served when the call starts."""
         # Built from our own validated values: pydantic need not check them again.
         return [
-            Prediction.model_construct(**{name: record[name] for name in ANSWER_FIELDS})
-            for record in self._scored_records(rows)
+            Prediction.model_construct(**answer_of(record)) for record in self._scored_records(rows)
         ]
 
     def _scored_records(self, rows: list) -> list[dict]:

@@ -25,7 +25,7 @@ from continual_ml.serving.file_scoring import file_endpoint
 from continual_ml.serving.follower import UnscorableRows
 from continual_ml.serving.http_guard import VALIDATED, unscorable
 from continual_ml.serving.openapi import DOCS_PAGE
-from continual_ml.serving.request_schema import ANSWER_FIELDS
+from continual_ml.serving.request_schema import answer_of
 
 
 def describe_model(request: Request) -> JSONResponse:
@@ -60,11 +60,11 @@ def predict_batch_endpoint(app: Starlette):
 
 def _one(records: list[dict]) -> dict:
     [record] = records
-    return {name: record[name] for name in ANSWER_FIELDS}
+    return answer_of(record)
 
 
 def _batch(records: list[dict]) -> dict:
-    predictions = [{name: r[name] for name in ANSWER_FIELDS} for r in records]
+    predictions = [answer_of(r) for r in records]
     return {"model_version": records[0]["model_version"], "predictions": predictions}
 
 

@@ -48,6 +48,11 @@ class Prediction(BaseModel):
 ANSWER_FIELDS = tuple(Prediction.model_fields)
 
 
+def answer_of(record: dict) -> dict:
+    """The part of a prediction's log record its client is answered, as a `Prediction`'s fields."""
+    return {name: record[name] for name in ANSWER_FIELDS}
+
+
 class RowRefusal(BaseModel):
     """In a merged call's answers, in place of a prediction: the model refused this row.
 
