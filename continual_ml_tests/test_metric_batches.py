@@ -40,6 +40,8 @@ def test_a_flush_exposes_what_updating_one_by_one_does():
     d_counter, d_gauge, d_latest, d_histogram = metrics(direct)
     b_counter, b_gauge, b_latest, b_histogram = metrics(batched)
     batches = MetricBatches(every=3600)  # flushed below, by hand
+    kept = {"latest": None}  # the batched side's gauge, read at each flush
+    batches.level(b_latest, lambda: kept["latest"])
     for i, value in enumerate(values):
         endpoint = "/predict" if i % 3 else "/feedback"
         d_counter.labels(endpoint).inc()
@@ -52,7 +54,7 @@ def test_a_flush_exposes_what_updating_one_by_one_does():
         else:
             batches.add(b_counter.labels(endpoint))
             batches.observe(b_histogram.labels(endpoint), value)
-        batches.latest(b_latest, value)
+        kept["latest"] = value
         if i % 2:
             d_gauge.labels(endpoint).dec()
             batches.add(b_gauge.labels(endpoint), -1)

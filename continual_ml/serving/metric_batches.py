@@ -4,9 +4,10 @@ In a multi-process server (BentoML's), each update of a Prometheus value takes a
 process id with a system call and writes the value to a memory-mapped file. A `/predict` made
 seven such writes (request count, duration, requests in progress twice, last request time, the
 prediction count by class), more CPU than scoring the row. Noted here instead, each costs an
-addition; `flush` writes the sums (a counter's increments, a gauge's net change or latest value,
-a histogram's new observations per bucket) at most `every` seconds later, and before `/metrics`
-is rendered in this worker. Another worker's updates reach a scrape within `every` seconds.
+addition; `flush` writes the sums (a counter's increments, a gauge's net change, a histogram's
+new observations per bucket) and the gauges kept in plain numbers elsewhere (`level`), at most
+`every` seconds later, and before `/metrics` is rendered in this worker. Another worker's
+updates reach a scrape within `every` seconds.
 
 `add_observations` is the one place that writes a histogram's buckets directly: the client's
 public API takes one observation at a time. `test_metric_batches.py` checks that the exposition
@@ -51,7 +52,6 @@ class MetricBatches:
         self._lock = threading.Lock()  # the pending updates
         self._flushing = threading.Lock()  # a flush, whole: a scrape waits for one under way
         self._added: dict = {}  # counter or gauge child -> amount to add
-        self._latest: dict = {}  # gauge child -> value to set
         self._observed: dict = {}  # histogram child -> [count per bucket..., sum]
         self._bounds: dict = {}  # histogram child -> its bucket bounds
         self._levels: dict = {}  # gauge child -> where its value is kept
@@ -66,11 +66,6 @@ class MetricBatches:
             self._added[child] = self._added.get(child, 0) + amount
         if self._flusher is None:
             self._start()
-
-    def latest(self, child, value: float) -> None:
-        """`child.set(value)`, later, unless a later value comes first."""
-        with self._lock:
-            self._latest[child] = value
 
     def level(self, child, read: Callable[[], float | None]) -> None:
         """At each flush, `child.set(read())` unless it is None: a gauge kept elsewhere, in a
@@ -102,11 +97,9 @@ class MetricBatches:
             with self._lock:
                 added, self._added = self._added, {}
                 observed, self._observed = self._observed, {}
-                latest, self._latest = self._latest, {}
                 levels = list(self._levels.items())
             writes = [
                 *((child.inc, (amount,)) for child, amount in added.items() if amount),
-                *((child.set, (value,)) for child, value in latest.items()),
                 *((_set_level, (child, read)) for child, read in levels),
                 *(
                     (add_observations, (child, pending[:-1], pending[-1]))
@@ -123,7 +116,7 @@ class MetricBatches:
         """In a forked child: its own locks (a parent's thread may have held them) and none of
         the parent's pending updates, which the parent writes itself."""
         self._lock, self._flushing = threading.Lock(), threading.Lock()
-        self._added, self._latest, self._observed, self._levels = {}, {}, {}, {}
+        self._added, self._observed, self._levels = {}, {}, {}
         self._flusher = None
 
     def _start(self) -> None:
