@@ -20,12 +20,7 @@ from continual_ml.defs.resources import AlertsResource, ArtifactDirsResource, Da
 from continual_ml.monitoring.drift_engine import DriftCheck, build_profile, check_drift
 from continual_ml.monitoring.missing_values import missing_value_drift
 from continual_ml.monitoring.reference_profiles import load_profile, save_profile
-from continual_ml.monitoring.report_samples import (
-    SAMPLE_ROWS,
-    ReportSamples,
-    prune_samples,
-    sample,
-)
+from continual_ml.monitoring.report_samples import ReportSamples, prune_samples, sample
 from continual_ml.settings import Settings
 from continual_ml.warehouse import registry
 from continual_ml.warehouse.schema import apply_schema
@@ -270,7 +265,7 @@ def drift_explanation(
                 "report": dg.MetadataValue.path(str(html_path)),
                 "evidently_drift_share": evidently.drift_share,
                 "evidently_drifted": ", ".join(f.feature for f in evidently.features if f.drifted),
-                "sample_rows": min(len(current), SAMPLE_ROWS),
+                "sample_rows": len(current),  # sampled above
             },
             partition_key=str(day),
         )
