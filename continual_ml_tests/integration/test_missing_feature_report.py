@@ -3,20 +3,12 @@
 
 import dagster as dg
 import duckdb
-import numpy as np
-import pandas as pd
 
 from continual_ml.defs.data.assets import current_window, reference_window
 from continual_ml.defs.monitoring.assets import drift_report
 from continual_ml.defs.resources import build_resources
 from continual_ml.demo.synthetic_stream import partition_date
 from continual_ml_tests.support.synthetic_days import land_days
-
-
-def column(n, n_missing, seed=0):
-    values = np.random.default_rng(seed).normal(size=n)
-    values[:n_missing] = np.nan
-    return pd.DataFrame({"income": values})
 
 
 def test_drift_report_reports_a_feature_that_went_missing(home, config, instance):

@@ -1,26 +1,11 @@
 import dagster as dg
 import duckdb
-import pytest
 
 from continual_ml.defs.data.assets import observations
 from continual_ml.defs.data.checks import observations_are_valid
 from continual_ml.defs.resources import build_resources
-from continual_ml.demo.synthetic_stream import generate_batch, partition_date
-from continual_ml.warehouse.schema import apply_schema
-from continual_ml.warehouse.sql import insert_frame
+from continual_ml.demo.synthetic_stream import partition_date
 from continual_ml_tests.support.synthetic_days import landed
-
-
-@pytest.fixture
-def conn(tmp_path, config):
-    connection = duckdb.connect(str(tmp_path / "warehouse.duckdb"))
-    apply_schema(connection, config)
-    for index in range(3):
-        rows = generate_batch(config, partition_date(config, index))
-        rows["partition_date"] = partition_date(config, index)
-        insert_frame(connection, "observations", rows)
-    yield connection
-    connection.close()
 
 
 def test_the_check_runs_on_a_landed_partition_and_records_its_verdict(home, config, instance):
