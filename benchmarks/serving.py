@@ -41,7 +41,7 @@ from benchmarks.wrk_load import WrkRun, run_wrk
 from continual_ml.app.service_process import ServiceProcess
 from continual_ml.config import default_config
 from continual_ml.demo.synthetic_stream import generate_batch, partition_date
-from continual_ml.serving.model_store import export_champion
+from continual_ml.models.store import export_champion
 from continual_ml.training.pipeline import fit_candidate, serialize_model
 
 RESULTS = Path(__file__).parent / "results" / "serving.json"

@@ -8,7 +8,16 @@ import continual_ml
 
 PACKAGE = Path(continual_ml.__file__).parent
 ROOT = PACKAGE.parent
-DOMAINS = {"warehouse", "ingestion", "training", "monitoring", "decisions", "serving", "alerts"}
+DOMAINS = {
+    "warehouse",
+    "ingestion",
+    "models",
+    "training",
+    "monitoring",
+    "decisions",
+    "serving",
+    "alerts",
+}
 # Plain code that may import Dagster: the wiring, the code location and the commands.
 MAY_IMPORT_DAGSTER = {"defs", "app", "definitions.py"}
 TOP_LEVEL_MODULES = {"__init__.py", "config.py", "settings.py", "definitions.py"}

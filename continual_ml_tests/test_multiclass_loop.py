@@ -21,8 +21,8 @@ from continual_ml.defs.data.assets import current_window, reference_window
 from continual_ml.defs.monitoring.assets import drift_report
 from continual_ml.defs.monitoring.performance import model_performance
 from continual_ml.defs.resources import build_resources
+from continual_ml.models.store import read_pointer
 from continual_ml.monitoring.served_traffic import served_performance
-from continual_ml.serving.model_store import read_pointer
 from continual_ml.serving.prediction_log import closed_logs
 from continual_ml_tests.user_data import use_config
 

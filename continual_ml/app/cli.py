@@ -188,7 +188,7 @@ def run_command(args: argparse.Namespace, paths: Paths) -> int:
     elif args.command == "bootstrap":
         from continual_ml.app.first_champion import train_first_champion
         from continual_ml.config import load_config
-        from continual_ml.serving.model_store import read_pointer
+        from continual_ml.models.store import read_pointer
 
         existing = read_pointer(paths.bentoml_home)
         if existing is not None:

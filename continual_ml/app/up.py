@@ -15,7 +15,7 @@ from continual_ml.app.supervisor import GaveUp, Supervisor
 from continual_ml.config import DatasetConfig, Paths, load_config
 from continual_ml.demo.synthetic_stream import day_index, partition_date
 from continual_ml.demo.traffic import ACKNOWLEDGED_FILE, FileDays, TrafficGenerator
-from continual_ml.serving.model_store import read_pointer
+from continual_ml.models.store import read_pointer
 from continual_ml.settings import Settings
 
 
