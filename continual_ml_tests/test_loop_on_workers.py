@@ -22,7 +22,7 @@ import httpx
 import pytest
 from service_support import ROW
 
-from continual_ml.app.service_process import ServiceProcess
+from continual_ml.app.supervision.service_process import ServiceProcess
 from continual_ml.config import default_config
 from continual_ml.demo.synthetic_stream import generate_batch, partition_date
 from continual_ml.models.store import read_pointer

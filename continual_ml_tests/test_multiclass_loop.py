@@ -13,9 +13,9 @@ import pytest
 from sklearn.datasets import load_iris
 
 from continual_ml.app import cli
+from continual_ml.app.cli.up import bootstrap
 from continual_ml.app.first_champion import QUIET_RUN_CONFIG, bound_definitions
-from continual_ml.app.service_process import ServiceProcess
-from continual_ml.app.up import bootstrap
+from continual_ml.app.supervision.service_process import ServiceProcess
 from continual_ml.config import DatasetConfig
 from continual_ml.defs.data.assets import current_window, reference_window
 from continual_ml.defs.monitoring.assets import drift_report

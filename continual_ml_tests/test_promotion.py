@@ -10,7 +10,7 @@ from mlflow.tracking import MlflowClient
 
 from continual_ml.app.cli import main
 from continual_ml.app.local_home import prepare
-from continual_ml.app.service_process import ServiceProcess
+from continual_ml.app.supervision.service_process import ServiceProcess
 from continual_ml.config import DEFAULT_CONFIG, Paths, default_config
 from continual_ml.decisions import promotion
 from continual_ml.decisions.promotion import ModelStores, champion_alias

@@ -19,7 +19,7 @@ import psutil
 import pytest
 from service_support import ROW, export, trained
 
-from continual_ml.app.service_process import ServiceProcess
+from continual_ml.app.supervision.service_process import ServiceProcess
 from continual_ml.ingestion.prediction_logs import ingest_prediction_log
 from continual_ml.models.store import POINTER_FILE
 from continual_ml.serving.prediction_log import OPEN_SUFFIX, close_abandoned, closed_logs

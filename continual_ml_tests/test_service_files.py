@@ -12,7 +12,7 @@ import pytest
 from service_support import ROW, export, trained
 
 from continual_ml.app.cli import main
-from continual_ml.app.service_process import ServiceProcess
+from continual_ml.app.supervision.service_process import ServiceProcess
 from continual_ml.serving.prediction_log import closed_logs
 
 MAX_FILE_BYTES = 200_000

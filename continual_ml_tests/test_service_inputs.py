@@ -24,7 +24,7 @@ import pytest
 from service_support import ROW, all_finite, export, post_raw, strict_json, trained
 
 from benchmarks.wrk_load import run_wrk
-from continual_ml.app.service_process import ServiceProcess
+from continual_ml.app.supervision.service_process import ServiceProcess
 
 
 @pytest.fixture(scope="module")

@@ -17,7 +17,7 @@ import duckdb
 import httpx
 from service_support import ROW, export, trained
 
-from continual_ml.app.service_process import ServiceProcess
+from continual_ml.app.supervision.service_process import ServiceProcess
 from continual_ml.config import default_config
 from continual_ml.ingestion.prediction_logs import ingest_prediction_log
 from continual_ml.models.store import export_or_reuse, point_at

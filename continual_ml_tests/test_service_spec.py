@@ -18,7 +18,7 @@ from schemathesis import GenerationMode
 from schemathesis.checks import positive_data_acceptance
 from service_support import export, trained
 
-from continual_ml.app.service_process import ServiceProcess
+from continual_ml.app.supervision.service_process import ServiceProcess
 
 TOKEN = "spec-token-5d1e"
 EXAMPLES_PER_OPERATION = 40

@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 import httpx
 
 from continual_ml.alerts.delivery import recent_alerts
-from continual_ml.app.live_system import read_state
+from continual_ml.app.supervision.live_system import read_state
 from continual_ml.config import Paths
 from continual_ml.models.store import read_pointer
 
