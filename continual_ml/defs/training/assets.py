@@ -56,7 +56,7 @@ def candidate_model(
     duckdb: DuckDBResource,
     alerts: AlertsResource,
     artifact_dirs: ArtifactDirsResource,
-    # dagster_mlflow's `MlFlow`, not imported here: see `resources.mlflow_tracking`
+    # dagster_mlflow's `MlFlow`, not imported here: see `resources.MlflowResource`
     mlflow: dg.ResourceParam[Any],
 ) -> dg.MaterializeResult:
     """A challenger pipeline trained on the sliding window of recent labelled partitions."""
