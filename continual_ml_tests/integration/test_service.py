@@ -11,10 +11,10 @@ import httpx
 import pandas as pd
 import pytest
 
-from continual_ml.app.service_process import ServiceProcess
+from continual_ml.app.supervision.service_process import ServiceProcess
 from continual_ml.config import default_config
 from continual_ml.demo.synthetic_stream import generate_batch, partition_date
-from continual_ml.serving.model_store import export_champion
+from continual_ml.models.store import export_champion
 from continual_ml.serving.prediction_log import OPEN_SUFFIX, RotatingJsonlWriter, closed_logs
 from continual_ml.training.pipeline import fit_candidate, serialize_model
 

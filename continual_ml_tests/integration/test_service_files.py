@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from continual_ml.app.cli import main
-from continual_ml.app.service_process import ServiceProcess
+from continual_ml.app.supervision.service_process import ServiceProcess
 from continual_ml.serving.prediction_log import closed_logs
 from continual_ml_tests.support.service_support import ROW, export, trained
 

@@ -17,7 +17,7 @@ from openapi_spec_validator import validate
 from schemathesis import GenerationMode
 from schemathesis.checks import positive_data_acceptance
 
-from continual_ml.app.service_process import ServiceProcess
+from continual_ml.app.supervision.service_process import ServiceProcess
 from continual_ml_tests.support.service_support import export, trained
 
 TOKEN = "spec-token-5d1e"

@@ -15,9 +15,9 @@ from pathlib import Path
 
 import httpx
 
-from continual_ml.app.child_processes import Child
-from continual_ml.app.service_process import REPO_ROOT, ServiceProcess, free_port
-from continual_ml.app.supervisor import Component
+from continual_ml.app.supervision.child_processes import Child
+from continual_ml.app.supervision.service_process import REPO_ROOT, ServiceProcess, free_port
+from continual_ml.app.supervision.supervisor import Component
 from continual_ml.config import Paths
 from continual_ml.settings import Settings
 
