@@ -1,8 +1,8 @@
 """MkDocs hook: fills each `<!-- generated: NAME -->` marker with text rendered from the code.
 
 `settings` and `dataset-config` come from the pydantic models, `http-api` from the OpenAPI
-document the service serves, `cli` from `continual-ml --help`, `benchmarks` from `benchmarks/results/*.json`. The document itself
-is also published as `openapi.json` beside the pages.
+document the service serves, `cli` from `continual-ml --help`, `benchmarks` from
+`benchmarks/results/*.json`. The OpenAPI document is also published as `openapi.json`.
 """
 
 from __future__ import annotations
