@@ -13,6 +13,8 @@ import sys
 from functools import cache
 from pathlib import Path
 
+from mkdocs.structure.files import File
+
 HOOKS = Path(__file__).resolve().parent
 ROOT = HOOKS.parents[1]
 for folder in (HOOKS, ROOT):  # the sibling renderers, and the project for `bento.service`
@@ -51,5 +53,6 @@ def on_page_markdown(markdown: str, page, config, files) -> str:
     return MARKER.sub(lambda match: render(match.group(1)), markdown)
 
 
-def on_post_build(config) -> None:
-    Path(config["site_dir"], "openapi.json").write_text(json.dumps(openapi(), indent=2))
+def on_files(files, config):
+    files.append(File.generated(config, "openapi.json", content=json.dumps(openapi(), indent=2)))
+    return files
