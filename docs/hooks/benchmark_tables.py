@@ -15,10 +15,12 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 RESULTS = ROOT / "benchmarks" / "results"
+MAX_ROWS = 20  # a longer series (samples every 15 s, every minute) stays in its file
 
 # Every way a number may be written on the page (a test renders each file's numbers with these).
 FORMATS: dict[str, Callable[[float], str]] = {
     "count": lambda x: f"{x:,.0f}",
+    "general": lambda x: f"{x:,.4g}",
     "1": lambda x: f"{x:,.1f}",
     "2": lambda x: f"{x:,.2f}",
     "3": lambda x: f"{x:,.3f}",
@@ -49,7 +51,7 @@ COMMANDS = {
 }
 
 
-def fmt(value: object, kind: str = "2") -> str:
+def fmt(value: object, kind: str = "general") -> str:
     """A cell: numbers in one of `FORMATS`, anything else as written in the file."""
     if value is None:
         return "–"
@@ -85,6 +87,11 @@ def stamp_text(stamp: dict | None) -> str:
         f"{machine.get('platform', '?')}, Python {machine.get('python', '?')}, "
         f"load average {machine.get('load_average', '?')}."
     )
+
+
+def _unix_time(value: object) -> bool:
+    """A moment as seconds since 1970 (an event's time): meaningless in a table."""
+    return isinstance(value, float) and 1e9 < value < 1e11
 
 
 def _scalar(value: object) -> bool:
@@ -128,14 +135,20 @@ def generic(data: dict, level: str = "###") -> list[str]:
             continue
         if not records:
             continue
-        columns = list(dict.fromkeys(c for _, r in records for c in r))[:14]
+        columns = [
+            c
+            for c in dict.fromkeys(c for _, r in records for c in r)
+            if not any(_unix_time(r.get(c)) for _, r in records)
+        ][:16]
         named = any(name for name, _ in records)
         headers = ([""] if named else []) + [f"`{c}`" for c in columns]
         rows = [
             ([f"`{name}`"] if named else []) + [fmt(r.get(c)) for c in columns]
-            for name, r in records
+            for name, r in records[:MAX_ROWS]
         ]
         parts += [f"{level} `{key}`", table(headers, rows)]
+        if len(records) > MAX_ROWS:
+            parts.append(f"The first {MAX_ROWS} of {len(records)} rows; the rest are in the file.")
     return parts
 
 
@@ -344,7 +357,7 @@ def results_files() -> list[Path]:
 def section(path: Path) -> str:
     data = json.loads(path.read_text())
     name = path.stem
-    parts = [f"## {name}", "", f"`benchmarks/results/{path.name}`"]
+    parts = [f"## {name}", f"`benchmarks/results/{path.name}`"]
     if name in COMMANDS:
         parts[-1] += f", written by `{COMMANDS[name]}`."
     parts.append(stamp_text(data.get("stamp")))
