@@ -7,6 +7,7 @@ shows the routes exactly as a deployment with a token serves them.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import subprocess
@@ -111,6 +112,25 @@ def _component(name: str, schema: dict) -> list[str]:
     if schema.get("additionalProperties") is False:
         lines += ["", "No other field is accepted."]
     return [*lines, ""]
+
+
+def _size(name: str, value: int) -> str:
+    if not name.endswith("_bytes"):
+        return f"{value:,}"
+    for unit, size in (("MiB", 1024 * 1024), ("KiB", 1024)):
+        if value >= size and value % size == 0:
+            return f"{value // size} {unit}"
+    return f"{value:,} bytes"
+
+
+def limits_table() -> str:
+    """What one request may carry by default (`serving.request_schema.Limits`)."""
+    from continual_ml.serving.request_schema import Limits
+
+    lines = ["| limit | default |", "|---|---|"]
+    for field in dataclasses.fields(Limits):
+        lines.append(f"| `{field.name}` | {_size(field.name, field.default)} |")
+    return "\n".join(lines)
 
 
 def api_reference(document: dict) -> str:

@@ -38,6 +38,7 @@ RENDERERS = {
     "settings": config_reference.settings_table,
     "dataset-config": config_reference.dataset_config_tables,
     "http-api": lambda: api_reference.api_reference(openapi()),
+    "request-limits": api_reference.limits_table,
     "benchmarks": benchmark_tables.benchmarks_page,
     "cli": cli_reference.cli_reference,
 }
