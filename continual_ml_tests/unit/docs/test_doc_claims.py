@@ -8,7 +8,7 @@ import yaml
 
 from continual_ml.decisions.rerequests import MAX_REQUESTS
 from continual_ml.settings import Settings
-from continual_ml_tests.support.docs_pages import DOCS, ROOT, config_reference
+from continual_ml_tests.support.docs_pages import DOCS, ROOT, config_reference, hand_written_pages
 
 WORDS = {1: "one", 2: "two", 3: "three", 4: "four", 5: "five"}
 ARCHITECTURE = (DOCS / "architecture.md").read_text()
@@ -63,3 +63,20 @@ def test_the_configuration_reference_lists_every_setting_and_key():
     keys = config_reference.dataset_config_tables()
     for key in ("drift_share_threshold", "training_window_days", "event_time_column", "nullable"):
         assert f"| `{key}` |" in keys
+
+
+def test_every_file_the_docs_name_exists():
+    """Paths in inline code (`continual_ml/…`, `docs/…`, a test module) are files of the repo."""
+    named = re.compile(r"`([\w][\w./-]*\.(?:py|ya?ml|md|json|toml))`")
+    missing = []
+    for page in hand_written_pages():
+        for name in set(named.findall(page.read_text())):
+            if "/" in name:
+                found = (ROOT / name).exists() or (ROOT / "continual_ml" / name).exists()
+            elif name.endswith(".py"):
+                found = any(ROOT.glob(f"[!.]*/**/{name}"))
+            else:
+                continue  # a file the system writes at run time (champion.json, alerts.jsonl)
+            if not found:
+                missing.append((page.name, name))
+    assert missing == []
