@@ -1,25 +1,31 @@
-"""The command-line reference: `continual-ml --help` and each subcommand's, as printed."""
+"""The command-line reference: `continual-ml --help` and each subcommand's, as printed.
+
+The help is taken from the `continual-ml` console script's own entry point (the package's
+metadata), in this process: each `--help` prints and exits before any command runs.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import io
+import os
 import re
-import subprocess
-import sys
-from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
-
-COMMAND = Path(sys.executable).parent / "continual-ml"
+from importlib.metadata import entry_points
 
 
 def help_text(*args: str) -> str:
-    done = subprocess.run(
-        [str(COMMAND), *args, "--help"],
-        capture_output=True,
-        text=True,
-        check=True,
-        env={"COLUMNS": "100", "PATH": str(COMMAND.parent)},
-    )
-    return done.stdout
+    (script,) = entry_points(group="console_scripts", name="continual-ml")
+    main, printed = script.load(), io.StringIO()
+    width, os.environ["COLUMNS"] = os.environ.get("COLUMNS"), "100"
+    try:
+        with contextlib.redirect_stdout(printed), contextlib.suppress(SystemExit):
+            main([*args, "--help"])
+    finally:
+        if width is None:
+            del os.environ["COLUMNS"]
+        else:
+            os.environ["COLUMNS"] = width
+    return printed.getvalue()
 
 
 def subcommands() -> list[str]:
@@ -29,10 +35,7 @@ def subcommands() -> list[str]:
 
 
 def cli_reference() -> str:
-    names = subcommands()
-    with ThreadPoolExecutor(4) as pool:
-        texts = list(pool.map(lambda name: help_text(name), names))
     parts = ["```text", help_text().rstrip(), "```", ""]
-    for name, text in zip(names, texts, strict=True):
-        parts += [f"## `continual-ml {name}`", "", "```text", text.rstrip(), "```", ""]
+    for name in subcommands():
+        parts += [f"## `continual-ml {name}`", "", "```text", help_text(name).rstrip(), "```", ""]
     return "\n".join(parts)
