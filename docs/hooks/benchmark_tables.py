@@ -29,7 +29,8 @@ FORMATS: dict[str, Callable[[float], str]] = {
     "times": lambda x: f"{x:.1f}×",
 }
 
-# The command that writes each results file (its stem), as the benchmark's module docstring says.
+# The command that wrote each results file (by stem), for files that do not record their own
+# `command`, as each benchmark's module docstring says.
 COMMANDS = {
     "backfill": "python -m benchmarks.backfill --days 365 --sample 10",
     "backfill_workers": "python -m benchmarks.backfill_workers --days 365 --slots 1 2 4 "
@@ -358,8 +359,8 @@ def section(path: Path) -> str:
     data = json.loads(path.read_text())
     name = path.stem
     parts = [f"## {name}", f"`benchmarks/results/{path.name}`"]
-    if name in COMMANDS:
-        parts[-1] += f", written by `{COMMANDS[name]}`."
+    if command := data.get("command") or COMMANDS.get(name):
+        parts[-1] += f", written by `{command}`."
     parts.append(stamp_text(data.get("stamp")))
     parts += VIEWS.get(name, generic)(data)
     return "\n\n".join(parts) + "\n"
