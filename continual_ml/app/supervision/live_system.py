@@ -31,7 +31,7 @@ class Ports:
     webserver: int = 3000
     mlflow: int = 5000
     service: int = 3001
-    # The README's DAGSTER_CODE_SERVER_PORT pins it (a firewall, a second tool); else any free one.
+    # DAGSTER_CODE_SERVER_PORT (a setting) pins it (a firewall, a second tool); else any free one.
     code_server: int = field(default_factory=lambda: _code_server_port() or free_port())
 
     @classmethod
