@@ -9,19 +9,14 @@ import os
 
 OFF = set(filter(None, os.environ.get("CONTINUAL_ML_BYPASSES_OFF", "").split(",")))
 
-if "metrics" in OFF:
-    from bentoml._internal.server.http import instruments
-
-    instruments.RunnerTrafficMetricsMiddleware.bounded_by_continual_ml = True
-if "timeout" in OFF:
-    from bentoml._internal.server.http import traffic
-
-    traffic.TimeoutMiddleware.prompt_by_continual_ml = True
-if "tracing" in OFF:
-    from opentelemetry.instrumentation import asgi
-
-    asgi.OpenTelemetryMiddleware.untraced_by_continual_ml = frozenset()
-if "bind" in OFF:
+if OFF:
     from continual_ml.serving import bentoml_internals
 
-    bentoml_internals.bind_api_methods = lambda instance, service: None
+    if "metrics" in OFF:
+        bentoml_internals.traffic_metrics_middleware().bounded_by_continual_ml = True
+    if "timeout" in OFF:
+        bentoml_internals.timeout_middleware().prompt_by_continual_ml = True
+    if "tracing" in OFF:
+        bentoml_internals.tracing_middleware().untraced_by_continual_ml = frozenset()
+    if "bind" in OFF:
+        bentoml_internals.bind_api_methods = lambda instance, service: None
