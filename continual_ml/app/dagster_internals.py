@@ -5,10 +5,10 @@
   next simulated day. Dagster records nothing for such an evaluation (`build_sensor_context` plus
   `evaluate_tick` is public, recording its tick is not): the Automation page would show no tick,
   and the daemon of a later `dagster dev` would start the sensor without a cursor and judge every
-  partition again. Measured by continual_ml_tests/integration/test_sensor_ticks.py: with the ticks recorded
-  here, Dagster's own daemon iteration continues from cursor 2; without them, from 0. The
-  internals used are the instigator state and tick records of the schedule storage, keyed by the
-  selector `dagster dev` computes for the code location of `[tool.dagster]` in pyproject.toml.
+  partition again. Measured by integration/test_sensor_ticks.py: with the ticks recorded here,
+  Dagster's own daemon iteration continues from cursor 2; without them, from 0. The internals
+  used are the instigator state and tick records of the schedule storage, keyed by the selector
+  `dagster dev` computes for the code location of `[tool.dagster]` in pyproject.toml.
 - A ping of the code server that reaches its gRPC child (`code_server_answers`). The public
   `dagster api grpc-health-check -p PORT` asks the gRPC health service of the outer
   `dagster code-server start` process, which answers SERVING after its gRPC child was killed
@@ -17,8 +17,8 @@
   and as a command it costs ~1.0 s of CPU per check (`time dagster api grpc-health-check -p 1`:
   user 0.91 s + sys 0.16 s), a fifth of a core at the supervisor's 5 s health interval.
 
-continual_ml_tests/integration/test_sensor_ticks.py and test_live_supervision.py fail, by name, if a Dagster
-upgrade changes what is relied on here.
+continual_ml_tests/integration/test_sensor_ticks.py and test_live_supervision.py fail, by name,
+if a Dagster upgrade changes what is relied on here.
 """
 
 from __future__ import annotations
