@@ -76,7 +76,8 @@ def in_process_service(
 ) -> Iterator[TestClient]:
     """A client of the service's app, started (lifespan run) and stopped around the block.
 
-    Answers are what a socket would carry (a server error is a 500, not raised here).
+    Answers are what a socket would carry (a server error is a 500, not raised here). The
+    client names the store and log folder, as a `ServiceProcess` does.
     """
     env = {
         "BENTOML_HOME": str(bentoml_home),
@@ -91,4 +92,5 @@ def in_process_service(
         module = importlib.reload(module) if module else importlib.import_module(SERVICE_MODULE)
         app = module.ChampionClassifier.to_asgi()
         with TestClient(app, raise_server_exceptions=False) as client:
+            client.bentoml_home, client.prediction_log_dir = bentoml_home, prediction_log_dir
             yield client
