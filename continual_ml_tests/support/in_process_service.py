@@ -71,14 +71,11 @@ def _metrics_unregistered_after() -> Iterator[None]:
 
 
 @contextmanager
-def in_process_service(
+def service_app(
     bentoml_home: Path, prediction_log_dir: Path, extra_env: dict[str, str] | None = None
-) -> Iterator[TestClient]:
-    """A client of the service's app, started (lifespan run) and stopped around the block.
-
-    Answers are what a socket would carry (a server error is a 500, not raised here). The
-    client names the store and log folder, as a `ServiceProcess` does.
-    """
+) -> Iterator:
+    """The service's ASGI app as configured by this environment, not started: whoever serves it
+    runs its lifespan (the champion loaded and followed, the logs closed at the end)."""
     env = {
         "BENTOML_HOME": str(bentoml_home),
         "CONTINUAL_ML_PREDICTION_LOG_DIR": str(prediction_log_dir),
@@ -90,7 +87,19 @@ def in_process_service(
         # Imported afresh: the module reads its settings from the environment as it loads.
         module = sys.modules.get(SERVICE_MODULE)
         module = importlib.reload(module) if module else importlib.import_module(SERVICE_MODULE)
-        app = module.ChampionClassifier.to_asgi()
+        yield module.ChampionClassifier.to_asgi()
+
+
+@contextmanager
+def in_process_service(
+    bentoml_home: Path, prediction_log_dir: Path, extra_env: dict[str, str] | None = None
+) -> Iterator[TestClient]:
+    """A client of the service's app, started (lifespan run) and stopped around the block.
+
+    Answers are what a socket would carry (a server error is a 500, not raised here). The
+    client names the store and log folder, as a `ServiceProcess` does.
+    """
+    with service_app(bentoml_home, prediction_log_dir, extra_env) as app:
         with TestClient(app, raise_server_exceptions=False) as client:
             client.bentoml_home, client.prediction_log_dir = bentoml_home, prediction_log_dir
             yield client
