@@ -8,6 +8,7 @@ must still be what the client expects. Against a real `bentoml serve` on loopbac
 from __future__ import annotations
 
 import bentoml
+import httpx
 import pytest
 
 from continual_ml.app.service_process import ServiceProcess
@@ -64,3 +65,22 @@ def test_a_refusal_reaches_the_client_as_an_error(service):
     with bentoml.SyncHTTPClient(service.url, token="wrong") as client:
         with pytest.raises(bentoml.exceptions.BentoMLException, match="bearer token"):
             client.predict(features=ROW)
+
+
+def test_the_batch_api_answers_the_client_as_it_answers_raw_http(client, service):
+    rows = [ROW, {**ROW, "x0": -3.0}]
+    expected = httpx.post(
+        f"{service.url}/predict_batch",
+        json={"rows": rows},
+        headers={"authorization": f"Bearer {TOKEN}"},
+        timeout=10,
+    ).json()
+    answered = client.predict_batch(rows=rows)
+    assert answered["model_version"] == expected["model_version"] == 1
+    assert [p["probabilities"] for p in answered["predictions"]] == [
+        p["probabilities"] for p in expected["predictions"]
+    ]
+    # two requests, two sets of prediction ids: each was scored and logged on its own
+    assert {p["prediction_id"] for p in answered["predictions"]}.isdisjoint(
+        p["prediction_id"] for p in expected["predictions"]
+    )

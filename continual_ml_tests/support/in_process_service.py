@@ -34,6 +34,7 @@ with warnings.catch_warnings():
     from starlette.testclient import TestClient  # noqa: E402
 
 SERVICE_MODULE = "bento.service"
+_RUNNING = False  # whether an app built here is still in use
 
 
 @contextmanager
@@ -83,11 +84,19 @@ def service_app(
         "CONTINUAL_ML_MODEL_POLL_SECONDS": "0.5",
         **(extra_env or {}),
     }
-    with _environment(env), _metrics_unregistered_after():
-        # Imported afresh: the module reads its settings from the environment as it loads.
-        module = sys.modules.get(SERVICE_MODULE)
-        module = importlib.reload(module) if module else importlib.import_module(SERVICE_MODULE)
-        yield module.ChampionClassifier.to_asgi()
+    global _RUNNING
+    if _RUNNING:
+        # Its metrics would clash with the running app's, as two apps in one worker would.
+        raise RuntimeError("one service app at a time in a process: stop the other first")
+    _RUNNING = True
+    try:
+        with _environment(env), _metrics_unregistered_after():
+            # Imported afresh: the module reads its settings from the environment as it loads.
+            module = sys.modules.get(SERVICE_MODULE)
+            module = importlib.reload(module) if module else importlib.import_module(SERVICE_MODULE)
+            yield module.ChampionClassifier.to_asgi()
+    finally:
+        _RUNNING = False
 
 
 @contextmanager
