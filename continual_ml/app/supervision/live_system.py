@@ -224,9 +224,9 @@ class CodeServerPing:
         self._pending: Future | None = None
 
     def _ping(self) -> None:
-        from dagster._grpc.client import DagsterGrpcClient
+        from continual_ml.app.dagster_internals import code_server_answers
 
-        DagsterGrpcClient(port=self.port, host="127.0.0.1").ping("supervisor")
+        code_server_answers(self.port)
 
     def answers(self) -> bool:
         if self._pending is not None and not self._pending.done():

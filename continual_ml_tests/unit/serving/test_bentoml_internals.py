@@ -2,8 +2,8 @@
 
 from pathlib import Path
 
-from continual_ml.models import bentoml_store
-from continual_ml.serving import bentoml_internals
+from continual_ml.models import bentoml_internals
+from continual_ml.models import bentoml_internals as bentoml_store
 
 
 def test_a_model_store_at_a_folder_creates_lists_gets_and_deletes(tmp_path):
