@@ -122,7 +122,7 @@ class LoopDriver:
         """The drift sensor's ticks and cursor in the instance, where the daemon of a later
         `dagster dev` (the code location of pyproject.toml) shows them and carries on."""
         if self._drift_ticks is None:
-            from continual_ml.app.dagster_internals import SensorTicks
+            from continual_ml.app.supervision.dagster_internals import SensorTicks
             from continual_ml.app.supervision.service_process import REPO_ROOT
 
             sensor = self.defs.resolve_sensor_def("drift_retrain_sensor")

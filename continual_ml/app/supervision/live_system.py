@@ -224,7 +224,7 @@ class CodeServerPing:
         self._pending: Future | None = None
 
     def _ping(self) -> None:
-        from continual_ml.app.dagster_internals import code_server_answers
+        from continual_ml.app.supervision.dagster_internals import code_server_answers
 
         code_server_answers(self.port)
 
