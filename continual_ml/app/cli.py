@@ -69,8 +69,12 @@ def build_parser() -> argparse.ArgumentParser:
         "backfill",
         help="monitor a range of ingested days in one run (drift and the champion's performance)",
     )
-    backfill.add_argument("--start", help="first day (default: the first day ingested)")
-    backfill.add_argument("--end", help="last day (default: the last day ingested)")
+    backfill.add_argument(
+        "--start", help="first day (default: the first day ingested; only days with data)"
+    )
+    backfill.add_argument(
+        "--end", help="last day (default: the last day ingested; only days with data)"
+    )
     score = commands.add_parser(
         "score", help="score a CSV/Parquet file with the running service, one row at a time"
     )
@@ -253,16 +257,17 @@ def run_command(args: argparse.Namespace, paths: Paths) -> int:
             )
         print(ingest_summary(outcomes))
     elif args.command == "backfill":
-        from continual_ml.app.backfill import backfill_range, run_backfill
+        from continual_ml.app.backfill import backfill_ranges, backfill_summary, run_backfill
 
-        start, end = backfill_range(paths, args.start, args.end)
-        result = run_backfill(paths, start, end)
-        if not result.success:
-            failure = next(e for e in result.all_events if e.is_step_failure)
-            error = failure.step_failure_data.error
-            raise CommandFailed(root_cause(error), f"run {result.run_id}\n{error.to_string()}")
-        days = (end - start).days + 1
-        print(f"monitored {days} days, {start} .. {end}, in one run ({result.run_id})")
+        ranges, run_ids = backfill_ranges(paths, args.start, args.end), []
+        for start, end in ranges:
+            result = run_backfill(paths, start, end)
+            if not result.success:
+                failure = next(e for e in result.all_events if e.is_step_failure)
+                error = failure.step_failure_data.error
+                raise CommandFailed(root_cause(error), f"run {result.run_id}\n{error.to_string()}")
+            run_ids.append(result.run_id)
+        print(backfill_summary(ranges, run_ids))
     elif args.command == "rollback":
         from continual_ml.defs.training.operations import rollback_job
 
