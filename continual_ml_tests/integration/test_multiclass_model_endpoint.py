@@ -14,13 +14,13 @@ import pandas as pd
 import pytest
 from starlette.testclient import TestClient
 
-from continual_ml.config import DatasetConfig, Paths
+from continual_ml.config import DatasetConfig, Paths, default_config
 from continual_ml.serving.model_store import export_champion
 from continual_ml.training.class_probabilities import class_proba
 from continual_ml.training.evaluation import class_report
 from continual_ml.training.pipeline import fit_candidate, serialize_model
-from continual_ml_tests.service_support import all_finite, strict_json
-from continual_ml_tests.user_data import use_config
+from continual_ml_tests.support.service_support import all_finite, strict_json
+from continual_ml_tests.support.user_data import use_config
 
 CLASSES = ["low", "medium", "high", "never"]  # "never" has no training row: never predicted
 SERVICE = Path(__file__).resolve().parents[2] / "bento" / "service.py"
@@ -60,7 +60,9 @@ def multiclass_service(home, tmp_path, monkeypatch):
     export_champion(
         Paths.from_env().bentoml_home, config, 1, artifact, sha256, details={"metrics": report}
     )
-    # The service module reads its config and home when imported: import it now, by path.
+    # The service module reads its config and home when imported: import it now, by path,
+    # with the config read afresh (and forgotten afterwards: other tests serve the demo's).
+    default_config.cache_clear()
     spec = importlib.util.spec_from_file_location("multiclass_bento_service", SERVICE)
     service = importlib.util.module_from_spec(spec)
     with warnings.catch_warnings():
@@ -70,6 +72,7 @@ def multiclass_service(home, tmp_path, monkeypatch):
         spec.loader.exec_module(service)
     with TestClient(service.ChampionClassifier.to_asgi()) as client:
         yield client
+    default_config.cache_clear()
 
 
 def test_model_answers_strict_json_with_per_class_scores_and_reasons(multiclass_service):
