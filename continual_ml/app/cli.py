@@ -69,12 +69,8 @@ def build_parser() -> argparse.ArgumentParser:
         "backfill",
         help="monitor a range of ingested days in one run (drift and the champion's performance)",
     )
-    backfill.add_argument(
-        "--start", help="first day (default: the first day ingested; only days with data)"
-    )
-    backfill.add_argument(
-        "--end", help="last day (default: the last day ingested; only days with data)"
-    )
+    backfill.add_argument("--start", help="first day (default: the first with data)")
+    backfill.add_argument("--end", help="last day (default: the last with data)")
     score = commands.add_parser(
         "score", help="score a CSV/Parquet file with the running service, one row at a time"
     )
@@ -126,8 +122,11 @@ def ingest_summary(outcomes: list[dict]) -> str:
     good = sum(o["rows_good"] for o in outcomes)
     quarantined = sum(o["rows_quarantined"] for o in outcomes)
     waiting = sum(o.get("waiting", 0) for o in outcomes)
-    return f"{len(outcomes)} files ({files}): {good} rows in, {quarantined} quarantined" + (
-        f", {waiting} labels waiting for their rows or predictions" if waiting else ""
+    orphaned = sum(o.get("for_quarantined_rows", 0) for o in outcomes)
+    return (
+        f"{len(outcomes)} files ({files}): {good} rows in, {quarantined} quarantined"
+        + (f", {waiting} labels waiting for their rows or predictions" if waiting else "")
+        + (f", {orphaned} labels for quarantined rows (not waited for)" if orphaned else "")
     )
 
 
