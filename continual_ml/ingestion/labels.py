@@ -32,8 +32,9 @@ def ingest_labels(
     `labelled_at`. A label whose row is not in `observations` yet is kept and waits for it (the
     labelled views join on the row id when the row lands); the report counts those as
     `waiting`, except labels for rows that were quarantined, counted as `for_quarantined_rows`
-    and not waited for (see `ledger.label_counts`). Its partitions count the labels per partition of the labelled rows. `force`
-    lands a file seen before again (its labels become the newest), e.g. after a config fix.
+    and not waited for (see `ledger.label_counts`). Its partitions count the labels per
+    partition of the labelled rows. `force` lands a file seen before again (its labels become
+    the newest), e.g. after a config fix.
     """
     return ingest(
         conn,
