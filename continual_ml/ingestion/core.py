@@ -46,6 +46,7 @@ class IngestReport:
     replaced: tuple[date, ...] = ()
     rule_counts: dict[str, int] = field(default_factory=dict)
     waiting: int = 0  # labels kept for rows that have not landed yet
+    for_quarantined_rows: int = 0  # labels for rows that were quarantined: not waited for
 
     def summary(self) -> str:
         name = Path(self.path).name
@@ -55,6 +56,8 @@ class IngestReport:
         days = ", ".join(str(d) for d in self.partitions) or "no partition"
         text = f"{name}: {self.rows_in} rows, {self.rows_good} good into {days}"
         text += f", {self.waiting} waiting for their rows" if self.waiting else ""
+        if self.for_quarantined_rows:
+            text += f", {self.for_quarantined_rows} for quarantined rows (not waited for)"
         return text + (f", {self.rows_quarantined} quarantined ({rules})" if rules else "")
 
 
@@ -71,6 +74,7 @@ class Landed:
     per_day: dict[date, int]
     replaced: tuple[date, ...] = ()
     waiting: int = 0
+    for_quarantined_rows: int = 0
 
 
 @retried_on_conflict
@@ -161,4 +165,5 @@ def _finish(conn, facts, ingestion, landed: Landed, mode, step) -> IngestReport:
         replaced=landed.replaced,
         rule_counts=rule_counts,
         waiting=landed.waiting,
+        for_quarantined_rows=landed.for_quarantined_rows,
     )

@@ -7,6 +7,10 @@ Tables kept here (created by `warehouse.schema.apply_schema`):
 - `quarantined_rows`: rows refused by a rule: the file, the row as read (JSON), its row number
   where the reader knows it (Parquet rows, CSV lines that do not parse), its id if any, the
   reasons and the rule names.
+
+`label_counts` accounts for every label keyed by a row id: matched to a landed row, waiting for
+a row not seen yet, or for a row that was quarantined (counted, and not waited for: the row
+lands only if a fixed file is ingested again, and then the label is matched).
 """
 
 from __future__ import annotations
@@ -112,3 +116,42 @@ def quarantine_file(
             ingestion.ingested_at,
         ],
     )
+
+
+@dataclass(frozen=True)
+class LabelCounts:
+    """Labels keyed by a row id: ``labels == matched + waiting + for_quarantined_rows``."""
+
+    labels: int
+    matched: int  # their row landed in `observations`
+    waiting: int  # no row with that id seen yet: it may still come
+    for_quarantined_rows: int  # their row was quarantined, and did not land since
+
+    def as_metadata(self) -> dict[str, int]:
+        return {
+            "labels_in": self.labels,
+            "labels_matched": self.matched,
+            "labels_waiting": self.waiting,
+            "labels_for_quarantined_rows": self.for_quarantined_rows,
+        }
+
+
+def label_counts(conn: duckdb.DuckDBPyConnection, ingestion_id: int | None = None) -> LabelCounts:
+    """Where the labels of one ingestion (of all, by default) stand; see `LabelCounts`."""
+    found = conn.execute(
+        """
+        SELECT count(*),
+               count(*) FILTER (WHERE o.row_id IS NOT NULL),
+               count(*) FILTER (WHERE o.row_id IS NULL AND q.row_id IS NULL),
+               count(*) FILTER (WHERE o.row_id IS NULL AND q.row_id IS NOT NULL)
+        FROM labels AS l
+        LEFT JOIN (SELECT DISTINCT row_id FROM observations) AS o ON o.row_id = l.row_id
+        LEFT JOIN (
+            SELECT DISTINCT row_id FROM quarantined_rows
+            WHERE kind = 'observations' AND row_id IS NOT NULL
+        ) AS q ON q.row_id = l.row_id
+        WHERE l.row_id IS NOT NULL AND ($1 IS NULL OR l.ingestion_id = $1)
+        """,
+        [ingestion_id],
+    ).fetchone()
+    return LabelCounts(*found)

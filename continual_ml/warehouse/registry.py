@@ -167,23 +167,27 @@ def replace_evaluation(
     scores: pd.DataFrame,
     holdout: pd.DataFrame,
     metrics: dict,
+    class_scores: pd.DataFrame | None = None,
 ) -> None:
-    """Store a candidate's scores, the per-row holdout predictions and its headline metrics."""
+    """Store a candidate's scores, the per-row holdout predictions and its headline metrics
+    (JSON-safe: no NaN, see `training.metric_values`), and a multiclass model's per-class
+    scores."""
     class_columns = [c for c in CLASS_PROBABILITIES if c in holdout.columns]
     tables = (
         ("evaluation_scores", scores),
         ("holdout_predictions", holdout.drop(columns=class_columns)),
         ("holdout_class_probabilities", holdout[["candidate_version", "row_id", *class_columns]]),
+        ("evaluation_class_scores", class_scores),
     )
     with transaction(conn):
         for table, frame in tables:
             conn.execute(f"DELETE FROM {table} WHERE candidate_version = ?", [candidate_version])
-            if table != "holdout_class_probabilities" or class_columns:
+            if frame is not None and (table != "holdout_class_probabilities" or class_columns):
                 stamp = "evaluated_at" if table == "evaluation_scores" else None
                 insert_frame(conn, table, frame, stamp=stamp)
         conn.execute(
             "UPDATE model_registry SET metrics = ? WHERE version = ?",
-            [json.dumps(metrics), candidate_version],
+            [json.dumps(metrics, allow_nan=False), candidate_version],
         )
 
 

@@ -98,6 +98,12 @@ CREATE TABLE IF NOT EXISTS evaluation_scores (
     confusion_matrix JSON,
     evaluated_at TIMESTAMP DEFAULT current_timestamp
 );
+-- A multiclass model's precision, recall and F1 of each class on the whole holdout (NULL where
+-- the holdout cannot define one: a class never predicted has no precision).
+CREATE TABLE IF NOT EXISTS evaluation_class_scores (
+    candidate_version INTEGER NOT NULL, role VARCHAR NOT NULL, model_version INTEGER NOT NULL,
+    class VARCHAR NOT NULL, precision DOUBLE, recall DOUBLE, f1 DOUBLE, support INTEGER NOT NULL
+);
 CREATE TABLE IF NOT EXISTS gate_results (
     candidate_version INTEGER PRIMARY KEY,
     champion_version INTEGER,

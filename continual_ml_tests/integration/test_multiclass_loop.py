@@ -126,6 +126,11 @@ def test_three_text_classes_are_trained_gated_promoted_monitored_and_served(
 
     assert read_pointer(home.bentoml_home)["version"] == 2
     with ServiceProcess(home.bentoml_home, tmp_path / "service.log", home.prediction_logs) as svc:
+        # what the promotion exported: the registry's JSON-safe metrics, per class too
+        described = httpx.get(f"{svc.url}/model", timeout=30)
+        assert described.status_code == 200, described.text
+        metrics = described.json()["metrics"]
+        assert [c["class"] for c in metrics["per_class"]] == CLASSES and metrics["precision"] > 0.9
         row = {"sepal_length": 6.7, "sepal_width": 3.0, "petal_length": 5.2, "petal_width": 2.3}
         answer = httpx.post(f"{svc.url}/predict", json={"features": row}, timeout=30).json()
         assert list(answer["probabilities"]) == CLASSES

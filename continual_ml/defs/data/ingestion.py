@@ -12,7 +12,7 @@ from dagster_duckdb import DuckDBResource
 
 from continual_ml import ingestion
 from continual_ml.defs.data.reporting import alert_on_quarantine, observation_events
-from continual_ml.defs.monitoring.late_labels import label_events
+from continual_ml.defs.monitoring.late_labels import label_events, label_ledger_event
 from continual_ml.defs.monitoring.served_traffic import served_performance_event
 from continual_ml.defs.partitions import WAREHOUSE_POOL
 from continual_ml.defs.resources import AlertsResource, DatasetResource
@@ -101,11 +101,14 @@ def ingest_landed_file(
                     "rows_good": report.rows_good,
                     "rows_quarantined": report.rows_quarantined,
                     "waiting": report.waiting,
+                    "for_quarantined_rows": report.for_quarantined_rows,
                     "reason": report.reason or "",
                 }
             )
         if config.kind == "prediction_log":
             context.log_event(served_performance_event(conn))
+        # Landed rows match waiting labels, quarantined ones orphan them: counted after each run.
+        context.log_event(label_ledger_event(conn))
     # Recorded in the warehouse (ingested, skipped as seen, or quarantined with its reason), a
     # log leaves the folder the sensor lists, so neither grows with the service's history.
     for path in archived:

@@ -15,6 +15,7 @@ from continual_ml.defs.metadata import run_links, run_url
 from continual_ml.defs.partitions import daily_partitions, promotion_pool
 from continual_ml.defs.resources import AlertsResource, ArtifactDirsResource, DatasetResource
 from continual_ml.defs.training.conflicts import retried_when_the_registry_is_busy
+from continual_ml.models.metric_values import safe_report
 from continual_ml.training import window
 from continual_ml.training.pipeline import fit_candidate, serialize_model
 from continual_ml.training.tracking import (
@@ -25,8 +26,6 @@ from continual_ml.training.tracking import (
 )
 from continual_ml.warehouse import registry
 from continual_ml.warehouse.schema import apply_schema
-
-HEADLINE = ("accuracy", "f1", "roc_auc", "log_loss", "brier", "ece")
 
 
 def window_split(conn, config: DatasetConfig, context: dg.AssetExecutionContext):
@@ -141,7 +140,7 @@ def evaluation_scores(
         candidate = registry.latest_model_for(conn, day)
         champion = registry.current_champion(conn)
         # Imported in the step: matplotlib is slow to import, and every run loads this module.
-        from continual_ml.training.evaluation import evaluate_on_holdout, plots_markdown
+        from continual_ml.training.evaluation import evaluate_on_holdout
 
         evaluation = evaluate_on_holdout(config, split.holdout, candidate, champion)
         registry.replace_evaluation(
@@ -149,39 +148,20 @@ def evaluation_scores(
             candidate["version"],
             evaluation.scores.assign(partition_date=day),
             evaluation.holdout,
-            evaluation.candidate_report,
+            safe_report(evaluation.candidate_report),
+            evaluation.class_scores,
         )
     plots = evaluation.save_plots(artifact_dirs.report_path(f"evaluation/v{candidate['version']}"))
-    finite = {
-        k: v
-        for k, v in evaluation.candidate_report.items()
-        if isinstance(v, float) and math.isfinite(v)
-    }
-    log_evaluation(artifact_dirs.mlflow_tracking_uri, candidate["mlflow_run_id"], finite, plots)
-    overall = evaluation.scores[evaluation.scores["slice"] == "all"]
+    log_evaluation(
+        artifact_dirs.mlflow_tracking_uri,
+        candidate["mlflow_run_id"],
+        evaluation.candidate_report,
+        plots,
+    )
+    from continual_ml.defs.training.evaluation_metadata import evaluation_metadata
+
     return dg.MaterializeResult(
-        metadata={
-            **{f"candidate_{k}": float(evaluation.candidate_report[k]) for k in HEADLINE},
-            **(
-                {f"champion_{k}": float(evaluation.champion_report[k]) for k in HEADLINE}
-                if evaluation.champion_report
-                else {}
-            ),
-            "candidate_version": candidate["version"],
-            "champion_version": champion["version"] if champion else "none",
-            "n_holdout": len(evaluation.holdout),
-            "scores": dg.MetadataValue.md(
-                overall[["role", "model_version", "n", *HEADLINE]].to_markdown(
-                    index=False, floatfmt=".4f"
-                )
-            ),
-            "scores_by_slice": dg.MetadataValue.md(
-                evaluation.scores[["role", "slice", "n", "accuracy", "roc_auc"]].to_markdown(
-                    index=False, floatfmt=".4f"
-                )
-            ),
-            "plots": dg.MetadataValue.md(plots_markdown(plots)),
-        }
+        metadata=evaluation_metadata(evaluation, candidate, champion, plots)
     )
 
 
@@ -280,10 +260,13 @@ DECISION_ALERTS = {
 def champion_metadata(champion_version: int | None, candidate: dict, decision: str, reason: str):
     """What a `champion_model` event says; the retraining sensor reads `decision` and
     `promoted_accuracy` (the score of `candidate`, a registry row)."""
+    # null when the holdout had no rows (NaN in a registry row written before metrics were safe)
+    accuracy = candidate["metrics"].get("accuracy")
+    accuracy = accuracy if accuracy is not None and math.isfinite(accuracy) else None
     return {
         "champion_version": champion_version if champion_version is not None else "none",
         "candidate_version": candidate["version"],
         "decision": decision,
         "reason": reason,
-        "promoted_accuracy": float(candidate["metrics"].get("accuracy", float("nan"))),
+        **({"promoted_accuracy": float(accuracy)} if accuracy is not None else {}),
     }

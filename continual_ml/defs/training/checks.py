@@ -1,5 +1,7 @@
 """The promotion gate: a blocking check that the candidate really beats the champion."""
 
+import math
+
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
@@ -65,7 +67,11 @@ def candidate_beats_champion(
             ),
             context.log,
         )
-    numeric = {k: float(v) for k, v in verdict.details.items() if isinstance(v, int | float)}
+    numeric = {  # JSON has no NaN: an undefined statistic is left out
+        k: float(v)
+        for k, v in verdict.details.items()
+        if isinstance(v, int | float) and math.isfinite(v)
+    }
     return dg.AssetCheckResult(
         passed=verdict.passed,
         severity=dg.AssetCheckSeverity.ERROR if verdict.broken else dg.AssetCheckSeverity.WARN,

@@ -185,7 +185,7 @@ def test_get_model_describes_the_serving_model(service):
     described = describe(service)
     assert described["model_version"] == 1
     assert described["training_start"] == "2026-01-01"
-    assert described["metrics"] == {"accuracy": 0.9}
+    assert described["metrics"] == {"accuracy": 0.9, "undefined": {}}
     assert described["promoted_at"] and described["last_swap_error"] is None
 
 
