@@ -5,6 +5,7 @@ import math
 from typing import Any
 
 import dagster as dg
+import pandas as pd
 from dagster_duckdb import DuckDBResource
 
 from continual_ml.alerts.delivery import Alert
@@ -30,11 +31,40 @@ from continual_ml.warehouse.schema import apply_schema
 HEADLINE = ("accuracy", "f1", "roc_auc", "log_loss", "brier", "ece")
 
 
-def window_split(conn, config: DatasetConfig, context: dg.AssetExecutionContext):
+def chosen_window(conn, config: DatasetConfig, context: dg.AssetExecutionContext):
+    """The window the candidate trains on, and its rows split into training rows and holdout."""
     try:
-        return window.window_split(conn, config, partition_day(context))
+        choice = window.select_window(conn, config, partition_day(context))
+        return choice, window.window_split(conn, config, choice.start, choice.end)
     except window.NoLabelledRows as error:
         raise dg.Failure(str(error)) from error
+
+
+def window_metadata(choice: window.WindowChoice) -> dict:
+    """The choice among the candidate windows, for the asset's metadata."""
+    table = pd.DataFrame(
+        [
+            {
+                "candidate": c.name,
+                "start": str(c.start),
+                "rows": c.n_rows,
+                "validation_train_rows": c.n_validation_train,
+                choice.metric: c.score,
+            }
+            for c in choice.candidates
+        ]
+    )
+    block = choice.validation
+    validated_on = f"{block[0]} .. {block[1]} ({block[2]} rows)" if block else "none"
+    return {
+        "training_window_choice": choice.chosen,
+        "training_window_reason": choice.reason,
+        "training_window_candidates": dg.MetadataValue.md(
+            table.to_markdown(index=False, floatfmt=".4f")
+        ),
+        "window_validation_block": validated_on,
+        **{f"window_score/{name}": float(score) for name, score in choice.scores().items()},
+    }
 
 
 @dg.asset(
@@ -46,6 +76,7 @@ def window_split(conn, config: DatasetConfig, context: dg.AssetExecutionContext)
         dg.AssetDep(
             observations,
             partition_mapping=dg.TimeWindowPartitionMapping(
+                # the shortest candidate: a longer one reaches back as far as history goes
                 start_offset=1 - default_config().model.training_window_days
             ),
         )
@@ -64,12 +95,17 @@ def candidate_model(
     config = dataset.config
     with closed_on_failure(mlflow), duckdb.get_connection() as conn:
         apply_schema(conn, config)
-        start, end, split = window_split(conn, config, context)
+        choice, split = chosen_window(conn, config, context)
+        start, end = choice.start, choice.end
         model = fit_candidate(config, split.train)
         artifact, sha256 = serialize_model(model)
-        params = window.training_params(config, model, split.train, start, end)
+        params = window.training_params(config, model, split.train, choice)
+        scores = {
+            f"window_score_{name.replace('=', '_or_')}": score
+            for name, score in choice.scores().items()
+        }
         tracked = log_training_run(
-            mlflow, model, split, config, params, artifact, context.run.run_id
+            mlflow, model, split, config, params, artifact, context.run.run_id, scores
         )
         version = registry.register_model(
             conn,
@@ -105,6 +141,7 @@ def candidate_model(
             "model_version": version,
             "sha256": sha256,
             "training_window": f"{start} .. {end}",
+            **window_metadata(choice),
             "n_train": len(split.train),
             "data_sha256": params["data_sha256"],
             "mlflow_run_id": tracked.run_id,
@@ -131,8 +168,9 @@ def evaluation_scores(
     config, day = dataset.config, partition_day(context)
     with duckdb.get_connection() as conn:
         apply_schema(conn, config)
-        _, _, split = window_split(conn, config, context)
         candidate = registry.latest_model_for(conn, day)
+        # the rows the candidate was trained on, split again: the selection ran once, in training
+        split = window.window_split(conn, config, candidate["training_start"], day)
         champion = registry.current_champion(conn)
         # Imported in the step: matplotlib is slow to import, and every run loads this module.
         from continual_ml.training.evaluation import evaluate_on_holdout, plots_markdown
