@@ -5,11 +5,10 @@ import math
 from typing import Any
 
 import dagster as dg
-import pandas as pd
 from dagster_duckdb import DuckDBResource
 
 from continual_ml.alerts.delivery import Alert
-from continual_ml.config import DatasetConfig, default_config
+from continual_ml.config import default_config
 from continual_ml.decisions.promotion import mark_in_mlflow, promote
 from continual_ml.defs.data.assets import observations, partition_day
 from continual_ml.defs.metadata import run_url
@@ -23,48 +22,13 @@ from continual_ml.defs.training.tracking import (
     log_training_run,
     run_links,
 )
+from continual_ml.defs.training.windows import chosen_window, window_metadata
 from continual_ml.training import window
 from continual_ml.training.pipeline import fit_candidate, serialize_model
 from continual_ml.warehouse import registry
 from continual_ml.warehouse.schema import apply_schema
 
 HEADLINE = ("accuracy", "f1", "roc_auc", "log_loss", "brier", "ece")
-
-
-def chosen_window(conn, config: DatasetConfig, context: dg.AssetExecutionContext):
-    """The window the candidate trains on, and its rows split into training rows and holdout."""
-    try:
-        choice = window.select_window(conn, config, partition_day(context))
-        return choice, window.window_split(conn, config, choice.start, choice.end)
-    except window.NoLabelledRows as error:
-        raise dg.Failure(str(error)) from error
-
-
-def window_metadata(choice: window.WindowChoice) -> dict:
-    """The choice among the candidate windows, for the asset's metadata."""
-    table = pd.DataFrame(
-        [
-            {
-                "candidate": c.name,
-                "start": str(c.start),
-                "rows": c.n_rows,
-                "validation_train_rows": c.n_validation_train,
-                choice.metric: c.score,
-            }
-            for c in choice.candidates
-        ]
-    )
-    block = choice.validation
-    validated_on = f"{block[0]} .. {block[1]} ({block[2]} rows)" if block else "none"
-    return {
-        "training_window_choice": choice.chosen,
-        "training_window_reason": choice.reason,
-        "training_window_candidates": dg.MetadataValue.md(
-            table.to_markdown(index=False, floatfmt=".4f")
-        ),
-        "window_validation_block": validated_on,
-        **{f"window_score/{name}": float(score) for name, score in choice.scores().items()},
-    }
 
 
 @dg.asset(
