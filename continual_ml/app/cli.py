@@ -226,7 +226,7 @@ def run_command(args: argparse.Namespace, paths: Paths) -> int:
 
         root = Path(args.path)
         files = (
-            sorted(p for p in root.iterdir() if p.suffix in set(LANDING_SUFFIXES) | {".jsonl"})
+            sorted(p for p in root.iterdir() if p.suffix.lower() in {*LANDING_SUFFIXES, ".jsonl"})
             if root.is_dir()
             else [root]
         )
