@@ -73,15 +73,10 @@ class TrainingWindow(_Strict):
     until it holds them. With one candidate nothing is validated: it is the window.
     """
 
-    candidates_days: tuple[PositiveInt | Literal["all"], ...] = Field(
-        (3,), min_length=1, description="window lengths in days, or `all` for all history"
-    )
+    candidates_days: tuple[PositiveInt | Literal["all"], ...] = Field((3,), min_length=1)
     min_rows: int = Field(0, ge=0, description="least labelled rows any window trains on")
-    validation_rows: int = Field(
-        500,
-        ge=1,
-        description="the newest labelled rows (whole days) each candidate is scored on",
-    )
+    # the newest labelled rows (whole days) each candidate is scored on
+    validation_rows: int = Field(500, ge=1)
 
     @field_validator("candidates_days")
     @classmethod
@@ -133,6 +128,12 @@ class ModelSettings(_Strict):
 
 class PolicySettings(_Strict):
     drift_share_threshold: float = Field(0.3, gt=0, le=1)
+    drift_min_rows: int = Field(
+        30, ge=0, description="non-null values a feature needs in a day for a drift verdict"
+    )
+    # a distance over its threshold is drift only if a test (K-S, chi-square) puts the change
+    # beyond sampling noise at this level; 0 keeps Evidently's verdicts (`drift_evidence`)
+    drift_noise_alpha: float = Field(0.05, ge=0, lt=1)
     min_improvement: float = Field(
         0.0, ge=0, description="the gate's minimum effect, in units of `gate_metric`"
     )

@@ -108,6 +108,13 @@ def rows_by_day(conn, days: list[date], kind: str = "current") -> dict[date, pd.
     return {day: warehouse.window_rows(conn, day, kind) for day in days}
 
 
+def drift_verdict(summary: DriftCheck, policy) -> str:
+    if not summary.has_verdict:
+        return f"none: no feature has {policy.drift_min_rows} values to test"
+    drifted = summary.drift_share >= policy.drift_share_threshold
+    return "drift" if drifted else "no drift"
+
+
 @dataclass
 class DayDrift:
     day: date
@@ -122,7 +129,10 @@ def measure_day(conn, config, day: date, current_rows: pd.DataFrame, html_path, 
     """Drift of one day's rows against its reference window, recorded in DuckDB."""
     reference = warehouse.read_window(conn, day, "reference")
     profile = reference_profile(conn, config, reference, profiles)
-    summary = check_drift(profile, current_rows)
+    policy = config.policy
+    summary = check_drift(
+        profile, current_rows, min_rows=policy.drift_min_rows, noise_alpha=policy.drift_noise_alpha
+    )
     # Not part of the drift share (the distribution tests, Evidently's, leave nulls out), but a
     # feature suddenly empty more often is worth a person's look.
     emptier = [m for m in missing_value_drift(profile, current_rows) if m.drifted]
@@ -139,7 +149,7 @@ def measure_day(conn, config, day: date, current_rows: pd.DataFrame, html_path, 
         drift_share=summary.drift_share,
         html_path=str(html_path),
     )
-    drifting = summary.drift_share >= config.policy.drift_share_threshold
+    drifting = summary.has_verdict and summary.drift_share >= policy.drift_share_threshold
     return DayDrift(day, reference, summary, emptier, scores, drifting)
 
 
@@ -198,6 +208,9 @@ def drift_report(
         context.add_asset_metadata(
             {
                 "drift_share": summary.drift_share,
+                # the retraining policy reads no drift from a day with no tested feature
+                "n_tested_features": summary.n_tested,
+                "drift_verdict": drift_verdict(summary, config.policy),
                 "missing_value_shifts": "; ".join(f"{e.feature}: {e.describe()}" for e in m.emptier)
                 or "none",
                 "n_drifted_features": summary.n_drifted,
