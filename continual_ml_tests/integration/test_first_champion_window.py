@@ -4,7 +4,7 @@ import duckdb
 from mlflow.tracking import MlflowClient
 
 from continual_ml.app import cli
-from continual_ml_tests.user_data import mixed_config, mixed_rows, use_config
+from continual_ml_tests.support.user_data import mixed_config, mixed_rows, use_config
 
 DAYS, PER_DAY = 40, 30
 
