@@ -58,7 +58,13 @@ from benchmarks.drift_streams import (
     accuracy,
     previous_label_accuracy,
 )
-from continual_ml.config import DatasetConfig, FeatureSpec, PolicySettings, default_config
+from continual_ml.config import (
+    DatasetConfig,
+    FeatureSpec,
+    PolicySettings,
+    TrainingWindow,
+    default_config,
+)
 from continual_ml.decisions.gate import GateSettings, evaluate_gate
 from continual_ml.decisions.gate_pooling import pool_refusals
 from continual_ml.decisions.retrain_policy import (
@@ -92,7 +98,7 @@ def stream_config(stream: DriftStream, window: int, max_drop: float | None = Non
         features=tuple(FeatureSpec(name=name, kind="numeric") for name in stream.feature_names),
         label=LABEL,
         model=default_config().model.model_copy(
-            update={"family": FAMILY, "training_window_days": window}
+            update={"family": FAMILY, "training_window": TrainingWindow(candidates_days=(window,))}
         ),
         policy=policy_settings(max_drop),
     )

@@ -56,16 +56,20 @@ def log_training_run(
     artifact: bytes,
     registered_model_name: str,
     dagster_run_url: str,
+    metrics: dict[str, float] | None = None,
 ) -> TrackedRun:
-    """Record the run: parameters, window and data hash, the model with its signature and input
-    example, registered in MLflow's model registry as `registered_model_name`, a link to the
-    Dagster run that trained it; then close the run."""
+    """Record the run: parameters, window and data hash (and `metrics`, the candidate windows'
+    validation scores), the model with its signature and input example, registered in MLflow's
+    model registry as `registered_model_name`, a link to the Dagster run that trained it; then
+    close the run."""
     import mlflow.sklearn
     from mlflow.models import infer_signature
 
     features = split.train[config.feature_names]
     try:
         tracking.log_params(params)
+        if metrics:
+            tracking.log_metrics(metrics)
         tracking.set_tags(
             {
                 "model_sha256": hashlib.sha256(artifact).hexdigest(),

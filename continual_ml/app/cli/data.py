@@ -18,7 +18,7 @@ def ingest(args: argparse.Namespace, paths: Paths) -> int:
     prepare(paths)
     root = Path(args.path)
     files = (
-        sorted(p for p in root.iterdir() if p.suffix in set(LANDING_SUFFIXES) | {".jsonl"})
+        sorted(p for p in root.iterdir() if p.suffix.lower() in {*LANDING_SUFFIXES, ".jsonl"})
         if root.is_dir()
         else [root]
     )

@@ -25,7 +25,8 @@ READERS = {
     "labels": ingestion.ingest_labels,
     "prediction_log": ingestion.ingest_prediction_log,
 }
-LANDING_SUFFIXES = (".csv", ".parquet")
+# What the landing folder takes (any case): the names `ingestion.files` reads as CSV or Parquet.
+LANDING_SUFFIXES = (".csv", ".parquet", ".pq")
 KIND_TAG = "continual_ml/kind"
 IN_FLIGHT_STATUSES = [
     dg.DagsterRunStatus.NOT_STARTED,

@@ -8,13 +8,14 @@ import dagster as dg
 from dagster_duckdb import DuckDBResource
 
 from continual_ml.alerts.delivery import Alert
-from continual_ml.config import DatasetConfig, default_config
+from continual_ml.config import default_config
 from continual_ml.decisions.promotion import REGISTERED_MODEL, mark_in_mlflow, promote
 from continual_ml.defs.data.assets import observations, partition_day
 from continual_ml.defs.metadata import run_links, run_url
 from continual_ml.defs.partitions import daily_partitions, promotion_pool
 from continual_ml.defs.resources import AlertsResource, ArtifactDirsResource, DatasetResource
 from continual_ml.defs.training.conflicts import retried_when_the_registry_is_busy
+from continual_ml.defs.training.windows import chosen_window, window_metadata
 from continual_ml.models.metric_values import safe_report
 from continual_ml.training import window
 from continual_ml.training.pipeline import fit_candidate, serialize_model
@@ -28,13 +29,6 @@ from continual_ml.warehouse import registry
 from continual_ml.warehouse.schema import apply_schema
 
 
-def window_split(conn, config: DatasetConfig, context: dg.AssetExecutionContext):
-    try:
-        return window.window_split(conn, config, partition_day(context))
-    except window.NoLabelledRows as error:
-        raise dg.Failure(str(error)) from error
-
-
 @dg.asset(
     partitions_def=daily_partitions,
     group_name="training",
@@ -44,6 +38,7 @@ def window_split(conn, config: DatasetConfig, context: dg.AssetExecutionContext)
         dg.AssetDep(
             observations,
             partition_mapping=dg.TimeWindowPartitionMapping(
+                # the shortest candidate: a longer one reaches back as far as history goes
                 start_offset=1 - default_config().model.training_window_days
             ),
         )
@@ -62,10 +57,15 @@ def candidate_model(
     config = dataset.config
     with closed_on_failure(mlflow), duckdb.get_connection() as conn:
         apply_schema(conn, config)
-        start, end, split = window_split(conn, config, context)
+        choice, split = chosen_window(conn, config, context)
+        start, end = choice.start, choice.end
         model = fit_candidate(config, split.train)
         artifact, sha256 = serialize_model(model)
-        params = window.training_params(config, model, split.train, start, end)
+        params = window.training_params(config, model, split.train, choice)
+        scores = {
+            f"window_score_{name.replace('=', '_or_')}": score
+            for name, score in choice.scores().items()
+        }
         tracked = log_training_run(
             mlflow,
             model,
@@ -75,6 +75,7 @@ def candidate_model(
             artifact,
             REGISTERED_MODEL,
             run_url(context.run.run_id),
+            scores,
         )
         version = registry.register_model(
             conn,
@@ -110,6 +111,7 @@ def candidate_model(
             "model_version": version,
             "sha256": sha256,
             "training_window": f"{start} .. {end}",
+            **window_metadata(choice),
             "n_train": len(split.train),
             "data_sha256": params["data_sha256"],
             "mlflow_run_id": tracked.run_id,
@@ -136,8 +138,9 @@ def evaluation_scores(
     config, day = dataset.config, partition_day(context)
     with duckdb.get_connection() as conn:
         apply_schema(conn, config)
-        _, _, split = window_split(conn, config, context)
         candidate = registry.latest_model_for(conn, day)
+        # the rows the candidate was trained on, split again: the selection ran once, in training
+        split = window.window_split(conn, config, candidate["training_start"], day)
         champion = registry.current_champion(conn)
         # Imported in the step: matplotlib is slow to import, and every run loads this module.
         from continual_ml.training.evaluation import evaluate_on_holdout
