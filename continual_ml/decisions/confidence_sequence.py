@@ -16,12 +16,13 @@ Why this one:
   normal-mixture bound with the worst-case variance of [-1, 1] would be several times wider.
 - **No i.i.d. assumption.** It covers the running average of the conditional means, so days
   whose mean difference changes (drift) are fine: the bound is on "better on average over the
-  rows seen so far".
+  rows seen so far". (So the bounds are not intersected over time: each t has its own target.)
 - **Closed form, O(n).** Cumulative sums only: no grid search as in the hedged-capital betting
   sequence (slightly tighter, much slower), so a benchmark can run it over thousands of seeds.
 
-The rows must be taken in a fixed order (the gate uses day, then row id) and each row's
-difference must not depend on later rows.
+The rows must come in an order fixed before their outcomes are seen: the gate takes days in
+order and, within a day, rows by a hash of their id, so that no systematic order within a day
+(sorted ids, time of day) looks like evidence.
 """
 
 from __future__ import annotations
@@ -59,7 +60,8 @@ def running_bounds(differences, alpha: float = 0.05) -> RunningBounds:
     Returns
     -------
     RunningBounds
-        Running intersections: ``lower`` never falls and ``upper`` never rises.
+        ``lower[t]`` and ``upper[t]`` bound the average of the (conditional) means of rows
+        0..t; with probability at least ``1 - alpha`` each holds at every t at once.
 
     Examples
     --------
@@ -76,7 +78,7 @@ def running_bounds(differences, alpha: float = 0.05) -> RunningBounds:
     True
     """
     d = np.asarray(differences, dtype=float)
-    if d.size and (np.nanmin(d) < -1 or np.nanmax(d) > 1 or np.isnan(d).any()):
+    if d.size and not (np.isfinite(d).all() and d.min() >= -1 and d.max() <= 1):
         raise ValueError("differences must be finite and within [-1, 1]")
     if not 0 < alpha < 1:
         raise ValueError(f"alpha must be in (0, 1), not {alpha}")
@@ -96,6 +98,8 @@ def running_bounds(differences, alpha: float = 0.05) -> RunningBounds:
     total_bets = np.cumsum(bets)
     centre = np.cumsum(bets * x) / total_bets
     margin = (log_alpha + spent) / total_bets
-    lower = np.maximum.accumulate(np.maximum(centre - margin, 0.0))
-    upper = np.minimum.accumulate(np.minimum(centre + margin, 1.0))
+    # No running intersection: with means that change over time each t bounds its own average,
+    # and the intersection of bounds on different quantities would be on none of them.
+    lower = np.maximum(centre - margin, 0.0)
+    upper = np.minimum(centre + margin, 1.0)
     return RunningBounds(2 * lower - 1, 2 * upper - 1)

@@ -41,7 +41,8 @@ def record_scores(
 def paired_scores(
     conn: duckdb.DuckDBPyConnection, model: int, against: int, metric: str
 ) -> pd.DataFrame:
-    """The rows both models were scored on by `metric`, oldest day first, then by row id.
+    """The rows both models were scored on by `metric`, oldest day first, shuffled within a day
+    by a hash of the row id.
 
     Columns: partition_date, row_id, score, other_score, correct, other_correct.
     """
@@ -50,7 +51,9 @@ def paired_scores(
         "b.correct AS other_correct FROM shadow_scores AS a JOIN shadow_scores AS b "
         "ON a.row_id = b.row_id AND a.metric = b.metric "
         "WHERE a.model_version = ? AND b.model_version = ? AND a.metric = ? "
-        "ORDER BY a.partition_date, a.row_id",
+        # within a day in an order fixed in advance but unrelated to outcomes (see
+        # decisions.confidence_sequence)
+        "ORDER BY a.partition_date, md5(a.row_id)",
         [model, against, metric],
     ).df()
 

@@ -57,11 +57,20 @@ def test_a_worse_challenger_is_bounded_below_zero():
     assert bounds.upper[-1] < 0
 
 
-def test_bounds_are_nested_and_contain_the_sample_mean():
+def test_bounds_contain_the_sample_mean_and_narrow():
     d = paired_differences(np.random.default_rng(2), 2000, 0.01)
     bounds = running_bounds(d)
-    assert np.all(np.diff(bounds.lower) >= 0) and np.all(np.diff(bounds.upper) <= 0)
+    assert np.all(bounds.lower <= bounds.upper)
     assert bounds.lower[-1] <= d.mean() <= bounds.upper[-1]
+    assert bounds.upper[-1] - bounds.lower[-1] < (bounds.upper[99] - bounds.lower[99]) / 3
+
+
+def test_a_changing_mean_is_covered_on_average_not_per_row():
+    # the first half better, the second worse: the average is 0, and 0 stays inside
+    rng = np.random.default_rng(4)
+    d = np.r_[paired_differences(rng, 3000, 0.03), paired_differences(rng, 3000, -0.03)]
+    bounds = running_bounds(d)
+    assert bounds.lower[-1] < 0 < bounds.upper[-1]
 
 
 def test_deterministic_for_the_same_rows():
