@@ -104,13 +104,17 @@ def sequential_verdict(
         f"{compared}: {mean:+.4f} over {d.size} rows in {days} day(s), anytime "
         f"{1 - settings.alpha:.0%} bounds {lower:+.4f}..{upper:+.4f}"
     )
-    if lower > settings.min_effect:
-        decision, why = "better", f"lower bound above min effect {settings.min_effect:g}"
-    elif upper < settings.min_effect + settings.margin:
-        decision = "not_better"
-        why = f"upper bound below min effect + margin {settings.min_effect + settings.margin:g}"
-    elif days >= settings.max_days:
-        decision, why = "not_better", f"no decision after {settings.max_days} days of evidence"
-    else:
-        decision, why = "undecided", "not decided yet: evidence keeps accumulating"
+    decision, why = decision_at(lower, upper, days, settings)
     return SequentialVerdict(decision, int(d.size), days, mean, lower, upper, f"{evidence}; {why}")
+
+
+def decision_at(lower: float, upper: float, days: int, settings: SequentialSettings):
+    """The decision and why, from the bounds after `days` days of evidence (see the module)."""
+    if lower > settings.min_effect:
+        return "better", f"lower bound above min effect {settings.min_effect:g}"
+    if upper < settings.min_effect + settings.margin:
+        limit = settings.min_effect + settings.margin
+        return "not_better", f"upper bound below min effect + margin {limit:g}"
+    if days >= settings.max_days:
+        return "not_better", f"no decision after {settings.max_days} days of evidence"
+    return "undecided", "not decided yet: evidence keeps accumulating"
