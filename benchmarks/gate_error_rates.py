@@ -204,7 +204,8 @@ def sequential_row(per_day: int, gain: float, trials: int, outcomes) -> dict:
 def sequential_line(row: dict) -> str:
     days = row["median_days_to_promotion"]
     return (
-        f"| {row['days']} | {row['rows_per_day']} | {row['gain']:+.2f} | {row['promoted_share']:.4f}"
+        f"| {row['days']} | {row['rows_per_day']} | {row['gain']:+.2f} "
+        f"| {row['promoted_share']:.4f}"
         f"{f' (median day {days:g})' if days is not None else ''} | {row['refused_share']:.3f} "
         f"| {row['undecided_share']:.3f} | {row['naive_daily_mcnemar_promoted_share']:.4f} |"
     )
@@ -259,7 +260,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         "| promoted, McNemar looked at daily |"
     )
     print("|---:|---:|---:|---:|---:|---:|")
-    sequential = run_sequential(arguments.sequential_trials, arguments.days, seed=arguments.seed)
+    sequential = run_sequential(arguments.sequential_trials, seed=arguments.seed)
     write(arguments.out, {"fixed_per_challenger": fixed, "sequential_daily_looks": sequential})
 
 
