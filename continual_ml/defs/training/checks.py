@@ -74,7 +74,10 @@ def candidate_beats_champion(
         passed=verdict.passed,
         severity=dg.AssetCheckSeverity.ERROR if verdict.broken else dg.AssetCheckSeverity.WARN,
         metadata={
-            "decision": "promote" if verdict.passed else verdict.details.get("outcome", "reject"),
+            # promote, keep (stays or becomes the challenger, scored in shadow) or reject
+            "decision": "promote"
+            if verdict.passed
+            else ("keep" if verdict.details.get("outcome") == "keep" else "reject"),
             "judged_on": judged[1],
             "reason": verdict.reason,
             "candidate_version": candidate["version"],
