@@ -87,6 +87,9 @@ def judge(conn, config, candidate: dict, champion: dict | None) -> Verdict:
         )
         record_scores(conn, model["version"], settings.metric, frame)
     fixed = f"on its holdout alone (not the decision): {result.reason}"
+    if candidate["sha256"] == champion["sha256"]:  # nothing to wait for: it is the same model
+        same = challenger.ChallengerDecision("refuse", "the same model as the champion", {})
+        return _decided(same, asdict(result), fixed)
     return _decided(challenger.decide(conn, config, candidate, champion), asdict(result), fixed)
 
 
