@@ -266,8 +266,10 @@ def known_window(conn: duckdb.DuckDBPyConnection, champion: dict) -> tuple[date,
         "SELECT m.training_start, m.training_end FROM gate_results AS g "
         "JOIN model_registry AS m ON m.version = g.candidate_version "
         "WHERE g.champion_version = ? AND NOT g.passed AND m.training_end > ? "
-        # refusals before any statistics (a tampered artifact, another signature) prove nothing
+        # refusals before any statistics (a tampered artifact, another signature) prove nothing,
+        # nor does a challenger still scored in shadow (not refused for good)
         "AND json_exists(g.details, '$.improvement_sd') "
+        "AND coalesce(json_extract_string(g.details, '$.outcome'), '') <> 'keep' "
         "ORDER BY m.training_end DESC, g.candidate_version DESC LIMIT 1",
         [champion["version"], champion["training_end"]],
     ).fetchall()
