@@ -256,10 +256,10 @@ def main(argv: Sequence[str] | None = None) -> None:
         arguments.trials, arguments.candidates, arguments.pooled, seed=arguments.seed, output=None
     )
     print(
-        "\n| rows a day | true gain | promoted (sequential) | refused | undecided "
+        "\n| horizon days | rows a day | true gain | promoted (sequential) | refused | undecided "
         "| promoted, McNemar looked at daily |"
     )
-    print("|---:|---:|---:|---:|---:|---:|")
+    print("|---:|---:|---:|---:|---:|---:|---:|")
     sequential = run_sequential(arguments.sequential_trials, seed=arguments.seed)
     write(arguments.out, {"fixed_per_challenger": fixed, "sequential_daily_looks": sequential})
 
