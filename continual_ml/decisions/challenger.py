@@ -148,6 +148,10 @@ def decide(conn, config: DatasetConfig, model: dict, champion: dict) -> Challeng
     if current is None or current["version"] == model["version"]:
         reason = f"{verdict.reason}; stays a challenger, scored in shadow on later labelled days"
         return ChallengerDecision("keep", reason, details)
+    stale = compare(conn, config, current, champion, "champion")
+    if stale.decision == "not_better":  # the open one is decided worse: its slot is free
+        reason = f"{verdict.reason}; replaces challenger v{current['version']}: {stale.reason}"
+        return ChallengerDecision("keep", reason, details, replaces=current["version"])
     against = compare(conn, config, model, current, "newer vs challenger")
     details |= {f"newer_{k}": v for k, v in against.as_details().items()}
     if against.decision == "better":

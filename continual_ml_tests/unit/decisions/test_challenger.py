@@ -192,3 +192,17 @@ def test_the_candidate_trained_for_a_day_is_judged_on_its_holdout(conn, config):
     model, mode = challenger.judged_on(conn, date(2026, 1, 4))
     assert (model["version"], mode) == (fresh["version"], "holdout")
     assert challenger.judged_on(conn, date(2026, 1, 5)) is None  # nothing open, nothing new
+
+
+def test_a_newer_candidate_takes_the_place_of_an_open_one_decided_not_better(conn, config):
+    champion, older = registered(conn, 1, "champion"), registered(conn, 2)
+    paired_days(conn, older, champion, [2], gap=0.0, discordant=0.3)
+    decide_and_record(conn, config, older, champion, 2)
+    # its shadow days since say it is worse, before its own next look
+    paired_days(conn, champion, older, range(3, 9), gap=0.05)
+    newer = registered(conn, 9)
+    paired_days(conn, newer, champion, [9], gap=0.01)
+    decision = decide_and_record(conn, config, newer, champion, 9)
+    assert decision.outcome == "keep" and decision.replaces == older["version"]
+    assert "upper bound below" in decision.reason
+    assert status(conn, newer) == "challenger" and status(conn, older) == "rejected"
