@@ -24,6 +24,7 @@ from continual_ml.warehouse.shadow_scores import (
 )
 
 log = logging.getLogger(__name__)
+NOT_METRICS = {"candidate_version", "champion_version"}
 
 
 def score_in_shadow(
@@ -83,7 +84,7 @@ def log_shadow_day(tracking_uri: str, challenger: dict, day: date, metadata: dic
     try:
         client = MlflowClient(tracking_uri)
         for name, value in metadata.items():
-            if isinstance(value, int | float) and pd.notna(value) and name != "candidate_version":
+            if isinstance(value, int | float) and pd.notna(value) and name not in NOT_METRICS:
                 client.log_metric(challenger["mlflow_run_id"], name, float(value), step=step)
     except (MlflowException, OSError) as error:
         log.warning("could not log v%s's shadow day in MLflow: %s", challenger["version"], error)
