@@ -22,16 +22,13 @@ per gain the share promoted, refused and undecided, and the days to a decision.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
-import os
-import platform
-import subprocess
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 
+from benchmarks.stamp import stamp
 from continual_ml.decisions.confidence_sequence import running_bounds
 from continual_ml.decisions.gate import GateResult, GateSettings, evaluate_gate, mcnemar_from_counts
 from continual_ml.decisions.gate_pooling import pool_refusals
@@ -209,22 +206,6 @@ def sequential_line(row: dict) -> str:
         f"{f' (median day {days:g})' if days is not None else ''} | {row['refused_share']:.3f} "
         f"| {row['undecided_share']:.3f} | {row['naive_daily_mcnemar_promoted_share']:.4f} |"
     )
-
-
-def stamp() -> dict:
-    """The commit, the lock file and the machine the figures came from."""
-    root = Path(__file__).resolve().parents[1]
-    commit = subprocess.run(
-        ["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, check=False
-    ).stdout.strip()
-    return {
-        "commit": commit,
-        "uv_lock_sha256": hashlib.sha256((root / "uv.lock").read_bytes()).hexdigest(),
-        "platform": platform.platform(),
-        "python": platform.python_version(),
-        "nproc": os.cpu_count(),
-        "load_average": list(os.getloadavg()),
-    }
 
 
 def write(output: Path, parts: dict) -> None:

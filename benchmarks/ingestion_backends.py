@@ -28,9 +28,10 @@ from time import perf_counter
 import duckdb
 
 from benchmarks.ingestion import CACHE, generate
+from benchmarks.stamp import stamp
 from continual_ml import ingestion
 from continual_ml.config import Paths, default_config
-from continual_ml.warehouse.connection import warehouse_connection
+from continual_ml.warehouse.connection import warehouse_connection, warehouse_location
 from continual_ml.warehouse.schema import apply_schema
 
 RESULTS = Path(__file__).parent / "results" / "ingestion_backends.json"
@@ -44,7 +45,7 @@ def _cpu_seconds() -> float:
 
 def run_case(path: Path) -> dict:
     """Time one ingestion into the warehouse this process's environment selects."""
-    location = Paths.from_env().warehouse_location
+    location = warehouse_location(Paths.from_env())
     start = perf_counter()
     with warehouse_connection(location) as conn:
         opened = perf_counter()
@@ -67,7 +68,7 @@ def run_case(path: Path) -> dict:
 
 
 def measure(case: str, path: Path, scratch: Path, servers: dict, n: int) -> dict:
-    from continual_ml_tests.lake_servers import lake_environment
+    from continual_ml_tests.support.lake_servers import lake_environment
 
     environment = {
         k: v for k, v in os.environ.items() if not k.startswith(("CONTINUAL_ML_", "DAGSTER_"))
@@ -101,7 +102,7 @@ def run(
     output: Path = RESULTS,
     cache: Path = CACHE,
 ) -> dict:
-    from continual_ml_tests.lake_servers import running_catalog_server, running_object_store
+    from continual_ml_tests.support.lake_servers import running_catalog_server, running_object_store
 
     comparison, uptime = [], {"before": _uptime()}
     with (
@@ -136,7 +137,7 @@ def run(
         "markdown": markdown(comparison),
     }
     output.parent.mkdir(parents=True, exist_ok=True)
-    output.write_text(json.dumps(results, indent=2) + "\n")
+    output.write_text(json.dumps({"stamp": stamp(), **results}, indent=2) + "\n")
     return results
 
 

@@ -20,7 +20,7 @@ import duckdb
 
 from continual_ml.config import DatasetConfig
 from continual_ml.decisions.gate_outcome import close_challengers
-from continual_ml.serving.model_store import (
+from continual_ml.models.store import (
     delete_export,
     export_or_reuse,
     point_at,

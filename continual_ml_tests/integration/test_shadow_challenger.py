@@ -11,8 +11,8 @@ from continual_ml.defs.data.assets import observations
 from continual_ml.defs.training.assets import candidate_model, champion_model, evaluation_scores
 from continual_ml.defs.training.checks import candidate_beats_champion
 from continual_ml.demo.synthetic_stream import partition_date
-from continual_ml.serving.model_store import read_pointer
-from continual_ml_tests.synthetic_days import materialize_day
+from continual_ml.models.store import read_pointer
+from continual_ml_tests.support.synthetic_days import materialize_day
 
 RETRAIN = [candidate_model, evaluation_scores, candidate_beats_champion, champion_model]
 # what the shadow job runs on a day without a new candidate

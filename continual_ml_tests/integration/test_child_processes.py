@@ -1,0 +1,112 @@
+"""Servers started by continual-ml end when the process that started them is killed outright."""
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="prctl is Linux's")
+
+
+def running(pid: int) -> bool:
+    """Alive and not a zombie (a container's init may be slow to reap orphans)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except FileNotFoundError:
+        return False
+    return state != "Z"
+
+
+def killed_parent(tmp_path, start_child: str) -> list[int]:
+    """Run `start_child` in a parent process, SIGKILL the parent, and return the pids of the
+    child it started and of all the child's descendants."""
+    script = tmp_path / "parent.py"
+    script.write_text(
+        textwrap.dedent(
+            """
+            import os, sys, time
+            from pathlib import Path
+            {start}
+            print(child.process.pid, flush=True)
+            time.sleep(300)
+            """
+        ).format(start=textwrap.dedent(start_child)),
+    )
+    parent = subprocess.Popen(
+        [sys.executable, str(script)], stdout=subprocess.PIPE, text=True, cwd=tmp_path
+    )
+    try:
+        pid = int(parent.stdout.readline())
+        tree = descendants(pid)
+        assert all(running(p) for p in tree)
+    finally:
+        parent.send_signal(signal.SIGKILL)
+        parent.wait()
+    return tree
+
+
+def _parent(pid: int) -> int | None:
+    try:
+        return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+    except (FileNotFoundError, IndexError, ValueError):
+        return None
+
+
+def descendants(root: int) -> list[int]:
+    """`root` and every process below it (a server's workers may be in sessions of their own)."""
+    parents = {int(n): _parent(int(n)) for n in os.listdir("/proc") if n.isdigit()}
+    tree, grew = {root}, True
+    while grew:
+        below = {pid for pid, parent in parents.items() if parent in tree}
+        grew = not below <= tree
+        tree |= below
+    return sorted(tree)
+
+
+def gone_within(pids: list[int], seconds: float) -> list[int]:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline and any(running(p) for p in pids):
+        time.sleep(0.2)
+    return [p for p in pids if running(p)]
+
+
+def test_a_live_system_child_dies_with_its_killed_parent(tmp_path):
+    tree = killed_parent(
+        tmp_path,
+        """
+        from continual_ml.app.supervision.live_system import Child
+        command = [sys.executable, "-c", "import time; time.sleep(300)"]
+        child = Child("sleeper", command, dict(os.environ), Path("logs")).start()
+        cmdline = Path(f"/proc/{child.process.pid}/cmdline")
+        while b"time.sleep(300)" not in cmdline.read_bytes():  # the launcher has exec'd it
+            time.sleep(0.05)
+        """,
+    )
+    assert gone_within(tree, 30) == []
+
+
+def test_the_bentoml_service_and_its_workers_die_with_their_killed_parent(tmp_path):
+    tree = killed_parent(
+        tmp_path,
+        f"""
+        from continual_ml.app.supervision.service_process import ServiceProcess
+        root = Path({str(tmp_path)!r})
+        child = ServiceProcess(root / "bentoml", root / "service.log", root / "logs")
+        child.start(wait_ready=False)  # no model to serve, so it never gets ready
+        import httpx
+        for _ in range(600):  # until it answers, which is once its worker is up
+            try:
+                if httpx.get(child.url + "/livez", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.1)
+        """,
+    )
+    assert len(tree) >= 2  # the arbiter and at least one worker
+    assert gone_within(tree, 30) == []

@@ -1,0 +1,57 @@
+"""Models and requests shared by the tests that run the real service on loopback."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import httpx
+import pandas as pd
+
+from continual_ml.config import default_config
+from continual_ml.demo.synthetic_stream import generate_batch, partition_date
+from continual_ml.models.store import export_champion
+from continual_ml.training.pipeline import fit_candidate, serialize_model
+
+ROW = {"x0": 0.5, "x1": -1.0, "x2": 0.0, "x3": 1.0, "x4": 0.2, "segment": "north"}
+
+
+def trained(first_day: int) -> tuple[bytes, str]:
+    config = default_config()
+    rows = pd.concat(
+        generate_batch(config, partition_date(config, i)) for i in range(first_day, first_day + 2)
+    )
+    return serialize_model(fit_candidate(config, rows))
+
+
+def export(store, version: int, artifact_and_sha: tuple[bytes, str]) -> str:
+    artifact, sha256 = artifact_and_sha
+    return export_champion(store, default_config(), version, artifact, sha256)
+
+
+def post_raw(url: str, content: bytes | str, headers: dict | None = None) -> httpx.Response:
+    return httpx.post(
+        url,
+        content=content,
+        headers={"content-type": "application/json", **(headers or {})},
+        timeout=30,
+    )
+
+
+def strict_json(text: str):
+    """The JSON value of `text`, failing on NaN/Infinity tokens, which JSON does not have."""
+
+    def refuse(token):
+        raise ValueError(f"{token} is not JSON")
+
+    return json.loads(text, parse_constant=refuse)
+
+
+def all_finite(value) -> bool:
+    if isinstance(value, float):
+        return math.isfinite(value)
+    if isinstance(value, dict):
+        return all(all_finite(v) for v in value.values())
+    if isinstance(value, list):
+        return all(all_finite(v) for v in value)
+    return True
