@@ -172,6 +172,12 @@ class PolicySettings(_Strict):
     gate_pooled_refusals: int = Field(
         2, ge=0, description="refused comparisons with the same champion the gate may pool with"
     )
+    challenger_max_days: int = Field(
+        30, ge=1, description="days a challenger is scored in shadow before an undecided refusal"
+    )
+    gate_margin: float = Field(
+        0.01, ge=0, description="refuse a challenger once it cannot beat min_improvement by this"
+    )
 
 
 class DatasetConfig(_Strict):

@@ -1,6 +1,7 @@
 """The model registry in DuckDB: every trained version, its status, and the history of changes.
 
-Statuses: candidate (trained, not yet decided), pending_approval (passed the gate, waiting for a
+Statuses: candidate (trained, not yet decided), challenger (not yet shown better, scored in
+shadow until the gate decides; one at a time), pending_approval (passed the gate, waiting for a
 person), champion (exactly one at a time), retired (a former champion), rejected.
 """
 
@@ -269,8 +270,10 @@ def known_window(conn: duckdb.DuckDBPyConnection, champion: dict) -> tuple[date,
         "SELECT m.training_start, m.training_end FROM gate_results AS g "
         "JOIN model_registry AS m ON m.version = g.candidate_version "
         "WHERE g.champion_version = ? AND NOT g.passed AND m.training_end > ? "
-        # refusals before any statistics (a tampered artifact, another signature) prove nothing
+        # refusals before any statistics (a tampered artifact, another signature) prove nothing,
+        # nor does a challenger still scored in shadow (not refused for good)
         "AND json_exists(g.details, '$.improvement_sd') "
+        "AND coalesce(json_extract_string(g.details, '$.outcome'), '') <> 'keep' "
         "ORDER BY m.training_end DESC, g.candidate_version DESC LIMIT 1",
         [champion["version"], champion["training_end"]],
     ).fetchall()
@@ -286,9 +289,11 @@ def _holdout_rows(conn: duckdb.DuckDBPyConnection, candidate_version: int) -> se
 
 def gate_result(conn: duckdb.DuckDBPyConnection, candidate_version: int) -> dict | None:
     row = conn.execute(
-        "SELECT champion_version, passed, reason FROM gate_results WHERE candidate_version = ?",
+        "SELECT champion_version, passed, reason, details FROM gate_results "
+        "WHERE candidate_version = ?",
         [candidate_version],
     ).fetchone()
     if row is None:
         return None
-    return dict(zip(("champion_version", "passed", "reason"), row, strict=True))
+    keys = ("champion_version", "passed", "reason", "details")
+    return {**dict(zip(keys, row, strict=True)), "details": json.loads(row[3] or "{}")}

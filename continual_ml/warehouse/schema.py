@@ -120,6 +120,19 @@ CREATE TABLE IF NOT EXISTS holdout_predictions (
     champion_version INTEGER,
     champion_proba DOUBLE
 );
+-- Each model's per-row gate score on rows it never trained on (its holdout, later labelled
+-- days): the paired evidence a challenger accumulates against the champion. One row per model
+-- and row, replaced when a day is scored again, so a re-run never counts a row twice.
+CREATE TABLE IF NOT EXISTS shadow_scores (
+    model_version INTEGER NOT NULL,
+    row_id VARCHAR NOT NULL,
+    partition_date DATE NOT NULL,
+    metric VARCHAR NOT NULL,
+    score DOUBLE NOT NULL,
+    correct BOOLEAN NOT NULL,
+    scored_at TIMESTAMP DEFAULT current_timestamp,
+    PRIMARY KEY (model_version, row_id)
+);
 -- Multiclass models: each holdout row's class probabilities, a JSON list in the config's class
 -- order. Their `holdout_predictions` hold the index of the true class as `truth` and each
 -- model's probability of its predicted class as `*_proba`.

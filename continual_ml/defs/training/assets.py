@@ -1,7 +1,6 @@
 """Candidate training, champion-versus-challenger evaluation and the promotion decision."""
 
 import json
-import math
 from typing import Any
 
 import dagster as dg
@@ -9,12 +8,16 @@ from dagster_duckdb import DuckDBResource
 
 from continual_ml.alerts.delivery import Alert
 from continual_ml.config import default_config
+from continual_ml.decisions import challenger as challengers
+from continual_ml.decisions.gate_outcome import outcome_of, record_refusal
 from continual_ml.decisions.promotion import REGISTERED_MODEL, mark_in_mlflow, promote
 from continual_ml.defs.data.assets import observations, partition_day
 from continual_ml.defs.metadata import run_links, run_url
 from continual_ml.defs.partitions import daily_partitions, promotion_pool
 from continual_ml.defs.resources import AlertsResource, ArtifactDirsResource, DatasetResource
 from continual_ml.defs.training.conflicts import retried_when_the_registry_is_busy
+from continual_ml.defs.training.decision_events import DECISION_ALERTS, champion_metadata
+from continual_ml.defs.training.shadow_scoring import log_shadow_day, score_in_shadow
 from continual_ml.defs.training.windows import chosen_window, window_metadata
 from continual_ml.models.metric_values import safe_report
 from continual_ml.training import window
@@ -27,6 +30,8 @@ from continual_ml.training.tracking import (
 )
 from continual_ml.warehouse import registry
 from continual_ml.warehouse.schema import apply_schema
+
+NOTHING_TO_JUDGE = "no new candidate and no open challenger to judge on this day"
 
 
 @dg.asset(
@@ -134,14 +139,24 @@ def evaluation_scores(
     duckdb: DuckDBResource,
     artifact_dirs: ArtifactDirsResource,
 ) -> dg.MaterializeResult:
-    """Candidate and champion scored on the same holdout: the newest rows neither has seen."""
+    """Candidate and champion on the same holdout, or on a day without a new candidate, the open
+    challenger and the champion on the day's labelled rows, in shadow: the gate's evidence."""
     config, day = dataset.config, partition_day(context)
     with duckdb.get_connection() as conn:
         apply_schema(conn, config)
-        candidate = registry.latest_model_for(conn, day)
+        judged, champion = challengers.judged_on(conn, day), registry.current_champion(conn)
+        if judged is None or judged[1] == "shadow" and champion is None:
+            return dg.MaterializeResult(metadata={"mode": "none", "reason": NOTHING_TO_JUDGE})
+        candidate, mode = judged
+        if mode == "shadow":
+            metadata, _ = score_in_shadow(conn, config, day, candidate, champion)
+            log_shadow_day(artifact_dirs.mlflow_tracking_uri, candidate, day, metadata)
+            return dg.MaterializeResult(metadata=metadata)
         # the rows the candidate was trained on, split again: the selection ran once, in training
         split = window.window_split(conn, config, candidate["training_start"], day)
-        champion = registry.current_champion(conn)
+        if (current := challengers.open_challenger(conn)) and champion is not None:
+            # the open challenger on the same rows, so a newer one can show it beats it
+            challengers.score_unseen(conn, config, current, split.holdout)
         # Imported in the step: matplotlib is slow to import, and every run loads this module.
         from continual_ml.training.evaluation import evaluate_on_holdout
 
@@ -164,7 +179,7 @@ def evaluation_scores(
     from continual_ml.defs.training.evaluation_metadata import evaluation_metadata
 
     return dg.MaterializeResult(
-        metadata=evaluation_metadata(evaluation, candidate, champion, plots)
+        metadata={**evaluation_metadata(evaluation, candidate, champion, plots), "mode": "holdout"}
     )
 
 
@@ -182,42 +197,22 @@ def champion_model(
     artifact_dirs: ArtifactDirsResource,
     alerts: AlertsResource,
 ) -> dg.MaterializeResult:
-    """The gate's decision on the candidate: promoted, waiting for approval, or refused."""
+    """The gate's decision: promoted, waiting for approval, kept as a challenger, or refused."""
     config, day = dataset.config, partition_day(context)
     actor = f"dagster:{context.run.tags.get('dagster/sensor_name', context.run.job_name)}"
     with duckdb.get_connection() as conn:
         apply_schema(conn, config)
-        candidate = registry.latest_model_for(conn, day)
+        judged = challengers.judged_on(conn, day)
+        if judged is None:
+            return dg.MaterializeResult(metadata={"decision": "none", "reason": NOTHING_TO_JUDGE})
+        candidate = judged[0]
         gate = registry.gate_result(conn, candidate["version"])
         if gate is None:
             # Belt and braces: the blocking check runs, and records its verdict, before this step.
             raise dg.Failure(f"v{candidate['version']} has no candidate_beats_champion verdict")
-        reason = gate["reason"]
-        if not gate["passed"]:
-            registry.record_decision(
-                conn,
-                candidate["version"],
-                "rejected",
-                "rejected",
-                reason,
-                actor,
-                partition_date=day,
-            )
-            champion = registry.current_champion(conn)
-            outcome, champion_version = "rejected", champion["version"] if champion else None
-        elif config.policy.require_approval:
-            registry.record_decision(
-                conn,
-                candidate["version"],
-                "pending_approval",
-                "pending_approval",
-                reason,
-                actor,
-                partition_date=day,
-            )
-            outcome, champion = "pending_approval", registry.current_champion(conn)
-            champion_version = champion["version"] if champion else None
-        else:
+        reason, outcome = gate["reason"], outcome_of(gate, config.policy.require_approval)
+        stays = judged[1] == "shadow" and outcome == "challenger"
+        if outcome == "promoted":
             with retried_when_the_registry_is_busy():
                 promote(
                     conn,
@@ -228,48 +223,26 @@ def champion_model(
                     actor=actor,
                     partition_date=day,
                 )
-            outcome, champion_version = "promoted", candidate["version"]
-    if outcome != "promoted":  # `promote` names the run in MLflow itself
+        else:
+            record_refusal(conn, candidate, outcome, gate, actor, day)
+        champion = registry.current_champion(conn)
+        champion_version = champion["version"] if champion else None
+        still_open = challengers.open_challenger(conn)
+    if outcome != "promoted" and not stays:  # `promote` names the run in MLflow itself
         mark_in_mlflow(artifact_dirs.model_stores(config), candidate, outcome, reason)
     kind, title, action = DECISION_ALERTS[outcome]
-    alerts.send(
-        Alert(
-            kind,
-            f"Candidate v{candidate['version']} {title}",
-            reason,
-            {"champion": f"v{champion_version}", "partition": str(day)},
-            action=action.format(version=candidate["version"], champion=champion_version),
-            links={"Dagster run": run_url(context.run.run_id)},
-        ),
-        context.log,
-    )
+    if not stays:  # an undecided challenger's daily look is in its metadata, not an alert
+        alerts.send(
+            Alert(
+                kind,
+                f"Candidate v{candidate['version']} {title}",
+                reason,
+                {"champion": f"v{champion_version}", "partition": str(day)},
+                action=action.format(version=candidate["version"], champion=champion_version),
+                links={"Dagster run": run_url(context.run.run_id)},
+            ),
+            context.log,
+        )
     return dg.MaterializeResult(
-        metadata=champion_metadata(champion_version, candidate, outcome, reason)
+        metadata=champion_metadata(champion_version, candidate, outcome, reason, still_open)
     )
-
-
-# What each decision tells people: alert kind, title, and what happened or who acts next.
-DECISION_ALERTS = {
-    "promoted": ("model_promoted", "promoted", "promoted v{version}"),
-    "pending_approval": (
-        "approval_needed",
-        "waits for approval",
-        "waits for a person: continual-ml approve {version}",
-    ),
-    "rejected": ("model_rejected", "refused by the gate", "v{champion} stays champion"),
-}
-
-
-def champion_metadata(champion_version: int | None, candidate: dict, decision: str, reason: str):
-    """What a `champion_model` event says; the retraining sensor reads `decision` and
-    `promoted_accuracy` (the score of `candidate`, a registry row)."""
-    # null when the holdout had no rows (NaN in a registry row written before metrics were safe)
-    accuracy = candidate["metrics"].get("accuracy")
-    accuracy = accuracy if accuracy is not None and math.isfinite(accuracy) else None
-    return {
-        "champion_version": champion_version if champion_version is not None else "none",
-        "candidate_version": candidate["version"],
-        "decision": decision,
-        "reason": reason,
-        **({"promoted_accuracy": float(accuracy)} if accuracy is not None else {}),
-    }
