@@ -30,7 +30,7 @@ from pathlib import Path
 import httpx
 
 from benchmarks.stamp import stamp
-from continual_ml.app.live_system import LiveSystem, Ports
+from continual_ml.app.supervision.live_system import LiveSystem, Ports
 from continual_ml.config import Paths, default_config
 from continual_ml.demo.synthetic_stream import partition_date
 from continual_ml.demo.traffic import TrafficGenerator
@@ -44,9 +44,9 @@ def make_template(home: Paths, template: Paths) -> int:
 
     It is built at the trial home's path, since the stores record absolute paths, then moved.
     """
-    from continual_ml.app.demo import reset_home
+    from continual_ml.app.cli.up import bootstrap
     from continual_ml.app.local_home import prepare
-    from continual_ml.app.up import bootstrap
+    from continual_ml.demo.driver import reset_home
 
     reset_home(home)
     prepare(home)

@@ -29,7 +29,7 @@ import httpx
 from benchmarks.serving import promote, request_bodies, trained_models
 from benchmarks.stamp import stamp
 from benchmarks.wrk_load import WrkRun, ensure_tool, run_wrk
-from continual_ml.app.service_process import ServiceProcess, free_port
+from continual_ml.app.supervision.service_process import ServiceProcess, free_port
 
 RESULTS = Path(__file__).parent / "results" / "serving_replicas.json"
 CONCURRENCY = 64

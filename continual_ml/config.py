@@ -220,13 +220,6 @@ class Paths(BaseModel):
         return Settings.from_env().warehouse or self.home / "warehouse.duckdb"
 
     @property
-    def warehouse_location(self):
-        """The warehouse the settings select: the file above, or DuckLake."""
-        from continual_ml.warehouse.connection import location_from_settings
-
-        return location_from_settings(Settings.from_env(), self.warehouse)
-
-    @property
     def mlflow_tracking_uri(self) -> str:
         return Settings.from_env().mlflow_tracking_uri or f"sqlite:///{self.home / 'mlflow.db'}"
 

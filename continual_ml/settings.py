@@ -9,12 +9,12 @@ with `dg.EnvVar` by name (`SLACK_ENV`, `DISCORD_ENV`, `DUCKLAKE_CATALOG_ENV`, `S
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, EnvSettingsSource, SettingsConfigDict
 
 SLACK_ENV = "CONTINUAL_ML_SLACK_WEBHOOK_URL"
 DISCORD_ENV = "CONTINUAL_ML_DISCORD_WEBHOOK_URL"
@@ -25,10 +25,17 @@ CELERY_BACKEND_ENV = "CONTINUAL_ML_CELERY_BACKEND_URL"
 MIB = 1024 * 1024
 
 
-class Settings(BaseModel):
+class Settings(BaseSettings):
     """The environment, each variable under its own name (the field's alias)."""
 
-    model_config = ConfigDict(frozen=True, extra="ignore", populate_by_name=True)
+    # An empty variable counts as unset; names are matched exactly, as the process sees them.
+    model_config = SettingsConfigDict(
+        frozen=True,
+        extra="ignore",
+        populate_by_name=True,
+        case_sensitive=True,
+        env_ignore_empty=True,
+    )
 
     # Where state lives (the embedded default keeps it all under `home`)
     home: Path = Field(
@@ -231,16 +238,35 @@ class Settings(BaseModel):
     )
 
     @classmethod
+    def settings_customise_sources(cls, settings_cls, init_settings, env_settings, **files):
+        """Arguments and the environment only: no .env or secrets files (a variable set in the
+        process is the one place a value comes from)."""
+        return init_settings, env_settings
+
+    @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
         """The settings the environment gives; an empty variable counts as unset.
 
         >>> Settings.from_env({"CONTINUAL_ML_MAX_ROWS": "50", "CONTINUAL_ML_CONFIG": ""}).max_rows
         50
         """
-        environ = os.environ if environ is None else environ
-        names = {field.alias for field in cls.model_fields.values()}
-        return cls.model_validate({k: v for k, v in environ.items() if k in names and v != ""})
+        if environ is None:
+            return cls()
+        # Its own environment only: model_validate would run __init__, which reads os.environ.
+        return cls(_build_sources=((_GivenEnvironment(cls, environ),), {}))
 
     @staticmethod
     def secret(value: SecretStr | None) -> str | None:
         return value.get_secret_value() if value is not None else None
+
+
+class _GivenEnvironment(EnvSettingsSource):
+    """pydantic-settings' environment source over a given mapping instead of `os.environ`:
+    the same names, parsing and empty-means-unset, for a caller that states its environment."""
+
+    def __init__(self, settings_cls: type[BaseSettings], environ: Mapping[str, str]) -> None:
+        self.environ = environ
+        super().__init__(settings_cls)
+
+    def _load_env_vars(self) -> Mapping[str, str | None]:
+        return {k: v for k, v in self.environ.items() if not (self.env_ignore_empty and v == "")}

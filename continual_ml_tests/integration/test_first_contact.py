@@ -12,7 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from continual_ml.app.service_process import free_port
+from continual_ml.app.supervision.service_process import free_port
 
 ROOT = Path(__file__).parents[2]
 # What a fresh machine has on PATH: no uv, no pyenv shims, no project environment.

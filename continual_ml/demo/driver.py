@@ -18,7 +18,7 @@ from pathlib import Path
 import httpx
 
 from continual_ml.app.local_home import prepare
-from continual_ml.app.service_process import ServiceProcess
+from continual_ml.app.supervision.service_process import ServiceProcess
 from continual_ml.config import Paths, default_config
 from continual_ml.demo.synthetic_stream import batch_file, generate_batch, partition_date
 
@@ -122,8 +122,8 @@ class LoopDriver:
         """The drift sensor's ticks and cursor in the instance, where the daemon of a later
         `dagster dev` (the code location of pyproject.toml) shows them and carries on."""
         if self._drift_ticks is None:
-            from continual_ml.app.sensor_ticks import SensorTicks
-            from continual_ml.app.service_process import REPO_ROOT
+            from continual_ml.app.supervision.dagster_internals import SensorTicks
+            from continual_ml.app.supervision.service_process import REPO_ROOT
 
             sensor = self.defs.resolve_sensor_def("drift_retrain_sensor")
             self._drift_ticks = SensorTicks(self.instance, sensor, REPO_ROOT / "pyproject.toml")
