@@ -51,14 +51,26 @@ def stamp_text(stamp: dict | None) -> str:
             f"the file was last committed on {stamp.get('date', 'an unknown date')}."
         )
     machine = stamp.get("machine") or {}
-    dirty = " (with uncommitted changes)" if stamp.get("dirty") else ""
-    return (
-        f"Measured at commit `{stamp['commit'][:12]}`{dirty} on {stamp.get('date')}; "
-        f"uv.lock sha256 `{(stamp.get('uv_lock_sha256') or '?')[:12]}`; "
-        f"{machine.get('cpu_model', '?')}, {machine.get('nproc', '?')} CPUs, "
-        f"{machine.get('platform', '?')}, Python {machine.get('python', '?')}, "
-        f"load average {machine.get('load_average', '?')}."
+    said = [f"Measured at commit `{stamp['commit'][:12]}`"]
+    if stamp.get("dirty"):
+        said[0] += " with uncommitted changes"
+    elif stamp.get("dirty") is None:
+        said[0] += " (whether the tree had uncommitted changes is not recorded)"
+    said[0] += f" on {stamp['date']}" if stamp.get("date") else " (date not recorded)"
+    if stamp.get("uv_lock_sha256"):
+        said.append(f"uv.lock sha256 `{stamp['uv_lock_sha256'][:12]}`")
+    cpus = ", ".join(
+        str(part) for part in (machine.get("cpu_model"), machine.get("platform")) if part
     )
+    if machine.get("nproc"):
+        cpus = f"{machine['nproc']} CPUs" + (f" ({cpus})" if cpus else "")
+    if cpus:
+        said.append(cpus)
+    if machine.get("python"):
+        said.append(f"Python {machine['python']}")
+    if machine.get("load_average"):
+        said.append("load average " + " / ".join(f"{x:.2f}" for x in machine["load_average"]))
+    return "; ".join(said) + "."
 
 
 def _unix_time(value: object) -> bool:
