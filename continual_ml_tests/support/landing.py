@@ -7,6 +7,7 @@ from continual_ml.defs.data.landing_sensors import landing_folder_sensor
 from continual_ml.defs.resources import build_resources
 from continual_ml.demo.synthetic_stream import generate_batch, partition_date
 from continual_ml.serving.prediction_log import RotatingJsonlWriter
+from continual_ml_tests.support.ingestion_files import prediction_record
 
 
 def tick(instance, home, cursor=None):
@@ -29,16 +30,14 @@ def closed_prediction_log(home, config, prediction_ids: list[str]) -> None:
     features = {f: (float(row[f]) if f != "segment" else row[f]) for f in config.feature_names}
     writer.write(
         [
-            {
-                "kind": "prediction",
-                "prediction_id": prediction_id,
-                "model_version": 1,
-                "predicted_class": 1,
-                "probabilities": {"0": 0.2, "1": 0.8},
-                "served_at": "2026-01-01T10:00:00+00:00",
-                "latency_ms": 0.5,
-                "features": features,
-            }
+            prediction_record(
+                prediction_id,
+                features,
+                model_version=1,
+                probabilities={"0": 0.2, "1": 0.8},
+                served_at="2026-01-01T10:00:00+00:00",
+                latency_ms=0.5,
+            )
             for prediction_id in prediction_ids
         ]
     )
