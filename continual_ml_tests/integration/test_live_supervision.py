@@ -25,7 +25,7 @@ from continual_ml.app.live_system import STATE_FILE, CodeServerPing, Ports
 from continual_ml.app.service_process import REPO_ROOT, free_port
 from continual_ml.demo.traffic import ACKNOWLEDGED_FILE
 from continual_ml.serving.prediction_log import CLOSED_SUFFIX, OPEN_SUFFIX
-from continual_ml_tests.integration.test_live import CLI, processes_of, wait_for
+from continual_ml_tests.support.live_home import CLI, processes_of, wait_for
 
 # About 150 s of traffic, long enough for every kill to fall in it, and days long enough that
 # the loop keeps up on two cores and settles soon after the traffic ends.

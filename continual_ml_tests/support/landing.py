@@ -1,10 +1,11 @@
-"""A tick of the landing sensor, and a closed prediction log as the service writes it: shared
-by the ingestion and sensor tests."""
+"""Ticks of the landing sensor and of the drift retrain sensor, and a closed prediction log as
+the service writes it: shared by the ingestion and sensor tests."""
 
 import dagster as dg
 
+from continual_ml.defs.automation import drift_retrain_sensor
 from continual_ml.defs.data.landing_sensors import landing_folder_sensor
-from continual_ml.defs.resources import build_resources
+from continual_ml.defs.resources import DatasetResource, build_resources
 from continual_ml.demo.synthetic_stream import generate_batch, partition_date
 from continual_ml.serving.prediction_log import RotatingJsonlWriter
 from continual_ml_tests.support.ingestion_files import prediction_record
@@ -21,6 +22,18 @@ def tick(instance, home, cursor=None):
         resources={"dataset": resources["dataset"], "alerts": resources["alerts"]},
     )
     return landing_folder_sensor.evaluate_tick(context)
+
+
+def retrain_tick(instance, cursor=None, config_path=""):
+    from continual_ml.definitions import defs
+
+    context = dg.build_sensor_context(
+        instance=instance,
+        cursor=cursor,
+        definitions=defs,
+        resources={"dataset": DatasetResource(config_path=config_path)},
+    )
+    return drift_retrain_sensor.evaluate_tick(context)
 
 
 def closed_prediction_log(home, config, prediction_ids: list[str]) -> None:
