@@ -11,9 +11,8 @@ import pandas as pd
 import pytest
 
 from continual_ml.app.cli import main
-from continual_ml.app.service_process import ServiceProcess
 from continual_ml.serving.prediction_log import closed_logs
-from continual_ml_tests.support.service_support import ROW, export, trained
+from continual_ml_tests.support.service_support import ROW, running_service
 
 MAX_FILE_BYTES = 200_000
 
@@ -21,14 +20,7 @@ MAX_FILE_BYTES = 200_000
 @pytest.fixture(scope="module")
 def service(tmp_path_factory):
     root = tmp_path_factory.mktemp("files")
-    export(root / "bentoml", 1, trained(0))
-    running = ServiceProcess(
-        root / "bentoml",
-        root / "service.log",
-        root / "logs",
-        extra_env={"CONTINUAL_ML_MAX_FILE_BYTES": str(MAX_FILE_BYTES)},
-    )
-    with running:
+    with running_service(root, CONTINUAL_ML_MAX_FILE_BYTES=str(MAX_FILE_BYTES)) as running:
         yield running
 
 

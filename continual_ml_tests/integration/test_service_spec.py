@@ -17,8 +17,7 @@ from openapi_spec_validator import validate
 from schemathesis import GenerationMode
 from schemathesis.checks import positive_data_acceptance
 
-from continual_ml.app.service_process import ServiceProcess
-from continual_ml_tests.support.service_support import export, trained
+from continual_ml_tests.support.service_support import running_service
 
 TOKEN = "spec-token-5d1e"
 EXAMPLES_PER_OPERATION = 40
@@ -26,15 +25,7 @@ EXAMPLES_PER_OPERATION = 40
 
 @pytest.fixture(scope="module")
 def service(tmp_path_factory):
-    root = tmp_path_factory.mktemp("spec")
-    export(root / "bentoml", 1, trained(0))
-    running = ServiceProcess(
-        root / "bentoml",
-        root / "service.log",
-        root / "logs",
-        extra_env={"CONTINUAL_ML_API_TOKEN": TOKEN},
-    )
-    with running:
+    with running_service(tmp_path_factory.mktemp("spec"), CONTINUAL_ML_API_TOKEN=TOKEN) as running:
         yield running
 
 
