@@ -20,9 +20,7 @@ import dagster as dg
 import psutil
 import pytest
 
-from continual_ml.warehouse.connection import (
-    warehouse_connection,
-)
+from continual_ml.warehouse.connection import warehouse_connection
 from continual_ml_tests.support.scale_out import running_scale_out
 from continual_ml_tests.support.worker_runs import (
     DAY_ROWS,
