@@ -56,10 +56,9 @@ Predictions land in `predictions` (features as columns, like `observations`), fe
 must name a prediction already ingested or in the same file.
 
 This module is the public entry; the code lives in `core` (exactly-once, reports),
-`observations`, `labels` and `prediction_logs`, on top of `routing` (rows to their table or to
-quarantine), `rules` and `sql_text` (the checks), `files` (what a file is), `readers` (how
-DuckDB reads it) and `ledger` (the tables that remember each ingestion). The tables and views
-are in `continual_ml.warehouse.schema`.
+`observations`, `labels` and `prediction_logs`, on top of `routing` (rows into their table or
+quarantine), `files` (what a file is), `readers` (how DuckDB reads it), `rules` and `sql_text`
+(the row checks as SQL) and `ledger` (the tables that remember each ingestion).
 """
 
 from continual_ml.ingestion.core import IngestReport, RowCountMismatch, StepHook

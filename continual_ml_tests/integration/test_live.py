@@ -11,8 +11,8 @@ import dagster as dg
 import duckdb
 import httpx
 
-from continual_ml.app.live_system import STATE_FILE, Ports
-from continual_ml.app.service_process import REPO_ROOT
+from continual_ml.app.supervision.live_system import STATE_FILE, Ports
+from continual_ml.app.supervision.service_process import REPO_ROOT
 from continual_ml_tests.support.live_home import CLI, processes_of, wait_for
 
 

@@ -19,8 +19,8 @@ from continual_ml.decisions import promotion
 from continual_ml.defs.training import conflicts
 from continual_ml.defs.training.conflicts import retried_when_the_registry_is_busy
 from continual_ml.warehouse import registry, sql
-from continual_ml.warehouse.champion import lock_registry
-from continual_ml.warehouse.connection import warehouse_connection
+from continual_ml.warehouse.connection import warehouse_connection, warehouse_location
+from continual_ml.warehouse.registry_lock import lock_registry
 from continual_ml.warehouse.sql import is_conflict, rollback_quietly
 from continual_ml_tests.support.lake_servers import lake_environment, running_catalog_server
 from continual_ml_tests.support.model_registry import champions, three_models
@@ -45,7 +45,7 @@ def test_a_promotion_that_loses_to_an_open_transaction_changes_nothing_anywhere(
     still name v1."""
     stores = three_models(home, config, tmp_path)
     monkeypatch.setattr(sql, "CONFLICT_ATTEMPTS", 2)
-    location = home.warehouse_location
+    location = warehouse_location(home)
     with warehouse_connection(location) as conn, warehouse_connection(location) as holder:
         holder.execute("BEGIN TRANSACTION")
         lock_registry(holder)
@@ -67,7 +67,7 @@ def test_a_step_whose_promotion_keeps_losing_runs_again_then_fails_visibly(
     stores = three_models(home, config, tmp_path)
     monkeypatch.setattr(sql, "CONFLICT_ATTEMPTS", 1)
     monkeypatch.setattr(conflicts, "STEP_RETRY_SECONDS", 0)
-    location, attempts = home.warehouse_location, []
+    location, attempts = warehouse_location(home), []
 
     @dg.op
     def promote_v2(context) -> None:
@@ -103,7 +103,7 @@ def test_on_ducklake_promotions_that_lose_leave_the_three_stores_agreeing(
     warehouse, the alias and the pointer name the same champion afterwards."""
     stores = three_models(home, config, tmp_path)
     monkeypatch.setattr(sql, "CONFLICT_ATTEMPTS", 1)
-    location = home.warehouse_location
+    location = warehouse_location(home)
     stop, claims = threading.Event(), []
 
     def claim_the_registry() -> None:

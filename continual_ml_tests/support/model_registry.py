@@ -11,9 +11,9 @@ from mlflow.tracking import MlflowClient
 
 from continual_ml.decisions import promotion
 from continual_ml.decisions.promotion import REGISTERED_MODEL, ModelStores, champion_alias
-from continual_ml.serving.model_store import read_pointer
+from continual_ml.models.store import read_pointer
 from continual_ml.warehouse import registry
-from continual_ml.warehouse.connection import warehouse_connection
+from continual_ml.warehouse.connection import warehouse_connection, warehouse_location
 from continual_ml.warehouse.schema import apply_schema
 
 
@@ -41,7 +41,7 @@ def three_models(home, config, tmp_path) -> ModelStores:
     stores = ModelStores(home.bentoml_home, home.mlflow_tracking_uri, config)
     client = MlflowClient(home.mlflow_tracking_uri)
     client.create_registered_model(REGISTERED_MODEL)
-    with warehouse_connection(home.warehouse_location) as conn:
+    with warehouse_connection(warehouse_location(home)) as conn:
         apply_schema(conn, config)
         for version in (1, 2, 3):
             source = tmp_path / f"model-{version}"
