@@ -25,6 +25,7 @@ def _unreadable(error: duckdb.Error) -> bool:
 
 
 StepHook = Callable[[str], None]
+TABULAR = ("csv", "parquet")
 
 
 @dataclass(frozen=True)
@@ -79,7 +80,12 @@ class Landed:
 
 @retried_on_conflict
 def ingest(conn, config, path, source, on_step, *, kind, formats, land, mode="append", force=False):
-    """Land one file once with `land`, or quarantine it whole; see `continual_ml.ingestion`."""
+    """Land one file once with `land`, or quarantine it whole; see `continual_ml.ingestion`.
+
+    `land(conn, config, facts, ingestion, step)` writes the file's rows inside the transaction
+    and returns what it `Landed`, or the reason the whole file is refused.
+    """
+    path = Path(path)
     facts = files.inspect_file(path, formats)
     source = source or path.name
     step = on_step or (lambda name: None)
@@ -95,7 +101,7 @@ def ingest(conn, config, path, source, on_step, *, kind, formats, land, mode="ap
                     )
                 if problem is None:
                     ingestion = ledger.start_ingestion(conn, kind, source)
-                    landed = land(facts, ingestion, step)
+                    landed = land(conn, config, facts, ingestion, step)
                     if isinstance(landed, str):
                         problem = landed
                     else:

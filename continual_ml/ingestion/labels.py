@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from functools import partial
 from pathlib import Path
 
 import duckdb
 
 from continual_ml.config import DatasetConfig
 from continual_ml.ingestion import routing
-from continual_ml.ingestion.core import IngestReport, Landed, StepHook, ingest
-from continual_ml.ingestion.ledger import label_counts
+from continual_ml.ingestion.core import TABULAR, IngestReport, Landed, StepHook, ingest
+from continual_ml.ingestion.ledger import Ingestion, label_counts
 from continual_ml.ingestion.readers import drop_rejects, tabular_columns, tabular_reader
 from continual_ml.ingestion.rules import class_label, row_identifier, schema_problem, timestamp
 from continual_ml.ingestion.sql_text import check, identifier, literal, shown, value_alias
@@ -39,14 +38,28 @@ def ingest_labels(
     return ingest(
         conn,
         config,
-        Path(path),
+        path,
         source,
         on_step,
         kind="labels",
-        formats=("csv", "parquet"),
-        land=partial(_land_labels, conn, config),
+        formats=TABULAR,
+        land=_land_labels,
         force=force,
     )
+
+
+def label_values(ingestion: Ingestion, row_id: str, labelled_at: str, **more: str) -> dict:
+    """What a landing plan writes to `labels`: the row labelled, the plan's `label` column, when
+    it was given, `more` columns (SQL over the plan's aliases), and the ingestion's own columns."""
+    return {
+        "ingestion_id": str(ingestion.ingestion_id),
+        "source": literal(ingestion.source),
+        "row_id": row_id,
+        **more,
+        "label": value_alias("label"),
+        "labelled_at": labelled_at,
+        "ingested_at": f"TIMESTAMP '{ingestion.ingested_at}'",
+    }
 
 
 def _land_labels(conn, config, facts, ingestion, step):
@@ -96,14 +109,7 @@ def _land_labels(conn, config, facts, ingestion, step):
         f"AND k.key = {row_id.value} AND k.labelled_at IS NOT DISTINCT FROM {labelled_at.value}",
         columns=(row_id, label, labelled_at),
         table="labels",
-        values={
-            "ingestion_id": str(ingestion.ingestion_id),
-            "source": literal(ingestion.source),
-            "row_id": value_alias("row_id"),
-            "label": value_alias("label"),
-            "labelled_at": value_alias("labelled_at"),
-            "ingested_at": f"TIMESTAMP '{ingestion.ingested_at}'",
-        },
+        values=label_values(ingestion, value_alias("row_id"), value_alias("labelled_at")),
         raw_row="s",
         checks=(
             check(

@@ -54,23 +54,24 @@ def start_ingestion(conn: duckdb.DuckDBPyConnection, kind: str, source: str) -> 
 
 def previous_outcome(conn: duckdb.DuckDBPyConnection, kind: str, sha256: str) -> str | None:
     """Why a file with this content needs no work: already ingested, or already quarantined."""
-    done = conn.execute(
-        "SELECT ingestion_id, ingested_at FROM ingested_files WHERE kind = ? AND sha256 = ? "
-        "ORDER BY ingestion_id LIMIT 1",
-        [kind, sha256],
-    ).fetchone()
+    done = _first_with(conn, "ingested_files", "ingested_at", kind, sha256)
     if done is not None:
         return (
             f"already ingested: same sha256 as ingestion {done[0]} at {done[1]:%Y-%m-%d %H:%M:%S}"
         )
-    refused = conn.execute(
-        "SELECT ingestion_id, quarantined_at, reason FROM quarantined_files "
-        "WHERE kind = ? AND sha256 = ? ORDER BY ingestion_id LIMIT 1",
+    refused = _first_with(conn, "quarantined_files", "reason", kind, sha256)
+    if refused is not None:
+        return f"already quarantined as ingestion {refused[0]}: {refused[1]}"
+    return None
+
+
+def _first_with(conn, table: str, column: str, kind: str, sha256: str) -> tuple | None:
+    """The first ingestion in `table` of a file of this kind and content: (its id, `column`)."""
+    return conn.execute(
+        f"SELECT ingestion_id, {column} FROM {table} WHERE kind = ? AND sha256 = ? "
+        "ORDER BY ingestion_id LIMIT 1",
         [kind, sha256],
     ).fetchone()
-    if refused is not None:
-        return f"already quarantined as ingestion {refused[0]}: {refused[2]}"
-    return None
 
 
 def record_file(
