@@ -7,7 +7,7 @@ from continual_ml.monitoring.batch import monitor_batch
 from continual_ml.monitoring.class_calibration import check_class_calibration, confidence_ece
 from continual_ml.training.evaluation import evaluate_on_holdout
 from continual_ml.training.pipeline import fit_candidate, serialize_model, split_window
-from continual_ml_tests.integration.test_multiclass_loop import iris_config, iris_days
+from continual_ml_tests.support.iris import iris_config, iris_days
 
 
 def rows_right_with_chance(
