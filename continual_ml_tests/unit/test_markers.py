@@ -44,6 +44,8 @@ def test_no_test_module_imports_another():
     importing = []
     for path in TESTS.rglob("*.py"):
         for node in ast.walk(ast.parse(path.read_text())):
-            if isinstance(node, ast.ImportFrom) and re.match(r"continual_ml_tests\..*\.test_\w+$", node.module or ""):
+            if isinstance(node, ast.ImportFrom) and re.match(
+                r"continual_ml_tests\..*\.test_\w+$", node.module or ""
+            ):
                 importing.append(f"{path.relative_to(TESTS)} imports {node.module}")
     assert not importing
