@@ -63,7 +63,6 @@ from continual_ml.serving.service_metrics import (  # noqa: E402
     swap_failed,
     swapped,
 )
-from continual_ml.serving.untraced_paths import untraced_paths  # noqa: E402
 from continual_ml.settings import Settings  # noqa: E402
 
 CONFIG, SETTINGS, PATHS = default_config(), Settings.from_env(), Paths.from_env()
@@ -87,7 +86,6 @@ SCORING_PATHS = frozenset({"/predict", "/predict_rows", "/predict_batch"})
 bound_endpoint_labels(SCORING_PATHS | {"/feedback", "/score_file"})
 prompt_timeout()
 if not PER_REQUEST_TELEMETRY:
-    untraced_paths(SCORING_PATHS)  # excluded from tracing below
     # BentoML leaves uvicorn's access logger enabled but below the root's level: each response
     # still formats its client address and quoted path for a line that is then dropped.
     # Without a handler up its chain, uvicorn skips it, as a bare uvicorn app with
