@@ -4,7 +4,8 @@ End to end (`benchmarks.bentoml_bypasses`) a few microseconds drown in a loaded 
 here each piece runs alone, many times:
 
 - the request timeout: BentoML's `TimeoutMiddleware` against the service's `PromptTimeout`,
-  CPU per request, timers left alive and one full GC pass afterwards;
+  CPU per request, timers and GC-tracked objects left alive, and one full GC pass afterwards
+  (in a process holding little else: a server's larger heap makes each pass longer);
 - tracing: OpenTelemetry's ASGI middleware, as BentoML builds it, on a path excluded from
   tracing, against no middleware (what skipping it at once would save at most);
 - API methods: BentoML's descriptor lookup, once a request, against a method bound once.
@@ -25,7 +26,6 @@ import timeit
 from collections.abc import Sequence
 from pathlib import Path
 
-from benchmarks.bentoml_bypasses import stamp
 from continual_ml.serving import bentoml_internals
 from continual_ml.serving.request_timeout import prompt_timeout
 
@@ -72,22 +72,27 @@ def cpu_us_per_request(middleware, requests: int) -> float:
 def timeout_costs(requests: int) -> dict:
     shipped = bentoml_internals.timeout_middleware()
     prompt_timeout()
+    variants = {"bentoml": shipped, "prompt_timeout": bentoml_internals.timeout_middleware()}
     results = {}
-    for name, cls in (("bentoml", shipped), ("prompt_timeout", bentoml_internals.timeout_middleware())):
+    for name, cls in variants.items():
 
         async def run(cls=cls) -> dict:
             middleware = cls(answered, timeout=30)
+            gc.collect()
+            tracked = len(gc.get_objects())
             started = time.process_time()
             for _ in range(requests):
                 await middleware(dict(SCOPE), receive, send)
             cpu = (time.process_time() - started) / requests * 1e6
             live = len(asyncio.get_running_loop()._scheduled)  # measured, not relied on
             gc.collect()
+            left = len(gc.get_objects()) - tracked
             collected = time.perf_counter()
             gc.collect()
             return {
                 "cpu_us_per_request": cpu,
                 "live_timers": live,
+                "objects_left_for_gc": left,
                 "full_gc_ms": (time.perf_counter() - collected) * 1000,
             }
 
@@ -136,13 +141,19 @@ def api_lookup_costs(lookups: int) -> dict:
 
 
 def run(requests: int, output: Path | None) -> dict:
+    measured = {
+        "timeout": timeout_costs(requests),
+        "tracing": tracing_costs(requests),
+        "api_lookup": api_lookup_costs(requests),
+    }
+    # Imported after measuring: its imports (pandas, scikit-learn) would weigh on each GC pass.
+    from benchmarks.bentoml_bypasses import stamp
+
     results = {
         **stamp(),
         "command": f"python -m benchmarks.bentoml_bypass_costs --requests {requests}",
         "requests": requests,
-        "timeout": timeout_costs(requests),
-        "tracing": tracing_costs(requests),
-        "api_lookup": api_lookup_costs(requests),
+        **measured,
     }
     print(json.dumps({k: results[k] for k in ("timeout", "tracing", "api_lookup")}, indent=2))
     if output is not None:

@@ -14,17 +14,19 @@ with what it buys, measured on this repository's 2-core machine.
   results/bentoml_bypasses.json).
 - The request-timeout middleware, replaced by a subclass (see `request_timeout`). BentoML's
   leaves a timer behind each request until the timeout runs out, and the timeout cannot be
-  turned off: after 30,000 requests it holds 30,000 live timers, a full GC pass takes 46 ms
-  against 11 ms, and it costs 19.4 us of CPU a request against 3.0 us
-  (`python /tmp/timeout_gc.py 30000`, the script in the branch's report).
+  turned off: after 30,000 requests it leaves 30,000 live timers and 150,001 objects for the
+  cyclic GC (ours: 1 and 7), a full GC pass takes 58 ms against 13.5 ms in a small process, and
+  it costs 22 us of CPU a request against 3.9 us (`python -m benchmarks.bentoml_bypass_costs`,
+  results/bentoml_bypass_costs.json).
 - API methods bound once per service instance (`bind_api_methods`). BentoML's API descriptor
-  re-inspects the method's signature each time it is looked up, once a request: 52 us a lookup
-  against 0.07 us bound; end to end, `/predict_rows` took 0.708 ms of server CPU without it
-  against 0.623 ms (+14%, the same benchmark run).
+  re-inspects the method's signature each time it is looked up, once a request: 38-60 us a
+  lookup against 0.06 us bound (same command); end to end, `/predict_rows` took 0.708 ms of
+  server CPU without it against 0.623 ms (+14%, results/bentoml_bypasses.json).
 
-Dropped: replacing OpenTelemetry's ASGI middleware so that untraced paths skip its URL
-matching saved 4 us of a 190 us `/predict` (2%, within the benchmark's noise): the scoring
-paths are excluded from tracing by the service's public `tracing` configuration alone.
+Dropped: a subclass of OpenTelemetry's ASGI middleware passing untraced paths on without
+matching their URL saved at most 5-6 us of a ~190 us `/predict` (3%; same command), too little
+for a replaced class: the scoring paths are excluded from tracing by the service's public
+`tracing` configuration alone.
 
 `continual_ml_tests/unit/serving/test_bentoml_internals.py` checks that each still behaves as
 relied on, so a BentoML upgrade that moves them fails there, by name, rather than in serving.
