@@ -6,11 +6,14 @@ import json
 import logging
 
 from continual_ml.serving.prediction_log import OPEN_SUFFIX, closed_logs
-from continual_ml_tests.support.in_process_service import in_process_service
+from continual_ml_tests.support.in_process_service import in_process_service, wait_for_version
 from continual_ml_tests.support.service_support import ROW, export, trained
-from continual_ml_tests.unit.serving.test_service import post, wait_for_version
 
 TOKEN = "test-token-8f2c"
+
+
+def post(service, path, body, **kwargs):
+    return service.post(path, json=body, **kwargs)
 
 
 def test_with_a_token_predictions_need_it_and_health_stays_open(tmp_path, caplog):
