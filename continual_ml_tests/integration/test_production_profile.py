@@ -29,8 +29,8 @@ import httpx
 import psycopg2
 import pytest
 import yaml
-from dagster._grpc.client import DagsterGrpcClient
 
+from continual_ml.app.dagster_internals import code_server_answers
 from continual_ml.config import default_config
 from continual_ml.defs.data.landing_sensors import landing_dir
 from continual_ml.demo.synthetic_stream import generate_batch, partition_date
@@ -200,7 +200,11 @@ def serving(port: int) -> bool:
         socket.create_connection(("127.0.0.1", port), timeout=1).close()
     except OSError:
         return False
-    return DagsterGrpcClient(port=port, host="127.0.0.1").health_check_query() == "SERVING"
+    try:
+        code_server_answers(port)  # forwarded to the code server's gRPC child: it is up too
+    except Exception:
+        return False
+    return True
 
 
 def answers(url: str) -> bool:
