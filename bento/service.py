@@ -11,7 +11,8 @@ the row. It still passes BentoML's metrics (its per-endpoint counts), tracing an
 middlewares, and it is a BentoML API as well, so `/schema.json` and BentoML's clients
 (`bentoml.SyncHTTPClient(url).predict(features=...)`) see it, and get the same answers.
 `/predict_batch` scores a client's many rows at once, answered the same way (in a worker thread,
-as BentoML runs a synchronous API).
+as BentoML runs a synchronous API). `/score_file` scores a whole CSV or Parquet file, sent raw or
+as BentoML's clients send a file (`client.score_file(file=path)`, a multipart upload).
 
 `/predict_rows` takes a few rows that BentoML's adaptive batching merges with other callers'
 into one scoring call: the faster route for many concurrent callers when a scoring call is
@@ -27,7 +28,9 @@ import os
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
+import tempfile  # noqa: E402
 from datetime import UTC, datetime  # noqa: E402
+from pathlib import Path  # noqa: E402
 from typing import Annotated  # noqa: E402
 
 import bentoml  # noqa: E402
@@ -36,7 +39,15 @@ from bentoml.validators import ContentType  # noqa: E402
 from continual_ml.config import Paths, default_config  # noqa: E402
 from continual_ml.serving.bentoml_internals import bind_api_methods  # noqa: E402
 from continual_ml.serving.endpoint_labels import RestorePath, bound_endpoint_labels  # noqa: E402
-from continual_ml.serving.file_scoring import CSV, PARQUET  # noqa: E402
+from continual_ml.serving.file_scoring import (  # noqa: E402
+    CSV,
+    MULTIPART,
+    PARQUET,
+    UnreadableFile,
+    file_type,
+    read_table,
+    scored_csv,
+)
 from continual_ml.serving.follower import ChampionFollower, UnscorableRows, predict_rows  # noqa: E402
 from continual_ml.serving.http_guard import RefusedRows, RequestGuard, unscorable  # noqa: E402
 from continual_ml.serving.metric_batches import BATCHES  # noqa: E402
@@ -46,6 +57,7 @@ from continual_ml.serving.plain_routes import (  # noqa: E402
     plain_routes,
     predict_batch_endpoint,
     predict_endpoint,
+    route_app,
     why_unavailable,
 )
 from continual_ml.serving.prediction_log import RotatingJsonlWriter, close_abandoned  # noqa: E402
@@ -201,6 +213,24 @@ class ChampionClassifier:
         )
 
     @bentoml.api
+    def score_file(self, file: Path) -> Annotated[Path, ContentType(CSV)]:
+        """A CSV or Parquet file back as CSV: each row with its prediction, or its error.
+
+        Over HTTP, `file_scoring.file_endpoint` answers first (a raw CSV or Parquet body, or
+        this API's multipart upload), streaming the same CSV.
+        """
+        try:
+            frame = read_table(file.read_bytes(), file_type(file.name), CONFIG, LIMITS.file_rows)
+        except UnreadableFile as error:
+            raise bentoml.exceptions.InvalidArgument(str(error)) from None
+        scored = Path(tempfile.mkdtemp(prefix="scored-")) / f"{file.stem}.scored.csv"
+        classes = [str(c) for c in CONFIG.classes]
+        with scored.open("wb") as out:
+            for chunk in scored_csv(frame, CONFIG, FeatureRow, self._score, classes):
+                out.write(chunk)
+        return scored
+
+    @bentoml.api
     def feedback(self, items: FeedbackItems) -> dict:
         """Record the true label of earlier predictions, by prediction id."""
         received = datetime.now(UTC).isoformat()
@@ -275,7 +305,7 @@ ChampionClassifier.add_asgi_middleware(
         "/predict_rows": (MODELS.bodies["/predict_rows"], LIMITS.small_body_bytes, JSON),
         "/predict_batch": (MODELS.bodies["/predict_batch"], LIMITS.max_body_bytes, JSON),
         "/feedback": (MODELS.bodies["/feedback"], LIMITS.feedback_body_bytes, JSON),
-        "/score_file": (None, LIMITS.file_body_bytes, (CSV, PARQUET)),
+        "/score_file": (None, LIMITS.file_body_bytes, (CSV, PARQUET, MULTIPART)),
     },
     token=TOKEN,
     unavailable=lambda: why_unavailable(info_app),
@@ -286,6 +316,7 @@ ChampionClassifier.add_asgi_middleware(
     routes={
         "/predict": predict_endpoint(info_app),
         "/predict_batch": predict_batch_endpoint(info_app),
+        "/score_file": route_app(info_app, "/score_file"),
     },
 )
 ChampionClassifier.add_asgi_middleware(RefusedRows, path="/predict_rows")

@@ -21,6 +21,8 @@ from continual_ml.settings import Settings
 
 CSV = "text/csv"
 PARQUET = "application/vnd.apache.parquet"
+# How BentoML's clients send a file: one `file` part (the API's parameter), typed by its name.
+MULTIPART = "multipart/form-data"
 CHUNK_ROWS = 1_000
 ERROR_CHARS = 200
 
@@ -136,6 +138,8 @@ def file_endpoint(
         content_type = request.headers["content-type"].split(";")[0].strip().lower()
         body = await request.body()  # read and bounded by RequestGuard
         try:
+            if content_type == MULTIPART:
+                body, content_type = await uploaded_file(request)
             frame = await anyio.to_thread.run_sync(read_table, body, content_type, config, max_rows)
         except UnreadableFile as error:
             return JSONResponse({"error": str(error), "detail": []}, status_code=400)
@@ -147,6 +151,29 @@ def file_endpoint(
         )
 
     return score_file
+
+
+async def uploaded_file(request) -> tuple[bytes, str]:
+    """The `file` part of a multipart body and its type (by its name when sent untyped)."""
+    try:
+        form = await request.form(max_files=1)
+    except Exception as error:  # Starlette's parser raises its HTTP exception for a bad body
+        raise UnreadableFile(f"file: not a readable multipart body: {error}"[:300]) from None
+    try:
+        upload = form.get("file")
+        if upload is None or isinstance(upload, str):
+            raise UnreadableFile("file: the multipart body has no `file` part")
+        return await upload.read(), file_type(upload.filename or "", upload.content_type)
+    finally:
+        await form.close()
+
+
+def file_type(name: str, declared: str | None = None) -> str:
+    """CSV or Parquet: the declared type when it is one of them, else by the file's suffix."""
+    declared = (declared or "").split(";")[0].strip().lower()
+    if declared in (CSV, PARQUET):
+        return declared
+    return PARQUET if name.lower().endswith(".parquet") else CSV
 
 
 def score_with_service(path: str, url: str | None = None, output: str | None = None) -> str:

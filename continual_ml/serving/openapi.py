@@ -55,7 +55,7 @@ REFUSALS = {
     "400": "the body is not strict JSON or breaks the schema; `detail` names the fields",
     "405": "the route takes POST only",
     "413": "the body is larger than the route allows",
-    "415": "the content type is not application/json",
+    "415": "the content type is not one the route takes",
     "422": "the model gives no finite probabilities for these values",
     "503": "no model can serve (none promoted yet, or the champion failed to load)",
 }
@@ -214,9 +214,11 @@ def _file_operation(secured: bool) -> dict:
         secured,
         {"400": "the file is not CSV/Parquet, lacks feature columns or has too many rows"},
     )
+    upload = {"type": "object", "required": ["file"], "properties": {"file": file}}
     operation["post"]["requestBody"]["content"] = {
         "text/csv": {"schema": file},
         "application/vnd.apache.parquet": {"schema": file},
+        "multipart/form-data": {"schema": upload},  # how BentoML's clients send it
     }
     operation["post"]["responses"]["200"]["content"] = {"text/csv": {"schema": {"type": "string"}}}
     del operation["post"]["responses"]["422"]

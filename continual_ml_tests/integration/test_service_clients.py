@@ -48,7 +48,7 @@ def client(service):
 
 
 def test_the_client_offers_every_scoring_route(client):
-    for name in ("predict", "predict_batch", "predict_rows", "feedback"):
+    for name in ("predict", "predict_batch", "predict_rows", "feedback", "score_file"):
         assert callable(getattr(client, name)), name
 
 
@@ -227,3 +227,17 @@ def test_oversized_bodies_sent_meanwhile_leave_single_rows_within_twice_their_p9
     assert loaded_p99 <= 2 * quiet_p99, (
         f"median p99 {loaded_p99:.1f} ms loaded, {quiet_p99:.1f} quiet"
     )
+
+
+@pytest.mark.parametrize("kind", ["csv", "parquet"])
+def test_the_client_scores_a_file(client, tmp_path, kind):
+    frame = rows_with_one_bad()
+    source = tmp_path / f"day.{kind}"
+    if kind == "csv":
+        frame.to_csv(source, index=False)
+    else:
+        frame.astype({"x1": str}).to_parquet(source)  # Parquet columns have one type
+    scored = pd.read_csv(client.score_file(file=source))
+    assert list(scored["row_ref"]) == list(frame["row_ref"])  # every row, in order
+    assert scored["predicted_class"].notna().sum() == 9
+    assert "x1" in scored.loc[7, "error"]
