@@ -28,7 +28,6 @@ import os
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
-import tempfile  # noqa: E402
 from datetime import UTC, datetime  # noqa: E402
 from pathlib import Path  # noqa: E402
 from typing import Annotated  # noqa: E402
@@ -39,15 +38,7 @@ from bentoml.validators import ContentType  # noqa: E402
 from continual_ml.config import Paths, default_config  # noqa: E402
 from continual_ml.serving.bentoml_internals import bind_api_methods  # noqa: E402
 from continual_ml.serving.endpoint_labels import RestorePath, bound_endpoint_labels  # noqa: E402
-from continual_ml.serving.file_scoring import (  # noqa: E402
-    CSV,
-    MULTIPART,
-    PARQUET,
-    UnreadableFile,
-    file_type,
-    read_table,
-    scored_csv,
-)
+from continual_ml.serving.file_scoring import CSV, MULTIPART, PARQUET, UnreadableFile, scored_file  # noqa: E402  # noqa: E402
 from continual_ml.serving.follower import ChampionFollower, UnscorableRows, predict_rows  # noqa: E402
 from continual_ml.serving.http_guard import RefusedRows, RequestGuard, unscorable  # noqa: E402
 from continual_ml.serving.metric_batches import BATCHES  # noqa: E402
@@ -70,11 +61,7 @@ from continual_ml.serving.request_schema import (  # noqa: E402
     request_models,
 )
 from continual_ml.serving.request_timeout import prompt_timeout  # noqa: E402
-from continual_ml.serving.service_metrics import (  # noqa: E402
-    PredictionCounts,
-    swap_failed,
-    swapped,
-)
+from continual_ml.serving.service_metrics import PredictionCounts, swap_failed, swapped  # noqa: E402
 from continual_ml.settings import Settings  # noqa: E402
 
 CONFIG, SETTINGS, PATHS = default_config(), Settings.from_env(), Paths.from_env()
@@ -99,9 +86,8 @@ bound_endpoint_labels(SCORING_PATHS | {"/feedback", "/score_file"})
 prompt_timeout()
 if not PER_REQUEST_TELEMETRY:
     # BentoML leaves uvicorn's access logger enabled but below the root's level: each response
-    # still formats its client address and quoted path for a line that is then dropped.
-    # Without a handler up its chain, uvicorn skips it, as a bare uvicorn app with
-    # `access_log=False` does.
+    # still formats its client address and quoted path for a line then dropped. Without a
+    # handler up its chain, uvicorn skips it, as a bare uvicorn app with `access_log=False` does.
     logging.getLogger("uvicorn.access").propagate = False
 LOG_DIR = PATHS.prediction_logs
 
@@ -110,11 +96,8 @@ logging.getLogger("continual_ml").setLevel(logging.INFO)
 
 
 # The signatures repeat the limits `RequestGuard` enforces first, for BentoML's own parsing.
-MergeableRows, BatchRows, FeedbackItems = (
-    MODELS.merged_rows,
-    MODELS.batch_rows,
-    MODELS.feedback_items,
-)
+MergeableRows, BatchRows = MODELS.merged_rows, MODELS.batch_rows
+FeedbackItems = MODELS.feedback_items
 # Declared, the media type of a list is not derived from its JSON schema on every response.
 # A refused row's request is answered 422 by `RefusedRows`; no client sees a `RowRefusal`.
 PredictionList = Annotated[list[Prediction | RowRefusal], ContentType("application/json")]
@@ -220,15 +203,9 @@ class ChampionClassifier:
         this API's multipart upload), streaming the same CSV.
         """
         try:
-            frame = read_table(file.read_bytes(), file_type(file.name), CONFIG, LIMITS.file_rows)
+            return scored_file(file, CONFIG, FeatureRow, self._score, LIMITS.file_rows)
         except UnreadableFile as error:
             raise bentoml.exceptions.InvalidArgument(str(error)) from None
-        scored = Path(tempfile.mkdtemp(prefix="scored-")) / f"{file.stem}.scored.csv"
-        classes = [str(c) for c in CONFIG.classes]
-        with scored.open("wb") as out:
-            for chunk in scored_csv(frame, CONFIG, FeatureRow, self._score, classes):
-                out.write(chunk)
-        return scored
 
     @bentoml.api
     def feedback(self, items: FeedbackItems) -> dict:

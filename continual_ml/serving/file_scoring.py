@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import io
 import math
+import tempfile
 from collections.abc import Callable, Iterator
 from functools import partial
+from pathlib import Path
 
 import pandas as pd
 from pydantic import BaseModel, ValidationError
@@ -122,6 +124,24 @@ def scored_csv(
             out[f"probability_{c}"] = [p.probabilities[c] if p else None for p in answered]
         out["error"] = errors
         yield out.to_csv(index=False, header=start == 0).encode()
+
+
+def scored_file(
+    path: Path,
+    config: DatasetConfig,
+    row_model: type[BaseModel],
+    score: Callable[[list], list],
+    max_rows: int,
+) -> Path:
+    """The file at `path` scored into a CSV in a new temporary folder (for BentoML's file API);
+    UnreadableFile if the file as a whole cannot be scored."""
+    frame = read_table(path.read_bytes(), file_type(path.name), config, max_rows)
+    scored = Path(tempfile.mkdtemp(prefix="scored-")) / f"{path.stem}.scored.csv"
+    classes = [str(c) for c in config.classes]
+    with scored.open("wb") as out:
+        for chunk in scored_csv(frame, config, row_model, score, classes):
+            out.write(chunk)
+    return scored
 
 
 def file_endpoint(
