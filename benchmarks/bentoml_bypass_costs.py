@@ -26,7 +26,7 @@ import timeit
 from collections.abc import Sequence
 from pathlib import Path
 
-from continual_ml.serving import bentoml_internals
+from continual_ml.models import bentoml_internals
 from continual_ml.serving.request_timeout import prompt_timeout
 
 RESULTS = Path(__file__).parent / "results" / "bentoml_bypass_costs.json"

@@ -1,6 +1,6 @@
 """What each BentoML bypass of the service buys: the service with each one turned off in turn.
 
-`continual_ml.serving.bentoml_internals` replaces BentoML middleware classes and binds the API
+`continual_ml.models.bentoml_internals` replaces BentoML middleware classes and binds the API
 methods once. This runs one server with every bypass, one without each, and one with none
 (`benchmarks/bypass_switch` turns them off at start-up), all pinned to the first core with wrk
 on the second, and loads each in interleaved rounds with single rows on `/predict` (answered
@@ -14,11 +14,8 @@ that matters on a shared machine; throughput follows it. Writes
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import os
-import platform
-import subprocess
 import tempfile
 from collections.abc import Sequence
 from contextlib import ExitStack
@@ -27,8 +24,9 @@ from pathlib import Path
 import httpx
 
 from benchmarks.serving import pin, promote, request_bodies, trained_models
+from benchmarks.stamp import stamp
 from benchmarks.wrk_load import WrkRun, run_wrk
-from continual_ml.app.service_process import REPO_ROOT, ServiceProcess
+from continual_ml.app.supervision.service_process import ServiceProcess
 
 RESULTS = Path(__file__).parent / "results" / "bentoml_bypasses.json"
 SWITCH = Path(__file__).parent / "bypass_switch"
@@ -38,23 +36,6 @@ VARIANTS = {
     **{f"without {name}": (name,) for name in BYPASSES},
     "none": BYPASSES,
 }
-
-
-def stamp() -> dict:
-    """The commit, lock file and machine the figures were measured on."""
-    commit = subprocess.run(
-        ["git", "rev-parse", "HEAD"], cwd=REPO_ROOT, capture_output=True, text=True
-    ).stdout.strip()
-    return {
-        "commit": commit,
-        "uv_lock_sha256": hashlib.sha256((REPO_ROOT / "uv.lock").read_bytes()).hexdigest(),
-        "machine": {
-            "platform": platform.platform(),
-            "python": platform.python_version(),
-            "nproc": os.cpu_count(),
-            "load_average": list(os.getloadavg()),
-        },
-    }
 
 
 def run(duration: float, rounds: int, concurrency: int, output: Path | None) -> dict:
@@ -113,7 +94,7 @@ def run(duration: float, rounds: int, concurrency: int, output: Path | None) -> 
             flush=True,
         )
     results = {
-        **stamp(),
+        "stamp": stamp(),
         "command": "python -m benchmarks.bentoml_bypasses "
         f"--duration {duration} --rounds {rounds} --concurrency {concurrency}",
         "duration_s": duration,

@@ -10,7 +10,7 @@ import os
 OFF = set(filter(None, os.environ.get("CONTINUAL_ML_BYPASSES_OFF", "").split(",")))
 
 if OFF:
-    from continual_ml.serving import bentoml_internals
+    from continual_ml.models import bentoml_internals
 
     if "metrics" in OFF:
         bentoml_internals.traffic_metrics_middleware().bounded_by_continual_ml = True

@@ -30,7 +30,7 @@ import psycopg2
 import pytest
 import yaml
 
-from continual_ml.app.dagster_internals import code_server_answers
+from continual_ml.app.supervision.dagster_internals import code_server_answers
 from continual_ml.config import default_config
 from continual_ml.defs.data.landing_sensors import landing_dir
 from continual_ml.demo.synthetic_stream import generate_batch, partition_date

@@ -28,7 +28,7 @@ import pytest
 
 from benchmarks.wrk_load import run_wrk
 from continual_ml.app.cli import main
-from continual_ml.app.service_process import ServiceProcess
+from continual_ml.app.supervision.service_process import ServiceProcess
 from continual_ml_tests.support.service_support import ROW, export, post_raw, trained
 
 

@@ -37,22 +37,6 @@ from __future__ import annotations
 from pathlib import Path
 
 
-def model_store(bentoml_home: Path):
-    """BentoML's model store under `bentoml_home` (its `models` folder)."""
-    from bentoml._internal.models import ModelStore  # heavy import, only where it is used
-
-    return ModelStore(Path(bentoml_home) / "models")
-
-
-def create_model(bentoml_home: Path, tag: str, labels: dict, metadata: dict):
-    """`bentoml.models.create` into the store under `bentoml_home` rather than the default one."""
-    import bentoml
-
-    return bentoml.models.create(
-        tag, labels=labels, metadata=metadata, _model_store=model_store(bentoml_home)
-    )
-
-
 def traffic_metrics_middleware() -> type:
     """The class of BentoML's outermost middleware, which records the per-endpoint metrics."""
     from bentoml._internal.server.http import instruments
@@ -98,3 +82,19 @@ def bind_api_methods(instance, service) -> None:
     """
     for name in service.apis:
         instance.__dict__[name] = getattr(instance, name)
+
+
+def model_store(bentoml_home: Path):
+    """BentoML's model store under `bentoml_home` (its `models` folder)."""
+    from bentoml._internal.models import ModelStore  # heavy import, only where it is used
+
+    return ModelStore(Path(bentoml_home) / "models")
+
+
+def create_model(bentoml_home: Path, tag: str, labels: dict, metadata: dict):
+    """`bentoml.models.create` into the store under `bentoml_home` rather than the default one."""
+    import bentoml
+
+    return bentoml.models.create(
+        tag, labels=labels, metadata=metadata, _model_store=model_store(bentoml_home)
+    )
