@@ -146,11 +146,10 @@ def run(requests: int, output: Path | None) -> dict:
         "tracing": tracing_costs(requests),
         "api_lookup": api_lookup_costs(requests),
     }
-    # Imported after measuring: its imports (pandas, scikit-learn) would weigh on each GC pass.
-    from benchmarks.bentoml_bypasses import stamp
+    from benchmarks.stamp import stamp
 
     results = {
-        **stamp(),
+        "stamp": stamp(),
         "command": f"python -m benchmarks.bentoml_bypass_costs --requests {requests}",
         "requests": requests,
         **measured,
