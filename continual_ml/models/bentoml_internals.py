@@ -15,18 +15,18 @@ with what it buys, measured on this repository's 2-core machine.
 - The request-timeout middleware, replaced by a subclass (see `request_timeout`). BentoML's
   leaves a timer behind each request until the timeout runs out, and the timeout cannot be
   turned off: after 30,000 requests it leaves 30,000 live timers and 150,001 objects for the
-  cyclic GC (ours: 1 and 7), a full GC pass takes 58 ms against 13.5 ms in a small process, and
-  it costs 22 us of CPU a request against 3.9 us (`python -m benchmarks.bentoml_bypass_costs`,
-  results/bentoml_bypass_costs.json).
+  cyclic GC (ours: 1 and 7), a full GC pass takes 58-76 ms against 7-14 ms in a small process,
+  and it costs 18-22 us of CPU a request against 3-4 us (three runs of
+  `python -m benchmarks.bentoml_bypass_costs`; the last in results/bentoml_bypass_costs.json).
 - API methods bound once per service instance (`bind_api_methods`). BentoML's API descriptor
-  re-inspects the method's signature each time it is looked up, once a request: 38-60 us a
-  lookup against 0.06 us bound (same command); end to end, `/predict_rows` took 0.708 ms of
+  re-inspects the method's signature each time it is looked up, once a request: 27-60 us a
+  lookup against 0.05-0.06 us bound (same command); end to end, `/predict_rows` took 0.708 ms of
   server CPU without it against 0.623 ms (+14%, results/bentoml_bypasses.json).
 
 Dropped: a subclass of OpenTelemetry's ASGI middleware passing untraced paths on without
-matching their URL saved at most 5-6 us of a ~190 us `/predict` (3%; same command), too little
-for a replaced class: the scoring paths are excluded from tracing by the service's public
-`tracing` configuration alone.
+matching their URL saved at most 4.4-5.8 us of a ~190 us `/predict` (2-3%; same command),
+too little for a replaced class: the scoring paths are excluded from tracing by the service's
+public `tracing` configuration alone.
 
 `continual_ml_tests/unit/serving/test_bentoml_internals.py` checks that each still behaves as
 relied on, so a BentoML upgrade that moves them fails there, by name, rather than in serving.
