@@ -30,7 +30,7 @@ from continual_ml.app.supervision.service_process import ServiceProcess
 
 RESULTS = Path(__file__).parent / "results" / "bentoml_bypasses.json"
 SWITCH = Path(__file__).parent / "bypass_switch"
-BYPASSES = ("metrics", "timeout", "tracing", "bind")
+BYPASSES = ("metrics", "timeout", "bind")
 VARIANTS = {
     "all": (),
     **{f"without {name}": (name,) for name in BYPASSES},

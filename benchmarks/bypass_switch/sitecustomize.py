@@ -16,7 +16,5 @@ if OFF:
         bentoml_internals.traffic_metrics_middleware().bounded_by_continual_ml = True
     if "timeout" in OFF:
         bentoml_internals.timeout_middleware().prompt_by_continual_ml = True
-    if "tracing" in OFF:
-        bentoml_internals.tracing_middleware().untraced_by_continual_ml = frozenset()
     if "bind" in OFF:
         bentoml_internals.bind_api_methods = lambda instance, service: None

@@ -19,15 +19,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-# BentoML's `/metrics` reads Prometheus' multiprocess files, as each worker of `bentoml serve`
-# writes them: one folder for this test process, set before its first metric value is made.
-os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", tempfile.mkdtemp(prefix="continual-ml-metrics-"))
-
-import prometheus_client  # noqa: E402
-import prometheus_client.values  # noqa: E402
-
-# Loaded before the folder was set (another test's import), values would stay in memory.
-prometheus_client.values.ValueClass = prometheus_client.values.get_value_class()
+import prometheus_client
+import prometheus_client.values
 
 with warnings.catch_warnings():
     # Starlette asks for the `httpx2` fork; the client works as well on httpx, which we have.
@@ -36,6 +29,21 @@ with warnings.catch_warnings():
 
 SERVICE_MODULE = "bento.service"
 _RUNNING = False  # whether an app built here is still in use
+# BentoML's `/metrics` reads Prometheus' multiprocess files, as each worker of `bentoml serve`
+# writes them: one folder for this test process, used only while an app runs.
+_METRICS_DIR = tempfile.mkdtemp(prefix="continual-ml-metrics-")
+
+
+@contextmanager
+def _multiprocess_metrics() -> Iterator[None]:
+    """Values made meanwhile go to files `/metrics` reads; before and after, to memory, so other
+    tests' registries in this process do not share them."""
+    values, before = prometheus_client.values, prometheus_client.values.ValueClass
+    values.ValueClass = values.get_value_class()  # reads PROMETHEUS_MULTIPROC_DIR, now set
+    try:
+        yield
+    finally:
+        values.ValueClass = before
 
 
 @contextmanager
@@ -83,6 +91,7 @@ def service_app(
         "CONTINUAL_ML_PREDICTION_LOG_DIR": str(prediction_log_dir),
         "BENTOML_DO_NOT_TRACK": "true",
         "CONTINUAL_ML_MODEL_POLL_SECONDS": "0.5",
+        "PROMETHEUS_MULTIPROC_DIR": _METRICS_DIR,
         **(extra_env or {}),
     }
     global _RUNNING
@@ -91,7 +100,7 @@ def service_app(
         raise RuntimeError("one service app at a time in a process: stop the other first")
     _RUNNING = True
     try:
-        with _environment(env), _metrics_unregistered_after():
+        with _environment(env), _multiprocess_metrics(), _metrics_unregistered_after():
             # Imported afresh: the module reads its settings from the environment as it loads.
             module = sys.modules.get(SERVICE_MODULE)
             module = importlib.reload(module) if module else importlib.import_module(SERVICE_MODULE)
@@ -119,15 +128,16 @@ def post(service, path, body, **kwargs):
     return service.post(path, json=body, **kwargs)
 
 
-def describe(service) -> dict:
-    return service.get("/model").json()
+def served(client) -> dict:
+    """What the service says it serves (`/model`)."""
+    return client.get("/model").json()
 
 
-def wait_for_version(service, version: int, timeout_seconds: float = 30.0) -> float:
+def wait_for_version(client, version: int, timeout_seconds: float = 30.0) -> float:
     """Seconds until the service answers with `version`."""
     started = time.monotonic()
     while time.monotonic() - started < timeout_seconds:
-        if describe(service)["model_version"] == version:
+        if served(client)["model_version"] == version:
             return time.monotonic() - started
         time.sleep(0.2)
     raise TimeoutError(f"service still not serving v{version} after {timeout_seconds}s")

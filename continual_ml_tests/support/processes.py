@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from dagster._grpc.client import DagsterGrpcClient
+
+from continual_ml.app.supervision.dagster_internals import code_server_answers
 
 
 def free_port() -> int:
@@ -83,7 +84,11 @@ def serving(port: int) -> bool:
         socket.create_connection(("127.0.0.1", port), timeout=1).close()
     except OSError:
         return False
-    return DagsterGrpcClient(port=port, host="127.0.0.1").health_check_query() == "SERVING"
+    try:
+        code_server_answers(port)  # forwarded to the code server's gRPC child: it is up too
+    except Exception:
+        return False
+    return True
 
 
 def stop_group(process: subprocess.Popen) -> None:

@@ -18,12 +18,8 @@ from continual_ml.demo.synthetic_stream import generate_batch, partition_date
 from continual_ml.models.store import export_champion
 from continual_ml.serving.prediction_log import RotatingJsonlWriter, closed_logs
 from continual_ml.training.pipeline import fit_candidate, serialize_model
-from continual_ml_tests.support.in_process_service import (
-    describe,
-    in_process_service,
-    post,
-    wait_for_version,
-)
+from continual_ml_tests.support.in_process_service import in_process_service, post, wait_for_version
+from continual_ml_tests.support.in_process_service import served as describe
 
 ROW = {"x0": 0.5, "x1": -1.0, "x2": 0.0, "x3": 1.0, "x4": 0.2, "segment": "north"}
 TOKEN = "test-token-8f2c"

@@ -88,3 +88,20 @@ def test_a_file_that_cannot_be_scored_is_a_4xx_saying_why(
 ):
     answer = post_file(service, content, content_type)
     assert answer.status_code == status and named in answer.json()["error"]
+
+
+def test_a_multipart_upload_is_scored_as_the_raw_file_is(service):
+    frame = rows_with_two_bad().head(20)
+    content = frame.to_csv(index=False).encode()
+    raw = pd.read_csv(io.StringIO(post_file(service, content, "text/csv").text))
+    # BentoML's clients send a file as the `file` part of a multipart body, typed by its name.
+    answer = service.post("/score_file", files={"file": ("day.csv", content, "text/plain")})
+    assert answer.status_code == 200 and answer.headers["content-type"].startswith("text/csv")
+    uploaded = pd.read_csv(io.StringIO(answer.text))
+    columns = [c for c in raw.columns if c != "prediction_id"]  # a new id for each prediction
+    pd.testing.assert_frame_equal(uploaded[columns], raw[columns])
+
+
+def test_a_multipart_body_without_a_file_part_is_a_400_saying_so(service):
+    answer = service.post("/score_file", files={"other": ("day.csv", b"x0\n1\n", "text/csv")})
+    assert answer.status_code == 400 and "`file` part" in answer.json()["error"]

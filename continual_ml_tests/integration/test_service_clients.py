@@ -1,6 +1,11 @@
-"""What needs the real service on loopback: clients that leave mid-upload, and oversized bodies
-sent while single rows are timed. The HTTP contract itself is tested in process
-(unit/serving/test_service_inputs.py).
+"""Clients of the real service on loopback: BentoML's own client, `continual-ml score`, and
+clients that misbehave at the socket (leaving mid-upload, sending oversized bodies while single
+rows are timed). The HTTP contract itself is tested in process (unit/serving/test_service*.py);
+these need a real `bentoml serve`.
+
+`bentoml.SyncHTTPClient` reads the service's `/schema.json` and offers one method per BentoML
+API; `/predict` and `/predict_batch` are answered behind the guard over HTTP, but their answers
+must still be what the client expects: a BentoML user's first call works.
 """
 
 from __future__ import annotations
@@ -15,23 +20,90 @@ import subprocess
 import sys
 import time
 
+import bentoml
 import httpx
+import pandas as pd
 import psutil
 import pytest
 
 from benchmarks.wrk_load import run_wrk
-from continual_ml_tests.support.service_support import (
-    ROW,
-    post_raw,
-    running_service,
-)
+from continual_ml.app.cli import main
+from continual_ml.app.supervision.service_process import ServiceProcess
+from continual_ml_tests.support.service_support import ROW, export, post_raw, trained
 
 
 @pytest.fixture(scope="module")
 def service(tmp_path_factory):
-    # trained(0), the default: steep weights, so 1e308 features overflow the logit
-    with running_service(tmp_path_factory.mktemp("inputs")) as running:
+    root = tmp_path_factory.mktemp("clients")
+    export(root / "bentoml", 1, trained(0))
+    running = ServiceProcess(root / "bentoml", root / "service.log", root / "logs")
+    with running:
         yield running
+
+
+@pytest.fixture
+def client(service):
+    with bentoml.SyncHTTPClient(service.url) as client:
+        yield client
+
+
+def test_the_client_offers_every_scoring_route(client):
+    for name in ("predict", "predict_batch", "predict_rows", "feedback", "score_file"):
+        assert callable(getattr(client, name)), name
+
+
+def test_predict_one_row_through_the_client(client):
+    answer = client.predict(features=ROW)
+    assert answer["model_version"] == 1
+    assert answer["predicted_class"] in (0, 1)
+    assert sum(answer["probabilities"].values()) == pytest.approx(1.0)
+    assert len(answer["prediction_id"]) == 32
+
+
+def test_the_client_gets_the_answers_raw_http_gets(client, service):
+    one = client.predict(features=ROW)
+    batch = client.predict_batch(rows=[ROW, ROW])
+    merged = client.predict_rows(rows=[ROW])
+    for answer in (one, *batch["predictions"], *merged):
+        assert answer["probabilities"] == one["probabilities"]  # the same model, the same row
+    assert batch["model_version"] == 1
+    accepted = client.feedback(items=[{"prediction_id": one["prediction_id"], "label": 1}])
+    assert accepted == {"accepted": 1}
+
+
+def test_a_refusal_reaches_the_client_as_an_error(client):
+    with pytest.raises(bentoml.exceptions.BentoMLException, match="x0"):
+        client.predict(features={**ROW, "x0": "high"})
+
+
+def test_the_batch_api_answers_the_client_as_it_answers_raw_http(client, service):
+    rows = [ROW, {**ROW, "x0": -3.0}]
+    expected = httpx.post(f"{service.url}/predict_batch", json={"rows": rows}, timeout=10).json()
+    answered = client.predict_batch(rows=rows)
+    assert answered["model_version"] == expected["model_version"] == 1
+    assert [p["probabilities"] for p in answered["predictions"]] == [
+        p["probabilities"] for p in expected["predictions"]
+    ]
+    # two requests, two sets of prediction ids: each was scored and logged on its own
+    assert {p["prediction_id"] for p in answered["predictions"]}.isdisjoint(
+        p["prediction_id"] for p in expected["predictions"]
+    )
+
+
+def rows_with_one_bad() -> pd.DataFrame:
+    frame = pd.DataFrame([{**ROW, "x0": 0.1 * i, "row_ref": f"r{i}"} for i in range(10)])
+    frame["x1"] = frame["x1"].astype(object)
+    frame.loc[7, "x1"] = "high"  # not a number
+    return frame
+
+
+def test_the_cli_scores_a_file_with_the_running_service(service, tmp_path, capsys):
+    source = tmp_path / "day.csv"
+    rows_with_one_bad().to_csv(source, index=False)
+    assert main(["score", str(source), "--url", service.url]) == 0
+    assert "9 rows scored, 1 refused" in capsys.readouterr().out
+    scored = pd.read_csv(tmp_path / "day.scored.csv")
+    assert len(scored) == 10 and scored["predicted_class"].notna().sum() == 9
 
 
 def body() -> str:
@@ -155,3 +227,17 @@ def test_oversized_bodies_sent_meanwhile_leave_single_rows_within_twice_their_p9
     assert loaded_p99 <= 2 * quiet_p99, (
         f"median p99 {loaded_p99:.1f} ms loaded, {quiet_p99:.1f} quiet"
     )
+
+
+@pytest.mark.parametrize("kind", ["csv", "parquet"])
+def test_the_client_scores_a_file(client, tmp_path, kind):
+    frame = rows_with_one_bad()
+    source = tmp_path / f"day.{kind}"
+    if kind == "csv":
+        frame.to_csv(source, index=False)
+    else:
+        frame.astype({"x1": str}).to_parquet(source)  # Parquet columns have one type
+    scored = pd.read_csv(client.score_file(file=source))
+    assert list(scored["row_ref"]) == list(frame["row_ref"])  # every row, in order
+    assert scored["predicted_class"].notna().sum() == 9
+    assert "x1" in scored.loc[7, "error"]
