@@ -11,14 +11,18 @@ from __future__ import annotations
 from datetime import date
 
 from continual_ml.config import Paths
-from continual_ml.warehouse.connection import warehouse_connection, warehouse_exists
+from continual_ml.warehouse.connection import (
+    warehouse_connection,
+    warehouse_exists,
+    warehouse_location,
+)
 
 BACKFILL_ASSETS = ("current_window", "reference_window", "drift_report", "model_performance")
 
 
 def ingested_days(paths: Paths) -> tuple[date, date] | None:
     """The first and last day with observations in the warehouse, if any."""
-    location = paths.warehouse_location
+    location = warehouse_location(paths)
     if not warehouse_exists(location):
         return None
     with warehouse_connection(location, read_only=True) as conn:
@@ -36,7 +40,7 @@ def backfill_range(paths: Paths, start: str | None, end: str | None) -> tuple[da
     ingested = ingested_days(paths)
     if ingested is None and (start is None or end is None):
         raise ValueError(
-            f"no observations in {paths.warehouse_location.describe()}: ingest your history first "
+            f"no observations in {warehouse_location(paths).describe()}: ingest your history first "
             "(continual-ml ingest FILE_OR_FOLDER), or give --start and --end"
         )
     first = date.fromisoformat(start) if start else ingested[0]
