@@ -11,11 +11,8 @@ Two histories per dataset: the user-datasets benchmark's (`HISTORY_DAYS` days) a
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
-import platform
-import subprocess
 import tempfile
 from datetime import timedelta
 from pathlib import Path
@@ -23,25 +20,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from benchmarks.stamp import stamp
 from benchmarks.user_datasets import DATASETS, HISTORY_DAYS
 
 RESULTS = Path(__file__).parent / "results" / "window_selection.json"
+COMMAND = "python -m benchmarks.window_selection"  # run under `flock /tmp/cpu.lock`
 NAMES = ("book", "image_segments", "solar_flares")
 BEFORE_DAYS = 7  # what `init --from` drafted before issue 25: `training_window_days: 7`
-
-
-def stamp() -> dict:
-    root = Path(__file__).parent.parent
-    commit = subprocess.run(
-        ["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True
-    ).stdout.strip()
-    return {
-        "commit": commit,
-        "uv_lock_sha256": hashlib.sha256((root / "uv.lock").read_bytes()).hexdigest(),
-        "platform": platform.platform(),
-        "nproc": os.cpu_count(),
-        "load_average": list(os.getloadavg()),
-    }
 
 
 def drafted_config(history: pd.DataFrame, folder: Path):
@@ -118,7 +103,7 @@ def measure(name: str, history_days: int, folder: Path) -> dict:
 
 def main() -> dict:
     os.environ.setdefault("OMP_NUM_THREADS", "1")
-    results = {"stamp": stamp(), "datasets": {}}
+    results = {"command": COMMAND, "stamp": stamp(), "datasets": {}}
     with tempfile.TemporaryDirectory() as scratch:
         for name in NAMES:
             n_days = len(pd.to_datetime(DATASETS[name][0]()["event_time"]).dt.date.unique())

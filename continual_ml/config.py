@@ -69,19 +69,15 @@ class StreamSettings(_Strict):
 
 
 class TrainingWindow(_Strict):
-    """The window lengths a candidate may train on; time-ordered validation picks one.
-
-    Each candidate is a number of days up to the partition trained for, or `all` (every
-    labelled day). A candidate holding fewer than `min_rows` labelled rows reaches back further
-    until it holds them. With one candidate nothing is validated: it is the window.
-    """
+    """The window lengths a candidate may train on; time-ordered validation picks one
+    (`training.window_selection`). With one candidate nothing is validated."""
 
     candidates_days: tuple[PositiveInt | Literal["all"], ...] = Field(
-        (3,), min_length=1, description="window lengths in days, or `all` (every labelled day)"
+        (3,), min_length=1, description="window lengths in days, or `all` for all history"
     )
     min_rows: int = Field(0, ge=0, description="least labelled rows any window trains on")
     validation_rows: int = Field(
-        500, ge=1, description="the newest labelled rows (whole days) each candidate is scored on"
+        500, ge=1, description="the newest labelled rows (whole days) candidates are scored on"
     )
 
     @field_validator("candidates_days")
@@ -91,17 +87,14 @@ class TrainingWindow(_Strict):
             raise ValueError(f"candidates_days {list(candidates)!r}: each length once")
         return candidates
 
-    @property
-    def shortest_days(self) -> int:
-        """The shortest candidate in days (1 when the only one is `all`)."""
-        return min((c for c in self.candidates_days if c != "all"), default=1)
-
 
 class ModelSettings(_Strict):
     family: Literal[
         "logistic_regression", "random_forest", "hist_gradient_boosting", "lightgbm"
     ] = Field("logistic_regression", description="the scikit-learn model trained (or LightGBM)")
-    training_window: TrainingWindow = Field(TrainingWindow(), description="see TrainingWindow")
+    training_window: TrainingWindow = Field(
+        TrainingWindow(), description="the window lengths a candidate may train on"
+    )
     holdout_fraction: float = Field(
         0.3, gt=0, lt=1, description="the newest share of the last partition held out"
     )
@@ -130,8 +123,9 @@ class ModelSettings(_Strict):
 
     @property
     def training_window_days(self) -> int:
-        """The shortest candidate window in days: what the first model waits for."""
-        return self.training_window.shortest_days
+        """The shortest candidate window in days (1 when the only one is `all`): what the first
+        model waits for."""
+        return min((c for c in self.training_window.candidates_days if c != "all"), default=1)
 
 
 class PolicySettings(_Strict):
@@ -141,8 +135,13 @@ class PolicySettings(_Strict):
     drift_min_rows: int = Field(
         30, ge=0, description="non-null values a feature needs in a day for a drift verdict"
     )
-    # drift only where a K-S or chi-square test puts it beyond noise; 0: Evidently's verdicts
-    drift_noise_alpha: float = Field(0.05, ge=0, lt=1, description="level of the noise test")
+    drift_noise_alpha: float = Field(
+        0.05,
+        ge=0,
+        lt=1,
+        description="a distance over its threshold is drift only if K-S or chi-square puts the "
+        "change beyond sampling noise at this level; 0 keeps Evidently's verdicts",
+    )
     min_improvement: float = Field(
         0.0, ge=0, description="the gate's minimum effect, in units of `gate_metric`"
     )

@@ -18,14 +18,6 @@ class NoReferenceRows(LookupError):
     """The reference window holds no observations to measure drift against."""
 
 
-def drift_verdict(summary: DriftCheck, policy) -> str:
-    """The day's verdict in words: none when no feature had enough values to test."""
-    if not summary.has_verdict:
-        return f"none: no feature has {policy.drift_min_rows} values to test"
-    drifted = summary.drift_share >= policy.drift_share_threshold
-    return "drift" if drifted else "no drift"
-
-
 @dataclass
 class DayDrift:
     day: date
@@ -98,6 +90,14 @@ def measure_day(conn, config, day: date, current_rows: pd.DataFrame, html_path, 
     )
     drifting = summary.has_verdict and summary.drift_share >= policy.drift_share_threshold
     return DayDrift(day, reference, summary, emptier, scores, drifting)
+
+
+def drift_verdict(summary: DriftCheck, policy) -> str:
+    """The day's verdict in words; none when no feature had enough values to test."""
+    if not summary.has_verdict:
+        return f"none: no feature has {policy.drift_min_rows} values to test"
+    drifted = summary.drift_share >= policy.drift_share_threshold
+    return "drift" if drifted else "no drift"
 
 
 def estimated_impact(conn, config, rows: pd.DataFrame) -> str | None:
