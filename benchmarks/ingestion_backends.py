@@ -28,9 +28,10 @@ from time import perf_counter
 import duckdb
 
 from benchmarks.ingestion import CACHE, generate
+from benchmarks.stamp import stamp
 from continual_ml import ingestion
 from continual_ml.config import Paths, default_config
-from continual_ml.warehouse.connection import warehouse_connection
+from continual_ml.warehouse.connection import warehouse_connection, warehouse_location
 from continual_ml.warehouse.schema import apply_schema
 
 RESULTS = Path(__file__).parent / "results" / "ingestion_backends.json"
@@ -44,7 +45,7 @@ def _cpu_seconds() -> float:
 
 def run_case(path: Path) -> dict:
     """Time one ingestion into the warehouse this process's environment selects."""
-    location = Paths.from_env().warehouse_location
+    location = warehouse_location(Paths.from_env())
     start = perf_counter()
     with warehouse_connection(location) as conn:
         opened = perf_counter()
@@ -136,7 +137,7 @@ def run(
         "markdown": markdown(comparison),
     }
     output.parent.mkdir(parents=True, exist_ok=True)
-    output.write_text(json.dumps(results, indent=2) + "\n")
+    output.write_text(json.dumps({"stamp": stamp(), **results}, indent=2) + "\n")
     return results
 
 

@@ -12,7 +12,11 @@ from __future__ import annotations
 from datetime import date
 
 from continual_ml.config import Paths
-from continual_ml.warehouse.connection import warehouse_connection, warehouse_exists
+from continual_ml.warehouse.connection import (
+    warehouse_connection,
+    warehouse_exists,
+    warehouse_location,
+)
 
 BACKFILL_ASSETS = ("current_window", "reference_window", "drift_report", "model_performance")
 
@@ -24,7 +28,7 @@ MAX_GAP_DAYS = 7
 
 def ingested_days(paths: Paths) -> list[date]:
     """The days with observations in the warehouse, oldest first (none without a warehouse)."""
-    location = paths.warehouse_location
+    location = warehouse_location(paths)
     if not warehouse_exists(location):
         return []
     with warehouse_connection(location, read_only=True) as conn:
@@ -73,7 +77,7 @@ def backfill_ranges(paths: Paths, start: str | None, end: str | None) -> list[tu
     days = ingested_days(paths)
     if not days:
         raise ValueError(
-            f"no observations in {paths.warehouse_location.describe()}: ingest your history first "
+            f"no observations in {warehouse_location(paths).describe()}: ingest your history first "
             "(continual-ml ingest FILE_OR_FOLDER), or give --start and --end"
         )
     chosen = [d for d in days if (first is None or d >= first) and (last is None or d <= last)]

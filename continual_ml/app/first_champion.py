@@ -11,7 +11,11 @@ from collections.abc import Callable
 from datetime import date
 
 from continual_ml.config import DEFAULT_CONFIG, DatasetConfig, Paths, load_config
-from continual_ml.warehouse.connection import warehouse_connection, warehouse_exists
+from continual_ml.warehouse.connection import (
+    warehouse_connection,
+    warehouse_exists,
+    warehouse_location,
+)
 
 # The run's own event log keeps everything; the console says what happened in one line.
 QUIET_RUN_CONFIG = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
@@ -29,7 +33,7 @@ def plays_the_demo_stream(config: DatasetConfig) -> bool:
 
 def newest_labelled_day(paths: Paths) -> date | None:
     """The latest partition holding a labelled observation (late labels count), if any."""
-    location = paths.warehouse_location
+    location = warehouse_location(paths)
     if not warehouse_exists(location):
         return None
     with warehouse_connection(location, read_only=True) as conn:
@@ -70,7 +74,7 @@ def train_first_champion(
     day = newest_labelled_day(paths)
     if day is None:
         raise NoHistory(
-            f"no labelled observations in {paths.warehouse_location.describe()}: "
+            f"no labelled observations in {warehouse_location(paths).describe()}: "
             "ingest your history first "
             "(continual-ml ingest FILE_OR_FOLDER, labels in the files or with --kind labels)"
         )

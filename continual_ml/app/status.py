@@ -11,9 +11,9 @@ from datetime import UTC, datetime
 import httpx
 
 from continual_ml.alerts.delivery import recent_alerts
-from continual_ml.app.live_system import read_state
+from continual_ml.app.supervision.live_system import read_state
 from continual_ml.config import Paths
-from continual_ml.serving.model_store import read_pointer
+from continual_ml.models.store import read_pointer
 
 
 def _latest(instance, key: str) -> tuple[str | None, dict]:

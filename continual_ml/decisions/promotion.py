@@ -19,7 +19,7 @@ from pathlib import Path
 import duckdb
 
 from continual_ml.config import DatasetConfig
-from continual_ml.serving.model_store import (
+from continual_ml.models.store import (
     delete_export,
     export_or_reuse,
     point_at,

@@ -18,10 +18,10 @@ import numpy as np
 import pandas as pd
 
 from continual_ml.config import DatasetConfig
+from continual_ml.models.metric_values import json_safe, safe_report
+from continual_ml.models.store import ARTIFACT_FILE, MANIFEST_FILE, model_dir, read_pointer
 from continual_ml.serving.linear_scorer import linear_scorer
-from continual_ml.serving.model_store import ARTIFACT_FILE, MANIFEST_FILE, model_dir, read_pointer
 from continual_ml.training.class_probabilities import class_proba
-from continual_ml.training.metric_values import json_safe, safe_report
 from continual_ml.training.pipeline import load_model
 
 log = logging.getLogger("continual_ml.serving.follower")

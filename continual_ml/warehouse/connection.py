@@ -21,6 +21,8 @@ from typing import Literal
 
 import duckdb
 
+from continual_ml.config import Paths
+from continual_ml.settings import Settings
 from continual_ml.warehouse.sql import literal
 
 # The name the DuckLake warehouse is attached under (the DuckDB file's own name is its stem).
@@ -177,3 +179,8 @@ def location_from_settings(settings, database: Path, memory_limit: str | None = 
         object_store=store,
         memory_limit=memory_limit or settings.duckdb_memory,
     )
+
+
+def warehouse_location(paths: Paths) -> WarehouseLocation:
+    """The warehouse the environment's settings select for a home: its DuckDB file, or DuckLake."""
+    return location_from_settings(Settings.from_env(), paths.warehouse)

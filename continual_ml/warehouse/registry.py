@@ -12,7 +12,7 @@ from datetime import date, datetime
 import duckdb
 import pandas as pd
 
-from continual_ml.warehouse.champion import champion_version, lock_registry
+from continual_ml.warehouse.registry_lock import champion_version, lock_registry
 from continual_ml.warehouse.sql import (
     insert_frame,
     insert_row,

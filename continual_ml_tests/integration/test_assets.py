@@ -18,7 +18,7 @@ from continual_ml.defs.partitions import WAREHOUSE_POOL
 from continual_ml.defs.training.assets import candidate_model, champion_model, evaluation_scores
 from continual_ml.defs.training.checks import candidate_beats_champion
 from continual_ml.demo.synthetic_stream import partition_date
-from continual_ml.serving.model_store import SERVED_MODEL_NAME, read_pointer
+from continual_ml.models.store import SERVED_MODEL_NAME, read_pointer
 from continual_ml_tests.support.synthetic_days import materialize_day
 
 MONITORING = [observations, current_window, reference_window, drift_report, drift_explanation]

@@ -13,8 +13,8 @@ import dagster as dg
 import duckdb
 import httpx
 
-from continual_ml.app.live_system import STATE_FILE, Ports
-from continual_ml.app.service_process import REPO_ROOT
+from continual_ml.app.supervision.live_system import STATE_FILE, Ports
+from continual_ml.app.supervision.service_process import REPO_ROOT
 
 CLI = str(Path(sys.executable).parent / "continual-ml")
 

@@ -21,8 +21,8 @@ import httpx
 import psutil
 import pytest
 
-from continual_ml.app.live_system import STATE_FILE, CodeServerPing, Ports
-from continual_ml.app.service_process import REPO_ROOT, free_port
+from continual_ml.app.supervision.live_system import STATE_FILE, CodeServerPing, Ports
+from continual_ml.app.supervision.service_process import REPO_ROOT, free_port
 from continual_ml.demo.traffic import ACKNOWLEDGED_FILE
 from continual_ml.serving.prediction_log import CLOSED_SUFFIX, OPEN_SUFFIX
 from continual_ml_tests.integration.test_live import CLI, processes_of, wait_for

@@ -21,10 +21,10 @@ import dagster as dg
 import httpx
 import pytest
 
-from continual_ml.app.service_process import ServiceProcess
+from continual_ml.app.supervision.service_process import ServiceProcess
 from continual_ml.config import default_config
 from continual_ml.demo.synthetic_stream import generate_batch, partition_date
-from continual_ml.serving.model_store import read_pointer
+from continual_ml.models.store import read_pointer
 from continual_ml.settings import Settings
 from continual_ml.warehouse import registry
 from continual_ml.warehouse.connection import (

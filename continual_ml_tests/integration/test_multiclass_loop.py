@@ -13,16 +13,16 @@ import pytest
 from sklearn.datasets import load_iris
 
 from continual_ml.app import cli
+from continual_ml.app.cli.up import bootstrap
 from continual_ml.app.first_champion import QUIET_RUN_CONFIG, bound_definitions
-from continual_ml.app.service_process import ServiceProcess
-from continual_ml.app.up import bootstrap
+from continual_ml.app.supervision.service_process import ServiceProcess
 from continual_ml.config import DatasetConfig
 from continual_ml.defs.data.assets import current_window, reference_window
 from continual_ml.defs.monitoring.assets import drift_report
 from continual_ml.defs.monitoring.performance import model_performance
 from continual_ml.defs.resources import build_resources
+from continual_ml.models.store import read_pointer
 from continual_ml.monitoring.served_traffic import served_performance
-from continual_ml.serving.model_store import read_pointer
 from continual_ml.serving.prediction_log import closed_logs
 from continual_ml_tests.support.user_data import use_config
 

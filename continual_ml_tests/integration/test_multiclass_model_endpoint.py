@@ -15,7 +15,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from continual_ml.config import DatasetConfig, Paths, default_config
-from continual_ml.serving.model_store import export_champion
+from continual_ml.models.store import export_champion
 from continual_ml.training.class_probabilities import class_proba
 from continual_ml.training.evaluation import class_report
 from continual_ml.training.pipeline import fit_candidate, serialize_model

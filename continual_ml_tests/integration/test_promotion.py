@@ -10,7 +10,7 @@ from mlflow.tracking import MlflowClient
 
 from continual_ml.app.cli import main
 from continual_ml.app.local_home import prepare
-from continual_ml.app.service_process import ServiceProcess
+from continual_ml.app.supervision.service_process import ServiceProcess
 from continual_ml.config import DEFAULT_CONFIG, Paths, default_config
 from continual_ml.decisions import promotion
 from continual_ml.decisions.promotion import ModelStores, champion_alias
@@ -20,7 +20,7 @@ from continual_ml.defs.resources import build_resources
 from continual_ml.defs.training.assets import candidate_model, champion_model, evaluation_scores
 from continual_ml.defs.training.checks import candidate_beats_champion
 from continual_ml.demo.synthetic_stream import partition_date
-from continual_ml.serving.model_store import read_pointer
+from continual_ml.models.store import read_pointer
 from continual_ml.warehouse import registry
 from continual_ml_tests.support.synthetic_days import land_days, landed
 

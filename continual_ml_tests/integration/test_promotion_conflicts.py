@@ -21,10 +21,10 @@ from continual_ml.decisions import promotion
 from continual_ml.decisions.promotion import REGISTERED_MODEL, ModelStores, champion_alias
 from continual_ml.defs.training import conflicts
 from continual_ml.defs.training.conflicts import retried_when_the_registry_is_busy
-from continual_ml.serving.model_store import read_pointer
+from continual_ml.models.store import read_pointer
 from continual_ml.warehouse import registry, sql
-from continual_ml.warehouse.champion import lock_registry
-from continual_ml.warehouse.connection import warehouse_connection
+from continual_ml.warehouse.connection import warehouse_connection, warehouse_location
+from continual_ml.warehouse.registry_lock import lock_registry
 from continual_ml.warehouse.schema import apply_schema
 from continual_ml.warehouse.sql import is_conflict, rollback_quietly
 from continual_ml_tests.integration.test_warehouse_backends import model_row
@@ -47,7 +47,7 @@ def three_models(home, config, tmp_path) -> ModelStores:
     stores = ModelStores(home.bentoml_home, home.mlflow_tracking_uri, config)
     client = MlflowClient(home.mlflow_tracking_uri)
     client.create_registered_model(REGISTERED_MODEL)
-    with warehouse_connection(home.warehouse_location) as conn:
+    with warehouse_connection(warehouse_location(home)) as conn:
         apply_schema(conn, config)
         for version in (1, 2, 3):
             source = tmp_path / f"model-{version}"
@@ -84,7 +84,7 @@ def test_a_promotion_that_loses_to_an_open_transaction_changes_nothing_anywhere(
     still name v1."""
     stores = three_models(home, config, tmp_path)
     monkeypatch.setattr(sql, "CONFLICT_ATTEMPTS", 2)
-    location = home.warehouse_location
+    location = warehouse_location(home)
     with warehouse_connection(location) as conn, warehouse_connection(location) as holder:
         holder.execute("BEGIN TRANSACTION")
         lock_registry(holder)
@@ -106,7 +106,7 @@ def test_a_step_whose_promotion_keeps_losing_runs_again_then_fails_visibly(
     stores = three_models(home, config, tmp_path)
     monkeypatch.setattr(sql, "CONFLICT_ATTEMPTS", 1)
     monkeypatch.setattr(conflicts, "STEP_RETRY_SECONDS", 0)
-    location, attempts = home.warehouse_location, []
+    location, attempts = warehouse_location(home), []
 
     @dg.op
     def promote_v2(context) -> None:
@@ -142,7 +142,7 @@ def test_on_ducklake_promotions_that_lose_leave_the_three_stores_agreeing(
     warehouse, the alias and the pointer name the same champion afterwards."""
     stores = three_models(home, config, tmp_path)
     monkeypatch.setattr(sql, "CONFLICT_ATTEMPTS", 1)
-    location = home.warehouse_location
+    location = warehouse_location(home)
     stop, claims = threading.Event(), []
 
     def claim_the_registry() -> None:

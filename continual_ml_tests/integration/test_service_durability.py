@@ -18,9 +18,9 @@ import httpx
 import psutil
 import pytest
 
-from continual_ml.app.service_process import ServiceProcess
+from continual_ml.app.supervision.service_process import ServiceProcess
 from continual_ml.ingestion.prediction_logs import ingest_prediction_log
-from continual_ml.serving.model_store import POINTER_FILE
+from continual_ml.models.store import POINTER_FILE
 from continual_ml.serving.prediction_log import OPEN_SUFFIX, close_abandoned, closed_logs
 from continual_ml.warehouse.schema import apply_schema
 from continual_ml_tests.support.service_support import ROW, export, trained

@@ -23,12 +23,13 @@ from continual_ml.defs.training.assets import candidate_model, champion_model, e
 from continual_ml.defs.training.checks import candidate_beats_champion
 from continual_ml.demo.synthetic_stream import batch_file, partition_date
 from continual_ml.ingestion import ingest_file, replace_partitions_from_file
-from continual_ml.serving.model_store import read_pointer
+from continual_ml.models.store import read_pointer
 from continual_ml.warehouse import registry
 from continual_ml.warehouse.connection import (
     WarehouseLocation,
     open_warehouse,
     warehouse_connection,
+    warehouse_location,
 )
 from continual_ml.warehouse.schema import apply_schema
 from continual_ml.warehouse.sql import is_conflict
@@ -86,7 +87,7 @@ def test_a_day_lands_once_with_every_row_counted(home, warehouse_backend, config
     day = partition_date(config, 3)
     path = with_bad_rows(batch_file(config, day, tmp_path), n_bad=3)
     rows_in = len(pd.read_csv(path))
-    with warehouse_connection(home.warehouse_location) as conn:
+    with warehouse_connection(warehouse_location(home)) as conn:
         first = ingest_file(conn, config, path)
         assert (first.status, first.rows_in, first.rows_quarantined) == ("ingested", rows_in, 3)
         assert first.rows_good == rows_in - 3
@@ -132,7 +133,7 @@ def test_the_loop_writes_every_table_and_keeps_one_champion(
     [event] = explained.asset_materializations_for_node(drift_explanation.op.name)
     rendered = str(event.metadata["report"].value).endswith(f"{day}.html")
     assert rendered == (warehouse_backend != "duckdb_file")
-    with warehouse_connection(home.warehouse_location) as conn:
+    with warehouse_connection(warehouse_location(home)) as conn:
         for table, where in (
             ("partition_validation", "partition_date = ?"),
             ("data_windows", "partition_date = ?"),
@@ -149,7 +150,7 @@ def test_the_loop_writes_every_table_and_keeps_one_champion(
         assert read_pointer(home.bentoml_home)["version"] == champion
         # monitoring the same day again replaces its rows rather than adding to them
     materialize_day(MONITOR, day, home, instance)
-    with warehouse_connection(home.warehouse_location) as conn:
+    with warehouse_connection(warehouse_location(home)) as conn:
         for table in ("data_windows", "drift_reports", "performance_history"):
             n = scalar(conn, f"SELECT count(*) FROM {table} WHERE partition_date = ?", [day])
             assert n == (2 if table == "data_windows" else 1), table
@@ -176,7 +177,7 @@ def test_concurrent_champion_changes_conflict_and_leave_one_champion(
 ):
     """Two connections make two candidates champion at once: one change waits for the other
     (it conflicts and is retried), never two champions."""
-    location = home.warehouse_location
+    location = warehouse_location(home)
     with warehouse_connection(location) as first, warehouse_connection(location) as second:
         apply_schema(first, config)
         for version in (1, 2):

@@ -9,22 +9,21 @@ from dagster_duckdb import DuckDBResource
 
 from continual_ml.alerts.delivery import Alert
 from continual_ml.config import DatasetConfig, default_config
-from continual_ml.decisions.promotion import mark_in_mlflow, promote
+from continual_ml.decisions.promotion import REGISTERED_MODEL, mark_in_mlflow, promote
 from continual_ml.defs.data.assets import observations, partition_day
-from continual_ml.defs.metadata import run_url
+from continual_ml.defs.metadata import run_links, run_url
 from continual_ml.defs.partitions import daily_partitions, promotion_pool
 from continual_ml.defs.resources import AlertsResource, ArtifactDirsResource, DatasetResource
 from continual_ml.defs.training.conflicts import retried_when_the_registry_is_busy
-from continual_ml.defs.training.tracking import (
+from continual_ml.models.metric_values import safe_report
+from continual_ml.training import window
+from continual_ml.training.pipeline import fit_candidate, serialize_model
+from continual_ml.training.tracking import (
     closed_on_failure,
     feature_signature,
     log_evaluation,
     log_training_run,
-    run_links,
 )
-from continual_ml.training import window
-from continual_ml.training.metric_values import safe_report
-from continual_ml.training.pipeline import fit_candidate, serialize_model
 from continual_ml.warehouse import registry
 from continual_ml.warehouse.schema import apply_schema
 
@@ -56,7 +55,7 @@ def candidate_model(
     duckdb: DuckDBResource,
     alerts: AlertsResource,
     artifact_dirs: ArtifactDirsResource,
-    # dagster_mlflow's `MlFlow`, not imported here: see `resources.mlflow_tracking`
+    # dagster_mlflow's `MlFlow`, not imported here: see `resources.MlflowResource`
     mlflow: dg.ResourceParam[Any],
 ) -> dg.MaterializeResult:
     """A challenger pipeline trained on the sliding window of recent labelled partitions."""
@@ -68,7 +67,14 @@ def candidate_model(
         artifact, sha256 = serialize_model(model)
         params = window.training_params(config, model, split.train, start, end)
         tracked = log_training_run(
-            mlflow, model, split, config, params, artifact, context.run.run_id
+            mlflow,
+            model,
+            split,
+            config,
+            params,
+            artifact,
+            REGISTERED_MODEL,
+            run_url(context.run.run_id),
         )
         version = registry.register_model(
             conn,

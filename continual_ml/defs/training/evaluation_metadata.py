@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import dagster as dg
 
+from continual_ml.models.metric_values import finite_scalars, undefined_reasons
 from continual_ml.training.class_tables import confusion_matrix_markdown, per_class_markdown
 from continual_ml.training.evaluation import HoldoutEvaluation, plots_markdown
-from continual_ml.training.metric_values import finite_scalars, undefined_reasons
 
 HEADLINE = ("accuracy", "f1", "roc_auc", "log_loss", "brier", "ece")
 

@@ -3,7 +3,7 @@ start, restart what stops answering, and give up on what keeps crashing."""
 
 import pytest
 
-from continual_ml.app.supervisor import Component, GaveUp, RestartPolicy, Supervisor
+from continual_ml.app.supervision.supervisor import Component, GaveUp, RestartPolicy, Supervisor
 
 
 class Clock:
@@ -110,7 +110,7 @@ def test_a_process_that_keeps_crashing_is_given_up_on():
 
 
 def test_up_runs_the_code_server_on_dagster_code_server_port_when_set(monkeypatch):
-    from continual_ml.app.live_system import Ports
+    from continual_ml.app.supervision.live_system import Ports
 
     monkeypatch.setenv("DAGSTER_CODE_SERVER_PORT", "4123")
     assert Ports().code_server == 4123

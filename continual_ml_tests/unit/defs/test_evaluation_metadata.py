@@ -13,9 +13,9 @@ from mlflow.tracking import MlflowClient
 
 from continual_ml.config import DatasetConfig
 from continual_ml.defs.training.evaluation_metadata import evaluation_metadata
-from continual_ml.defs.training.tracking import log_evaluation
 from continual_ml.training.evaluation import evaluate_on_holdout
 from continual_ml.training.pipeline import fit_candidate, serialize_model
+from continual_ml.training.tracking import log_evaluation
 
 CLASSES = ["low", "medium", "high", "never"]  # "never" is in no row: never predicted
 

@@ -5,9 +5,9 @@ import json
 import numpy as np
 import pytest
 
+from continual_ml.models.metric_values import dumps, finite_scalars, safe_report
 from continual_ml.training.classification_metrics import classification_report
 from continual_ml.training.evaluation import class_report
-from continual_ml.training.metric_values import dumps, finite_scalars, safe_report
 
 
 def strict(text: str):

@@ -10,12 +10,12 @@ from collections.abc import Callable
 from continual_ml.alerts.delivery import Alert
 from continual_ml.alerts.payloads import send_alert
 from continual_ml.app.first_champion import plays_the_demo_stream, train_first_champion
-from continual_ml.app.live_system import LiveSystem, Ports
-from continual_ml.app.supervisor import GaveUp, Supervisor
+from continual_ml.app.supervision.live_system import LiveSystem, Ports
+from continual_ml.app.supervision.supervisor import GaveUp, Supervisor
 from continual_ml.config import DatasetConfig, Paths, load_config
 from continual_ml.demo.synthetic_stream import day_index, partition_date
 from continual_ml.demo.traffic import ACKNOWLEDGED_FILE, FileDays, TrafficGenerator
-from continual_ml.serving.model_store import read_pointer
+from continual_ml.models.store import read_pointer
 from continual_ml.settings import Settings
 
 
@@ -29,7 +29,7 @@ def bootstrap(paths: Paths, config: DatasetConfig, say: Callable[[str], None] = 
 
     import dagster as dg
 
-    from continual_ml.app.demo import DEMO_BATCHES, LoopDriver
+    from continual_ml.demo.driver import DEMO_BATCHES, LoopDriver
 
     instance = dg.DagsterInstance.get()
     observed = instance.get_materialized_partitions(dg.AssetKey("observations"))

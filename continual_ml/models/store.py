@@ -15,8 +15,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from continual_ml.config import DatasetConfig
-from continual_ml.serving.bentoml_internals import create_model, model_store
-from continual_ml.training.metric_values import dumps, safe_report
+from continual_ml.models.bentoml_internals import create_model, model_store
+from continual_ml.models.metric_values import dumps, safe_report
 
 SERVED_MODEL_NAME = "continual_ml_champion"
 ARTIFACT_FILE = "model.skops"

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import httpx
 
-from continual_ml.app.child_processes import processes_with_env, with_parent
+from continual_ml.app.supervision.child_processes import processes_with_env, with_parent
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+REPO_ROOT = Path(__file__).resolve().parents[3]
 SERVICE = "bento.service:ChampionClassifier"
 
 

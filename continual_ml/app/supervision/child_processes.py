@@ -74,7 +74,7 @@ class Child:
             self.process = subprocess.Popen(
                 with_parent(self.command),
                 env=self.env,
-                cwd=Path(__file__).resolve().parents[2],
+                cwd=Path(__file__).resolve().parents[3],
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,

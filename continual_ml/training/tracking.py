@@ -1,4 +1,9 @@
-"""What a training run records in MLflow, and the links between it and its Dagster run."""
+"""What a training run records in MLflow: parameters, the model and its signature, its holdout
+scores.
+
+`tracking` is the `mlflow` module, or dagster-mlflow's resource, which offers the same functions
+on a run it started (MLflow is imported where it is used: most runs never need it).
+"""
 
 from __future__ import annotations
 
@@ -8,19 +13,10 @@ import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 from importlib.metadata import version as package_version
-from typing import TYPE_CHECKING
-
-import dagster as dg
 
 from continual_ml.config import DatasetConfig
-from continual_ml.decisions.promotion import REGISTERED_MODEL
-from continual_ml.defs.metadata import run_url
-from continual_ml.settings import Settings
-from continual_ml.training.metric_values import finite_scalars, safe_report
+from continual_ml.models.metric_values import finite_scalars, safe_report
 from continual_ml.training.pipeline import WindowSplit, own_types
-
-if TYPE_CHECKING:  # MLflow is imported where it is used: most runs never need it
-    from dagster_mlflow.resources import MlFlow
 
 
 @dataclass(frozen=True)
@@ -38,7 +34,7 @@ def feature_signature(config: DatasetConfig) -> list[list[str]]:
 
 
 @contextmanager
-def closed_on_failure(tracking: MlFlow):
+def closed_on_failure(tracking):
     """End the step's MLflow run as FAILED if the step fails before logging it.
 
     The run is process-wide state: left open, it would be marked RUNNING forever and be taken
@@ -52,16 +48,18 @@ def closed_on_failure(tracking: MlFlow):
 
 
 def log_training_run(
-    tracking: MlFlow,
+    tracking,
     model,
     split: WindowSplit,
     config: DatasetConfig,
     params: dict,
     artifact: bytes,
-    dagster_run_id: str,
+    registered_model_name: str,
+    dagster_run_url: str,
 ) -> TrackedRun:
     """Record the run: parameters, window and data hash, the model with its signature and input
-    example, registered in MLflow's model registry; then close the run."""
+    example, registered in MLflow's model registry as `registered_model_name`, a link to the
+    Dagster run that trained it; then close the run."""
     import mlflow.sklearn
     from mlflow.models import infer_signature
 
@@ -71,7 +69,7 @@ def log_training_run(
         tracking.set_tags(
             {
                 "model_sha256": hashlib.sha256(artifact).hexdigest(),
-                "dagster_run_url": run_url(dagster_run_id),
+                "dagster_run_url": dagster_run_url,
             }
         )
         info = mlflow.sklearn.log_model(
@@ -81,7 +79,7 @@ def log_training_run(
             input_example=features.head(5),
             serialization_format="skops",
             skops_trusted_types=own_types(artifact),
-            registered_model_name=REGISTERED_MODEL,
+            registered_model_name=registered_model_name,
             # Stated, not inferred: inference shells out to the package manager on every run.
             pip_requirements=[
                 f"scikit-learn=={package_version('scikit-learn')}",
@@ -119,11 +117,3 @@ def log_evaluation(tracking_uri: str, run_id: str, report: dict, plots: dict) ->
     client.log_dict(run_id, safe_report(report), "evaluation/holdout_report.json")
     for path in plots.values():
         client.log_artifact(run_id, str(path), artifact_path="evaluation")
-
-
-def run_links(run_id: str, experiment_id: str) -> dict:
-    return {
-        "mlflow_run": dg.MetadataValue.url(
-            f"{Settings.from_env().mlflow_ui_url}/#/experiments/{experiment_id}/runs/{run_id}"
-        )
-    }
