@@ -9,7 +9,7 @@ import pytest
 from continual_ml import ingestion
 from continual_ml.app.backfill import backfill_ranges, backfill_summary
 from continual_ml.demo.synthetic_stream import generate_batch, partition_date
-from continual_ml.warehouse.connection import warehouse_connection
+from continual_ml.warehouse.connection import warehouse_connection, warehouse_location
 from continual_ml.warehouse.schema import apply_schema
 
 DATA_DAYS = ["2024-01-01", "2024-01-02", "2025-07-01", "2026-12-31"]
@@ -21,7 +21,7 @@ def four_days_of_data(home, config, tmp_path):
     rows = generate_batch(config, partition_date(config, 0)).head(8).reset_index(drop=True)
     rows[config.event_time_column] = pd.to_datetime(DATA_DAYS * 2) + pd.Timedelta(hours=12)
     rows.to_csv(tmp_path / "history.csv", index=False)
-    with warehouse_connection(home.warehouse_location) as conn:
+    with warehouse_connection(warehouse_location(home)) as conn:
         apply_schema(conn, config)
         report = ingestion.ingest_file(conn, config, tmp_path / "history.csv")
     assert report.rows_good == 8 and sorted(map(str, report.partitions)) == DATA_DAYS
