@@ -69,7 +69,7 @@ def backfill(args: argparse.Namespace, paths: Paths) -> int:
 
     prepare(paths)
     ranges, run_ids = backfill_ranges(paths, args.start, args.end), []
-    for start, end in ranges:
+    for start, end in ranges:  # by default the stretches of days that hold data
         result = run_backfill(paths, start, end)
         if not result.success:
             raise_step_failure(result, f"run {result.run_id}")

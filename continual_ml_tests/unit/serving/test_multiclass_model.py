@@ -1,29 +1,25 @@
-"""`GET /model` on a multiclass champion, through the BentoML service's own ASGI app.
+"""`GET /model` on a multiclass champion, through the service's app in process
+(`Service.to_asgi()`, `support.in_process_service`).
 
 The champion's metrics are those the holdout evaluation computes, undefined ones included (a
 class the model never predicts has no precision): the answer must be strict JSON, each null
 with its reason, with the per-class scores and the confusion matrix.
 """
 
-import importlib.util
-import warnings
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 import pytest
-from starlette.testclient import TestClient
 
-from continual_ml.config import DatasetConfig, Paths, default_config
+from continual_ml.config import DatasetConfig, default_config
 from continual_ml.models.store import export_champion
 from continual_ml.training.class_probabilities import class_proba
 from continual_ml.training.evaluation import class_report
 from continual_ml.training.pipeline import fit_candidate, serialize_model
+from continual_ml_tests.support.in_process_service import in_process_service
 from continual_ml_tests.support.service_support import all_finite, strict_json
 from continual_ml_tests.support.user_data import use_config
 
 CLASSES = ["low", "medium", "high", "never"]  # "never" has no training row: never predicted
-SERVICE = Path(__file__).resolve().parents[2] / "bento" / "service.py"
 
 
 def cards(n: int, seed: int) -> pd.DataFrame:
@@ -57,22 +53,15 @@ def multiclass_service(home, tmp_path, monkeypatch):
     holdout = cards(200, seed=2)
     report = class_report(holdout["grade"], class_proba(model, config, holdout), CLASSES)
     artifact, sha256 = serialize_model(model)
-    export_champion(
-        Paths.from_env().bentoml_home, config, 1, artifact, sha256, details={"metrics": report}
-    )
-    # The service module reads its config and home when imported: import it now, by path,
-    # with the config read afresh (and forgotten afterwards: other tests serve the demo's).
+    export_champion(home.bentoml_home, config, 1, artifact, sha256, details={"metrics": report})
+    # The service reads its config when imported: read afresh, and forgotten afterwards (other
+    # tests serve the demo's).
     default_config.cache_clear()
-    spec = importlib.util.spec_from_file_location("multiclass_bento_service", SERVICE)
-    service = importlib.util.module_from_spec(spec)
-    with warnings.catch_warnings():
-        # the service counts predictions with `bentoml.metrics`, deprecated but what it serves
-        # with today; pytest turns a DeprecationWarning raised under continual_ml into an error
-        warnings.simplefilter("ignore", DeprecationWarning)
-        spec.loader.exec_module(service)
-    with TestClient(service.ChampionClassifier.to_asgi()) as client:
-        yield client
-    default_config.cache_clear()
+    try:
+        with in_process_service(home.bentoml_home, tmp_path / "logs") as client:
+            yield client
+    finally:
+        default_config.cache_clear()
 
 
 def test_model_answers_strict_json_with_per_class_scores_and_reasons(multiclass_service):
