@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 from datetime import date, timedelta
+from typing import TYPE_CHECKING
 
 import duckdb
 import pandas as pd
-from sklearn.pipeline import Pipeline
 
 from continual_ml.config import DatasetConfig
 from continual_ml.ingestion.partition_checks import failed_partitions
 from continual_ml.training.pipeline import WindowSplit, data_sha256, split_window
 from continual_ml.warehouse import registry
 from continual_ml.warehouse.labelled_rows import labelled_rows
+
+if TYPE_CHECKING:  # a hint only: loading the definitions must not import scikit-learn
+    from sklearn.pipeline import Pipeline
 
 # Hyperparameters worth a column in MLflow and the registry, for the families that have them.
 TRACKED_HYPERPARAMETERS = (
