@@ -1,5 +1,6 @@
 """Loading the Dagster definitions imports no ML library: every run process, sensor tick and
-code server loads them, and only the steps that train, evaluate or render a report need one."""
+code server loads them, and only the steps that train, evaluate or render a report need one.
+Nor anything of the `scale-out` extra: the embedded default runs without it."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import subprocess
 import sys
 
 HEAVY = {"sklearn", "mlflow", "evidently"}
+SCALE_OUT = {"dagster_celery", "celery", "psycopg2", "duckdb_ext"}
 LOADED = "import json, sys, continual_ml.definitions; print(json.dumps(sorted(sys.modules)))"
 
 
@@ -26,3 +28,4 @@ def test_loading_the_definitions_imports_no_sklearn_mlflow_or_evidently(tmp_path
     packages = {name.partition(".")[0] for name in json.loads(loaded.stdout.splitlines()[-1])}
     assert {"dagster", "continual_ml"} <= packages  # the definitions did load
     assert packages & HEAVY == set()
+    assert packages & SCALE_OUT == set()
