@@ -1,0 +1,81 @@
+"""The BentoML internals continual-ml relies on still behave as it relies on them."""
+
+from continual_ml.serving import bentoml_internals
+
+
+def test_the_traffic_metrics_middleware_can_be_replaced_by_a_subclass():
+    original = bentoml_internals.traffic_metrics_middleware()
+    assert isinstance(original, type) and "__call__" in vars(original)
+
+    class Subclass(original):
+        pass
+
+    try:
+        bentoml_internals.replace_traffic_metrics_middleware(Subclass)
+        # the server builds its middleware from this name at start-up
+        from bentoml._internal.server.http import instruments
+
+        assert instruments.RunnerTrafficMetricsMiddleware is Subclass
+    finally:
+        bentoml_internals.replace_traffic_metrics_middleware(original)
+
+
+def test_api_methods_bind_once_onto_the_instance():
+    import bentoml
+
+    @bentoml.service
+    class Echo:
+        @bentoml.api
+        def echo(self, text: str) -> str:
+            return text
+
+    instance = Echo.inner()
+    bentoml_internals.bind_api_methods(instance, Echo)
+    assert set(Echo.apis) == {"echo"}
+    assert "echo" in vars(instance) and instance.echo("a") == "a"
+
+
+def test_the_tracing_and_timeout_middlewares_can_be_replaced_by_subclasses():
+    from bentoml._internal.server.http import traffic
+    from opentelemetry.instrumentation import asgi
+
+    for get, replace, module, name in (
+        (
+            bentoml_internals.tracing_middleware,
+            bentoml_internals.replace_tracing_middleware,
+            asgi,
+            "OpenTelemetryMiddleware",
+        ),
+        (
+            bentoml_internals.timeout_middleware,
+            bentoml_internals.replace_timeout_middleware,
+            traffic,
+            "TimeoutMiddleware",
+        ),
+    ):
+        original = get()
+        assert isinstance(original, type) and "__call__" in vars(original)
+
+        class Subclass(original):
+            pass
+
+        try:
+            replace(Subclass)
+            # BentoML's app factory imports these names when it builds the app
+            assert getattr(module, name) is Subclass
+        finally:
+            replace(original)
+
+
+def test_bentomls_app_factory_builds_its_middlewares_from_those_names():
+    import inspect
+
+    from _bentoml_impl.server.app import ServiceAppFactory
+    from bentoml._internal.server.base_app import BaseAppFactory
+
+    own = inspect.getsource(ServiceAppFactory.middlewares.fget)
+    assert "from opentelemetry.instrumentation.asgi import OpenTelemetryMiddleware" in own
+    assert "RunnerTrafficMetricsMiddleware" in own
+    assert "from .http.traffic import TimeoutMiddleware" in inspect.getsource(
+        BaseAppFactory.middlewares.fget
+    )
