@@ -13,7 +13,7 @@ export DO_NOT_TRACK := 1
 # starts finds them without an activated environment.
 export PATH := $(CURDIR)/.venv/bin:$(PATH)
 
-.PHONY: setup demo test test-unit dev up lint bench bench-tools validate
+.PHONY: setup demo test test-unit dev up lint bench bench-tools validate docs
 
 $(UV):
 	$(PYTHON) -m venv .tools
@@ -47,6 +47,9 @@ validate: setup  ## load and validate the Dagster definitions (on the local home
 
 lint: setup
 	.venv/bin/ruff check . && .venv/bin/ruff format --check .
+
+docs: setup  ## the documentation site, built strictly into site/ (`.venv/bin/mkdocs serve` to browse)
+	NO_MKDOCS_2_WARNING=1 .venv/bin/mkdocs build --strict --site-dir site
 
 # The serving benchmarks' load generator and load balancer, from Debian's packages (as root,
 # as in CI); installed only when missing.

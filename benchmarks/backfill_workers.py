@@ -39,6 +39,7 @@ from pathlib import Path
 from statistics import mean
 
 from benchmarks.backfill import FIRST_DAY, RESULTS, run_cli, write_history
+from benchmarks.stamp import stamp
 
 RESULTS_FILE = RESULTS.with_name("backfill_workers.json")
 QUIET_LOCK = Path("/work/wt/quiet.lock")
@@ -332,7 +333,7 @@ def main(argv: list[str] | None = None) -> dict:
         lock=not args.no_lock,
         warehouse=args.warehouse,
     )
-    Path(args.out).write_text(json.dumps(results, indent=2))
+    Path(args.out).write_text(json.dumps({"stamp": stamp(), **results}, indent=2))
     print(json.dumps(results, indent=2))
     return results
 

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
+from benchmarks.stamp import stamp
 from continual_ml.decisions.gate import GateResult, GateSettings, evaluate_gate
 from continual_ml.decisions.gate_pooling import pool_refusals
 
@@ -95,7 +96,7 @@ def run(
     }
     if output is not None:
         output.parent.mkdir(parents=True, exist_ok=True)
-        output.write_text(json.dumps(report, indent=2))
+        output.write_text(json.dumps({"stamp": stamp(), **report}, indent=2))
     return report
 
 

@@ -31,6 +31,7 @@ import pyarrow as pa
 import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 
+from benchmarks.stamp import stamp
 from continual_ml import ingestion
 from continual_ml.config import default_config
 from continual_ml.demo.synthetic_stream import generate_batch
@@ -173,7 +174,7 @@ def run(
     }
     results["markdown"] = markdown(comparison)
     output.parent.mkdir(parents=True, exist_ok=True)
-    output.write_text(json.dumps(results, indent=2) + "\n")
+    output.write_text(json.dumps({"stamp": stamp(), **results}, indent=2) + "\n")
     return results
 
 

@@ -28,6 +28,7 @@ from time import perf_counter
 import duckdb
 
 from benchmarks.ingestion import CACHE, generate
+from benchmarks.stamp import stamp
 from continual_ml import ingestion
 from continual_ml.config import Paths, default_config
 from continual_ml.warehouse.connection import warehouse_connection, warehouse_location
@@ -136,7 +137,7 @@ def run(
         "markdown": markdown(comparison),
     }
     output.parent.mkdir(parents=True, exist_ok=True)
-    output.write_text(json.dumps(results, indent=2) + "\n")
+    output.write_text(json.dumps({"stamp": stamp(), **results}, indent=2) + "\n")
     return results
 
 

@@ -29,6 +29,7 @@ from pathlib import Path
 
 import httpx
 
+from benchmarks.stamp import stamp
 from continual_ml.app.supervision.live_system import LiveSystem, Ports
 from continual_ml.config import Paths, default_config
 from continual_ml.demo.synthetic_stream import partition_date
@@ -238,7 +239,7 @@ def main(argv: list[str] | None = None) -> dict:
         "recovered": sum("serving" in t for t in trials),
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(results, indent=2))
+    args.out.write_text(json.dumps({"stamp": stamp(), **results}, indent=2))
     for name, stats in results["summary"].items():
         print(f"{name:<28} n={stats['n']:>2} p50 {stats['p50']:6.1f}s  p95 {stats['p95']:6.1f}s")
     return results

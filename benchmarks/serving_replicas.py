@@ -27,6 +27,7 @@ from pathlib import Path
 import httpx
 
 from benchmarks.serving import promote, request_bodies, trained_models
+from benchmarks.stamp import stamp
 from benchmarks.wrk_load import WrkRun, ensure_tool, run_wrk
 from continual_ml.app.supervision.service_process import ServiceProcess, free_port
 
@@ -184,7 +185,7 @@ def run(
     print(markdown(results))
     if output is not None:
         output.parent.mkdir(parents=True, exist_ok=True)
-        output.write_text(json.dumps(results, indent=2))
+        output.write_text(json.dumps({"stamp": stamp(), **results}, indent=2))
     return results
 
 

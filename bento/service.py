@@ -4,14 +4,14 @@ It reads models only from the BentoML model store, logs predictions and feedback
 JSONL files, and never opens the DuckDB warehouse.
 
 `/predict` scores one row as soon as it arrives: the quickest route when the champion is linear
-and scored without scikit-learn. It is answered by the service's own middleware right behind the
-request guard, from the body the guard already checked: BentoML's API endpoint would parse and
-validate the body again, and its routing and request context cost more than scoring the row.
-The trade-off: `/predict` is not a BentoML API (no `bentoml.Context`, no BentoML client method);
-it still passes BentoML's metrics (its per-endpoint counts), tracing and timeout middlewares.
+and scored without scikit-learn. Over HTTP it is answered by the service's own middleware right
+behind the request guard, from the body the guard already checked: BentoML's API endpoint would
+parse and validate the body again, and its routing and request context cost more than scoring
+the row. It still passes BentoML's metrics (its per-endpoint counts), tracing and timeout
+middlewares, and it is a BentoML API as well, so `/schema.json` and BentoML's clients
+(`bentoml.SyncHTTPClient(url).predict(features=...)`) see it, and get the same answers.
 `/predict_batch` scores a client's many rows at once, answered the same way (in a worker thread,
-as BentoML runs a synchronous API); it stays a BentoML API too, so BentoML's clients and
-`/schema.json` list it, and its answers are the same.
+as BentoML runs a synchronous API).
 
 `/predict_rows` takes a few rows that BentoML's adaptive batching merges with other callers'
 into one scoring call: the faster route for many concurrent callers when a scoring call is
@@ -34,7 +34,7 @@ import bentoml  # noqa: E402
 from bentoml.validators import ContentType  # noqa: E402
 
 from continual_ml.config import Paths, default_config  # noqa: E402
-from continual_ml.serving.bentoml_internals import bind_api_methods  # noqa: E402
+from continual_ml.models.bentoml_internals import bind_api_methods  # noqa: E402
 from continual_ml.serving.endpoint_labels import RestorePath, bound_endpoint_labels  # noqa: E402
 from continual_ml.serving.file_scoring import CSV, PARQUET  # noqa: E402
 from continual_ml.serving.follower import ChampionFollower, UnscorableRows, predict_rows  # noqa: E402
@@ -176,6 +176,17 @@ class ChampionClassifier:
             # would fail every caller's: each row is scored alone, and a refused one is marked,
             # so that `RefusedRows` refuses only the request it came in.
             return [self._score_or_refusal(row) for row in rows]
+
+    @bentoml.api
+    def predict(self, features: FeatureRow) -> Prediction:  # type: ignore[valid-type]
+        """Class probabilities and predicted class for one row.
+
+        Over HTTP, `plain_routes.predict_endpoint` answers first, in the same shape.
+        """
+        try:
+            return self._score([features])[0]
+        except UnscorableRows as error:
+            return unscorable(str(error))
 
     @bentoml.api
     def predict_batch(self, rows: BatchRows) -> BatchResponse:

@@ -29,9 +29,11 @@ class _Strict(BaseModel):
 
 
 class FeatureSpec(_Strict):
-    name: str
-    kind: Literal["numeric", "categorical", "boolean"]
-    categories: tuple[str, ...] = ()
+    name: str = Field(description="the column's name in your files")
+    kind: Literal["numeric", "categorical", "boolean"] = Field(description="how it is checked")
+    categories: tuple[str, ...] = Field(
+        (), description="categorical only: every value accepted (others are quarantined)"
+    )
     min: float | None = Field(None, description="numeric only: smallest value accepted")
     max: float | None = Field(None, description="numeric only: largest value accepted")
     nullable: bool = Field(False, description="whether a row may leave this feature empty")
@@ -57,38 +59,44 @@ class FeatureSpec(_Strict):
 class StreamSettings(_Strict):
     """The built-in synthetic stream: seeded daily batches with drift from `drift_day` on."""
 
-    seed: int = 7
-    start_date: date = date(2026, 1, 1)
-    rows_per_day: int = Field(2000, gt=0)
-    drift_day: int = Field(8, ge=0)
+    seed: int = Field(7, description="the stream's random seed")
+    start_date: date = Field(date(2026, 1, 1), description="the stream's first day")
+    rows_per_day: int = Field(2000, gt=0, description="rows in each day's batch")
+    drift_day: int = Field(8, ge=0, description="the day (from 0) the drift starts")
     drift_width_days: int = Field(0, ge=0, description="0 for abrupt drift, else gradual")
 
 
 class ModelSettings(_Strict):
     family: Literal[
         "logistic_regression", "random_forest", "hist_gradient_boosting", "lightgbm"
-    ] = "logistic_regression"
-    training_window_days: int = Field(3, ge=1)
-    holdout_fraction: float = Field(0.3, gt=0, lt=1)
+    ] = Field("logistic_regression", description="the scikit-learn model trained (or LightGBM)")
+    training_window_days: int = Field(3, ge=1, description="partitions a candidate trains on")
+    holdout_fraction: float = Field(
+        0.3, gt=0, lt=1, description="the newest share of the last partition held out"
+    )
     min_holdout_rows: int = Field(
         200,
         ge=0,
         description="the gate's least holdout, taken from recent partitions on small days",
     )
-    random_state: int = 0
+    random_state: int = Field(0, description="the model's seed")
     search: bool = Field(False, description="tune hyperparameters with time-ordered CV")
-    search_iterations: int = Field(6, ge=1)
-    cv_splits: int = Field(3, ge=2)
+    search_iterations: int = Field(6, ge=1, description="candidates the search tries")
+    cv_splits: int = Field(3, ge=2, description="time-ordered folds of the search")
     slice_column: str | None = Field(None, description="report metrics per value of this column")
 
 
 class PolicySettings(_Strict):
-    drift_share_threshold: float = Field(0.3, gt=0, le=1)
+    drift_share_threshold: float = Field(
+        0.3, gt=0, le=1, description="share of drifted features that counts a partition drifted"
+    )
     min_improvement: float = Field(
         0.0, ge=0, description="the gate's minimum effect, in units of `gate_metric`"
     )
-    gate_metric: Literal["accuracy", "log_loss", "brier"] = "accuracy"
-    gate_alpha: float = Field(0.05, gt=0, lt=1)
+    gate_metric: Literal["accuracy", "log_loss", "brier"] = Field(
+        "accuracy", description="the per-row metric the gate compares"
+    )
+    gate_alpha: float = Field(0.05, gt=0, lt=1, description="the gate's significance level")
     require_approval: bool = Field(False, description="candidates that pass wait for a human")
     consecutive_partitions: int = Field(1, ge=1, description="drifted partitions in a row")
     max_performance_drop: float = Field(
@@ -115,24 +123,24 @@ class PolicySettings(_Strict):
 
 
 class DatasetConfig(_Strict):
-    name: str
-    features: tuple[FeatureSpec, ...]
-    label: str = "label"
+    name: str = Field(description="the dataset's name")
+    features: tuple[FeatureSpec, ...] = Field(description="the model's input columns")
+    label: str = Field("label", description="the label column")
     classes: tuple[StrictInt, ...] | tuple[StrictStr, ...] = Field(
         (0, 1),
         description="the labels, all integers or all text; [0, 1] is binary (1 the positive class)",
     )
     # The names these columns have in the files users drop; `observations` always calls them
     # `row_id` and `event_time`.
-    id_column: str = "row_id"
-    event_time_column: str = "event_time"
-    partition_grain: Literal["day"] = "day"
+    id_column: str = Field("row_id", description="the column that identifies a row")
+    event_time_column: str = Field("event_time", description="the column that dates a row")
+    partition_grain: Literal["day"] = Field("day", description="partitions are days")
     first_day: date | None = Field(
         None, description="the day partitions start: your data's first day (default: the stream's)"
     )
-    stream: StreamSettings = StreamSettings()
-    model: ModelSettings = ModelSettings()
-    policy: PolicySettings = PolicySettings()
+    stream: StreamSettings = Field(StreamSettings(), description="the demo's synthetic stream")
+    model: ModelSettings = Field(ModelSettings(), description="what is trained, and how")
+    policy: PolicySettings = Field(PolicySettings(), description="when to retrain and promote")
 
     @field_validator("classes", mode="before")
     @classmethod

@@ -38,59 +38,203 @@ class Settings(BaseSettings):
     )
 
     # Where state lives (the embedded default keeps it all under `home`)
-    home: Path = Field(Path(".continual_ml"), alias="CONTINUAL_ML_HOME")
-    config_path: Path | None = Field(None, alias="CONTINUAL_ML_CONFIG")
-    warehouse: Path | None = Field(None, alias="CONTINUAL_ML_WAREHOUSE")
-    landing_dir: Path | None = Field(None, alias="CONTINUAL_ML_LANDING_DIR")
-    prediction_log_dir: Path | None = Field(None, alias="CONTINUAL_ML_PREDICTION_LOG_DIR")
-    dagster_home: Path | None = Field(None, alias="DAGSTER_HOME")
-    bentoml_home: Path | None = Field(None, alias="BENTOML_HOME")
-    mlflow_tracking_uri: str | None = Field(None, alias="MLFLOW_TRACKING_URI")
+    home: Path = Field(
+        Path(".continual_ml"),
+        alias="CONTINUAL_ML_HOME",
+        description="the one folder the embedded default keeps its state in",
+    )
+    config_path: Path | None = Field(
+        None, alias="CONTINUAL_ML_CONFIG", description="your dataset's YAML (unset: the demo's)"
+    )
+    warehouse: Path | None = Field(
+        None,
+        alias="CONTINUAL_ML_WAREHOUSE",
+        description="the DuckDB file (unset: warehouse.duckdb in the home)",
+    )
+    landing_dir: Path | None = Field(
+        None,
+        alias="CONTINUAL_ML_LANDING_DIR",
+        description="the folder watched for files (unset: landing/ in the home)",
+    )
+    prediction_log_dir: Path | None = Field(
+        None,
+        alias="CONTINUAL_ML_PREDICTION_LOG_DIR",
+        description="where the service writes its logs (unset: prediction_logs/ in the home)",
+    )
+    dagster_home: Path | None = Field(
+        None,
+        alias="DAGSTER_HOME",
+        description="Dagster's instance (unset: dagster_home/ in the home)",
+    )
+    bentoml_home: Path | None = Field(
+        None,
+        alias="BENTOML_HOME",
+        description="BentoML's model store (unset: bentoml/ in the home)",
+    )
+    mlflow_tracking_uri: str | None = Field(
+        None,
+        alias="MLFLOW_TRACKING_URI",
+        description="MLflow's tracking store (unset: mlflow.db in the home)",
+    )
     # The warehouse: the DuckDB file above (default), or DuckLake, its catalog in Postgres and
     # its data on an S3-compatible object store or in a folder (see docs/scaling.md)
     warehouse_backend: Literal["duckdb", "ducklake"] = Field(
-        "duckdb", alias="CONTINUAL_ML_WAREHOUSE_BACKEND"
+        "duckdb",
+        alias="CONTINUAL_ML_WAREHOUSE_BACKEND",
+        description="ducklake: the multi-writer warehouse instead of the file",
     )
     # A libpq connection string ("host=... port=... dbname=... user=... password=..."): secret
-    ducklake_catalog: SecretStr | None = Field(None, alias=DUCKLAKE_CATALOG_ENV)
-    ducklake_data_path: str | None = Field(None, alias="CONTINUAL_ML_DUCKLAKE_DATA_PATH")
-    s3_endpoint: str | None = Field(None, alias="CONTINUAL_ML_S3_ENDPOINT")
-    s3_access_key_id: str | None = Field(None, alias="CONTINUAL_ML_S3_ACCESS_KEY_ID")
-    s3_secret_access_key: SecretStr | None = Field(None, alias=S3_SECRET_ENV)
-    s3_region: str = Field("us-east-1", alias="CONTINUAL_ML_S3_REGION")
-    s3_use_ssl: bool = Field(True, alias="CONTINUAL_ML_S3_USE_SSL")
-    s3_url_style: Literal["path", "vhost"] = Field("path", alias="CONTINUAL_ML_S3_URL_STYLE")
+    ducklake_catalog: SecretStr | None = Field(
+        None,
+        alias=DUCKLAKE_CATALOG_ENV,
+        description="DuckLake's catalog: a libpq string, host=... dbname=... user=... password=...",
+    )
+    ducklake_data_path: str | None = Field(
+        None,
+        alias="CONTINUAL_ML_DUCKLAKE_DATA_PATH",
+        description="where DuckLake writes its Parquet files: s3://bucket/prefix/ or a folder",
+    )
+    s3_endpoint: str | None = Field(
+        None,
+        alias="CONTINUAL_ML_S3_ENDPOINT",
+        description="an S3-compatible store's host:port (unset: AWS)",
+    )
+    s3_access_key_id: str | None = Field(
+        None, alias="CONTINUAL_ML_S3_ACCESS_KEY_ID", description="the object store's access key"
+    )
+    s3_secret_access_key: SecretStr | None = Field(
+        None, alias=S3_SECRET_ENV, description="the object store's secret key"
+    )
+    s3_region: str = Field(
+        "us-east-1", alias="CONTINUAL_ML_S3_REGION", description="the object store's region"
+    )
+    s3_use_ssl: bool = Field(
+        True, alias="CONTINUAL_ML_S3_USE_SSL", description="reach the object store over TLS"
+    )
+    s3_url_style: Literal["path", "vhost"] = Field(
+        "path",
+        alias="CONTINUAL_ML_S3_URL_STYLE",
+        description="path- or virtual-host-style object URLs",
+    )
     # The pipeline
-    duckdb_memory: str = Field("1GB", alias="CONTINUAL_ML_DUCKDB_MEMORY")
+    duckdb_memory: str = Field(
+        "1GB",
+        alias="CONTINUAL_ML_DUCKDB_MEMORY",
+        description="DuckDB's memory limit in runs (it spills beyond)",
+    )
     # `continual-ml ingest`'s progress: on (1) or off (0); unset, on a terminal or a large file
-    progress: bool | None = Field(None, alias="CONTINUAL_ML_PROGRESS")
-    keep_reports: int = Field(60, ge=1, alias="CONTINUAL_ML_KEEP_REPORTS")
-    sensor_seconds: int = Field(5, ge=1, alias="CONTINUAL_ML_SENSOR_SECONDS")
-    dagster_ui_url: str = Field("http://127.0.0.1:3000", alias="CONTINUAL_ML_DAGSTER_UI_URL")
-    mlflow_ui_url: str = Field("http://127.0.0.1:5000", alias="CONTINUAL_ML_MLFLOW_UI_URL")
-    code_server_port: int | None = Field(None, alias="DAGSTER_CODE_SERVER_PORT")
-    slack_webhook_url: SecretStr | None = Field(None, alias=SLACK_ENV)
-    discord_webhook_url: SecretStr | None = Field(None, alias=DISCORD_ENV)
+    progress: bool | None = Field(
+        None,
+        alias="CONTINUAL_ML_PROGRESS",
+        description="`ingest` progress: 1 always, 0 never; unset, on a terminal or a large file",
+    )
+    keep_reports: int = Field(
+        60,
+        ge=1,
+        alias="CONTINUAL_ML_KEEP_REPORTS",
+        description="Evidently HTML reports kept (the newest days)",
+    )
+    sensor_seconds: int = Field(
+        5,
+        ge=1,
+        alias="CONTINUAL_ML_SENSOR_SECONDS",
+        description="how often the sensors tick (the daemon wakes every 5 s)",
+    )
+    dagster_ui_url: str = Field(
+        "http://127.0.0.1:3000",
+        alias="CONTINUAL_ML_DAGSTER_UI_URL",
+        description="where links to Dagster in metadata and alerts point",
+    )
+    mlflow_ui_url: str = Field(
+        "http://127.0.0.1:5000",
+        alias="CONTINUAL_ML_MLFLOW_UI_URL",
+        description="where links to MLflow in metadata and alerts point",
+    )
+    code_server_port: int | None = Field(
+        None,
+        alias="DAGSTER_CODE_SERVER_PORT",
+        description="the code server's port under `up` (unset: a free port)",
+    )
+    slack_webhook_url: SecretStr | None = Field(
+        None, alias=SLACK_ENV, description="a Slack incoming webhook for alerts"
+    )
+    discord_webhook_url: SecretStr | None = Field(
+        None, alias=DISCORD_ENV, description="a Discord webhook for alerts"
+    )
     # Runs on workers (the scale-out profile): where a run's steps execute, and the Celery
     # broker and result backend both the runs and the workers use (URLs with a password)
-    executor: Literal["in_process", "celery"] = Field("in_process", alias="CONTINUAL_ML_EXECUTOR")
-    celery_broker_url: SecretStr | None = Field(None, alias=CELERY_BROKER_ENV)
-    celery_backend_url: SecretStr | None = Field(None, alias=CELERY_BACKEND_ENV)
-    # The service, and its clients
-    service_url: str = Field("http://127.0.0.1:3001", alias="CONTINUAL_ML_SERVICE_URL")
-    api_token: SecretStr | None = Field(None, alias="CONTINUAL_ML_API_TOKEN")
-    unknown_category: Literal["reject", "map"] = Field(
-        "reject", alias="CONTINUAL_ML_UNKNOWN_CATEGORY"
+    executor: Literal["in_process", "celery"] = Field(
+        "in_process",
+        alias="CONTINUAL_ML_EXECUTOR",
+        description="where a run's steps execute: in its process, or on `continual-ml worker`s",
     )
-    max_rows: int = Field(10_000, ge=1, alias="CONTINUAL_ML_MAX_ROWS")
-    adaptive_batch_rows: int = Field(64, ge=1, alias="CONTINUAL_ML_ADAPTIVE_BATCH_ROWS")
-    max_body_bytes: int = Field(8 * MIB, ge=1, alias="CONTINUAL_ML_MAX_BODY_BYTES")
-    max_file_bytes: int = Field(64 * MIB, ge=1, alias="CONTINUAL_ML_MAX_FILE_BYTES")
-    per_request_telemetry: bool = Field(False, alias="CONTINUAL_ML_PER_REQUEST_TELEMETRY")
-    model_poll_seconds: float = Field(1.0, gt=0, alias="CONTINUAL_ML_MODEL_POLL_SECONDS")
+    celery_broker_url: SecretStr | None = Field(
+        None,
+        alias=CELERY_BROKER_ENV,
+        description="with celery: the broker, Postgres through SQLAlchemy (sqla+postgresql+psycopg2://...)",
+    )
+    celery_backend_url: SecretStr | None = Field(
+        None,
+        alias=CELERY_BACKEND_ENV,
+        description="with celery: the result backend (db+postgresql+psycopg2://...)",
+    )
+    # The service, and its clients
+    service_url: str = Field(
+        "http://127.0.0.1:3001",
+        alias="CONTINUAL_ML_SERVICE_URL",
+        description="the service `continual-ml score` calls",
+    )
+    api_token: SecretStr | None = Field(
+        None,
+        alias="CONTINUAL_ML_API_TOKEN",
+        description="the bearer token the service requires on its scoring and feedback routes",
+    )
+    unknown_category: Literal["reject", "map"] = Field(
+        "reject",
+        alias="CONTINUAL_ML_UNKNOWN_CATEGORY",
+        description="map: score an unseen category as unknown instead of refusing the row",
+    )
+    max_rows: int = Field(
+        10_000,
+        ge=1,
+        alias="CONTINUAL_ML_MAX_ROWS",
+        description="rows a /predict_batch request may send",
+    )
+    adaptive_batch_rows: int = Field(
+        64,
+        ge=1,
+        alias="CONTINUAL_ML_ADAPTIVE_BATCH_ROWS",
+        description="rows a /predict_rows request may send, and per merged scoring call",
+    )
+    max_body_bytes: int = Field(
+        8 * MIB,
+        ge=1,
+        alias="CONTINUAL_ML_MAX_BODY_BYTES",
+        description="the largest /predict_batch body",
+    )
+    max_file_bytes: int = Field(
+        64 * MIB,
+        ge=1,
+        alias="CONTINUAL_ML_MAX_FILE_BYTES",
+        description="the largest /score_file body",
+    )
+    per_request_telemetry: bool = Field(
+        False,
+        alias="CONTINUAL_ML_PER_REQUEST_TELEMETRY",
+        description="BentoML's access log and tracing on the scoring routes",
+    )
+    model_poll_seconds: float = Field(
+        1.0,
+        gt=0,
+        alias="CONTINUAL_ML_MODEL_POLL_SECONDS",
+        description="how often the service looks for a new champion",
+    )
     # Names this service replica in its log files; unset, the hostname (unique per host)
     replica_id: str | None = Field(
-        None, pattern=r"^[A-Za-z0-9][A-Za-z0-9.-]{0,62}$", alias="CONTINUAL_ML_REPLICA_ID"
+        None,
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9.-]{0,62}$",
+        alias="CONTINUAL_ML_REPLICA_ID",
+        description="names this service replica in its log files (unset: the hostname)",
     )
 
     @classmethod

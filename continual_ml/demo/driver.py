@@ -24,7 +24,7 @@ from continual_ml.demo.synthetic_stream import batch_file, generate_batch, parti
 
 HOME_MARKER = ".continual_ml_home"
 # The runs' own event logs stay complete in the Dagster instance; the console shows the timeline
-# (a candidate the gate refuses fails its run by design: the timeline says so in one line).
+# (a candidate the gate refuses is a decision, not a failure: the timeline says so in one line).
 QUIET_RUN_CONFIG = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
 REQUEST_ROWS = 500
 # Where the demo writes each day's batch before landing it.
@@ -95,7 +95,8 @@ class LoopDriver:
             instance=self.instance,
             tags=tags or {},
             run_config=QUIET_RUN_CONFIG,
-            raise_on_error=False,  # a candidate the gate refuses fails its run, as in the UI
+            # a broken candidate fails its run; the timeline reports it rather than raising
+            raise_on_error=False,
         )
         decisions = result.asset_materializations_for_node("champion_model")
         if decisions:
@@ -121,7 +122,7 @@ class LoopDriver:
         """The drift sensor's ticks and cursor in the instance, where the daemon of a later
         `dagster dev` (the code location of pyproject.toml) shows them and carries on."""
         if self._drift_ticks is None:
-            from continual_ml.app.sensor_ticks import SensorTicks
+            from continual_ml.app.supervision.dagster_internals import SensorTicks
             from continual_ml.app.supervision.service_process import REPO_ROOT
 
             sensor = self.defs.resolve_sensor_def("drift_retrain_sensor")

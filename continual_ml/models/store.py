@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from continual_ml.config import DatasetConfig
-from continual_ml.models.bentoml_store import create_model, model_store
+from continual_ml.models.bentoml_internals import create_model, model_store
 
 SERVED_MODEL_NAME = "continual_ml_champion"
 ARTIFACT_FILE = "model.skops"

@@ -8,7 +8,7 @@ full URL and matches it against the excluded patterns before passing it on, ~5% 
 
 from __future__ import annotations
 
-from continual_ml.serving.bentoml_internals import replace_tracing_middleware, tracing_middleware
+from continual_ml.models.bentoml_internals import replace_tracing_middleware, tracing_middleware
 
 
 def untraced_paths(paths: frozenset[str]) -> None:

@@ -1,5 +1,6 @@
 """The ingestion benchmark across warehouse backends: every row lands in each, and DuckLake's
-cost against the DuckDB file stays within what was measured (README, docs/scaling.md)."""
+cost against the DuckDB file stays within what was measured
+(`benchmarks/results/ingestion_backends.json`)."""
 
 import pytest
 

@@ -119,7 +119,7 @@ def test_make_reuses_the_environment(tmp_path):
 
 
 @pytest.mark.parametrize(
-    "target", ["demo", "test", "test-unit", "dev", "up", "lint", "bench", "validate"]
+    "target", ["demo", "test", "test-unit", "dev", "up", "lint", "bench", "validate", "docs"]
 )
 def test_every_make_target_sets_up_first(target):
     """Each README target installs what it needs itself (nothing installed by hand)."""

@@ -31,7 +31,7 @@ class Ports:
     webserver: int = 3000
     mlflow: int = 5000
     service: int = 3001
-    # The README's DAGSTER_CODE_SERVER_PORT pins it (a firewall, a second tool); else any free one.
+    # DAGSTER_CODE_SERVER_PORT (a setting) pins it (a firewall, a second tool); else any free one.
     code_server: int = field(default_factory=lambda: _code_server_port() or free_port())
 
     @classmethod
@@ -224,9 +224,9 @@ class CodeServerPing:
         self._pending: Future | None = None
 
     def _ping(self) -> None:
-        from dagster._grpc.client import DagsterGrpcClient
+        from continual_ml.app.supervision.dagster_internals import code_server_answers
 
-        DagsterGrpcClient(port=self.port, host="127.0.0.1").ping("supervisor")
+        code_server_answers(self.port)
 
     def answers(self) -> bool:
         if self._pending is not None and not self._pending.done():

@@ -1,13 +1,24 @@
-"""Sensor ticks evaluated outside the daemon, kept where the daemon keeps its own.
+"""Every use of Dagster internals, in one place, each where Dagster has no public API for it.
 
-The demo evaluates sensors in its own process, so it can run each requested retrain before the
-next simulated day. Dagster records nothing for such an evaluation: the Automation page would
-show no tick, and the daemon of a later `dagster dev` would start the sensor without a cursor
-and judge every partition again. Dagster has no public API to record a tick, so this is the one
-module that touches its internals: the instigator state and tick records of the schedule storage,
-keyed by the selector `dagster dev` computes for the code location it loads from `[tool.dagster]`
-in pyproject.toml. continual_ml_tests/integration/test_sensor_ticks.py fails if that changes
-under it.
+- Sensor ticks evaluated outside the daemon, kept where the daemon keeps its own (`SensorTicks`).
+  The demo evaluates sensors in its own process, so it can run each requested retrain before the
+  next simulated day. Dagster records nothing for such an evaluation (`build_sensor_context` plus
+  `evaluate_tick` is public, recording its tick is not): the Automation page would show no tick,
+  and the daemon of a later `dagster dev` would start the sensor without a cursor and judge every
+  partition again. Measured by integration/test_sensor_ticks.py: with the ticks recorded here,
+  Dagster's own daemon iteration continues from cursor 2; without them, from 0. The internals
+  used are the instigator state and tick records of the schedule storage, keyed by the selector
+  `dagster dev` computes for the code location of `[tool.dagster]` in pyproject.toml.
+- A ping of the code server that reaches its gRPC child (`code_server_answers`). The public
+  `dagster api grpc-health-check -p PORT` asks the gRPC health service of the outer
+  `dagster code-server start` process, which answers SERVING after its gRPC child was killed
+  (measured: exit 0, "gRPC connection successful", 2 s after `kill -9` of the child, while this
+  ping failed with DagsterUserCodeUnreachableError), so the supervisor would never restart it;
+  and as a command it costs ~1.0 s of CPU per check (`time dagster api grpc-health-check -p 1`:
+  user 0.91 s + sys 0.16 s), a fifth of a core at the supervisor's 5 s health interval.
+
+continual_ml_tests/integration/test_sensor_ticks.py and test_live_supervision.py fail, by name,
+if a Dagster upgrade changes what is relied on here.
 """
 
 from __future__ import annotations
@@ -109,3 +120,11 @@ class SensorTicks:
             )
         else:
             self.instance.update_instigator_state(state.with_data(new_data))
+
+
+def code_server_answers(port: int, host: str = "127.0.0.1") -> None:
+    """Ping the code server at `port`; the ping is forwarded to its gRPC child, so this raises
+    when that child is gone even though the outer server still accepts connections."""
+    from dagster._grpc.client import DagsterGrpcClient  # heavy import, only where it is used
+
+    DagsterGrpcClient(port=port, host=host).ping("supervisor")

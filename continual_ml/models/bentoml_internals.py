@@ -1,5 +1,8 @@
-"""Every use of BentoML internals by the service, in one place, each where BentoML has no public
-API for it (the model store's one, a store at a given folder, is `models/bentoml_store.py`).
+"""Every use of BentoML internals, in one place, each where BentoML has no public API for it.
+
+- The model store at a given folder: `bentoml.models` works on the process-wide store fixed by
+  `BENTOML_HOME` when bentoml is first imported, but promotion, tests and the demo each write to
+  their own home in one process.
 
 - The traffic-metrics middleware: BentoML labels its metrics by raw request path and has no
   setting to bound them (see `endpoint_labels`).
@@ -15,6 +18,8 @@ that moves them fails there, by name, rather than somewhere in serving.
 """
 
 from __future__ import annotations
+
+from pathlib import Path
 
 
 def traffic_metrics_middleware() -> type:
@@ -76,3 +81,19 @@ def bind_api_methods(instance, service) -> None:
     """
     for name in service.apis:
         instance.__dict__[name] = getattr(instance, name)
+
+
+def model_store(bentoml_home: Path):
+    """BentoML's model store under `bentoml_home` (its `models` folder)."""
+    from bentoml._internal.models import ModelStore  # heavy import, only where it is used
+
+    return ModelStore(Path(bentoml_home) / "models")
+
+
+def create_model(bentoml_home: Path, tag: str, labels: dict, metadata: dict):
+    """`bentoml.models.create` into the store under `bentoml_home` rather than the default one."""
+    import bentoml
+
+    return bentoml.models.create(
+        tag, labels=labels, metadata=metadata, _model_store=model_store(bentoml_home)
+    )

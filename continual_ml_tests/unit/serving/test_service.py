@@ -1,22 +1,24 @@
-"""The BentoML service started for real on a loopback port, following a real model store."""
+"""The BentoML service's app in process (`Service.to_asgi()`), following a real model store.
 
-import asyncio
+BentoML's own client against a real `bentoml serve`: integration/test_bentoml_client.py.
+"""
+
 import json
 import os
 import re
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 
-import httpx
 import pandas as pd
 import pytest
 
-from continual_ml.app.supervision.service_process import ServiceProcess
 from continual_ml.config import default_config
 from continual_ml.demo.synthetic_stream import generate_batch, partition_date
 from continual_ml.models.store import export_champion
-from continual_ml.serving.prediction_log import OPEN_SUFFIX, RotatingJsonlWriter, closed_logs
+from continual_ml.serving.prediction_log import RotatingJsonlWriter, closed_logs
 from continual_ml.training.pipeline import fit_candidate, serialize_model
+from continual_ml_tests.support.in_process_service import in_process_service
 
 ROW = {"x0": 0.5, "x1": -1.0, "x2": 0.0, "x3": 1.0, "x4": 0.2, "segment": "north"}
 TOKEN = "test-token-8f2c"
@@ -52,14 +54,27 @@ def export(store, version, models, sha256=None):
 def service(tmp_path_factory, models):
     root = tmp_path_factory.mktemp("service")
     export(root / "bentoml", 1, models)
-    running = ServiceProcess(root / "bentoml", root / "service.log", root / "logs")
-    running.store = root / "bentoml"
-    with running:
-        yield running
+    with in_process_service(root / "bentoml", root / "logs") as client:
+        client.store = root / "bentoml"
+        yield client
 
 
 def post(service, path, body, **kwargs):
-    return httpx.post(f"{service.url}{path}", json=body, timeout=10, **kwargs)
+    return service.post(path, json=body, **kwargs)
+
+
+def describe(service) -> dict:
+    return service.get("/model").json()
+
+
+def wait_for_version(service, version: int, timeout_seconds: float = 30.0) -> float:
+    """Seconds until the service answers with `version`."""
+    started = time.monotonic()
+    while time.monotonic() - started < timeout_seconds:
+        if describe(service)["model_version"] == version:
+            return time.monotonic() - started
+        time.sleep(0.2)
+    raise TimeoutError(f"service still not serving v{version} after {timeout_seconds}s")
 
 
 def test_one_row_gets_probabilities_class_version_and_id(service):
@@ -83,27 +98,9 @@ def test_many_rows_come_back_in_order_from_one_model(service):
         )
 
 
-def test_bentomls_own_client_still_finds_and_calls_the_batch_api(service):
-    import bentoml
-
-    rows = [ROW, {**ROW, "x0": -3.0}]
-    expected = post(service, "/predict_batch", {"rows": rows}).json()
-    with bentoml.SyncHTTPClient(service.url) as client:
-        answered = client.predict_batch(rows=rows)
-    answered = answered if isinstance(answered, dict) else answered.model_dump()
-    assert answered["model_version"] == expected["model_version"] == 1
-    assert [p["probabilities"] for p in answered["predictions"]] == [
-        p["probabilities"] for p in expected["predictions"]
-    ]
-    # two requests, two sets of prediction ids: each was scored and logged on its own
-    assert {p["prediction_id"] for p in answered["predictions"]}.isdisjoint(
-        p["prediction_id"] for p in expected["predictions"]
-    )
-
-
 def merged_calls(service) -> tuple[float, float]:
     """Requests BentoML's dispatcher has passed to `predict_rows`, and in how many calls."""
-    metrics = httpx.get(f"{service.url}/metrics", timeout=10).text
+    metrics = service.get("/metrics").text
     found = dict(
         re.findall(r"adaptive_batch_size_(sum|count)\{[^}]*predict_rows[^}]*\} (\S+)", metrics)
     )
@@ -115,13 +112,9 @@ def test_concurrent_rows_are_merged_yet_each_caller_gets_its_own_answers(service
     expected = [post(service, "/predict", {"features": r}).json() for r in rows]
     requests_before, calls_before = merged_calls(service)
 
-    async def send_all():
-        async with httpx.AsyncClient(base_url=service.url, timeout=30) as client:
-            return await asyncio.gather(
-                *(client.post("/predict_rows", json={"rows": [r]}) for r in rows * 4)
-            )
-
-    answers = asyncio.run(send_all())
+    with ThreadPoolExecutor(len(rows)) as threads:  # the app's event loop has them at once
+        sent = threads.map(lambda r: post(service, "/predict_rows", {"rows": [r]}), rows * 4)
+        answers = list(sent)
     requests_after, calls_after = merged_calls(service)
     assert {a.status_code for a in answers} == {200}
     for answer, single in zip(answers, expected * 4, strict=True):
@@ -171,31 +164,25 @@ def test_a_malformed_request_is_a_4xx_naming_the_field(service, path, body, stat
 @pytest.mark.parametrize("literal", ["NaN", "Infinity", "-Infinity"])
 def test_non_finite_numbers_are_refused(service, literal):
     body = '{"features": {"x0": %s, "x1": 0, "x2": 0, "x3": 0, "x4": 0, "segment": "east"}}'
-    response = httpx.post(
-        f"{service.url}/predict",
-        content=body % literal,
-        headers={"content-type": "application/json"},
-        timeout=10,
+    response = service.post(
+        "/predict", content=body % literal, headers={"content-type": "application/json"}
     )
     assert response.status_code == 400 and "x0" in response.text
 
 
 def test_wrong_content_type_and_oversized_body_are_refused_up_front(service):
-    wrong = httpx.post(
-        f"{service.url}/predict", content="x0=1", headers={"content-type": "text/plain"}, timeout=10
-    )
+    wrong = service.post("/predict", content="x0=1", headers={"content-type": "text/plain"})
     assert wrong.status_code == 415 and "content-type" in wrong.text
-    huge = httpx.post(
-        f"{service.url}/predict_batch",
+    huge = service.post(
+        "/predict_batch",
         content=b"{" + b" " * (9 * 1024 * 1024),
         headers={"content-type": "application/json"},
-        timeout=30,
     )
     assert huge.status_code == 413 and "body" in huge.text
 
 
 def test_get_model_describes_the_serving_model(service):
-    described = httpx.get(f"{service.url}/model", timeout=10).json()
+    described = describe(service)
     assert described["model_version"] == 1
     assert described["training_start"] == "2026-01-01"
     assert described["metrics"] == {"accuracy": 0.9}
@@ -236,11 +223,10 @@ def test_swaps_under_load_fail_no_request_and_keep_order(service, models):
     stop = threading.Event()
 
     def hammer(outcomes):
-        with httpx.Client(base_url=service.url, timeout=10) as client:
-            while not stop.is_set():
-                response = client.post("/predict", json={"features": ROW})
-                version = response.json().get("model_version") if response.is_success else None
-                outcomes.append((response.status_code, version))
+        while not stop.is_set():
+            response = post(service, "/predict", {"features": ROW})
+            version = response.json().get("model_version") if response.is_success else None
+            outcomes.append((response.status_code, version))
 
     clients = [threading.Thread(target=hammer, args=(o,)) for o in per_client]
     for client in clients:
@@ -251,7 +237,7 @@ def test_swaps_under_load_fail_no_request_and_keep_order(service, models):
             time.sleep(0.01)
         for version in (2, 3, 1):  # two promotions, then a rollback to v1
             export(service.store, version, models)
-            waits.append(service.wait_for_version(version, timeout_seconds=20))
+            waits.append(wait_for_version(service, version, timeout_seconds=20))
             n_before = [len(o) for o in per_client]
             while any(len(o) < n + 10 for o, n in zip(per_client, n_before, strict=True)):
                 time.sleep(0.01)
@@ -265,70 +251,33 @@ def test_swaps_under_load_fail_no_request_and_keep_order(service, models):
         # Each client's requests are sequential, so it sees the versions in promotion order.
         versions = [v for i, (_, v) in enumerate(outcomes) if i == 0 or outcomes[i - 1][1] != v]
         assert versions == [1, 2, 3, 1]
-    metrics = httpx.get(f"{service.url}/metrics", timeout=10).text
+    metrics = service.get("/metrics").text
     assert re.search(r'continual_ml_serving_model_version\{pid="\d+"\} 1\.0', metrics)
     assert 'continual_ml_model_swaps_total{outcome="swapped"}' in metrics
     assert 'continual_ml_predictions_total{model_version="3",predicted_class=' in metrics
 
 
 def test_a_model_that_fails_verification_is_not_swapped_in(service, models):
-    before = service.served_version()
+    before = describe(service)["model_version"]
+    failed_before = swaps_failed(service)
     export(service.store, 3, models, sha256="0" * 64)  # the hash does not match the bytes
     for _ in range(50):
-        described = service.describe()
+        described = describe(service)
         if described["last_swap_error"]:
             break
         time.sleep(0.2)
     assert "hash" in described["last_swap_error"]
     assert described["model_version"] == before
     assert post(service, "/predict", {"features": ROW}).json()["model_version"] == before
-    assert (
-        'continual_ml_model_swaps_total{outcome="failed"} 1.0'
-        in httpx.get(f"{service.url}/metrics", timeout=10).text
-    )
+    assert swaps_failed(service) == failed_before + 1
 
 
-def test_with_a_token_predictions_need_it_and_health_stays_open(tmp_path, models):
-    secured = ServiceProcess(
-        tmp_path / "bentoml",
-        tmp_path / "service.log",
-        tmp_path / "logs",
-        extra_env={"CONTINUAL_ML_API_TOKEN": TOKEN},
+def swaps_failed(service) -> float:
+    """Swaps refused so far in this process (the counter is the process's, as in a worker)."""
+    found = re.findall(
+        r'continual_ml_model_swaps_total\{outcome="failed"\} (\S+)', service.get("/metrics").text
     )
-    secured.start(wait_ready=False)
-    try:
-        deadline = time.monotonic() + 60
-        while True:  # up, but no model yet: not ready
-            try:
-                if httpx.get(f"{secured.url}/livez", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                assert time.monotonic() < deadline
-                time.sleep(0.3)
-        assert httpx.get(f"{secured.url}/readyz", timeout=5).status_code == 503
-        export(tmp_path / "bentoml", 2, models)
-        secured.wait_ready(30)
-        assert post(secured, "/predict", {"features": ROW}).status_code == 401
-        assert post(secured, "/predict_rows", {"rows": [ROW]}).status_code == 401
-        wrong = post(secured, "/predict", {"features": ROW}, headers={"authorization": "Bearer no"})
-        assert wrong.status_code == 401
-        right = post(
-            secured, "/predict", {"features": ROW}, headers={"authorization": f"Bearer {TOKEN}"}
-        )
-        assert right.status_code == 200 and right.json()["model_version"] == 2
-        assert httpx.get(f"{secured.url}/metrics", timeout=5).status_code == 200
-        assert httpx.get(f"{secured.url}/model", timeout=5).status_code == 200
-    finally:
-        secured.stop()
-    assert TOKEN not in (tmp_path / "service.log").read_text()
-    # Stopping closes the open log: what was served can be ingested, nothing is left half-written.
-    assert not list((tmp_path / "logs").glob(f"*{OPEN_SUFFIX}"))
-    logged = [
-        json.loads(line)
-        for path in closed_logs(tmp_path / "logs")
-        for line in path.read_text().splitlines()
-    ]
-    assert right.json()["prediction_id"] in {r["prediction_id"] for r in logged}
+    return sum(map(float, found))
 
 
 def test_a_request_writing_the_log_never_waits_for_a_file_to_be_closed(tmp_path, monkeypatch):
@@ -348,7 +297,7 @@ def test_a_request_writing_the_log_never_waits_for_a_file_to_be_closed(tmp_path,
 
 def test_metrics_count_requests_and_latency_by_endpoint_and_status(service):
     def scrape() -> dict[str, float]:
-        text = httpx.get(f"{service.url}/metrics", timeout=10).text
+        text = service.get("/metrics").text
 
         def total(pattern: str) -> float:
             return sum(float(v) for v in re.findall(pattern + r"\{[^}]*\} (\S+)", text))
