@@ -22,8 +22,9 @@ $(UV):
 # The interpreter is chosen once, when .venv is made. Naming it again on every sync makes uv
 # replace a working environment whenever the name differs from what .venv recorded (a pyenv
 # shim, or another PATH), which costs minutes and pulls the venv from under running processes.
+# With the scale-out extra (Celery workers, DuckLake), so `make test` runs every test.
 setup: $(UV)
-	$(UV) sync --frozen $(if $(wildcard .venv/pyvenv.cfg),,--python $(PYTHON))
+	$(UV) sync --frozen --extra scale-out $(if $(wildcard .venv/pyvenv.cfg),,--python $(PYTHON))
 
 demo: setup  ## set up and run the continual-learning demo
 	.venv/bin/continual-ml demo

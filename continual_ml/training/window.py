@@ -15,7 +15,7 @@ from continual_ml.training.window_selection import CandidateScore, WindowChoice,
 from continual_ml.warehouse import registry
 from continual_ml.warehouse.labelled_rows import labelled_rows
 
-if TYPE_CHECKING:  # scikit-learn is imported where a model is built, not by every run process
+if TYPE_CHECKING:  # a hint only: loading the definitions must not import scikit-learn
     from sklearn.pipeline import Pipeline
 
 # Hyperparameters worth a column in MLflow and the registry, for the families that have them.

@@ -77,7 +77,10 @@ def extension_directory() -> Path:
     """The folder the `duckdb-ext-*` packages install their extensions in."""
     spec = importlib.util.find_spec("duckdb_ext")
     if spec is None or not spec.submodule_search_locations:
-        raise RuntimeError("the duckdb-ext-* packages are missing: run `make setup`")
+        raise RuntimeError(
+            "the DuckLake warehouse needs the duckdb-ext-* packages: install the scale-out extra "
+            "(`uv sync --extra scale-out`, which `make setup` runs)"
+        )
     return Path(next(iter(spec.submodule_search_locations))) / "extensions"
 
 

@@ -7,7 +7,6 @@ from dagster_duckdb import DuckDBResource
 
 from continual_ml.alerts.delivery import Alert
 from continual_ml.decisions import challenger as challengers
-from continual_ml.decisions.gate_verdict import judge
 from continual_ml.defs.data.assets import partition_day
 from continual_ml.defs.partitions import promotion_pool
 from continual_ml.defs.resources import AlertsResource, DatasetResource
@@ -32,6 +31,7 @@ def candidate_beats_champion(
     """
     # Imported in the check: its statistics (scipy.stats) take a second to import, which every
     # run process, monitoring's included, would otherwise pay.
+    from continual_ml.decisions.gate_verdict import judge
 
     config = dataset.config
     day = partition_day(context)
