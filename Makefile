@@ -32,7 +32,7 @@ test: setup  ## set up and run the test suite
 	.venv/bin/python -m pytest
 
 test-unit: setup  ## the unit tests only (under 90 s): no servers, processes or system flows
-	.venv/bin/python -m pytest -m "not integration"
+	.venv/bin/python -m pytest continual_ml_tests/unit
 
 DEV_PORT ?= 3000
 dev: setup  ## the Dagster UI on the demo's home (run `make demo` first); `make dev DEV_PORT=3100`

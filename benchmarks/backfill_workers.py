@@ -81,7 +81,7 @@ def submit_runs(instance, ranges: list[tuple[date, date]]) -> list[str]:
     from dagster._cli.job import execute_launch_command
     from dagster_shared.cli import WorkspaceOpts
 
-    from continual_ml_tests.scale_out import ROOT
+    from continual_ml_tests.support.scale_out import ROOT
 
     opts = WorkspaceOpts(workspace=[str(ROOT / "workspace.yaml")])
     run_ids = []
@@ -192,7 +192,7 @@ def home_settings(home: Path, lake: dict[str, str]) -> dict[str, str]:
 
 
 def run_on_workers(settings, folder: Path, slots: int, ranges, postgres, lock: bool) -> dict:
-    from continual_ml_tests.scale_out import running_scale_out
+    from continual_ml_tests.support.scale_out import running_scale_out
 
     multi_writer = settings.get("CONTINUAL_ML_WAREHOUSE_BACKEND") == "ducklake"
     state = folder / f"workers-{slots}"
@@ -257,9 +257,9 @@ def run(
     lock=True,
     warehouse="ducklake",
 ):
-    from continual_ml_tests.lake_servers import lake_environment, running_object_store
-    from continual_ml_tests.postgres_server import running_postgres
-    from continual_ml_tests.test_production_profile import free_port
+    from continual_ml_tests.integration.test_production_profile import free_port
+    from continual_ml_tests.support.lake_servers import lake_environment, running_object_store
+    from continual_ml_tests.support.postgres_server import running_postgres
 
     folder = Path(workdir or tempfile.mkdtemp(prefix="backfill-workers-"))
     folder.mkdir(parents=True, exist_ok=True)

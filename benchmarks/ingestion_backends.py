@@ -67,7 +67,7 @@ def run_case(path: Path) -> dict:
 
 
 def measure(case: str, path: Path, scratch: Path, servers: dict, n: int) -> dict:
-    from continual_ml_tests.lake_servers import lake_environment
+    from continual_ml_tests.support.lake_servers import lake_environment
 
     environment = {
         k: v for k, v in os.environ.items() if not k.startswith(("CONTINUAL_ML_", "DAGSTER_"))
@@ -101,7 +101,7 @@ def run(
     output: Path = RESULTS,
     cache: Path = CACHE,
 ) -> dict:
-    from continual_ml_tests.lake_servers import running_catalog_server, running_object_store
+    from continual_ml_tests.support.lake_servers import running_catalog_server, running_object_store
 
     comparison, uptime = [], {"before": _uptime()}
     with (

@@ -10,9 +10,8 @@ import os
 # training tests at load average 8 against 80 s with one thread). Set before scikit-learn loads.
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
-import inspect  # noqa: E402
-import re
-import shutil
+import shutil  # noqa: E402
+import subprocess
 import threading
 import time
 from collections.abc import Iterator
@@ -29,58 +28,41 @@ from continual_ml.config import Paths, default_config
 from continual_ml.warehouse.schema import apply_schema
 
 TESTS = Path(__file__).parent
-# What makes a test `integration`: starting a real process (the service by `bentoml serve`,
-# Postgres, `up`, `make`, the CLI in a child interpreter), or running Dagster jobs, the system
-# flow of assets, checks, MLflow, DuckDB and the model store (5-15 s a test, minutes together),
-# directly or through `up`'s bootstrap of the first champion.
-# A test is `integration` when its own code, a fixture it uses, or a helper from the tests they
-# call names one of these; every other test is `unit`.
-SYSTEM_FLOW = re.compile(
-    r"\b(subprocess|Popen|ServiceProcess|running_postgres"
-    r"|materialize|execute_in_process|execute_job)\b|\bbootstrap\(|\"bootstrap\""
-)
+# The folder says what a test is: `unit/` starts no process (the fast default, `make test-unit`),
+# `integration/` runs real servers, processes and Dagster system flows, `bench/` holds the slow
+# benchmarks (also integration, so `-m "not integration"` leaves them out too).
+MARKERS_BY_FOLDER = {
+    "unit": ("unit",),
+    "integration": ("integration",),
+    "bench": ("integration", "slow"),
+}
 
 
-def _test_code(obj) -> bool:
-    try:
-        return Path(inspect.getsourcefile(obj)).resolve().is_relative_to(TESTS)
-    except TypeError:
-        return False
-
-
-def _runs_a_system_flow(obj, seen: set[int]) -> bool:
-    """Whether `obj`'s source, or that of a test helper it names, matches SYSTEM_FLOW."""
-    obj = inspect.unwrap(obj)
-    if id(obj) in seen or not _test_code(obj):
-        return False
-    seen.add(id(obj))
-    source = inspect.getsource(obj)
-    if SYSTEM_FLOW.search(source):
-        return True
-    names = vars(inspect.getmodule(obj))
-    return any(
-        _runs_a_system_flow(names[word], seen)
-        for word in set(re.findall(r"[A-Za-z_]\w*", source))
-        if inspect.isfunction(names.get(word)) or inspect.isclass(names.get(word))
-    )
-
-
-def _integration(item: pytest.Item) -> bool:
-    # The benchmarks run whole system flows for minutes; so `-m "not integration"`, which
-    # replaces the default `-m 'not slow'`, still leaves them out.
-    if item.get_closest_marker("integration") or item.get_closest_marker("slow"):
-        return True
-    if not isinstance(item, pytest.Function):
-        return False
-    seen: set[int] = set()
-    fixtures = [definitions[-1].func for definitions in item._fixtureinfo.name2fixturedefs.values()]
-    return any(_runs_a_system_flow(code, seen) for code in [item.function, *fixtures])
+def folder_of(item: pytest.Item) -> str:
+    return Path(item.path).relative_to(TESTS).parts[0]
 
 
 @pytest.hookimpl(tryfirst=True)  # before `-m` deselects by these markers
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
-        item.add_marker(pytest.mark.integration if _integration(item) else pytest.mark.unit)
+        for name in MARKERS_BY_FOLDER.get(folder_of(item), ()):
+            item.add_marker(name)
+
+
+class ProcessStarted(AssertionError):
+    """A unit test started a process: it belongs in integration/."""
+
+
+@pytest.fixture(autouse=True)
+def _unit_tests_start_no_process(request, monkeypatch) -> None:
+    """Enforce the folder's promise: a test under unit/ that starts a process fails."""
+    if folder_of(request.node) != "unit":
+        return
+
+    def refuse(self, *args, **kwargs):
+        raise ProcessStarted(f"{request.node.nodeid} started a process: move it to integration/")
+
+    monkeypatch.setattr(subprocess.Popen, "_execute_child", refuse)
 
 
 HOME_ENV = (
@@ -131,6 +113,15 @@ def conn(tmp_path, config):
     apply_schema(connection, config)
     yield connection
     connection.close()
+
+
+@pytest.fixture
+def landing(home, monkeypatch):
+    """The landing folder the landing sensor watches, under the home."""
+    folder = home.home / "landing"
+    folder.mkdir()
+    monkeypatch.setenv("CONTINUAL_ML_LANDING_DIR", str(folder))
+    return folder
 
 
 @pytest.fixture

@@ -6,7 +6,8 @@ show no tick, and the daemon of a later `dagster dev` would start the sensor wit
 and judge every partition again. Dagster has no public API to record a tick, so this is the one
 module that touches its internals: the instigator state and tick records of the schedule storage,
 keyed by the selector `dagster dev` computes for the code location it loads from `[tool.dagster]`
-in pyproject.toml. continual_ml_tests/test_sensor_ticks.py fails if that changes under it.
+in pyproject.toml. continual_ml_tests/integration/test_sensor_ticks.py fails if that changes
+under it.
 """
 
 from __future__ import annotations

@@ -1,0 +1,163 @@
+"""A three-class dataset with text labels through the whole loop: ingested from files, the first
+champion trained, a challenger gated (paired on per-row correctness) and promoted, the day
+monitored, the champion served over HTTP by the real service, and feedback given as text."""
+
+import io
+
+import dagster as dg
+import duckdb
+import httpx
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.datasets import load_iris
+
+from continual_ml.app import cli
+from continual_ml.app.first_champion import QUIET_RUN_CONFIG, bound_definitions
+from continual_ml.app.service_process import ServiceProcess
+from continual_ml.app.up import bootstrap
+from continual_ml.config import DatasetConfig
+from continual_ml.defs.data.assets import current_window, reference_window
+from continual_ml.defs.monitoring.assets import drift_report
+from continual_ml.defs.monitoring.performance import model_performance
+from continual_ml.defs.resources import build_resources
+from continual_ml.monitoring.served_traffic import served_performance
+from continual_ml.serving.model_store import read_pointer
+from continual_ml.serving.prediction_log import closed_logs
+from continual_ml_tests.support.user_data import use_config
+
+CLASSES = ["low", "medium", "high"]  # not in sorted order: the config's order is the one served
+FEATURES = ["sepal_length", "sepal_width", "petal_length", "petal_width"]
+PER_DAY = 240
+
+
+def iris_days(start: str, days: int, shift: int, seed: int) -> pd.DataFrame:
+    """Iris flowers resampled with a little noise, `PER_DAY` a day; from `shift` on each flower
+    takes the next class's name, a concept shift the first champion cannot know."""
+    iris = load_iris()
+    rng = np.random.default_rng(seed)
+    n = days * PER_DAY
+    picked = rng.integers(0, len(iris.target), n)
+    values = iris.data[picked] + rng.normal(scale=0.05, size=(n, 4))
+    times = pd.Timestamp(start) + pd.to_timedelta(np.sort(rng.uniform(0, days * 86400, n)), "s")
+    target = (iris.target[picked] + shift) % 3
+    return pd.DataFrame(
+        {
+            "flower_id": [f"{start}-{i}" for i in range(n)],
+            "measured_at": times,
+            **{name: values[:, j].round(3) for j, name in enumerate(FEATURES)},
+            "grade": np.array(CLASSES, dtype=object)[target],
+        }
+    )
+
+
+def iris_config() -> DatasetConfig:
+    return DatasetConfig.model_validate(
+        {
+            "name": "iris",
+            "label": "grade",
+            "classes": CLASSES,
+            "id_column": "flower_id",
+            "event_time_column": "measured_at",
+            "first_day": "2026-03-01",
+            "features": [{"name": name, "kind": "numeric"} for name in FEATURES],
+            "model": {"training_window_days": 3, "min_holdout_rows": 150},
+        }
+    )
+
+
+@pytest.fixture
+def iris_home(home, config, tmp_path, monkeypatch):
+    """The user's config in CONTINUAL_ML_CONFIG (the demo's default is requested first)."""
+    settings = use_config(iris_config(), tmp_path / "iris.yaml", monkeypatch)
+    return settings
+
+
+def registry_rows(home):
+    with duckdb.connect(str(home.warehouse), read_only=True) as conn:
+        return conn.execute(
+            "SELECT version, status FROM model_registry ORDER BY version"
+        ).fetchall()
+
+
+def test_three_text_classes_are_trained_gated_promoted_monitored_and_served(
+    home, iris_home, tmp_path
+):
+    before, after = tmp_path / "before.csv", tmp_path / "after.csv"
+    iris_days("2026-03-01", 3, shift=0, seed=1).to_csv(before, index=False)
+    iris_days("2026-03-04", 3, shift=1, seed=2).to_csv(after, index=False)
+    assert cli.main(["ingest", str(before)]) == 0
+    bootstrap(home, iris_home, lambda line: None)
+    assert registry_rows(home) == [(1, "champion")]
+
+    assert cli.main(["ingest", str(after)]) == 0
+    definitions = bound_definitions(home)
+    with dg.DagsterInstance.get() as instance:
+        retrain = definitions.resolve_job_def("retrain_job").execute_in_process(
+            partition_key="2026-03-06", instance=instance, run_config=QUIET_RUN_CONFIG
+        )
+        assert retrain.success
+        # the day's rows came in through `ingest`: measure them, drift and performance
+        monitoring = dg.materialize(
+            [current_window, reference_window, drift_report, model_performance],
+            partition_key="2026-03-06",
+            resources=build_resources(home),
+            instance=instance,
+        )
+        assert monitoring.success
+    assert registry_rows(home) == [(1, "retired"), (2, "champion")]
+    with duckdb.connect(str(home.warehouse), read_only=True) as conn:
+        passed, reason = conn.execute(
+            "SELECT passed, reason FROM gate_results WHERE candidate_version = 2"
+        ).fetchone()
+        scores = conn.execute(
+            "SELECT role, accuracy, f1, roc_auc, log_loss FROM evaluation_scores "
+            "WHERE candidate_version = 2 AND slice = 'all' ORDER BY role"
+        ).fetchall()
+        realized = conn.execute(
+            "SELECT realized_accuracy, estimated_accuracy FROM performance_history "
+            "WHERE partition_date = '2026-03-06'"
+        ).fetchone()
+    assert passed and "McNemar" in reason, reason
+    (_, candidate_accuracy, macro_f1, auc, loss), (_, champion_accuracy, *_) = scores
+    assert candidate_accuracy > 0.9 and champion_accuracy < 0.1
+    assert macro_f1 > 0.9 and auc > 0.95 and 0 < loss < 0.5
+    assert realized[0] > 0.9 and 0 < realized[1] <= 1
+
+    assert read_pointer(home.bentoml_home)["version"] == 2
+    with ServiceProcess(home.bentoml_home, tmp_path / "service.log", home.prediction_logs) as svc:
+        row = {"sepal_length": 6.7, "sepal_width": 3.0, "petal_length": 5.2, "petal_width": 2.3}
+        answer = httpx.post(f"{svc.url}/predict", json={"features": row}, timeout=30).json()
+        assert list(answer["probabilities"]) == CLASSES
+        assert answer["predicted_class"] == "low"  # virginica, shifted to the next class's name
+        assert sum(answer["probabilities"].values()) == pytest.approx(1)
+        feedback = {"items": [{"prediction_id": answer["prediction_id"], "label": "low"}]}
+        assert httpx.post(f"{svc.url}/feedback", json=feedback, timeout=30).json() == {
+            "accepted": 1
+        }
+        wrong = {"items": [{"prediction_id": answer["prediction_id"], "label": "huge"}]}
+        assert httpx.post(f"{svc.url}/feedback", json=wrong, timeout=30).status_code == 400
+        table = pd.DataFrame([row, {**row, "petal_width": "wide"}]).to_csv(index=False)
+        scored = httpx.post(
+            f"{svc.url}/score_file", content=table, headers={"content-type": "text/csv"}
+        )
+        assert scored.status_code == 200, scored.text
+        first, refused = pd.read_csv(io.StringIO(scored.text)).to_dict("records")
+        assert (first["predicted_class"], first["model_version"]) == ("low", 2)
+        assert first["probability_low"] == pytest.approx(answer["probabilities"]["low"])
+        assert pd.isna(refused["predicted_class"]) and "petal_width" in refused["error"]
+
+    # the service's logs (/predict and the file's valid row, text labels and all) land as any do
+    logs = sorted(closed_logs(home.prediction_logs), key=lambda p: "feedback" in p.name)
+    assert [log.name.split("-")[0] for log in logs] == ["predictions", "feedback"]
+    for log in logs:  # the predictions first: feedback names them
+        assert cli.main(["ingest", str(log), "--kind", "prediction_log"]) == 0
+    with duckdb.connect(str(home.warehouse), read_only=True) as conn:
+        served = served_performance(conn)
+        predicted = conn.execute(
+            "SELECT predicted_class, label FROM labelled_predictions"
+        ).fetchall()
+    assert predicted == [("low", "low")]
+    assert served[["model_version", "n_predictions", "n_labelled", "realized_accuracy"]].to_dict(
+        "records"
+    ) == [{"model_version": 2, "n_predictions": 2, "n_labelled": 1, "realized_accuracy": 1.0}]

@@ -1,0 +1,222 @@
+"""The drift sensor evaluated against a real Dagster instance holding real drift reports."""
+
+import dagster as dg
+import pytest
+import yaml
+
+from continual_ml.config import DEFAULT_CONFIG
+from continual_ml.definitions import defs
+from continual_ml.defs.automation import drift_retrain_sensor, retrain_run_key
+from continual_ml.defs.data.assets import current_window, observations, reference_window
+from continual_ml.defs.jobs import PRIORITY
+from continual_ml.defs.monitoring.assets import drift_report
+from continual_ml.defs.monitoring.explanations import days_to_explain, drift_explanation_sensor
+from continual_ml.defs.monitoring.performance import model_performance
+from continual_ml.defs.resources import DatasetResource, build_resources
+from continual_ml.demo.synthetic_stream import partition_date
+from continual_ml_tests.support.synthetic_days import land_days, landed
+
+MONITORING = [observations, current_window, reference_window, drift_report, model_performance]
+
+
+def land(day, home, instance):
+    assert dg.materialize(
+        MONITORING,
+        partition_key=str(day),
+        run_config=landed(day, home.home / "batches"),
+        resources=build_resources(home),
+        instance=instance,
+    ).success
+
+
+def tick(instance, cursor=None, config_path=""):
+    context = dg.build_sensor_context(
+        instance=instance,
+        cursor=cursor,
+        definitions=defs,
+        resources={"dataset": DatasetResource(config_path=config_path)},
+    )
+    return drift_retrain_sensor.evaluate_tick(context)
+
+
+@pytest.fixture
+def calm_and_drifted_days(home, config, instance):
+    calm, drifted = partition_date(config, 1), partition_date(config, config.stream.drift_day)
+    land(calm, home, instance)
+    land(drifted, home, instance)
+    return str(calm), str(drifted)
+
+
+def test_drift_requests_one_retrain_and_calm_days_are_explained(instance, calm_and_drifted_days):
+    calm, drifted = calm_and_drifted_days
+    result = tick(instance)
+    assert [(r.partition_key, r.run_key) for r in result.run_requests] == [
+        (drifted, retrain_run_key(drifted))
+    ]
+    assert result.run_requests[0].tags["continual_ml/trigger"] == "policy"
+    assert result.run_requests[0].tags["continual_ml/causes"] == "drift"
+
+
+def test_no_drift_is_a_skip_with_its_reason(home, config, instance):
+    land(partition_date(config, 1), home, instance)
+    result = tick(instance)
+    assert result.run_requests == []
+    assert "drift share 0.00" in result.skip_message and "0.30" in result.skip_message
+
+
+def test_a_second_tick_does_not_launch_again(instance, calm_and_drifted_days):
+    first = tick(instance)
+    second = tick(instance, cursor=first.cursor)
+    assert second.run_requests == []
+    assert "no partitions monitored since the last tick" in second.skip_message
+
+
+def test_the_same_drift_seen_again_is_skipped_once_its_run_exists(
+    home, config, instance, calm_and_drifted_days
+):
+    _, drifted = calm_and_drifted_days
+    [request] = tick(instance).run_requests
+    # The daemon launches the request: a run carrying its run key now exists.
+    instance.create_run_for_job(
+        defs.resolve_job_def("retrain_job"), tags={"dagster/run_key": request.run_key}
+    )
+    # The same partition's drift report is rewritten (a reprocessing) and the sensor restarts
+    # from scratch (lost cursor): still no second run.
+    land(drifted, home, instance)
+    again = tick(instance)
+    assert again.run_requests == []
+    assert f"{drifted}: retrain already requested" in again.skip_message
+
+
+def policy_file(tmp_path, **policy):
+    raw = yaml.safe_load(DEFAULT_CONFIG.read_text())
+    raw["policy"].update(policy)
+    path = tmp_path / "policy.yaml"
+    path.write_text(yaml.safe_dump(raw))
+    return str(path)
+
+
+def test_hysteresis_waits_for_consecutive_drifted_partitions(home, config, instance, tmp_path):
+    path = policy_file(tmp_path, consecutive_partitions=2)
+    first, second = (partition_date(config, config.stream.drift_day + i) for i in (0, 1))
+    land(partition_date(config, 1), home, instance)  # a calm day inside the reference window
+    land(first, home, instance)
+    waiting = tick(instance, config_path=path)
+    assert waiting.run_requests == [] and "only 1 of the 2 partitions" in waiting.skip_message
+    land(second, home, instance)
+    ready = tick(instance, cursor=waiting.cursor, config_path=path)
+    assert [r.partition_key for r in ready.run_requests] == [str(second)]
+
+
+def policy_retrain_on(instance, day):
+    instance.create_run_for_job(
+        defs.resolve_job_def("retrain_job"),
+        tags={"continual_ml/trigger": "policy", "dagster/partition": str(day)},
+    )
+
+
+def test_the_daily_cap_holds_back_a_retrain_and_says_so(home, config, instance, tmp_path):
+    path = policy_file(tmp_path, max_retrains_per_day=1)
+    drifted = partition_date(config, config.stream.drift_day)
+    policy_retrain_on(instance, drifted)  # e.g. requested for this day by an earlier cursor
+    land(partition_date(config, 1), home, instance)
+    land(drifted, home, instance)
+    capped = tick(instance, config_path=path)
+    assert capped.run_requests == []
+    assert "cap reached: 1 retrains in the last 24 h" in capped.skip_message
+
+
+def test_cooldown_and_cap_count_the_days_of_data_not_the_clock(home, config, instance, tmp_path):
+    """A replay of old days: retrains made seconds ago on earlier days block only as long as
+    those days are recent in the data."""
+    drift_day = config.stream.drift_day
+    policy_retrain_on(instance, partition_date(config, 2))  # just now, on an old day
+    land(partition_date(config, 1), home, instance)
+    land(partition_date(config, drift_day), home, instance)
+    capped_by_the_clock = policy_file(tmp_path, max_retrains_per_day=1, cooldown_hours=24)
+    assert tick(instance, config_path=capped_by_the_clock).run_requests  # 6 days later in data
+
+    policy_retrain_on(instance, partition_date(config, drift_day - 1))
+    cooling = tick(instance, config_path=policy_file(tmp_path, cooldown_hours=48))
+    assert cooling.run_requests == []
+    assert "cooldown until 2026-01-11 00:00 (48 h after 2026-01-09 00:00)" in cooling.skip_message
+
+
+def explain_tick(instance):
+    context = dg.build_sensor_context(instance=instance, definitions=defs)
+    return drift_explanation_sensor.evaluate_tick(context)
+
+
+def report(instance, asset, *days):
+    for day in days:
+        instance.report_runless_asset_event(dg.AssetMaterialization(asset, partition=day))
+
+
+def test_new_drift_reports_are_explained_together_in_one_run(instance):
+    assert explain_tick(instance).run_requests == []  # nothing reported yet
+    report(instance, "drift_report", "2026-01-05", "2026-01-08", "2026-01-09")
+    [request] = explain_tick(instance).run_requests
+    # The newest consecutive days in one run over their range, behind the loop's own runs.
+    assert request.partition_key is None
+    assert request.tags["dagster/asset_partition_range_start"] == "2026-01-08"
+    assert request.tags["dagster/asset_partition_range_end"] == "2026-01-09"
+    assert request.tags["dagster/priority"] == str(PRIORITY["explanation"])
+    report(instance, "drift_explanation", "2026-01-08", "2026-01-09")
+    [older] = explain_tick(instance).run_requests  # then the older day, which waited
+    assert older.partition_key == "2026-01-05"
+    report(instance, "drift_explanation", "2026-01-05")
+    assert explain_tick(instance).run_requests == []  # handled: not asked for again
+    report(instance, "drift_report", "2026-01-08")  # measured again: explained again
+    [again] = explain_tick(instance).run_requests
+    assert again.partition_key == "2026-01-08"
+
+
+def test_only_the_newest_days_kept_on_disk_are_explained(instance):
+    days = [f"2026-01-{d:02d}" for d in range(1, 31)]
+    report(instance, "drift_report", *days)
+    assert list(days_to_explain(instance, keep=7)) == days[-7:]
+
+
+def test_a_slow_decay_of_the_champion_is_retrained_on_from_the_event_log(instance):
+    # what monitoring records, reported to the instance: no drift, never a 5-point drop at once;
+    # v1's better first days are not v2's baseline
+    served = [(1, 0.95)] * 3 + [(2, a) for a in (0.90, 0.91, 0.89, 0.88, 0.87, 0.86)]
+    for i, (version, accuracy) in enumerate(served):
+        day = f"2026-01-{i + 2:02d}"
+        for key, metadata in (
+            ("drift_report", {"drift_share": 0.0}),
+            ("model_performance", {"realized_accuracy": accuracy, "champion_version": version}),
+        ):
+            instance.report_runless_asset_event(
+                dg.AssetMaterialization(key, partition=day, metadata=metadata)
+            )
+    result = tick(instance)
+    assert [r.partition_key for r in result.run_requests] == ["2026-01-10"]
+    assert result.run_requests[0].tags["continual_ml/causes"] == "decay"
+
+
+def test_only_retrains_that_reached_the_gate_are_the_policys_retrains(home, config, instance):
+    from continual_ml.defs.automation import policy_retrains
+    from continual_ml.defs.jobs import retrain_job
+
+    resources = build_resources(home)
+    local = dg.Definitions(
+        assets=defs.assets,
+        asset_checks=defs.asset_checks,
+        jobs=[retrain_job],
+        resources=resources,
+        executor=dg.in_process_executor,
+    )
+    days = [str(partition_date(config, index)) for index in range(3)]
+    land_days(days, home, resources, instance)
+    job, policy = local.resolve_job_def("retrain_job"), {"continual_ml/trigger": "policy"}
+    assert job.execute_in_process(partition_key=days[2], instance=instance, tags=policy).success
+    # a day with no rows: the run fails while training, before the gate saw any candidate
+    crashed = job.execute_in_process(
+        partition_key=str(partition_date(config, 20)),
+        instance=instance,
+        tags=policy,
+        raise_on_error=False,
+    )
+    assert not crashed.success
+    assert policy_retrains(instance) == [(days[2], True)]

@@ -1,0 +1,45 @@
+"""A tick of the landing sensor, and a closed prediction log as the service writes it: shared
+by the ingestion and sensor tests."""
+
+import dagster as dg
+
+from continual_ml.defs.data.landing_sensors import landing_folder_sensor
+from continual_ml.defs.resources import build_resources
+from continual_ml.demo.synthetic_stream import generate_batch, partition_date
+from continual_ml.serving.prediction_log import RotatingJsonlWriter
+
+
+def tick(instance, home, cursor=None):
+    from continual_ml.definitions import defs
+
+    resources = build_resources(home)
+    context = dg.build_sensor_context(
+        instance=instance,
+        definitions=defs,
+        cursor=cursor,
+        resources={"dataset": resources["dataset"], "alerts": resources["alerts"]},
+    )
+    return landing_folder_sensor.evaluate_tick(context)
+
+
+def closed_prediction_log(home, config, prediction_ids: list[str]) -> None:
+    """One closed prediction log, as the service writes it, with these predictions."""
+    writer = RotatingJsonlWriter(home.prediction_logs, "predictions")
+    row = generate_batch(config, partition_date(config, 0)).iloc[0]
+    features = {f: (float(row[f]) if f != "segment" else row[f]) for f in config.feature_names}
+    writer.write(
+        [
+            {
+                "kind": "prediction",
+                "prediction_id": prediction_id,
+                "model_version": 1,
+                "predicted_class": 1,
+                "probabilities": {"0": 0.2, "1": 0.8},
+                "served_at": "2026-01-01T10:00:00+00:00",
+                "latency_ms": 0.5,
+                "features": features,
+            }
+            for prediction_id in prediction_ids
+        ]
+    )
+    writer.close()

@@ -1,0 +1,154 @@
+"""The scale-out profile on one machine, for the tests and the backfill benchmark.
+
+Postgres (Dagster's storage, the Celery broker and result backend), a code server and the daemon
+reading docs/dagster-workers.yaml with CONTINUAL_ML_EXECUTOR=celery, and `continual-ml worker`
+processes, each in a folder of its own, each process group stopped on the way out.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import dagster as dg
+import psutil
+import yaml
+
+from continual_ml.defs.partitions import WAREHOUSE_POOL
+from continual_ml_tests.integration.test_production_profile import Processes, free_port, serving
+from continual_ml_tests.support.postgres_server import PostgresServer, running_postgres
+
+ROOT = Path(__file__).parents[2]
+VENV_BIN = Path(sys.executable).parent
+WORKERS_YAML = ROOT / "docs" / "dagster-workers.yaml"
+STARTUP_SECONDS = 120
+# What the test's own environment must not pass on to the processes it starts.
+OURS = ("CONTINUAL_ML_", "DAGSTER_", "MLFLOW_", "BENTOML_")
+
+
+@dataclass
+class ScaleOut:
+    instance: dg.DagsterInstance
+    processes: Processes
+    workdirs: dict[str, Path]  # worker name -> its own folder
+    postgres: PostgresServer
+
+    def worker_processes(self) -> dict[int, str]:
+        """Every live process of each worker (main and pool), pid -> worker name."""
+        found = {}
+        for name in self.workdirs:
+            main = psutil.Process(self.processes.running[name].pid)
+            for process in [main, *main.children(recursive=True)]:
+                found[process.pid] = name
+        return found
+
+    def workers_ready(self) -> bool:
+        return all(
+            "ready." in (self.processes.logs / f"{name}.log").read_text(errors="replace")
+            for name in self.workdirs
+        )
+
+
+def celery_environment(postgres: PostgresServer, database: str) -> dict[str, str]:
+    credentials = f"{postgres.user}:{postgres.password}@127.0.0.1:{postgres.port}/{database}"
+    return {
+        "CONTINUAL_ML_EXECUTOR": "celery",
+        "CONTINUAL_ML_CELERY_BROKER_URL": f"sqla+postgresql+psycopg2://{credentials}",
+        "CONTINUAL_ML_CELERY_BACKEND_URL": f"db+postgresql+psycopg2://{credentials}",
+        "DAGSTER_POSTGRES_USER": postgres.user,
+        "DAGSTER_POSTGRES_PASSWORD": postgres.password,
+        "DAGSTER_POSTGRES_HOST": "127.0.0.1",
+        "DAGSTER_POSTGRES_PORT": str(postgres.port),
+        "DAGSTER_POSTGRES_DB": database,
+    }
+
+
+def instance_yaml(
+    dagster_home: Path, max_concurrent_runs: int, max_runtime_seconds: int | None = None
+) -> None:
+    """docs/dagster-workers.yaml with its run limit set, and its longest run if given (the only
+    values a run of this changes)."""
+    config = yaml.safe_load(WORKERS_YAML.read_text())
+    config["concurrency"]["runs"]["max_concurrent_runs"] = max_concurrent_runs
+    if max_runtime_seconds is not None:
+        config["run_monitoring"]["max_runtime_seconds"] = max_runtime_seconds
+    dagster_home.mkdir(parents=True, exist_ok=True)
+    (dagster_home / "dagster.yaml").write_text(yaml.safe_dump(config))
+
+
+@contextmanager
+def running_scale_out(
+    state: Path,
+    settings: dict[str, str],
+    workers: int = 2,
+    max_concurrent_runs: int = 4,
+    warehouse_slots: int = 1,
+    postgres: PostgresServer | None = None,
+    database: str = "dagster",
+    max_runtime_seconds: int | None = None,
+) -> Iterator[ScaleOut]:
+    """Everything up (workers ready, code server serving, daemon started) until the block ends.
+
+    `settings`: the pipeline's variables (warehouse, MLflow, config...), the same for every
+    process; each worker's CONTINUAL_ML_HOME is its own folder. A Postgres server is started
+    unless one is given (a new `database` in it then)."""
+    state.mkdir(parents=True, exist_ok=True)
+    processes = Processes(logs=state / "logs", cwd=state)
+    processes.logs.mkdir(exist_ok=True)
+    with (
+        running_postgres(free_port(), processes.logs / "postgres.log")
+        if postgres is None
+        else (_given(postgres)) as server
+    ):
+        server.create_database(database)
+        base = {k: v for k, v in os.environ.items() if not k.startswith(OURS)}
+        env = {**base, **settings, **celery_environment(server, database)}
+        port = free_port()
+        dagster_side = {
+            **env,
+            "DAGSTER_HOME": str(state / "dagster_home"),
+            "DAGSTER_CODE_SERVER_HOST": "127.0.0.1",
+            "DAGSTER_CODE_SERVER_PORT": str(port),
+        }
+        dagster_side.setdefault("CONTINUAL_ML_HOME", str(state / "home"))
+        instance_yaml(state / "dagster_home", max_concurrent_runs, max_runtime_seconds)
+        workdirs = {f"worker-{i}": state / f"worker-{i}" for i in range(workers)}
+        # This process reads the instance and workspace files too (their `env:` values).
+        shared = ("DAGSTER_POSTGRES_", "DAGSTER_CODE_SERVER_")
+        saved = {k: os.environ.get(k) for k in dagster_side if k.startswith(shared)}
+        os.environ.update({k: dagster_side[k] for k in saved})
+        try:
+            for name, workdir in workdirs.items():
+                worker_env = {**env, "CONTINUAL_ML_HOME": str(workdir / "home")}
+                argv = [str(VENV_BIN / "continual-ml"), "worker", "--name", name]
+                processes.start(name, [*argv, "--workdir", str(workdir)], worker_env)
+            grpc = ["api", "grpc", "-h", "127.0.0.1", "-p", str(port)]
+            module = ["-m", "continual_ml.definitions"]
+            processes.start(
+                "code-server", [str(VENV_BIN / "dagster"), *grpc, *module], dagster_side
+            )
+            processes.wait_for("code server healthy", lambda: serving(port), STARTUP_SECONDS)
+            workspace = str(ROOT / "workspace.yaml")
+            daemon = [str(VENV_BIN / "dagster-daemon"), "run", "-w", workspace]
+            processes.start("daemon", daemon, dagster_side)
+            with dg.DagsterInstance.from_config(str(state / "dagster_home")) as instance:
+                instance.event_log_storage.set_concurrency_slots(WAREHOUSE_POOL, warehouse_slots)
+                scale_out = ScaleOut(instance, processes, workdirs, server)
+                processes.wait_for("workers ready", scale_out.workers_ready, STARTUP_SECONDS)
+                yield scale_out
+        finally:
+            processes.stop()
+            for key, value in saved.items():
+                if value is None:
+                    os.environ.pop(key, None)
+                else:
+                    os.environ[key] = value
+
+
+@contextmanager
+def _given(postgres: PostgresServer) -> Iterator[PostgresServer]:
+    yield postgres

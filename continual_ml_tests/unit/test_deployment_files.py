@@ -1,0 +1,302 @@
+"""Consistency checks for the docker-compose deployment files (Docker itself is not run here)."""
+
+import re
+import shutil
+import sys
+import tomllib
+from pathlib import Path
+
+import pytest
+import yaml
+from dagster._core.instance.config import dagster_instance_config
+
+ROOT = Path(__file__).parents[2]
+LONG_RUNNING = {"postgres", "mlflow", "code-server", "webserver", "daemon", "bento"}
+DAGSTER_SERVICES = ("code-server", "webserver", "daemon")
+POSTGRES_ENV = ("USER", "PASSWORD", "DB", "HOST")
+VENV_BIN = Path(sys.executable).parent
+# `${VAR}` is filled in by compose from `.env`; `$${VAR}` reaches the container as `${VAR}`.
+COMPOSE_VARIABLE = re.compile(r"(?<!\$)\$\{(\w+)(:?[-?])?[^}]*\}")
+CONTAINER_VARIABLE = re.compile(r"\$\$\{(\w+)(:-[^}]*)?\}")
+MOUNT_DEFAULT = re.compile(r"^\$\{\w+:-([^}]+)\}:")
+SCALE_OUT = {"object-store", "worker", "pool-limits"}
+
+
+def load_yaml(name: str) -> dict:
+    return yaml.safe_load((ROOT / name).read_text())
+
+
+@pytest.fixture(scope="module")
+def services() -> dict:
+    return load_yaml("docker-compose.yml")["services"]
+
+
+def mount_source(volume) -> str:
+    """A mount's source; `${VAR:-./default}` (chosen in `.env`) as its default."""
+    if isinstance(volume, dict):
+        return volume.get("source", "")
+    default = MOUNT_DEFAULT.match(volume)
+    return default.group(1) if default else volume.split(":")[0]
+
+
+def named_volumes(service: dict) -> set[str]:
+    names = set()
+    for vol in service.get("volumes", []):
+        source = mount_source(vol)
+        if source and not source.startswith((".", "/", "~")):
+            names.add(source)
+    return names
+
+
+def command_flag(service: dict, flag: str) -> str:
+    argv = service["command"].split()
+    return argv[argv.index(flag) + 1]
+
+
+def env_template() -> set[str]:
+    lines = (ROOT / ".env.example").read_text().splitlines()
+    return {line.split("=", 1)[0] for line in lines if "=" in line and not line.startswith("#")}
+
+
+def env_references(node) -> set[str]:
+    """The variables a Dagster YAML file reads with `{env: NAME}`."""
+    if isinstance(node, dict):
+        if set(node) == {"env"}:
+            return {node["env"]}
+        return set().union(*(env_references(value) for value in node.values()))
+    if isinstance(node, list):
+        return set().union(*(env_references(value) for value in node))
+    return set()
+
+
+def service_env(service: dict) -> set[str]:
+    """What a container's environment holds: its `environment` plus `.env` when it reads it."""
+    names = set(service.get("environment") or {})
+    return names | (env_template() if service.get("env_file") else set())
+
+
+def test_every_service_has_command_or_image(services):
+    assert LONG_RUNNING <= set(services)
+    for name, service in services.items():
+        assert "command" in service or "image" in service, name
+
+
+def test_long_running_services_have_healthchecks(services):
+    for name in LONG_RUNNING:
+        assert services[name].get("healthcheck", {}).get("test"), name
+
+
+def test_depends_on_waits_for_health(services):
+    for name, service in services.items():
+        for dep, cond in service.get("depends_on", {}).items():
+            assert "healthcheck" in services[dep], (name, dep)
+            assert cond["condition"] == "service_healthy", (name, dep)
+
+
+def test_named_volumes_are_declared():
+    compose = load_yaml("docker-compose.yml")
+    declared = set(compose.get("volumes") or {})
+    for name, service in compose["services"].items():
+        assert named_volumes(service) <= declared, name
+
+
+def test_warehouse_only_on_dagster_side(services):
+    assert "warehouse" not in named_volumes(services["bento"])
+    assert "CONTINUAL_ML_WAREHOUSE" not in services["bento"].get("environment", {})
+    for name in DAGSTER_SERVICES:
+        assert "warehouse" in named_volumes(services[name]), name
+
+
+def test_bentoml_store_and_prediction_logs_are_shared(services):
+    for volume in ("bentoml_store", "prediction_logs"):
+        assert volume in named_volumes(services["bento"])
+        assert volume in named_volumes(services["daemon"])
+
+
+def test_referenced_files_exist(services):
+    for name, service in services.items():
+        build = service.get("build")
+        if isinstance(build, dict):
+            context = ROOT / build.get("context", ".")
+            assert (context / build.get("dockerfile", "Dockerfile")).is_file(), name
+        env_files = service.get("env_file", [])
+        for env_file in [env_files] if isinstance(env_files, str) else env_files:
+            path = env_file["path"] if isinstance(env_file, dict) else env_file
+            # `.env` holds secrets and is not in the repo; its template is.
+            assert (ROOT / f"{path}.example").is_file(), (name, path)
+        for vol in service.get("volumes", []):
+            source = mount_source(vol)
+            if source.startswith("."):
+                assert (ROOT / source).exists(), (name, source)
+    for name in ("Dockerfile", "dagster.yaml", "workspace.yaml", ".env.example"):
+        assert (ROOT / name).is_file(), name
+
+
+def test_code_server_module_exists_on_disk(services):
+    module = command_flag(services["code-server"], "-m")
+    path = ROOT.joinpath(*module.split("."))
+    assert path.with_suffix(".py").is_file() or (path / "__init__.py").is_file(), module
+    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    assert pyproject["tool"]["dagster"]["module_name"] == module
+
+
+def test_dagster_yaml_validates(tmp_path, monkeypatch):
+    for key in POSTGRES_ENV:
+        monkeypatch.setenv(f"DAGSTER_POSTGRES_{key}", f"dummy-{key.lower()}")
+    monkeypatch.setenv("DAGSTER_POSTGRES_PORT", "5432")
+    shutil.copy(ROOT / "dagster.yaml", tmp_path / "dagster.yaml")
+    config, _ = dagster_instance_config(str(tmp_path))
+    # two runs in progress, but one step at a time opens DuckDB: the pool's one slot per step
+    assert config["concurrency"]["runs"]["max_concurrent_runs"] == 2
+    assert config["concurrency"]["pools"] == {
+        "default_limit": 1,
+        "granularity": "op",
+        "op_granularity_run_buffer": 1,
+    }
+    # a landed day is never stuck behind background work, and a dead step's slot is freed
+    assert config["concurrency"]["runs"]["tag_concurrency_limits"] == [
+        {"key": "continual_ml/lane", "value": "background", "limit": 1}
+    ]
+    assert config["run_monitoring"]["free_slots_after_run_end_seconds"] > 0
+    assert config["run_coordinator"]["class"] == "QueuedRunCoordinator"
+    # crashed runs are retried; a refused candidate or a failed validation is not run again
+    assert config["run_retries"] == {
+        "enabled": True,
+        "max_retries": 2,
+        "retry_on_asset_or_op_failure": False,
+    }
+    # queued runs wait out a code server that is restarting instead of failing at once
+    assert config["run_coordinator"]["config"]["max_user_code_failure_retries"] > 0
+    assert config["run_monitoring"]["enabled"]
+    env_template = (ROOT / ".env.example").read_text()
+    for key in POSTGRES_ENV:
+        assert f"DAGSTER_POSTGRES_{key}=" in env_template
+
+
+def test_workspace_matches_code_server(services):
+    (location,) = load_yaml("workspace.yaml")["load_from"]
+    grpc = location["grpc_server"]
+    env = services["daemon"]["environment"]
+    assert env[grpc["host"]["env"]] == "code-server"
+    port = command_flag(services["code-server"], "-p")
+    assert env[grpc["port"]["env"]] == port
+    assert services["code-server"]["healthcheck"]["test"][-1] == port
+    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    assert grpc["location_name"] == pyproject["tool"]["dagster"]["code_location_name"]
+    for name in ("webserver", "daemon"):
+        mounts = [v.split(":")[1] for v in services[name]["volumes"] if v.startswith("./")]
+        assert command_flag(services[name], "-w") in mounts, name
+
+
+def test_the_bentofile_pins_the_locked_versions():
+    from importlib.metadata import version
+
+    packages = load_yaml("bento/bentofile.yaml")["python"]["packages"]
+    pins = dict(p.split("#")[0].strip().split("==") for p in packages)
+    assert len(pins) == len(packages), packages
+    assert pins == {name: version(name) for name in pins}
+
+
+def test_dagster_files_read_only_variables_the_services_have(services):
+    wanted = env_references(load_yaml("dagster.yaml")) | env_references(load_yaml("workspace.yaml"))
+    assert {"DAGSTER_POSTGRES_PORT", "DAGSTER_CODE_SERVER_HOST"} <= wanted
+    for name in DAGSTER_SERVICES:
+        assert wanted <= service_env(services[name]), (name, wanted - service_env(services[name]))
+
+
+def test_compose_variables_are_defined():
+    compose_text = (ROOT / "docker-compose.yml").read_text()
+    for name, operator in COMPOSE_VARIABLE.findall(compose_text):
+        # `:-`/`-` give a default; `:?` only words the error for a missing variable.
+        assert operator.endswith("-") or name in env_template(), name
+    compose = load_yaml("docker-compose.yml")
+    for name, service in compose["services"].items():
+        texts = [yaml.safe_dump(service)]
+        texts += [compose["configs"][c["source"]]["content"] for c in service.get("configs", [])]
+        for variable, default in CONTAINER_VARIABLE.findall("".join(texts)):
+            assert default or variable in service_env(service), (name, variable)
+
+
+def test_service_commands_exist(services):
+    for name, service in services.items():
+        if "command" not in service:
+            continue
+        argv = service["command"]
+        argv = argv.split() if isinstance(argv, str) else argv[-1].split()
+        # `sh -c "exec PROGRAM ..."`: the program is the word after `exec`.
+        program = argv[argv.index("exec") + 1] if "exec" in argv else argv[0]
+        assert (VENV_BIN / program).is_file(), (name, program)
+        if service.get("restart") == "no":
+            continue  # a one-shot command, not a service to watch
+        healthcheck = service["healthcheck"]["test"]
+        if healthcheck[0] == "CMD" and healthcheck[1] != "curl":
+            assert (VENV_BIN / healthcheck[1]).is_file(), (name, healthcheck)
+    assert "curl" in (ROOT / "Dockerfile").read_text()
+    module, service_class = command_flag(services["bento"], "serve").split(":")
+    source = ROOT.joinpath(*module.split(".")).with_suffix(".py").read_text()
+    assert f"class {service_class}" in source
+
+
+def test_the_build_context_leaves_out_the_environment_and_secrets():
+    ignored = set((ROOT / ".dockerignore").read_text().split())
+    assert {".venv", ".tools", ".git", ".env", ".continual_ml"} <= ignored
+
+
+def test_the_landing_folder_is_the_checkouts_under_compose(services):
+    """The README's "copy a file into the landing folder" has a host path under compose too."""
+    for name in DAGSTER_SERVICES:
+        mounts = [v for v in services[name]["volumes"] if v.endswith(":/data/landing")]
+        assert mounts == ["./landing:/data/landing"], name
+    assert (ROOT / "landing").is_dir()
+
+
+def test_the_scale_out_profile_adds_an_object_store_workers_and_pool_limits(services):
+    from continual_ml.defs.partitions import WAREHOUSE_POOL
+
+    assert SCALE_OUT <= set(services)
+    for name, service in services.items():
+        # `docker compose up` alone starts the embedded deployment, unchanged.
+        assert service.get("profiles") == (["scale-out"] if name in SCALE_OUT else None), name
+    worker = services["worker"]
+    assert worker["command"].split()[:2] == ["continual-ml", "worker"]
+    assert worker["deploy"]["replicas"] >= 2
+    assert worker["environment"]["CONTINUAL_ML_EXECUTOR"].startswith("${CONTINUAL_ML_EXECUTOR")
+    # A worker needs no instance config: each step carries the run's id and its storage.
+    assert not any(mount_source(v).endswith(".yaml") for v in worker["volumes"])
+    assert "healthcheck" in services["object-store"]
+    limits = services["pool-limits"]["command"][-1].split()
+    assert limits[limits.index("set") + 1] == WAREHOUSE_POOL
+
+
+def test_the_instance_yaml_is_chosen_in_env_and_the_workers_one_exists(services):
+    for name in DAGSTER_SERVICES:
+        [mount] = [v for v in services[name]["volumes"] if ":/opt/dagster/home/dagster.yaml" in v]
+        assert mount.startswith("${DAGSTER_INSTANCE_YAML:-./dagster.yaml}:"), name
+    header = (ROOT / "docker-compose.yml").read_text()
+    assert "DAGSTER_INSTANCE_YAML=./docs/dagster-workers.yaml" in header
+    assert (ROOT / "docs" / "dagster-workers.yaml").is_file()
+    from continual_ml.settings import CELERY_BACKEND_ENV, CELERY_BROKER_ENV
+
+    assert f"{CELERY_BROKER_ENV}=sqla+postgresql" in header
+    assert f"{CELERY_BACKEND_ENV}=db+postgresql" in header
+
+
+def test_the_workers_instance_yaml_validates_and_differs_only_where_it_says(tmp_path, monkeypatch):
+    for key in POSTGRES_ENV:
+        monkeypatch.setenv(f"DAGSTER_POSTGRES_{key}", f"dummy-{key.lower()}")
+    monkeypatch.setenv("DAGSTER_POSTGRES_PORT", "5432")
+    shutil.copy(ROOT / "docs" / "dagster-workers.yaml", tmp_path / "dagster.yaml")
+    workers, _ = dagster_instance_config(str(tmp_path))
+    default = load_yaml("dagster.yaml")
+    assert workers["concurrency"]["runs"]["max_concurrent_runs"] > 1
+    # The promotion pool (and any pool not raised by `pool-limits`) keeps one slot, per step.
+    assert workers["concurrency"]["pools"] == {"default_limit": 1, "granularity": "op"}
+    assert workers["compute_logs"]["class"] == "NoOpComputeLogManager"
+    for key in ("storage", "run_coordinator", "run_launcher", "run_retries"):
+        assert workers[key] == default[key], key
+    # A dead worker's step never frees its pool slot: the monitoring daemon does, soon.
+    assert workers["run_monitoring"]["free_slots_after_run_end_seconds"] > 0
+    assert workers["run_monitoring"]["poll_interval_seconds"] <= 30
+    # A worker host lost whole never reports its step's end: the run is ended, and retried.
+    assert 0 < workers["run_monitoring"]["max_runtime_seconds"] <= 3600
+    assert env_references(load_yaml("docs/dagster-workers.yaml")) == env_references(default)
