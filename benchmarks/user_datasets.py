@@ -43,6 +43,7 @@ def run(
     if output is None:
         full = tuple(names) == DEFAULT and days is None and label_delay == LABEL_DELAY
         output = RESULTS if full else RESULTS.with_name("user_datasets_partial.json")
+    stamped = stamp()  # the code that runs: taken before it does
     started = perf_counter()
     datasets = {}
     with tempfile.TemporaryDirectory() as scratch:
@@ -61,7 +62,7 @@ def run(
     table = overview({name: result["summary"] for name, result in datasets.items()})
     print(f"\n{table}\n", flush=True)
     report = {
-        "stamp": stamp(),
+        "stamp": stamped,
         "command": "python -m benchmarks.user_datasets " + " ".join(sys.argv[1:]),
         "settings": {"datasets": list(names), "days": days, "label_delay_days": label_delay},
         "seconds": round(perf_counter() - started, 1),
