@@ -1,4 +1,5 @@
-"""A results file's stamp names the commit, the lock file and the machine it came from."""
+"""A results file's stamp names the commit, the lock file and the machine it came from (it asks
+git, a process: hence integration)."""
 
 import hashlib
 import subprocess
