@@ -72,4 +72,5 @@ def test_the_tables_are_produced(replayed):
         after = summary["after_shift"]
         assert len(after["days_to_better_champion"]) == len(shifts)
         assert all(after["accuracy"][arm] is not None for arm in (*ARMS, "kept"))
-    assert set(summary["goal"]) == {"all_days", "after_shift", "fits", "better_champion_within_7_days"}
+    parts = {"all_days", "after_shift", "fits", "better_champion_within_7_days"}
+    assert set(summary["goal"]) == parts
