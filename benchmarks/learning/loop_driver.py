@@ -1,16 +1,26 @@
 """The loop as the daemon would run it, driven one data day at a time in this process.
 
 The landing sensor's work (the monitoring job on the day's file, a label file ingested) is
-executed directly; the sensors that decide (`late_labels_sensor`, then `drift_retrain_sensor`)
-are ticked and every run they request is executed, whatever job it names.
+executed directly. Every other sensor of the code location that decides (all but those in
+`NOT_DECIDING` and the run-status sensors) is ticked, `late_labels_sensor` first and
+`drift_retrain_sensor` last, and every run it requests is executed, whatever job it names,
+until a round of ticks asks for nothing. As the daemon does, a run key already launched is
+not launched again, and the run carries its key and sensor as tags.
 """
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
-LOOP_SENSORS = ("late_labels_sensor", "drift_retrain_sensor")
+NOT_DECIDING = {
+    "landing_folder_sensor": "its runs are the ones executed directly here",
+    "prediction_log_sensor": "no service runs here, so no prediction log lands",
+    "first_champion_sensor": "bootstrap promoted the first champion",
+    "drift_explanation_sensor": "renders explanations; decides nothing",
+    "queue_aging_sensor": "watches the run queue; every run here executes at once",
+}
+FIRST, LAST = "late_labels_sensor", "drift_retrain_sensor"
+ROUNDS = 4  # rounds of ticks a day at most; a round that asks for nothing ends the day
 DECISIONS = "champion_model"  # records every gate decision, a refusal too
 
 
@@ -27,6 +37,20 @@ class LoopDriver:
         self.defs = bound_definitions(self.paths)
         self.instance = dg.DagsterInstance.get()
         self._cursors: dict[str, str | None] = {}
+        self._launched: set[tuple[str, str]] = set()  # (sensor, run key), as the daemon keeps
+        self.sensors = self._deciding_sensors()
+
+    def _deciding_sensors(self) -> list:
+        import dagster as dg
+
+        sensors = [
+            sensor
+            for sensor in self.defs.sensors
+            if sensor.name not in NOT_DECIDING
+            and not isinstance(sensor, dg.RunStatusSensorDefinition)
+        ]
+        order = {FIRST: 0, LAST: 2}
+        return sorted(sensors, key=lambda s: (order.get(s.name, 1), s.name))
 
     def champion(self) -> tuple[int, object]:
         """The version in charge and its model, as the service would load it."""
@@ -65,37 +89,49 @@ class LoopDriver:
 
     def decide(self) -> list[dict]:
         """Tick the deciding sensors and run what they ask for; each run's job and decisions."""
-        runs = []
-        for name in LOOP_SENSORS:
-            sensor = self.defs.resolve_sensor_def(name)
-            for request in self._tick(sensor):
-                job = request.job_name or sensor.job_name
-                result = self._execute(job, request.partition_key, tags=request.tags)
-                decided = [
-                    event.materialization.metadata.get("decision")
-                    for event in result.get_asset_materialization_events()
-                    if event.asset_key.to_user_string() == DECISIONS
-                ]
-                runs.append(
-                    {
-                        "job": job,
-                        "partition": request.partition_key,
-                        "success": result.success,
-                        "decisions": [d.value for d in decided if d is not None],
-                    }
-                )
+        runs: list[dict] = []
+        for _ in range(ROUNDS):
+            launched = len(runs)
+            for sensor in self.sensors:
+                for request in self._tick(sensor):
+                    key = (sensor.name, request.run_key)
+                    if request.run_key is not None and key in self._launched:
+                        continue
+                    self._launched.add(key)
+                    runs.append(self._run(sensor, request))
+            if len(runs) == launched:
+                break
         return runs
+
+    def _run(self, sensor, request) -> dict:
+        job = request.job_name or sensor.job_name
+        tags = {**request.tags, "dagster/sensor_name": sensor.name}
+        if request.run_key is not None:
+            tags["dagster/run_key"] = request.run_key
+        result = self._execute(job, request.partition_key, tags=tags)
+        decided = [
+            event.materialization.metadata.get("decision")
+            for event in result.get_asset_materialization_events()
+            if event.asset_key.to_user_string() == DECISIONS
+        ]
+        return {
+            "sensor": sensor.name,
+            "job": job,
+            "partition": request.partition_key,
+            "success": result.success,
+            "decisions": [d.value for d in decided if d is not None],
+        }
 
     def _tick(self, sensor) -> list:
         import dagster as dg
 
-        from continual_ml.defs.resources import DatasetResource
+        from continual_ml.defs.resources import build_resources
 
         context = dg.build_sensor_context(
             instance=self.instance,
             cursor=self._cursors.get(sensor.name),
             definitions=self.defs,
-            resources={"dataset": DatasetResource(config_path=os.environ["CONTINUAL_ML_CONFIG"])},
+            resources=build_resources(self.paths),
         )
         result = sensor.evaluate_tick(context)
         self._cursors[sensor.name] = result.cursor
