@@ -131,7 +131,12 @@ class LoopDriver:
             instance=self.instance,
             cursor=self._cursors.get(sensor.name),
             definitions=self.defs,
-            resources=build_resources(self.paths),
+            # only what the sensor takes: a run's resources (MLflow) need a run to start
+            resources={
+                key: resource
+                for key, resource in build_resources(self.paths).items()
+                if key in sensor.required_resource_keys
+            },
         )
         result = sensor.evaluate_tick(context)
         self._cursors[sensor.name] = result.cursor
