@@ -6,8 +6,9 @@ know only the labels that had landed by the day they predict:
 - static first champion: the champion `bootstrap` promoted, never replaced (no fit of its own:
   it is the loop's first);
 - static on all history: one model fitted on every labelled row of the history;
-- retrain every day, no gate: each day a model fitted on the newest `training_window_days`
-  labelled days (all labelled days when the config names no window), served the next day.
+- retrain every day, no gate: each day a model fitted on the loop's own training window for
+  the newest labelled day (`choose_window`'s validated choice where the code has it, else the
+  config's `training_window_days`), served the next day whatever it scores.
 """
 
 from __future__ import annotations
@@ -62,9 +63,14 @@ class FitCounter:
             self.arm = previous
 
 
-def window_days(config) -> int | None:
-    """The window a daily retrain uses: the config's `training_window_days`, if it has one."""
-    return getattr(config.model, "training_window_days", None)
+def window_start(config, rows: pd.DataFrame, days: list):
+    """The first day the loop's own rule would train on for a candidate ending on `days[-1]`."""
+    try:
+        from continual_ml.training.window_selection import choose_window
+    except ImportError:  # before windows were chosen by validation: the one fixed length
+        window = getattr(config.model, "training_window_days", None)
+        return days[0] if window is None else max(days[0], days[-1] - timedelta(days=window - 1))
+    return choose_window(config, rows, days[-1]).start
 
 
 class Baselines:
@@ -77,23 +83,23 @@ class Baselines:
         with counter.on("static_all"):
             self.static_all = self._fit(config, self._labelled(history_days))
         self._daily_on: tuple | None = None
-        self.daily = None
+        self.daily, self.refitted = None, False
 
     def daily_for(self, known_days: list):
         """The daily retrain's model for the next day, given the labelled days known by then."""
         days = sorted(known_days)
-        window = window_days(self._config)
-        if window:
-            days = [d for d in days if d > days[-1] - timedelta(days=window)]
-        if tuple(days) != self._daily_on:  # a day whose labels brought nothing new: no refit
-            with self._counter.on("daily"):
-                self.daily = self._fit(self._config, self._labelled(days))
+        self.refitted = tuple(days) != self._daily_on
+        if self.refitted:  # a day whose labels brought nothing new: no refit
+            with self._counter.on("daily"):  # a validated window choice fits models too
+                rows = self._labelled(days)
+                start = window_start(self._config, rows, days)
+                self.daily = self._fit(self._config, rows[rows["partition_date"] >= start])
             self._daily_on = tuple(days)
         return self.daily
 
     def _labelled(self, days: list) -> pd.DataFrame:
         config = self._config
-        frame = self._rows[self._rows["day"].isin(days)].drop(columns="day")
+        frame = self._rows[self._rows["day"].isin(days)].rename(columns={"day": "partition_date"})
         return frame.rename(
             columns={config.id_column: "row_id", config.event_time_column: "event_time"}
         )

@@ -119,6 +119,7 @@ def _replay(rows, history_days, replayed, spec, label_delay, folder, counter) ->
                 "first_champion": first_version,
                 "kept_champion": kept[0] if kept else None,
                 "drift_share": round(drift_share, 4),
+                "daily_retrained": baselines.refitted,
                 "labels_landed_for": str(labelled_day) if labelled_day else None,
                 "correct": correct,
                 "runs": loop.decide(),

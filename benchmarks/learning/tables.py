@@ -42,6 +42,7 @@ def summarise(result: dict) -> dict:
         "retrains_requested": sum(run["job"] == "retrain_job" for run in runs),
         "promoted": sum(decision == "promoted" for run in runs for decision in run["decisions"]),
         "champion_changes": len({day["champion"] for day in days}) - 1,
+        "daily_retrains": sum(day["daily_retrained"] for day in days),
         "fits": {
             "loop": fits.get("loop", 0),
             "static_first": fits.get("bootstrap", 0),
@@ -90,8 +91,8 @@ def markdown(name: str, summary: dict) -> str:
     after = summary.get("after_shift")
     fits = summary["fits"]
     # every daily fit is served, ungated; a day whose labels brought nothing new is no retrain
-    requested = {"loop": summary["retrains_requested"], "daily": fits["daily"]}
-    promoted = {"loop": summary["promoted"], "daily": fits["daily"]}
+    requested = {"loop": summary["retrains_requested"], "daily": summary["daily_retrains"]}
+    promoted = {"loop": summary["promoted"], "daily": summary["daily_retrains"]}
     head = f"| strategy | all {summary['days']} days |"
     head += f" after the shift ({after['days']} days) |" if after else ""
     head += " fits | retrains requested | promoted |"
