@@ -45,7 +45,12 @@ def run(
         output = RESULTS if full else RESULTS.with_name("user_datasets_partial.json")
     stamped = stamp()  # the code that runs: taken before it does
     started = perf_counter()
-    datasets = {}
+    report = {
+        "stamp": stamped,
+        "command": "python -m benchmarks.user_datasets " + " ".join(sys.argv[1:]),
+        "settings": {"datasets": list(names), "days": days, "label_delay_days": label_delay},
+        "datasets": {},
+    }
     with tempfile.TemporaryDirectory() as scratch:
         for name in names:
             argv = ["--one", name, "--to", scratch, "--label-delay", str(label_delay)]
@@ -57,22 +62,21 @@ def run(
                 env={k: v for k, v in os.environ.items() if not k.startswith(OWN_ENV)},
             )
             result = json.loads((Path(scratch) / f"{name}.json").read_text())
-            datasets[name] = {"summary": summarise(result), **result}
-            print(markdown(name, datasets[name]["summary"]), flush=True)
-    table = overview({name: result["summary"] for name, result in datasets.items()})
-    print(f"\n{table}\n", flush=True)
-    report = {
-        "stamp": stamped,
-        "command": "python -m benchmarks.user_datasets " + " ".join(sys.argv[1:]),
-        "settings": {"datasets": list(names), "days": days, "label_delay_days": label_delay},
-        "seconds": round(perf_counter() - started, 1),
-        "overview": table,
-        "datasets": datasets,
-    }
-    output.parent.mkdir(parents=True, exist_ok=True)
-    output.write_text(json.dumps(report, indent=2, default=str))
+            report["datasets"][name] = {"summary": summarise(result), **result}
+            print(markdown(name, report["datasets"][name]["summary"]), flush=True)
+            _write(report, started, output)  # a long run interrupted keeps what it finished
+    print(f"\n{report['overview']}\n", flush=True)
     print(f"{report['seconds']:.0f} s; written to {output}", flush=True)
     return report
+
+
+def _write(report: dict, started: float, output: Path) -> None:
+    summaries = {name: result["summary"] for name, result in report["datasets"].items()}
+    report["seconds"] = round(perf_counter() - started, 1)
+    report["complete"] = len(report["datasets"]) == len(report["settings"]["datasets"])
+    report["overview"] = overview(summaries)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(json.dumps(report, indent=2, default=str))
 
 
 def main() -> None:
