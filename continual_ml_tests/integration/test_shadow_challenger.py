@@ -1,7 +1,6 @@
 """A challenger the gate cannot yet call better stays one: scored in shadow on each later day
 through real materializations, and promoted the day the confidence sequence decides."""
 
-import duckdb
 import pytest
 import yaml
 from mlflow.tracking import MlflowClient
@@ -12,6 +11,7 @@ from continual_ml.defs.training.assets import candidate_model, champion_model, e
 from continual_ml.defs.training.checks import candidate_beats_champion
 from continual_ml.demo.synthetic_stream import partition_date
 from continual_ml.models.store import read_pointer
+from continual_ml_tests.support.materialized import metadata, query
 from continual_ml_tests.support.synthetic_days import materialize_day
 
 RETRAIN = [candidate_model, evaluation_scores, candidate_beats_champion, champion_model]
@@ -32,16 +32,6 @@ def strict_gate(tmp_path, monkeypatch):
     path.write_text(yaml.safe_dump(raw))
     monkeypatch.setenv("CONTINUAL_ML_CONFIG", str(path))
     return default_config().__class__.model_validate(raw)
-
-
-def metadata(result, asset):
-    [event] = result.asset_materializations_for_node(asset.op.name)
-    return {k: v.value for k, v in event.metadata.items()}
-
-
-def query(home, sql, params=()):
-    with duckdb.connect(str(home.warehouse), read_only=True) as conn:
-        return conn.execute(sql, list(params)).fetchall()
 
 
 def test_a_refused_challenger_accumulates_shadow_evidence_until_it_is_promoted(

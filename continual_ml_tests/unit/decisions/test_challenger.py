@@ -1,6 +1,5 @@
 """A challenger stays open on undecided evidence; a newer one replaces it only on evidence."""
 
-import hashlib
 from datetime import date
 
 import numpy as np
@@ -8,29 +7,10 @@ import pandas as pd
 
 from continual_ml.decisions import challenger
 from continual_ml.decisions.gate_outcome import close_challengers, outcome_of, record_refusal
-from continual_ml.warehouse import registry
 from continual_ml.warehouse.shadow_scores import record_scores
+from continual_ml_tests.support.registered_models import registered
 
 ROWS_PER_DAY = 400
-
-
-def registered(conn, day: int, status: str = "candidate") -> dict:
-    artifact = f"model-{day}-{status}".encode()
-    version = registry.register_model(
-        conn,
-        partition_date=date(2026, 1, day),
-        sha256=hashlib.sha256(artifact).hexdigest(),
-        artifact=artifact,
-        family="logistic_regression",
-        params="{}",
-        features='[["x0", "numeric"]]',
-        training_start=date(2026, 1, day),
-        training_end=date(2026, 1, day),
-        n_train=1,
-        data_sha256="-",
-        status=status,
-    )
-    return registry.load_model_row(conn, version)
 
 
 def scored(conn, model: dict, day: int, accuracy: float, seed: int) -> None:
@@ -90,7 +70,7 @@ def status(conn, model) -> str:
 
 
 def test_an_undecided_candidate_stays_open_and_is_promoted_once_the_evidence_suffices(conn, config):
-    champion = registered(conn, 1, "champion")
+    champion = registered(conn, 1, status="champion")
     candidate = registered(conn, 2)
     paired_days(conn, candidate, champion, [2], gap=0.03)
     first = decide_and_record(conn, config, candidate, champion, 2)
@@ -111,7 +91,7 @@ def test_an_undecided_candidate_stays_open_and_is_promoted_once_the_evidence_suf
 
 
 def test_a_worse_challenger_is_refused_for_good(conn, config):
-    champion, candidate = registered(conn, 1, "champion"), registered(conn, 2)
+    champion, candidate = registered(conn, 1, status="champion"), registered(conn, 2)
     paired_days(conn, champion, candidate, range(2, 12), gap=0.05)
     decision = decide_and_record(conn, config, candidate, champion, 11)
     assert decision.outcome == "refuse" and "upper bound below" in decision.reason
@@ -119,7 +99,7 @@ def test_a_worse_challenger_is_refused_for_good(conn, config):
 
 
 def test_an_undecided_challenger_is_refused_at_the_horizon(conn, config):
-    champion, candidate = registered(conn, 1, "champion"), registered(conn, 2)
+    champion, candidate = registered(conn, 1, status="champion"), registered(conn, 2)
     short = config.model_copy(
         update={"policy": config.policy.model_copy(update={"challenger_max_days": 3})}
     )
@@ -131,7 +111,7 @@ def test_an_undecided_challenger_is_refused_at_the_horizon(conn, config):
 
 
 def test_a_newer_candidate_without_evidence_against_the_open_one_does_not_replace_it(conn, config):
-    champion, older = registered(conn, 1, "champion"), registered(conn, 2)
+    champion, older = registered(conn, 1, status="champion"), registered(conn, 2)
     paired_days(conn, older, champion, [2], gap=0.02)
     decide_and_record(conn, config, older, champion, 2)
     newer = registered(conn, 3)
@@ -146,7 +126,7 @@ def test_a_newer_candidate_without_evidence_against_the_open_one_does_not_replac
 
 
 def test_a_newer_candidate_that_beats_the_open_one_replaces_it(conn, config):
-    champion, older = registered(conn, 1, "champion"), registered(conn, 2)
+    champion, older = registered(conn, 1, status="champion"), registered(conn, 2)
     paired_days(conn, older, champion, [2], gap=0.01)
     decide_and_record(conn, config, older, champion, 2)
     newer = registered(conn, 3)
@@ -179,7 +159,7 @@ def test_a_newer_candidate_that_beats_the_open_one_replaces_it(conn, config):
 
 
 def test_a_new_champion_closes_the_open_challenger(conn, config):
-    champion, older = registered(conn, 1, "champion"), registered(conn, 2)
+    champion, older = registered(conn, 1, status="champion"), registered(conn, 2)
     paired_days(conn, older, champion, [2], gap=0.01)
     decide_and_record(conn, config, older, champion, 2)
     assert close_challengers(conn, 99, "test") == [older["version"]]
@@ -187,7 +167,7 @@ def test_a_new_champion_closes_the_open_challenger(conn, config):
 
 
 def test_the_candidate_trained_for_a_day_is_judged_on_its_holdout(conn, config):
-    registered(conn, 1, "champion")
+    registered(conn, 1, status="champion")
     fresh = registered(conn, 4)
     model, mode = challenger.judged_on(conn, date(2026, 1, 4))
     assert (model["version"], mode) == (fresh["version"], "holdout")
@@ -195,7 +175,7 @@ def test_the_candidate_trained_for_a_day_is_judged_on_its_holdout(conn, config):
 
 
 def test_a_newer_candidate_takes_the_place_of_an_open_one_decided_not_better(conn, config):
-    champion, older = registered(conn, 1, "champion"), registered(conn, 2)
+    champion, older = registered(conn, 1, status="champion"), registered(conn, 2)
     paired_days(conn, older, champion, [2], gap=0.0, discordant=0.3)
     decide_and_record(conn, config, older, champion, 2)
     # its shadow days since say it is worse, before its own next look

@@ -2,6 +2,7 @@
 
 from continual_ml.decisions.gate_verdict import judge
 from continual_ml.warehouse import registry
+from continual_ml_tests.support.registered_models import registered
 
 
 def model(version, artifact=b"bytes", sha256=None, features=(("x0", "numeric"),)):
@@ -38,27 +39,6 @@ def test_scores_against_another_champion_are_refused(conn, config):
     passed, reason, _ = judge(conn, config, model(2), model(1))
     assert not passed and "current champion v1" in reason
     assert registry.holdout_predictions(conn, 2)["champion_version"].tolist() == [5]
-
-
-def registered(conn, day, artifact):
-    """A model registered for `day` in the real registry, as training registers one."""
-    import hashlib
-    from datetime import date
-
-    version = registry.register_model(
-        conn,
-        partition_date=date(2026, 1, day),
-        sha256=hashlib.sha256(artifact).hexdigest(),
-        artifact=artifact,
-        family="logistic_regression",
-        params="{}",
-        features='[["x0", "numeric"]]',
-        training_start=date(2026, 1, day),
-        training_end=date(2026, 1, day),
-        n_train=1,
-        data_sha256="-",
-    )
-    return registry.load_model_row(conn, version)
 
 
 def scored_against(conn, candidate, champion, only_candidate, only_champion, both=1200):
