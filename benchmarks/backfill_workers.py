@@ -258,9 +258,9 @@ def run(
     lock=True,
     warehouse="ducklake",
 ):
-    from continual_ml_tests.integration.test_production_profile import free_port
     from continual_ml_tests.support.lake_servers import lake_environment, running_object_store
     from continual_ml_tests.support.postgres_server import running_postgres
+    from continual_ml_tests.support.processes import free_port
 
     folder = Path(workdir or tempfile.mkdtemp(prefix="backfill-workers-"))
     folder.mkdir(parents=True, exist_ok=True)

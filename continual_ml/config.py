@@ -13,12 +13,14 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    PositiveInt,
     StrictInt,
     StrictStr,
     field_validator,
     model_validator,
 )
 
+from continual_ml.paths import Paths as Paths  # where the local state lives
 from continual_ml.settings import Settings
 
 DEFAULT_CONFIG = Path(__file__).parent / "demo" / "demo_dataset.yaml"
@@ -66,11 +68,40 @@ class StreamSettings(_Strict):
     drift_width_days: int = Field(0, ge=0, description="0 for abrupt drift, else gradual")
 
 
+class TrainingWindow(_Strict):
+    """The window lengths a candidate may train on; time-ordered validation picks one.
+
+    Each candidate is a number of days up to the partition trained for, or `all` (every
+    labelled day). A candidate holding fewer than `min_rows` labelled rows reaches back further
+    until it holds them. With one candidate nothing is validated: it is the window.
+    """
+
+    candidates_days: tuple[PositiveInt | Literal["all"], ...] = Field(
+        (3,), min_length=1, description="window lengths in days, or `all` (every labelled day)"
+    )
+    min_rows: int = Field(0, ge=0, description="least labelled rows any window trains on")
+    validation_rows: int = Field(
+        500, ge=1, description="the newest labelled rows (whole days) each candidate is scored on"
+    )
+
+    @field_validator("candidates_days")
+    @classmethod
+    def _distinct_candidates(cls, candidates):
+        if len(set(candidates)) != len(candidates):
+            raise ValueError(f"candidates_days {list(candidates)!r}: each length once")
+        return candidates
+
+    @property
+    def shortest_days(self) -> int:
+        """The shortest candidate in days (1 when the only one is `all`)."""
+        return min((c for c in self.candidates_days if c != "all"), default=1)
+
+
 class ModelSettings(_Strict):
     family: Literal[
         "logistic_regression", "random_forest", "hist_gradient_boosting", "lightgbm"
     ] = Field("logistic_regression", description="the scikit-learn model trained (or LightGBM)")
-    training_window_days: int = Field(3, ge=1, description="partitions a candidate trains on")
+    training_window: TrainingWindow = Field(TrainingWindow(), description="see TrainingWindow")
     holdout_fraction: float = Field(
         0.3, gt=0, lt=1, description="the newest share of the last partition held out"
     )
@@ -85,11 +116,33 @@ class ModelSettings(_Strict):
     cv_splits: int = Field(3, ge=2, description="time-ordered folds of the search")
     slice_column: str | None = Field(None, description="report metrics per value of this column")
 
+    @model_validator(mode="before")
+    @classmethod
+    def _fixed_window_days(cls, values):
+        # `training_window_days: N`, the setting before candidates, is the one candidate N days.
+        if isinstance(values, dict) and "training_window_days" in values:
+            values = dict(values)
+            days = values.pop("training_window_days")
+            if "training_window" in values:
+                raise ValueError("give `training_window` or `training_window_days`, not both")
+            values["training_window"] = {"candidates_days": [days]}
+        return values
+
+    @property
+    def training_window_days(self) -> int:
+        """The shortest candidate window in days: what the first model waits for."""
+        return self.training_window.shortest_days
+
 
 class PolicySettings(_Strict):
     drift_share_threshold: float = Field(
         0.3, gt=0, le=1, description="share of drifted features that counts a partition drifted"
     )
+    drift_min_rows: int = Field(
+        30, ge=0, description="non-null values a feature needs in a day for a drift verdict"
+    )
+    # drift only where a K-S or chi-square test puts it beyond noise; 0: Evidently's verdicts
+    drift_noise_alpha: float = Field(0.05, ge=0, lt=1, description="level of the noise test")
     min_improvement: float = Field(
         0.0, ge=0, description="the gate's minimum effect, in units of `gate_metric`"
     )
@@ -119,6 +172,12 @@ class PolicySettings(_Strict):
     )
     gate_pooled_refusals: int = Field(
         2, ge=0, description="refused comparisons with the same champion the gate may pool with"
+    )
+    challenger_max_days: int = Field(
+        30, ge=1, description="days a challenger is scored in shadow before an undecided refusal"
+    )
+    gate_margin: float = Field(
+        0.01, ge=0, description="refuse a challenger once it cannot beat min_improvement by this"
     )
 
 
@@ -204,45 +263,3 @@ def default_config() -> DatasetConfig:
 
 # The MLflow experiment every training run is tracked in.
 MLFLOW_EXPERIMENT = "continual-ml"
-
-
-class Paths(BaseModel):
-    """Where the embedded default keeps its state: one folder, `CONTINUAL_ML_HOME`."""
-
-    home: Path
-
-    @classmethod
-    def from_env(cls) -> Paths:
-        return cls(home=Settings.from_env().home.resolve())
-
-    @property
-    def warehouse(self) -> Path:
-        return Settings.from_env().warehouse or self.home / "warehouse.duckdb"
-
-    @property
-    def mlflow_tracking_uri(self) -> str:
-        return Settings.from_env().mlflow_tracking_uri or f"sqlite:///{self.home / 'mlflow.db'}"
-
-    @property
-    def mlflow_artifacts(self) -> Path:
-        return self.home / "mlartifacts"
-
-    @property
-    def bentoml_home(self) -> Path:
-        return Settings.from_env().bentoml_home or self.home / "bentoml"
-
-    @property
-    def reports(self) -> Path:
-        return self.home / "reports"
-
-    @property
-    def prediction_logs(self) -> Path:
-        return Settings.from_env().prediction_log_dir or self.home / "prediction_logs"
-
-    @property
-    def alerts_record(self) -> Path:
-        return self.home / "alerts.jsonl"
-
-    @property
-    def dagster_home(self) -> Path:
-        return Settings.from_env().dagster_home or self.home / "dagster_home"

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from continual_ml.config import DatasetConfig
 from continual_ml.models.bentoml_internals import create_model, model_store
+from continual_ml.models.metric_values import dumps, safe_report
 
 SERVED_MODEL_NAME = "continual_ml_champion"
 ARTIFACT_FILE = "model.skops"
@@ -40,6 +41,8 @@ def export_model(
         "classes": list(config.classes),
         **(details or {}),
     }
+    if isinstance(manifest.get("metrics"), dict):  # a null metric says why it is null
+        manifest["metrics"] = safe_report(manifest["metrics"])
     # Unique per export, so exporting the same version twice never collides.
     tag = f"{SERVED_MODEL_NAME}:v{version}-{time.time_ns() // 1_000_000}"
     with create_model(
@@ -49,7 +52,7 @@ def export_model(
         metadata={"model_version": version, "sha256": sha256},
     ) as model_ref:
         Path(model_ref.path, ARTIFACT_FILE).write_bytes(artifact)
-        Path(model_ref.path, MANIFEST_FILE).write_text(json.dumps(manifest, indent=2))
+        Path(model_ref.path, MANIFEST_FILE).write_text(dumps(manifest, indent=2))
     return str(model_ref.tag)
 
 

@@ -18,6 +18,14 @@ class NoReferenceRows(LookupError):
     """The reference window holds no observations to measure drift against."""
 
 
+def drift_verdict(summary: DriftCheck, policy) -> str:
+    """The day's verdict in words: none when no feature had enough values to test."""
+    if not summary.has_verdict:
+        return f"none: no feature has {policy.drift_min_rows} values to test"
+    drifted = summary.drift_share >= policy.drift_share_threshold
+    return "drift" if drifted else "no drift"
+
+
 @dataclass
 class DayDrift:
     day: date
@@ -68,7 +76,10 @@ def measure_day(conn, config, day: date, current_rows: pd.DataFrame, html_path, 
     """Drift of one day's rows against its reference window, recorded in DuckDB."""
     reference = warehouse.read_window(conn, day, "reference")
     profile = reference_profile(conn, config, reference, profiles)
-    summary = check_drift(profile, current_rows)
+    policy = config.policy
+    summary = check_drift(
+        profile, current_rows, min_rows=policy.drift_min_rows, noise_alpha=policy.drift_noise_alpha
+    )
     # Not part of the drift share (the distribution tests, Evidently's, leave nulls out), but a
     # feature suddenly empty more often is worth a person's look.
     emptier = [m for m in missing_value_drift(profile, current_rows) if m.drifted]
@@ -85,7 +96,7 @@ def measure_day(conn, config, day: date, current_rows: pd.DataFrame, html_path, 
         drift_share=summary.drift_share,
         html_path=str(html_path),
     )
-    drifting = summary.drift_share >= config.policy.drift_share_threshold
+    drifting = summary.has_verdict and summary.drift_share >= policy.drift_share_threshold
     return DayDrift(day, reference, summary, emptier, scores, drifting)
 
 

@@ -8,11 +8,14 @@ on a run it started (MLflow is imported where it is used: most runs never need i
 from __future__ import annotations
 
 import hashlib
+import re
+import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 from importlib.metadata import version as package_version
 
 from continual_ml.config import DatasetConfig
+from continual_ml.models.metric_values import finite_scalars, safe_report
 from continual_ml.training.pipeline import WindowSplit, own_types
 
 
@@ -53,16 +56,20 @@ def log_training_run(
     artifact: bytes,
     registered_model_name: str,
     dagster_run_url: str,
+    metrics: dict[str, float] | None = None,
 ) -> TrackedRun:
-    """Record the run: parameters, window and data hash, the model with its signature and input
-    example, registered in MLflow's model registry as `registered_model_name`, a link to the
-    Dagster run that trained it; then close the run."""
+    """Record the run: parameters, window and data hash (and `metrics`, the candidate windows'
+    validation scores), the model with its signature and input example, registered in MLflow's
+    model registry as `registered_model_name`, a link to the Dagster run that trained it; then
+    close the run."""
     import mlflow.sklearn
     from mlflow.models import infer_signature
 
     features = split.train[config.feature_names]
     try:
         tracking.log_params(params)
+        if metrics:
+            tracking.log_metrics(metrics)
         tracking.set_tags(
             {
                 "model_sha256": hashlib.sha256(artifact).hexdigest(),
@@ -92,12 +99,25 @@ def log_training_run(
         tracking.end_run()
 
 
-def log_evaluation(tracking_uri: str, run_id: str, metrics: dict, plots: dict) -> None:
-    """Attach holdout metrics and plots to the candidate's own training run."""
+def log_evaluation(tracking_uri: str, run_id: str, report: dict, plots: dict) -> None:
+    """Attach holdout metrics and plots to the candidate's own training run.
+
+    Finite scores become metrics (a multiclass model's per-class ones too, as
+    ``holdout_class_<class>_<metric>``); the whole report, JSON-safe with the confusion matrix
+    and the reason for each undefined score, goes in ``evaluation/holdout_report.json``.
+    """
+    from mlflow.entities import Metric
     from mlflow.tracking import MlflowClient
 
+    scalars = [name for name, value in report.items() if isinstance(value, float)]
+    metrics = {f"holdout_{k}": v for k, v in finite_scalars(report, scalars).items()}
+    for entry in report.get("per_class", []):
+        label = re.sub(r"[^\w\-. /]", "_", str(entry["class"]))
+        scores = finite_scalars(entry, ("precision", "recall", "f1"))
+        metrics |= {f"holdout_class_{label}_{k}": v for k, v in scores.items()}
     client = MlflowClient(tracking_uri)
-    for name, value in metrics.items():
-        client.log_metric(run_id, f"holdout_{name}", float(value))
+    now = int(time.time() * 1000)
+    client.log_batch(run_id, metrics=[Metric(k, v, now, 0) for k, v in metrics.items()])
+    client.log_dict(run_id, safe_report(report), "evaluation/holdout_report.json")
     for path in plots.values():
         client.log_artifact(run_id, str(path), artifact_path="evaluation")

@@ -101,6 +101,7 @@ def test_the_first_candidate_is_tracked_stored_promoted_and_exported(home, confi
     artifacts = {a.path for a in client.list_artifacts(mlflow_run.info.run_id, "evaluation")}
     assert artifacts == {
         "evaluation/roc.png",
+        "evaluation/holdout_report.json",
         "evaluation/calibration.png",
         "evaluation/confusion_matrix.png",
     }

@@ -7,15 +7,13 @@ import pandas as pd
 import pytest
 
 from continual_ml.app.cli import main
-from continual_ml.app.supervision.service_process import ServiceProcess
-from continual_ml_tests.support.service_support import ROW, export, trained
+from continual_ml_tests.support.service_support import ROW, running_service
 
 
 @pytest.fixture(scope="module")
 def service(tmp_path_factory):
     root = tmp_path_factory.mktemp("files")
-    export(root / "bentoml", 1, trained(0))
-    with ServiceProcess(root / "bentoml", root / "service.log", root / "logs") as running:
+    with running_service(root) as running:
         yield running
 
 

@@ -20,16 +20,17 @@ import psutil
 import pytest
 
 from benchmarks.wrk_load import run_wrk
-from continual_ml.app.supervision.service_process import ServiceProcess
-from continual_ml_tests.support.service_support import ROW, export, post_raw, trained
+from continual_ml_tests.support.service_support import (
+    ROW,
+    post_raw,
+    running_service,
+)
 
 
 @pytest.fixture(scope="module")
 def service(tmp_path_factory):
-    root = tmp_path_factory.mktemp("inputs")
-    export(root / "bentoml", 1, trained(0))
-    running = ServiceProcess(root / "bentoml", root / "service.log", root / "logs")
-    with running:
+    # trained(0), the default: steep weights, so 1e308 features overflow the logit
+    with running_service(tmp_path_factory.mktemp("inputs")) as running:
         yield running
 
 

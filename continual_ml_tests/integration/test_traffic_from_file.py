@@ -12,7 +12,7 @@ from continual_ml.app.first_champion import train_first_champion
 from continual_ml.app.supervision.service_process import ServiceProcess
 from continual_ml.demo.traffic import FileDays, TrafficGenerator
 from continual_ml.serving.prediction_log import closed_logs
-from continual_ml_tests.integration.test_multiclass_loop import iris_config, iris_days
+from continual_ml_tests.support.iris import iris_config, iris_days
 from continual_ml_tests.support.user_data import use_config
 
 

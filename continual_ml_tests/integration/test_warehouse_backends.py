@@ -39,6 +39,7 @@ from continual_ml_tests.support.lake_servers import (
     running_catalog_server,
     running_object_store,
 )
+from continual_ml_tests.support.model_registry import model_row, scalar
 from continual_ml_tests.support.synthetic_days import landed, materialize_day
 
 LAKES = ("ducklake_s3", "ducklake_folder")
@@ -68,10 +69,6 @@ def warehouse_backend(request, home, monkeypatch, tmp_path) -> str:
         for name, value in lake_environment(catalog, tmp_path / "lake", store).items():
             monkeypatch.setenv(name, value)
     return request.param
-
-
-def scalar(conn, sql: str, params=()):
-    return conn.execute(sql, list(params)).fetchone()[0]
 
 
 def with_bad_rows(path, n_bad: int):
@@ -203,21 +200,6 @@ def champion(conn, version: int) -> None:
         conn, version, "champion", "promoted", "test", "test",
         partition_date=None, previous_champion=None, champion_version=version,
     )  # fmt: skip
-
-
-def model_row(version: int) -> dict:
-    return {
-        "partition_date": pd.Timestamp("2024-01-01").date(),
-        "sha256": f"{version:064d}",
-        "artifact": b"model",
-        "family": "test",
-        "params": "{}",
-        "features": "[]",
-        "training_start": pd.Timestamp("2024-01-01").date(),
-        "training_end": pd.Timestamp("2024-01-02").date(),
-        "n_train": 1,
-        "data_sha256": "0" * 64,
-    }
 
 
 def test_a_catalog_that_cannot_be_reached_is_named_without_its_password(tmp_path):

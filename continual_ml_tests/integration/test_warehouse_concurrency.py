@@ -17,13 +17,12 @@ from continual_ml.warehouse import registry
 from continual_ml.warehouse.champion import change_champion
 from continual_ml.warehouse.connection import warehouse_connection, warehouse_location
 from continual_ml.warehouse.schema import apply_schema
-from continual_ml_tests.integration.test_promotion_conflicts import champions, three_models
-from continual_ml_tests.integration.test_warehouse_backends import model_row, scalar
 from continual_ml_tests.support.lake_servers import (
     lake_environment,
     running_catalog_server,
     running_object_store,
 )
+from continual_ml_tests.support.model_registry import champions, model_row, scalar, three_models
 
 
 @pytest.fixture

@@ -15,7 +15,8 @@ RESULTS = ROOT / "benchmarks" / "results"
 if str(HOOKS) not in sys.path:
     sys.path.insert(0, str(HOOKS))
 
-import benchmark_tables  # noqa: E402
+import benchmark_format  # noqa: E402
+import benchmark_tables  # noqa: E402, F401  (for the tests of the benchmarks page)
 import config_reference  # noqa: E402, F401  (for the tests of the configuration reference)
 
 # Figures that claim a measurement: a throughput, a latency, a ratio or share, a percentile.
@@ -65,7 +66,7 @@ def renderings(values: list[float]) -> set[str]:
     """Each number as the benchmarks page may write it (every format it uses), no units."""
     written = set()
     for value in values:
-        for render in benchmark_tables.FORMATS.values():
+        for render in benchmark_format.FORMATS.values():
             written.add(render(value).rstrip("%×"))
     return written
 

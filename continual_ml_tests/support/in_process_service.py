@@ -13,6 +13,7 @@ import importlib
 import os
 import sys
 import tempfile
+import time
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -112,3 +113,21 @@ def in_process_service(
         with TestClient(app, raise_server_exceptions=False) as client:
             client.bentoml_home, client.prediction_log_dir = bentoml_home, prediction_log_dir
             yield client
+
+
+def post(service, path, body, **kwargs):
+    return service.post(path, json=body, **kwargs)
+
+
+def describe(service) -> dict:
+    return service.get("/model").json()
+
+
+def wait_for_version(service, version: int, timeout_seconds: float = 30.0) -> float:
+    """Seconds until the service answers with `version`."""
+    started = time.monotonic()
+    while time.monotonic() - started < timeout_seconds:
+        if describe(service)["model_version"] == version:
+            return time.monotonic() - started
+        time.sleep(0.2)
+    raise TimeoutError(f"service still not serving v{version} after {timeout_seconds}s")

@@ -31,6 +31,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("ingestion",),
     ("warehouse",),
     ("config",),
+    ("paths",),
     ("settings",),
 )
 RANK = {name: rank for rank, names in enumerate(LAYERS) for name in names}

@@ -21,7 +21,7 @@ DOMAINS = {
 # Plain code that may import Dagster: the wiring, the code location, the commands and the demo's
 # driver (which runs the loop's jobs in its own process).
 MAY_IMPORT_DAGSTER = {"defs", "app", "definitions.py", "demo/driver.py"}
-TOP_LEVEL_MODULES = {"__init__.py", "config.py", "settings.py", "definitions.py"}
+TOP_LEVEL_MODULES = {"__init__.py", "config.py", "paths.py", "settings.py", "definitions.py"}
 MAX_LINES = 300
 
 

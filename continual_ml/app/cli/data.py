@@ -18,7 +18,7 @@ def ingest(args: argparse.Namespace, paths: Paths) -> int:
     prepare(paths)
     root = Path(args.path)
     files = (
-        sorted(p for p in root.iterdir() if p.suffix in set(LANDING_SUFFIXES) | {".jsonl"})
+        sorted(p for p in root.iterdir() if p.suffix.lower() in {*LANDING_SUFFIXES, ".jsonl"})
         if root.is_dir()
         else [root]
     )
@@ -56,21 +56,25 @@ def ingest_summary(outcomes: list[dict]) -> str:
     good = sum(o["rows_good"] for o in outcomes)
     quarantined = sum(o["rows_quarantined"] for o in outcomes)
     waiting = sum(o.get("waiting", 0) for o in outcomes)
-    return f"{len(outcomes)} files ({files}): {good} rows in, {quarantined} quarantined" + (
-        f", {waiting} labels waiting for their rows or predictions" if waiting else ""
+    orphaned = sum(o.get("for_quarantined_rows", 0) for o in outcomes)
+    return (
+        f"{len(outcomes)} files ({files}): {good} rows in, {quarantined} quarantined"
+        + (f", {waiting} labels waiting for their rows or predictions" if waiting else "")
+        + (f", {orphaned} labels for quarantined rows (not waited for)" if orphaned else "")
     )
 
 
 def backfill(args: argparse.Namespace, paths: Paths) -> int:
-    from continual_ml.app.backfill import backfill_range, run_backfill
+    from continual_ml.app.backfill import backfill_ranges, backfill_summary, run_backfill
 
     prepare(paths)
-    start, end = backfill_range(paths, args.start, args.end)
-    result = run_backfill(paths, start, end)
-    if not result.success:
-        raise_step_failure(result, f"run {result.run_id}")
-    days = (end - start).days + 1
-    print(f"monitored {days} days, {start} .. {end}, in one run ({result.run_id})")
+    ranges, run_ids = backfill_ranges(paths, args.start, args.end), []
+    for start, end in ranges:
+        result = run_backfill(paths, start, end)
+        if not result.success:
+            raise_step_failure(result, f"run {result.run_id}")
+        run_ids.append(result.run_id)
+    print(backfill_summary(ranges, run_ids))
     return 0
 
 

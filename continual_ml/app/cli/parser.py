@@ -61,8 +61,8 @@ def build_parser() -> argparse.ArgumentParser:
         "backfill",
         help="monitor a range of ingested days in one run (drift and the champion's performance)",
     )
-    backfill.add_argument("--start", help="first day (default: the first day ingested)")
-    backfill.add_argument("--end", help="last day (default: the last day ingested)")
+    backfill.add_argument("--start", help="first day (default: the first with data)")
+    backfill.add_argument("--end", help="last day (default: the last with data)")
     score = commands.add_parser(
         "score", help="score a CSV/Parquet file with the running service, one row at a time"
     )

@@ -17,6 +17,7 @@ from continual_ml.defs.resources import AlertsResource, ArtifactDirsResource, Da
 from continual_ml.monitoring.day_drift import (
     DayDrift,
     NoReferenceRows,
+    drift_verdict,
     estimated_impact,
     measure_day,
     rows_by_day,
@@ -111,6 +112,9 @@ def drift_report(
         context.add_asset_metadata(
             {
                 "drift_share": summary.drift_share,
+                # the retraining policy reads no drift from a day with no tested feature
+                "n_tested_features": summary.n_tested,
+                "drift_verdict": drift_verdict(summary, config.policy),
                 "missing_value_shifts": "; ".join(f"{e.feature}: {e.describe()}" for e in m.emptier)
                 or "none",
                 "n_drifted_features": summary.n_drifted,

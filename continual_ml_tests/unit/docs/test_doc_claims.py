@@ -61,7 +61,7 @@ def test_the_configuration_reference_lists_every_setting_and_key():
         assert f"| `{field.alias}` |" in table
         assert field.description, f"{field.alias} has no description for the reference"
     keys = config_reference.dataset_config_tables()
-    for key in ("drift_share_threshold", "training_window_days", "event_time_column", "nullable"):
+    for key in ("drift_share_threshold", "candidates_days", "event_time_column", "nullable"):
         assert f"| `{key}` |" in keys
 
 

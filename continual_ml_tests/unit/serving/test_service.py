@@ -18,7 +18,12 @@ from continual_ml.demo.synthetic_stream import generate_batch, partition_date
 from continual_ml.models.store import export_champion
 from continual_ml.serving.prediction_log import RotatingJsonlWriter, closed_logs
 from continual_ml.training.pipeline import fit_candidate, serialize_model
-from continual_ml_tests.support.in_process_service import in_process_service
+from continual_ml_tests.support.in_process_service import (
+    describe,
+    in_process_service,
+    post,
+    wait_for_version,
+)
 
 ROW = {"x0": 0.5, "x1": -1.0, "x2": 0.0, "x3": 1.0, "x4": 0.2, "segment": "north"}
 TOKEN = "test-token-8f2c"
@@ -57,24 +62,6 @@ def service(tmp_path_factory, models):
     with in_process_service(root / "bentoml", root / "logs") as client:
         client.store = root / "bentoml"
         yield client
-
-
-def post(service, path, body, **kwargs):
-    return service.post(path, json=body, **kwargs)
-
-
-def describe(service) -> dict:
-    return service.get("/model").json()
-
-
-def wait_for_version(service, version: int, timeout_seconds: float = 30.0) -> float:
-    """Seconds until the service answers with `version`."""
-    started = time.monotonic()
-    while time.monotonic() - started < timeout_seconds:
-        if describe(service)["model_version"] == version:
-            return time.monotonic() - started
-        time.sleep(0.2)
-    raise TimeoutError(f"service still not serving v{version} after {timeout_seconds}s")
 
 
 def test_one_row_gets_probabilities_class_version_and_id(service):
@@ -185,7 +172,7 @@ def test_get_model_describes_the_serving_model(service):
     described = describe(service)
     assert described["model_version"] == 1
     assert described["training_start"] == "2026-01-01"
-    assert described["metrics"] == {"accuracy": 0.9}
+    assert described["metrics"] == {"accuracy": 0.9, "undefined": {}}
     assert described["promoted_at"] and described["last_swap_error"] is None
 
 

@@ -6,9 +6,8 @@ import json
 import logging
 
 from continual_ml.serving.prediction_log import OPEN_SUFFIX, closed_logs
-from continual_ml_tests.support.in_process_service import in_process_service
+from continual_ml_tests.support.in_process_service import in_process_service, post, wait_for_version
 from continual_ml_tests.support.service_support import ROW, export, trained
-from continual_ml_tests.unit.serving.test_service import post, wait_for_version
 
 TOKEN = "test-token-8f2c"
 
