@@ -16,14 +16,15 @@ ENV UV_COMPILE_BYTECODE=1 \
 
 WORKDIR /opt/dagster/app
 
-# Dependencies first (cached layer), then the project itself.
+# Dependencies first (cached layer), then the project itself; with the scale-out extra, since
+# the image runs both compose profiles (the workers and DuckLake included).
 COPY pyproject.toml uv.lock README.md ./
-RUN uv sync --frozen --no-dev --no-install-project
+RUN uv sync --frozen --no-dev --extra scale-out --no-install-project
 
 COPY continual_ml ./continual_ml
 COPY bento ./bento
 COPY workspace.yaml ./
-RUN uv sync --frozen --no-dev
+RUN uv sync --frozen --no-dev --extra scale-out
 
 ENV PATH="/opt/dagster/app/.venv/bin:${PATH}" \
     DAGSTER_HOME=/opt/dagster/home

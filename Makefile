@@ -13,7 +13,7 @@ export DO_NOT_TRACK := 1
 # starts finds them without an activated environment.
 export PATH := $(CURDIR)/.venv/bin:$(PATH)
 
-.PHONY: setup demo test test-unit dev up lint bench bench-tools validate
+.PHONY: setup demo test test-unit dev up lint bench bench-tools validate docs
 
 $(UV):
 	$(PYTHON) -m venv .tools
@@ -22,8 +22,9 @@ $(UV):
 # The interpreter is chosen once, when .venv is made. Naming it again on every sync makes uv
 # replace a working environment whenever the name differs from what .venv recorded (a pyenv
 # shim, or another PATH), which costs minutes and pulls the venv from under running processes.
+# With the scale-out extra (Celery workers, DuckLake), so `make test` runs every test.
 setup: $(UV)
-	$(UV) sync --frozen $(if $(wildcard .venv/pyvenv.cfg),,--python $(PYTHON))
+	$(UV) sync --frozen --extra scale-out $(if $(wildcard .venv/pyvenv.cfg),,--python $(PYTHON))
 
 demo: setup  ## set up and run the continual-learning demo
 	.venv/bin/continual-ml demo
@@ -46,6 +47,9 @@ validate: setup  ## load and validate the Dagster definitions (on the local home
 
 lint: setup
 	.venv/bin/ruff check . && .venv/bin/ruff format --check .
+
+docs: setup  ## the documentation site, built strictly into site/ (`.venv/bin/mkdocs serve` to browse)
+	NO_MKDOCS_2_WARNING=1 .venv/bin/mkdocs build --strict --site-dir site
 
 # The serving benchmarks' load generator and load balancer, from Debian's packages (as root,
 # as in CI); installed only when missing.

@@ -29,6 +29,8 @@ from pathlib import Path
 
 import yaml
 
+from benchmarks.stamp import stamp
+
 RESULTS = Path(__file__).parent / "results" / "backfill.json"
 CLI = str(Path(sys.executable).parent / "continual-ml")
 REPO = Path(__file__).resolve().parents[1]
@@ -153,7 +155,7 @@ def main(argv: list[str] | None = None) -> dict:
     args = parser.parse_args(argv)
     results = run(args.days, args.rows_per_day, args.sample, args.workdir)
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps(results, indent=2))
+    Path(args.out).write_text(json.dumps({"stamp": stamp(), **results}, indent=2))
     print(json.dumps({k: v for k, v in results.items()}, indent=2))
     return results
 

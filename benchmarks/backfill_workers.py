@@ -39,6 +39,7 @@ from pathlib import Path
 from statistics import mean
 
 from benchmarks.backfill import FIRST_DAY, RESULTS, run_cli, write_history
+from benchmarks.stamp import stamp
 
 RESULTS_FILE = RESULTS.with_name("backfill_workers.json")
 QUIET_LOCK = Path("/work/wt/quiet.lock")
@@ -257,9 +258,9 @@ def run(
     lock=True,
     warehouse="ducklake",
 ):
-    from continual_ml_tests.integration.test_production_profile import free_port
     from continual_ml_tests.support.lake_servers import lake_environment, running_object_store
     from continual_ml_tests.support.postgres_server import running_postgres
+    from continual_ml_tests.support.processes import free_port
 
     folder = Path(workdir or tempfile.mkdtemp(prefix="backfill-workers-"))
     folder.mkdir(parents=True, exist_ok=True)
@@ -332,7 +333,7 @@ def main(argv: list[str] | None = None) -> dict:
         lock=not args.no_lock,
         warehouse=args.warehouse,
     )
-    Path(args.out).write_text(json.dumps(results, indent=2))
+    Path(args.out).write_text(json.dumps({"stamp": stamp(), **results}, indent=2))
     print(json.dumps(results, indent=2))
     return results
 

@@ -34,7 +34,7 @@ from starlette.requests import Request  # noqa: E402
 from starlette.responses import JSONResponse, Response  # noqa: E402
 from starlette.routing import Route  # noqa: E402
 
-from continual_ml.app.service_process import REPO_ROOT, free_port  # noqa: E402
+from continual_ml.app.supervision.service_process import REPO_ROOT, free_port  # noqa: E402
 from continual_ml.config import DatasetConfig, default_config  # noqa: E402
 from continual_ml.serving.follower import ServedModel, predict_rows, probe_rows  # noqa: E402
 from continual_ml.serving.linear_scorer import linear_scorer  # noqa: E402

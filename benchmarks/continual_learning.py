@@ -50,6 +50,7 @@ from time import perf_counter
 import numpy as np
 from threadpoolctl import threadpool_limits
 
+from benchmarks import tables
 from benchmarks.drift_streams import (
     LABEL,
     STREAMS,
@@ -58,7 +59,13 @@ from benchmarks.drift_streams import (
     accuracy,
     previous_label_accuracy,
 )
-from continual_ml.config import DatasetConfig, FeatureSpec, PolicySettings, default_config
+from continual_ml.config import (
+    DatasetConfig,
+    FeatureSpec,
+    PolicySettings,
+    TrainingWindow,
+    default_config,
+)
 from continual_ml.decisions.gate import GateSettings, evaluate_gate
 from continual_ml.decisions.gate_pooling import pool_refusals
 from continual_ml.decisions.retrain_policy import (
@@ -92,7 +99,7 @@ def stream_config(stream: DriftStream, window: int, max_drop: float | None = Non
         features=tuple(FeatureSpec(name=name, kind="numeric") for name in stream.feature_names),
         label=LABEL,
         model=default_config().model.model_copy(
-            update={"family": FAMILY, "training_window_days": window}
+            update={"family": FAMILY, "training_window": TrainingWindow(candidates_days=(window,))}
         ),
         policy=policy_settings(max_drop),
     )
@@ -274,18 +281,19 @@ def run(
 
 
 def markdown_table(result: dict, fixed_every: int) -> str:
-    lines = [
-        "| strategy | mean accuracy | accuracy in the 5 batches from each drift | retrains "
-        "| promotions |",
-        "|---|---:|---:|---:|---:|",
+    header = ["strategy", "mean accuracy", "accuracy in the 5 batches from each drift"]
+    header += ["retrains", "promotions"]
+    rows = [
+        [
+            f"fixed (every {fixed_every})" if name == "fixed schedule" else name,
+            f"{row['mean_accuracy']:.3f}",
+            f"{row['after_drift_accuracy']:.3f}",
+            str(row["retrains"]),
+            str(row["promotions"]),
+        ]
+        for name, row in result["summary"].items()
     ]
-    for name, row in result["summary"].items():
-        label = f"fixed (every {fixed_every})" if name == "fixed schedule" else name
-        lines.append(
-            f"| {label} | {row['mean_accuracy']:.3f} | {row['after_drift_accuracy']:.3f} "
-            f"| {row['retrains']} | {row['promotions']} |"
-        )
-    return "\n".join(lines)
+    return tables.markdown_table(header, rows, "lrrrr")
 
 
 def main(argv: Sequence[str] | None = None) -> None:

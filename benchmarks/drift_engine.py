@@ -20,6 +20,7 @@ from time import perf_counter
 import numpy as np
 import pandas as pd
 
+from benchmarks.stamp import stamp
 from continual_ml.monitoring.drift_engine import build_profile, check_drift
 from continual_ml.monitoring.evidently_report import evidently_drift
 
@@ -132,7 +133,13 @@ def run(
         machine = {"python": platform.python_version(), "processor": platform.machine()}
         output.write_text(
             json.dumps(
-                {"seed": seed, "machine": machine, "engine_repeats": ENGINE_REPEATS, "runs": rows},
+                {
+                    "stamp": stamp(),
+                    "seed": seed,
+                    "machine": machine,
+                    "engine_repeats": ENGINE_REPEATS,
+                    "runs": rows,
+                },
                 indent=2,
             )
         )

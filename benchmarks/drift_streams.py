@@ -116,53 +116,63 @@ def _iterators(make: Callable[[int, int], Iterable], n: int, seed: int) -> list[
     return [iter(make(k, seed + 1000 * k)) for k in range(n)]
 
 
+def chained_stream(
+    name: str,
+    description: str,
+    make: Callable[[int, int], Iterable],
+    n_concepts: int,
+    feature_names: list[str],
+    n_batches: int,
+    batch_size: int,
+    seed: int,
+    width: int = 0,
+) -> DriftStream:
+    """`n_concepts` concepts, `make(k, seed)` each, taking over at evenly spaced drifts; a
+    `width` of 0 makes the drifts abrupt."""
+    drifts = drift_positions(n_batches, n_concepts - 1)
+    concepts = _iterators(make, n_concepts, seed)
+    batches = concept_batches(concepts, drifts, width, n_batches, batch_size, seed)
+    return DriftStream(name, description, batches, feature_names, drifts, width)
+
+
 def sea_abrupt(n_batches: int, batch_size: int, seed: int = 0) -> DriftStream:
-    drifts = drift_positions(n_batches, len(SEA_VARIANTS) - 1)
-    concepts = _iterators(
-        lambda k, s: synth.SEA(variant=SEA_VARIANTS[k], noise=SEA_NOISE, seed=s),
-        len(SEA_VARIANTS),
-        seed,
-    )
-    return DriftStream(
+    return chained_stream(
         "sea_abrupt",
         f"SEA variants {SEA_VARIANTS} (thresholds 8, 9, 7, 9.5), {SEA_NOISE:.0%} label noise",
-        concept_batches(concepts, drifts, 0, n_batches, batch_size, seed),
+        lambda k, s: synth.SEA(variant=SEA_VARIANTS[k], noise=SEA_NOISE, seed=s),
+        len(SEA_VARIANTS),
         ["x0", "x1", "x2"],
-        drifts,
-        0,
+        n_batches,
+        batch_size,
+        seed,
     )
 
 
 def agrawal_abrupt(n_batches: int, batch_size: int, seed: int = 0) -> DriftStream:
-    drifts = drift_positions(n_batches, len(AGRAWAL_FUNCTIONS) - 1)
-    concepts = _iterators(
-        lambda k, s: synth.Agrawal(classification_function=AGRAWAL_FUNCTIONS[k], seed=s),
-        len(AGRAWAL_FUNCTIONS),
-        seed,
-    )
-    return DriftStream(
+    return chained_stream(
         "agrawal_abrupt",
         f"Agrawal functions {AGRAWAL_FUNCTIONS}, no noise",
-        concept_batches(concepts, drifts, 0, n_batches, batch_size, seed),
+        lambda k, s: synth.Agrawal(classification_function=AGRAWAL_FUNCTIONS[k], seed=s),
+        len(AGRAWAL_FUNCTIONS),
         ["salary", "commission", "age", "elevel", "car", "zipcode", "hvalue", "hyears", "loan"],
-        drifts,
-        0,
+        n_batches,
+        batch_size,
+        seed,
     )
 
 
 def hyperplane_gradual(n_batches: int, batch_size: int, seed: int = 0) -> DriftStream:
     n_concepts = 3
-    drifts = drift_positions(n_batches, n_concepts - 1)
-    concepts = _iterators(
-        lambda k, s: synth.Hyperplane(seed=s, n_features=HYPERPLANE_FEATURES), n_concepts, seed
-    )
-    return DriftStream(
+    return chained_stream(
         "hyperplane_gradual",
         f"{n_concepts} random {HYPERPLANE_FEATURES}-d hyperplanes (5% label noise), each drift "
         f"mixing the next in over {GRADUAL_WIDTH} batches",
-        concept_batches(concepts, drifts, GRADUAL_WIDTH, n_batches, batch_size, seed),
+        lambda k, s: synth.Hyperplane(seed=s, n_features=HYPERPLANE_FEATURES),
+        n_concepts,
         [f"x{i}" for i in range(HYPERPLANE_FEATURES)],
-        drifts,
+        n_batches,
+        batch_size,
+        seed,
         GRADUAL_WIDTH,
     )
 

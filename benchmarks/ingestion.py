@@ -22,7 +22,9 @@ import resource
 import subprocess
 import sys
 import tempfile
+from collections.abc import Callable, Sequence
 from datetime import timedelta
+from functools import partial
 from pathlib import Path
 from time import perf_counter
 
@@ -31,6 +33,8 @@ import pyarrow as pa
 import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 
+from benchmarks.stamp import stamp
+from benchmarks.tables import markdown_table
 from continual_ml import ingestion
 from continual_ml.config import default_config
 from continual_ml.demo.synthetic_stream import generate_batch
@@ -74,9 +78,22 @@ def _memory_mb(field: str) -> float:
     raise LookupError(field)
 
 
-def _cpu_seconds() -> float:
+def cpu_seconds() -> float:
+    """CPU time of this process's threads: steadier than wall time on a shared machine."""
     usage = resource.getrusage(resource.RUSAGE_SELF)
     return usage.ru_utime + usage.ru_stime
+
+
+def interleaved_runs(
+    cases: Sequence[str], repeat: int, measure: Callable[[str], dict]
+) -> dict[str, list[dict]]:
+    """`measure(case)` of every case, `repeat` times, the cases taking turns so that a busy
+    moment hurts every case alike."""
+    runs: dict[str, list[dict]] = {case: [] for case in cases}
+    for _ in range(repeat):
+        for case in cases:
+            runs[case].append(measure(case))
+    return runs
 
 
 def run_case(case: str, path: Path, database: Path, memory_limit: str) -> dict:
@@ -86,7 +103,7 @@ def run_case(case: str, path: Path, database: Path, memory_limit: str) -> dict:
     conn = duckdb.connect(str(database))
     conn.execute(f"SET memory_limit = '{memory_limit}'")
     baseline = _memory_mb("VmRSS")
-    cpu_start = _cpu_seconds()
+    cpu_start = cpu_seconds()
     start = perf_counter()
     if case == "ingest_file":
         report = ingestion.ingest_file(conn, default_config(), path)
@@ -100,7 +117,7 @@ def run_case(case: str, path: Path, database: Path, memory_limit: str) -> dict:
     return {
         "seconds": seconds,
         # CPU time of all DuckDB threads: steadier than wall time on a shared machine
-        "cpu_seconds": _cpu_seconds() - cpu_start,
+        "cpu_seconds": cpu_seconds() - cpu_start,
         "rows": rows,
         "quarantined": quarantined,
         "rows_per_s": rows / seconds,
@@ -142,10 +159,10 @@ def run(
         for file_format, n in files:
             # generated in a subprocess too, so this process stays small (see ru_maxrss above)
             path = Path(_in_subprocess("--generate", file_format, str(n), str(cache))["path"])
-            runs = {case: [] for case in CASES}
-            for _ in range(repeat):  # interleaved, so a busy moment hurts both sides alike
-                for case in CASES:
-                    runs[case].append(measure(case, path, Path(scratch), memory_limit))
+            measure_file = partial(
+                measure, path=path, workdir=Path(scratch), memory_limit=memory_limit
+            )
+            runs = interleaved_runs(CASES, repeat, measure_file)
             row = {"format": file_format, "rows": n, "file_mb": path.stat().st_size / 2**20}
             for case, results in runs.items():
                 best = min(results, key=lambda r: r["seconds"])
@@ -173,25 +190,28 @@ def run(
     }
     results["markdown"] = markdown(comparison)
     output.parent.mkdir(parents=True, exist_ok=True)
-    output.write_text(json.dumps(results, indent=2) + "\n")
+    output.write_text(json.dumps({"stamp": stamp(), **results}, indent=2) + "\n")
     return results
 
 
 def markdown(comparison: list[dict]) -> str:
-    lines = [
-        "| file | rows | MiB | ceiling rows/s | ingest_file rows/s | ratio | CPU ratio "
-        "| ceiling peak MiB | ingest_file peak MiB |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+    header = ["file", "rows", "MiB", "ceiling rows/s", "ingest_file rows/s", "ratio", "CPU ratio"]
+    header += ["ceiling peak MiB", "ingest_file peak MiB"]
+    rows = [
+        [
+            row["format"],
+            f"{row['rows']:,}",
+            f"{row['file_mb']:.0f}",
+            f"{row['ceiling']['rows_per_s']:,.0f}",
+            f"{row['ingest_file']['rows_per_s']:,.0f}",
+            f"{row['ratio']:.2f}",
+            f"{row['cpu_ratio']:.2f}",
+            f"{row['ceiling']['peak_rss_mb']:.0f}",
+            f"{row['ingest_file']['peak_rss_mb']:.0f}",
+        ]
+        for row in comparison
     ]
-    for row in comparison:
-        ceiling, ours = row["ceiling"], row["ingest_file"]
-        lines.append(
-            f"| {row['format']} | {row['rows']:,} | {row['file_mb']:.0f} "
-            f"| {ceiling['rows_per_s']:,.0f} | {ours['rows_per_s']:,.0f} | {row['ratio']:.2f} "
-            f"| {row['cpu_ratio']:.2f} "
-            f"| {ceiling['peak_rss_mb']:.0f} | {ours['peak_rss_mb']:.0f} |"
-        )
-    return "\n".join(lines)
+    return markdown_table(header, rows, "l" + "r" * 8)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -18,46 +18,43 @@ import argparse
 import json
 import os
 import platform
-import resource
 import subprocess
 import sys
 import tempfile
+from functools import partial
 from pathlib import Path
 from time import perf_counter
 
 import duckdb
 
-from benchmarks.ingestion import CACHE, generate
+from benchmarks.ingestion import CACHE, cpu_seconds, generate, interleaved_runs
+from benchmarks.stamp import stamp
+from benchmarks.tables import markdown_table
 from continual_ml import ingestion
 from continual_ml.config import Paths, default_config
-from continual_ml.warehouse.connection import warehouse_connection
+from continual_ml.warehouse.connection import warehouse_connection, warehouse_location
 from continual_ml.warehouse.schema import apply_schema
 
 RESULTS = Path(__file__).parent / "results" / "ingestion_backends.json"
 CASES = ("duckdb_file", "ducklake_folder", "ducklake_s3")
 
 
-def _cpu_seconds() -> float:
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime
-
-
 def run_case(path: Path) -> dict:
     """Time one ingestion into the warehouse this process's environment selects."""
-    location = Paths.from_env().warehouse_location
+    location = warehouse_location(Paths.from_env())
     start = perf_counter()
     with warehouse_connection(location) as conn:
         opened = perf_counter()
         apply_schema(conn, default_config())
         schema = perf_counter()
-        cpu_start = _cpu_seconds()
+        cpu_start = cpu_seconds()
         report = ingestion.ingest_file(conn, default_config(), path)
         seconds = perf_counter() - schema
-        cpu_seconds = _cpu_seconds() - cpu_start
+        cpu_used = cpu_seconds() - cpu_start
         stored = conn.execute("SELECT count(*) FROM observations").fetchone()[0]
     return {
         "seconds": seconds,
-        "cpu_seconds": cpu_seconds,
+        "cpu_seconds": cpu_used,
         "open_seconds": opened - start,
         "schema_seconds": schema - opened,
         "rows": report.rows_good,
@@ -66,14 +63,13 @@ def run_case(path: Path) -> dict:
     }
 
 
-def measure(case: str, path: Path, scratch: Path, servers: dict, n: int) -> dict:
+def measure(case: str, path: Path, scratch: Path, servers: dict) -> dict:
     from continual_ml_tests.support.lake_servers import lake_environment
 
     environment = {
         k: v for k, v in os.environ.items() if not k.startswith(("CONTINUAL_ML_", "DAGSTER_"))
     }
-    home = scratch / f"{case}-{path.stem}-{n}"  # every run starts empty
-    home.mkdir()
+    home = Path(tempfile.mkdtemp(prefix=f"{case}-{path.stem}-", dir=scratch))  # starts empty
     environment["CONTINUAL_ML_HOME"] = str(home)
     environment["CONTINUAL_ML_DUCKDB_MEMORY"] = servers["memory_limit"]
     if case == "ducklake_folder":
@@ -112,10 +108,9 @@ def run(
         servers = {"catalog": catalog, "store": store, "memory_limit": memory_limit}
         for n_rows in (small_rows, rows):
             path = generate(n_rows, "parquet", cache)
-            runs = {case: [] for case in CASES}
-            for attempt in range(repeat):  # interleaved: a busy moment hurts every backend alike
-                for case in CASES:
-                    runs[case].append(measure(case, path, Path(scratch), servers, attempt))
+            runs = interleaved_runs(
+                CASES, repeat, partial(measure, path=path, scratch=Path(scratch), servers=servers)
+            )
             row = {"rows": n_rows, "file_mb": path.stat().st_size / 2**20}
             for case, results in runs.items():
                 row[case] = min(results, key=lambda r: r["seconds"])
@@ -136,7 +131,7 @@ def run(
         "markdown": markdown(comparison),
     }
     output.parent.mkdir(parents=True, exist_ok=True)
-    output.write_text(json.dumps(results, indent=2) + "\n")
+    output.write_text(json.dumps({"stamp": stamp(), **results}, indent=2) + "\n")
     return results
 
 
@@ -145,22 +140,20 @@ def _uptime() -> str:
 
 
 def markdown(comparison: list[dict]) -> str:
-    lines = [
-        "| rows | MiB | DuckDB file rows/s | DuckLake folder rows/s (ratio) "
-        "| DuckLake S3 rows/s (ratio) | attach + schema s (file / folder / S3) |",
-        "|---:|---:|---:|---:|---:|---|",
+    header = ["rows", "MiB", "DuckDB file rows/s", "DuckLake folder rows/s (ratio)"]
+    header += ["DuckLake S3 rows/s (ratio)", "attach + schema s (file / folder / S3)"]
+    rows = [
+        [
+            f"{row['rows']:,}",
+            f"{row['file_mb']:.1f}",
+            f"{row['duckdb_file']['rows_per_s']:,.0f}",
+            f"{row['ducklake_folder']['rows_per_s']:,.0f} ({row['ducklake_folder_ratio']:.2f})",
+            f"{row['ducklake_s3']['rows_per_s']:,.0f} ({row['ducklake_s3_ratio']:.2f})",
+            " / ".join(f"{row[c]['open_seconds'] + row[c]['schema_seconds']:.2f}" for c in CASES),
+        ]
+        for row in comparison
     ]
-    for row in comparison:
-        setup = " / ".join(
-            f"{row[c]['open_seconds'] + row[c]['schema_seconds']:.2f}" for c in CASES
-        )
-        lines.append(
-            f"| {row['rows']:,} | {row['file_mb']:.1f} | {row['duckdb_file']['rows_per_s']:,.0f} "
-            f"| {row['ducklake_folder']['rows_per_s']:,.0f} ({row['ducklake_folder_ratio']:.2f}) "
-            f"| {row['ducklake_s3']['rows_per_s']:,.0f} ({row['ducklake_s3_ratio']:.2f}) "
-            f"| {setup} |"
-        )
-    return "\n".join(lines)
+    return markdown_table(header, rows, "rrrrrl")
 
 
 def main(argv: list[str] | None = None) -> None:

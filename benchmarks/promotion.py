@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from benchmarks.stamp import stamp
 from continual_ml.config import default_config
 from continual_ml.decisions.gate import GateSettings, evaluate_gate
 from continual_ml.demo.synthetic_stream import generate_batch, partition_date
@@ -78,7 +79,7 @@ def run(n_days: int = 16) -> dict:
         "timeline": timeline,
     }
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(summary, indent=2))
+    RESULTS.write_text(json.dumps({"stamp": stamp(), **summary}, indent=2))
     return summary
 
 

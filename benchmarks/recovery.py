@@ -29,7 +29,8 @@ from pathlib import Path
 
 import httpx
 
-from continual_ml.app.live_system import LiveSystem, Ports
+from benchmarks.stamp import stamp
+from continual_ml.app.supervision.live_system import LiveSystem, Ports
 from continual_ml.config import Paths, default_config
 from continual_ml.demo.synthetic_stream import partition_date
 from continual_ml.demo.traffic import TrafficGenerator
@@ -43,9 +44,9 @@ def make_template(home: Paths, template: Paths) -> int:
 
     It is built at the trial home's path, since the stores record absolute paths, then moved.
     """
-    from continual_ml.app.demo import reset_home
+    from continual_ml.app.cli.up import bootstrap
     from continual_ml.app.local_home import prepare
-    from continual_ml.app.up import bootstrap
+    from continual_ml.demo.driver import reset_home
 
     reset_home(home)
     prepare(home)
@@ -238,7 +239,7 @@ def main(argv: list[str] | None = None) -> dict:
         "recovered": sum("serving" in t for t in trials),
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(results, indent=2))
+    args.out.write_text(json.dumps({"stamp": stamp(), **results}, indent=2))
     for name, stats in results["summary"].items():
         print(f"{name:<28} n={stats['n']:>2} p50 {stats['p50']:6.1f}s  p95 {stats['p95']:6.1f}s")
     return results

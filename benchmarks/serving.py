@@ -37,11 +37,12 @@ import psutil
 from benchmarks.bare_asgi_app import BareAppProcess
 from benchmarks.load_generator import JSON_HEADERS, generate_load
 from benchmarks.serving_report import comparison_row, markdown_table, swap_line
+from benchmarks.stamp import stamp
 from benchmarks.wrk_load import WrkRun, run_wrk
-from continual_ml.app.service_process import ServiceProcess
+from continual_ml.app.supervision.service_process import ServiceProcess
 from continual_ml.config import default_config
 from continual_ml.demo.synthetic_stream import generate_batch, partition_date
-from continual_ml.serving.model_store import export_champion
+from continual_ml.models.store import export_champion
 from continual_ml.training.pipeline import fit_candidate, serialize_model
 
 RESULTS = Path(__file__).parent / "results" / "serving.json"
@@ -334,7 +335,7 @@ def run(
         print(swap_line(swap))
     if output is not None:
         output.parent.mkdir(parents=True, exist_ok=True)
-        output.write_text(json.dumps(results, indent=2))
+        output.write_text(json.dumps({"stamp": stamp(), **results}, indent=2))
     return results
 
 

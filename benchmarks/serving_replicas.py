@@ -27,8 +27,10 @@ from pathlib import Path
 import httpx
 
 from benchmarks.serving import promote, request_bodies, trained_models
+from benchmarks.stamp import stamp
+from benchmarks.tables import markdown_table
 from benchmarks.wrk_load import WrkRun, ensure_tool, run_wrk
-from continual_ml.app.service_process import ServiceProcess, free_port
+from continual_ml.app.supervision.service_process import ServiceProcess, free_port
 
 RESULTS = Path(__file__).parent / "results" / "serving_replicas.json"
 CONCURRENCY = 64
@@ -184,21 +186,23 @@ def run(
     print(markdown(results))
     if output is not None:
         output.parent.mkdir(parents=True, exist_ok=True)
-        output.write_text(json.dumps(results, indent=2))
+        output.write_text(json.dumps({"stamp": stamp(), **results}, indent=2))
     return results
 
 
 def markdown(results: dict) -> str:
-    lines = [
-        "| `/predict`, concurrency 64 | req/s | p50 ms | p99 ms | failed |",
-        "|---|---:|---:|---:|---:|",
+    header = ["`/predict`, concurrency 64", "req/s", "p50 ms", "p99 ms", "failed"]
+    rows = [
+        [
+            name,
+            f"{row['requests_per_s']:,.0f}",
+            f"{row['p50_ms']:.1f}",
+            f"{row['p99_ms']:.1f}",
+            str(row["failed"]),
+        ]
+        for name, row in results["cases"].items()
     ]
-    for name, row in results["cases"].items():
-        lines.append(
-            f"| {name} | {row['requests_per_s']:,.0f} | {row['p50_ms']:.1f} "
-            f"| {row['p99_ms']:.1f} | {row['failed']} |"
-        )
-    return "\n".join(lines)
+    return markdown_table(header, rows, "lrrrr")
 
 
 def main(argv: Sequence[str] | None = None) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from benchmarks import tables
+
 
 def comparison_row(case, ours: dict, bare: dict, fastapi: dict | None = None) -> dict:
     """Ours and bare on one `serving.Case`, and ours' throughput as a share of bare's."""
@@ -24,31 +26,29 @@ def comparison_row(case, ours: dict, bare: dict, fastapi: dict | None = None) ->
 
 
 def markdown_table(rows: list[dict]) -> str:
-    lines = [
-        "| case | conc. | ours | bare | ours/bare | p50 ms ours / bare | p99 ms ours / bare "
-        "| failed ours / bare | server CPU ms/req ours / bare | requests per merged call "
-        "| FastAPI + pipeline | ours/FastAPI |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    header = ["case", "conc.", "ours", "bare", "ours/bare", "p50 ms ours / bare"]
+    header += ["p99 ms ours / bare", "failed ours / bare", "server CPU ms/req ours / bare"]
+    header += ["requests per merged call", "FastAPI + pipeline", "ours/FastAPI"]
+    return tables.markdown_table(header, map(_cells, rows), "l" + "r" * 11)
+
+
+def _cells(row: dict) -> list[str]:
+    ours, bare, unit = row["ours"], row["bare"], row["unit"]
+    merged = row.get("requests_per_merged_call")
+    return [
+        f"`{row['case']}` ({'rows/s' if unit == 'rows_per_s' else 'req/s'})",
+        str(row["concurrency"]),
+        f"{ours[unit]:,.0f}",
+        f"{bare[unit]:,.0f}",
+        f"{row['throughput_ratio']:.0%}" if row["throughput_ratio"] is not None else "-",
+        f"{ours['p50_ms']:.1f} / {bare['p50_ms']:.1f}",
+        f"{ours['p99_ms']:.1f} / {bare['p99_ms']:.1f}",
+        f"{ours['failed']} / {bare['failed']}",
+        f"{ours['server_cpu_ms_per_request']:.2f} / {bare['server_cpu_ms_per_request']:.2f}",
+        "-" if merged is None else f"{merged:.1f}",
+        f"{row['fastapi'][unit]:,.0f}" if "fastapi" in row else "-",
+        f"{row['over_fastapi']:.1f}×" if "fastapi" in row else "-",
     ]
-    for row in rows:
-        ours, bare, unit = row["ours"], row["bare"], row["unit"]
-        ratio = f"{row['throughput_ratio']:.0%}" if row["throughput_ratio"] is not None else "-"
-        merged = row.get("requests_per_merged_call")
-        lines.append(
-            f"| `{row['case']}` ({'rows/s' if unit == 'rows_per_s' else 'req/s'}) "
-            f"| {row['concurrency']} | {ours[unit]:,.0f} | {bare[unit]:,.0f} | {ratio} "
-            f"| {ours['p50_ms']:.1f} / {bare['p50_ms']:.1f} "
-            f"| {ours['p99_ms']:.1f} / {bare['p99_ms']:.1f} "
-            f"| {ours['failed']} / {bare['failed']} "
-            f"| {ours['server_cpu_ms_per_request']:.2f} / {bare['server_cpu_ms_per_request']:.2f} "
-            f"| {'-' if merged is None else f'{merged:.1f}'} "
-            + (
-                f"| {row['fastapi'][unit]:,.0f} | {row['over_fastapi']:.1f}× |"
-                if "fastapi" in row
-                else "| - | - |"
-            )
-        )
-    return "\n".join(lines)
 
 
 def swap_line(swaps: dict) -> str:

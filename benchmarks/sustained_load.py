@@ -25,6 +25,7 @@ import time
 from pathlib import Path
 
 from benchmarks import run_timeline
+from benchmarks.stamp import stamp
 
 RESULTS = Path(__file__).parent / "results"
 CLI = str(Path(sys.executable).parent / "continual-ml")
@@ -180,7 +181,7 @@ def main(argv: list[str] | None = None) -> dict:
         "samples": samples,
     }
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps(results, indent=2))
+    Path(args.out).write_text(json.dumps({"stamp": stamp(), **results}, indent=2))
     return results
 
 

@@ -4,14 +4,15 @@ It reads models only from the BentoML model store, logs predictions and feedback
 JSONL files, and never opens the DuckDB warehouse.
 
 `/predict` scores one row as soon as it arrives: the quickest route when the champion is linear
-and scored without scikit-learn. It is answered by the service's own middleware right behind the
-request guard, from the body the guard already checked: BentoML's API endpoint would parse and
-validate the body again, and its routing and request context cost more than scoring the row.
-The trade-off: `/predict` is not a BentoML API (no `bentoml.Context`, no BentoML client method);
-it still passes BentoML's metrics (its per-endpoint counts), tracing and timeout middlewares.
+and scored without scikit-learn. Over HTTP it is answered by the service's own middleware right
+behind the request guard, from the body the guard already checked: BentoML's API endpoint would
+parse and validate the body again, and its routing and request context cost more than scoring
+the row. It still passes BentoML's metrics (its per-endpoint counts), tracing and timeout
+middlewares, and it is a BentoML API as well, so `/schema.json` and BentoML's clients
+(`bentoml.SyncHTTPClient(url).predict(features=...)`) see it, and get the same answers.
 `/predict_batch` scores a client's many rows at once, answered the same way (in a worker thread,
-as BentoML runs a synchronous API); it stays a BentoML API too, so BentoML's clients and
-`/schema.json` list it, and its answers are the same.
+as BentoML runs a synchronous API). `/score_file` scores a whole CSV or Parquet file, sent raw or
+as BentoML's clients send a file (`client.score_file(file=path)`, a multipart upload).
 
 `/predict_rows` takes a few rows that BentoML's adaptive batching merges with other callers'
 into one scoring call: the faster route for many concurrent callers when a scoring call is
@@ -28,15 +29,16 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 from datetime import UTC, datetime  # noqa: E402
+from pathlib import Path  # noqa: E402
 from typing import Annotated  # noqa: E402
 
 import bentoml  # noqa: E402
 from bentoml.validators import ContentType  # noqa: E402
 
 from continual_ml.config import Paths, default_config  # noqa: E402
-from continual_ml.serving.bentoml_internals import bind_api_methods  # noqa: E402
+from continual_ml.models.bentoml_internals import bind_api_methods  # noqa: E402
 from continual_ml.serving.endpoint_labels import RestorePath, bound_endpoint_labels  # noqa: E402
-from continual_ml.serving.file_scoring import CSV, PARQUET  # noqa: E402
+from continual_ml.serving.file_scoring import CSV, MULTIPART, PARQUET, UnreadableFile, scored_file  # noqa: E402  # noqa: E402
 from continual_ml.serving.follower import ChampionFollower, UnscorableRows, predict_rows  # noqa: E402
 from continual_ml.serving.http_guard import RefusedRows, RequestGuard, unscorable  # noqa: E402
 from continual_ml.serving.metric_batches import BATCHES  # noqa: E402
@@ -46,6 +48,7 @@ from continual_ml.serving.plain_routes import (  # noqa: E402
     plain_routes,
     predict_batch_endpoint,
     predict_endpoint,
+    route_app,
     why_unavailable,
 )
 from continual_ml.serving.prediction_log import RotatingJsonlWriter, close_abandoned  # noqa: E402
@@ -58,12 +61,7 @@ from continual_ml.serving.request_schema import (  # noqa: E402
     request_models,
 )
 from continual_ml.serving.request_timeout import prompt_timeout  # noqa: E402
-from continual_ml.serving.service_metrics import (  # noqa: E402
-    PredictionCounts,
-    swap_failed,
-    swapped,
-)
-from continual_ml.serving.untraced_paths import untraced_paths  # noqa: E402
+from continual_ml.serving.service_metrics import PredictionCounts, swap_failed, swapped  # noqa: E402
 from continual_ml.settings import Settings  # noqa: E402
 
 CONFIG, SETTINGS, PATHS = default_config(), Settings.from_env(), Paths.from_env()
@@ -87,11 +85,9 @@ SCORING_PATHS = frozenset({"/predict", "/predict_rows", "/predict_batch"})
 bound_endpoint_labels(SCORING_PATHS | {"/feedback", "/score_file"})
 prompt_timeout()
 if not PER_REQUEST_TELEMETRY:
-    untraced_paths(SCORING_PATHS)  # excluded from tracing below
     # BentoML leaves uvicorn's access logger enabled but below the root's level: each response
-    # still formats its client address and quoted path for a line that is then dropped.
-    # Without a handler up its chain, uvicorn skips it, as a bare uvicorn app with
-    # `access_log=False` does.
+    # still formats its client address and quoted path for a line then dropped. Without a
+    # handler up its chain, uvicorn skips it, as a bare uvicorn app with `access_log=False` does.
     logging.getLogger("uvicorn.access").propagate = False
 LOG_DIR = PATHS.prediction_logs
 
@@ -100,11 +96,8 @@ logging.getLogger("continual_ml").setLevel(logging.INFO)
 
 
 # The signatures repeat the limits `RequestGuard` enforces first, for BentoML's own parsing.
-MergeableRows, BatchRows, FeedbackItems = (
-    MODELS.merged_rows,
-    MODELS.batch_rows,
-    MODELS.feedback_items,
-)
+MergeableRows, BatchRows = MODELS.merged_rows, MODELS.batch_rows
+FeedbackItems = MODELS.feedback_items
 # Declared, the media type of a list is not derived from its JSON schema on every response.
 # A refused row's request is answered 422 by `RefusedRows`; no client sees a `RowRefusal`.
 PredictionList = Annotated[list[Prediction | RowRefusal], ContentType("application/json")]
@@ -178,6 +171,17 @@ class ChampionClassifier:
             return [self._score_or_refusal(row) for row in rows]
 
     @bentoml.api
+    def predict(self, features: FeatureRow) -> Prediction:  # type: ignore[valid-type]
+        """Class probabilities and predicted class for one row.
+
+        Over HTTP, `plain_routes.predict_endpoint` answers first, in the same shape.
+        """
+        try:
+            return self._score([features])[0]
+        except UnscorableRows as error:
+            return unscorable(str(error))
+
+    @bentoml.api
     def predict_batch(self, rows: BatchRows) -> BatchResponse:
         """Class probabilities and predicted class for many rows, all from one model.
 
@@ -190,6 +194,18 @@ class ChampionClassifier:
         return BatchResponse.model_construct(
             model_version=predictions[0].model_version, predictions=predictions
         )
+
+    @bentoml.api
+    def score_file(self, file: Path) -> Annotated[Path, ContentType(CSV)]:
+        """A CSV or Parquet file back as CSV: each row with its prediction, or its error.
+
+        Over HTTP, `file_scoring.file_endpoint` answers first (a raw CSV or Parquet body, or
+        this API's multipart upload), streaming the same CSV.
+        """
+        try:
+            return scored_file(file, CONFIG, FeatureRow, self._score, LIMITS.file_rows)
+        except UnreadableFile as error:
+            raise bentoml.exceptions.InvalidArgument(str(error)) from None
 
     @bentoml.api
     def feedback(self, items: FeedbackItems) -> dict:
@@ -266,7 +282,7 @@ ChampionClassifier.add_asgi_middleware(
         "/predict_rows": (MODELS.bodies["/predict_rows"], LIMITS.small_body_bytes, JSON),
         "/predict_batch": (MODELS.bodies["/predict_batch"], LIMITS.max_body_bytes, JSON),
         "/feedback": (MODELS.bodies["/feedback"], LIMITS.feedback_body_bytes, JSON),
-        "/score_file": (None, LIMITS.file_body_bytes, (CSV, PARQUET)),
+        "/score_file": (None, LIMITS.file_body_bytes, (CSV, PARQUET, MULTIPART)),
     },
     token=TOKEN,
     unavailable=lambda: why_unavailable(info_app),
@@ -277,6 +293,7 @@ ChampionClassifier.add_asgi_middleware(
     routes={
         "/predict": predict_endpoint(info_app),
         "/predict_batch": predict_batch_endpoint(info_app),
+        "/score_file": route_app(info_app, "/score_file"),
     },
 )
 ChampionClassifier.add_asgi_middleware(RefusedRows, path="/predict_rows")

@@ -13,12 +13,14 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    PositiveInt,
     StrictInt,
     StrictStr,
     field_validator,
     model_validator,
 )
 
+from continual_ml.paths import Paths as Paths  # where the local state lives
 from continual_ml.settings import Settings
 
 DEFAULT_CONFIG = Path(__file__).parent / "demo" / "demo_dataset.yaml"
@@ -29,9 +31,11 @@ class _Strict(BaseModel):
 
 
 class FeatureSpec(_Strict):
-    name: str
-    kind: Literal["numeric", "categorical", "boolean"]
-    categories: tuple[str, ...] = ()
+    name: str = Field(description="the column's name in your files")
+    kind: Literal["numeric", "categorical", "boolean"] = Field(description="how it is checked")
+    categories: tuple[str, ...] = Field(
+        (), description="categorical only: every value accepted (others are quarantined)"
+    )
     min: float | None = Field(None, description="numeric only: smallest value accepted")
     max: float | None = Field(None, description="numeric only: largest value accepted")
     nullable: bool = Field(False, description="whether a row may leave this feature empty")
@@ -57,38 +61,94 @@ class FeatureSpec(_Strict):
 class StreamSettings(_Strict):
     """The built-in synthetic stream: seeded daily batches with drift from `drift_day` on."""
 
-    seed: int = 7
-    start_date: date = date(2026, 1, 1)
-    rows_per_day: int = Field(2000, gt=0)
-    drift_day: int = Field(8, ge=0)
+    seed: int = Field(7, description="the stream's random seed")
+    start_date: date = Field(date(2026, 1, 1), description="the stream's first day")
+    rows_per_day: int = Field(2000, gt=0, description="rows in each day's batch")
+    drift_day: int = Field(8, ge=0, description="the day (from 0) the drift starts")
     drift_width_days: int = Field(0, ge=0, description="0 for abrupt drift, else gradual")
+
+
+class TrainingWindow(_Strict):
+    """The window lengths a candidate may train on; time-ordered validation picks one
+    (`training.window_selection`). With one candidate nothing is validated."""
+
+    candidates_days: tuple[PositiveInt | Literal["all"], ...] = Field(
+        (3,), min_length=1, description="window lengths in days, or `all` for all history"
+    )
+    min_rows: int = Field(0, ge=0, description="least labelled rows any window trains on")
+    validation_rows: int = Field(
+        500, ge=1, description="the newest labelled rows (whole days) candidates are scored on"
+    )
+
+    @field_validator("candidates_days")
+    @classmethod
+    def _distinct_candidates(cls, candidates):
+        if len(set(candidates)) != len(candidates):
+            raise ValueError(f"candidates_days {list(candidates)!r}: each length once")
+        return candidates
 
 
 class ModelSettings(_Strict):
     family: Literal[
         "logistic_regression", "random_forest", "hist_gradient_boosting", "lightgbm"
-    ] = "logistic_regression"
-    training_window_days: int = Field(3, ge=1)
-    holdout_fraction: float = Field(0.3, gt=0, lt=1)
+    ] = Field("logistic_regression", description="the scikit-learn model trained (or LightGBM)")
+    training_window: TrainingWindow = Field(
+        TrainingWindow(), description="the window lengths a candidate may train on"
+    )
+    holdout_fraction: float = Field(
+        0.3, gt=0, lt=1, description="the newest share of the last partition held out"
+    )
     min_holdout_rows: int = Field(
         200,
         ge=0,
         description="the gate's least holdout, taken from recent partitions on small days",
     )
-    random_state: int = 0
+    random_state: int = Field(0, description="the model's seed")
     search: bool = Field(False, description="tune hyperparameters with time-ordered CV")
-    search_iterations: int = Field(6, ge=1)
-    cv_splits: int = Field(3, ge=2)
+    search_iterations: int = Field(6, ge=1, description="candidates the search tries")
+    cv_splits: int = Field(3, ge=2, description="time-ordered folds of the search")
     slice_column: str | None = Field(None, description="report metrics per value of this column")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _fixed_window_days(cls, values):
+        # `training_window_days: N`, the setting before candidates, is the one candidate N days.
+        if isinstance(values, dict) and "training_window_days" in values:
+            values = dict(values)
+            days = values.pop("training_window_days")
+            if "training_window" in values:
+                raise ValueError("give `training_window` or `training_window_days`, not both")
+            values["training_window"] = {"candidates_days": [days]}
+        return values
+
+    @property
+    def training_window_days(self) -> int:
+        """The shortest candidate window in days (1 when the only one is `all`): what the first
+        model waits for."""
+        return min((c for c in self.training_window.candidates_days if c != "all"), default=1)
 
 
 class PolicySettings(_Strict):
-    drift_share_threshold: float = Field(0.3, gt=0, le=1)
+    drift_share_threshold: float = Field(
+        0.3, gt=0, le=1, description="share of drifted features that counts a partition drifted"
+    )
+    drift_min_rows: int = Field(
+        30, ge=0, description="non-null values a feature needs in a day for a drift verdict"
+    )
+    drift_noise_alpha: float = Field(
+        0.05,
+        ge=0,
+        lt=1,
+        description="a distance over its threshold is drift only if K-S or chi-square puts the "
+        "change beyond sampling noise at this level; 0 keeps Evidently's verdicts",
+    )
     min_improvement: float = Field(
         0.0, ge=0, description="the gate's minimum effect, in units of `gate_metric`"
     )
-    gate_metric: Literal["accuracy", "log_loss", "brier"] = "accuracy"
-    gate_alpha: float = Field(0.05, gt=0, lt=1)
+    gate_metric: Literal["accuracy", "log_loss", "brier"] = Field(
+        "accuracy", description="the per-row metric the gate compares"
+    )
+    gate_alpha: float = Field(0.05, gt=0, lt=1, description="the gate's significance level")
     require_approval: bool = Field(False, description="candidates that pass wait for a human")
     consecutive_partitions: int = Field(1, ge=1, description="drifted partitions in a row")
     max_performance_drop: float = Field(
@@ -112,27 +172,33 @@ class PolicySettings(_Strict):
     gate_pooled_refusals: int = Field(
         2, ge=0, description="refused comparisons with the same champion the gate may pool with"
     )
+    challenger_max_days: int = Field(
+        30, ge=1, description="days a challenger is scored in shadow before an undecided refusal"
+    )
+    gate_margin: float = Field(
+        0.01, ge=0, description="refuse a challenger once it cannot beat min_improvement by this"
+    )
 
 
 class DatasetConfig(_Strict):
-    name: str
-    features: tuple[FeatureSpec, ...]
-    label: str = "label"
+    name: str = Field(description="the dataset's name")
+    features: tuple[FeatureSpec, ...] = Field(description="the model's input columns")
+    label: str = Field("label", description="the label column")
     classes: tuple[StrictInt, ...] | tuple[StrictStr, ...] = Field(
         (0, 1),
         description="the labels, all integers or all text; [0, 1] is binary (1 the positive class)",
     )
     # The names these columns have in the files users drop; `observations` always calls them
     # `row_id` and `event_time`.
-    id_column: str = "row_id"
-    event_time_column: str = "event_time"
-    partition_grain: Literal["day"] = "day"
+    id_column: str = Field("row_id", description="the column that identifies a row")
+    event_time_column: str = Field("event_time", description="the column that dates a row")
+    partition_grain: Literal["day"] = Field("day", description="partitions are days")
     first_day: date | None = Field(
         None, description="the day partitions start: your data's first day (default: the stream's)"
     )
-    stream: StreamSettings = StreamSettings()
-    model: ModelSettings = ModelSettings()
-    policy: PolicySettings = PolicySettings()
+    stream: StreamSettings = Field(StreamSettings(), description="the demo's synthetic stream")
+    model: ModelSettings = Field(ModelSettings(), description="what is trained, and how")
+    policy: PolicySettings = Field(PolicySettings(), description="when to retrain and promote")
 
     @field_validator("classes", mode="before")
     @classmethod
@@ -196,52 +262,3 @@ def default_config() -> DatasetConfig:
 
 # The MLflow experiment every training run is tracked in.
 MLFLOW_EXPERIMENT = "continual-ml"
-
-
-class Paths(BaseModel):
-    """Where the embedded default keeps its state: one folder, `CONTINUAL_ML_HOME`."""
-
-    home: Path
-
-    @classmethod
-    def from_env(cls) -> Paths:
-        return cls(home=Settings.from_env().home.resolve())
-
-    @property
-    def warehouse(self) -> Path:
-        return Settings.from_env().warehouse or self.home / "warehouse.duckdb"
-
-    @property
-    def warehouse_location(self):
-        """The warehouse the settings select: the file above, or DuckLake."""
-        from continual_ml.warehouse.connection import location_from_settings
-
-        return location_from_settings(Settings.from_env(), self.warehouse)
-
-    @property
-    def mlflow_tracking_uri(self) -> str:
-        return Settings.from_env().mlflow_tracking_uri or f"sqlite:///{self.home / 'mlflow.db'}"
-
-    @property
-    def mlflow_artifacts(self) -> Path:
-        return self.home / "mlartifacts"
-
-    @property
-    def bentoml_home(self) -> Path:
-        return Settings.from_env().bentoml_home or self.home / "bentoml"
-
-    @property
-    def reports(self) -> Path:
-        return self.home / "reports"
-
-    @property
-    def prediction_logs(self) -> Path:
-        return Settings.from_env().prediction_log_dir or self.home / "prediction_logs"
-
-    @property
-    def alerts_record(self) -> Path:
-        return self.home / "alerts.jsonl"
-
-    @property
-    def dagster_home(self) -> Path:
-        return Settings.from_env().dagster_home or self.home / "dagster_home"

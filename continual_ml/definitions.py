@@ -17,6 +17,7 @@ from continual_ml.defs.run_health import JOBS, queue_aging_sensor, run_failure_a
 from continual_ml.defs.training.assets import candidate_model, champion_model, evaluation_scores
 from continual_ml.defs.training.checks import candidate_beats_champion
 from continual_ml.defs.training.first_champion import first_champion_sensor
+from continual_ml.defs.training.shadow_sensor import shadow_evidence_sensor
 
 defs = dg.Definitions(
     assets=[
@@ -43,6 +44,7 @@ defs = dg.Definitions(
         prediction_log_sensor,
         late_labels_sensor,
         queue_aging_sensor,
+        shadow_evidence_sensor,
     ],
     resources=build_resources(),
     # In each run's own process (the default), or on Celery workers: CONTINUAL_ML_EXECUTOR.

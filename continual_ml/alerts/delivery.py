@@ -12,6 +12,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import httpx
+import tenacity
 
 # Slack's Block Kit has no colour bar, so the event shows as an emoji in the header instead.
 EVENT_STYLE = {
@@ -113,6 +114,38 @@ def _error_hint(response: httpx.Response, url: str) -> str:
     return "" if any(secret and secret in text for secret in secrets) else text
 
 
+class _WorthRetrying(Exception):
+    """An attempt that may succeed later: what failed, and the wait the reply asked for."""
+
+    def __init__(self, failure: str, asked: float | None = None) -> None:
+        super().__init__(failure)
+        self.failure, self.asked = failure, asked
+
+
+def _post_once(url: str, payload: dict, timeout: float, deadline: float, budget: str) -> str | None:
+    """One attempt: None on success, a final reason, or `_WorthRetrying`."""
+    try:
+        response = httpx.post(url, json=payload, timeout=timeout)
+    except (httpx.TimeoutException, httpx.NetworkError) as error:
+        # Exception texts can carry the URL, which is the secret: report the kind only. A
+        # timed-out post may have landed; a duplicate alert is better than a lost one.
+        raise _WorthRetrying(type(error).__name__) from None
+    except (httpx.HTTPError, httpx.InvalidURL) as error:
+        return type(error).__name__  # a bad URL or protocol does not heal on retry
+    if response.is_success:
+        return None
+    status = response.status_code
+    if status == 429:
+        asked = _retry_after_seconds(response)
+        if asked is not None and time.monotonic() + asked > deadline:
+            return f"rate limited: gave up, Retry-After {asked:g}s exceeds the {budget}"
+        raise _WorthRetrying("rate limited (HTTP 429)", asked)
+    if status >= 500:
+        raise _WorthRetrying(f"HTTP {status}")
+    hint = _error_hint(response, url)
+    return f"HTTP {status}: {hint}" if hint else f"HTTP {status}"
+
+
 def post_webhook(
     url: str,
     payload: dict,
@@ -129,37 +162,31 @@ def post_webhook(
     """
     deadline = time.monotonic() + retry.max_total_seconds
     budget = f"{retry.max_total_seconds:g}s budget"
-    for attempt in range(1, retry.max_attempts + 1):
-        per_attempt = max(min(timeout_seconds, deadline - time.monotonic()), 0.01)
-        try:
-            response = httpx.post(url, json=payload, timeout=per_attempt)
-        except (httpx.TimeoutException, httpx.NetworkError) as error:
-            # Exception texts can carry the URL, which is the secret: report the kind only. A
-            # timed-out post may have landed; a duplicate alert is better than a lost one.
-            failure, wait = type(error).__name__, retry.backoff(attempt)
-        except (httpx.HTTPError, httpx.InvalidURL) as error:
-            return type(error).__name__  # a bad URL or protocol does not heal on retry
-        else:
-            if response.is_success:
-                return None
-            status = response.status_code
-            if status == 429:
-                asked = _retry_after_seconds(response)
-                failure = "rate limited (HTTP 429)"
-                wait = retry.backoff(attempt) if asked is None else asked
-                if asked is not None and time.monotonic() + asked > deadline:
-                    return f"rate limited: gave up, Retry-After {asked:g}s exceeds the {budget}"
-            elif status >= 500:
-                failure, wait = f"HTTP {status}", retry.backoff(attempt)
-            else:
-                hint = _error_hint(response, url)
-                return f"HTTP {status}: {hint}" if hint else f"HTTP {status}"
-        if attempt == retry.max_attempts:
-            return f"{failure} after {attempt} attempts"
-        if time.monotonic() + wait >= deadline:
-            return f"{failure}, gave up after {attempt} attempts to stay within the {budget}"
-        sleep(wait)
-    raise AssertionError("unreachable: the last attempt always returns")
+
+    def attempt() -> str | None:
+        timeout = max(min(timeout_seconds, deadline - time.monotonic()), 0.01)
+        return _post_once(url, payload, timeout, deadline, budget)
+
+    def wait(state: tenacity.RetryCallState) -> float:
+        asked = state.outcome.exception().asked
+        return retry.backoff(state.attempt_number) if asked is None else asked
+
+    def overruns_budget(state: tenacity.RetryCallState) -> bool:
+        return time.monotonic() + state.upcoming_sleep >= deadline
+
+    def gave_up(state: tenacity.RetryCallState) -> str:
+        failure, attempts = state.outcome.exception().failure, state.attempt_number
+        if attempts == retry.max_attempts:
+            return f"{failure} after {attempts} attempts"
+        return f"{failure}, gave up after {attempts} attempts to stay within the {budget}"
+
+    return tenacity.Retrying(
+        retry=tenacity.retry_if_exception_type(_WorthRetrying),
+        wait=wait,  # computed before `stop` asks, so the budget sees the coming wait
+        stop=tenacity.stop_any(tenacity.stop_after_attempt(retry.max_attempts), overruns_budget),
+        sleep=sleep,
+        retry_error_callback=gave_up,
+    )(attempt)
 
 
 def record_alert(path: Path, alert: Alert, delivered: list[str]) -> None:

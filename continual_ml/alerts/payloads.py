@@ -88,6 +88,38 @@ def _outcome(alert: Alert) -> list[tuple[str, str]]:
     return [(label, value) for label, value in pairs if value]
 
 
+Escape = Callable[[object, int], str]  # a platform's text of at most so many characters
+
+
+def _link_lines(
+    alert: Alert, as_link: Callable[[str, str], str], escape: Escape, url_chars: int
+) -> list[str]:
+    """A line per link: the platform's link markup for a web address; else the label and the
+    target (a file path, say) as code, since the platform could not open it."""
+    return [
+        as_link(label, url) if _web_url(url) else f"{escape(label, 75)}: `{escape(url, url_chars)}`"
+        for label, url in alert.links.items()
+    ]
+
+
+def _slack_link(label: str, url: str) -> str:
+    target = url.replace("&", "&amp;").replace("|", "%7C").replace(">", "%3E")
+    return f"<{target}|{_mrkdwn(label, 75)}>"
+
+
+def _discord_link(label: str, url: str) -> str:
+    text = _clip(label, 75).replace("[", "(").replace("]", ")")
+    return f"[{text}]({url.replace(' ', '%20').replace(')', '%29')})"
+
+
+def _ranked_lines(alert: Alert, bold: str, escape: Escape) -> list[str]:
+    """The alert's items, numbered, each name in bold."""
+    return [
+        f"{rank}. {bold}{escape(name, 200)}{bold}: {escape(value, 200)}"
+        for rank, (name, value) in enumerate(alert.items, start=1)
+    ]
+
+
 def _section(text: str) -> dict:
     return {"type": "section", "text": {"type": "mrkdwn", "text": text}}
 
@@ -116,20 +148,11 @@ def slack_payload(alert: Alert) -> dict:
     if alert.links:
         # Links as mrkdwn, not buttons: a webhook app has no interactivity endpoint, and Slack
         # flags clicks on its buttons as errors.
-        lines = [
-            f"<{url.replace('&', '&amp;').replace('|', '%7C').replace('>', '%3E')}"
-            f"|{_mrkdwn(label, 75)}>"
-            if _web_url(url)
-            else f"{_mrkdwn(label, 75)}: `{_mrkdwn(url, 1000)}`"
-            for label, url in alert.links.items()
-        ]
+        lines = _link_lines(alert, _slack_link, _mrkdwn, url_chars=1000)
         blocks.append(_section(_lines_within(lines, SLACK_TEXT_CHARS // 2)))
     if alert.items:
         heading = f"*{_mrkdwn(alert.items_title, 100)}*"
-        lines = [
-            f"{rank}. *{_mrkdwn(name, 200)}*: {_mrkdwn(value, 200)}"
-            for rank, (name, value) in enumerate(alert.items, start=1)
-        ]
+        lines = _ranked_lines(alert, "*", _mrkdwn)
         ranked = _lines_within(lines, SLACK_TEXT_CHARS - len(heading) - 1)
         blocks.append(_section(f"{heading}\n{ranked}"))
     context = {
@@ -174,20 +197,10 @@ def discord_payload(alert: Alert) -> dict:
     """A Discord webhook message with one embed, coloured by event."""
     fields = [_embed_field(label, value, inline=False) for label, value in _outcome(alert)]
     if alert.links:
-        lines = [
-            f"[{_clip(label, 75).replace('[', '(').replace(']', ')')}]"
-            f"({url.replace(' ', '%20').replace(')', '%29')})"
-            if _web_url(url)
-            else f"{_clip(label, 75)}: `{_clip(url, 300)}`"
-            for label, url in alert.links.items()
-        ]
+        lines = _link_lines(alert, _discord_link, _clip, url_chars=300)
         fields.append(_embed_field("Links", _lines_within(lines, DISCORD_FIELD_VALUE_CHARS), False))
     if alert.items:
-        lines = [
-            f"{rank}. **{_clip(name, 200)}**: {_clip(value, 200)}"
-            for rank, (name, value) in enumerate(alert.items, start=1)
-        ]
-        value = _lines_within(lines, DISCORD_FIELD_VALUE_CHARS)
+        value = _lines_within(_ranked_lines(alert, "**", _clip), DISCORD_FIELD_VALUE_CHARS)
         fields.append(_embed_field(alert.items_title, value, inline=False))
     facts = [_embed_field(k, v, inline=True) for k, v in alert.fields.items()]
     room = DISCORD_MAX_FIELDS - len(fields)

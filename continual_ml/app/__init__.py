@@ -1,1 +1,2 @@
-"""The commands people run (cli, up, status, demo) and the processes they supervise."""
+"""The commands people run (`cli`), the processes `up` supervises (`supervision`), and what
+the commands share: the local home, the first champion, status, backfill."""

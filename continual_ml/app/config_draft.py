@@ -16,10 +16,25 @@ from pathlib import Path
 import duckdb
 import yaml
 
+from continual_ml.app.window_draft import draft_training_window, window_note
 from continual_ml.config import DatasetConfig
+from continual_ml.ingestion.files import format_of_name
 
 NUMERIC_TYPES = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "FLOAT", "DOUBLE")
-LABEL_NAMES = ("label", "target", "y", "class", "outcome", "approved", "default", "churn")
+# Names a label column goes by, most telling first; a column named so is preferred to any other.
+LABEL_NAMES = (
+    "y_true",
+    "label",
+    "target",
+    "y",
+    "class",
+    "outcome",
+    "approved",
+    "default",
+    "churn",
+)
+# ...or ends so (`default_label`); not `_class`, a common feature name (`zurich_class`).
+LABEL_PATTERN = re.compile(r"(^|_)(label|target)$", re.IGNORECASE)
 ID_PATTERN = re.compile(r"(^|_)(id|key|uuid)$", re.IGNORECASE)
 TIME_PATTERN = re.compile(r"(time|date|_at$|^ts$|timestamp)", re.IGNORECASE)
 MAX_CATEGORIES = 1000  # beyond this a text column is more likely free text than a category
@@ -38,19 +53,41 @@ class Column:
 class Draft:
     config: dict
     notes: list[str] = field(default_factory=list)
+    # keys (dotted: `model.training_window`) whose line the YAML marks `# REVIEW`
+    review: set[str] = field(default_factory=set)
 
     def yaml_text(self) -> str:
         header = ["# Drafted by `continual-ml init --from`; check every line marked REVIEW."]
         header += [f"# REVIEW: {note}" for note in self.notes]
-        return "\n".join(header) + "\n" + yaml.safe_dump(self.config, sort_keys=False)
+        body = yaml.safe_dump(self.config, sort_keys=False)
+        return "\n".join(header + _marked(body.splitlines(), self.review)) + "\n"
+
+
+_KEY_LINE = re.compile(r"^( *)([A-Za-z_]\w*):")
+
+
+def _marked(lines: list[str], review: set[str]) -> list[str]:
+    """The YAML lines, those of a key in `review` ending in `# REVIEW`."""
+    path: list[tuple[int, str]] = []
+    marked = []
+    for line in lines:
+        match = _KEY_LINE.match(line)
+        if match:
+            indent = len(match.group(1))
+            path = [(i, key) for i, key in path if i < indent] + [(indent, match.group(2))]
+            if ".".join(key for _, key in path) in review:
+                line += "  # REVIEW"
+        marked.append(line)
+    return marked
 
 
 def profile_columns(
     path: Path, sample_rows: int = 100_000
-) -> tuple[list[Column], int, date | None]:
+) -> tuple[list[Column], int, date | None, float | None]:
     """Type, distinct count, nulls and (few) values of each column of the sample's first rows;
-    the number of rows read, and the first day of the time column."""
-    reader = "read_parquet" if path.suffix == ".parquet" else "read_csv"
+    the number of rows read, the first day of the time column and the rows per day."""
+    # By the file's name, as ingestion does: DuckDB's CSV sniffer reads anything, Parquet too.
+    reader = "read_parquet" if format_of_name(path) == "parquet" else "read_csv"
     with duckdb.connect() as conn:
         conn.execute(
             f"CREATE TEMP TABLE sample AS SELECT * FROM {reader}(?) LIMIT {int(sample_rows)}",
@@ -75,11 +112,14 @@ def profile_columns(
             columns.append(Column(name, kind, n_distinct, n_null, values))
         n_rows = conn.execute("SELECT count(*) FROM sample").fetchone()[0]
         time = _time_column(columns)
-        first = None
+        first = per_day = None
         if time is not None:
             quoted = '"' + time.name.replace('"', '""') + '"'
-            first = conn.execute(f"SELECT min({quoted})::DATE FROM sample").fetchone()[0]
-    return columns, n_rows, first
+            first, n_days = conn.execute(
+                f"SELECT min({quoted})::DATE, count(DISTINCT {quoted}::DATE) FROM sample"
+            ).fetchone()
+            per_day = n_rows / n_days if n_days else None
+    return columns, n_rows, first, per_day
 
 
 def _time_column(columns: list[Column]) -> Column | None:
@@ -95,8 +135,17 @@ def _id_column(columns: list[Column], n_rows: int) -> Column | None:
     return (named or [None])[0]
 
 
+def _named_like_a_label(name: str) -> bool:
+    return name.lower() in LABEL_NAMES or LABEL_PATTERN.search(name) is not None
+
+
 def _label_column(columns: list[Column]) -> Column | None:
-    named = [c for c in columns if c.name.lower() in LABEL_NAMES]
+    """A column named like a label (the most telling name first), else the last two-valued one."""
+    rank = {name: index for index, name in enumerate(LABEL_NAMES)}
+    named = sorted(
+        (c for c in columns if _named_like_a_label(c.name)),
+        key=lambda c: rank.get(c.name.lower(), len(rank)),
+    )
     two_valued = [c for c in columns if c.n_distinct == 2 and c.n_null == 0]
     return (named or two_valued[-1:] or [None])[0]
 
@@ -120,12 +169,16 @@ def _classes(label: Column | None, notes: list[str]) -> list:
 def draft_config(path: str | Path, name: str | None = None) -> Draft:
     """A config for the file at `path`, with notes on every guess to review."""
     path = Path(path)
-    columns, n_rows, first_day = profile_columns(path)
+    columns, n_rows, first_day, per_day = profile_columns(path)
     notes: list[str] = []
     time = _time_column(columns)
     identifier = _id_column(columns, n_rows)
     label = _label_column([c for c in columns if c not in (time, identifier)])
     config: dict = {"name": name or re.sub(r"\W+", "_", path.stem).strip("_") or "dataset"}
+    review = {"model.training_window", "label"}
+    if name is None:
+        review.add("name")
+        notes.append(f"name `{config['name']}` is the file's name: name the dataset")
     if label is None:
         notes.append("no label column found: set `label` to the column holding the classes 0/1")
         config["label"] = "label"
@@ -152,9 +205,17 @@ def draft_config(path: str | Path, name: str | None = None) -> Draft:
         for feature in [_feature(column, notes)]
         if feature is not None
     ]
-    config["model"] = {"family": "hist_gradient_boosting", "training_window_days": 7}
+    for column in columns:
+        if column.name not in taken and _named_like_a_label(column.name):
+            notes.append(
+                f"`{column.name}` is named like a label and drafted as a feature: leave it out "
+                "if it is known only once the label is (it would leak the answer)"
+            )
+    window = draft_training_window(per_day)
+    notes.append(window_note(per_day, window))
+    config["model"] = {"family": "hist_gradient_boosting", "training_window": window}
     DatasetConfig.model_validate({k: v for k, v in config.items() if v is not None})
-    return Draft({k: v for k, v in config.items() if v is not None}, notes)
+    return Draft({k: v for k, v in config.items() if v is not None}, notes, review)
 
 
 def _feature(column: Column, notes: list[str]) -> dict | None:

@@ -11,7 +11,11 @@ from collections.abc import Callable
 from datetime import date
 
 from continual_ml.config import DEFAULT_CONFIG, DatasetConfig, Paths, load_config
-from continual_ml.warehouse.connection import warehouse_connection, warehouse_exists
+from continual_ml.warehouse.connection import (
+    warehouse_connection,
+    warehouse_exists,
+    warehouse_location,
+)
 
 # The run's own event log keeps everything; the console says what happened in one line.
 QUIET_RUN_CONFIG = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
@@ -29,7 +33,7 @@ def plays_the_demo_stream(config: DatasetConfig) -> bool:
 
 def newest_labelled_day(paths: Paths) -> date | None:
     """The latest partition holding a labelled observation (late labels count), if any."""
-    location = paths.warehouse_location
+    location = warehouse_location(paths)
     if not warehouse_exists(location):
         return None
     with warehouse_connection(location, read_only=True) as conn:
@@ -57,6 +61,16 @@ def bound_definitions(paths: Paths):
     )
 
 
+def window_rule(config: DatasetConfig) -> str:
+    """How the first champion's window is chosen, in words."""
+    settings = config.model.training_window
+    names = [f"{c} days" if c != "all" else "all of it" for c in settings.candidates_days]
+    floor = f", at least {settings.min_rows} rows" if settings.min_rows else ""
+    if len(names) == 1:
+        return f"{names[0]}{floor}"
+    return f"the window among {', '.join(names)} that best predicts its newest rows{floor}"
+
+
 def train_first_champion(
     paths: Paths, config: DatasetConfig, say: Callable[[str], None] = print
 ) -> dict:
@@ -70,12 +84,11 @@ def train_first_champion(
     day = newest_labelled_day(paths)
     if day is None:
         raise NoHistory(
-            f"no labelled observations in {paths.warehouse_location.describe()}: "
+            f"no labelled observations in {warehouse_location(paths).describe()}: "
             "ingest your history first "
             "(continual-ml ingest FILE_OR_FOLDER, labels in the files or with --kind labels)"
         )
-    window = config.model.training_window_days
-    say(f"training the first champion on the {window} days up to {day}")
+    say(f"training the first champion on the history up to {day}: {window_rule(config)}")
     result = (
         bound_definitions(paths)
         .resolve_job_def("retrain_job")
@@ -97,5 +110,11 @@ def train_first_champion(
         )
         raise RuntimeError(f"the first champion was not trained: {reason} (run {result.run_id})")
     outcome = {k: v.value for k, v in decisions[0].metadata.items()}
+    [trained] = result.asset_materializations_for_node("candidate_model")
+    window = {k: v.value for k, v in trained.metadata.items()}
+    say(
+        f"  window {window['training_window_choice']}: {window['training_window']}, "
+        f"{window['n_train']} rows ({window['training_window_reason']})"
+    )
     say(f"  {outcome['decision']} v{outcome['candidate_version']}")
     return outcome

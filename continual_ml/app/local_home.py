@@ -39,7 +39,8 @@ run_queue:
   max_user_code_failure_retries: 40
   user_code_failure_retry_delay: 15
 # A run whose worker crashed or was killed runs again, twice at most; one whose step failed (a
-# refused candidate, a partition that failed validation) would only fail again and alert twice.
+# partition that failed validation, a broken candidate) would only fail again and alert twice.
+# A candidate the gate refuses fails no step: its run succeeds with a warning.
 run_retries:
   enabled: true
   max_retries: 2

@@ -11,9 +11,9 @@ from datetime import UTC, datetime
 import httpx
 
 from continual_ml.alerts.delivery import recent_alerts
-from continual_ml.app.live_system import read_state
+from continual_ml.app.supervision.live_system import read_state
 from continual_ml.config import Paths
-from continual_ml.serving.model_store import read_pointer
+from continual_ml.models.store import read_pointer
 
 
 def _latest(instance, key: str) -> tuple[str | None, dict]:
@@ -26,6 +26,19 @@ def _latest(instance, key: str) -> tuple[str | None, dict]:
     newest = max(records, key=lambda r: (r.asset_materialization.partition or "", r.timestamp))
     materialization = newest.asset_materialization
     return materialization.partition, {k: v.value for k, v in materialization.metadata.items()}
+
+
+def _label_ledger(instance) -> dict:
+    """The newest count of labels matched, waiting and for quarantined rows (`labels`' ledger
+    observation, which every ingestion of observations or labels records)."""
+    import dagster as dg
+
+    found = instance.fetch_observations(dg.AssetKey("labels"), limit=100, ascending=False)
+    for record in found.records:
+        metadata = record.asset_observation.metadata
+        if "labels_in" in metadata:
+            return {k: v.value for k, v in metadata.items()}
+    return {}
 
 
 def _when(timestamp: float | None) -> str:
@@ -96,6 +109,13 @@ def status_lines(paths: Paths, n_runs: int = 5, n_alerts: int = 5) -> list[str]:
             f"performance: {day} champion v{_version(performance.get('champion_version'))} "
             f"realized accuracy {_number(performance.get('realized_accuracy'))}, "
             f"estimated {_number(performance.get('estimated_accuracy'))}"
+        )
+    ledger = _label_ledger(instance)
+    if ledger:
+        lines.append(
+            f"labels: {ledger['labels_in']} in: {ledger['labels_matched']} matched, "
+            f"{ledger['labels_waiting']} waiting for their rows, "
+            f"{ledger['labels_for_quarantined_rows']} for quarantined rows (not waited for)"
         )
     _, served = _latest(instance, "served_model_performance")
     if served.get("n_predictions"):

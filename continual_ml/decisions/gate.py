@@ -145,7 +145,7 @@ class GateResult:
     pooled_refusals: int = 0  # earlier refused comparisons whose evidence it passed with
 
 
-def _paired_rows(truth, candidate_proba, champion_proba, settings: GateSettings, classes):
+def paired_rows(truth, candidate_proba, champion_proba, settings: GateSettings, classes):
     """Per-row metric scores and correctness of both models: (candidate, champion) pairs."""
     if classes is None:
         truth, candidate_proba = as_binary_arrays(truth, candidate_proba)
@@ -180,7 +180,7 @@ def evaluate_gate(
     correct when its most probable class is the truth (``threshold`` is not used).
     """
     metric, confidence = settings.metric, 1 - settings.alpha
-    (candidate_rows, champion_rows), correct = _paired_rows(
+    (candidate_rows, champion_rows), correct = paired_rows(
         truth, candidate_proba, champion_proba, settings, classes
     )
     if len(candidate_rows) == 0:

@@ -1,4 +1,9 @@
-"""The gate's whole verdict on a candidate: integrity first, then the paired test."""
+"""The gate's whole verdict on a candidate: integrity first, then the sequential paired test.
+
+A new candidate's holdout is the first day of its evidence against the champion (the
+fixed-sample McNemar and bootstrap figures on it are reported beside, not decided on); an open
+challenger is judged again on each day it was scored in shadow (`challenger`).
+"""
 
 from __future__ import annotations
 
@@ -6,10 +11,20 @@ import hashlib
 from dataclasses import asdict
 from typing import NamedTuple
 
-from continual_ml.decisions.gate import GateResult, GateSettings, check_compatibility, evaluate_gate
-from continual_ml.decisions.gate_pooling import pool_refusals
+import pandas as pd
+
+from continual_ml.decisions import challenger
+from continual_ml.decisions.challenger import open_challenger
+from continual_ml.decisions.gate import (
+    GateSettings,
+    check_compatibility,
+    evaluate_gate,
+    paired_rows,
+)
+from continual_ml.decisions.sequential_gate import bounded_scores
 from continual_ml.training.class_probabilities import stored_matrix
 from continual_ml.warehouse import registry
+from continual_ml.warehouse.shadow_scores import record_scores
 
 
 class Verdict(NamedTuple):
@@ -38,6 +53,8 @@ def judge(conn, config, candidate: dict, champion: dict | None) -> Verdict:
     )
     if incompatible:
         return Verdict(False, f"feature signature differs from the champion's: {incompatible}", {})
+    if (current := open_challenger(conn)) and current["version"] == candidate["version"]:
+        return _decided(challenger.decide(conn, config, candidate, champion), {})
     holdout = registry.holdout_predictions(conn, candidate["version"])
     if holdout.empty or (holdout["champion_version"] != champion["version"]).any():
         reason = f"not evaluated against the current champion v{champion['version']}"
@@ -46,29 +63,43 @@ def judge(conn, config, candidate: dict, champion: dict | None) -> Verdict:
     settings = GateSettings(
         metric=policy.gate_metric, min_effect=policy.min_improvement, alpha=policy.gate_alpha
     )
+    classes = None if config.binary else list(range(len(config.classes)))
+    truth = holdout["truth"].to_numpy()
     if config.binary:
-        result = evaluate_gate(
-            holdout["truth"].to_numpy(),
-            holdout["candidate_proba"].to_numpy(),
-            holdout["champion_proba"].to_numpy(),
-            settings,
-        )
+        probas = (holdout["candidate_proba"].to_numpy(), holdout["champion_proba"].to_numpy())
     else:
         # truth is the class's index, the probabilities are lists in the config's class order
-        result = evaluate_gate(
-            holdout["truth"].to_numpy(),
-            stored_matrix(holdout["candidate_probabilities"], len(config.classes)),
-            stored_matrix(holdout["champion_probabilities"], len(config.classes)),
-            settings,
-            classes=list(range(len(config.classes))),
+        probas = tuple(
+            stored_matrix(holdout[column], len(config.classes))
+            for column in ("candidate_probabilities", "champion_probabilities")
         )
-    if not result.passed and policy.gate_pooled_refusals:
-        earlier = registry.refused_comparisons(
-            conn,
-            champion["version"],
-            candidate["version"],
-            settings.metric,
-            policy.gate_pooled_refusals,
+    result = evaluate_gate(truth, *probas, settings, classes=classes)
+    # The holdout is the first day of the candidate's evidence against the champion.
+    scores, correct = paired_rows(truth, *probas, settings, classes)
+    for model, score, right in zip((candidate, champion), scores, correct, strict=True):
+        frame = pd.DataFrame(
+            {
+                "row_id": holdout["row_id"].to_numpy(),
+                "partition_date": candidate["partition_date"],
+                "score": bounded_scores(score, settings.metric),
+                "correct": right,
+            }
         )
-        result = pool_refusals(result, [GateResult(**details) for details in earlier], settings)
-    return Verdict(result.passed, result.reason, asdict(result))
+        record_scores(conn, model["version"], settings.metric, frame)
+    fixed = f"on its holdout alone (not the decision): {result.reason}"
+    if candidate["sha256"] == champion["sha256"]:  # nothing to wait for: it is the same model
+        same = challenger.ChallengerDecision("refuse", "the same model as the champion", {})
+        return _decided(same, asdict(result), fixed)
+    return _decided(challenger.decide(conn, config, candidate, champion), asdict(result), fixed)
+
+
+def _decided(decision: challenger.ChallengerDecision, fixed: dict, note: str = "") -> Verdict:
+    """The sequential decision as a verdict; `details` says what becomes of the candidate."""
+    details = {
+        **fixed,
+        **decision.details,
+        "outcome": decision.outcome,
+        "replaces": decision.replaces,
+    }
+    reason = f"{decision.reason}; {note}" if note else decision.reason
+    return Verdict(decision.outcome == "promote", reason, details)

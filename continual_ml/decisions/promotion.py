@@ -19,7 +19,8 @@ from pathlib import Path
 import duckdb
 
 from continual_ml.config import DatasetConfig
-from continual_ml.serving.model_store import (
+from continual_ml.decisions.gate_outcome import close_challengers
+from continual_ml.models.store import (
     delete_export,
     export_or_reuse,
     point_at,
@@ -168,6 +169,8 @@ def promote(
             _undo(lambda: delete_export(stores.bentoml_home, tag), f"delete the export {tag}")
         raise
     mark_in_mlflow(stores, model, action, reason)
+    for closed in close_challengers(conn, version, actor):
+        mark_in_mlflow(stores, registry.load_model_row(conn, closed), "superseded", reason)
     if previous:
         mark_in_mlflow(stores, previous, "retired", f"replaced by v{version}")
     return {"champion_version": version, "changed": True, "tag": tag}

@@ -1,8 +1,9 @@
 """Whether a sensor should ask again for work whose run failed: bounded, and only for failures
 of the infrastructure (a killed worker, an unreachable code server), never for a failed step.
 
-A step failure is the data or the model saying no (a file that fails validation, a candidate
-the gate refused): asking again would only fail again and alert twice. Dagster's own run
+A step failure is the data or the model saying no (a file that fails validation, a broken
+candidate): asking again would only fail again and alert twice. (A candidate the gate merely
+refuses fails no step: its run succeeds, so there is nothing to ask again for.) Dagster's own run
 retries (`run_retries` in dagster.yaml) redo a crashed run first; a sensor asks again only once
 those are spent, so the work is not dropped when, say, the code server was down for a while.
 """

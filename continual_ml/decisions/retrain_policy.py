@@ -75,7 +75,7 @@ class PartitionObservation:
     """What monitoring saw in one partition; accuracies are None until known."""
 
     partition: str
-    drift_share: float
+    drift_share: float | None  # None: no verdict (too few rows to test any feature)
     realized_accuracy: float | None = None
     estimated_accuracy: float | None = None
     validation_passed: bool = True
@@ -112,10 +112,13 @@ def _time(moment: datetime) -> str:
 
 
 def _drift_run(policy: RetrainPolicy, observations: Sequence[PartitionObservation]) -> int:
-    """How many validated partitions in a row, up to the newest, are over the threshold."""
+    """How many validated partitions in a row, up to the newest, are over the threshold.
+
+    A partition with no drift verdict neither extends nor breaks the run, like a failed one.
+    """
     run = 0
     for observation in reversed(observations):
-        if not observation.validation_passed:
+        if not observation.validation_passed or observation.drift_share is None:
             continue
         if observation.drift_share < policy.drift_share_threshold:
             break
@@ -125,6 +128,8 @@ def _drift_run(policy: RetrainPolicy, observations: Sequence[PartitionObservatio
 
 def _drift_finding(policy: RetrainPolicy, latest: PartitionObservation, run: int) -> str:
     threshold, needed = policy.drift_share_threshold, policy.consecutive_partitions
+    if latest.drift_share is None:
+        return "no drift verdict (too few rows to test)"
     share = f"drift share {latest.drift_share:.2f}"
     if run == 0:
         return f"{share} < threshold {threshold:.2f}"
@@ -245,7 +250,8 @@ def decide_retrain(
     if not latest.validation_passed:
         return RetrainDecision(False, prefix + "failed validation, so it is not evidence")
     run = _drift_run(policy, observations)
-    drifted = run >= policy.consecutive_partitions
+    # the newest partition's own verdict decides: an older drifted run is not today's evidence
+    drifted = latest.drift_share is not None and run >= policy.consecutive_partitions
     drift = _drift_finding(policy, latest, run)
     fell, performance = _performance_finding(policy, latest, champion_score)
     decayed, decay = _decay_finding(policy, observations, last_retrain)

@@ -44,7 +44,7 @@ def policy_observations(instance) -> list[PartitionObservation]:
     return [
         PartitionObservation(
             partition=p,
-            drift_share=float(drift[p]["drift_share"]),
+            drift_share=_drift_share(drift[p]),
             realized_accuracy=performance.get(p, {}).get("realized_accuracy"),
             estimated_accuracy=performance.get(p, {}).get("estimated_accuracy"),
             validation_passed=performance.get(p, {}).get("validation_passed", True),
@@ -53,6 +53,13 @@ def policy_observations(instance) -> list[PartitionObservation]:
         for p in sorted(drift)
         if "drift_share" in drift[p]  # a day with no observations in a run over several
     ]
+
+
+def _drift_share(metadata: dict) -> float | None:
+    """The day's drift share, or None when no feature had enough values to test."""
+    if metadata.get("n_tested_features", 1) == 0:  # older events did not record it
+        return None
+    return float(metadata["drift_share"])
 
 
 def _version(value) -> int | None:

@@ -37,8 +37,9 @@ retrain_job = dg.define_asset_job(
     "retrain_job",
     selection=[candidate_model, evaluation_scores, champion_model],
     description="Train a challenger on the recent window, evaluate it and promote it if better.",
-    # A crashed or killed retrain runs again (run_retries in dagster.yaml); a candidate the gate
-    # refused fails a step and must not, whatever the instance's default says.
+    # A crashed or killed retrain runs again (run_retries in dagster.yaml); a broken candidate
+    # (tampered, another feature signature) fails a step and must not, whatever the instance's
+    # default says. A candidate the gate refuses fails nothing: the run succeeds.
     tags={**queue_tags("retrain"), "dagster/retry_on_asset_or_op_failure": "false"},
 )
 

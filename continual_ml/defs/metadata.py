@@ -17,3 +17,12 @@ def run_url(run_id: str) -> str:
     # Read on use, not at import: `up` and `dagster-dev` set it after this module may be loaded.
     ui = Settings.from_env().dagster_ui_url.rstrip("/")
     return f"{ui}/runs/{run_id}"
+
+
+def run_links(run_id: str, experiment_id: str) -> dict:
+    """The MLflow run's page, as metadata the UI links to."""
+    return {
+        "mlflow_run": dg.MetadataValue.url(
+            f"{Settings.from_env().mlflow_ui_url}/#/experiments/{experiment_id}/runs/{run_id}"
+        )
+    }

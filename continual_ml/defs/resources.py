@@ -4,7 +4,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import dagster as dg
 from dagster_duckdb import DuckDBResource
@@ -171,19 +171,23 @@ def build_resources(paths: Paths | None = None) -> dict:
             if settings.slack_webhook_url or settings.discord_webhook_url
             else LoggedAlerts(record_path=str(paths.alerts_record))
         ),
-        "mlflow": mlflow_tracking(paths.mlflow_tracking_uri),
+        "mlflow": MlflowResource(mlflow_tracking_uri=paths.mlflow_tracking_uri),
     }
 
 
-def mlflow_tracking(tracking_uri: str) -> dg.ResourceDefinition:
-    """`dagster_mlflow`'s MLflow run for a training run, imported only when a run needs it:
-    importing MLflow takes most of a second, and every run process (landing a day, a log)
-    imports this module to load the code location, while only training runs use MLflow."""
-    config = {"experiment_name": MLFLOW_EXPERIMENT, "mlflow_tracking_uri": tracking_uri}
+class MlflowResource(dg.ConfigurableResource):
+    """dagster-mlflow's MLflow run for a training run: what a step gets as `mlflow`.
 
-    def start_run(context: dg.InitResourceContext):
-        from dagster_mlflow import mlflow_tracking as tracking
+    dagster-mlflow is imported only when a run needs it: importing MLflow takes most of a second,
+    and every run process (landing a day, a log) imports this module to load the code location,
+    while only training runs use MLflow."""
 
-        yield from tracking.resource_fn(context.replace_config(config))
+    mlflow_tracking_uri: str
+    experiment_name: str = MLFLOW_EXPERIMENT
 
-    return dg.ResourceDefinition(resource_fn=start_run, description="MLflow tracking")
+    @contextmanager
+    def yield_for_execution(self, context: dg.InitResourceContext) -> Iterator[Any]:
+        from dagster_mlflow import mlflow_tracking
+
+        # dagster-mlflow reads its config from the context: this resource's fields, by name.
+        yield from mlflow_tracking.resource_fn(context)

@@ -17,6 +17,7 @@ from continual_ml.defs.jobs import (
 from continual_ml.defs.metadata import run_url
 from continual_ml.defs.resources import AlertsResource
 from continual_ml.defs.training.operations import approval_job, rollback_job
+from continual_ml.defs.training.shadow_sensor import shadow_job
 
 BASE_PRIORITY_TAG = "continual_ml/base_priority"
 
@@ -58,6 +59,7 @@ JOBS = [
     rollback_job,
     approval_job,
     ingest_file_job,
+    shadow_job,
 ]
 
 

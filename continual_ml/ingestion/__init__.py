@@ -3,7 +3,7 @@
 `ingest_file` lands a CSV or Parquet file of observations, `ingest_labels` a file of late
 labels, `ingest_prediction_log` a JSONL log written by the service (`prediction_log`). Each one:
 
-- reads the file with DuckDB's own readers and checks every row in SQL (see `validation`), so
+- reads the file with DuckDB's own readers and checks every row in SQL (see `rules`), so
   memory does not grow with the file: Python never holds the rows;
 - writes the good rows to their table and every refused row to `quarantined_rows` with a
   reason naming the column and the rule; rows in = good + quarantined, or the call fails;
@@ -55,10 +55,10 @@ Predictions land in `predictions` (features as columns, like `observations`), fe
 `labels` keyed by `prediction_id` (and by the prediction's `row_id` when it has one). Feedback
 must name a prediction already ingested or in the same file.
 
-This module is the public entry; the code lives in `ingestion_core` (exactly-once, reports),
-`ingestion_schema` (tables and views), `observation_ingestion`, `label_ingestion` and
-`prediction_log_ingestion`, on top of `landing`, `file_inspection`, `file_readers` and
-`ingestion_ledger`.
+This module is the public entry; the code lives in `core` (exactly-once, reports),
+`observations`, `labels` and `prediction_logs`, on top of `routing` (rows into their table or
+quarantine), `files` (what a file is), `readers` (how DuckDB reads it), `rules` and `sql_text`
+(the row checks as SQL) and `ledger` (the tables that remember each ingestion).
 """
 
 from continual_ml.ingestion.core import IngestReport, RowCountMismatch, StepHook

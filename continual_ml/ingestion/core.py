@@ -25,6 +25,7 @@ def _unreadable(error: duckdb.Error) -> bool:
 
 
 StepHook = Callable[[str], None]
+TABULAR = ("csv", "parquet")
 
 
 @dataclass(frozen=True)
@@ -46,6 +47,7 @@ class IngestReport:
     replaced: tuple[date, ...] = ()
     rule_counts: dict[str, int] = field(default_factory=dict)
     waiting: int = 0  # labels kept for rows that have not landed yet
+    for_quarantined_rows: int = 0  # labels for rows that were quarantined: not waited for
 
     def summary(self) -> str:
         name = Path(self.path).name
@@ -55,6 +57,8 @@ class IngestReport:
         days = ", ".join(str(d) for d in self.partitions) or "no partition"
         text = f"{name}: {self.rows_in} rows, {self.rows_good} good into {days}"
         text += f", {self.waiting} waiting for their rows" if self.waiting else ""
+        if self.for_quarantined_rows:
+            text += f", {self.for_quarantined_rows} for quarantined rows (not waited for)"
         return text + (f", {self.rows_quarantined} quarantined ({rules})" if rules else "")
 
 
@@ -71,11 +75,17 @@ class Landed:
     per_day: dict[date, int]
     replaced: tuple[date, ...] = ()
     waiting: int = 0
+    for_quarantined_rows: int = 0
 
 
 @retried_on_conflict
 def ingest(conn, config, path, source, on_step, *, kind, formats, land, mode="append", force=False):
-    """Land one file once with `land`, or quarantine it whole; see `continual_ml.ingestion`."""
+    """Land one file once with `land`, or quarantine it whole; see `continual_ml.ingestion`.
+
+    `land(conn, config, facts, ingestion, step)` writes the file's rows inside the transaction
+    and returns what it `Landed`, or the reason the whole file is refused.
+    """
+    path = Path(path)
     facts = files.inspect_file(path, formats)
     source = source or path.name
     step = on_step or (lambda name: None)
@@ -91,7 +101,7 @@ def ingest(conn, config, path, source, on_step, *, kind, formats, land, mode="ap
                     )
                 if problem is None:
                     ingestion = ledger.start_ingestion(conn, kind, source)
-                    landed = land(facts, ingestion, step)
+                    landed = land(conn, config, facts, ingestion, step)
                     if isinstance(landed, str):
                         problem = landed
                     else:
@@ -161,4 +171,5 @@ def _finish(conn, facts, ingestion, landed: Landed, mode, step) -> IngestReport:
         replaced=landed.replaced,
         rule_counts=rule_counts,
         waiting=landed.waiting,
+        for_quarantined_rows=landed.for_quarantined_rows,
     )

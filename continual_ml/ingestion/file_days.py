@@ -7,6 +7,7 @@ from pathlib import Path
 
 import duckdb
 
+from continual_ml.ingestion.files import format_of_name
 from continual_ml.ingestion.sql_text import identifier
 
 MAX_DAYS_LISTED = 2  # one day is all a caller needs to know about; two means "several"
@@ -18,8 +19,8 @@ def days_in_file(path: Path, event_time_column: str) -> list[date] | None:
     Only a routing hint: ingestion checks every row again and quarantines what is wrong, so a
     file this cannot read is simply left to the general ingestion path.
     """
-    readers = {".parquet": "read_parquet(?)", ".csv": "read_csv(?, all_varchar = true)"}
-    reader = readers.get(path.suffix)
+    readers = {"parquet": "read_parquet(?)", "csv": "read_csv(?, all_varchar = true)"}
+    reader = readers.get(format_of_name(path))
     if reader is None:
         return None
     column = identifier(event_time_column)

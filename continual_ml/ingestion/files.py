@@ -34,10 +34,19 @@ class FileFacts:
     header: tuple[str, ...] = ()
 
 
+def format_of_name(path: Path) -> str | None:
+    """The format a file's name says it holds: csv, parquet (`.parquet` or `.pq`) or jsonl.
+
+    >>> format_of_name(Path("day.PQ")), format_of_name(Path("day.txt"))
+    ('parquet', None)
+    """
+    return _FORMATS.get(path.suffix.lower())
+
+
 def _format_of(path: Path, first_bytes: bytes) -> str | None:
-    suffix = path.suffix.lower()
-    if suffix in _FORMATS:
-        return _FORMATS[suffix]
+    named = format_of_name(path)
+    if named is not None:
+        return named
     return "parquet" if first_bytes.startswith(b"PAR1") else None
 
 

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from functools import partial
 from pathlib import Path
 
 import duckdb
 
 from continual_ml.config import DatasetConfig
 from continual_ml.ingestion import routing
-from continual_ml.ingestion.core import IngestReport, Landed, StepHook, ingest
+from continual_ml.ingestion.core import TABULAR, IngestReport, Landed, StepHook, ingest
+from continual_ml.ingestion.ledger import Ingestion, label_counts
 from continual_ml.ingestion.readers import drop_rejects, tabular_columns, tabular_reader
 from continual_ml.ingestion.rules import class_label, row_identifier, schema_problem, timestamp
 from continual_ml.ingestion.sql_text import check, identifier, literal, shown, value_alias
@@ -30,20 +30,36 @@ def ingest_labels(
     Refused: labels outside the classes, an id labelled twice in the file with the same
     `labelled_at`. A label whose row is not in `observations` yet is kept and waits for it (the
     labelled views join on the row id when the row lands); the report counts those as
-    `waiting`. Its partitions count the labels per partition of the labelled rows. `force`
-    lands a file seen before again (its labels become the newest), e.g. after a config fix.
+    `waiting`, except labels for rows that were quarantined, counted as `for_quarantined_rows`
+    and not waited for (see `ledger.label_counts`). Its partitions count the labels per
+    partition of the labelled rows. `force` lands a file seen before again (its labels become
+    the newest), e.g. after a config fix.
     """
     return ingest(
         conn,
         config,
-        Path(path),
+        path,
         source,
         on_step,
         kind="labels",
-        formats=("csv", "parquet"),
-        land=partial(_land_labels, conn, config),
+        formats=TABULAR,
+        land=_land_labels,
         force=force,
     )
+
+
+def label_values(ingestion: Ingestion, row_id: str, labelled_at: str, **more: str) -> dict:
+    """What a landing plan writes to `labels`: the row labelled, the plan's `label` column, when
+    it was given, `more` columns (SQL over the plan's aliases), and the ingestion's own columns."""
+    return {
+        "ingestion_id": str(ingestion.ingestion_id),
+        "source": literal(ingestion.source),
+        "row_id": row_id,
+        **more,
+        "label": value_alias("label"),
+        "labelled_at": labelled_at,
+        "ingested_at": f"TIMESTAMP '{ingestion.ingested_at}'",
+    }
 
 
 def _land_labels(conn, config, facts, ingestion, step):
@@ -93,14 +109,7 @@ def _land_labels(conn, config, facts, ingestion, step):
         f"AND k.key = {row_id.value} AND k.labelled_at IS NOT DISTINCT FROM {labelled_at.value}",
         columns=(row_id, label, labelled_at),
         table="labels",
-        values={
-            "ingestion_id": str(ingestion.ingestion_id),
-            "source": literal(ingestion.source),
-            "row_id": value_alias("row_id"),
-            "label": value_alias("label"),
-            "labelled_at": value_alias("labelled_at"),
-            "ingested_at": f"TIMESTAMP '{ingestion.ingested_at}'",
-        },
+        values=label_values(ingestion, value_alias("row_id"), value_alias("labelled_at")),
         raw_row="s",
         checks=(
             check(
@@ -117,9 +126,13 @@ def _land_labels(conn, config, facts, ingestion, step):
     good, quarantined = routing.land_rows(conn, plan, ingestion, step)
     rejected = routing.land_rejects(conn, ingestion) if facts.format == "csv" else 0
     per_day = labelled_partitions(conn, ingestion.ingestion_id)
-    waiting = conn.execute(
-        "SELECT count(*) FROM labels WHERE ingestion_id = ? "
-        "AND row_id NOT IN (SELECT row_id FROM observations)",
-        [ingestion.ingestion_id],
-    ).fetchone()[0]
-    return Landed(parsed, good, quarantined, rejected, per_day, waiting=waiting)
+    counts = label_counts(conn, ingestion.ingestion_id)
+    return Landed(
+        parsed,
+        good,
+        quarantined,
+        rejected,
+        per_day,
+        waiting=counts.waiting,
+        for_quarantined_rows=counts.for_quarantined_rows,
+    )

@@ -7,6 +7,10 @@ Tables kept here (created by `warehouse.schema.apply_schema`):
 - `quarantined_rows`: rows refused by a rule: the file, the row as read (JSON), its row number
   where the reader knows it (Parquet rows, CSV lines that do not parse), its id if any, the
   reasons and the rule names.
+
+`label_counts` accounts for every label keyed by a row id: matched to a landed row, waiting for
+a row not seen yet, or for a row that was quarantined (counted, and not waited for: the row
+lands only if a fixed file is ingested again, and then the label is matched).
 """
 
 from __future__ import annotations
@@ -50,23 +54,24 @@ def start_ingestion(conn: duckdb.DuckDBPyConnection, kind: str, source: str) -> 
 
 def previous_outcome(conn: duckdb.DuckDBPyConnection, kind: str, sha256: str) -> str | None:
     """Why a file with this content needs no work: already ingested, or already quarantined."""
-    done = conn.execute(
-        "SELECT ingestion_id, ingested_at FROM ingested_files WHERE kind = ? AND sha256 = ? "
-        "ORDER BY ingestion_id LIMIT 1",
-        [kind, sha256],
-    ).fetchone()
+    done = _first_with(conn, "ingested_files", "ingested_at", kind, sha256)
     if done is not None:
         return (
             f"already ingested: same sha256 as ingestion {done[0]} at {done[1]:%Y-%m-%d %H:%M:%S}"
         )
-    refused = conn.execute(
-        "SELECT ingestion_id, quarantined_at, reason FROM quarantined_files "
-        "WHERE kind = ? AND sha256 = ? ORDER BY ingestion_id LIMIT 1",
+    refused = _first_with(conn, "quarantined_files", "reason", kind, sha256)
+    if refused is not None:
+        return f"already quarantined as ingestion {refused[0]}: {refused[1]}"
+    return None
+
+
+def _first_with(conn, table: str, column: str, kind: str, sha256: str) -> tuple | None:
+    """The first ingestion in `table` of a file of this kind and content: (its id, `column`)."""
+    return conn.execute(
+        f"SELECT ingestion_id, {column} FROM {table} WHERE kind = ? AND sha256 = ? "
+        "ORDER BY ingestion_id LIMIT 1",
         [kind, sha256],
     ).fetchone()
-    if refused is not None:
-        return f"already quarantined as ingestion {refused[0]}: {refused[2]}"
-    return None
 
 
 def record_file(
@@ -112,3 +117,42 @@ def quarantine_file(
             ingestion.ingested_at,
         ],
     )
+
+
+@dataclass(frozen=True)
+class LabelCounts:
+    """Labels keyed by a row id: ``labels == matched + waiting + for_quarantined_rows``."""
+
+    labels: int
+    matched: int  # their row landed in `observations`
+    waiting: int  # no row with that id seen yet: it may still come
+    for_quarantined_rows: int  # their row was quarantined, and did not land since
+
+    def as_metadata(self) -> dict[str, int]:
+        return {
+            "labels_in": self.labels,
+            "labels_matched": self.matched,
+            "labels_waiting": self.waiting,
+            "labels_for_quarantined_rows": self.for_quarantined_rows,
+        }
+
+
+def label_counts(conn: duckdb.DuckDBPyConnection, ingestion_id: int | None = None) -> LabelCounts:
+    """Where the labels of one ingestion (of all, by default) stand; see `LabelCounts`."""
+    found = conn.execute(
+        """
+        SELECT count(*),
+               count(*) FILTER (WHERE o.row_id IS NOT NULL),
+               count(*) FILTER (WHERE o.row_id IS NULL AND q.row_id IS NULL),
+               count(*) FILTER (WHERE o.row_id IS NULL AND q.row_id IS NOT NULL)
+        FROM labels AS l
+        LEFT JOIN (SELECT DISTINCT row_id FROM observations) AS o ON o.row_id = l.row_id
+        LEFT JOIN (
+            SELECT DISTINCT row_id FROM quarantined_rows
+            WHERE kind = 'observations' AND row_id IS NOT NULL
+        ) AS q ON q.row_id = l.row_id
+        WHERE l.row_id IS NOT NULL AND ($1 IS NULL OR l.ingestion_id = $1)
+        """,
+        [ingestion_id],
+    ).fetchone()
+    return LabelCounts(*found)

@@ -10,7 +10,7 @@ import duckdb
 
 from continual_ml.config import DatasetConfig
 from continual_ml.ingestion import routing
-from continual_ml.ingestion.core import IngestReport, Landed, StepHook, ingest
+from continual_ml.ingestion.core import TABULAR, IngestReport, Landed, StepHook, ingest
 from continual_ml.ingestion.readers import drop_rejects, tabular_columns, tabular_reader
 from continual_ml.ingestion.rules import (
     class_label,
@@ -45,14 +45,7 @@ def ingest_file(
     first when replacing), for progress logs, and for tests that interrupt a write.
     """
     return ingest(
-        conn,
-        config,
-        Path(path),
-        source,
-        on_step,
-        kind="observations",
-        formats=("csv", "parquet"),
-        land=partial(_land_observations, conn, config),
+        conn, config, path, source, on_step, kind="observations", formats=TABULAR, land=_land
     )
 
 
@@ -75,17 +68,17 @@ def replace_partitions_from_file(
     return ingest(
         conn,
         config,
-        Path(path),
+        path,
         source,
         on_step,
         kind="observations",
-        formats=("csv", "parquet"),
-        land=partial(_land_observations, conn, config, replace=True, partition=partition),
+        formats=TABULAR,
+        land=partial(_land, replace=True, partition=partition),
         mode="replace",
     )
 
 
-def _land_observations(conn, config, facts, ingestion, step, replace=False, partition=None):
+def _land(conn, config, facts, ingestion, step, replace=False, partition=None):
     types = tabular_columns(conn, facts)
     id_name, time_name = config.id_column, config.event_time_column
     problem = schema_problem(

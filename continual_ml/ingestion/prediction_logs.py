@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from functools import partial
 from pathlib import Path
 
 import duckdb
@@ -10,6 +9,7 @@ import duckdb
 from continual_ml.config import DatasetConfig
 from continual_ml.ingestion import routing
 from continual_ml.ingestion.core import IngestReport, Landed, StepHook, ingest
+from continual_ml.ingestion.labels import label_values
 from continual_ml.ingestion.readers import drop_rejects, lines_reader
 from continual_ml.ingestion.rules import (
     Column,
@@ -48,14 +48,7 @@ def ingest_prediction_log(
     `waiting`.
     """
     return ingest(
-        conn,
-        config,
-        Path(path),
-        source,
-        on_step,
-        kind="predictions",
-        formats=("jsonl",),
-        land=partial(_land_log, conn, config),
+        conn, config, path, source, on_step, kind="predictions", formats=("jsonl",), land=_land_log
     )
 
 
@@ -202,15 +195,12 @@ def _land_feedback(conn, config, ingestion, step) -> tuple[int, int]:
         f"AND k.received_at IS NOT DISTINCT FROM {received_at.value}",
         columns=(prediction_id, label, received_at),
         table="labels",
-        values={
-            "ingestion_id": str(ingestion.ingestion_id),
-            "source": literal(ingestion.source),
-            "row_id": "__row_id",
-            "prediction_id": value_alias("prediction_id"),
-            "label": value_alias("label"),
-            "labelled_at": value_alias("received_at"),
-            "ingested_at": f"TIMESTAMP '{ingestion.ingested_at}'",
-        },
+        values=label_values(
+            ingestion,
+            "__row_id",
+            value_alias("received_at"),
+            prediction_id=value_alias("prediction_id"),
+        ),
         raw_row="s.doc",
         # feedback for a prediction not landed yet waits for it: no check on that
         checks=(

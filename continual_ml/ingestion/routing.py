@@ -2,8 +2,8 @@
 
 `land_rows` moves the rows of a DuckDB reader into their table and their quarantine with two
 `INSERT ... SELECT` statements, so DuckDB streams the data and Python never sees a row. What
-the file is, how DuckDB reads it and the tables that remember it are in `file_inspection`,
-`file_readers` and `ingestion_ledger`.
+the file is, how DuckDB reads it and the tables that remember it are in `files`, `readers` and
+`ledger`.
 """
 
 from __future__ import annotations

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from continual_ml.config import DatasetConfig
+from continual_ml.monitoring.class_calibration import CalibrationCheck, check_class_calibration
 from continual_ml.monitoring.drift_engine import FeatureDrift, build_profile, check_drift
 from continual_ml.monitoring.performance_estimation import (
     confidence_calibration,
@@ -92,8 +93,18 @@ def monitor_batch(
     return _batch(current, labelled, by_name, estimated, realized, error)
 
 
-def _batch(current, labelled, by_name, estimated, realized, error) -> BatchMonitoring:
-    """What one batch's monitoring found, binary or multiclass alike."""
+def _batch(
+    current, labelled, by_name, estimated, realized, error, calibration=None
+) -> BatchMonitoring:
+    """What one batch's monitoring found, binary or multiclass alike; a multiclass estimate
+    is also unreliable when its calibration is poor (`class_calibration`), labels or not."""
+    verdict = reliability(estimated, realized)
+    if calibration is not None:
+        verdict = {
+            **verdict,
+            "unreliable": bool(verdict["unreliable"] or calibration.poor),
+            "reason": f"{calibration.reason}; {verdict['reason']}",
+        }
     return BatchMonitoring(
         n_rows=len(current),
         n_labelled=int(labelled.sum()),
@@ -102,7 +113,7 @@ def _batch(current, labelled, by_name, estimated, realized, error) -> BatchMonit
         estimated=estimated,
         realized=realized,
         error=error,
-        reliability=reliability(estimated, realized),
+        reliability=verdict,
     )
 
 
@@ -136,7 +147,8 @@ def _monitor_classes(config, model, calibration, reference, current) -> BatchMon
         truth = [index_of[value] for value in current.loc[labelled, label]]
         realized = realized_class_performance(current_proba[labelled], truth)
         error = estimation_error(estimated, realized)
-    return _batch(current, labelled, by_name, estimated, realized, error)
+    check = calibration_check(config, calibration)
+    return _batch(current, labelled, by_name, estimated, realized, error, check)
 
 
 def champion_calibration(config: DatasetConfig, holdout: pd.DataFrame):
@@ -145,6 +157,22 @@ def champion_calibration(config: DatasetConfig, holdout: pd.DataFrame):
         return fit_calibration(holdout["candidate_proba"], holdout["truth"])
     probabilities = stored_matrix(holdout["candidate_probabilities"], len(config.classes))
     return confidence_calibration(probabilities, holdout["truth"].to_numpy())
+
+
+_CHECKS: dict[tuple, CalibrationCheck] = {}
+
+
+def calibration_check(config: DatasetConfig, holdout: pd.DataFrame) -> CalibrationCheck:
+    """`check_class_calibration` of a multiclass model's holdout, once per holdout (a second
+    of bootstrap, the same for every batch the model is monitored on)."""
+    truth = holdout["truth"].to_numpy(dtype=int)
+    key = (tuple(holdout["candidate_version"].unique()), len(truth), truth.tobytes())
+    if key not in _CHECKS:
+        probabilities = stored_matrix(holdout["candidate_probabilities"], len(config.classes))
+        if len(_CHECKS) > 16:
+            _CHECKS.clear()
+        _CHECKS[key] = check_class_calibration(probabilities, truth)
+    return _CHECKS[key]
 
 
 def estimated_accuracy(config: DatasetConfig, model, holdout: pd.DataFrame, rows) -> float:

@@ -31,7 +31,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from continual_ml.monitoring import drift_stats
+from continual_ml.monitoring import drift_evidence, drift_stats
 
 KS, CHI_SQUARE, Z_TEST = "K-S p_value", "chi-square p_value", "Z-test p_value"
 WASSERSTEIN, JENSEN_SHANNON, PSI = "Wasserstein distance (normed)", "Jensen-Shannon distance", "PSI"
@@ -39,6 +39,7 @@ WASSERSTEIN, JENSEN_SHANNON, PSI = "Wasserstein distance (normed)", "Jensen-Shan
 NO_CURRENT_VALUES, NO_REFERENCE_VALUES = "no values in current", "no values in reference"
 NO_VALUES = "no values in reference or current"
 P_VALUE_THRESHOLD, DISTANCE_THRESHOLD = 0.05, 0.1
+DISTANCES = (WASSERSTEIN, JENSEN_SHANNON, PSI)  # a fixed threshold whatever the sample size
 SMALL_SAMPLE = 1000  # reference rows up to which Evidently uses statistical tests
 FEW_VALUES = 5  # numeric features with at most this many values are compared as categories
 PSI_BIN_ABOVE = 20  # PSI bins numeric features with more reference values, else counts values
@@ -112,7 +113,12 @@ class DriftCheck:
 
     @property
     def n_tested(self) -> int:
-        return sum(f.method != NO_VALUES for f in self.features)
+        untested = (NO_VALUES, drift_evidence.TOO_FEW_VALUES)
+        return sum(f.method not in untested for f in self.features)
+
+    @property
+    def has_verdict(self) -> bool:  # a day of too few rows says nothing
+        return self.n_tested > 0
 
     @property
     def n_drifted(self) -> int:
@@ -229,16 +235,34 @@ def _no_values(name: str, n_reference: int, n_current: int) -> FeatureDrift:
     return FeatureDrift(name, method, math.nan, math.nan, drifted=True)
 
 
+def _noise_p_value(reference: FeatureReference, current_values) -> float:
+    if isinstance(reference, NumericReference) and reference.n_distinct > FEW_VALUES:
+        return drift_evidence.numeric_noise_p_value(reference.sorted_values, current_values)
+    if isinstance(reference, NumericReference):  # few values: compared as categories
+        return drift_evidence.counts_noise_p_value(
+            *drift_stats.aligned_counts(*reference.distinct, current_values)
+        )
+    values = sorted(reference.counts.keys() | current_values.keys())
+    return drift_evidence.counts_noise_p_value(
+        np.array([reference.counts.get(v, 0) for v in values]),
+        np.array([current_values.get(v, 0) for v in values]),
+    )
+
+
 def check_drift(
     profile: ReferenceProfile,
     current: pd.DataFrame,
     method: Literal["auto", "psi"] = "auto",
     threshold: float | None = None,
+    min_rows: int = 0,
+    noise_alpha: float = 0.0,
 ) -> DriftCheck:
     """Compare the current batch with the profiled reference, feature by feature.
 
     `method="psi"` uses the population stability index for every feature (Evidently's
-    `DataDriftPreset(method="psi")`); `threshold` overrides each method's default.
+    `DataDriftPreset(method="psi")`); `threshold` overrides each method's default. `min_rows`
+    and `noise_alpha` (see `drift_evidence`) keep a small sample from a verdict; at 0, the
+    defaults, the verdicts are Evidently's.
     """
     missing = [name for name in profile.feature_names if name not in current.columns]
     if missing:
@@ -255,16 +279,21 @@ def check_drift(
         if reference.n == 0 or n_current == 0:
             features.append(_no_values(reference.name, reference.n, n_current))
             continue
+        if drift_evidence.too_few(n_current, min_rows):
+            few = drift_evidence.TOO_FEW_VALUES
+            features.append(FeatureDrift(reference.name, few, math.nan, math.nan, False))
+            continue
         chosen = PSI if method == "psi" else "auto"
         if isinstance(reference, NumericReference):
             used, score = _check_numeric(reference, current_values, chosen)
         else:
             used, score = _check_categorical(reference, current_values, chosen)
-        if threshold is None:
-            limit = P_VALUE_THRESHOLD if used in (KS, CHI_SQUARE, Z_TEST) else DISTANCE_THRESHOLD
-        else:
-            limit = threshold
-        features.append(
-            FeatureDrift(reference.name, used, limit, score, _is_drifted(used, score, limit))
-        )
+        default = P_VALUE_THRESHOLD if used in (KS, CHI_SQUARE, Z_TEST) else DISTANCE_THRESHOLD
+        limit = default if threshold is None else threshold
+        drifted = _is_drifted(used, score, limit)
+        if drifted and noise_alpha > 0 and used in DISTANCES:
+            p_value = _noise_p_value(reference, current_values)
+            if p_value >= noise_alpha:
+                used, drifted = drift_evidence.noise_label(used, p_value), False
+        features.append(FeatureDrift(reference.name, used, limit, score, drifted))
     return DriftCheck(features=features)

@@ -20,7 +20,7 @@ from __future__ import annotations
 import time
 from timeit import default_timer
 
-from continual_ml.serving.bentoml_internals import (
+from continual_ml.models.bentoml_internals import (
     replace_traffic_metrics_middleware,
     server_context,
     traffic_metrics_middleware,

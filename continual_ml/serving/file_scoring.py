@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import io
 import math
+import tempfile
 from collections.abc import Callable, Iterator
 from functools import partial
+from pathlib import Path
 
 import pandas as pd
 from pydantic import BaseModel, ValidationError
@@ -21,6 +23,8 @@ from continual_ml.settings import Settings
 
 CSV = "text/csv"
 PARQUET = "application/vnd.apache.parquet"
+# How BentoML's clients send a file: one `file` part (the API's parameter), typed by its name.
+MULTIPART = "multipart/form-data"
 CHUNK_ROWS = 1_000
 ERROR_CHARS = 200
 
@@ -122,6 +126,24 @@ def scored_csv(
         yield out.to_csv(index=False, header=start == 0).encode()
 
 
+def scored_file(
+    path: Path,
+    config: DatasetConfig,
+    row_model: type[BaseModel],
+    score: Callable[[list], list],
+    max_rows: int,
+) -> Path:
+    """The file at `path` scored into a CSV in a new temporary folder (for BentoML's file API);
+    UnreadableFile if the file as a whole cannot be scored."""
+    frame = read_table(path.read_bytes(), file_type(path.name), config, max_rows)
+    scored = Path(tempfile.mkdtemp(prefix="scored-")) / f"{path.stem}.scored.csv"
+    classes = [str(c) for c in config.classes]
+    with scored.open("wb") as out:
+        for chunk in scored_csv(frame, config, row_model, score, classes):
+            out.write(chunk)
+    return scored
+
+
 def file_endpoint(
     config: DatasetConfig,
     row_model: type[BaseModel],
@@ -136,6 +158,8 @@ def file_endpoint(
         content_type = request.headers["content-type"].split(";")[0].strip().lower()
         body = await request.body()  # read and bounded by RequestGuard
         try:
+            if content_type == MULTIPART:
+                body, content_type = await uploaded_file(request)
             frame = await anyio.to_thread.run_sync(read_table, body, content_type, config, max_rows)
         except UnreadableFile as error:
             return JSONResponse({"error": str(error), "detail": []}, status_code=400)
@@ -147,6 +171,29 @@ def file_endpoint(
         )
 
     return score_file
+
+
+async def uploaded_file(request) -> tuple[bytes, str]:
+    """The `file` part of a multipart body and its type (by its name when sent untyped)."""
+    try:
+        form = await request.form(max_files=1)
+    except Exception as error:  # Starlette's parser raises its HTTP exception for a bad body
+        raise UnreadableFile(f"file: not a readable multipart body: {error}"[:300]) from None
+    try:
+        upload = form.get("file")
+        if upload is None or isinstance(upload, str):
+            raise UnreadableFile("file: the multipart body has no `file` part")
+        return await upload.read(), file_type(upload.filename or "", upload.content_type)
+    finally:
+        await form.close()
+
+
+def file_type(name: str, declared: str | None = None) -> str:
+    """CSV or Parquet: the declared type when it is one of them, else by the file's suffix."""
+    declared = (declared or "").split(";")[0].strip().lower()
+    if declared in (CSV, PARQUET):
+        return declared
+    return PARQUET if name.lower().endswith(".parquet") else CSV
 
 
 def score_with_service(path: str, url: str | None = None, output: str | None = None) -> str:

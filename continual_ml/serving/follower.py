@@ -18,8 +18,9 @@ import numpy as np
 import pandas as pd
 
 from continual_ml.config import DatasetConfig
+from continual_ml.models.metric_values import json_safe, safe_report
+from continual_ml.models.store import ARTIFACT_FILE, MANIFEST_FILE, model_dir, read_pointer
 from continual_ml.serving.linear_scorer import linear_scorer
-from continual_ml.serving.model_store import ARTIFACT_FILE, MANIFEST_FILE, model_dir, read_pointer
 from continual_ml.training.class_probabilities import class_proba
 from continual_ml.training.pipeline import load_model
 
@@ -51,9 +52,16 @@ class ServedModel:
         return [str(c) for c in self.classes]
 
     def describe(self) -> dict:
-        """What `GET /model` reports: the manifest the promotion wrote, minus the schema."""
+        """What `GET /model` reports: the manifest the promotion wrote, minus the schema.
+
+        JSON-safe whatever the manifest holds: a manifest written before metrics were made safe
+        may hold NaN, which becomes null with the reason in ``metrics.undefined``.
+        """
         keep = {k: v for k, v in self.manifest.items() if k not in ("features",)}
-        return {**keep, "model_version": self.version, "tag": self.tag, "loaded_at": self.loaded_at}
+        if isinstance(keep.get("metrics"), dict):
+            keep["metrics"] = safe_report(keep["metrics"])
+        described = {**keep, "model_version": self.version, "tag": self.tag}
+        return json_safe({**described, "loaded_at": self.loaded_at})
 
 
 @dataclass

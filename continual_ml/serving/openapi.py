@@ -2,47 +2,60 @@
 
 BentoML's generated document describes BentoML's own error shapes and lenient inputs; the
 routes here are checked by `http_guard` first, so the document is built from its models and its
-refusals, and served in place of BentoML's at `/docs.json`. The Swagger page beside it loads
-only files the service itself serves.
+refusals, and served in place of BentoML's at `/docs.json`. Every schema in it is generated from
+a pydantic model (`model_json_schema`): the request bodies, the answers, the refusal and the
+`/model` description; what is written here is only which route answers what. The Swagger page
+beside it loads only files the service itself serves.
 """
 
 from __future__ import annotations
 
 import copy
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, Field
 
 from continual_ml.serving.request_schema import BatchResponse, Prediction, RequestModels
 
 REF = "#/components/schemas/{model}"
-ERROR = {"$ref": "#/components/schemas/Error"}
-ERROR_SCHEMA = {
-    "type": "object",
-    "required": ["error", "detail"],
-    "properties": {
-        "error": {"type": "string", "description": "what was refused, and why"},
-        "detail": {
-            "type": "array",
-            "description": "one entry per invalid field, for a 400 naming fields",
-            "items": {
-                "type": "object",
-                "required": ["loc", "msg"],
-                "properties": {
-                    "loc": {
-                        "type": "array",
-                        "items": {"oneOf": [{"type": "string"}, {"type": "integer"}]},
-                    },
-                    "msg": {"type": "string"},
-                },
-            },
-        },
-    },
-}
+
+
+class FieldError(BaseModel):
+    loc: list[str | int]
+    msg: str
+
+
+class Error(BaseModel):
+    """Every refusal: what was refused and why, and the invalid fields when there are some."""
+
+    error: str = Field(description="what was refused, and why")
+    detail: list[FieldError] = Field(
+        description="one entry per invalid field, for a 400 naming fields"
+    )
+
+
+class FeedbackAccepted(BaseModel):
+    accepted: int = Field(ge=1, description="labels recorded (a repeated one counts once)")
+
+
+class ServedModel(BaseModel):
+    """The model being served, with what its export says of it (tag, training window...)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    model_version: int | None
+    swaps: int = Field(ge=0)
+    last_swap_error: str | None = Field(
+        description="why the last swap failed, or why the champion pointer is broken"
+    )
+
+
+ANSWERS = (Prediction, BatchResponse, Error, FeedbackAccepted, ServedModel)
+ERROR, SERVED_MODEL = ({"$ref": REF.format(model=m.__name__)} for m in (Error, ServedModel))
 REFUSALS = {
     "400": "the body is not strict JSON or breaks the schema; `detail` names the fields",
     "405": "the route takes POST only",
     "413": "the body is larger than the route allows",
-    "415": "the content type is not application/json",
+    "415": "the content type is not one the route takes",
     "422": "the model gives no finite probabilities for these values",
     "503": "no model can serve (none promoted yet, or the champion failed to load)",
 }
@@ -111,8 +124,8 @@ def _operation(
 
 
 def _components(models: RequestModels) -> dict:
-    schemas = {"Error": ERROR_SCHEMA}
-    for model in (*models.bodies.values(), Prediction, BatchResponse):
+    schemas = {}
+    for model in (*models.bodies.values(), *ANSWERS):
         found = model.model_json_schema(ref_template=REF)
         for name, definition in found.pop("$defs", {}).items():
             schemas[name] = to_openapi_30(definition)
@@ -146,11 +159,7 @@ def openapi_document(models: RequestModels, secured: bool, version: str = "1") -
         "/feedback": _operation(
             "Record the true label of earlier predictions, by prediction id",
             bodies["/feedback"],
-            {
-                "type": "object",
-                "required": ["accepted"],
-                "properties": {"accepted": {"type": "integer", "minimum": 1}},
-            },
+            {"$ref": REF.format(model="FeedbackAccepted")},
             secured,
             {"409": "one prediction id given two different labels (a repeat is recorded once)"},
         ),
@@ -190,23 +199,9 @@ def _plain(why: str) -> dict:
 
 
 def _model_operation() -> dict:
-    served = {
-        "type": "object",
-        "required": ["model_version", "swaps", "last_swap_error"],
-        "properties": {
-            "model_version": {"type": "integer", "nullable": True},
-            "swaps": {"type": "integer", "minimum": 0},
-            "last_swap_error": {
-                "type": "string",
-                "nullable": True,
-                "description": "why the last swap failed, or why the champion pointer is broken",
-            },
-        },
-        "additionalProperties": True,
-    }
     return {
         "summary": "The model being served: version, tag, promotion time, training window",
-        "responses": {"200": {"description": "OK", "content": _json(served)}},
+        "responses": {"200": {"description": "OK", "content": _json(SERVED_MODEL)}},
     }
 
 
@@ -219,9 +214,11 @@ def _file_operation(secured: bool) -> dict:
         secured,
         {"400": "the file is not CSV/Parquet, lacks feature columns or has too many rows"},
     )
+    upload = {"type": "object", "required": ["file"], "properties": {"file": file}}
     operation["post"]["requestBody"]["content"] = {
         "text/csv": {"schema": file},
         "application/vnd.apache.parquet": {"schema": file},
+        "multipart/form-data": {"schema": upload},  # how BentoML's clients send it
     }
     operation["post"]["responses"]["200"]["content"] = {"text/csv": {"schema": {"type": "string"}}}
     del operation["post"]["responses"]["422"]

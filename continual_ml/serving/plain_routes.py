@@ -96,6 +96,11 @@ class AnsweredHere:
         return await (endpoint or self.app)(scope, receive, send)
 
 
+def route_app(app: Starlette, path: str):
+    """The ASGI app of `app`'s route at `path`, for `AnsweredHere` to call directly."""
+    return next(route.app for route in app.routes if getattr(route, "path", None) == path)
+
+
 def why_unavailable(app: Starlette) -> str | None:
     """Why no request can be scored now (a 503 naming it), or None while a model serves."""
     service = getattr(app.state, "service", None)

@@ -22,7 +22,7 @@ from weakref import WeakKeyDictionary
 
 from starlette.responses import JSONResponse
 
-from continual_ml.serving.bentoml_internals import replace_timeout_middleware, timeout_middleware
+from continual_ml.models.bentoml_internals import replace_timeout_middleware, timeout_middleware
 
 MAX_SWEEP_SECONDS = 1.0
 

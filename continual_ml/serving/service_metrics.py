@@ -6,19 +6,21 @@ being served, and model swaps by outcome.
 
 from __future__ import annotations
 
-import bentoml
+# Directly, as BentoML asks (`bentoml.metrics` is deprecated): a worker imports this after
+# `bentoml serve` has set PROMETHEUS_MULTIPROC_DIR, so the values go where `/metrics` reads them.
+import prometheus_client
 
 from continual_ml.serving.metric_batches import BATCHES
 
-PREDICTIONS = bentoml.metrics.Counter(
+PREDICTIONS = prometheus_client.Counter(
     name="continual_ml_predictions",
     documentation="Rows predicted, by class and model version",
     labelnames=["predicted_class", "model_version"],
 )
-SERVING_VERSION = bentoml.metrics.Gauge(
+SERVING_VERSION = prometheus_client.Gauge(
     name="continual_ml_serving_model_version", documentation="Version of the model being served"
 )
-SWAPS = bentoml.metrics.Counter(
+SWAPS = prometheus_client.Counter(
     name="continual_ml_model_swaps",
     documentation="Model swaps attempted, by outcome",
     labelnames=["outcome"],

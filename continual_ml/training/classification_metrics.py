@@ -119,13 +119,18 @@ def classification_report(truth, proba, threshold: float = 0.5, n_bins: int = 10
     dict
         The floats named in `SCALAR_METRICS`, ``confusion_matrix`` as ``[[tn, fp], [fn, tp]]``
         and ``n``. ROC-AUC and balanced accuracy need both classes, PR-AUC and recall need a
-        positive, precision needs a predicted positive; otherwise they are ``nan``.
+        positive, precision needs a predicted positive; otherwise they are ``nan``, and
+        ``undefined`` maps each of them to the reason.
     """
     truth, proba = as_binary_arrays(truth, proba)
     n = len(truth)
     if n == 0:
-        empty = [[0, 0], [0, 0]]
-        return {**dict.fromkeys(SCALAR_METRICS, float("nan")), "confusion_matrix": empty, "n": 0}
+        return {
+            **dict.fromkeys(SCALAR_METRICS, float("nan")),
+            "confusion_matrix": [[0, 0], [0, 0]],
+            "n": 0,
+            "undefined": dict.fromkeys(SCALAR_METRICS, "no rows to score"),
+        }
     predicted = (proba >= threshold).astype(int)
     matrix = confusion_matrix(truth, predicted, labels=[0, 1]).tolist()
     both_classes = len(np.unique(truth)) == 2
@@ -148,7 +153,23 @@ def classification_report(truth, proba, threshold: float = 0.5, n_bins: int = 10
         **{name: float(value) for name, value in report.items()},
         "confusion_matrix": matrix,
         "n": n,
+        "undefined": _why_undefined(truth, predicted),
     }
+
+
+def _why_undefined(truth: np.ndarray, predicted: np.ndarray) -> dict[str, str]:
+    """Why each metric `classification_report` leaves ``nan`` on this sample is undefined."""
+    reasons = {}
+    if len(np.unique(truth)) < 2:
+        only = f"needs both classes in the sample; only {int(truth[0])} is present"
+        reasons.update(balanced_accuracy=only, roc_auc=only)
+    if not truth.any():
+        reasons.update(recall="no positive row in the sample", pr_auc="no positive row")
+    if not predicted.any():
+        reasons["precision"] = "no row was predicted positive"
+    if not truth.any() and not predicted.any():
+        reasons["f1"] = "no positive row, and none predicted positive"
+    return reasons
 
 
 def per_slice(

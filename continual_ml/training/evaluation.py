@@ -34,6 +34,7 @@ class HoldoutEvaluation:
     candidate_report: dict
     champion_report: dict | None
     classes: tuple | None = None  # set for a multiclass model: the config's classes
+    class_scores: pd.DataFrame | None = None  # a multiclass model's per-class scores, by role
 
     def save_plots(self, folder: Path) -> dict[str, Path]:
         folder.mkdir(parents=True, exist_ok=True)
@@ -135,22 +136,56 @@ def evaluate_on_holdout(
     )
 
 
+#: Where each multiclass metric goes in the binary report's table.
+CLASS_METRIC_NAMES = {
+    "precision": "macro_precision",
+    "recall": "macro_recall",
+    "f1": "macro_f1",
+    "roc_auc": "roc_auc_ovr",
+    "pr_auc": "pr_auc_ovr",
+    "ece": "ece_top_label",
+}
+
+
 def class_report(truth, proba, classes) -> dict:
     """A `multiclass_report` under the binary report's names, so both fill the same table.
 
-    ``f1`` is the macro F1 and ``roc_auc`` the macro one-vs-rest AUC; precision, recall, PR-AUC
-    and ECE, which are about one positive class, are left empty (nan).
+    ``precision``, ``recall`` and ``f1`` are the macro averages, ``roc_auc`` and ``pr_auc``
+    the macro one-vs-rest AUCs and ``ece`` the top-label ECE (`CLASS_METRIC_NAMES`); the
+    report's ``per_class``, ``confusion_matrix`` and ``classes`` come along as they are.
     """
     report = multiclass_report(truth, proba, classes)
-    named = {"f1": report["macro_f1"], "roc_auc": report["roc_auc_ovr"]}
+    source_of = {name: CLASS_METRIC_NAMES.get(name, name) for name in SCALAR_METRICS}
+    renamed = {name: report[source] for name, source in source_of.items()}
+    undefined = {
+        name: report["undefined"][source]
+        for name, source in source_of.items()
+        if source in report["undefined"]
+    }
     return {
-        **dict.fromkeys(SCALAR_METRICS, float("nan")),
-        **{k: report[k] for k in SCALAR_METRICS if k in report},
-        **named,
+        **renamed,
         "macro_f1": report["macro_f1"],
         "confusion_matrix": report["confusion_matrix"],
+        "per_class": report["per_class"],
+        "classes": report["classes"],
         "n": report["n"],
+        "undefined": undefined,
     }
+
+
+def class_scores_frame(role: str, version: int, report: dict) -> pd.DataFrame:
+    """A multiclass report's ``per_class`` as rows of `evaluation_class_scores`."""
+    return pd.DataFrame(
+        [
+            {
+                "role": role,
+                "model_version": version,
+                "class": str(entry["class"]),
+                **{k: entry[k] for k in ("precision", "recall", "f1", "support")},
+            }
+            for entry in report["per_class"]
+        ]
+    )
 
 
 def _class_score_rows(role: str, version: int, truth, proba, classes, slices) -> list[dict]:
@@ -179,12 +214,13 @@ def _evaluate_classes(config, holdout, candidate, champion) -> HoldoutEvaluation
     labels = holdout[config.label].to_numpy(dtype=object)
     slices = holdout[config.model.slice_column] if config.model.slice_column else None
     roles = [("candidate", candidate)] + ([("champion", champion)] if champion else [])
-    probas, scores, reports = {}, [], {}
+    probas, scores, reports, per_class = {}, [], {}, []
     for role, model_row in roles:
         model = load_model(model_row["artifact"], model_row["sha256"])
         probas[role] = proba = class_proba(model, config, holdout)
         scores += _class_score_rows(role, model_row["version"], labels, proba, classes, slices)
         reports[role] = class_report(labels, proba, classes)
+        per_class.append(class_scores_frame(role, model_row["version"], reports[role]))
     index_of = {label: index for index, label in enumerate(classes)}
 
     def column(role: str, values):
@@ -208,6 +244,9 @@ def _evaluate_classes(config, holdout, candidate, champion) -> HoldoutEvaluation
         candidate_report=reports["candidate"],
         champion_report=reports.get("champion"),
         classes=tuple(classes),
+        class_scores=pd.concat(per_class, ignore_index=True).assign(
+            candidate_version=candidate["version"]
+        ),
     )
 
 

@@ -243,6 +243,6 @@ def own_types(artifact: bytes) -> list[str]:
     """The non-default types in a skops file, refused unless our training produces them all."""
     import skops.io
 
-    from continual_ml.serving.model_trust import allowed_types
+    from continual_ml.models.trust import allowed_types
 
     return allowed_types(skops.io.get_untrusted_types(data=artifact))

@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 from datetime import date, timedelta
+from typing import TYPE_CHECKING
 
 import duckdb
 import pandas as pd
-from sklearn.pipeline import Pipeline
 
 from continual_ml.config import DatasetConfig
 from continual_ml.ingestion.partition_checks import failed_partitions
 from continual_ml.training.pipeline import WindowSplit, data_sha256, split_window
+from continual_ml.training.window_selection import CandidateScore, WindowChoice, choose_window
 from continual_ml.warehouse import registry
 from continual_ml.warehouse.labelled_rows import labelled_rows
+
+if TYPE_CHECKING:  # a hint only: loading the definitions must not import scikit-learn
+    from sklearn.pipeline import Pipeline
 
 # Hyperparameters worth a column in MLflow and the registry, for the families that have them.
 TRACKED_HYPERPARAMETERS = (
@@ -30,7 +34,7 @@ class NoLabelledRows(ValueError):
 
 
 def training_window(config: DatasetConfig, end: date) -> tuple[date, date]:
-    """The first and last day a candidate for partition `end` trains on.
+    """The first and last day of the shortest candidate window for partition `end`.
 
     >>> from continual_ml.config import default_config
     >>> training_window(default_config(), date(2026, 1, 10))
@@ -39,37 +43,68 @@ def training_window(config: DatasetConfig, end: date) -> tuple[date, date]:
     return end - timedelta(days=config.model.training_window_days - 1), end
 
 
-def window_split(
-    conn: duckdb.DuckDBPyConnection, config: DatasetConfig, end: date
-) -> tuple[date, date, WindowSplit]:
-    """The window's labelled rows, split into training rows and the holdout the gate uses."""
-    start, end = training_window(config, end)
+def usable_labelled_rows(
+    conn: duckdb.DuckDBPyConnection, config: DatasetConfig, start: date, end: date
+) -> pd.DataFrame:
+    """Labelled observations of [start, end] with their newest label, failed partitions left out."""
     # Observations with their newest label, late labels included; unlabelled rows are left out.
     rows = labelled_rows(conn, config, start, end)
     # A partition that failed observations_are_valid never reaches training.
     failed = pd.to_datetime(failed_partitions(conn, start, end))
     rows = rows[~pd.to_datetime(rows["partition_date"]).isin(failed)]
-    rows = rows[rows[config.label].notna()]
+    return rows[rows[config.label].notna()]
+
+
+def select_window(
+    conn: duckdb.DuckDBPyConnection, config: DatasetConfig, end: date
+) -> WindowChoice:
+    """The window a candidate for partition `end` trains on (see `window_selection`)."""
+    settings = config.model.training_window
+    [first, *others] = settings.candidates_days
+    if not others and first != "all" and settings.min_rows == 0:
+        # One fixed length: nothing to read before the window itself.
+        start, _ = training_window(config, end)
+        name = f"{settings.candidates_days[0]}d"
+        only = (CandidateScore(name, start, None),)
+        return WindowChoice(
+            name, start, end, config.policy.gate_metric, "one window to choose from", only
+        )
+    rows = usable_labelled_rows(conn, config, HISTORY_START, end)
+    if rows.empty:
+        raise NoLabelledRows(f"no labelled observations up to {end}")
+    return choose_window(config, rows, end)
+
+
+# Before any partition: `all` reaches back to the oldest labelled row.
+HISTORY_START = date(1970, 1, 1)
+
+
+def window_split(
+    conn: duckdb.DuckDBPyConnection, config: DatasetConfig, start: date, end: date
+) -> WindowSplit:
+    """The window's labelled rows, split into training rows and the holdout the gate uses."""
+    rows = usable_labelled_rows(conn, config, start, end)
     if rows.empty:
         raise NoLabelledRows(f"no labelled observations in the training window {start} .. {end}")
     champion = registry.current_champion(conn)
     # The champion's own training days are never in the holdout the two are compared on.
     unseen_from = champion["training_end"] + timedelta(days=1) if champion else None
-    split = split_window(
+    return split_window(
         rows, config.model.holdout_fraction, config.model.min_holdout_rows, unseen_from
     )
-    return start, end, split
 
 
 def training_params(
-    config: DatasetConfig, model: Pipeline, train: pd.DataFrame, start: date, end: date
+    config: DatasetConfig, model: Pipeline, train: pd.DataFrame, choice: WindowChoice
 ) -> dict:
     """What a trained candidate is recorded with: its window, its data's hash, its settings."""
     hyperparameters = model.named_steps["classifier"].get_params()
     return {
         "family": config.model.family,
-        "training_start": str(start),
-        "training_end": str(end),
+        "training_start": str(choice.start),
+        "training_end": str(choice.end),
+        "training_window": choice.chosen,
+        "training_window_candidates": ",".join(c.name for c in choice.candidates),
         "n_train": len(train),
         "data_sha256": data_sha256(train),
         "holdout_fraction": config.model.holdout_fraction,

@@ -13,23 +13,12 @@ from datetime import date
 
 import duckdb
 
+from continual_ml.warehouse import registry
+from continual_ml.warehouse.registry_lock import champion_version, lock_registry
+
 
 class ChampionChanged(duckdb.TransactionException):
     """The champion changed between reading it and changing it: a conflict, so retried."""
-
-
-def lock_registry(conn: duckdb.DuckDBPyConnection) -> None:
-    """Claim the registry for the caller's transaction: a concurrent transaction that claims it
-    too (a registration, a promotion, a decision) conflicts, and one of the two is retried from
-    the start. Version numbers, promotion ids and the one champion depend on it."""
-    conn.execute("UPDATE registry_writes SET changes = changes + 1")
-
-
-def champion_version(conn: duckdb.DuckDBPyConnection) -> int | None:
-    rows = conn.execute("SELECT version FROM model_registry WHERE status = 'champion'").fetchall()
-    if len(rows) > 1:
-        raise RuntimeError(f"registry names {len(rows)} champions: {rows}")
-    return rows[0][0] if rows else None
 
 
 def change_champion(
@@ -44,8 +33,6 @@ def change_champion(
 ) -> None:
     """Make `version` the champion and retire the one before, in the caller's transaction;
     `expected` is the champion the caller read before it began."""
-    from continual_ml.warehouse import registry
-
     lock_registry(conn)
     current = champion_version(conn)
     if current != expected:

@@ -21,6 +21,8 @@ from typing import Literal
 
 import duckdb
 
+from continual_ml.config import Paths
+from continual_ml.settings import Settings
 from continual_ml.warehouse.sql import literal
 
 # The name the DuckLake warehouse is attached under (the DuckDB file's own name is its stem).
@@ -75,7 +77,10 @@ def extension_directory() -> Path:
     """The folder the `duckdb-ext-*` packages install their extensions in."""
     spec = importlib.util.find_spec("duckdb_ext")
     if spec is None or not spec.submodule_search_locations:
-        raise RuntimeError("the duckdb-ext-* packages are missing: run `make setup`")
+        raise RuntimeError(
+            "the DuckLake warehouse needs the duckdb-ext-* packages: install the scale-out extra "
+            "(`uv sync --extra scale-out`, which `make setup` runs)"
+        )
     return Path(next(iter(spec.submodule_search_locations))) / "extensions"
 
 
@@ -177,3 +182,8 @@ def location_from_settings(settings, database: Path, memory_limit: str | None = 
         object_store=store,
         memory_limit=memory_limit or settings.duckdb_memory,
     )
+
+
+def warehouse_location(paths: Paths) -> WarehouseLocation:
+    """The warehouse the environment's settings select for a home: its DuckDB file, or DuckLake."""
+    return location_from_settings(Settings.from_env(), paths.warehouse)

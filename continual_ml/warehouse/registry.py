@@ -1,6 +1,7 @@
 """The model registry in DuckDB: every trained version, its status, and the history of changes.
 
-Statuses: candidate (trained, not yet decided), pending_approval (passed the gate, waiting for a
+Statuses: candidate (trained, not yet decided), challenger (not yet shown better, scored in
+shadow until the gate decides; one at a time), pending_approval (passed the gate, waiting for a
 person), champion (exactly one at a time), retired (a former champion), rejected.
 """
 
@@ -12,7 +13,7 @@ from datetime import date, datetime
 import duckdb
 import pandas as pd
 
-from continual_ml.warehouse.champion import champion_version, lock_registry
+from continual_ml.warehouse.registry_lock import champion_version, lock_registry
 from continual_ml.warehouse.sql import (
     insert_frame,
     insert_row,
@@ -167,23 +168,27 @@ def replace_evaluation(
     scores: pd.DataFrame,
     holdout: pd.DataFrame,
     metrics: dict,
+    class_scores: pd.DataFrame | None = None,
 ) -> None:
-    """Store a candidate's scores, the per-row holdout predictions and its headline metrics."""
+    """Store a candidate's scores, the per-row holdout predictions and its headline metrics
+    (JSON-safe: no NaN, see `training.metric_values`), and a multiclass model's per-class
+    scores."""
     class_columns = [c for c in CLASS_PROBABILITIES if c in holdout.columns]
     tables = (
         ("evaluation_scores", scores),
         ("holdout_predictions", holdout.drop(columns=class_columns)),
         ("holdout_class_probabilities", holdout[["candidate_version", "row_id", *class_columns]]),
+        ("evaluation_class_scores", class_scores),
     )
     with transaction(conn):
         for table, frame in tables:
             conn.execute(f"DELETE FROM {table} WHERE candidate_version = ?", [candidate_version])
-            if table != "holdout_class_probabilities" or class_columns:
+            if frame is not None and (table != "holdout_class_probabilities" or class_columns):
                 stamp = "evaluated_at" if table == "evaluation_scores" else None
                 insert_frame(conn, table, frame, stamp=stamp)
         conn.execute(
             "UPDATE model_registry SET metrics = ? WHERE version = ?",
-            [json.dumps(metrics), candidate_version],
+            [json.dumps(metrics, allow_nan=False), candidate_version],
         )
 
 
@@ -265,8 +270,10 @@ def known_window(conn: duckdb.DuckDBPyConnection, champion: dict) -> tuple[date,
         "SELECT m.training_start, m.training_end FROM gate_results AS g "
         "JOIN model_registry AS m ON m.version = g.candidate_version "
         "WHERE g.champion_version = ? AND NOT g.passed AND m.training_end > ? "
-        # refusals before any statistics (a tampered artifact, another signature) prove nothing
+        # refusals before any statistics (a tampered artifact, another signature) prove nothing,
+        # nor does a challenger still scored in shadow (not refused for good)
         "AND json_exists(g.details, '$.improvement_sd') "
+        "AND coalesce(json_extract_string(g.details, '$.outcome'), '') <> 'keep' "
         "ORDER BY m.training_end DESC, g.candidate_version DESC LIMIT 1",
         [champion["version"], champion["training_end"]],
     ).fetchall()
@@ -282,9 +289,11 @@ def _holdout_rows(conn: duckdb.DuckDBPyConnection, candidate_version: int) -> se
 
 def gate_result(conn: duckdb.DuckDBPyConnection, candidate_version: int) -> dict | None:
     row = conn.execute(
-        "SELECT champion_version, passed, reason FROM gate_results WHERE candidate_version = ?",
+        "SELECT champion_version, passed, reason, details FROM gate_results "
+        "WHERE candidate_version = ?",
         [candidate_version],
     ).fetchone()
     if row is None:
         return None
-    return dict(zip(("champion_version", "passed", "reason"), row, strict=True))
+    keys = ("champion_version", "passed", "reason", "details")
+    return {**dict(zip(keys, row, strict=True)), "details": json.loads(row[3] or "{}")}

@@ -98,6 +98,12 @@ CREATE TABLE IF NOT EXISTS evaluation_scores (
     confusion_matrix JSON,
     evaluated_at TIMESTAMP DEFAULT current_timestamp
 );
+-- A multiclass model's precision, recall and F1 of each class on the whole holdout (NULL where
+-- the holdout cannot define one: a class never predicted has no precision).
+CREATE TABLE IF NOT EXISTS evaluation_class_scores (
+    candidate_version INTEGER NOT NULL, role VARCHAR NOT NULL, model_version INTEGER NOT NULL,
+    class VARCHAR NOT NULL, precision DOUBLE, recall DOUBLE, f1 DOUBLE, support INTEGER NOT NULL
+);
 CREATE TABLE IF NOT EXISTS gate_results (
     candidate_version INTEGER PRIMARY KEY,
     champion_version INTEGER,
@@ -113,6 +119,19 @@ CREATE TABLE IF NOT EXISTS holdout_predictions (
     candidate_proba DOUBLE NOT NULL,
     champion_version INTEGER,
     champion_proba DOUBLE
+);
+-- Each model's per-row gate score on rows it never trained on (its holdout, later labelled
+-- days): the paired evidence a challenger accumulates against the champion. One row per model
+-- and row, replaced when a day is scored again, so a re-run never counts a row twice.
+CREATE TABLE IF NOT EXISTS shadow_scores (
+    model_version INTEGER NOT NULL,
+    row_id VARCHAR NOT NULL,
+    partition_date DATE NOT NULL,
+    metric VARCHAR NOT NULL,
+    score DOUBLE NOT NULL,
+    correct BOOLEAN NOT NULL,
+    scored_at TIMESTAMP DEFAULT current_timestamp,
+    PRIMARY KEY (model_version, row_id)
 );
 -- Multiclass models: each holdout row's class probabilities, a JSON list in the config's class
 -- order. Their `holdout_predictions` hold the index of the true class as `truth` and each

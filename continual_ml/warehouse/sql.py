@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import functools
 import logging
 import random
-import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import ParamSpec, TypeVar
 
 import duckdb
+import tenacity
 
 # How often a transaction that lost a write-write conflict is tried again, waiting longer each
 # time (0.05 s, 0.1 s, ... up to 2 s, with jitter so that two losers do not collide again).
@@ -47,20 +46,25 @@ def retried_on_conflict(function: Callable[P, R]) -> Callable[P, R]:
     they share instead of failing. Never call one inside a transaction the caller opened.
     """
 
-    @functools.wraps(function)
-    def retrying(conn, *args, **kwargs):
-        for attempt in range(1, CONFLICT_ATTEMPTS + 1):
-            try:
-                return function(conn, *args, **kwargs)
-            except duckdb.TransactionException as error:
-                if not is_conflict(error) or attempt == CONFLICT_ATTEMPTS:
-                    raise
-                rollback_quietly(conn)
-                log.info("%s: %s; retrying (attempt %d)", function.__name__, error, attempt + 1)
-                time.sleep(min(2.0, 0.025 * 2**attempt) * random.uniform(0.5, 1.5))
-        raise AssertionError("unreachable")
+    def before_retry(state: tenacity.RetryCallState) -> None:
+        rollback_quietly(state.args[0] if state.args else state.kwargs["conn"])
+        error = state.outcome.exception()
+        log.info(
+            "%s: %s; retrying (attempt %d)", function.__name__, error, state.attempt_number + 1
+        )
 
-    return retrying
+    return tenacity.retry(
+        retry=tenacity.retry_if_exception(is_conflict),
+        # Read at each call, not when decorated: tests lower it.
+        stop=lambda state: state.attempt_number >= CONFLICT_ATTEMPTS,
+        wait=_conflict_backoff,
+        before_sleep=before_retry,
+        reraise=True,  # the conflict itself, not tenacity's RetryError
+    )(function)
+
+
+def _conflict_backoff(state: tenacity.RetryCallState) -> float:
+    return min(2.0, 0.025 * 2**state.attempt_number) * random.uniform(0.5, 1.5)
 
 
 def rollback_quietly(conn: duckdb.DuckDBPyConnection) -> None:

@@ -13,7 +13,6 @@ def results(tmp_path_factory):
     return bench.run(DAYS, 2000, SLOTS, days_per_run=30, workdir=tmp_path_factory.mktemp("bw"))
 
 
-@pytest.mark.slow
 @pytest.mark.timeout(3600)
 def test_every_day_is_monitored_in_every_configuration(results):
     assert [m["run_slots"] for m in results["workers"]] == list(SLOTS)
@@ -22,7 +21,6 @@ def test_every_day_is_monitored_in_every_configuration(results):
         assert measured["runs"] == len(bench.chunks(DAYS, 30))
 
 
-@pytest.mark.slow
 @pytest.mark.timeout(3600)
 def test_the_run_slots_are_used(results):
     # N slots: N runs in progress at once (launching, orchestrating or waiting for the pool).
@@ -30,7 +28,6 @@ def test_the_run_slots_are_used(results):
         assert measured["most_runs_at_once"] == measured["run_slots"], measured
 
 
-@pytest.mark.slow
 @pytest.mark.timeout(3600)
 def test_where_the_time_goes_is_measured(results):
     # Every run hands its steps to a worker: a hand-off that reads 0 means its events were missed.

@@ -8,8 +8,6 @@ import pytest
 
 from benchmarks.continual_learning import run
 
-pytestmark = pytest.mark.slow
-
 
 @pytest.fixture(scope="module")
 def streams(tmp_path_factory):

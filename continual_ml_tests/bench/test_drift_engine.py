@@ -1,11 +1,8 @@
 """The drift engine's targets: 50x faster than Evidently at a million rows, the same verdicts."""
 
-import pytest
-
 from benchmarks.drift_engine import run
 
 
-@pytest.mark.slow
 def test_the_drift_engine_is_fifty_times_faster_than_evidently_with_the_same_verdicts():
     rows = run(sizes=(10_000, 100_000, 1_000_000), n_features=20, seed=0)
     by_size = {row["rows"]: row for row in rows}

@@ -5,6 +5,7 @@ import pytest
 from benchmarks import ingestion as bench
 
 ROWS, SMALL_ROWS = 10_000_000, 1_000_000
+pytestmark = pytest.mark.timeout(1800)
 
 
 @pytest.fixture(scope="module")
@@ -14,16 +15,12 @@ def results(tmp_path_factory):
     return bench.run(rows=ROWS, small_rows=SMALL_ROWS, csv_rows=1_000_000, output=output)
 
 
-@pytest.mark.slow
-@pytest.mark.timeout(1800)
 def test_every_row_of_every_file_is_ingested(results):
     for row in results["comparison"]:
         assert row["ingest_file"]["rows"] == row["ceiling"]["rows"] == row["rows"]
         assert row["ingest_file"]["quarantined"] == 0
 
 
-@pytest.mark.slow
-@pytest.mark.timeout(1800)
 def test_parquet_ingestion_runs_at_least_half_as_fast_as_the_bare_copy(results):
     [large] = [r for r in results["comparison"] if r["format"] == "parquet" and r["rows"] == ROWS]
     ours, ceiling = large["ingest_file"]["rows_per_s"], large["ceiling"]["rows_per_s"]
@@ -32,8 +29,6 @@ def test_parquet_ingestion_runs_at_least_half_as_fast_as_the_bare_copy(results):
     assert large["cpu_ratio"] >= 0.5, large
 
 
-@pytest.mark.slow
-@pytest.mark.timeout(1800)
 def test_peak_memory_does_not_grow_with_the_file(results):
     peaks = {
         r["rows"]: r["ingest_file"]["peak_rss_mb"]

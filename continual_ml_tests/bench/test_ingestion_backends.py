@@ -1,11 +1,13 @@
 """The ingestion benchmark across warehouse backends: every row lands in each, and DuckLake's
-cost against the DuckDB file stays within what was measured (README, docs/scaling.md)."""
+cost against the DuckDB file stays within what was measured
+(`benchmarks/results/ingestion_backends.json`)."""
 
 import pytest
 
 from benchmarks import ingestion_backends as bench
 
 ROWS, SMALL_ROWS = 1_000_000, 20_000
+pytestmark = pytest.mark.timeout(1800)
 
 
 @pytest.fixture(scope="module")
@@ -14,16 +16,12 @@ def results(tmp_path_factory):
     return bench.run(rows=ROWS, small_rows=SMALL_ROWS, repeat=2, output=output)
 
 
-@pytest.mark.slow
-@pytest.mark.timeout(1800)
 def test_every_row_lands_once_in_every_backend(results):
     for row in results["comparison"]:
         for case in bench.CASES:
             assert row[case]["rows"] == row[case]["stored"] == row["rows"], (case, row)
 
 
-@pytest.mark.slow
-@pytest.mark.timeout(1800)
 def test_a_large_file_lands_in_ducklake_at_least_half_as_fast_as_in_the_file(results):
     # measured 1.24 (folder) and 1.03 (S3 on moto) of the file's rows/s on 1M rows
     [large] = [r for r in results["comparison"] if r["rows"] == ROWS]
@@ -31,8 +29,6 @@ def test_a_large_file_lands_in_ducklake_at_least_half_as_fast_as_in_the_file(res
     assert large["ducklake_s3_ratio"] >= 0.5, large
 
 
-@pytest.mark.slow
-@pytest.mark.timeout(1800)
 def test_a_day_sized_file_pays_ducklakes_commit_overhead(results):
     # measured 0.39 (folder) and 0.48 (S3): each commit writes the Postgres catalog and a
     # Parquet file per table touched, which a 20k-row day does not amortize

@@ -1,9 +1,6 @@
-import pytest
-
 from benchmarks.promotion import run
 
 
-@pytest.mark.slow
 def test_the_gate_keeps_blind_accuracy_with_far_fewer_swaps():
     summary = run(16)
     assert summary["gated_promoted"] + summary["gated_rejected"] == summary["trained"] == 14

@@ -1,11 +1,8 @@
 """Time to recovery on the live system (slow: ten trials of the whole loop)."""
 
-import pytest
-
 from benchmarks import recovery
 
 
-@pytest.mark.slow
 def test_drift_to_new_champion_serving_within_targets(tmp_path):
     results = recovery.main(
         ["--trials", "10", "--workdir", str(tmp_path), "--out", str(tmp_path / "recovery.json")]

@@ -21,7 +21,6 @@ def case(results, label, concurrency):
     return row
 
 
-@pytest.mark.slow
 def test_both_servers_serve_the_same_model_and_answer_every_case(results):
     assert results["same_probabilities"]
     for row in results["comparison"]:
@@ -29,7 +28,6 @@ def test_both_servers_serve_the_same_model_and_answer_every_case(results):
             assert row[side]["succeeded"] > 0, (row["case"], row["concurrency"], side)
 
 
-@pytest.mark.slow
 @pytest.mark.parametrize("concurrency", [1, 16])
 def test_single_row_throughput_is_at_least_80_percent_of_bare(results, concurrency):
     row = case(results, "/predict", concurrency)
@@ -37,7 +35,6 @@ def test_single_row_throughput_is_at_least_80_percent_of_bare(results, concurren
     assert ours >= 0.8 * bare, f"ours {ours:.0f} req/s, bare {bare:.0f} req/s"
 
 
-@pytest.mark.slow
 @pytest.mark.parametrize("concurrency", [1, 16])
 def test_single_row_throughput_is_at_least_10_times_fastapi_calling_the_pipeline(
     results, concurrency
@@ -48,14 +45,12 @@ def test_single_row_throughput_is_at_least_10_times_fastapi_calling_the_pipeline
     assert ours >= 10 * plain, f"ours {ours:.0f} req/s, FastAPI + pipeline {plain:.0f} req/s"
 
 
-@pytest.mark.slow
 @pytest.mark.parametrize(("concurrency", "limit_ms"), [(1, 10.0), (16, 25.0)])
 def test_single_row_p99_latency_is_within_target(results, concurrency, limit_ms):
     p99 = case(results, "/predict", concurrency)["ours"]["p99_ms"]
     assert p99 < limit_ms, f"p99 {p99:.1f} ms at concurrency {concurrency}"
 
 
-@pytest.mark.slow
 @pytest.mark.parametrize("label", ["/predict", "/predict_rows"])
 def test_no_request_fails_at_concurrency_64(results, label):
     row = case(results, label, 64)
@@ -63,7 +58,6 @@ def test_no_request_fails_at_concurrency_64(results, label):
     assert row["ours"]["failed"] == 0, row["ours"]["failures"]
 
 
-@pytest.mark.slow
 def test_adaptive_batching_merges_concurrent_single_rows(results):
     quiet = case(results, "/predict_rows", 1)["requests_per_merged_call"]
     busy = case(results, "/predict_rows", 64)["requests_per_merged_call"]
@@ -71,7 +65,6 @@ def test_adaptive_batching_merges_concurrent_single_rows(results):
     assert busy > 2.0, f"{busy:.2f} requests per merged call at concurrency 64"
 
 
-@pytest.mark.slow
 @pytest.mark.parametrize(
     ("run", "versions"), [("swap_under_load", [2, 3]), ("swap_under_load_adaptive", [4, 5])]
 )

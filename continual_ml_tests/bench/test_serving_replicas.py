@@ -17,14 +17,12 @@ def results(tmp_path_factory):
     return serving_replicas.run(duration=DURATION_S, rounds=3, output=scratch / "replicas.json")
 
 
-@pytest.mark.slow
 def test_every_configuration_answers_every_request(results):
     for name, row in results["cases"].items():
         assert row["succeeded"] > 0, name
         assert row["failed"] == 0, (name, row["failures"])
 
 
-@pytest.mark.slow
 def test_nginx_spreads_requests_over_both_replicas(results):
     share = results["share_answered_by_second_replica"]
     assert 0.2 <= share <= 0.8, f"the second replica answered {share:.0%} of the two-replica case"

@@ -32,7 +32,6 @@ def results(tmp_path_factory):
     return bench.main([*argv, "--workdir", str(folder), "--out", str(folder / "results.json")])
 
 
-@pytest.mark.slow
 @pytest.mark.timeout(1800)
 def test_the_queue_stays_bounded(results):
     # One run per landed file and per day had queued 41 runs in 8 minutes: a queue that grows.
@@ -43,7 +42,6 @@ def test_the_queue_stays_bounded(results):
     assert max(m["max_queued"] for m in last_minutes) <= 6, results["queue_per_minute"]
 
 
-@pytest.mark.slow
 @pytest.mark.timeout(1800)
 def test_every_day_is_monitored_within_two_days_of_landing(results):
     assert results["days_landed"] >= 50
@@ -54,7 +52,6 @@ def test_every_day_is_monitored_within_two_days_of_landing(results):
     assert results["unmonitored_days_waited_days"] <= WITHIN_DAYS, results
 
 
-@pytest.mark.slow
 @pytest.mark.timeout(1800)
 def test_every_closed_prediction_log_is_in_duckdb_within_a_minute(results):
     assert results["log_in_duckdb_after_s"]["n"] >= 20

@@ -7,7 +7,6 @@ import sys
 from pathlib import Path
 
 import dagster as dg
-import duckdb
 import pytest
 from mlflow.tracking import MlflowClient
 
@@ -18,7 +17,8 @@ from continual_ml.defs.partitions import WAREHOUSE_POOL
 from continual_ml.defs.training.assets import candidate_model, champion_model, evaluation_scores
 from continual_ml.defs.training.checks import candidate_beats_champion
 from continual_ml.demo.synthetic_stream import partition_date
-from continual_ml.serving.model_store import SERVED_MODEL_NAME, read_pointer
+from continual_ml.models.store import SERVED_MODEL_NAME, read_pointer
+from continual_ml_tests.support.materialized import metadata, query
 from continual_ml_tests.support.synthetic_days import materialize_day
 
 MONITORING = [observations, current_window, reference_window, drift_report, drift_explanation]
@@ -35,16 +35,6 @@ def gate_verdict(result):
         if e.event_type_value == "ASSET_CHECK_EVALUATION"
     ]
     return evaluation.passed, {k: v.value for k, v in evaluation.metadata.items()}
-
-
-def metadata(result, asset):
-    [event] = result.asset_materializations_for_node(asset.op.name)
-    return {k: v.value for k, v in event.metadata.items()}
-
-
-def query(home, sql, params=()):
-    with duckdb.connect(str(home.warehouse), read_only=True) as conn:
-        return conn.execute(sql, list(params)).fetchall()
 
 
 @pytest.fixture
@@ -101,6 +91,7 @@ def test_the_first_candidate_is_tracked_stored_promoted_and_exported(home, confi
     artifacts = {a.path for a in client.list_artifacts(mlflow_run.info.run_id, "evaluation")}
     assert artifacts == {
         "evaluation/roc.png",
+        "evaluation/holdout_report.json",
         "evaluation/calibration.png",
         "evaluation/confusion_matrix.png",
     }

@@ -79,7 +79,7 @@ def test_a_live_system_child_dies_with_its_killed_parent(tmp_path):
     tree = killed_parent(
         tmp_path,
         """
-        from continual_ml.app.live_system import Child
+        from continual_ml.app.supervision.live_system import Child
         command = [sys.executable, "-c", "import time; time.sleep(300)"]
         child = Child("sleeper", command, dict(os.environ), Path("logs")).start()
         cmdline = Path(f"/proc/{child.process.pid}/cmdline")
@@ -94,7 +94,7 @@ def test_the_bentoml_service_and_its_workers_die_with_their_killed_parent(tmp_pa
     tree = killed_parent(
         tmp_path,
         f"""
-        from continual_ml.app.service_process import ServiceProcess
+        from continual_ml.app.supervision.service_process import ServiceProcess
         root = Path({str(tmp_path)!r})
         child = ServiceProcess(root / "bentoml", root / "service.log", root / "logs")
         child.start(wait_ready=False)  # no model to serve, so it never gets ready

@@ -10,9 +10,9 @@ import httpx
 import pytest
 import yaml
 
-from continual_ml.app.service_process import free_port
+from continual_ml.app.supervision.service_process import free_port
 from continual_ml.config import DEFAULT_CONFIG
-from continual_ml_tests.integration.test_first_contact import stop_group
+from continual_ml_tests.support.processes import stop_group
 
 DRIFT_SENSOR = {
     "repositoryLocationName": "continual_ml",

@@ -6,8 +6,8 @@ import pytest
 import yaml
 
 from continual_ml.app import cli
-from continual_ml.app.up import bootstrap
-from continual_ml.serving.model_store import read_pointer
+from continual_ml.app.cli.up import bootstrap
+from continual_ml.models.store import read_pointer
 from continual_ml_tests.support.user_data import mixed_config, mixed_rows, use_config
 
 

@@ -4,7 +4,6 @@ activated `.venv`), real processes, bounded waits, cleanup by process group."""
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import time
 from pathlib import Path
@@ -12,7 +11,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from continual_ml.app.service_process import free_port
+from continual_ml.app.supervision.service_process import free_port
+from continual_ml_tests.support.processes import stop_group
 
 ROOT = Path(__file__).parents[2]
 # What a fresh machine has on PATH: no uv, no pyenv shims, no project environment.
@@ -34,24 +34,6 @@ def new_user_env(tmp_path: Path) -> dict[str, str]:
         "CONTINUAL_ML_HOME": str(tmp_path / "home"),
         "DAGSTER_DISABLE_TELEMETRY": "1",
     }
-
-
-def stop_group(process: subprocess.Popen) -> None:
-    """SIGINT (what Ctrl-C sends), then SIGKILL for whatever of the group is left."""
-    for sig, wait in ((signal.SIGINT, 20), (signal.SIGKILL, 10)):
-        try:
-            os.killpg(process.pid, sig)
-        except ProcessLookupError:
-            return
-        try:
-            process.wait(timeout=wait)
-        except subprocess.TimeoutExpired:
-            continue
-    # make may exit before the dagster processes it started: take the whole group down anyway.
-    try:
-        os.killpg(process.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
 
 
 def test_make_dev_serves_the_ui_on_the_chosen_port(tmp_path):
@@ -119,7 +101,7 @@ def test_make_reuses_the_environment(tmp_path):
 
 
 @pytest.mark.parametrize(
-    "target", ["demo", "test", "test-unit", "dev", "up", "lint", "bench", "validate"]
+    "target", ["demo", "test", "test-unit", "dev", "up", "lint", "bench", "validate", "docs"]
 )
 def test_every_make_target_sets_up_first(target):
     """Each README target installs what it needs itself (nothing installed by hand)."""

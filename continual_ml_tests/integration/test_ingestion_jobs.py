@@ -87,6 +87,15 @@ def test_a_corrupt_file_is_quarantined_whole_and_the_sensor_keeps_going(
     assert count(home, "quarantined_files") == 1 and count(home, "observations") == 50
 
 
+def test_a_pq_file_in_landing_is_monitored_on_its_day(home, config, instance, landing):
+    day = partition_date(config, 1)
+    generate_batch(config, day).head(50).to_parquet(landing / "day1.PQ")
+    [request] = tick(instance, home).run_requests
+    assert (request.job_name, request.partition_key) == ("monitoring_job", str(day))
+    assert run_requests(instance, build_resources(home), [request]) == ["ingested"]
+    assert count(home, "observations") == 50
+
+
 def test_a_file_spanning_days_is_ingested_into_each_day(home, config, instance, landing):
     days = [generate_batch(config, partition_date(config, i)).head(40) for i in (2, 3)]
     pd.concat(days).to_parquet(landing / "two_days.parquet")

@@ -8,7 +8,7 @@ import textwrap
 import duckdb
 
 from continual_ml import ingestion
-from continual_ml_tests.unit.ingestion.test_core import (
+from continual_ml_tests.support.ingestion_files import (
     assert_intact,
     day_rows,
     write_csv,

@@ -19,6 +19,7 @@ from continual_ml.defs.training.assets import candidate_model, champion_model, e
 from continual_ml.defs.training.checks import candidate_beats_champion
 from continual_ml.demo.synthetic_stream import generate_batch, partition_date
 from continual_ml.warehouse.schema import apply_schema
+from continual_ml_tests.support.ingestion_files import feedback_record, prediction_record
 from continual_ml_tests.support.synthetic_days import materialize_day
 
 MONITORING = [observations, current_window, reference_window, drift_report, model_performance]
@@ -66,27 +67,18 @@ def feedback_log(rows, config, folder):
     records = []
     for index, row in enumerate(rows.to_dict("records")):
         served_at = row["event_time"].isoformat() + "+00:00"
+        features = {name: row[name] for name in config.feature_names}
         records.append(
-            {
-                "kind": "prediction",
-                "prediction_id": f"p{index}",
-                "model_version": 1,
-                "served_at": served_at,
-                "latency_ms": 1.0,
-                "features": {name: row[name] for name in config.feature_names},
-                "probabilities": {"0": 0.5, "1": 0.5},
-                "predicted_class": 1,
-                "row_id": row["row_id"],
-            }
+            prediction_record(
+                f"p{index}",
+                features,
+                model_version=1,
+                served_at=served_at,
+                probabilities={"0": 0.5, "1": 0.5},
+                row_id=row["row_id"],
+            )
         )
-        records.append(
-            {
-                "kind": "feedback",
-                "prediction_id": f"p{index}",
-                "label": int(row[config.label]),
-                "received_at": served_at,
-            }
-        )
+        records.append(feedback_record(f"p{index}", int(row[config.label]), served_at))
     path = folder / "predictions-1.jsonl"
     path.write_text("\n".join(json.dumps(r) for r in records) + "\n")
     return path, "prediction_log"

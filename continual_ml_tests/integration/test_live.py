@@ -4,8 +4,6 @@ traffic, `status` reports it, and Ctrl-C leaves no process and no DuckDB lock be
 import os
 import signal
 import subprocess
-import sys
-import time
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -13,34 +11,9 @@ import dagster as dg
 import duckdb
 import httpx
 
-from continual_ml.app.live_system import STATE_FILE, Ports
-from continual_ml.app.service_process import REPO_ROOT
-
-CLI = str(Path(sys.executable).parent / "continual-ml")
-
-
-def processes_of(home: Path) -> list[int]:
-    """Processes whose environment points at this home: what `up` started and their children."""
-    marker = f"CONTINUAL_ML_HOME={home}".encode()
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit() or int(entry.name) == os.getpid():
-            continue
-        try:
-            if marker in (entry / "environ").read_bytes().split(b"\0"):
-                found.append(int(entry.name))
-        except OSError:
-            continue
-    return found
-
-
-def wait_for(condition, timeout: float, what: str, log: Path) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(1)
-    raise AssertionError(f"{what} not seen in {timeout}s; `up` printed:\n{log.read_text()[-3000:]}")
+from continual_ml.app.supervision.live_system import STATE_FILE, Ports
+from continual_ml.app.supervision.service_process import REPO_ROOT
+from continual_ml_tests.support.live_home import CLI, processes_of, wait_for
 
 
 def days_monitored_by_sensor(dagster_home: Path) -> set[date]:

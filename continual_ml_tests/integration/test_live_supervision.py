@@ -21,11 +21,11 @@ import httpx
 import psutil
 import pytest
 
-from continual_ml.app.live_system import STATE_FILE, CodeServerPing, Ports
-from continual_ml.app.service_process import REPO_ROOT, free_port
+from continual_ml.app.supervision.live_system import STATE_FILE, CodeServerPing, Ports
+from continual_ml.app.supervision.service_process import REPO_ROOT, free_port
 from continual_ml.demo.traffic import ACKNOWLEDGED_FILE
 from continual_ml.serving.prediction_log import CLOSED_SUFFIX, OPEN_SUFFIX
-from continual_ml_tests.integration.test_live import CLI, processes_of, wait_for
+from continual_ml_tests.support.live_home import CLI, processes_of, wait_for
 
 # About 150 s of traffic, long enough for every kill to fall in it, and days long enough that
 # the loop keeps up on two cores and settles soon after the traffic ends.
@@ -80,6 +80,14 @@ def answers(url: str) -> bool:
         return httpx.get(url, timeout=3).is_success
     except httpx.HTTPError:
         return False
+
+
+def recovery_seconds(pid: int, back, what: str, log: Path) -> float:
+    """Kill `pid` (SIGKILL), then the seconds until `back()` holds, failing after a minute."""
+    os.kill(pid, signal.SIGKILL)
+    killed = time.monotonic()
+    wait_for(back, 60, what, log)
+    return time.monotonic() - killed
 
 
 def runs_since(instance, since: float, status=None) -> list:
@@ -223,29 +231,24 @@ def test_up_restarts_a_killed_daemon_and_code_server_and_the_loop_goes_on(tmp_pa
             wait_for(lambda: runs_since(instance, started), 120, "a sensor run", log)
 
             daemon = pids(home)["daemon"]
-            os.kill(daemon, signal.SIGKILL)
-            killed = time.monotonic()
-            wait_for(
+            recovered["daemon"] = recovery_seconds(
+                daemon,
                 lambda: (
                     pids(home).get("daemon", daemon) != daemon and running(pids(home)["daemon"])
                 ),
-                60,
                 "a new daemon",
                 log,
             )
-            recovered["daemon"] = time.monotonic() - killed
 
             code_server = pids(home)["code_server"]
-            os.kill(grpc_child(code_server), signal.SIGKILL)
-            killed, killed_at = time.monotonic(), time.time()
+            killed_at = time.time()
             ping = CodeServerPing(code_server_port)
-            wait_for(
+            recovered["code_server gRPC child"] = recovery_seconds(
+                grpc_child(code_server),
                 lambda: pids(home).get("code_server") != code_server and ping.answers(),
-                60,
                 "a code server answering again",
                 log,
             )
-            recovered["code_server gRPC child"] = time.monotonic() - killed
             # The loop goes on: sensors create runs, and they succeed.
             wait_for(
                 lambda: runs_since(instance, killed_at, dg.DagsterRunStatus.SUCCESS),
@@ -255,48 +258,39 @@ def test_up_restarts_a_killed_daemon_and_code_server_and_the_loop_goes_on(tmp_pa
             )
             # The code server itself: its gRPC child must not outlive it holding the port.
             code_server = pids(home)["code_server"]
-            os.kill(code_server, signal.SIGKILL)
-            killed = time.monotonic()
-            wait_for(
+            recovered["code_server"] = recovery_seconds(
+                code_server,
                 lambda: pids(home).get("code_server") != code_server and ping.answers(),
-                60,
                 "a new code server answering",
                 log,
             )
-            recovered["code_server"] = time.monotonic() - killed
             # BentoML restarts its own worker; `up` does not need to.
             service = pids(home)["service"]
             [worker] = service_workers(service)
-            os.kill(worker, signal.SIGKILL)
-            killed = time.monotonic()
             ready = f"http://127.0.0.1:{ports.service}/readyz"
             # BentoML starts a new worker; if that takes longer than the health check allows,
             # `up` restarts the whole service. Either way the service answers again.
-            wait_for(
+            recovered["service worker"] = recovery_seconds(
+                worker,
                 lambda: (
                     service_workers(pids(home)["service"]) not in ([], [worker]) and answers(ready)
                 ),
-                60,
                 "a new service worker answering",
                 log,
             )
-            recovered["service worker"] = time.monotonic() - killed
             for name, url in (
                 ("mlflow", f"http://127.0.0.1:{ports.mlflow}/health"),
                 ("service", ready),
             ):
                 old = pids(home)[name]
-                os.kill(old, signal.SIGKILL)
-                killed = time.monotonic()
-                wait_for(
+                recovered[name] = recovery_seconds(
+                    old,
                     lambda name=name, old=old, url=url: (
                         pids(home).get(name, old) != old and answers(url)
                     ),
-                    60,
                     f"{name} answering again",
                     log,
                 )
-                recovered[name] = time.monotonic() - killed
             traffic_on = len(acknowledged(home)["landed"]) < TRAFFIC_DAYS
             # Bounded, but with room: on two shared cores a monitoring run can wait minutes.
             wait_for(lambda: settled(instance, home), 480, "the traffic ingested", log)

@@ -21,25 +21,18 @@ import dagster as dg
 import httpx
 import pytest
 
-from continual_ml.app.service_process import ServiceProcess
+from continual_ml.app.supervision.service_process import ServiceProcess
 from continual_ml.config import default_config
 from continual_ml.demo.synthetic_stream import generate_batch, partition_date
-from continual_ml.serving.model_store import read_pointer
-from continual_ml.settings import Settings
+from continual_ml.models.store import read_pointer
 from continual_ml.warehouse import registry
 from continual_ml.warehouse.connection import (
     WarehouseLocation,
-    location_from_settings,
     warehouse_connection,
 )
-from continual_ml_tests.support.lake_servers import (
-    free_port,
-    lake_environment,
-    running_object_store,
-)
-from continual_ml_tests.support.postgres_server import running_postgres
 from continual_ml_tests.support.scale_out import ScaleOut, running_scale_out
 from continual_ml_tests.support.service_support import ROW
+from continual_ml_tests.support.worker_runs import ducklake_profile, warehouse_location
 
 LOOP_SECONDS = 600
 FIRST_DAYS = (0, 1, 2)  # the training window: the first champion's days
@@ -75,19 +68,9 @@ class Loop:
 def loop(tmp_path_factory) -> Iterator[Loop]:
     """DuckLake (catalog in Postgres, data on S3 on loopback), two slots for per-day steps."""
     state = tmp_path_factory.mktemp("loop-on-workers")
-    for folder in ("landing", "bentoml"):
-        (state / folder).mkdir()
-    with (
-        running_postgres(free_port(), state / "postgres.log") as postgres,
-        running_object_store() as store,
-    ):
-        settings = {
-            **lake_environment(postgres, store=store),
-            "CONTINUAL_ML_LANDING_DIR": str(state / "landing"),
-            "MLFLOW_TRACKING_URI": f"sqlite:///{state / 'mlflow.db'}",
-            "BENTOML_HOME": str(state / "bentoml"),
-        }
-        location = location_from_settings(Settings.from_env(settings), Path("unused.duckdb"))
+    (state / "bentoml").mkdir()
+    with ducklake_profile(state, BENTOML_HOME=str(state / "bentoml")) as (postgres, settings):
+        location = warehouse_location(settings)
         with running_scale_out(
             state, settings, workers=2, warehouse_slots=2, postgres=postgres
         ) as scale_out:

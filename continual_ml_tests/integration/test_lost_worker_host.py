@@ -16,7 +16,11 @@ import signal
 import dagster as dg
 import pytest
 
-from continual_ml_tests.integration.test_runs_on_workers import (
+from continual_ml_tests.support.lake_servers import lake_environment
+from continual_ml_tests.support.postgres_server import running_postgres
+from continual_ml_tests.support.processes import free_port
+from continual_ml_tests.support.scale_out import running_scale_out
+from continual_ml_tests.support.worker_runs import (
     DAY_ROWS,
     RUN_SECONDS,
     Deployment,
@@ -26,9 +30,6 @@ from continual_ml_tests.integration.test_runs_on_workers import (
     wait_for_step_start,
     warehouse_location,
 )
-from continual_ml_tests.support.lake_servers import free_port, lake_environment
-from continual_ml_tests.support.postgres_server import running_postgres
-from continual_ml_tests.support.scale_out import running_scale_out
 
 MAX_RUNTIME_SECONDS = 120  # the instance's longest run here; an hour in docs/dagster-workers.yaml
 POLL_SECONDS = 30  # run_monitoring.poll_interval_seconds in docs/dagster-workers.yaml

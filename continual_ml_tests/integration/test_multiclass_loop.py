@@ -7,63 +7,22 @@ import io
 import dagster as dg
 import duckdb
 import httpx
-import numpy as np
 import pandas as pd
 import pytest
-from sklearn.datasets import load_iris
 
 from continual_ml.app import cli
+from continual_ml.app.cli.up import bootstrap
 from continual_ml.app.first_champion import QUIET_RUN_CONFIG, bound_definitions
-from continual_ml.app.service_process import ServiceProcess
-from continual_ml.app.up import bootstrap
-from continual_ml.config import DatasetConfig
+from continual_ml.app.supervision.service_process import ServiceProcess
 from continual_ml.defs.data.assets import current_window, reference_window
 from continual_ml.defs.monitoring.assets import drift_report
 from continual_ml.defs.monitoring.performance import model_performance
 from continual_ml.defs.resources import build_resources
+from continual_ml.models.store import read_pointer
 from continual_ml.monitoring.served_traffic import served_performance
-from continual_ml.serving.model_store import read_pointer
 from continual_ml.serving.prediction_log import closed_logs
+from continual_ml_tests.support.iris import CLASSES, iris_config, iris_days
 from continual_ml_tests.support.user_data import use_config
-
-CLASSES = ["low", "medium", "high"]  # not in sorted order: the config's order is the one served
-FEATURES = ["sepal_length", "sepal_width", "petal_length", "petal_width"]
-PER_DAY = 240
-
-
-def iris_days(start: str, days: int, shift: int, seed: int) -> pd.DataFrame:
-    """Iris flowers resampled with a little noise, `PER_DAY` a day; from `shift` on each flower
-    takes the next class's name, a concept shift the first champion cannot know."""
-    iris = load_iris()
-    rng = np.random.default_rng(seed)
-    n = days * PER_DAY
-    picked = rng.integers(0, len(iris.target), n)
-    values = iris.data[picked] + rng.normal(scale=0.05, size=(n, 4))
-    times = pd.Timestamp(start) + pd.to_timedelta(np.sort(rng.uniform(0, days * 86400, n)), "s")
-    target = (iris.target[picked] + shift) % 3
-    return pd.DataFrame(
-        {
-            "flower_id": [f"{start}-{i}" for i in range(n)],
-            "measured_at": times,
-            **{name: values[:, j].round(3) for j, name in enumerate(FEATURES)},
-            "grade": np.array(CLASSES, dtype=object)[target],
-        }
-    )
-
-
-def iris_config() -> DatasetConfig:
-    return DatasetConfig.model_validate(
-        {
-            "name": "iris",
-            "label": "grade",
-            "classes": CLASSES,
-            "id_column": "flower_id",
-            "event_time_column": "measured_at",
-            "first_day": "2026-03-01",
-            "features": [{"name": name, "kind": "numeric"} for name in FEATURES],
-            "model": {"training_window_days": 3, "min_holdout_rows": 150},
-        }
-    )
 
 
 @pytest.fixture
@@ -126,6 +85,11 @@ def test_three_text_classes_are_trained_gated_promoted_monitored_and_served(
 
     assert read_pointer(home.bentoml_home)["version"] == 2
     with ServiceProcess(home.bentoml_home, tmp_path / "service.log", home.prediction_logs) as svc:
+        # what the promotion exported: the registry's JSON-safe metrics, per class too
+        described = httpx.get(f"{svc.url}/model", timeout=30)
+        assert described.status_code == 200, described.text
+        metrics = described.json()["metrics"]
+        assert [c["class"] for c in metrics["per_class"]] == CLASSES and metrics["precision"] > 0.9
         row = {"sepal_length": 6.7, "sepal_width": 3.0, "petal_length": 5.2, "petal_width": 2.3}
         answer = httpx.post(f"{svc.url}/predict", json={"features": row}, timeout=30).json()
         assert list(answer["probabilities"]) == CLASSES

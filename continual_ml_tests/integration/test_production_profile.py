@@ -14,13 +14,9 @@ import itertools
 import os
 import re
 import shutil
-import signal
-import socket
-import subprocess
 import sys
-import time
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import dagster as dg
@@ -29,12 +25,12 @@ import httpx
 import psycopg2
 import pytest
 import yaml
-from dagster._grpc.client import DagsterGrpcClient
 
 from continual_ml.config import default_config
 from continual_ml.defs.data.landing_sensors import landing_dir
 from continual_ml.demo.synthetic_stream import generate_batch, partition_date
 from continual_ml_tests.support.postgres_server import running_postgres
+from continual_ml_tests.support.processes import Processes, free_port, serving
 
 ROOT = Path(__file__).parents[2]
 VENV_BIN = Path(sys.executable).parent
@@ -50,12 +46,6 @@ IN_PROGRESS = [
     dg.DagsterRunStatus.STARTED,
     dg.DagsterRunStatus.CANCELING,
 ]
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def env_template() -> dict[str, str]:
@@ -77,60 +67,6 @@ def native_command(service: dict, **flags: str) -> list[str]:
     for flag, value in flags.items():
         argv[argv.index(f"-{flag}") + 1] = value
     return [str(VENV_BIN / argv[0]), *argv[1:]]
-
-
-@dataclass
-class Processes:
-    """The long-running services, each in its own process group with its log in `logs`."""
-
-    logs: Path
-    cwd: Path
-    running: dict[str, subprocess.Popen] = field(default_factory=dict)
-
-    def start(self, name: str, argv: list[str], env: dict[str, str] | None = None) -> None:
-        with (self.logs / f"{name}.log").open("wb") as log:
-            self.running[name] = subprocess.Popen(
-                argv,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                cwd=self.cwd,
-                env=env,
-                start_new_session=True,
-            )
-
-    def tails(self, chars: int = 2500) -> str:
-        return "\n".join(
-            f"--- {log.name} ---\n{log.read_text(errors='replace')[-chars:]}"
-            for log in sorted(self.logs.glob("*.log"))
-        )
-
-    def check_alive(self) -> None:
-        for name, process in self.running.items():
-            if process.poll() is not None:
-                pytest.fail(f"{name} exited with {process.returncode}\n{self.tails()}")
-
-    def stop(self, *names: str) -> None:
-        """Stop the named services (all by default), whole process groups, in reverse order."""
-        stopping = [self.running.pop(name) for name in reversed(names or list(self.running))]
-        for process in stopping:
-            if process.poll() is None:
-                os.killpg(process.pid, signal.SIGTERM)
-        for process in stopping:
-            try:
-                process.wait(10)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait()
-
-    def wait_for(self, what: str, condition: Callable[[], object], timeout: float) -> object:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            self.check_alive()
-            result = condition()
-            if result:
-                return result
-            time.sleep(0.5)
-        pytest.fail(f"{what}: not within {timeout:.0f} s\n{self.tails()}")
 
 
 @dataclass
@@ -192,15 +128,6 @@ def land_days(n_days: int) -> list[Path]:
         generate_batch(config, partition_date(config, 2 * day)).head(ROWS).to_parquet(path)
         files.append(path)
     return files
-
-
-def serving(port: int) -> bool:
-    try:
-        # Connect first: the gRPC health check prints every refused connection.
-        socket.create_connection(("127.0.0.1", port), timeout=1).close()
-    except OSError:
-        return False
-    return DagsterGrpcClient(port=port, host="127.0.0.1").health_check_query() == "SERVING"
 
 
 def answers(url: str) -> bool:

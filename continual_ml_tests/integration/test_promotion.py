@@ -10,7 +10,6 @@ from mlflow.tracking import MlflowClient
 
 from continual_ml.app.cli import main
 from continual_ml.app.local_home import prepare
-from continual_ml.app.service_process import ServiceProcess
 from continual_ml.config import DEFAULT_CONFIG, Paths, default_config
 from continual_ml.decisions import promotion
 from continual_ml.decisions.promotion import ModelStores, champion_alias
@@ -20,8 +19,13 @@ from continual_ml.defs.resources import build_resources
 from continual_ml.defs.training.assets import candidate_model, champion_model, evaluation_scores
 from continual_ml.defs.training.checks import candidate_beats_champion
 from continual_ml.demo.synthetic_stream import partition_date
-from continual_ml.serving.model_store import read_pointer
+from continual_ml.models.store import read_pointer
 from continual_ml.warehouse import registry
+from continual_ml_tests.support.in_process_service import (
+    in_process_service,
+    served,
+    wait_for_version,
+)
 from continual_ml_tests.support.synthetic_days import land_days, landed
 
 RETRAIN = [candidate_model, evaluation_scores, candidate_beats_champion, champion_model]
@@ -96,19 +100,18 @@ def test_rollback_restores_the_previous_champion_everywhere_and_the_service_serv
 ):
     assert state(home, two_champions) == (2, 2, 2)
     exported = exports(home)
-    service = ServiceProcess(home.bentoml_home, tmp_path / "service.log", tmp_path / "logs")
-    with service:
-        assert service.served_version() == 2
+    with in_process_service(home.bentoml_home, tmp_path / "logs") as service:
+        assert served(service)["model_version"] == 2
         with duckdb.connect(str(home.warehouse)) as conn:
             outcome = promotion.rollback(conn, two_champions, None, actor="person:test")
         assert outcome["champion_version"] == 1
         assert state(home, two_champions) == (1, 1, 1)
-        assert service.wait_for_version(1, timeout_seconds=15) < 15
-        assert service.describe()["promoted_by"] == "person:test"
+        assert wait_for_version(service, 1, timeout_seconds=15) < 15
+        assert served(service)["promoted_by"] == "person:test"
         with duckdb.connect(str(home.warehouse)) as conn:  # and forth: v2 again, then v1
             promotion.rollback(conn, two_champions, 2, actor="person:test")
             promotion.rollback(conn, two_champions, 1, actor="person:test")
-        assert service.wait_for_version(1, timeout_seconds=15) < 15
+        assert wait_for_version(service, 1, timeout_seconds=15) < 15
     assert exports(home) == exported  # the same copy of each version, served again
     with duckdb.connect(str(home.warehouse)) as conn:
         assert conn.execute(

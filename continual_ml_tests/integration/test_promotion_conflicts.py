@@ -9,26 +9,21 @@ conflict is tried again (`CONFLICT_ATTEMPTS`), so that the last attempt comes qu
 
 from __future__ import annotations
 
-import hashlib
 import threading
 
 import dagster as dg
 import duckdb
 import pytest
-from mlflow.tracking import MlflowClient
 
 from continual_ml.decisions import promotion
-from continual_ml.decisions.promotion import REGISTERED_MODEL, ModelStores, champion_alias
 from continual_ml.defs.training import conflicts
 from continual_ml.defs.training.conflicts import retried_when_the_registry_is_busy
-from continual_ml.serving.model_store import read_pointer
 from continual_ml.warehouse import registry, sql
-from continual_ml.warehouse.champion import lock_registry
-from continual_ml.warehouse.connection import warehouse_connection
-from continual_ml.warehouse.schema import apply_schema
+from continual_ml.warehouse.connection import warehouse_connection, warehouse_location
+from continual_ml.warehouse.registry_lock import lock_registry
 from continual_ml.warehouse.sql import is_conflict, rollback_quietly
-from continual_ml_tests.integration.test_warehouse_backends import model_row
 from continual_ml_tests.support.lake_servers import lake_environment, running_catalog_server
+from continual_ml_tests.support.model_registry import champions, three_models
 
 ROUNDS = 20  # promotions tried against a busy registry until two have lost (one is enough)
 
@@ -42,40 +37,6 @@ def lake(home, monkeypatch, tmp_path):
         yield
 
 
-def three_models(home, config, tmp_path) -> ModelStores:
-    """v1, v2 and v3 in the warehouse and as MLflow model versions; v1 champion everywhere."""
-    stores = ModelStores(home.bentoml_home, home.mlflow_tracking_uri, config)
-    client = MlflowClient(home.mlflow_tracking_uri)
-    client.create_registered_model(REGISTERED_MODEL)
-    with warehouse_connection(home.warehouse_location) as conn:
-        apply_schema(conn, config)
-        for version in (1, 2, 3):
-            source = tmp_path / f"model-{version}"
-            source.mkdir()
-            mlflow_version = client.create_model_version(REGISTERED_MODEL, str(source)).version
-            artifact = f"model {version}".encode()
-            row = model_row(version) | {
-                "artifact": artifact,
-                "sha256": hashlib.sha256(artifact).hexdigest(),
-                "mlflow_model_version": int(mlflow_version),
-            }
-            assert registry.register_model(conn, **row) == version
-        promotion.promote(conn, stores, 1, action="promoted", reason="first", actor="test")
-    return stores
-
-
-def champions(conn, stores: ModelStores) -> tuple[int, int, int]:
-    """The champion as each store names it: the warehouse, MLflow's alias, BentoML's pointer."""
-    by_mlflow_version = dict(
-        conn.execute("SELECT mlflow_model_version, version FROM model_registry").fetchall()
-    )
-    return (
-        registry.current_champion(conn)["version"],
-        by_mlflow_version[champion_alias(stores)],
-        read_pointer(stores.bentoml_home)["version"],
-    )
-
-
 def test_a_promotion_that_loses_to_an_open_transaction_changes_nothing_anywhere(
     home, config, tmp_path, monkeypatch
 ):
@@ -84,7 +45,7 @@ def test_a_promotion_that_loses_to_an_open_transaction_changes_nothing_anywhere(
     still name v1."""
     stores = three_models(home, config, tmp_path)
     monkeypatch.setattr(sql, "CONFLICT_ATTEMPTS", 2)
-    location = home.warehouse_location
+    location = warehouse_location(home)
     with warehouse_connection(location) as conn, warehouse_connection(location) as holder:
         holder.execute("BEGIN TRANSACTION")
         lock_registry(holder)
@@ -106,7 +67,7 @@ def test_a_step_whose_promotion_keeps_losing_runs_again_then_fails_visibly(
     stores = three_models(home, config, tmp_path)
     monkeypatch.setattr(sql, "CONFLICT_ATTEMPTS", 1)
     monkeypatch.setattr(conflicts, "STEP_RETRY_SECONDS", 0)
-    location, attempts = home.warehouse_location, []
+    location, attempts = warehouse_location(home), []
 
     @dg.op
     def promote_v2(context) -> None:
@@ -142,7 +103,7 @@ def test_on_ducklake_promotions_that_lose_leave_the_three_stores_agreeing(
     warehouse, the alias and the pointer name the same champion afterwards."""
     stores = three_models(home, config, tmp_path)
     monkeypatch.setattr(sql, "CONFLICT_ATTEMPTS", 1)
-    location = home.warehouse_location
+    location = warehouse_location(home)
     stop, claims = threading.Event(), []
 
     def claim_the_registry() -> None:

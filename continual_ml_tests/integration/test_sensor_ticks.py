@@ -15,7 +15,7 @@ from dagster._core.workspace.context import WorkspaceProcessContext
 from dagster._core.workspace.load_target import PyProjectFileTarget
 from dagster._daemon.sensor import execute_sensor_iteration
 
-from continual_ml.app.sensor_ticks import SensorTicks
+from continual_ml.app.supervision.dagster_internals import SensorTicks
 
 TINY_DEFS = """
 import dagster as dg

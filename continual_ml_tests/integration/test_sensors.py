@@ -6,14 +6,15 @@ import yaml
 
 from continual_ml.config import DEFAULT_CONFIG
 from continual_ml.definitions import defs
-from continual_ml.defs.automation import drift_retrain_sensor, retrain_run_key
+from continual_ml.defs.automation import retrain_run_key
 from continual_ml.defs.data.assets import current_window, observations, reference_window
 from continual_ml.defs.jobs import PRIORITY
 from continual_ml.defs.monitoring.assets import drift_report
 from continual_ml.defs.monitoring.explanations import days_to_explain, drift_explanation_sensor
 from continual_ml.defs.monitoring.performance import model_performance
-from continual_ml.defs.resources import DatasetResource, build_resources
+from continual_ml.defs.resources import build_resources
 from continual_ml.demo.synthetic_stream import partition_date
+from continual_ml_tests.support.landing import retrain_tick
 from continual_ml_tests.support.synthetic_days import land_days, landed
 
 MONITORING = [observations, current_window, reference_window, drift_report, model_performance]
@@ -29,16 +30,6 @@ def land(day, home, instance):
     ).success
 
 
-def tick(instance, cursor=None, config_path=""):
-    context = dg.build_sensor_context(
-        instance=instance,
-        cursor=cursor,
-        definitions=defs,
-        resources={"dataset": DatasetResource(config_path=config_path)},
-    )
-    return drift_retrain_sensor.evaluate_tick(context)
-
-
 @pytest.fixture
 def calm_and_drifted_days(home, config, instance):
     calm, drifted = partition_date(config, 1), partition_date(config, config.stream.drift_day)
@@ -49,7 +40,7 @@ def calm_and_drifted_days(home, config, instance):
 
 def test_drift_requests_one_retrain_and_calm_days_are_explained(instance, calm_and_drifted_days):
     calm, drifted = calm_and_drifted_days
-    result = tick(instance)
+    result = retrain_tick(instance)
     assert [(r.partition_key, r.run_key) for r in result.run_requests] == [
         (drifted, retrain_run_key(drifted))
     ]
@@ -59,14 +50,14 @@ def test_drift_requests_one_retrain_and_calm_days_are_explained(instance, calm_a
 
 def test_no_drift_is_a_skip_with_its_reason(home, config, instance):
     land(partition_date(config, 1), home, instance)
-    result = tick(instance)
+    result = retrain_tick(instance)
     assert result.run_requests == []
     assert "drift share 0.00" in result.skip_message and "0.30" in result.skip_message
 
 
 def test_a_second_tick_does_not_launch_again(instance, calm_and_drifted_days):
-    first = tick(instance)
-    second = tick(instance, cursor=first.cursor)
+    first = retrain_tick(instance)
+    second = retrain_tick(instance, cursor=first.cursor)
     assert second.run_requests == []
     assert "no partitions monitored since the last tick" in second.skip_message
 
@@ -75,7 +66,7 @@ def test_the_same_drift_seen_again_is_skipped_once_its_run_exists(
     home, config, instance, calm_and_drifted_days
 ):
     _, drifted = calm_and_drifted_days
-    [request] = tick(instance).run_requests
+    [request] = retrain_tick(instance).run_requests
     # The daemon launches the request: a run carrying its run key now exists.
     instance.create_run_for_job(
         defs.resolve_job_def("retrain_job"), tags={"dagster/run_key": request.run_key}
@@ -83,7 +74,7 @@ def test_the_same_drift_seen_again_is_skipped_once_its_run_exists(
     # The same partition's drift report is rewritten (a reprocessing) and the sensor restarts
     # from scratch (lost cursor): still no second run.
     land(drifted, home, instance)
-    again = tick(instance)
+    again = retrain_tick(instance)
     assert again.run_requests == []
     assert f"{drifted}: retrain already requested" in again.skip_message
 
@@ -101,10 +92,10 @@ def test_hysteresis_waits_for_consecutive_drifted_partitions(home, config, insta
     first, second = (partition_date(config, config.stream.drift_day + i) for i in (0, 1))
     land(partition_date(config, 1), home, instance)  # a calm day inside the reference window
     land(first, home, instance)
-    waiting = tick(instance, config_path=path)
+    waiting = retrain_tick(instance, config_path=path)
     assert waiting.run_requests == [] and "only 1 of the 2 partitions" in waiting.skip_message
     land(second, home, instance)
-    ready = tick(instance, cursor=waiting.cursor, config_path=path)
+    ready = retrain_tick(instance, cursor=waiting.cursor, config_path=path)
     assert [r.partition_key for r in ready.run_requests] == [str(second)]
 
 
@@ -121,7 +112,7 @@ def test_the_daily_cap_holds_back_a_retrain_and_says_so(home, config, instance, 
     policy_retrain_on(instance, drifted)  # e.g. requested for this day by an earlier cursor
     land(partition_date(config, 1), home, instance)
     land(drifted, home, instance)
-    capped = tick(instance, config_path=path)
+    capped = retrain_tick(instance, config_path=path)
     assert capped.run_requests == []
     assert "cap reached: 1 retrains in the last 24 h" in capped.skip_message
 
@@ -134,10 +125,11 @@ def test_cooldown_and_cap_count_the_days_of_data_not_the_clock(home, config, ins
     land(partition_date(config, 1), home, instance)
     land(partition_date(config, drift_day), home, instance)
     capped_by_the_clock = policy_file(tmp_path, max_retrains_per_day=1, cooldown_hours=24)
-    assert tick(instance, config_path=capped_by_the_clock).run_requests  # 6 days later in data
+    # 6 days later in data
+    assert retrain_tick(instance, config_path=capped_by_the_clock).run_requests
 
     policy_retrain_on(instance, partition_date(config, drift_day - 1))
-    cooling = tick(instance, config_path=policy_file(tmp_path, cooldown_hours=48))
+    cooling = retrain_tick(instance, config_path=policy_file(tmp_path, cooldown_hours=48))
     assert cooling.run_requests == []
     assert "cooldown until 2026-01-11 00:00 (48 h after 2026-01-09 00:00)" in cooling.skip_message
 
@@ -190,7 +182,7 @@ def test_a_slow_decay_of_the_champion_is_retrained_on_from_the_event_log(instanc
             instance.report_runless_asset_event(
                 dg.AssetMaterialization(key, partition=day, metadata=metadata)
             )
-    result = tick(instance)
+    result = retrain_tick(instance)
     assert [r.partition_key for r in result.run_requests] == ["2026-01-10"]
     assert result.run_requests[0].tags["continual_ml/causes"] == "decay"
 

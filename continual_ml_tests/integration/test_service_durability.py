@@ -18,12 +18,12 @@ import httpx
 import psutil
 import pytest
 
-from continual_ml.app.service_process import ServiceProcess
+from continual_ml.app.supervision.service_process import ServiceProcess
 from continual_ml.ingestion.prediction_logs import ingest_prediction_log
-from continual_ml.serving.model_store import POINTER_FILE
+from continual_ml.models.store import POINTER_FILE
 from continual_ml.serving.prediction_log import OPEN_SUFFIX, close_abandoned, closed_logs
 from continual_ml.warehouse.schema import apply_schema
-from continual_ml_tests.support.service_support import ROW, export, trained
+from continual_ml_tests.support.service_support import ROW, export, running_service, trained
 
 
 def worker_pid(service) -> int:
@@ -118,9 +118,7 @@ def test_a_dead_writers_log_is_closed_at_once(tmp_path):
 
 @pytest.fixture
 def service(tmp_path):
-    export(tmp_path / "bentoml", 1, trained(0))
-    running = ServiceProcess(tmp_path / "bentoml", tmp_path / "service.log", tmp_path / "logs")
-    with running:
+    with running_service(tmp_path) as running:
         yield running
 
 

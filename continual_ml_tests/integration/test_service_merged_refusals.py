@@ -8,18 +8,17 @@ refused row must fail that caller's request alone (a 422), never the others' row
 
 from __future__ import annotations
 
-import asyncio
 import json
 import re
+from concurrent.futures import ThreadPoolExecutor
 
-import httpx
 import pandas as pd
 import pytest
 
-from continual_ml.app.service_process import ServiceProcess
 from continual_ml.config import default_config
 from continual_ml.demo.synthetic_stream import generate_batch, partition_date
 from continual_ml.training.pipeline import fit_candidate, serialize_model
+from continual_ml_tests.support.in_process_service import in_process_service
 from continual_ml_tests.support.service_support import ROW, all_finite, export
 
 MERGED = re.compile(
@@ -38,32 +37,35 @@ def forest_service(tmp_path_factory):
     rows = pd.concat(generate_batch(config, partition_date(config, d)) for d in (0, 1))
     root = tmp_path_factory.mktemp("forest")
     export(root / "bentoml", 1, serialize_model(fit_candidate(config, rows)))
-    with ServiceProcess(root / "bentoml", root / "service.log", root / "logs") as running:
-        yield running
+    with in_process_service(root / "bentoml", root / "logs") as client:
+        yield client
 
 
-async def send_together(url: str, bodies: list[str]) -> list[httpx.Response]:
-    async with httpx.AsyncClient(base_url=url, timeout=30) as client:
-        headers = {"content-type": "application/json"}
-        return await asyncio.gather(
-            *(client.post("/predict_rows", content=b, headers=headers) for b in bodies)
+def send_together(client, bodies: list[str]) -> list:
+    """Each body posted from a thread of its own: the app's event loop has them all at once."""
+    headers = {"content-type": "application/json"}
+    with ThreadPoolExecutor(len(bodies)) as threads:
+        return list(
+            threads.map(lambda b: client.post("/predict_rows", content=b, headers=headers), bodies)
         )
 
 
-def merged_requests_per_call(url: str) -> float:
-    totals = dict(MERGED.findall(httpx.get(f"{url}/metrics", timeout=10).text))
-    return float(totals.get("sum", 0)) / max(1.0, float(totals.get("count", 0)))
+def merged_totals(client) -> tuple[float, float]:
+    """Requests merged into `/predict_rows` calls so far in this process, and those calls."""
+    totals = dict(MERGED.findall(client.get("/metrics").text))
+    return float(totals.get("sum", 0)), float(totals.get("count", 0))
 
 
 def test_a_refused_row_fails_only_its_own_request_in_a_merged_call(forest_service):
     good = json.dumps({"rows": [ROW, {**ROW, "x0": -1.0}]})
     bad = json.dumps({"rows": [ROW, {**ROW, "x0": 1e308}]})  # a good row beside a refused one
     bodies = [bad if i % 4 == 0 else good for i in range(64)]
-    responses = []
+    responses, before = [], merged_totals(forest_service)
     for _ in range(5):  # a few rounds: every one sends the 64 at once
-        responses += asyncio.run(send_together(forest_service.url, bodies))
+        responses += send_together(forest_service, bodies)
     # The rows were merged across requests, or this tested nothing.
-    assert merged_requests_per_call(forest_service.url) > 1.5
+    after = merged_totals(forest_service)
+    assert (after[0] - before[0]) / max(1.0, after[1] - before[1]) > 1.5
     for body, response in zip(bodies * 5, responses, strict=True):
         if body == bad:
             assert response.status_code == 422, response.text
@@ -76,9 +78,7 @@ def test_a_refused_row_fails_only_its_own_request_in_a_merged_call(forest_servic
 
 
 def test_the_forest_answers_a_lone_refused_row_422_and_a_good_one_200(forest_service):
-    (refused,) = asyncio.run(
-        send_together(forest_service.url, [json.dumps({"rows": [{**ROW, "x1": -1e308}]})])
-    )
+    (refused,) = send_together(forest_service, [json.dumps({"rows": [{**ROW, "x1": -1e308}]})])
     assert refused.status_code == 422 and "float32" in refused.json()["error"]
-    (answered,) = asyncio.run(send_together(forest_service.url, [json.dumps({"rows": [ROW]})]))
+    (answered,) = send_together(forest_service, [json.dumps({"rows": [ROW]})])
     assert answered.status_code == 200 and all_finite(answered.json())

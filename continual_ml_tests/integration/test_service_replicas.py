@@ -16,10 +16,10 @@ from pathlib import Path
 import duckdb
 import httpx
 
-from continual_ml.app.service_process import ServiceProcess
+from continual_ml.app.supervision.service_process import ServiceProcess
 from continual_ml.config import default_config
 from continual_ml.ingestion.prediction_logs import ingest_prediction_log
-from continual_ml.serving.model_store import export_or_reuse, point_at
+from continual_ml.models.store import export_or_reuse, point_at
 from continual_ml.serving.prediction_log import (
     OPEN_SUFFIX,
     close_abandoned,

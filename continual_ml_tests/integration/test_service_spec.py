@@ -1,4 +1,4 @@
-"""The service's own OpenAPI document is valid, and the running service does what it says.
+"""The service's own OpenAPI document is valid, and the service's app does what it says.
 
 Schemathesis generates requests from `/docs.json` (valid ones and ones breaking the schema) and
 checks every answer against the document: no 5xx, documented status codes, content types and
@@ -9,15 +9,15 @@ from __future__ import annotations
 
 from collections import Counter
 
-import httpx
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, Phase, given, settings
 from openapi_spec_validator import validate
 from schemathesis import GenerationMode
 from schemathesis.checks import positive_data_acceptance
+from schemathesis.python.asgi import get_client, shutdown_lifespans
 
-from continual_ml.app.service_process import ServiceProcess
+from continual_ml_tests.support.in_process_service import service_app
 from continual_ml_tests.support.service_support import export, trained
 
 TOKEN = "spec-token-5d1e"
@@ -25,22 +25,26 @@ EXAMPLES_PER_OPERATION = 40
 
 
 @pytest.fixture(scope="module")
-def service(tmp_path_factory):
+def app(tmp_path_factory):
+    """The app in process; schemathesis serves it (runs its lifespan) for every request."""
     root = tmp_path_factory.mktemp("spec")
     export(root / "bentoml", 1, trained(0))
-    running = ServiceProcess(
-        root / "bentoml",
-        root / "service.log",
-        root / "logs",
-        extra_env={"CONTINUAL_ML_API_TOKEN": TOKEN},
-    )
-    with running:
-        yield running
+    token = {"CONTINUAL_ML_API_TOKEN": TOKEN}
+    with service_app(root / "bentoml", root / "logs", token) as built:
+        try:
+            yield built
+        finally:
+            shutdown_lifespans()  # the service stops: follower, logs
 
 
 @pytest.fixture(scope="module")
-def document(service) -> dict:
-    return httpx.get(f"{service.url}/docs.json", timeout=10).json()
+def loaded(app):
+    return schemathesis.openapi.from_asgi("/docs.json", app)
+
+
+@pytest.fixture(scope="module")
+def document(loaded) -> dict:
+    return loaded.raw_schema
 
 
 def test_the_document_is_valid_openapi_and_names_every_route(document):
@@ -54,17 +58,15 @@ def test_the_document_is_valid_openapi_and_names_every_route(document):
         assert {"400", "401", "405", "413", "415"} <= documented
 
 
-def test_the_swagger_page_loads_nothing_from_elsewhere(service):
-    page = httpx.get(f"{service.url}/", timeout=10).text
+def test_the_swagger_page_loads_nothing_from_elsewhere(app):
+    with get_client(app) as client:
+        page = client.get("http://testserver/").text
     assert "swagger-ui-bundle.js" in page
     assert "http://" not in page and "https://" not in page and "//" not in page.replace("://", "")
 
 
 @pytest.fixture(scope="module")
-def api_schema(service, document):
-    loaded = schemathesis.openapi.from_dict(document)
-    loaded.config.update(base_url=service.url)
-
+def api_schema(loaded):
     @loaded.auth()
     class Token:  # schemathesis sends it, and also tries each route without it or with another
         def get(self, case, context):

@@ -9,10 +9,10 @@ import duckdb
 
 from continual_ml.app import cli
 from continual_ml.app.first_champion import train_first_champion
-from continual_ml.app.service_process import ServiceProcess
+from continual_ml.app.supervision.service_process import ServiceProcess
 from continual_ml.demo.traffic import FileDays, TrafficGenerator
 from continual_ml.serving.prediction_log import closed_logs
-from continual_ml_tests.integration.test_multiclass_loop import iris_config, iris_days
+from continual_ml_tests.support.iris import iris_config, iris_days
 from continual_ml_tests.support.user_data import use_config
 
 

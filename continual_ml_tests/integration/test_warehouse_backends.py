@@ -23,12 +23,13 @@ from continual_ml.defs.training.assets import candidate_model, champion_model, e
 from continual_ml.defs.training.checks import candidate_beats_champion
 from continual_ml.demo.synthetic_stream import batch_file, partition_date
 from continual_ml.ingestion import ingest_file, replace_partitions_from_file
-from continual_ml.serving.model_store import read_pointer
+from continual_ml.models.store import read_pointer
 from continual_ml.warehouse import registry
 from continual_ml.warehouse.connection import (
     WarehouseLocation,
     open_warehouse,
     warehouse_connection,
+    warehouse_location,
 )
 from continual_ml.warehouse.schema import apply_schema
 from continual_ml.warehouse.sql import is_conflict
@@ -38,6 +39,7 @@ from continual_ml_tests.support.lake_servers import (
     running_catalog_server,
     running_object_store,
 )
+from continual_ml_tests.support.model_registry import model_row, scalar
 from continual_ml_tests.support.synthetic_days import landed, materialize_day
 
 LAKES = ("ducklake_s3", "ducklake_folder")
@@ -69,10 +71,6 @@ def warehouse_backend(request, home, monkeypatch, tmp_path) -> str:
     return request.param
 
 
-def scalar(conn, sql: str, params=()):
-    return conn.execute(sql, list(params)).fetchone()[0]
-
-
 def with_bad_rows(path, n_bad: int):
     """The batch with its first `n_bad` rows' `x1` made unreadable, as CSV."""
     frame = pd.read_parquet(path).astype({"x1": "object"})
@@ -86,7 +84,7 @@ def test_a_day_lands_once_with_every_row_counted(home, warehouse_backend, config
     day = partition_date(config, 3)
     path = with_bad_rows(batch_file(config, day, tmp_path), n_bad=3)
     rows_in = len(pd.read_csv(path))
-    with warehouse_connection(home.warehouse_location) as conn:
+    with warehouse_connection(warehouse_location(home)) as conn:
         first = ingest_file(conn, config, path)
         assert (first.status, first.rows_in, first.rows_quarantined) == ("ingested", rows_in, 3)
         assert first.rows_good == rows_in - 3
@@ -132,7 +130,7 @@ def test_the_loop_writes_every_table_and_keeps_one_champion(
     [event] = explained.asset_materializations_for_node(drift_explanation.op.name)
     rendered = str(event.metadata["report"].value).endswith(f"{day}.html")
     assert rendered == (warehouse_backend != "duckdb_file")
-    with warehouse_connection(home.warehouse_location) as conn:
+    with warehouse_connection(warehouse_location(home)) as conn:
         for table, where in (
             ("partition_validation", "partition_date = ?"),
             ("data_windows", "partition_date = ?"),
@@ -149,7 +147,7 @@ def test_the_loop_writes_every_table_and_keeps_one_champion(
         assert read_pointer(home.bentoml_home)["version"] == champion
         # monitoring the same day again replaces its rows rather than adding to them
     materialize_day(MONITOR, day, home, instance)
-    with warehouse_connection(home.warehouse_location) as conn:
+    with warehouse_connection(warehouse_location(home)) as conn:
         for table in ("data_windows", "drift_reports", "performance_history"):
             n = scalar(conn, f"SELECT count(*) FROM {table} WHERE partition_date = ?", [day])
             assert n == (2 if table == "data_windows" else 1), table
@@ -176,7 +174,7 @@ def test_concurrent_champion_changes_conflict_and_leave_one_champion(
 ):
     """Two connections make two candidates champion at once: one change waits for the other
     (it conflicts and is retried), never two champions."""
-    location = home.warehouse_location
+    location = warehouse_location(home)
     with warehouse_connection(location) as first, warehouse_connection(location) as second:
         apply_schema(first, config)
         for version in (1, 2):
@@ -202,21 +200,6 @@ def champion(conn, version: int) -> None:
         conn, version, "champion", "promoted", "test", "test",
         partition_date=None, previous_champion=None, champion_version=version,
     )  # fmt: skip
-
-
-def model_row(version: int) -> dict:
-    return {
-        "partition_date": pd.Timestamp("2024-01-01").date(),
-        "sha256": f"{version:064d}",
-        "artifact": b"model",
-        "family": "test",
-        "params": "{}",
-        "features": "[]",
-        "training_start": pd.Timestamp("2024-01-01").date(),
-        "training_end": pd.Timestamp("2024-01-02").date(),
-        "n_train": 1,
-        "data_sha256": "0" * 64,
-    }
 
 
 def test_a_catalog_that_cannot_be_reached_is_named_without_its_password(tmp_path):

@@ -15,15 +15,14 @@ import pytest
 from continual_ml.demo.synthetic_stream import batch_file, partition_date
 from continual_ml.warehouse import registry
 from continual_ml.warehouse.champion import change_champion
-from continual_ml.warehouse.connection import warehouse_connection
+from continual_ml.warehouse.connection import warehouse_connection, warehouse_location
 from continual_ml.warehouse.schema import apply_schema
-from continual_ml_tests.integration.test_promotion_conflicts import champions, three_models
-from continual_ml_tests.integration.test_warehouse_backends import model_row, scalar
 from continual_ml_tests.support.lake_servers import (
     lake_environment,
     running_catalog_server,
     running_object_store,
 )
+from continual_ml_tests.support.model_registry import champions, model_row, scalar, three_models
 
 
 @pytest.fixture
@@ -58,7 +57,7 @@ def test_four_ingesting_processes_and_champion_changes_lose_and_duplicate_nothin
     ]
     stores = three_models(home, config, tmp_path) if changer == "promote" else None
     if stores is None:
-        with warehouse_connection(home.warehouse_location) as conn:
+        with warehouse_connection(warehouse_location(home)) as conn:
             apply_schema(conn, config)
             for version in (1, 2):
                 registry.register_model(conn, **model_row(version))
@@ -94,7 +93,7 @@ def test_four_ingesting_processes_and_champion_changes_lose_and_duplicate_nothin
     assert [r["status"] for r in reports] == ["ingested"] * writers * days_each
     expected = {day: n for r in reports for day, n in r["partitions"].items()}
     assert len(expected) == writers * days_each
-    with warehouse_connection(home.warehouse_location) as conn:
+    with warehouse_connection(warehouse_location(home)) as conn:
         stored = dict(
             conn.execute(
                 "SELECT partition_date::VARCHAR, count(*) FROM observations GROUP BY ALL"

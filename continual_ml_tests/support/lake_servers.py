@@ -4,23 +4,17 @@
 from __future__ import annotations
 
 import logging
-import socket
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 from continual_ml_tests.support.postgres_server import PostgresServer, start_postgres
+from continual_ml_tests.support.processes import free_port
 
 BUCKET = "continual-ml-lake"
 ACCESS_KEY_ID = "lake-test-key"
 SECRET_ACCESS_KEY = "lake-test-secret"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @contextmanager

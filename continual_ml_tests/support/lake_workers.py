@@ -18,8 +18,9 @@ from pathlib import Path
 from continual_ml.config import Paths, default_config
 from continual_ml.decisions import promotion
 from continual_ml.ingestion import ingest_file
-from continual_ml.warehouse.champion import champion_version, change_champion
-from continual_ml.warehouse.connection import warehouse_connection
+from continual_ml.warehouse.champion import change_champion
+from continual_ml.warehouse.connection import warehouse_connection, warehouse_location
+from continual_ml.warehouse.registry_lock import champion_version
 from continual_ml.warehouse.sql import retried_on_conflict, transaction
 
 
@@ -52,7 +53,7 @@ def promote_the_other(conn, stores: promotion.ModelStores, versions: tuple[int, 
 
 def main(command: str, go: str, *args: str) -> None:
     logging.basicConfig(level=logging.INFO)  # the retries, on stderr
-    location = Paths.from_env().warehouse_location
+    location = warehouse_location(Paths.from_env())
     with warehouse_connection(location) as conn:
         wait_for(Path(go))
         if command == "ingest":

@@ -1,12 +1,14 @@
-"""A tick of the landing sensor, and a closed prediction log as the service writes it: shared
-by the ingestion and sensor tests."""
+"""Ticks of the landing sensor and of the drift retrain sensor, and a closed prediction log as
+the service writes it: shared by the ingestion and sensor tests."""
 
 import dagster as dg
 
+from continual_ml.defs.automation import drift_retrain_sensor
 from continual_ml.defs.data.landing_sensors import landing_folder_sensor
-from continual_ml.defs.resources import build_resources
+from continual_ml.defs.resources import DatasetResource, build_resources
 from continual_ml.demo.synthetic_stream import generate_batch, partition_date
 from continual_ml.serving.prediction_log import RotatingJsonlWriter
+from continual_ml_tests.support.ingestion_files import prediction_record
 
 
 def tick(instance, home, cursor=None):
@@ -22,6 +24,18 @@ def tick(instance, home, cursor=None):
     return landing_folder_sensor.evaluate_tick(context)
 
 
+def retrain_tick(instance, cursor=None, config_path=""):
+    from continual_ml.definitions import defs
+
+    context = dg.build_sensor_context(
+        instance=instance,
+        cursor=cursor,
+        definitions=defs,
+        resources={"dataset": DatasetResource(config_path=config_path)},
+    )
+    return drift_retrain_sensor.evaluate_tick(context)
+
+
 def closed_prediction_log(home, config, prediction_ids: list[str]) -> None:
     """One closed prediction log, as the service writes it, with these predictions."""
     writer = RotatingJsonlWriter(home.prediction_logs, "predictions")
@@ -29,16 +43,14 @@ def closed_prediction_log(home, config, prediction_ids: list[str]) -> None:
     features = {f: (float(row[f]) if f != "segment" else row[f]) for f in config.feature_names}
     writer.write(
         [
-            {
-                "kind": "prediction",
-                "prediction_id": prediction_id,
-                "model_version": 1,
-                "predicted_class": 1,
-                "probabilities": {"0": 0.2, "1": 0.8},
-                "served_at": "2026-01-01T10:00:00+00:00",
-                "latency_ms": 0.5,
-                "features": features,
-            }
+            prediction_record(
+                prediction_id,
+                features,
+                model_version=1,
+                probabilities={"0": 0.2, "1": 0.8},
+                served_at="2026-01-01T10:00:00+00:00",
+                latency_ms=0.5,
+            )
             for prediction_id in prediction_ids
         ]
     )

@@ -19,8 +19,8 @@ import psutil
 import yaml
 
 from continual_ml.defs.partitions import WAREHOUSE_POOL
-from continual_ml_tests.integration.test_production_profile import Processes, free_port, serving
 from continual_ml_tests.support.postgres_server import PostgresServer, running_postgres
+from continual_ml_tests.support.processes import Processes, free_port, serving
 
 ROOT = Path(__file__).parents[2]
 VENV_BIN = Path(sys.executable).parent

@@ -4,16 +4,30 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 
 import httpx
 import pandas as pd
 
+from continual_ml.app.supervision.service_process import ServiceProcess
 from continual_ml.config import default_config
 from continual_ml.demo.synthetic_stream import generate_batch, partition_date
-from continual_ml.serving.model_store import export_champion
+from continual_ml.models.store import export_champion
 from continual_ml.training.pipeline import fit_candidate, serialize_model
 
 ROW = {"x0": 0.5, "x1": -1.0, "x2": 0.0, "x3": 1.0, "x4": 0.2, "segment": "north"}
+
+
+@contextmanager
+def running_service(root: Path, models=None, **env: str) -> Iterator[ServiceProcess]:
+    """The real service on loopback, serving `models` (default `trained(0)`) as v1 from a BentoML
+    store under `root`, with its log and prediction logs beside it; `env` adds variables."""
+    export(root / "bentoml", 1, models or trained(0))
+    bentoml_home, log, logs = root / "bentoml", root / "service.log", root / "logs"
+    with ServiceProcess(bentoml_home, log, logs, extra_env=env) as running:
+        yield running
 
 
 def trained(first_day: int) -> tuple[bytes, str]:

@@ -2,7 +2,7 @@ import pytest
 import yaml
 from pydantic import ValidationError
 
-from continual_ml.config import DEFAULT_CONFIG, load_config
+from continual_ml.config import DEFAULT_CONFIG, ModelSettings, load_config
 
 
 def write(tmp_path, mutate):
@@ -76,3 +76,20 @@ def test_partitions_start_on_the_data_s_first_day_when_given(tmp_path):
     assert load_config().partitions_start == load_config().stream.start_date
     path = write(tmp_path, lambda raw: raw.update(first_day="2025-06-30"))
     assert str(load_config(path).partitions_start) == "2025-06-30"
+
+
+def test_training_window_days_is_one_fixed_candidate_and_both_settings_are_refused():
+    legacy = ModelSettings.model_validate({"training_window_days": 7})
+    assert legacy.training_window.candidates_days == (7,)
+    assert (legacy.training_window.min_rows, legacy.training_window_days) == (0, 7)
+    chosen = ModelSettings.model_validate(
+        {"training_window": {"candidates_days": [30, 7, "all"], "min_rows": 500}}
+    )
+    assert chosen.training_window_days == 7  # the shortest: what the first model waits for
+    assert "training_window_days" not in chosen.model_dump()
+    with pytest.raises(ValidationError, match="not both"):
+        ModelSettings.model_validate(
+            {"training_window_days": 7, "training_window": {"candidates_days": [7]}}
+        )
+    with pytest.raises(ValidationError, match="each length once"):
+        ModelSettings.model_validate({"training_window": {"candidates_days": [7, 7]}})

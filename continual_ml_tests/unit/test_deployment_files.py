@@ -243,7 +243,7 @@ def test_the_build_context_leaves_out_the_environment_and_secrets():
 
 
 def test_the_landing_folder_is_the_checkouts_under_compose(services):
-    """The README's "copy a file into the landing folder" has a host path under compose too."""
+    """The docs' "copy a file into the landing folder" has a host path under compose too."""
     for name in DAGSTER_SERVICES:
         mounts = [v for v in services[name]["volumes"] if v.endswith(":/data/landing")]
         assert mounts == ["./landing:/data/landing"], name

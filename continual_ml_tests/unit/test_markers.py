@@ -1,5 +1,7 @@
 """The folder a test lives in says what it is: unit/ (no process), integration/, bench/ (slow)."""
 
+import ast
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -35,3 +37,15 @@ def test_every_test_file_lives_in_a_marked_folder():
 def test_a_unit_test_that_starts_a_process_fails():
     with pytest.raises(ProcessStarted, match="move it to integration/"):
         subprocess.run([sys.executable, "-c", "pass"], check=True)
+
+
+def test_no_test_module_imports_another():
+    """Shared helpers live in support/ (or conftest.py): a test module is nobody's library."""
+    importing = []
+    for path in TESTS.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and re.match(
+                r"continual_ml_tests\..*\.test_\w+$", node.module or ""
+            ):
+                importing.append(f"{path.relative_to(TESTS)} imports {node.module}")
+    assert not importing

@@ -12,7 +12,7 @@ from dagster_duckdb import DuckDBResource
 
 from continual_ml import ingestion
 from continual_ml.defs.data.reporting import alert_on_quarantine, observation_events
-from continual_ml.defs.monitoring.late_labels import label_events
+from continual_ml.defs.monitoring.late_labels import label_events, label_ledger_event
 from continual_ml.defs.monitoring.served_traffic import served_performance_event
 from continual_ml.defs.partitions import WAREHOUSE_POOL
 from continual_ml.defs.resources import AlertsResource, DatasetResource
@@ -25,7 +25,8 @@ READERS = {
     "labels": ingestion.ingest_labels,
     "prediction_log": ingestion.ingest_prediction_log,
 }
-LANDING_SUFFIXES = (".csv", ".parquet")
+# What the landing folder takes (any case): the names `ingestion.files` reads as CSV or Parquet.
+LANDING_SUFFIXES = (".csv", ".parquet", ".pq")
 KIND_TAG = "continual_ml/kind"
 IN_FLIGHT_STATUSES = [
     dg.DagsterRunStatus.NOT_STARTED,
@@ -101,11 +102,14 @@ def ingest_landed_file(
                     "rows_good": report.rows_good,
                     "rows_quarantined": report.rows_quarantined,
                     "waiting": report.waiting,
+                    "for_quarantined_rows": report.for_quarantined_rows,
                     "reason": report.reason or "",
                 }
             )
         if config.kind == "prediction_log":
             context.log_event(served_performance_event(conn))
+        # Landed rows match waiting labels, quarantined ones orphan them: counted after each run.
+        context.log_event(label_ledger_event(conn))
     # Recorded in the warehouse (ingested, skipped as seen, or quarantined with its reason), a
     # log leaves the folder the sensor lists, so neither grows with the service's history.
     for path in archived:

@@ -73,7 +73,7 @@ def _landed_day(path: Path, dataset: DatasetResource) -> date | None:
 
 
 def _listed(folder: Path) -> list[Path]:
-    return sorted(p for p in folder.glob("*") if p.suffix in LANDING_SUFFIXES)
+    return sorted(p for p in folder.glob("*") if p.suffix.lower() in LANDING_SUFFIXES)
 
 
 def _skipped_alert(skipped: dict[str, str], root: Path) -> Alert:

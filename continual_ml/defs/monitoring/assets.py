@@ -1,8 +1,5 @@
 """Per-partition drift of the current window against the champion's reference window."""
 
-from dataclasses import dataclass
-from datetime import date
-
 import dagster as dg
 import pandas as pd
 from dagster_duckdb import DuckDBResource
@@ -17,12 +14,16 @@ from continual_ml.defs.partitions import (
     per_day_asset,
 )
 from continual_ml.defs.resources import AlertsResource, ArtifactDirsResource, DatasetResource
-from continual_ml.monitoring.drift_engine import DriftCheck, build_profile, check_drift
-from continual_ml.monitoring.missing_values import missing_value_drift
-from continual_ml.monitoring.reference_profiles import load_profile, save_profile
+from continual_ml.monitoring.day_drift import (
+    DayDrift,
+    NoReferenceRows,
+    drift_verdict,
+    estimated_impact,
+    measure_day,
+    rows_by_day,
+)
 from continual_ml.monitoring.report_samples import ReportSamples, prune_samples, sample
 from continual_ml.settings import Settings
-from continual_ml.warehouse import registry
 from continual_ml.warehouse.schema import apply_schema
 
 # The newest Evidently reports kept on disk (by day); `CONTINUAL_ML_KEEP_REPORTS` changes it.
@@ -36,55 +37,11 @@ KEEP_REPORTS = Settings.from_env().keep_reports
 CHARTED_DAYS = 7
 
 
-def reference_profile(conn, config, reference: dict, cache: dict | None = None):
-    """The reference window's statistics, computed once per window and kept in DuckDB."""
-    profile_id = f"{reference['start']}..{reference['end']}:{reference['n_rows']}"
-    if cache is not None and profile_id not in cache:
-        cache[profile_id] = reference_profile(conn, config, reference)
-    if cache is not None:
-        return cache[profile_id]
-    try:
-        return load_profile(conn, profile_id)
-    except KeyError:
-        rows = warehouse.read_rows(conn, "observations", reference["start"], reference["end"])
-        if rows.empty:
-            raise dg.Failure(
-                f"the reference window {reference['start']} .. {reference['end']} has no "
-                "observations; materialize those partitions of `observations` first"
-            ) from None
-        profile = build_profile(
-            rows,
-            numeric_features=[f.name for f in config.features if f.kind == "numeric"],
-            categorical_features=[f.name for f in config.features if f.kind != "numeric"],
-        )
-        save_profile(conn, profile_id, profile)
-        return profile
-
-
-def estimated_impact(conn, config, rows: pd.DataFrame) -> str | None:
-    """What the drift likely costs: the champion's CBPE-estimated accuracy on this batch."""
-    from continual_ml.monitoring.batch import estimated_accuracy
-    from continual_ml.training.pipeline import load_model
-
-    champion = registry.current_champion(conn)
-    if champion is None:
-        return None
-    holdout = registry.holdout_predictions(conn, champion["version"])
-    model = load_model(champion["artifact"], champion["sha256"])
-    estimate = estimated_accuracy(config, model, holdout, rows)
-    promoted = champion["metrics"].get("accuracy")
-    baseline = f" vs {promoted:.3f} at promotion" if promoted is not None else ""
-    return (
-        f"champion v{champion['version']}: estimated accuracy {estimate:.3f} on this batch"
-        f"{baseline} (estimate assumes only the inputs moved)"
-    )
-
-
 def samples_folder(artifact_dirs: ArtifactDirsResource):
     return artifact_dirs.report_path("drift/samples")
 
 
-def save_report_samples(conn, artifact_dirs, measured: list["DayDrift"], current: dict) -> None:
+def save_report_samples(conn, artifact_dirs, measured: list[DayDrift], current: dict) -> None:
     """The rows `drift_explanation` renders from, for the days it will render: written while
     monitoring holds the warehouse, so rendering never has to."""
     folder, references = samples_folder(artifact_dirs), {}
@@ -95,52 +52,6 @@ def save_report_samples(conn, artifact_dirs, measured: list["DayDrift"], current
             references[window] = warehouse.read_rows(conn, "observations", *window)
         ReportSamples(folder, m.day).save(references[window], current[m.day])
     prune_samples(folder, KEEP_REPORTS)
-
-
-def rows_by_day(conn, days: list[date], kind: str = "current") -> dict[date, pd.DataFrame]:
-    """Each day's `kind` window rows, read with one query when the windows are the days
-    themselves (the current window always is)."""
-    windows = {day: warehouse.read_window(conn, day, kind) for day in days}
-    if all(w["start"] == w["end"] == day for day, w in windows.items()):
-        rows = warehouse.read_rows(conn, "observations", days[0], days[-1])
-        by_day = dict(tuple(rows.groupby("partition_date", sort=False)))
-        return {day: by_day.get(pd.Timestamp(day), rows.iloc[:0]) for day in days}
-    return {day: warehouse.window_rows(conn, day, kind) for day in days}
-
-
-@dataclass
-class DayDrift:
-    day: date
-    reference: dict
-    summary: DriftCheck
-    emptier: list
-    scores: pd.DataFrame
-    drifting: bool
-
-
-def measure_day(conn, config, day: date, current_rows: pd.DataFrame, html_path, profiles):
-    """Drift of one day's rows against its reference window, recorded in DuckDB."""
-    reference = warehouse.read_window(conn, day, "reference")
-    profile = reference_profile(conn, config, reference, profiles)
-    summary = check_drift(profile, current_rows)
-    # Not part of the drift share (the distribution tests, Evidently's, leave nulls out), but a
-    # feature suddenly empty more often is worth a person's look.
-    emptier = [m for m in missing_value_drift(profile, current_rows) if m.drifted]
-    scores = pd.DataFrame([vars(f) for f in summary.features]).assign(partition_date=day)
-    warehouse.record_drift(
-        conn,
-        day,
-        scores,
-        reference_start=reference["start"],
-        reference_end=reference["end"],
-        champion_version=reference["champion_version"],
-        n_features=len(summary.features),
-        n_drifted=summary.n_drifted,
-        drift_share=summary.drift_share,
-        html_path=str(html_path),
-    )
-    drifting = summary.drift_share >= config.policy.drift_share_threshold
-    return DayDrift(day, reference, summary, emptier, scores, drifting)
 
 
 @per_day_asset(
@@ -169,11 +80,14 @@ def drift_report(
             raise dg.Failure(f"no observations for {empty[0]}; materialize `observations` first")
         # In a run over several days, one whose file was quarantined whole does not hold back
         # the others: it is said so, and the policy reads no drift share for it.
-        measured = [
-            measure_day(conn, config, d, current[d], html[d], profiles)
-            for d in days
-            if d not in empty
-        ]
+        try:
+            measured = [
+                measure_day(conn, config, d, current[d], html[d], profiles)
+                for d in days
+                if d not in empty
+            ]
+        except NoReferenceRows as missing:
+            raise dg.Failure(str(missing)) from None
         drifting = [m for m in measured if m.drifting]
         # The cost for the newest drifting day only: what a person would act on today.
         impact = estimated_impact(conn, config, current[drifting[-1].day]) if drifting else None
@@ -198,6 +112,9 @@ def drift_report(
         context.add_asset_metadata(
             {
                 "drift_share": summary.drift_share,
+                # the retraining policy reads no drift from a day with no tested feature
+                "n_tested_features": summary.n_tested,
+                "drift_verdict": drift_verdict(summary, config.policy),
                 "missing_value_shifts": "; ".join(f"{e.feature}: {e.describe()}" for e in m.emptier)
                 or "none",
                 "n_drifted_features": summary.n_drifted,

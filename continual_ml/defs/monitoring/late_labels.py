@@ -5,6 +5,7 @@ import dagster as dg
 from continual_ml.defs.jobs import performance_job, sensor_interval
 from continual_ml.defs.partitions import consecutive_days, daily_partitions, days_request
 from continual_ml.ingestion.core import IngestReport
+from continual_ml.ingestion.ledger import label_counts
 from continual_ml.warehouse.labelled_rows import labelled_partitions
 
 labels = dg.AssetSpec(
@@ -27,6 +28,12 @@ def label_events(conn, report: IngestReport) -> list[dg.AssetObservation]:
         dg.AssetObservation(asset_key=labels.key, partition=str(day), metadata={"labels": n})
         for day, n in labelled_partitions(conn, report.ingestion_id).items()
     ]
+
+
+def label_ledger_event(conn) -> dg.AssetObservation:
+    """Where every label keyed by a row id stands, warehouse-wide: matched, waiting, or for a
+    quarantined row (`continual-ml status` shows it). No partition: it is about all of them."""
+    return dg.AssetObservation(asset_key=labels.key, metadata=label_counts(conn).as_metadata())
 
 
 @dg.sensor(

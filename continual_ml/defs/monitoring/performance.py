@@ -106,7 +106,13 @@ def model_performance(
         history = conn.execute("SELECT * FROM performance_history ORDER BY partition_date").df()
     for day, note in unmonitored:
         context.add_asset_metadata(note, partition_key=str(day))
-    unreliable = [row for row in measured if row["estimate_unreliable"]]
+    # Alerted once labels show it: a multiclass estimate is unreliable before labels when its
+    # calibration is poor, every day alike, which the metadata says without an alert a day.
+    unreliable = [
+        row
+        for row in measured
+        if row["estimate_unreliable"] and row["realized_accuracy"] is not None
+    ]
     if unreliable:
         alerts.send(unreliable_alert(unreliable), context.log)
     for row in measured:

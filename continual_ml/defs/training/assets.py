@@ -1,40 +1,37 @@
 """Candidate training, champion-versus-challenger evaluation and the promotion decision."""
 
 import json
-import math
 from typing import Any
 
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
 from continual_ml.alerts.delivery import Alert
-from continual_ml.config import DatasetConfig, default_config
-from continual_ml.decisions.promotion import mark_in_mlflow, promote
+from continual_ml.config import default_config
+from continual_ml.decisions import challenger as challengers
+from continual_ml.decisions.gate_outcome import outcome_of, record_refusal
+from continual_ml.decisions.promotion import REGISTERED_MODEL, mark_in_mlflow, promote
 from continual_ml.defs.data.assets import observations, partition_day
-from continual_ml.defs.metadata import run_url
+from continual_ml.defs.metadata import run_links, run_url
 from continual_ml.defs.partitions import daily_partitions, promotion_pool
 from continual_ml.defs.resources import AlertsResource, ArtifactDirsResource, DatasetResource
 from continual_ml.defs.training.conflicts import retried_when_the_registry_is_busy
-from continual_ml.defs.training.tracking import (
+from continual_ml.defs.training.decision_events import DECISION_ALERTS, champion_metadata
+from continual_ml.defs.training.shadow_scoring import log_shadow_day, score_in_shadow
+from continual_ml.defs.training.windows import chosen_window, window_metadata
+from continual_ml.models.metric_values import safe_report
+from continual_ml.training import window
+from continual_ml.training.pipeline import fit_candidate, serialize_model
+from continual_ml.training.tracking import (
     closed_on_failure,
     feature_signature,
     log_evaluation,
     log_training_run,
-    run_links,
 )
-from continual_ml.training import window
-from continual_ml.training.pipeline import fit_candidate, serialize_model
 from continual_ml.warehouse import registry
 from continual_ml.warehouse.schema import apply_schema
 
-HEADLINE = ("accuracy", "f1", "roc_auc", "log_loss", "brier", "ece")
-
-
-def window_split(conn, config: DatasetConfig, context: dg.AssetExecutionContext):
-    try:
-        return window.window_split(conn, config, partition_day(context))
-    except window.NoLabelledRows as error:
-        raise dg.Failure(str(error)) from error
+NOTHING_TO_JUDGE = "no new candidate and no open challenger to judge on this day"
 
 
 @dg.asset(
@@ -46,6 +43,7 @@ def window_split(conn, config: DatasetConfig, context: dg.AssetExecutionContext)
         dg.AssetDep(
             observations,
             partition_mapping=dg.TimeWindowPartitionMapping(
+                # the shortest candidate: a longer one reaches back as far as history goes
                 start_offset=1 - default_config().model.training_window_days
             ),
         )
@@ -57,19 +55,32 @@ def candidate_model(
     duckdb: DuckDBResource,
     alerts: AlertsResource,
     artifact_dirs: ArtifactDirsResource,
-    # dagster_mlflow's `MlFlow`, not imported here: see `resources.mlflow_tracking`
+    # dagster_mlflow's `MlFlow`, not imported here: see `resources.MlflowResource`
     mlflow: dg.ResourceParam[Any],
 ) -> dg.MaterializeResult:
     """A challenger pipeline trained on the sliding window of recent labelled partitions."""
     config = dataset.config
     with closed_on_failure(mlflow), duckdb.get_connection() as conn:
         apply_schema(conn, config)
-        start, end, split = window_split(conn, config, context)
+        choice, split = chosen_window(conn, config, context)
+        start, end = choice.start, choice.end
         model = fit_candidate(config, split.train)
         artifact, sha256 = serialize_model(model)
-        params = window.training_params(config, model, split.train, start, end)
+        params = window.training_params(config, model, split.train, choice)
+        scores = {
+            f"window_score_{name.replace('=', '_or_')}": score
+            for name, score in choice.scores().items()
+        }
         tracked = log_training_run(
-            mlflow, model, split, config, params, artifact, context.run.run_id
+            mlflow,
+            model,
+            split,
+            config,
+            params,
+            artifact,
+            REGISTERED_MODEL,
+            run_url(context.run.run_id),
+            scores,
         )
         version = registry.register_model(
             conn,
@@ -105,6 +116,7 @@ def candidate_model(
             "model_version": version,
             "sha256": sha256,
             "training_window": f"{start} .. {end}",
+            **window_metadata(choice),
             "n_train": len(split.train),
             "data_sha256": params["data_sha256"],
             "mlflow_run_id": tracked.run_id,
@@ -127,15 +139,26 @@ def evaluation_scores(
     duckdb: DuckDBResource,
     artifact_dirs: ArtifactDirsResource,
 ) -> dg.MaterializeResult:
-    """Candidate and champion scored on the same holdout: the newest rows neither has seen."""
+    """Candidate and champion on the same holdout, or on a day without a new candidate, the open
+    challenger and the champion on the day's labelled rows, in shadow: the gate's evidence."""
     config, day = dataset.config, partition_day(context)
     with duckdb.get_connection() as conn:
         apply_schema(conn, config)
-        _, _, split = window_split(conn, config, context)
-        candidate = registry.latest_model_for(conn, day)
-        champion = registry.current_champion(conn)
+        judged, champion = challengers.judged_on(conn, day), registry.current_champion(conn)
+        if judged is None or judged[1] == "shadow" and champion is None:
+            return dg.MaterializeResult(metadata={"mode": "none", "reason": NOTHING_TO_JUDGE})
+        candidate, mode = judged
+        if mode == "shadow":
+            metadata, _ = score_in_shadow(conn, config, day, candidate, champion)
+            log_shadow_day(artifact_dirs.mlflow_tracking_uri, candidate, day, metadata)
+            return dg.MaterializeResult(metadata=metadata)
+        # the rows the candidate was trained on, split again: the selection ran once, in training
+        split = window.window_split(conn, config, candidate["training_start"], day)
+        if (current := challengers.open_challenger(conn)) and champion is not None:
+            # the open challenger on the same rows, so a newer one can show it beats it
+            challengers.score_unseen(conn, config, current, split.holdout)
         # Imported in the step: matplotlib is slow to import, and every run loads this module.
-        from continual_ml.training.evaluation import evaluate_on_holdout, plots_markdown
+        from continual_ml.training.evaluation import evaluate_on_holdout
 
         evaluation = evaluate_on_holdout(config, split.holdout, candidate, champion)
         registry.replace_evaluation(
@@ -143,39 +166,20 @@ def evaluation_scores(
             candidate["version"],
             evaluation.scores.assign(partition_date=day),
             evaluation.holdout,
-            evaluation.candidate_report,
+            safe_report(evaluation.candidate_report),
+            evaluation.class_scores,
         )
     plots = evaluation.save_plots(artifact_dirs.report_path(f"evaluation/v{candidate['version']}"))
-    finite = {
-        k: v
-        for k, v in evaluation.candidate_report.items()
-        if isinstance(v, float) and math.isfinite(v)
-    }
-    log_evaluation(artifact_dirs.mlflow_tracking_uri, candidate["mlflow_run_id"], finite, plots)
-    overall = evaluation.scores[evaluation.scores["slice"] == "all"]
+    log_evaluation(
+        artifact_dirs.mlflow_tracking_uri,
+        candidate["mlflow_run_id"],
+        evaluation.candidate_report,
+        plots,
+    )
+    from continual_ml.defs.training.evaluation_metadata import evaluation_metadata
+
     return dg.MaterializeResult(
-        metadata={
-            **{f"candidate_{k}": float(evaluation.candidate_report[k]) for k in HEADLINE},
-            **(
-                {f"champion_{k}": float(evaluation.champion_report[k]) for k in HEADLINE}
-                if evaluation.champion_report
-                else {}
-            ),
-            "candidate_version": candidate["version"],
-            "champion_version": champion["version"] if champion else "none",
-            "n_holdout": len(evaluation.holdout),
-            "scores": dg.MetadataValue.md(
-                overall[["role", "model_version", "n", *HEADLINE]].to_markdown(
-                    index=False, floatfmt=".4f"
-                )
-            ),
-            "scores_by_slice": dg.MetadataValue.md(
-                evaluation.scores[["role", "slice", "n", "accuracy", "roc_auc"]].to_markdown(
-                    index=False, floatfmt=".4f"
-                )
-            ),
-            "plots": dg.MetadataValue.md(plots_markdown(plots)),
-        }
+        metadata={**evaluation_metadata(evaluation, candidate, champion, plots), "mode": "holdout"}
     )
 
 
@@ -193,42 +197,22 @@ def champion_model(
     artifact_dirs: ArtifactDirsResource,
     alerts: AlertsResource,
 ) -> dg.MaterializeResult:
-    """The gate's decision on the candidate: promoted, waiting for approval, or refused."""
+    """The gate's decision: promoted, waiting for approval, kept as a challenger, or refused."""
     config, day = dataset.config, partition_day(context)
     actor = f"dagster:{context.run.tags.get('dagster/sensor_name', context.run.job_name)}"
     with duckdb.get_connection() as conn:
         apply_schema(conn, config)
-        candidate = registry.latest_model_for(conn, day)
+        judged = challengers.judged_on(conn, day)
+        if judged is None:
+            return dg.MaterializeResult(metadata={"decision": "none", "reason": NOTHING_TO_JUDGE})
+        candidate = judged[0]
         gate = registry.gate_result(conn, candidate["version"])
         if gate is None:
             # Belt and braces: the blocking check runs, and records its verdict, before this step.
             raise dg.Failure(f"v{candidate['version']} has no candidate_beats_champion verdict")
-        reason = gate["reason"]
-        if not gate["passed"]:
-            registry.record_decision(
-                conn,
-                candidate["version"],
-                "rejected",
-                "rejected",
-                reason,
-                actor,
-                partition_date=day,
-            )
-            champion = registry.current_champion(conn)
-            outcome, champion_version = "rejected", champion["version"] if champion else None
-        elif config.policy.require_approval:
-            registry.record_decision(
-                conn,
-                candidate["version"],
-                "pending_approval",
-                "pending_approval",
-                reason,
-                actor,
-                partition_date=day,
-            )
-            outcome, champion = "pending_approval", registry.current_champion(conn)
-            champion_version = champion["version"] if champion else None
-        else:
+        reason, outcome = gate["reason"], outcome_of(gate, config.policy.require_approval)
+        stays = judged[1] == "shadow" and outcome == "challenger"
+        if outcome == "promoted":
             with retried_when_the_registry_is_busy():
                 promote(
                     conn,
@@ -239,45 +223,26 @@ def champion_model(
                     actor=actor,
                     partition_date=day,
                 )
-            outcome, champion_version = "promoted", candidate["version"]
-    if outcome != "promoted":  # `promote` names the run in MLflow itself
+        else:
+            record_refusal(conn, candidate, outcome, gate, actor, day)
+        champion = registry.current_champion(conn)
+        champion_version = champion["version"] if champion else None
+        still_open = challengers.open_challenger(conn)
+    if outcome != "promoted" and not stays:  # `promote` names the run in MLflow itself
         mark_in_mlflow(artifact_dirs.model_stores(config), candidate, outcome, reason)
     kind, title, action = DECISION_ALERTS[outcome]
-    alerts.send(
-        Alert(
-            kind,
-            f"Candidate v{candidate['version']} {title}",
-            reason,
-            {"champion": f"v{champion_version}", "partition": str(day)},
-            action=action.format(version=candidate["version"], champion=champion_version),
-            links={"Dagster run": run_url(context.run.run_id)},
-        ),
-        context.log,
-    )
+    if not stays:  # an undecided challenger's daily look is in its metadata, not an alert
+        alerts.send(
+            Alert(
+                kind,
+                f"Candidate v{candidate['version']} {title}",
+                reason,
+                {"champion": f"v{champion_version}", "partition": str(day)},
+                action=action.format(version=candidate["version"], champion=champion_version),
+                links={"Dagster run": run_url(context.run.run_id)},
+            ),
+            context.log,
+        )
     return dg.MaterializeResult(
-        metadata=champion_metadata(champion_version, candidate, outcome, reason)
+        metadata=champion_metadata(champion_version, candidate, outcome, reason, still_open)
     )
-
-
-# What each decision tells people: alert kind, title, and what happened or who acts next.
-DECISION_ALERTS = {
-    "promoted": ("model_promoted", "promoted", "promoted v{version}"),
-    "pending_approval": (
-        "approval_needed",
-        "waits for approval",
-        "waits for a person: continual-ml approve {version}",
-    ),
-    "rejected": ("model_rejected", "refused by the gate", "v{champion} stays champion"),
-}
-
-
-def champion_metadata(champion_version: int | None, candidate: dict, decision: str, reason: str):
-    """What a `champion_model` event says; the retraining sensor reads `decision` and
-    `promoted_accuracy` (the score of `candidate`, a registry row)."""
-    return {
-        "champion_version": champion_version if champion_version is not None else "none",
-        "candidate_version": candidate["version"],
-        "decision": decision,
-        "reason": reason,
-        "promoted_accuracy": float(candidate["metrics"].get("accuracy", float("nan"))),
-    }

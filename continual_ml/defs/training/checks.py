@@ -1,10 +1,12 @@
 """The promotion gate: a blocking check that the candidate really beats the champion."""
 
+import math
+
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
 from continual_ml.alerts.delivery import Alert
-from continual_ml.decisions.gate_verdict import judge
+from continual_ml.decisions import challenger as challengers
 from continual_ml.defs.data.assets import partition_day
 from continual_ml.defs.partitions import promotion_pool
 from continual_ml.defs.resources import AlertsResource, DatasetResource
@@ -29,13 +31,17 @@ def candidate_beats_champion(
     """
     # Imported in the check: its statistics (scipy.stats) take a second to import, which every
     # run process, monitoring's included, would otherwise pay.
+    from continual_ml.decisions.gate_verdict import judge
 
     config = dataset.config
     day = partition_day(context)
     with duckdb.get_connection() as conn:
         apply_schema(conn, config)
-        candidate = registry.latest_model_for(conn, day)
+        judged = challengers.judged_on(conn, day)
         champion = registry.current_champion(conn)
+        if judged is None:
+            return dg.AssetCheckResult(passed=True, metadata={"decision": "nothing to judge"})
+        candidate = judged[0]
         verdict = judge(conn, config, candidate, champion)
         registry.record_gate(
             conn,
@@ -65,12 +71,20 @@ def candidate_beats_champion(
             ),
             context.log,
         )
-    numeric = {k: float(v) for k, v in verdict.details.items() if isinstance(v, int | float)}
+    numeric = {  # JSON has no NaN: an undefined statistic is left out
+        k: float(v)
+        for k, v in verdict.details.items()
+        if isinstance(v, int | float) and math.isfinite(v)
+    }
     return dg.AssetCheckResult(
         passed=verdict.passed,
         severity=dg.AssetCheckSeverity.ERROR if verdict.broken else dg.AssetCheckSeverity.WARN,
         metadata={
-            "decision": "promote" if verdict.passed else "reject",
+            # promote, keep (stays or becomes the challenger, scored in shadow) or reject
+            "decision": "promote"
+            if verdict.passed
+            else ("keep" if verdict.details.get("outcome") == "keep" else "reject"),
+            "judged_on": judged[1],
             "reason": verdict.reason,
             "candidate_version": candidate["version"],
             "champion_version": champion["version"] if champion else "none",

@@ -7,8 +7,9 @@ from continual_ml.alerts.delivery import Alert
 from continual_ml.decisions import promotion
 from continual_ml.defs.partitions import promotion_pool
 from continual_ml.defs.resources import AlertsResource, ArtifactDirsResource, DatasetResource
-from continual_ml.defs.training.assets import champion_metadata, champion_model
+from continual_ml.defs.training.assets import champion_model
 from continual_ml.defs.training.conflicts import retried_when_the_registry_is_busy
+from continual_ml.defs.training.decision_events import champion_metadata
 from continual_ml.warehouse import registry
 from continual_ml.warehouse.schema import apply_schema
 

@@ -3,8 +3,10 @@
 import itertools
 
 import duckdb
+import numpy as np
 import pandas as pd
 import pytest
+import yaml
 from river import datasets
 
 from continual_ml import ingestion
@@ -95,3 +97,61 @@ def test_init_validates_the_config_and_says_what_is_wrong_in_one_line(
     assert line.startswith("continual-ml init: ")
     assert "categorical features need `categories`" in line and "familly" in line
     assert "Traceback" not in out + err
+
+
+def cards(n_rows: int = 600, per_day: int = 60) -> pd.DataFrame:
+    """Three text classes in `y_true`, beside several two-valued columns (issue 25's cards)."""
+    rng = np.random.default_rng(25)
+    return pd.DataFrame(
+        {
+            "card_id": [f"c{i}" for i in range(n_rows)],
+            "swiped_at": pd.Timestamp("2026-04-01")
+            + pd.to_timedelta(np.arange(n_rows) * (86_000 // per_day), "s"),
+            "amount": rng.gamma(2.0, 30.0, n_rows).round(2),
+            "online": rng.choice(["yes", "no"], n_rows),
+            "chip": rng.integers(0, 2, n_rows),
+            "y_true": rng.choice(["fraud", "ok", "review"], n_rows),
+            "foreign": rng.choice(["yes", "no"], n_rows),
+        }
+    )
+
+
+def test_a_column_named_like_a_label_is_the_label_and_never_a_feature(tmp_path):
+    sample = tmp_path / "cards.csv"
+    cards().to_csv(sample, index=False)
+    draft = draft_config(sample)
+    assert draft.config["label"] == "y_true"
+    assert draft.config["classes"] == ["fraud", "ok", "review"]
+    assert "y_true" not in [f["name"] for f in draft.config["features"]]
+    assert {"online", "chip", "foreign"} <= {f["name"] for f in draft.config["features"]}
+    assert "label: y_true  # REVIEW" in draft.yaml_text().splitlines()
+
+
+def test_a_pq_file_is_read_as_parquet(tmp_path, capsys):
+    sample = tmp_path / "cards.pq"
+    cards().to_parquet(sample)
+    out = tmp_path / "cards.yaml"
+    assert cli.main(["init", "--from", str(sample), "--out", str(out)]) == 0
+    assert capsys.readouterr().out.startswith(f"drafted {out}: 4 features")
+    config = load_config(out)
+    assert (config.id_column, config.event_time_column, config.label) == (
+        "card_id",
+        "swiped_at",
+        "y_true",
+    )
+
+
+def test_the_name_and_the_candidate_windows_are_marked_for_review(tmp_path):
+    sample = tmp_path / "history.csv"
+    cards(n_rows=1650, per_day=165).to_csv(sample, index=False)
+    text = draft_config(sample).yaml_text()
+    lines = text.splitlines()
+    assert "name: history  # REVIEW" in lines
+    assert "  training_window:  # REVIEW" in lines
+    window = yaml.safe_load(text)["model"]["training_window"]
+    # 165 rows a day: a week is the shortest window holding 1,000 rows
+    assert window["candidates_days"] == [7, 30, 90, "all"]
+    assert window["min_rows"] == 1000
+    assert any("about 165 rows a day" in line for line in lines if line.startswith("# REVIEW"))
+    assert draft_config(sample, name="cards").config["name"] == "cards"
+    assert "name: cards" in draft_config(sample, name="cards").yaml_text().splitlines()

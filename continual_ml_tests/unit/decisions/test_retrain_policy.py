@@ -278,3 +278,17 @@ def test_no_second_retrain_is_asked_for_while_one_is_in_flight():
     assert waiting.reason.endswith("but the retrain on 2026-01-01 is still in flight")
     # its verdict in, the next day is judged afresh
     assert decide_retrain(POLICY, drifted, 0.92, [], NOW, in_flight=None).retrain
+
+
+def test_a_day_with_no_drift_verdict_is_no_reason_to_retrain():
+    # issue 25: a first small day read drift by noise alone; now it reads no verdict
+    assert decide(days(None)) == RetrainDecision(
+        False, "2026-01-01: no drift verdict (too few rows to test)"
+    )
+    assert not decide(days(0.5, None)).retrain
+
+
+def test_a_day_with_no_drift_verdict_neither_extends_nor_breaks_a_run():
+    decision = decide(days(0.5, None, 0.6))
+    assert decision.retrain and decision.causes == ("drift",)
+    assert "in 2 partitions in a row" in decision.reason

@@ -22,7 +22,7 @@ from continual_ml.defs.jobs import queue_tags
 from continual_ml.defs.run_health import age_queued_runs, queue_aging_sensor
 from continual_ml.demo.synthetic_stream import generate_batch, partition_date
 from continual_ml.ingestion.files import unlandable_reason
-from continual_ml_tests.support.landing import closed_prediction_log, tick
+from continual_ml_tests.support.landing import closed_prediction_log, retrain_tick, tick
 
 NO_FILES = {"ops": {"ingest_landed_file": {"config": {"paths": []}}}}
 
@@ -187,7 +187,6 @@ def test_waiting_runs_rise_in_priority_up_to_the_retrains_below_logs_and_landed_
 def test_a_policy_retrain_that_crashed_is_asked_for_again_once_not_after_a_refusal(instance):
     from continual_ml.definitions import defs
     from continual_ml.defs.automation import retrain_run_key
-    from continual_ml_tests.integration.test_sensors import tick as retrain_tick
 
     key = retrain_run_key("2026-01-11")
     tags = {"continual_ml/trigger": "policy", "continual_ml/request": key, "dagster/run_key": key}

@@ -12,10 +12,17 @@ import pytest
 
 from continual_ml import ingestion
 from continual_ml.config import DatasetConfig
-from continual_ml.demo.synthetic_stream import generate_batch, partition_date
+from continual_ml.demo.synthetic_stream import partition_date
 from continual_ml.serving.prediction_log import RotatingJsonlWriter, closed_logs
-
-N_ROWS = 20
+from continual_ml_tests.support.ingestion_files import (
+    N_ROWS,
+    assert_intact,
+    day_rows,
+    feedback_record,
+    prediction_record,
+    stored,
+    write_csv,
+)
 
 
 @pytest.fixture
@@ -23,19 +30,6 @@ def conn(tmp_path):
     connection = duckdb.connect(str(tmp_path / "warehouse.duckdb"))
     yield connection
     connection.close()
-
-
-def day_rows(config, index=0, n=N_ROWS) -> pd.DataFrame:
-    return generate_batch(config, partition_date(config, index)).head(n).reset_index(drop=True)
-
-
-def write_csv(path, rows: pd.DataFrame):
-    rows.to_csv(path, index=False)
-    return path
-
-
-def stored(conn) -> pd.DataFrame:
-    return conn.execute("SELECT * FROM observations ORDER BY row_id").df()
 
 
 def quarantined(conn) -> list[tuple]:
@@ -57,19 +51,6 @@ def assert_accounted(conn, report):
         "SELECT count(*) FROM quarantined_rows WHERE ingestion_id = ?", [report.ingestion_id]
     ).fetchone()[0]
     assert in_quarantine == report.rows_quarantined
-
-
-def assert_intact(conn, expected: pd.DataFrame, config):
-    """The rows in `observations` are exactly `expected`, value for value."""
-    got = stored(conn)
-    expected = expected.sort_values("row_id").reset_index(drop=True)
-    assert got["row_id"].tolist() == expected["row_id"].tolist()
-    np.testing.assert_allclose(got[config.numeric_features], expected[config.numeric_features])
-    assert got["segment"].tolist() == expected["segment"].tolist()
-    assert got["label"].tolist() == expected["label"].tolist()
-    # the warehouse keeps microseconds; the generator makes nanoseconds
-    assert ((got["event_time"] - expected["event_time"]).abs() < pd.Timedelta("1us")).all()
-    assert (got["partition_date"] == expected["event_time"].dt.normalize()).all()
 
 
 BAD_CELLS = [
@@ -484,29 +465,6 @@ def test_a_later_label_file_overrides_an_earlier_one(conn, config, tmp_path):
     assert training[row_id] == 0
 
 
-def prediction(prediction_id, features, **fields):
-    record = {
-        "kind": "prediction",
-        "prediction_id": prediction_id,
-        "model_version": 3,
-        "served_at": "2026-01-09T10:00:00.123456+00:00",
-        "latency_ms": 0.8,
-        "features": features,
-        "probabilities": {"0": 0.25, "1": 0.75},
-        "predicted_class": 1,
-    }
-    return record | fields
-
-
-def feedback(prediction_id, label, received_at="2026-01-09T12:00:00+00:00"):
-    return {
-        "kind": "feedback",
-        "prediction_id": prediction_id,
-        "label": label,
-        "received_at": received_at,
-    }
-
-
 def write_log(path, records, extra_lines=()):
     lines = [json.dumps(r) for r in records] + list(extra_lines)
     path.write_text("\n".join(lines) + "\n")
@@ -520,12 +478,12 @@ def features(config):
 
 def test_a_prediction_log_lands_once_and_joins_its_feedback(conn, config, tmp_path, features):
     records = [
-        prediction("p1", features),
-        prediction("p2", features),
-        prediction("p3", features, served_at="2026-01-10T00:30:00+01:00"),  # the 9th in UTC
-        feedback("p1", 0),
-        prediction("p4", features | {"x0": "abc"}, probabilities={"0": 0.5, "1": 0.9}),
-        feedback("p9", 1),
+        prediction_record("p1", features),
+        prediction_record("p2", features),
+        prediction_record("p3", features, served_at="2026-01-10T00:30:00+01:00"),  # the 9th in UTC
+        feedback_record("p1", 0),
+        prediction_record("p4", features | {"x0": "abc"}, probabilities={"0": 0.5, "1": 0.9}),
+        feedback_record("p9", 1),
         {"kind": "retraction", "prediction_id": "p2"},
     ]
     path = write_log(tmp_path / "predictions-1.jsonl", records, extra_lines=["{not json", ""])
@@ -546,7 +504,7 @@ def test_a_prediction_log_lands_once_and_joins_its_feedback(conn, config, tmp_pa
     )
     assert ingestion.ingest_prediction_log(conn, config, path).status == "skipped"
 
-    later = [feedback("p2", 1), prediction("p3", features)]
+    later = [feedback_record("p2", 1), prediction_record("p3", features)]
     second = ingestion.ingest_prediction_log(conn, config, write_log(tmp_path / "p2.jsonl", later))
     assert (second.rows_good, second.rows_quarantined, second.waiting) == (1, 1, 0)
     assert conn.execute(
@@ -570,7 +528,7 @@ def test_feedback_on_a_prediction_of_an_observed_row_labels_that_row(
     rows["label"] = ""
     ingestion.ingest_file(conn, config, write_csv(tmp_path / "day.csv", rows))
     row_id = rows.loc[4, "row_id"]
-    log = [prediction("p1", features, row_id=row_id), feedback("p1", 1)]
+    log = [prediction_record("p1", features, row_id=row_id), feedback_record("p1", 1)]
     ingestion.ingest_prediction_log(conn, config, write_log(tmp_path / "log.jsonl", log))
     day = partition_date(config, 0)
     training = ingestion.labelled_rows(conn, config, day, day)
@@ -579,8 +537,8 @@ def test_feedback_on_a_prediction_of_an_observed_row_labels_that_row(
 
 def test_the_service_log_writer_output_is_ingested(conn, config, tmp_path, features):
     writer = RotatingJsonlWriter(tmp_path / "logs", "predictions", max_records=10)
-    writer.write([prediction(f"p{i}", features) for i in range(3)])
-    writer.write([feedback("p0", 1)])
+    writer.write([prediction_record(f"p{i}", features) for i in range(3)])
+    writer.write([feedback_record("p0", 1)])
     writer.close()
     (path,) = closed_logs(tmp_path / "logs")
     report = ingestion.ingest_prediction_log(conn, config, path)

@@ -71,16 +71,6 @@ LARGE_CASES = {
 }
 
 
-@pytest.mark.parametrize("case", LARGE_CASES, ids=list(LARGE_CASES))
-def test_large_samples_agree_with_evidently(case):
-    current_shape, drifted = LARGE_CASES[case]
-    reference, current = batch(1, 3000), batch(2, 2000, **current_shape)
-    verdicts = assert_agrees_with_evidently(reference, current, NUMERIC, CATEGORICAL)
-    unchanged = {"x": WASSERSTEIN, "count": JENSEN_SHANNON, "flag": JENSEN_SHANNON}
-    unchanged |= {"segment": JENSEN_SHANNON, "colour": JENSEN_SHANNON}
-    assert verdicts == {name: (method, False) for name, method in unchanged.items()} | drifted
-
-
 SMALL_CASES = {
     "no drift": ({}, {}),
     "mean shift": ({"shift": 0.5}, {"x": (KS, True)}),
@@ -92,14 +82,35 @@ SMALL_CASES = {
 }
 
 
-@pytest.mark.parametrize("case", SMALL_CASES, ids=list(SMALL_CASES))
-def test_small_samples_agree_with_evidently(case):
-    current_shape, drifted = SMALL_CASES[case]
-    reference, current = batch(3, 600), batch(4, 400, **current_shape)
+# Per sample size: (seed, rows) of the reference and of the current batch, the method each
+# column is tested with at that size, and the cases.
+SAMPLES = {
+    "large": (
+        (1, 3000),
+        (2, 2000),
+        {"x": WASSERSTEIN, "count": JENSEN_SHANNON, "flag": JENSEN_SHANNON}
+        | {"segment": JENSEN_SHANNON, "colour": JENSEN_SHANNON},
+        LARGE_CASES,
+    ),
+    "small": (
+        (3, 600),
+        (4, 400),
+        {"x": KS, "count": CHI_SQUARE, "flag": Z_TEST, "segment": CHI_SQUARE, "colour": Z_TEST},
+        SMALL_CASES,
+    ),
+}
+SAMPLE_CASES = [(size, case) for size, (*_, cases) in SAMPLES.items() for case in cases]
+
+
+@pytest.mark.parametrize(
+    "size, case", SAMPLE_CASES, ids=[f"{size} samples, {case}" for size, case in SAMPLE_CASES]
+)
+def test_samples_agree_with_evidently(size, case):
+    reference_sample, current_sample, methods, cases = SAMPLES[size]
+    current_shape, drifted = cases[case]
+    reference, current = batch(*reference_sample), batch(*current_sample, **current_shape)
     verdicts = assert_agrees_with_evidently(reference, current, NUMERIC, CATEGORICAL)
-    unchanged = {"x": KS, "count": CHI_SQUARE, "flag": Z_TEST, "segment": CHI_SQUARE}
-    unchanged |= {"colour": Z_TEST}
-    assert verdicts == {name: (method, False) for name, method in unchanged.items()} | drifted
+    assert verdicts == {name: (method, False) for name, method in methods.items()} | drifted
 
 
 def test_a_small_reference_against_a_large_batch_agrees_with_evidently():

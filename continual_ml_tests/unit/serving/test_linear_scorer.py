@@ -35,12 +35,14 @@ def test_other_families_keep_the_general_path(config, rows):
     assert linear_scorer(fit_candidate(forest, rows), forest, probe_rows(config)) is None
 
 
-def test_a_scorer_that_disagrees_with_its_pipeline_is_not_used(config, rows, monkeypatch):
+@pytest.mark.parametrize("path", ["positive_proba", "positive_proba_one"])
+def test_a_scorer_whose_path_disagrees_with_its_pipeline_is_not_used(
+    config, rows, monkeypatch, path
+):
+    """The batch path and the single-row path are each checked against the pipeline."""
     pipeline = fit_candidate(config, rows)
-    exact = LinearScorer.positive_proba
-    monkeypatch.setattr(
-        LinearScorer, "positive_proba", lambda self, records: exact(self, records) + 1e-6
-    )
+    exact = getattr(LinearScorer, path)
+    monkeypatch.setattr(LinearScorer, path, lambda self, given: exact(self, given) + 1e-6)
     assert linear_scorer(pipeline, config, probe_rows(config)) is None
 
 
@@ -63,15 +65,6 @@ def test_extreme_rows_saturate_instead_of_overflowing(config, rows, extreme):
         expected = scorer.positive_proba([row])[0]
     assert expected in (0.0, 1.0)  # far enough out that exp() overflows in one direction
     assert scorer.positive_proba_one(row) == pytest.approx(expected, abs=1e-12)
-
-
-def test_a_single_row_path_that_disagrees_is_not_used(config, rows, monkeypatch):
-    pipeline = fit_candidate(config, rows)
-    exact = LinearScorer.positive_proba_one
-    monkeypatch.setattr(
-        LinearScorer, "positive_proba_one", lambda self, record: exact(self, record) + 1e-6
-    )
-    assert linear_scorer(pipeline, config, probe_rows(config)) is None
 
 
 @pytest.mark.parametrize(

@@ -5,11 +5,20 @@ import random
 import threading
 import time
 
+import prometheus_client.values
+import pytest
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
 from continual_ml.serving.metric_batches import MetricBatches
 
 BUCKETS = (0.001, 0.01, 0.1, 1.0, 10.0)
+
+
+@pytest.fixture(autouse=True)
+def values_in_memory(monkeypatch):
+    """Metric values in this process's memory, as in a worker before its first flush: an
+    in-process service in this test process switches Prometheus to its multiprocess files."""
+    monkeypatch.setattr(prometheus_client.values, "ValueClass", prometheus_client.values.MutexValue)
 
 
 def metrics(registry: CollectorRegistry):

@@ -7,6 +7,7 @@ import duckdb
 from continual_ml.app import cli
 from continual_ml.demo.synthetic_stream import generate_batch, partition_date
 from continual_ml.serving.prediction_log import RotatingJsonlWriter, closed_logs
+from continual_ml_tests.support.ingestion_files import feedback_record, prediction_record
 
 
 def test_feedback_ingested_before_its_prediction_log_waits_and_joins_when_the_log_lands(
@@ -24,27 +25,19 @@ def test_feedback_ingested_before_its_prediction_log_waits_and_joins_when_the_lo
     served_at = f"{day.isoformat()}T12:00:00+00:00"
     predictions.write(
         [
-            {
-                "kind": "prediction",
-                "prediction_id": f"p{i}",
-                "row_id": row["row_id"],
-                "model_version": 1,
-                "served_at": served_at,
-                "latency_ms": 1.0,
-                "features": {name: row[name] for name in config.feature_names},
-                "probabilities": {"0": 0.4, "1": 0.6},
-                "predicted_class": 1,
-            }
+            prediction_record(
+                f"p{i}",
+                {name: row[name] for name in config.feature_names},
+                row_id=row["row_id"],
+                model_version=1,
+                served_at=served_at,
+                probabilities={"0": 0.4, "1": 0.6},
+            )
             for i, row in rows.iterrows()
         ]
     )
     sent = {f"p{i}": int(label) for i, label in rows[config.label].items()}
-    feedback.write(
-        [
-            {"kind": "feedback", "prediction_id": pid, "label": label, "received_at": served_at}
-            for pid, label in sent.items()
-        ]
-    )
+    feedback.write([feedback_record(pid, label, served_at) for pid, label in sent.items()])
     predictions.close()
     feedback.close()
     [feedback_log] = [p for p in closed_logs(logs) if p.name.startswith("feedback")]

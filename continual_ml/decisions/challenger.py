@@ -1,0 +1,161 @@
+"""A challenger's life: scored in shadow each labelled day, decided when the evidence allows.
+
+One challenger at a time stays open (registry status ``challenger``): a candidate the
+sequential gate could not yet call better than the champion. On every later labelled day it and
+the champion are scored on the same rows (`shadow_scores`), and the gate looks again. A newer
+candidate takes its place only on evidence: when it beats the open challenger on the rows both
+were scored on, or once the open one is decided not better (it is then closed for good).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+import numpy as np
+import pandas as pd
+
+from continual_ml.config import DatasetConfig
+from continual_ml.decisions.sequential_gate import (
+    SequentialSettings,
+    SequentialVerdict,
+    bounded_scores,
+    score_range,
+    sequential_verdict,
+)
+from continual_ml.warehouse import registry
+from continual_ml.warehouse.labelled_rows import labelled_rows
+from continual_ml.warehouse.shadow_scores import paired_scores, record_scores
+
+CHALLENGER = "challenger"
+
+
+def settings_of(config: DatasetConfig) -> SequentialSettings:
+    policy = config.policy
+    return SequentialSettings(
+        alpha=policy.gate_alpha,
+        min_effect=policy.min_improvement,
+        margin=policy.gate_margin,
+        max_days=policy.challenger_max_days,
+    )
+
+
+def open_challenger(conn) -> dict | None:
+    rows = conn.execute(
+        "SELECT max(version) FROM model_registry WHERE status = ?", [CHALLENGER]
+    ).fetchall()
+    return registry.load_model_row(conn, rows[0][0]) if rows[0][0] is not None else None
+
+
+def judged_on(conn, day: date) -> tuple[dict, str] | None:
+    """The model the gate judges on `day` and how: ``holdout`` for the candidate trained for
+    that day and not yet decided, else ``shadow`` for the open challenger trained before it."""
+    fresh = conn.execute(
+        "SELECT max(version) FROM model_registry WHERE partition_date = ? AND status = 'candidate'",
+        [day],
+    ).fetchone()[0]
+    if fresh is not None:
+        return registry.load_model_row(conn, fresh), "holdout"
+    challenger = open_challenger(conn)
+    if challenger and challenger["partition_date"] <= day:
+        return challenger, "shadow"
+    return None
+
+
+def row_scores_of(config: DatasetConfig, model: dict, rows: pd.DataFrame) -> pd.DataFrame:
+    """The model's per-row gate score (larger is better) and correctness on labelled rows."""
+    from continual_ml.training.class_probabilities import class_proba, training_labels
+    from continual_ml.training.pipeline import load_model
+
+    metric = config.policy.gate_metric
+    fitted = load_model(model["artifact"], model["sha256"])
+    proba = class_proba(fitted, config, rows)
+    classes = list(config.classes)
+    index_of = {label: i for i, label in enumerate(classes)}
+    truth = np.array([index_of[v] for v in training_labels(config, rows[config.label])])
+    picked = proba[np.arange(len(rows)), truth]
+    if config.binary:  # the threshold, as the fixed-sample gate and the service use it
+        correct = (proba[:, 1] >= 0.5).astype(int) == truth
+    else:
+        correct = proba.argmax(axis=1) == truth
+    if metric == "accuracy":
+        score = correct.astype(float)
+    elif metric == "brier":
+        one_hot = np.eye(len(classes))[truth]
+        score = -np.sum((proba - one_hot) ** 2, axis=1) / (2 if config.binary else 1)
+    else:
+        score = np.log(np.clip(picked, np.finfo(float).eps, 1))
+    return pd.DataFrame(
+        {
+            "row_id": rows["row_id"].to_numpy(),
+            "partition_date": pd.to_datetime(rows["partition_date"]).dt.date.to_numpy(),
+            "score": bounded_scores(score, metric),
+            "correct": correct,
+        }
+    )
+
+
+def score_unseen(conn, config: DatasetConfig, model: dict, rows: pd.DataFrame) -> int:
+    """Record `model`'s scores on the rows after its training window (the rows it never saw)."""
+    after = pd.to_datetime(rows["partition_date"]).dt.date > model["training_end"]
+    unseen = rows[after.to_numpy()]
+    if unseen.empty:
+        return 0
+    record_scores(
+        conn, model["version"], config.policy.gate_metric, row_scores_of(config, model, unseen)
+    )
+    return len(unseen)
+
+
+def day_rows(conn, config: DatasetConfig, day: date) -> pd.DataFrame:
+    rows = labelled_rows(conn, config, day, day)
+    return rows[rows[config.label].notna()]
+
+
+def compare(conn, config: DatasetConfig, model: dict, other: dict, what: str) -> SequentialVerdict:
+    """The sequential verdict on `model` minus `other`, over every row both were scored on."""
+    metric = config.policy.gate_metric
+    pairs = paired_scores(conn, model["version"], other["version"], metric)
+    settings = settings_of(config)
+    if what == "newer vs challenger":  # beating the open challenger at all is enough
+        settings = SequentialSettings(settings.alpha, 0.0, settings.margin, settings.max_days)
+    return sequential_verdict(
+        (pairs["score"] - pairs["other_score"]).to_numpy(),
+        int(pairs["partition_date"].nunique()),
+        settings,
+        scale=score_range(metric, len(config.classes)),
+        compared=f"v{model['version']} vs {what} v{other['version']}",
+    )
+
+
+@dataclass(frozen=True)
+class ChallengerDecision:
+    outcome: str  # promote | keep (stays or becomes the challenger) | refuse
+    reason: str
+    details: dict
+    replaces: int | None = None  # the open challenger a newer one takes over from
+
+
+def decide(conn, config: DatasetConfig, model: dict, champion: dict) -> ChallengerDecision:
+    """Promote, keep watching, or refuse `model`; a newer one may replace the open challenger."""
+    verdict = compare(conn, config, model, champion, "champion")
+    details = verdict.as_details()
+    if verdict.decision == "better":
+        return ChallengerDecision("promote", verdict.reason, details)
+    if verdict.decision == "not_better":
+        return ChallengerDecision("refuse", verdict.reason, details)
+    current = open_challenger(conn)
+    if current is None or current["version"] == model["version"]:
+        reason = f"{verdict.reason}; stays a challenger, scored in shadow on later labelled days"
+        return ChallengerDecision("keep", reason, details)
+    stale = compare(conn, config, current, champion, "champion")
+    if stale.decision == "not_better":  # the open one is decided worse: its slot is free
+        reason = f"{verdict.reason}; replaces challenger v{current['version']}: {stale.reason}"
+        return ChallengerDecision("keep", reason, details, replaces=current["version"])
+    against = compare(conn, config, model, current, "newer vs challenger")
+    details |= {f"newer_{k}": v for k, v in against.as_details().items()}
+    if against.decision == "better":
+        reason = f"{verdict.reason}; replaces challenger v{current['version']}: {against.reason}"
+        return ChallengerDecision("keep", reason, details, replaces=current["version"])
+    reason = f"{verdict.reason}; v{current['version']} stays the challenger: {against.reason}"
+    return ChallengerDecision("refuse", reason, details)

@@ -1,0 +1,45 @@
+"""What a `champion_model` event and its alert say about each decision of the gate."""
+
+import math
+
+# What each decision tells people: alert kind, title, and what happened or who acts next.
+DECISION_ALERTS = {
+    "promoted": ("model_promoted", "promoted", "promoted v{version}"),
+    "pending_approval": (
+        "approval_needed",
+        "waits for approval",
+        "waits for a person: continual-ml approve {version}",
+    ),
+    "challenger": (
+        "model_rejected",
+        "refused for now: not yet shown better, stays a challenger",
+        "v{champion} stays champion; v{version} is scored in shadow on each labelled day",
+    ),
+    "rejected": ("model_rejected", "refused by the gate", "v{champion} stays champion"),
+}
+
+
+def champion_metadata(
+    champion_version: int | None,
+    candidate: dict,
+    decision: str,
+    reason: str,
+    open_challenger: dict | None = None,
+):
+    """What a `champion_model` event says; the retraining sensor reads `decision` and
+    `promoted_accuracy` (the score of `candidate`, a registry row), the shadow sensor
+    `open_challenger` (the challenger scored in shadow after this decision, or "none")."""
+    # null when the holdout had no rows (NaN in a registry row written before metrics were safe)
+    accuracy = candidate["metrics"].get("accuracy")
+    accuracy = accuracy if accuracy is not None and math.isfinite(accuracy) else None
+    return {
+        "champion_version": champion_version if champion_version is not None else "none",
+        "candidate_version": candidate["version"],
+        "decision": decision,
+        "reason": reason,
+        **({"promoted_accuracy": float(accuracy)} if accuracy is not None else {}),
+        "open_challenger": open_challenger["version"] if open_challenger else "none",
+        "open_challenger_partition": (
+            str(open_challenger["partition_date"]) if open_challenger else "none"
+        ),
+    }

@@ -1,0 +1,90 @@
+"""`evaluation_scores` on a day with no new candidate: the open challenger scored in shadow.
+
+The challenger is never served: it and the champion score the day's labelled rows, each row
+stored once per model (`shadow_scores`), and the running evidence goes to the asset's metadata
+(plotted over partitions in the UI), to the `evaluation_scores` table (slice ``shadow``) and to
+the challenger's MLflow run, one step per data day.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import date
+
+import dagster as dg
+import pandas as pd
+
+from continual_ml.config import DatasetConfig
+from continual_ml.decisions import challenger as challengers
+from continual_ml.ingestion.partition_checks import failed_partitions
+from continual_ml.warehouse.shadow_scores import (
+    daily_comparison,
+    paired_scores,
+    replace_shadow_evaluation,
+)
+
+log = logging.getLogger(__name__)
+NOT_METRICS = {"candidate_version", "champion_version"}
+
+
+def score_in_shadow(
+    conn, config: DatasetConfig, day: date, challenger: dict, champion: dict
+) -> tuple[dict, pd.DataFrame]:
+    """Score both on `day`'s labelled rows; the metadata and the per-day comparison so far."""
+    rows = challengers.day_rows(conn, config, day)
+    if failed_partitions(conn, day, day):  # a day that failed validation is evidence of nothing
+        rows = rows.iloc[:0]
+    for model in (challenger, champion):
+        challengers.score_unseen(conn, config, model, rows)
+    metric = config.policy.gate_metric
+    daily = daily_comparison(
+        paired_scores(conn, challenger["version"], champion["version"], metric)
+    )
+    verdict = challengers.compare(conn, config, challenger, champion, "champion")
+    today = daily[pd.to_datetime(daily["partition_date"]).dt.date == day]
+    replace_shadow_evaluation(conn, challenger["version"], champion["version"], day, today)
+    sign = 1 if metric == "accuracy" else -1  # losses shown as losses
+    shown = daily.assign(score=sign * daily["score"], other_score=sign * daily["other_score"])
+    shown = shown.rename(
+        columns={"score": f"challenger_{metric}", "other_score": f"champion_{metric}"}
+    )
+    metadata = {
+        "mode": "shadow",
+        "candidate_version": challenger["version"],
+        "champion_version": champion["version"],
+        "n_shadow_rows": int(today["n"].sum()) if not today.empty else 0,
+        "shadow_challenger_accuracy": _first(today, "accuracy"),
+        "shadow_champion_accuracy": _first(today, "other_accuracy"),
+        "evidence_rows": verdict.n,
+        "evidence_days": verdict.days,
+        "evidence_mean": verdict.mean,
+        "evidence_lower": verdict.lower,
+        "evidence_upper": verdict.upper,
+        "evidence": verdict.reason,
+        "shadow_scores": dg.MetadataValue.md(
+            shown.to_markdown(index=False, floatfmt=".4f") if not shown.empty else "no rows yet"
+        ),
+    }
+    return metadata, daily
+
+
+def _first(frame: pd.DataFrame, column: str) -> float:
+    return float(frame[column].iloc[0]) if not frame.empty else float("nan")
+
+
+def log_shadow_day(tracking_uri: str, challenger: dict, day: date, metadata: dict) -> None:
+    """The day's shadow figures on the challenger's own MLflow run, at step = data days since it
+    was trained. MLflow mirrors the warehouse: a failure is logged and changes nothing."""
+    if not challenger.get("mlflow_run_id"):
+        return
+    from mlflow.exceptions import MlflowException
+    from mlflow.tracking import MlflowClient
+
+    step = (day - challenger["partition_date"]).days
+    try:
+        client = MlflowClient(tracking_uri)
+        for name, value in metadata.items():
+            if isinstance(value, int | float) and pd.notna(value) and name not in NOT_METRICS:
+                client.log_metric(challenger["mlflow_run_id"], name, float(value), step=step)
+    except (MlflowException, OSError) as error:
+        log.warning("could not log v%s's shadow day in MLflow: %s", challenger["version"], error)

@@ -1,0 +1,188 @@
+"""A challenger stays open on undecided evidence; a newer one replaces it only on evidence."""
+
+from datetime import date
+
+import numpy as np
+import pandas as pd
+
+from continual_ml.decisions import challenger
+from continual_ml.decisions.gate_outcome import close_challengers, outcome_of, record_refusal
+from continual_ml.warehouse.shadow_scores import record_scores
+from continual_ml_tests.support.registered_models import registered
+
+ROWS_PER_DAY = 400
+
+
+def scored(conn, model: dict, day: int, accuracy: float, seed: int) -> None:
+    """The model's correctness on `day`'s rows (the same row ids for every model)."""
+    correct = np.random.default_rng(seed).random(ROWS_PER_DAY) < accuracy
+    frame = pd.DataFrame(
+        {
+            "row_id": [f"d{day}-{i}" for i in range(ROWS_PER_DAY)],
+            "partition_date": date(2026, 1, day),
+            "score": correct.astype(float),
+            "correct": correct,
+        }
+    )
+    record_scores(conn, model["version"], "accuracy", frame)
+
+
+def paired_days(conn, better, worse, days, gap, seed=0, discordant=0.10):
+    """Each day's rows: a share `discordant` right for one model only, `gap` more of them for
+    `better` than for `worse`; the rest right (85%) or wrong for both."""
+    for day in days:
+        draw = np.random.default_rng(seed + day).random(ROWS_PER_DAY)
+        only_better = draw < (discordant + gap) / 2
+        only_worse = (draw >= (discordant + gap) / 2) & (draw < discordant)
+        both = draw >= discordant + (1 - discordant) * 0.15
+        frame = day_frame(day)
+        for model, right in ((worse, only_worse | both), (better, only_better | both)):
+            rows = frame.assign(score=right.astype(float), correct=right)
+            record_scores(conn, model["version"], "accuracy", rows)
+
+
+def day_frame(day: int) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "row_id": [f"d{day}-{i}" for i in range(ROWS_PER_DAY)],
+            "partition_date": date(2026, 1, day),
+        }
+    )
+
+
+def decide_and_record(conn, config, model, champion, day):
+    decision = challenger.decide(conn, config, model, champion)
+    gate = {
+        "passed": decision.outcome == "promote",
+        "reason": decision.reason,
+        "details": {"outcome": decision.outcome, "replaces": decision.replaces},
+    }
+    outcome = outcome_of(gate, require_approval=False)
+    if outcome != "promoted":
+        record_refusal(conn, model, outcome, gate, "test", date(2026, 1, day))
+    return decision
+
+
+def status(conn, model) -> str:
+    return conn.execute(
+        "SELECT status FROM model_registry WHERE version = ?", [model["version"]]
+    ).fetchone()[0]
+
+
+def test_an_undecided_candidate_stays_open_and_is_promoted_once_the_evidence_suffices(conn, config):
+    champion = registered(conn, 1, status="champion")
+    candidate = registered(conn, 2)
+    paired_days(conn, candidate, champion, [2], gap=0.03)
+    first = decide_and_record(conn, config, candidate, champion, 2)
+    assert first.outcome == "keep" and status(conn, candidate) == "challenger"
+    assert challenger.judged_on(conn, date(2026, 1, 5)) == (
+        challenger.open_challenger(conn),
+        "shadow",
+    )
+    decided_on = None
+    for day in range(3, 28):
+        paired_days(conn, candidate, champion, [day], gap=0.03)
+        decision = decide_and_record(conn, config, candidate, champion, day)
+        if decision.outcome != "keep":
+            decided_on = day
+            break
+    assert decision.outcome == "promote" and decided_on is not None
+    assert decision.details["sequence_days"] == decided_on - 1  # one row set per day, no doubles
+
+
+def test_a_worse_challenger_is_refused_for_good(conn, config):
+    champion, candidate = registered(conn, 1, status="champion"), registered(conn, 2)
+    paired_days(conn, champion, candidate, range(2, 12), gap=0.05)
+    decision = decide_and_record(conn, config, candidate, champion, 11)
+    assert decision.outcome == "refuse" and "upper bound below" in decision.reason
+    assert status(conn, candidate) == "rejected"
+
+
+def test_an_undecided_challenger_is_refused_at_the_horizon(conn, config):
+    champion, candidate = registered(conn, 1, status="champion"), registered(conn, 2)
+    short = config.model_copy(
+        update={"policy": config.policy.model_copy(update={"challenger_max_days": 3})}
+    )
+    paired_days(conn, candidate, champion, [2, 3], gap=0.0, discordant=0.3)
+    assert challenger.decide(conn, short, candidate, champion).outcome == "keep"
+    paired_days(conn, candidate, champion, [4], gap=0.0, discordant=0.3)
+    decision = challenger.decide(conn, short, candidate, champion)
+    assert decision.outcome == "refuse" and "no decision after 3 days" in decision.reason
+
+
+def test_a_newer_candidate_without_evidence_against_the_open_one_does_not_replace_it(conn, config):
+    champion, older = registered(conn, 1, status="champion"), registered(conn, 2)
+    paired_days(conn, older, champion, [2], gap=0.02)
+    decide_and_record(conn, config, older, champion, 2)
+    newer = registered(conn, 3)
+    # both a little better than the champion on the newer one's holdout, alike each other
+    paired_days(conn, newer, champion, [3], gap=0.02, seed=7)
+    paired_days(conn, older, champion, [3], gap=0.02, seed=7)
+    decision = decide_and_record(conn, config, newer, champion, 3)
+    assert decision.outcome == "refuse" and f"v{older['version']} stays the challenger" in (
+        decision.reason
+    )
+    assert status(conn, older) == "challenger" and status(conn, newer) == "rejected"
+
+
+def test_a_newer_candidate_that_beats_the_open_one_replaces_it(conn, config):
+    champion, older = registered(conn, 1, status="champion"), registered(conn, 2)
+    paired_days(conn, older, champion, [2], gap=0.01)
+    decide_and_record(conn, config, older, champion, 2)
+    newer = registered(conn, 3)
+    # on the newer one's holdout: a little better than the champion (undecided), and clearly
+    # better than the older challenger, which is wrong on many rows both others get right
+    paired_days(conn, newer, champion, [3], gap=0.01)
+    rng = np.random.default_rng(3)
+    newer_right = conn.execute(
+        "SELECT correct FROM shadow_scores WHERE model_version = ? ORDER BY row_id",
+        [newer["version"]],
+    ).fetchnumpy()["correct"]
+    older_right = newer_right & (rng.random(ROWS_PER_DAY) > 0.15)
+    frame = day_frame(3).sort_values("row_id")
+    record_scores(
+        conn,
+        older["version"],
+        "accuracy",
+        frame.assign(score=older_right.astype(float), correct=older_right),
+    )
+    decision = decide_and_record(conn, config, newer, champion, 3)
+    assert decision.outcome == "keep" and decision.replaces == older["version"]
+    assert status(conn, newer) == "challenger" and status(conn, older) == "rejected"
+    history = conn.execute(
+        "SELECT action, reason FROM promotions WHERE candidate_version = ?", [older["version"]]
+    ).fetchall()
+    assert (
+        history[-1][0] == "replaced"
+        and f"replaced by v{newer['version']} on evidence" in (history[-1][1])
+    )
+
+
+def test_a_new_champion_closes_the_open_challenger(conn, config):
+    champion, older = registered(conn, 1, status="champion"), registered(conn, 2)
+    paired_days(conn, older, champion, [2], gap=0.01)
+    decide_and_record(conn, config, older, champion, 2)
+    assert close_challengers(conn, 99, "test") == [older["version"]]
+    assert challenger.open_challenger(conn) is None and status(conn, older) == "rejected"
+
+
+def test_the_candidate_trained_for_a_day_is_judged_on_its_holdout(conn, config):
+    registered(conn, 1, status="champion")
+    fresh = registered(conn, 4)
+    model, mode = challenger.judged_on(conn, date(2026, 1, 4))
+    assert (model["version"], mode) == (fresh["version"], "holdout")
+    assert challenger.judged_on(conn, date(2026, 1, 5)) is None  # nothing open, nothing new
+
+
+def test_a_newer_candidate_takes_the_place_of_an_open_one_decided_not_better(conn, config):
+    champion, older = registered(conn, 1, status="champion"), registered(conn, 2)
+    paired_days(conn, older, champion, [2], gap=0.0, discordant=0.3)
+    decide_and_record(conn, config, older, champion, 2)
+    # its shadow days since say it is worse, before its own next look
+    paired_days(conn, champion, older, range(3, 9), gap=0.05)
+    newer = registered(conn, 9)
+    paired_days(conn, newer, champion, [9], gap=0.01)
+    decision = decide_and_record(conn, config, newer, champion, 9)
+    assert decision.outcome == "keep" and decision.replaces == older["version"]
+    assert "upper bound below" in decision.reason
+    assert status(conn, newer) == "challenger" and status(conn, older) == "rejected"

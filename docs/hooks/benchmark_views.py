@@ -1,0 +1,206 @@
+"""Tables for the results files whose shape a generic rendering would bury (wide or nested)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from importlib.metadata import version
+
+from benchmark_format import fmt, generic, table
+
+
+def serving(data: dict) -> list[str]:
+    rows = []
+    for case in data["comparison"]:
+        ours, bare, fastapi = case["ours"], case["bare"], case.get("fastapi")
+        unit = case["unit"]
+        rows.append(
+            [
+                f"`{case['case']}`",
+                fmt(case["concurrency"]),
+                unit.replace("_per_s", "/s"),
+                fmt(ours[unit], "count"),
+                fmt(bare[unit], "count"),
+                fmt(fastapi[unit], "count") if fastapi else "–",
+                fmt(case["throughput_ratio"], "percent"),
+                fmt(case.get("over_fastapi"), "times") if fastapi else "–",
+                f"{fmt(ours['p99_ms'])} / {fmt(bare['p99_ms'])}",
+                " / ".join(fmt(s["server_cpu_ms_per_request"]) for s in (ours, bare)),
+                fmt(ours["failed"]),
+            ]
+        )
+    headers = [
+        "route",
+        "concurrency",
+        "unit",
+        "ours",
+        "bare Starlette",
+        "FastAPI + pipeline",
+        "ours / bare",
+        "ours / FastAPI",
+        "p99 ms ours / bare",
+        "server CPU ms a request, ours / bare",
+        "failed (ours)",
+    ]
+    return [table(headers, rows), *generic({k: v for k, v in data.items() if k != "comparison"})]
+
+
+def serving_replicas(data: dict) -> list[str]:
+    rows = [
+        [
+            name,
+            fmt(c["requests_per_s"], "count"),
+            fmt(c["p50_ms"], "1"),
+            fmt(c["p99_ms"], "1"),
+            fmt(c["failed"]),
+        ]
+        for name, c in data["cases"].items()
+    ]
+    head = table(
+        [f"`/predict`, concurrency {data['concurrency']}", "req/s", "p50 ms", "p99 ms", "failed"],
+        rows,
+    )
+    return [head, *generic({k: v for k, v in data.items() if k != "cases"})]
+
+
+def user_datasets(data: dict) -> list[str]:
+    rows, counts = [], []
+    for name, result in data.items():
+        if name == "stamp":
+            continue
+        summary = result["summary"]
+        after = summary.get("accuracy_after_shift", {})
+        for strategy, accuracy in summary["mean_accuracy"].items():
+            rows.append([f"`{name}`", strategy, fmt(accuracy, "3"), fmt(after.get(strategy), "3")])
+        counts.append(
+            [
+                f"`{name}`",
+                fmt(summary["days_replayed"]),
+                fmt(summary["rows_per_day"]),
+                fmt(summary["retrains_requested"]),
+                fmt(summary["promotions"]),
+                fmt(summary.get("days_from_shift_to_better_champion")),
+                fmt(summary["quarantined_rows"]),
+                fmt(summary["seconds"], "1"),
+            ]
+        )
+    return [
+        table(["dataset", "strategy", "mean prequential accuracy", "after the shift"], rows),
+        table(
+            [
+                "dataset",
+                "days",
+                "rows a day",
+                "retrains requested (loop)",
+                "promoted",
+                "days from shift to a better champion",
+                "rows quarantined",
+                "seconds",
+            ],
+            counts,
+        ),
+    ]
+
+
+def continual_learning(data: dict) -> list[str]:
+    rows = []
+    for stream, result in data["streams"].items():
+        for strategy, summary in result["summary"].items():
+            rows.append(
+                [
+                    f"`{stream}`",
+                    strategy,
+                    fmt(summary["mean_accuracy"], "3"),
+                    fmt(summary["after_drift_accuracy"], "3"),
+                    fmt(summary["retrains"]),
+                    fmt(summary["promotions"]),
+                ]
+            )
+    head = table(
+        ["stream", "strategy", "mean accuracy", "after each drift", "retrains", "promotions"], rows
+    )
+    return [head, *generic({"settings": data["settings"]})]
+
+
+def _duckdb_note(data: dict) -> list[str]:
+    measured, pinned = data.get("duckdb"), version("duckdb")
+    if measured and measured != pinned:
+        return [
+            f'!!! warning "Another DuckDB"\n    Measured on DuckDB {measured}; '
+            f"the project now pins {pinned}. These figures await a run on {pinned}."
+        ]
+    return [f"Measured on DuckDB {measured}."] if measured else []
+
+
+def ingestion(data: dict) -> list[str]:
+    rows = []
+    for case in data["comparison"]:
+        bare, ours = case["ceiling"], case["ingest_file"]
+        rows.append(
+            [
+                case["format"],
+                fmt(case["rows"]),
+                fmt(case["file_mb"], "1"),
+                fmt(bare["rows_per_s"], "count"),
+                fmt(ours["rows_per_s"], "count"),
+                fmt(case["ratio"], "2"),
+                fmt(ours["peak_rss_mb"], "count"),
+            ]
+        )
+    head = table(
+        [
+            "file",
+            "rows",
+            "MiB",
+            "bare INSERT rows/s",
+            "ingest_file rows/s",
+            "ratio",
+            "ingest_file peak RSS MiB",
+        ],
+        rows,
+    )
+    return [*_duckdb_note(data), head, *generic({"summary": data["summary"]})]
+
+
+def ingestion_backends(data: dict) -> list[str]:
+    rows = []
+    for case in data["comparison"]:
+        rows.append(
+            [
+                fmt(case["rows"]),
+                fmt(case["file_mb"], "1"),
+                *(
+                    fmt(case[b]["rows_per_s"], "count")
+                    for b in ("duckdb_file", "ducklake_folder", "ducklake_s3")
+                ),
+                fmt(case["ducklake_folder_ratio"], "2"),
+                fmt(case["ducklake_s3_ratio"], "2"),
+                " / ".join(
+                    fmt(case[b]["open_seconds"], "2")
+                    for b in ("duckdb_file", "ducklake_folder", "ducklake_s3")
+                ),
+            ]
+        )
+    head = table(
+        [
+            "rows",
+            "MiB",
+            "DuckDB file rows/s",
+            "DuckLake folder rows/s",
+            "DuckLake S3 rows/s",
+            "folder / file",
+            "S3 / file",
+            "attach s (file / folder / S3)",
+        ],
+        rows,
+    )
+    return [*_duckdb_note(data), head]
+
+
+VIEWS: dict[str, Callable[[dict], list[str]]] = {
+    "serving": serving,
+    "serving_replicas": serving_replicas,
+    "user_datasets": user_datasets,
+    "continual_learning": continual_learning,
+    "ingestion": ingestion,
+    "ingestion_backends": ingestion_backends,
+}
