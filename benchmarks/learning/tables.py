@@ -106,9 +106,9 @@ def markdown(name: str, summary: dict) -> str:
     text = f"\n### {name}: {summary['days']} days, {summary['rows']} rows\n\n" + "\n".join(lines)
     if after:
         text += (
-            f"\n\nshift on {', '.join(after['shift_days'])}; the champion in charge at the shift "
-            f"scored {_pct(after['accuracy']['kept'])} after it; days from each shift to the "
-            f"first better champion served: {after['days_to_better_champion']}"
+            f"\n\nshift on {', '.join(after['shift_days'])}; the champion in charge at each shift, "
+            f"kept until the next, scored {_pct(after['accuracy']['kept'])}; days from each shift "
+            f"to the first better champion served: {after['days_to_better_champion']}"
         )
     met = {part: ok for part, ok in summary["goal"].items() if ok is not None}
     return text + f"\n\ngoal: {', '.join(f'{k} {_yes(v)}' for k, v in met.items())}\n"
