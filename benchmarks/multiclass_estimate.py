@@ -19,16 +19,13 @@ estimates that miss. Writes `benchmarks/results/multiclass_estimate.json`.
 
 from __future__ import annotations
 
-import hashlib
 import json
-import os
-import platform
-import subprocess
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from benchmarks.stamp import stamp
 from benchmarks.user_datasets import _days
 from continual_ml.config import DatasetConfig
 from continual_ml.monitoring.class_calibration import check_class_calibration
@@ -135,23 +132,9 @@ def summary(frame: pd.DataFrame) -> dict:
     return out
 
 
-def stamp() -> dict:
-    root = Path(__file__).parent.parent
-    commit = subprocess.run(
-        ["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True
-    ).stdout.strip()
-    return {
-        "commit": commit,
-        "uv_lock_sha256": hashlib.sha256((root / "uv.lock").read_bytes()).hexdigest(),
-        "machine": platform.platform(),
-        "nproc": os.cpu_count(),
-        "load_average": list(os.getloadavg()),
-    }
-
-
 def main() -> None:
     results = {
-        **stamp(),
+        "stamp": stamp(),
         "three_groups": measure(grouped=True),
         "seven_classes": measure(grouped=False),
     }

@@ -63,40 +63,40 @@ def serving_replicas(data: dict) -> list[str]:
 
 
 def user_datasets(data: dict) -> list[str]:
-    rows, counts = [], []
-    for name, result in data.items():
-        if name == "stamp":
-            continue
+    """The learning benchmark: each arm's prequential accuracy, and the loop's decisions."""
+    arms, decisions = [], []
+    for name, result in data["datasets"].items():
         summary = result["summary"]
-        after = summary.get("accuracy_after_shift", {})
-        for strategy, accuracy in summary["mean_accuracy"].items():
-            rows.append([f"`{name}`", strategy, fmt(accuracy, "3"), fmt(after.get(strategy), "3")])
-        counts.append(
+        after = summary.get("after_shift") or {}
+        for arm, accuracy in summary["accuracy_all_days"].items():
+            after_shift = (after.get("accuracy") or {}).get(arm)
+            fits = summary["fits"].get(arm)
+            arms.append([f"`{name}`", arm, fmt(accuracy, "3"), fmt(after_shift, "3"), fmt(fits)])
+        goal = summary.get("goal") or {}
+        decisions.append(
             [
                 f"`{name}`",
-                fmt(summary["days_replayed"]),
-                fmt(summary["rows_per_day"]),
+                fmt(summary["days"]),
+                fmt(summary["rows"]),
                 fmt(summary["retrains_requested"]),
-                fmt(summary["promotions"]),
-                fmt(summary.get("days_from_shift_to_better_champion")),
-                fmt(summary["quarantined_rows"]),
-                fmt(summary["seconds"], "1"),
+                fmt(summary["promoted"]),
+                " / ".join(fmt(d) for d in after.get("days_to_better_champion") or []) or "–",
+                ", ".join(k for k, met in goal.items() if met) or "–",
             ]
         )
     return [
-        table(["dataset", "strategy", "mean prequential accuracy", "after the shift"], rows),
+        table(["dataset", "arm", "accuracy, all days", "after the shift", "fits"], arms),
         table(
             [
                 "dataset",
                 "days",
-                "rows a day",
+                "rows",
                 "retrains requested (loop)",
                 "promoted",
-                "days from shift to a better champion",
-                "rows quarantined",
-                "seconds",
+                "days from each shift to a better champion",
+                "goals met",
             ],
-            counts,
+            decisions,
         ),
     ]
 
@@ -200,6 +200,7 @@ VIEWS: dict[str, Callable[[dict], list[str]]] = {
     "serving": serving,
     "serving_replicas": serving_replicas,
     "user_datasets": user_datasets,
+    "user_datasets_partial": user_datasets,
     "continual_learning": continual_learning,
     "ingestion": ingestion,
     "ingestion_backends": ingestion_backends,
