@@ -170,7 +170,7 @@ class PolicySettings(_Strict):
         0.02, ge=0, le=1, description="realized accuracy lost since the champion's first partitions"
     )
     gate_pooled_refusals: int = Field(
-        2, ge=0, description="refused comparisons with the same champion the gate may pool with"
+        2, ge=0, description="unused by the gate (evidence accumulates); the benchmarks' old gate"
     )
     challenger_max_days: int = Field(
         30, ge=1, description="days a challenger is scored in shadow before an undecided refusal"
