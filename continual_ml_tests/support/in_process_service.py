@@ -10,7 +10,6 @@ where a process must die, or bytes on a real socket matter, start a `ServiceProc
 from __future__ import annotations
 
 import importlib
-import os
 import sys
 import tempfile
 import time
@@ -26,6 +25,8 @@ with warnings.catch_warnings():
     # Starlette asks for the `httpx2` fork; the client works as well on httpx, which we have.
     warnings.filterwarnings("ignore", "Using `httpx` with `starlette.testclient`")
     from starlette.testclient import TestClient  # noqa: E402
+
+from continual_ml_tests.support.environment import variables_set  # noqa: E402
 
 SERVICE_MODULE = "bento.service"
 _RUNNING = False  # whether an app built here is still in use
@@ -44,20 +45,6 @@ def _multiprocess_metrics() -> Iterator[None]:
         yield
     finally:
         values.ValueClass = before
-
-
-@contextmanager
-def _environment(values: dict[str, str]) -> Iterator[None]:
-    before = {name: os.environ.get(name) for name in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for name, value in before.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
 
 
 @contextmanager
@@ -100,7 +87,7 @@ def service_app(
         raise RuntimeError("one service app at a time in a process: stop the other first")
     _RUNNING = True
     try:
-        with _environment(env), _multiprocess_metrics(), _metrics_unregistered_after():
+        with variables_set(env), _multiprocess_metrics(), _metrics_unregistered_after():
             # Imported afresh: the module reads its settings from the environment as it loads.
             module = sys.modules.get(SERVICE_MODULE)
             module = importlib.reload(module) if module else importlib.import_module(SERVICE_MODULE)

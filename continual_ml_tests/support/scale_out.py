@@ -19,6 +19,7 @@ import psutil
 import yaml
 
 from continual_ml.defs.partitions import WAREHOUSE_POOL
+from continual_ml_tests.support.environment import variables_set
 from continual_ml_tests.support.postgres_server import PostgresServer, running_postgres
 from continual_ml_tests.support.processes import Processes, free_port, serving
 
@@ -119,34 +120,31 @@ def running_scale_out(
         workdirs = {f"worker-{i}": state / f"worker-{i}" for i in range(workers)}
         # This process reads the instance and workspace files too (their `env:` values).
         shared = ("DAGSTER_POSTGRES_", "DAGSTER_CODE_SERVER_")
-        saved = {k: os.environ.get(k) for k in dagster_side if k.startswith(shared)}
-        os.environ.update({k: dagster_side[k] for k in saved})
-        try:
-            for name, workdir in workdirs.items():
-                worker_env = {**env, "CONTINUAL_ML_HOME": str(workdir / "home")}
-                argv = [str(VENV_BIN / "continual-ml"), "worker", "--name", name]
-                processes.start(name, [*argv, "--workdir", str(workdir)], worker_env)
-            grpc = ["api", "grpc", "-h", "127.0.0.1", "-p", str(port)]
-            module = ["-m", "continual_ml.definitions"]
-            processes.start(
-                "code-server", [str(VENV_BIN / "dagster"), *grpc, *module], dagster_side
-            )
-            processes.wait_for("code server healthy", lambda: serving(port), STARTUP_SECONDS)
-            workspace = str(ROOT / "workspace.yaml")
-            daemon = [str(VENV_BIN / "dagster-daemon"), "run", "-w", workspace]
-            processes.start("daemon", daemon, dagster_side)
-            with dg.DagsterInstance.from_config(str(state / "dagster_home")) as instance:
-                instance.event_log_storage.set_concurrency_slots(WAREHOUSE_POOL, warehouse_slots)
-                scale_out = ScaleOut(instance, processes, workdirs, server)
-                processes.wait_for("workers ready", scale_out.workers_ready, STARTUP_SECONDS)
-                yield scale_out
-        finally:
-            processes.stop()
-            for key, value in saved.items():
-                if value is None:
-                    os.environ.pop(key, None)
-                else:
-                    os.environ[key] = value
+        selected = {k: v for k, v in dagster_side.items() if k.startswith(shared)}
+        with variables_set(selected):
+            try:
+                for name, workdir in workdirs.items():
+                    worker_env = {**env, "CONTINUAL_ML_HOME": str(workdir / "home")}
+                    argv = [str(VENV_BIN / "continual-ml"), "worker", "--name", name]
+                    processes.start(name, [*argv, "--workdir", str(workdir)], worker_env)
+                grpc = ["api", "grpc", "-h", "127.0.0.1", "-p", str(port)]
+                module = ["-m", "continual_ml.definitions"]
+                processes.start(
+                    "code-server", [str(VENV_BIN / "dagster"), *grpc, *module], dagster_side
+                )
+                processes.wait_for("code server healthy", lambda: serving(port), STARTUP_SECONDS)
+                workspace = str(ROOT / "workspace.yaml")
+                daemon = [str(VENV_BIN / "dagster-daemon"), "run", "-w", workspace]
+                processes.start("daemon", daemon, dagster_side)
+                with dg.DagsterInstance.from_config(str(state / "dagster_home")) as instance:
+                    instance.event_log_storage.set_concurrency_slots(
+                        WAREHOUSE_POOL, warehouse_slots
+                    )
+                    scale_out = ScaleOut(instance, processes, workdirs, server)
+                    processes.wait_for("workers ready", scale_out.workers_ready, STARTUP_SECONDS)
+                    yield scale_out
+            finally:
+                processes.stop()
 
 
 @contextmanager
