@@ -1,16 +1,18 @@
 """The BentoML internals continual-ml relies on still behave as it relies on them."""
 
+import importlib
 from pathlib import Path
 
+import pytest
+
 from continual_ml.models import bentoml_internals
-from continual_ml.models import bentoml_internals as bentoml_store
 
 
 def test_a_model_store_at_a_folder_creates_lists_gets_and_deletes(tmp_path):
     home = tmp_path / "bentoml"
-    with bentoml_store.create_model(home, "canary:v1", {"a": "1"}, {"n": 1}) as model:
+    with bentoml_internals.create_model(home, "canary:v1", {"a": "1"}, {"n": 1}) as model:
         Path(model.path, "weights.bin").write_bytes(b"\x00")
-    store = bentoml_store.model_store(home)
+    store = bentoml_internals.model_store(home)
     [listed] = store.list("canary")
     assert str(listed.tag) == "canary:v1" and listed.info.metadata == {"n": 1}
     stored = Path(store.get("canary:v1").path)
@@ -20,21 +22,37 @@ def test_a_model_store_at_a_folder_creates_lists_gets_and_deletes(tmp_path):
     assert not stored.exists()
 
 
-def test_the_traffic_metrics_middleware_can_be_replaced_by_a_subclass():
-    original = bentoml_internals.traffic_metrics_middleware()
+# Each middleware BentoML's server builds from a module-level name at start-up, that name.
+REPLACEABLE_MIDDLEWARES = {
+    "traffic metrics": (
+        bentoml_internals.traffic_metrics_middleware,
+        bentoml_internals.replace_traffic_metrics_middleware,
+        "bentoml._internal.server.http.instruments",
+        "RunnerTrafficMetricsMiddleware",
+    ),
+    "timeout": (
+        bentoml_internals.timeout_middleware,
+        bentoml_internals.replace_timeout_middleware,
+        "bentoml._internal.server.http.traffic",
+        "TimeoutMiddleware",
+    ),
+}
+
+
+@pytest.mark.parametrize("middleware", REPLACEABLE_MIDDLEWARES)
+def test_a_middleware_can_be_replaced_by_a_subclass(middleware):
+    get, replace, module, name = REPLACEABLE_MIDDLEWARES[middleware]
+    original = get()
     assert isinstance(original, type) and "__call__" in vars(original)
 
     class Subclass(original):
         pass
 
     try:
-        bentoml_internals.replace_traffic_metrics_middleware(Subclass)
-        # the server builds its middleware from this name at start-up
-        from bentoml._internal.server.http import instruments
-
-        assert instruments.RunnerTrafficMetricsMiddleware is Subclass
+        replace(Subclass)
+        assert getattr(importlib.import_module(module), name) is Subclass
     finally:
-        bentoml_internals.replace_traffic_metrics_middleware(original)
+        replace(original)
 
 
 def test_api_methods_bind_once_onto_the_instance():
@@ -50,23 +68,6 @@ def test_api_methods_bind_once_onto_the_instance():
     bentoml_internals.bind_api_methods(instance, Echo)
     assert set(Echo.apis) == {"echo"}
     assert "echo" in vars(instance) and instance.echo("a") == "a"
-
-
-def test_the_timeout_middleware_can_be_replaced_by_a_subclass():
-    from bentoml._internal.server.http import traffic
-
-    original = bentoml_internals.timeout_middleware()
-    assert isinstance(original, type) and "__call__" in vars(original)
-
-    class Subclass(original):
-        pass
-
-    try:
-        bentoml_internals.replace_timeout_middleware(Subclass)
-        # BentoML's app factory imports this name when it builds the app
-        assert traffic.TimeoutMiddleware is Subclass
-    finally:
-        bentoml_internals.replace_timeout_middleware(original)
 
 
 def test_bentomls_app_factory_builds_its_middlewares_from_those_names():
