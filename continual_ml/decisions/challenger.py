@@ -136,10 +136,24 @@ class ChallengerDecision:
     replaces: int | None = None  # the open challenger a newer one takes over from
 
 
-def decide(conn, config: DatasetConfig, model: dict, champion: dict) -> ChallengerDecision:
-    """Promote, keep watching, or refuse `model`; a newer one may replace the open challenger."""
+def decide(
+    conn, config: DatasetConfig, model: dict, champion: dict, shift_onset: str | None = None
+) -> ChallengerDecision:
+    """Promote, keep watching, or refuse `model`; a newer one may replace the open challenger.
+
+    With `shift_onset`, a shift episode is open and `model` was trained after its onset: the
+    burden flips (`shift_episode`), and it is promoted unless shown worse than the champion.
+    """
     verdict = compare(conn, config, model, champion, "champion")
     details = verdict.as_details()
+    if shift_onset is not None and verdict.n > 0:
+        details["shift_onset"] = shift_onset
+        episode = f"shift since {shift_onset}, the champion trained before it"
+        if verdict.upper < 0:
+            reason = f"{verdict.reason}; {episode}, but it is still shown better: refused"
+            return ChallengerDecision("refuse", reason, details)
+        reason = f"{verdict.reason}; {episode}: promoted, not shown worse (upper bound >= 0)"
+        return ChallengerDecision("promote", reason, details)
     if verdict.decision == "better":
         return ChallengerDecision("promote", verdict.reason, details)
     if verdict.decision == "not_better":

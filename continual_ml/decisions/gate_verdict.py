@@ -22,6 +22,7 @@ from continual_ml.decisions.gate import (
     paired_rows,
 )
 from continual_ml.decisions.sequential_gate import bounded_scores
+from continual_ml.decisions.shift_episode import open_onset
 from continual_ml.training.class_probabilities import stored_matrix
 from continual_ml.warehouse import registry
 from continual_ml.warehouse.shadow_scores import record_scores
@@ -40,8 +41,9 @@ class Verdict(NamedTuple):
         return not self.passed and not self.details
 
 
-def judge(conn, config, candidate: dict, champion: dict | None) -> Verdict:
-    """Refuse a tampered artifact or a changed signature; otherwise run the paired test."""
+def judge(conn, config, candidate: dict, champion: dict | None, day=None) -> Verdict:
+    """Refuse a tampered artifact or a changed signature; otherwise run the paired test, with
+    the burden flipped when a shift episode is open on `day` (`shift_episode`)."""
     actual = hashlib.sha256(candidate["artifact"]).hexdigest()
     if actual != candidate["sha256"]:
         reason = f"artifact hash {actual[:12]} != registered {candidate['sha256'][:12]}"
@@ -53,8 +55,11 @@ def judge(conn, config, candidate: dict, champion: dict | None) -> Verdict:
     )
     if incompatible:
         return Verdict(False, f"feature signature differs from the champion's: {incompatible}", {})
+    onset = open_onset(conn, config, day, champion) if day is not None else None
+    if onset is not None and str(candidate["partition_date"]) <= onset:
+        onset = None  # trained before the shift's labels could be in: no reason to flip
     if (current := open_challenger(conn)) and current["version"] == candidate["version"]:
-        return _decided(challenger.decide(conn, config, candidate, champion), {})
+        return _decided(challenger.decide(conn, config, candidate, champion, onset), {})
     holdout = registry.holdout_predictions(conn, candidate["version"])
     if holdout.empty or (holdout["champion_version"] != champion["version"]).any():
         reason = f"not evaluated against the current champion v{champion['version']}"
@@ -90,7 +95,8 @@ def judge(conn, config, candidate: dict, champion: dict | None) -> Verdict:
     if candidate["sha256"] == champion["sha256"]:  # nothing to wait for: it is the same model
         same = challenger.ChallengerDecision("refuse", "the same model as the champion", {})
         return _decided(same, asdict(result), fixed)
-    return _decided(challenger.decide(conn, config, candidate, champion), asdict(result), fixed)
+    decision = challenger.decide(conn, config, candidate, champion, onset)
+    return _decided(decision, asdict(result), fixed)
 
 
 def _decided(decision: challenger.ChallengerDecision, fixed: dict, note: str = "") -> Verdict:

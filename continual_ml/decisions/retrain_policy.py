@@ -20,21 +20,27 @@ the newest retrain (promoted, or refused: a refusal says the champion was still 
 fresh model then), over the partitions it has served without a break. A drop of more than
 `max_decay` retrains. The sensor passes `HISTORY` partitions, so for an older champion "first"
 slides to the oldest of those.
+
+A shift episode (`shift_episode`): while a confirmed drift run is open against the champion in
+charge, its schedule alone decides (the first retrain once the onset's labels are in, then each
+time the partitions since the onset double); drift, accuracy, decay and follow-ups do not each
+ask for one more retrain on every day of it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import datetime, timedelta
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from continual_ml.config import PolicySettings
+from continual_ml.decisions.retrain_pacing import blocks as pacing_blocks
+from continual_ml.decisions.shift_episode import drift_onset, episode_open, retrain_due
 
 # accuracy differences are float sums: a drop of exactly the maximum must not count as more
 DROP_TOLERANCE = 1e-9
-CAP_WINDOW = timedelta(days=1)
 
 
 class RetrainPolicy(BaseModel):
@@ -105,10 +111,6 @@ def follow_up_partition(retrains: Sequence[tuple[str, bool]], refusals: int) -> 
             return retrains[-1][0] if refused < refusals else None
         refused += 1
     return None
-
-
-def _time(moment: datetime) -> str:
-    return f"{moment:%Y-%m-%d %H:%M}"
 
 
 def _drift_run(policy: RetrainPolicy, observations: Sequence[PartitionObservation]) -> int:
@@ -195,34 +197,6 @@ def _decay_finding(
     )
 
 
-def _blocks(
-    policy: RetrainPolicy, recent_retrains: Sequence[datetime], now: datetime
-) -> list[tuple[datetime, str]]:
-    """What stops a retrain now, each with the time it stops doing so."""
-    blocks = []
-    if recent_retrains:
-        last = max(recent_retrains)
-        until = last + policy.cooldown
-        if now < until:
-            hours = policy.cooldown.total_seconds() / 3600
-            blocks.append(
-                (until, f"cooldown until {_time(until)} ({hours:g} h after {_time(last)})")
-            )
-    in_window = sorted(t for t in recent_retrains if now - CAP_WINDOW < t <= now)
-    cap = policy.max_retrains_per_day
-    if len(in_window) >= cap:
-        # allowed again once enough of them are more than a day old to leave cap - 1
-        until = in_window[len(in_window) - cap] + CAP_WINDOW
-        blocks.append(
-            (
-                until,
-                f"cap reached: {len(in_window)} retrains in the last 24 h (max {cap}), "
-                f"next at {_time(until)}",
-            )
-        )
-    return blocks
-
-
 def decide_retrain(
     policy: RetrainPolicy,
     observations: Sequence[PartitionObservation],
@@ -232,6 +206,7 @@ def decide_retrain(
     follow_up_from: str | None = None,
     last_retrain: str | None = None,
     in_flight: str | None = None,
+    champion_start: str | None = None,
 ) -> RetrainDecision:
     """Decide on the newest of `observations` (oldest first) whether to retrain now.
 
@@ -241,7 +216,8 @@ def decide_retrain(
     asked for. Its verdict answers the same evidence (a drift measured against the reference it
     may replace), and a day measured after it is judged afresh; without this, days landing
     faster than a retrain runs each asked for one more (10-second days: eight in a row, all but
-    the first three refused).
+    the first three refused). `champion_start` is the first day the champion in charge trained
+    on: a shift episode stays open while it is before the onset.
     """
     if not observations:
         return RetrainDecision(False, "no partitions observed yet")
@@ -255,6 +231,12 @@ def decide_retrain(
     drift = _drift_finding(policy, latest, run)
     fell, performance = _performance_finding(policy, latest, champion_score)
     decayed, decay = _decay_finding(policy, observations, last_retrain)
+    onset = drift_onset(observations, policy.drift_share_threshold, policy.consecutive_partitions)
+    if episode_open(onset, champion_start):
+        found = drift if drifted else None
+        return _shift_decision(
+            policy, observations, onset, found, last_retrain, recent_retrains, now, in_flight
+        )
     follow_up = follow_up_from is not None and follow_up_from < latest.partition
     following = (
         f"following up the retrain on {follow_up_from} until the gate refuses "
@@ -267,23 +249,48 @@ def decide_retrain(
     found += (("follow-up", follow_up, following),)
     causes = tuple(cause for cause, hit, _ in found if hit)
     evidence = "; ".join(text for _, hit, text in found if hit)
+    return _asked(policy, latest.partition, evidence, causes, recent_retrains, now, in_flight)
+
+
+def _asked(policy, partition, evidence, causes, recent_retrains, now, in_flight):
+    """A retrain the evidence asks for, unless one is in flight or the pacing blocks it."""
+    prefix = f"{partition}: "
     if in_flight is not None:
         reason = f"{prefix}{evidence}, but the retrain on {in_flight} is still in flight"
         return RetrainDecision(False, reason, causes=causes)
-    blocks = _blocks(policy, recent_retrains, now)
+    blocks = pacing_blocks(policy, recent_retrains, now)
     if blocks:
         reason = prefix + evidence + ", but " + " and ".join(text for _, text in blocks)
         return RetrainDecision(False, reason, causes=causes, not_before=max(t for t, _ in blocks))
-    return RetrainDecision(True, prefix + "retrain: " + evidence, latest.partition, causes)
+    return RetrainDecision(True, prefix + "retrain: " + evidence, partition, causes)
 
 
-def data_time(partition: str) -> datetime:
-    """When a partition's day ends: the time the policy counts its cooldown and cap in.
-
-    Data time, not the wall clock, so a backfill or a replay of old files is paced like the
-    days it replays rather than by how fast they are processed.
-
-    >>> data_time("2026-01-10")
-    datetime.datetime(2026, 1, 11, 0, 0, tzinfo=datetime.timezone.utc)
-    """
-    return datetime.combine(date.fromisoformat(partition), time(), UTC) + timedelta(days=1)
+def _shift_decision(
+    policy: RetrainPolicy,
+    observations: Sequence[PartitionObservation],
+    onset: str,
+    drift: str | None,
+    last_retrain: str | None,
+    recent_retrains: Sequence[datetime],
+    now: datetime,
+    in_flight: str | None,
+) -> RetrainDecision:
+    """The shift episode's schedule (see `shift_episode`) decides alone while it is open;
+    `drift` is the newest partition's drift finding when it is drifted."""
+    latest = observations[-1].partition
+    prefix = f"{latest}: shift since {onset}"
+    first = last_retrain is None or last_retrain < onset
+    causes = ("drift",) if first else ("shift",)
+    labelled = any(o.partition == onset and o.realized_accuracy is not None for o in observations)
+    if first and drift is None:
+        return RetrainDecision(False, f"{prefix} no longer drifts, and nothing was retrained")
+    if not labelled:  # a challenger trained before them would learn the old data again
+        return RetrainDecision(False, f"{prefix}: waiting for its labels", causes=causes)
+    if not retrain_due(onset, latest, last_retrain):
+        reason = f"{prefix}: retrained on {last_retrain}; next when the days since it double"
+        return RetrainDecision(False, reason, causes=causes)
+    if first:
+        evidence = f"{drift}; shift since {onset}, its labels in"
+    else:
+        evidence = f"shift since {onset}: its days doubled since the retrain on {last_retrain}"
+    return _asked(policy, latest, evidence, causes, recent_retrains, now, in_flight)

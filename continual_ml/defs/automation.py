@@ -4,10 +4,10 @@ from datetime import datetime
 
 import dagster as dg
 
+from continual_ml.decisions.retrain_pacing import data_time
 from continual_ml.decisions.retrain_policy import (
     PartitionObservation,
     RetrainPolicy,
-    data_time,
     decide_retrain,
     follow_up_partition,
 )
@@ -86,6 +86,13 @@ def promoted_score(instance) -> float | None:
     metadata = in_charge_event(instance)
     score = metadata.get("promoted_accuracy") if metadata is not None else None
     return float(score.value) if score is not None else None
+
+
+def champion_start(instance) -> str | None:
+    """The first day the model in charge trained on, from the newest event that put it there."""
+    metadata = in_charge_event(instance)
+    start = metadata.get("champion_training_start") if metadata is not None else None
+    return str(start.value) if start is not None and start.value != "none" else None
 
 
 def recent_retrains(instance) -> list[datetime]:
@@ -184,6 +191,7 @@ def drift_retrain_sensor(
         MODEL_PERFORMANCE, limit=200, cursor=context.cursor, ascending=True
     )
     champion_score = promoted_score(context.instance)
+    started = champion_start(context.instance)
     requests, skipped = [], []
     # Read once per tick: the event log and the run list do not change while it runs.
     observations = policy_observations(context.instance)
@@ -201,7 +209,15 @@ def drift_retrain_sensor(
         now = data_time(partition)
         before = [t for t in retrains if t <= now]  # a replayed day knows nothing of later ones
         decision = decide_retrain(
-            policy, history, champion_score, before, now, follow_up, last_retrain, in_flight
+            policy,
+            history,
+            champion_score,
+            before,
+            now,
+            follow_up,
+            last_retrain,
+            in_flight,
+            champion_start=started,
         )
         if not decision.retrain:
             skipped.append(decision.reason)

@@ -11,7 +11,12 @@ import pandas as pd
 from continual_ml.config import DatasetConfig
 from continual_ml.ingestion.partition_checks import failed_partitions
 from continual_ml.training.pipeline import WindowSplit, data_sha256, split_window
-from continual_ml.training.window_selection import CandidateScore, WindowChoice, choose_window
+from continual_ml.training.window_selection import (
+    CandidateScore,
+    WindowChoice,
+    choose_window,
+    window_start,
+)
 from continual_ml.warehouse import registry
 from continual_ml.warehouse.labelled_rows import labelled_rows
 
@@ -75,23 +80,50 @@ def select_window(
     return choose_window(config, rows, end)
 
 
+SINCE_SHIFT = "since shift"
+
+
+def window_since(
+    conn: duckdb.DuckDBPyConnection, config: DatasetConfig, onset: date, end: date
+) -> WindowChoice:
+    """The window of a shift episode: the rows from `onset` on, reaching back before it only as
+    far as the floor of `min_rows` rows needs. The change point is known, so nothing is
+    validated: one fit."""
+    rows = usable_labelled_rows(conn, config, HISTORY_START, end)
+    if rows.empty:
+        raise NoLabelledRows(f"no labelled observations up to {end}")
+    days = pd.to_datetime(rows.sort_values("partition_date")["partition_date"]).dt.date.to_numpy()
+    floor = config.model.training_window.min_rows
+    start = window_start(days, (end - onset).days + 1, floor, end)
+    held = int((days >= start).sum())
+    reason = f"shift since {onset}: the rows from it on, reaching back to hold {floor} rows"
+    only = (CandidateScore(SINCE_SHIFT, start, held),)
+    return WindowChoice(SINCE_SHIFT, start, end, config.policy.gate_metric, reason, only)
+
+
 # Before any partition: `all` reaches back to the oldest labelled row.
 HISTORY_START = date(1970, 1, 1)
 
 
 def window_split(
-    conn: duckdb.DuckDBPyConnection, config: DatasetConfig, start: date, end: date
+    conn: duckdb.DuckDBPyConnection,
+    config: DatasetConfig,
+    start: date,
+    end: date,
+    min_holdout_rows: int | None = None,
 ) -> WindowSplit:
-    """The window's labelled rows, split into training rows and the holdout the gate uses."""
+    """The window's labelled rows, split into training rows and the holdout the gate uses.
+
+    `min_holdout_rows` overrides the config's: a shift episode's candidate holds out only its
+    share of the newest day, so that most of the few changed rows are learnt from."""
     rows = usable_labelled_rows(conn, config, start, end)
     if rows.empty:
         raise NoLabelledRows(f"no labelled observations in the training window {start} .. {end}")
     champion = registry.current_champion(conn)
     # The champion's own training days are never in the holdout the two are compared on.
     unseen_from = champion["training_end"] + timedelta(days=1) if champion else None
-    return split_window(
-        rows, config.model.holdout_fraction, config.model.min_holdout_rows, unseen_from
-    )
+    least = config.model.min_holdout_rows if min_holdout_rows is None else min_holdout_rows
+    return split_window(rows, config.model.holdout_fraction, least, unseen_from)
 
 
 def training_params(

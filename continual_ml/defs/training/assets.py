@@ -227,6 +227,7 @@ def champion_model(
             record_refusal(conn, candidate, outcome, gate, actor, day)
         champion = registry.current_champion(conn)
         champion_version = champion["version"] if champion else None
+        champion_start = champion["training_start"] if champion else None
         still_open = challengers.open_challenger(conn)
     if outcome != "promoted" and not stays:  # `promote` names the run in MLflow itself
         mark_in_mlflow(artifact_dirs.model_stores(config), candidate, outcome, reason)
@@ -244,5 +245,7 @@ def champion_model(
             context.log,
         )
     return dg.MaterializeResult(
-        metadata=champion_metadata(champion_version, candidate, outcome, reason, still_open)
+        metadata=champion_metadata(
+            champion_version, candidate, outcome, reason, still_open, champion_start
+        )
     )

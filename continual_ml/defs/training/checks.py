@@ -42,7 +42,7 @@ def candidate_beats_champion(
         if judged is None:
             return dg.AssetCheckResult(passed=True, metadata={"decision": "nothing to judge"})
         candidate = judged[0]
-        verdict = judge(conn, config, candidate, champion)
+        verdict = judge(conn, config, candidate, champion, day)
         registry.record_gate(
             conn,
             candidate["version"],

@@ -25,10 +25,13 @@ def champion_metadata(
     decision: str,
     reason: str,
     open_challenger: dict | None = None,
+    champion_start=None,
 ):
     """What a `champion_model` event says; the retraining sensor reads `decision` and
     `promoted_accuracy` (the score of `candidate`, a registry row), the shadow sensor
-    `open_challenger` (the challenger scored in shadow after this decision, or "none")."""
+    `open_challenger` (the challenger scored in shadow after this decision, or "none") and
+    `champion_training_start` (the first day the champion in charge trained on: a shift episode
+    stays open while it is before the onset)."""
     # null when the holdout had no rows (NaN in a registry row written before metrics were safe)
     accuracy = candidate["metrics"].get("accuracy")
     accuracy = accuracy if accuracy is not None and math.isfinite(accuracy) else None
@@ -39,6 +42,7 @@ def champion_metadata(
         "reason": reason,
         **({"promoted_accuracy": float(accuracy)} if accuracy is not None else {}),
         "open_challenger": open_challenger["version"] if open_challenger else "none",
+        "champion_training_start": str(champion_start) if champion_start else "none",
         "open_challenger_partition": (
             str(open_challenger["partition_date"]) if open_challenger else "none"
         ),

@@ -25,7 +25,9 @@ def champion_changed(conn, version: int, decision: str, reason: str) -> dg.Asset
     return dg.AssetMaterialization(
         champion_model.key,
         partition=str(model["partition_date"]),
-        metadata=champion_metadata(version, model, decision, reason),
+        metadata=champion_metadata(
+            version, model, decision, reason, champion_start=model["training_start"]
+        ),
     )
 
 

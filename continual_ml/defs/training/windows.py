@@ -1,17 +1,28 @@
 """The candidate's training window in Dagster: chosen, split, and shown in the asset's metadata."""
 
+from datetime import date
+
 import dagster as dg
 import pandas as pd
 
 from continual_ml.config import DatasetConfig
+from continual_ml.decisions.shift_episode import open_onset
 from continual_ml.defs.data.assets import partition_day
 from continual_ml.training import window
+from continual_ml.warehouse import registry
 
 
 def chosen_window(conn, config: DatasetConfig, context: dg.AssetExecutionContext):
-    """The window the candidate trains on, and its rows split into training rows and holdout."""
+    """The window the candidate trains on, and its rows split into training rows and holdout:
+    during a shift episode the rows since its onset (`shift_episode`), else the validated
+    choice among the configured lengths."""
+    day = partition_day(context)
     try:
-        choice = window.select_window(conn, config, partition_day(context))
+        onset = open_onset(conn, config, day, registry.current_champion(conn))
+        if onset is not None:
+            choice = window.window_since(conn, config, date.fromisoformat(onset), day)
+            return choice, window.window_split(conn, config, choice.start, day, 0)
+        choice = window.select_window(conn, config, day)
         return choice, window.window_split(conn, config, choice.start, choice.end)
     except window.NoLabelledRows as error:
         raise dg.Failure(str(error)) from error

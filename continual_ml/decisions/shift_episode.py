@@ -1,0 +1,117 @@
+"""A shift episode: from the first day of a confirmed drift until the champion learned past it.
+
+Feature drift says the data moved before labels can say whether the champion still predicts it.
+Once a run of drifted partitions is confirmed (`consecutive_partitions` in a row), the champion's
+evidence is about a world that is gone, so three things change until a champion trained only on
+data from the onset on is serving:
+
+- **when to retrain**: not before the onset's labels have landed (a challenger trained earlier
+  learns the old concept again and is refused), then each time the partitions since the onset
+  have doubled (onset + 2, + 5, + 11, ... with labels two days late): as fast as the new data
+  grows, at a logarithmic number of fits;
+- **what to train on**: the rows from the onset on, reaching back only as far as the window's
+  floor in rows needs (`window_since`), rather than a length validated on data that mostly
+  predates the change;
+- **who must prove what**: the gate's burden flips. A challenger trained on the changed data is
+  promoted unless the paired evidence shows it worse (the anytime upper bound below zero); the
+  champion must show it is still better, not the other way round (`challenger.decide`).
+
+A shift is a drift that persists: the run must be `consecutive_partitions` long and never
+shorter than `MIN_SHIFT_PARTITIONS`, so one noisy day does not flip the burden. Under no change
+such a run is rare (each day's drift test controls its own false alarms), and the gate keeps its
+superiority test at ``alpha``; `benchmarks.user_datasets` counts the promotions on datasets
+without a shift.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date
+from typing import Protocol
+
+MIN_SHIFT_PARTITIONS = 2
+
+
+class DriftDay(Protocol):
+    """What a shift episode needs of a partition: its drift share and whether it validated."""
+
+    partition: str
+    drift_share: float | None
+    validation_passed: bool
+
+
+def drift_onset(days: Sequence[DriftDay], threshold: float, consecutive: int) -> str | None:
+    """The first partition of the newest confirmed drift run, whether or not it still runs.
+
+    A run is validated partitions in a row whose drift share is at or over `threshold`, at
+    least `consecutive` (and `MIN_SHIFT_PARTITIONS`) long; partitions with no verdict or that
+    failed validation neither extend nor break it.
+
+    >>> from types import SimpleNamespace as Day
+    >>> days = [Day(partition=p, drift_share=s, validation_passed=True)
+    ...         for p, s in [("d1", 0.1), ("d2", 0.6), ("d3", None), ("d4", 0.5), ("d5", 0.0)]]
+    >>> drift_onset(days, 0.3, 2), drift_onset(days, 0.3, 3), drift_onset(days[:3], 0.3, 1)
+    ('d2', None, None)
+    """
+    consecutive = max(consecutive, MIN_SHIFT_PARTITIONS)
+    run: list[str] = []
+    onset = None
+    for day in days:
+        if not day.validation_passed or day.drift_share is None:
+            continue
+        if day.drift_share >= threshold:
+            run.append(day.partition)
+            continue
+        if len(run) >= consecutive:
+            onset = run[0]
+        run = []
+    return run[0] if len(run) >= consecutive else onset
+
+
+def episode_open(onset: str | None, champion_start: str | None) -> bool:
+    """Whether the shift that began on `onset` is still open: the champion in charge trained on
+    data from before it (or its window is not known).
+
+    >>> episode_open("2026-03-12", "2026-03-08"), episode_open("2026-03-12", "2026-03-12")
+    (True, False)
+    >>> episode_open(None, "2026-03-08")
+    False
+    """
+    if onset is None:
+        return False
+    return champion_start is None or champion_start < onset
+
+
+def retrain_due(onset: str, latest: str, last_retrain: str | None) -> bool:
+    """Whether the episode's schedule asks for a retrain on `latest`: the first once the onset's
+    labels are in (the caller checks them), then each time the partitions since the onset
+    (inclusive) have doubled since the last retrain of the episode.
+
+    >>> retrain_due("2026-03-12", "2026-03-14", None), retrain_due("2026-03-12", "2026-03-14",
+    ...     "2026-03-01")
+    (True, True)
+    >>> [retrain_due("2026-03-12", f"2026-03-{d}", "2026-03-14") for d in (16, 17)]
+    [False, True]
+    """
+    if last_retrain is None or last_retrain < onset:
+        return True
+    since = _days_between(onset, latest) + 1
+    at_last = _days_between(onset, last_retrain) + 1
+    return since >= 2 * at_last
+
+
+def _days_between(first: str, last: str) -> int:
+    return (date.fromisoformat(last) - date.fromisoformat(first)).days
+
+
+def open_onset(conn, config, day: date, champion: dict | None) -> str | None:
+    """The onset of the shift episode open on `day` against `champion`, from the warehouse's
+    drift reports, or None when none is open."""
+    from continual_ml.warehouse.drift_history import drift_days
+
+    if champion is None:
+        return None
+    policy = config.policy
+    days = drift_days(conn, day)
+    onset = drift_onset(days, policy.drift_share_threshold, policy.consecutive_partitions)
+    return onset if episode_open(onset, str(champion["training_start"])) else None
