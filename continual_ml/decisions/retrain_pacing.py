@@ -5,10 +5,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, time, timedelta
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from continual_ml.decisions.retrain_policy import RetrainPolicy
+from continual_ml.decisions.retrain_inputs import RetrainPolicy
 
 CAP_WINDOW = timedelta(days=1)
 

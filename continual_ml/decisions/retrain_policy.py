@@ -31,61 +31,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
-
-from continual_ml.config import PolicySettings
+from continual_ml.decisions.accuracy_findings import decay_finding, performance_finding
+from continual_ml.decisions.retrain_inputs import PartitionObservation, RetrainPolicy
 from continual_ml.decisions.retrain_pacing import blocks as pacing_blocks
 from continual_ml.decisions.shift_episode import drift_onset, episode_open, retrain_due
-
-# accuracy differences are float sums: a drop of exactly the maximum must not count as more
-DROP_TOLERANCE = 1e-9
-
-
-class RetrainPolicy(BaseModel):
-    """How much evidence a retrain needs, and how often one may run.
-
-    The fields and defaults are the dataset's `policy:` settings (`config.PolicySettings`, where
-    each is described), with the cooldown as a duration in data time.
-    """
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    drift_share_threshold: float = Field(0.3, gt=0, le=1)
-    consecutive_partitions: int = Field(1, ge=1)
-    max_performance_drop: float = Field(0.05, ge=0, le=1)
-    cooldown: timedelta = timedelta(0)
-    max_retrains_per_day: int = Field(24, ge=1)
-    follow_up_refusals: int = Field(2, ge=0)
-    decay_partitions: int = Field(3, ge=0)  # 0 turns the decay rule off
-    max_decay: float = Field(0.02, ge=0, le=1)
-
-    @classmethod
-    def from_settings(cls, settings: PolicySettings) -> RetrainPolicy:
-        """The policy a dataset's `policy:` settings ask for."""
-        shared = set(cls.model_fields) - {"cooldown"}
-        return cls(
-            cooldown=timedelta(hours=settings.cooldown_hours),
-            **settings.model_dump(include=shared),
-        )
-
-    @field_validator("cooldown", mode="before")
-    @classmethod
-    def _number_is_hours(cls, value):
-        return timedelta(hours=value) if isinstance(value, int | float) else value
-
-
-@dataclass(frozen=True)
-class PartitionObservation:
-    """What monitoring saw in one partition; accuracies are None until known."""
-
-    partition: str
-    drift_share: float | None  # None: no verdict (too few rows to test any feature)
-    realized_accuracy: float | None = None
-    estimated_accuracy: float | None = None
-    validation_passed: bool = True
-    champion_version: int | None = None  # the model the accuracies are of
 
 
 @dataclass(frozen=True)
@@ -113,19 +64,27 @@ def follow_up_partition(retrains: Sequence[tuple[str, bool]], refusals: int) -> 
     return None
 
 
-def _drift_run(policy: RetrainPolicy, observations: Sequence[PartitionObservation]) -> int:
-    """How many validated partitions in a row, up to the newest, are over the threshold.
+def _drift_run(
+    policy: RetrainPolicy, observations: Sequence[PartitionObservation]
+) -> tuple[int, str | None]:
+    """How many validated partitions in a row, up to the newest, are over the threshold, and
+    the first of them.
 
     A partition with no drift verdict neither extends nor breaks the run, like a failed one.
     """
-    run = 0
+    run, first = 0, None
     for observation in reversed(observations):
         if not observation.validation_passed or observation.drift_share is None:
             continue
         if observation.drift_share < policy.drift_share_threshold:
             break
-        run += 1
-    return run
+        run, first = run + 1, observation.partition
+    return run, first
+
+
+def _labelled(observations: Sequence[PartitionObservation], partition: str | None) -> bool:
+    """Whether the labels of `partition` have landed (its realized accuracy is known)."""
+    return any(o.partition == partition and o.realized_accuracy is not None for o in observations)
 
 
 def _drift_finding(policy: RetrainPolicy, latest: PartitionObservation, run: int) -> str:
@@ -140,61 +99,6 @@ def _drift_finding(policy: RetrainPolicy, latest: PartitionObservation, run: int
             f"{share} >= {threshold:.2f} in only {run} of the {needed} partitions in a row needed"
         )
     return f"{share} >= {threshold:.2f} in {run} partitions in a row ({needed} needed)"
-
-
-def _performance_finding(
-    policy: RetrainPolicy, latest: PartitionObservation, champion_score: float | None
-) -> tuple[bool, str | None]:
-    """Whether accuracy fell too far below the champion's, and how far it fell."""
-    if latest.realized_accuracy is not None:
-        kind, accuracy = "realized", latest.realized_accuracy
-    elif latest.estimated_accuracy is not None:
-        kind, accuracy = "estimated", latest.estimated_accuracy
-    else:
-        return False, None
-    if champion_score is None:
-        return False, f"{kind} accuracy {accuracy:.3f}, no champion score to compare"
-    drop = champion_score - accuracy
-    fell = drop > policy.max_performance_drop + DROP_TOLERANCE
-    if drop <= 0:
-        return (
-            False,
-            f"{kind} accuracy {accuracy:.3f} is at or above the champion's {champion_score:.3f}",
-        )
-    return fell, (
-        f"{kind} accuracy {accuracy:.3f} is {drop:.3f} below the champion's {champion_score:.3f} "
-        f"({'more than' if fell else 'within'} the {policy.max_performance_drop:.3f} allowed)"
-    )
-
-
-def _decay_finding(
-    policy: RetrainPolicy, observations: Sequence[PartitionObservation], since: str | None
-) -> tuple[bool, str | None]:
-    """Whether the champion's realized accuracy decayed since its first partitions after `since`."""
-    window = policy.decay_partitions
-    version = observations[-1].champion_version
-    if window == 0 or version is None:  # off, or accuracies of no known model
-        return False, None
-    series = []  # the champion's own run of partitions, back to the newest retrain
-    for o in reversed(observations):
-        if o.champion_version != version or (since is not None and o.partition <= since):
-            break  # another model served before it (a rollback's target counts from its return)
-        if o.validation_passed and o.realized_accuracy is not None:
-            series.append(o.realized_accuracy)
-    series.reverse()
-    # a window compared with itself says nothing: wait for one partition past the first ones
-    if len(series) <= window:
-        return False, None
-    first, last = sum(series[:window]) / window, sum(series[-window:]) / window
-    decay = first - last
-    decayed = decay > policy.max_decay + DROP_TOLERANCE
-    if decay <= 0:
-        return False, None
-    return decayed, (
-        f"realized accuracy over the last {window} partitions {last:.3f} is {decay:.3f} below "
-        f"the champion's first {window} since its last retrain ({first:.3f}; "
-        f"{'more than' if decayed else 'within'} the {policy.max_decay:.3f} allowed)"
-    )
 
 
 def decide_retrain(
@@ -225,18 +129,23 @@ def decide_retrain(
     prefix = f"{latest.partition}: "
     if not latest.validation_passed:
         return RetrainDecision(False, prefix + "failed validation, so it is not evidence")
-    run = _drift_run(policy, observations)
+    run, run_start = _drift_run(policy, observations)
     # the newest partition's own verdict decides: an older drifted run is not today's evidence
     drifted = latest.drift_share is not None and run >= policy.consecutive_partitions
     drift = _drift_finding(policy, latest, run)
-    fell, performance = _performance_finding(policy, latest, champion_score)
-    decayed, decay = _decay_finding(policy, observations, last_retrain)
+    fell, performance = performance_finding(policy, latest, champion_score)
+    decayed, decay = decay_finding(policy, observations, last_retrain)
     onset = drift_onset(observations, policy.drift_share_threshold, policy.consecutive_partitions)
-    if episode_open(onset, champion_start):
+    # a shift is against a champion: before the first one, any retrain trains the first model
+    champion = champion_score is not None or latest.champion_version is not None
+    if champion and episode_open(onset, champion_start):
         found = drift if drifted else None
         return _shift_decision(
             policy, observations, onset, found, last_retrain, recent_retrains, now, in_flight
         )
+    if champion and drifted and not _labelled(observations, run_start):
+        # a challenger trained before the drifted days' labels learns the old data again
+        drifted, drift = False, f"{drift}; waiting for the labels of {run_start}"
     follow_up = follow_up_from is not None and follow_up_from < latest.partition
     following = (
         f"following up the retrain on {follow_up_from} until the gate refuses "
@@ -281,7 +190,7 @@ def _shift_decision(
     prefix = f"{latest}: shift since {onset}"
     first = last_retrain is None or last_retrain < onset
     causes = ("drift",) if first else ("shift",)
-    labelled = any(o.partition == onset and o.realized_accuracy is not None for o in observations)
+    labelled = _labelled(observations, onset)
     if first and drift is None:
         return RetrainDecision(False, f"{prefix} no longer drifts, and nothing was retrained")
     if not labelled:  # a challenger trained before them would learn the old data again

@@ -33,6 +33,17 @@ def days(*drift_shares, **latest):
     return [*observations, PartitionObservation(last.partition, last.drift_share, **latest)]
 
 
+def labelled(*drift_shares, **latest):
+    """`days` whose labels have landed, each at the champion's accuracy unless `latest` says."""
+    observations = [
+        PartitionObservation(f"2026-01-{i + 1:02d}", share, realized_accuracy=0.92)
+        for i, share in enumerate(drift_shares)
+    ]
+    last = observations.pop()
+    fields = {"realized_accuracy": 0.92, **latest}
+    return [*observations, PartitionObservation(last.partition, last.drift_share, **fields)]
+
+
 def decide(observations, champion_score=0.92, recent_retrains=(), policy=POLICY):
     return decide_retrain(policy, observations, champion_score, list(recent_retrains), NOW)
 
@@ -57,8 +68,10 @@ def test_drift_below_the_threshold_is_explained():
     ],
 )
 def test_drift_needs_consecutive_partitions_over_the_threshold(drift_shares, run):
-    decision = decide(days(*drift_shares))
+    # a shift waits for its first day's labels: here they have landed
+    decision = decide((labelled if run >= 2 else days)(*drift_shares))
     latest = f"2026-01-{len(drift_shares):02d}"
+    onset = f"2026-01-{len(drift_shares) - run + 1:02d}"
     share = f"drift share {drift_shares[-1]:.2f} >= 0.30"
     if run < 2:
         expected = RetrainDecision(
@@ -67,7 +80,8 @@ def test_drift_needs_consecutive_partitions_over_the_threshold(drift_shares, run
     else:
         expected = RetrainDecision(
             True,
-            f"{latest}: retrain: {share} in {run} partitions in a row (2 needed)",
+            f"{latest}: retrain: {share} in {run} partitions in a row (2 needed); "
+            f"shift since {onset}, its labels in",
             trigger_partition=latest,
             causes=("drift",),
         )
@@ -76,8 +90,8 @@ def test_drift_needs_consecutive_partitions_over_the_threshold(drift_shares, run
 
 def test_a_longer_hysteresis_waits_for_more_partitions():
     policy = POLICY.model_copy(update={"consecutive_partitions": 3})
-    assert not decide(days(0.5, 0.5), policy=policy).retrain
-    assert decide(days(0.5, 0.5, 0.5), policy=policy).retrain
+    assert not decide(labelled(0.5, 0.5), policy=policy).retrain
+    assert decide(labelled(0.5, 0.5, 0.5), policy=policy).retrain
 
 
 def test_a_realized_accuracy_drop_triggers_a_retrain_without_drift():
@@ -120,12 +134,13 @@ def test_without_a_champion_score_accuracy_cannot_trigger():
     )
 
 
-def test_drift_and_an_accuracy_drop_are_both_named():
-    decision = decide(days(0.5, 0.6, realized_accuracy=0.80))
-    assert decision.retrain and decision.causes == ("drift", "performance")
+def test_during_a_shift_its_schedule_alone_decides():
+    # an accuracy drop on top of the drift adds no cause: the episode's retrain answers both
+    decision = decide(labelled(0.5, 0.6, realized_accuracy=0.80))
+    assert decision.retrain and decision.causes == ("drift",)
     assert decision.reason == (
         "2026-01-02: retrain: drift share 0.60 >= 0.30 in 2 partitions in a row (2 needed); "
-        "realized accuracy 0.800 is 0.120 below the champion's 0.920 (more than the 0.050 allowed)"
+        "shift since 2026-01-01, its labels in"
     )
 
 
@@ -138,35 +153,37 @@ def test_a_partition_that_failed_validation_is_never_retrained_on():
 
 def test_an_older_failed_partition_neither_extends_nor_breaks_a_run():
     failed = PartitionObservation("2026-01-02", 0.9, validation_passed=False)
-    first, last = PartitionObservation("2026-01-01", 0.4), PartitionObservation("2026-01-03", 0.5)
+    first = PartitionObservation("2026-01-01", 0.4, realized_accuracy=0.92)
+    last = PartitionObservation("2026-01-03", 0.5)
     assert decide([first, failed, last]).retrain
     calm = PartitionObservation("2026-01-01", 0.1)
     assert "in only 1 of the 2" in decide([calm, failed, last]).reason
 
 
 def test_the_cooldown_holds_a_retrain_back_and_says_until_when():
-    decision = decide(days(0.5, 0.5), recent_retrains=[NOW - 26 * HOUR, NOW - 2 * HOUR])
+    decision = decide(labelled(0.5, 0.5), recent_retrains=[NOW - 26 * HOUR, NOW - 2 * HOUR])
     assert decision == RetrainDecision(
         False,
-        "2026-01-02: drift share 0.50 >= 0.30 in 2 partitions in a row (2 needed), but cooldown "
-        "until 2026-01-10 16:00 (6 h after 2026-01-10 10:00)",
+        "2026-01-02: drift share 0.50 >= 0.30 in 2 partitions in a row (2 needed); shift since "
+        "2026-01-01, its labels in, but cooldown until 2026-01-10 16:00 (6 h after "
+        "2026-01-10 10:00)",
         causes=("drift",),
         not_before=NOW + 4 * HOUR,
     )
-    assert decide(days(0.5, 0.5), recent_retrains=[NOW - 6 * HOUR]).retrain
+    assert decide(labelled(0.5, 0.5), recent_retrains=[NOW - 6 * HOUR]).retrain
 
 
 def test_the_daily_cap_holds_a_retrain_back_until_a_slot_frees():
-    decision = decide(days(0.5, 0.5), recent_retrains=[NOW - 23 * HOUR, NOW - 7 * HOUR])
+    decision = decide(labelled(0.5, 0.5), recent_retrains=[NOW - 23 * HOUR, NOW - 7 * HOUR])
     assert not decision.retrain and decision.not_before == NOW + HOUR
     assert decision.reason.endswith(
         "but cap reached: 2 retrains in the last 24 h (max 2), next at 2026-01-10 13:00"
     )
-    assert decide(days(0.5, 0.5), recent_retrains=[NOW - 25 * HOUR, NOW - 7 * HOUR]).retrain
+    assert decide(labelled(0.5, 0.5), recent_retrains=[NOW - 25 * HOUR, NOW - 7 * HOUR]).retrain
 
 
 def test_cooldown_and_cap_together_wait_for_the_later_of_the_two():
-    decision = decide(days(0.5, 0.5), recent_retrains=[NOW - 20 * HOUR, NOW - 1 * HOUR])
+    decision = decide(labelled(0.5, 0.5), recent_retrains=[NOW - 20 * HOUR, NOW - 1 * HOUR])
     assert decision.not_before == NOW + 5 * HOUR
     assert "cooldown until 2026-01-10 17:00" in decision.reason
     assert "and cap reached: 2 retrains in the last 24 h (max 2), next at 2026-01-10 16:00" in (
@@ -271,10 +288,10 @@ def test_the_policy_and_the_dataset_settings_share_their_defaults():
 
 
 def test_no_second_retrain_is_asked_for_while_one_is_in_flight():
-    drifted = days(0.6, 0.6, realized_accuracy=0.80)
+    drifted = labelled(0.6, 0.6, realized_accuracy=0.80)
     assert decide_retrain(POLICY, drifted, 0.92, [], NOW).retrain
     waiting = decide_retrain(POLICY, drifted, 0.92, [], NOW, in_flight="2026-01-01")
-    assert not waiting.retrain and waiting.causes == ("drift", "performance")
+    assert not waiting.retrain and waiting.causes == ("drift",)
     assert waiting.reason.endswith("but the retrain on 2026-01-01 is still in flight")
     # its verdict in, the next day is judged afresh
     assert decide_retrain(POLICY, drifted, 0.92, [], NOW, in_flight=None).retrain
@@ -289,6 +306,80 @@ def test_a_day_with_no_drift_verdict_is_no_reason_to_retrain():
 
 
 def test_a_day_with_no_drift_verdict_neither_extends_nor_breaks_a_run():
-    decision = decide(days(0.5, None, 0.6))
+    decision = decide(labelled(0.5, None, 0.6))
     assert decision.retrain and decision.causes == ("drift",)
     assert "in 2 partitions in a row" in decision.reason
+
+
+def test_a_shift_waits_for_the_labels_of_its_first_day():
+    # a challenger trained before them learns the old data again, and is refused
+    waiting = decide(days(0.5, 0.6, realized_accuracy=0.92))
+    assert waiting == RetrainDecision(
+        False, "2026-01-02: shift since 2026-01-01: waiting for its labels", causes=("drift",)
+    )
+
+
+def test_one_drifted_day_is_no_shift():
+    # with a policy that retrains on one drifted day, that day alone opens no episode
+    once = POLICY.model_copy(update={"consecutive_partitions": 1})
+    decision = decide(labelled(0.1, 0.6), policy=once)
+    assert decision.retrain and decision.causes == ("drift",)
+    assert (
+        decision.reason
+        == "2026-01-02: retrain: drift share 0.60 >= 0.30 in 1 partitions in a row (1 needed)"
+    )
+
+
+def test_a_shift_that_faded_before_its_labels_retrains_nothing():
+    faded = decide(labelled(0.5, 0.6, 0.0))
+    assert faded == RetrainDecision(
+        False, "2026-01-03: shift since 2026-01-01 no longer drifts, and nothing was retrained"
+    )
+
+
+def test_a_shift_retrains_again_each_time_its_days_double():
+    # onset 01-01, first retrain on 01-03 (3 days): the next on 01-06 (6 days), not before
+    shifted = labelled(0.5, 0.6, 0.6, 0.6, 0.6, 0.6)
+    early = decide_retrain(POLICY, shifted[:5], 0.92, [], NOW, last_retrain="2026-01-03")
+    assert early == RetrainDecision(
+        False,
+        "2026-01-05: shift since 2026-01-01: retrained on 2026-01-03; next when the days since "
+        "it double",
+        causes=("shift",),
+    )
+    due = decide_retrain(POLICY, shifted, 0.92, [], NOW, last_retrain="2026-01-03")
+    assert due == RetrainDecision(
+        True,
+        "2026-01-06: retrain: shift since 2026-01-01: its days doubled since the retrain on "
+        "2026-01-03",
+        "2026-01-06",
+        ("shift",),
+    )
+    # not even a large drop of accuracy asks for more while the schedule waits
+    dropped = [*shifted[:4], PartitionObservation("2026-01-05", 0.6, realized_accuracy=0.5)]
+    assert not decide_retrain(POLICY, dropped, 0.92, [], NOW, last_retrain="2026-01-03").retrain
+
+
+def test_a_shift_ends_once_the_champion_trained_from_its_onset_on():
+    # the champion in charge learned only the changed data: the ordinary rules apply again
+    shifted = labelled(0.5, 0.6, 0.6, 0.6, 0.6)
+    after = decide_retrain(
+        POLICY, shifted, 0.92, [], NOW, last_retrain="2026-01-03", champion_start="2026-01-01"
+    )
+    assert after.retrain and after.causes == ("drift",)
+    assert after.reason == (
+        "2026-01-05: retrain: drift share 0.60 >= 0.30 in 5 partitions in a row (2 needed)"
+    )
+
+
+def test_a_drift_waits_for_the_labels_of_its_first_day_even_when_no_shift_is_confirmed():
+    once = POLICY.model_copy(update={"consecutive_partitions": 1})
+    waiting = decide(days(0.1, 0.6, realized_accuracy=None), policy=once)
+    assert waiting == RetrainDecision(
+        False,
+        "2026-01-02: drift share 0.60 >= 0.30 in 1 partitions in a row (1 needed); waiting for "
+        "the labels of 2026-01-02",
+    )
+    # before any champion there is nothing to wait for: the retrain trains the first model
+    first = decide(days(0.1, 0.6), champion_score=None, policy=once)
+    assert first.retrain and first.causes == ("drift",)

@@ -1,0 +1,55 @@
+"""What the retraining policy decides from: its settings and what monitoring saw per partition."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from continual_ml.config import PolicySettings
+
+
+class RetrainPolicy(BaseModel):
+    """How much evidence a retrain needs, and how often one may run.
+
+    The fields and defaults are the dataset's `policy:` settings (`config.PolicySettings`, where
+    each is described), with the cooldown as a duration in data time.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    drift_share_threshold: float = Field(0.3, gt=0, le=1)
+    consecutive_partitions: int = Field(1, ge=1)
+    max_performance_drop: float = Field(0.05, ge=0, le=1)
+    cooldown: timedelta = timedelta(0)
+    max_retrains_per_day: int = Field(24, ge=1)
+    follow_up_refusals: int = Field(2, ge=0)
+    decay_partitions: int = Field(3, ge=0)  # 0 turns the decay rule off
+    max_decay: float = Field(0.02, ge=0, le=1)
+
+    @classmethod
+    def from_settings(cls, settings: PolicySettings) -> RetrainPolicy:
+        """The policy a dataset's `policy:` settings ask for."""
+        shared = set(cls.model_fields) - {"cooldown"}
+        return cls(
+            cooldown=timedelta(hours=settings.cooldown_hours),
+            **settings.model_dump(include=shared),
+        )
+
+    @field_validator("cooldown", mode="before")
+    @classmethod
+    def _number_is_hours(cls, value):
+        return timedelta(hours=value) if isinstance(value, int | float) else value
+
+
+@dataclass(frozen=True)
+class PartitionObservation:
+    """What monitoring saw in one partition; accuracies are None until known."""
+
+    partition: str
+    drift_share: float | None  # None: no verdict (too few rows to test any feature)
+    realized_accuracy: float | None = None
+    estimated_accuracy: float | None = None
+    validation_passed: bool = True
+    champion_version: int | None = None  # the model the accuracies are of
