@@ -22,7 +22,6 @@ from continual_ml.decisions.gate import (
     paired_rows,
 )
 from continual_ml.decisions.sequential_gate import bounded_scores
-from continual_ml.decisions.shift_episode import open_onset
 from continual_ml.training.class_probabilities import stored_matrix
 from continual_ml.warehouse import registry
 from continual_ml.warehouse.shadow_scores import record_scores
@@ -41,9 +40,12 @@ class Verdict(NamedTuple):
         return not self.passed and not self.details
 
 
-def judge(conn, config, candidate: dict, champion: dict | None, day=None) -> Verdict:
+def judge(
+    conn, config, candidate: dict, champion: dict | None, shift_onset: str | None = None
+) -> Verdict:
     """Refuse a tampered artifact or a changed signature; otherwise run the paired test, with
-    the burden flipped when a shift episode is open on `day` (`shift_episode`)."""
+    the burden flipped for a candidate of a shift episode begun on `shift_onset`
+    (`shift_episode`)."""
     actual = hashlib.sha256(candidate["artifact"]).hexdigest()
     if actual != candidate["sha256"]:
         reason = f"artifact hash {actual[:12]} != registered {candidate['sha256'][:12]}"
@@ -55,9 +57,9 @@ def judge(conn, config, candidate: dict, champion: dict | None, day=None) -> Ver
     )
     if incompatible:
         return Verdict(False, f"feature signature differs from the champion's: {incompatible}", {})
-    onset = open_onset(conn, config, day, champion) if day is not None else None
-    if onset is not None and str(candidate["partition_date"]) <= onset:
-        onset = None  # trained before the shift's labels could be in: no reason to flip
+    onset = shift_onset
+    if onset is not None and str(champion["training_start"]) >= onset:
+        onset = None  # the champion learnt from the onset on too: nothing to flip for
     if (current := open_challenger(conn)) and current["version"] == candidate["version"]:
         return _decided(challenger.decide(conn, config, candidate, champion, onset), {})
     holdout = registry.holdout_predictions(conn, candidate["version"])

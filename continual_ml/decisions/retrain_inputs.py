@@ -53,3 +53,4 @@ class PartitionObservation:
     estimated_accuracy: float | None = None
     validation_passed: bool = True
     champion_version: int | None = None  # the model the accuracies are of
+    n_labelled: int | None = None  # the rows the realized accuracy is measured on

@@ -30,13 +30,18 @@ ask for one more retrain on every day of it.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from continual_ml.decisions.accuracy_findings import decay_finding, performance_finding
 from continual_ml.decisions.retrain_inputs import PartitionObservation, RetrainPolicy
 from continual_ml.decisions.retrain_pacing import blocks as pacing_blocks
-from continual_ml.decisions.shift_episode import drift_onset, episode_open, retrain_due
+from continual_ml.decisions.shift_episode import (
+    accuracy_onset,
+    drift_onset,
+    episode_open,
+    retrain_due,
+)
 
 
 @dataclass(frozen=True)
@@ -48,6 +53,7 @@ class RetrainDecision:
     trigger_partition: str | None = None
     causes: tuple[str, ...] = ()
     not_before: datetime | None = None
+    shift_onset: str | None = None  # the open shift episode the retrain belongs to
 
 
 def follow_up_partition(retrains: Sequence[tuple[str, bool]], refusals: int) -> str | None:
@@ -136,12 +142,21 @@ def decide_retrain(
     fell, performance = performance_finding(policy, latest, champion_score)
     decayed, decay = decay_finding(policy, observations, last_retrain)
     onset = drift_onset(observations, policy.drift_share_threshold, policy.consecutive_partitions)
+    fall = accuracy_onset(observations, champion_score, policy.max_performance_drop)
+    cause = "drift"
+    if fall is not None and (onset is None or fall > onset):
+        # the labels confirm it at once: nothing to wait for, nothing to see drift again
+        onset, drifted, cause = fall, True, "performance"
+        drift = (
+            f"realized accuracy on {fall} fell beyond noise more than "
+            f"{policy.max_performance_drop:.3f} below the champion's {champion_score:.3f}"
+        )
     # a shift is against a champion: before the first one, any retrain trains the first model
     champion = champion_score is not None or latest.champion_version is not None
     if champion and episode_open(onset, champion_start):
         found = drift if drifted else None
         return _shift_decision(
-            policy, observations, onset, found, last_retrain, recent_retrains, now, in_flight
+            policy, observations, onset, cause, found, last_retrain, recent_retrains, now, in_flight
         )
     if champion and drifted and not _labelled(observations, run_start):
         # a challenger trained before the drifted days' labels learns the old data again
@@ -178,6 +193,7 @@ def _shift_decision(
     policy: RetrainPolicy,
     observations: Sequence[PartitionObservation],
     onset: str,
+    cause: str,
     drift: str | None,
     last_retrain: str | None,
     recent_retrains: Sequence[datetime],
@@ -185,11 +201,14 @@ def _shift_decision(
     in_flight: str | None,
 ) -> RetrainDecision:
     """The shift episode's schedule (see `shift_episode`) decides alone while it is open;
-    `drift` is the newest partition's drift finding when it is drifted."""
+    `cause` says what opened it (drift, or a fall of accuracy: performance), `drift` is the
+    finding that still shows it on the newest partition, if any."""
     latest = observations[-1].partition
     prefix = f"{latest}: shift since {onset}"
     first = last_retrain is None or last_retrain < onset
-    causes = ("drift",) if first else ("shift",)
+    causes = (
+        (("performance",) if drift and "fell" in drift else ("drift",)) if first else ("shift",)
+    )
     labelled = _labelled(observations, onset)
     if first and drift is None:
         return RetrainDecision(False, f"{prefix} no longer drifts, and nothing was retrained")
@@ -202,4 +221,5 @@ def _shift_decision(
         evidence = f"{drift}; shift since {onset}, its labels in"
     else:
         evidence = f"shift since {onset}: its days doubled since the retrain on {last_retrain}"
-    return _asked(policy, latest, evidence, causes, recent_retrains, now, in_flight)
+    decision = _asked(policy, latest, evidence, causes, recent_retrains, now, in_flight)
+    return replace(decision, shift_onset=onset) if decision.retrain else decision

@@ -1,7 +1,9 @@
 """A shift episode: from the first day of a confirmed drift until the champion learned past it.
 
-Feature drift says the data moved before labels can say whether the champion still predicts it.
-Once a run of drifted partitions is confirmed (`consecutive_partitions` in a row), the champion's
+Feature drift says the data moved before labels can say whether the champion still predicts it;
+when only the concept moves, the labels say it: the champion's realized accuracy falls. Once a run
+of drifted partitions is confirmed (`consecutive_partitions` in a row), or a partition's realized
+accuracy fell beyond `max_performance_drop` and beyond noise (`accuracy_onset`), the champion's
 evidence is about a world that is gone, so three things change until a champion trained only on
 data from the onset on is serving:
 
@@ -9,7 +11,8 @@ data from the onset on is serving:
   learns the old concept again and is refused), then each time the partitions since the onset
   have doubled (onset + 2, + 5, + 11, ... with labels two days late): as fast as the new data
   grows, at a logarithmic number of fits;
-- **what to train on**: the rows from the onset on, reaching back only as far as the window's
+- **what to train on** (the retrain run carries the onset as its tag `continual_ml/shift_onset`):
+  the rows from the onset on, reaching back only as far as the window's
   floor in rows needs (`window_since`), rather than a length validated on data that mostly
   predates the change;
 - **who must prove what**: the gate's burden flips. A challenger trained on the changed data is
@@ -30,6 +33,8 @@ from datetime import date
 from typing import Protocol
 
 MIN_SHIFT_PARTITIONS = 2
+ONSET_TAG = "continual_ml/shift_onset"  # on a retrain run: the episode's onset, which it obeys
+ACCURACY_ALPHA = 0.01  # a fall of realized accuracy beyond noise, one partition at a time
 
 
 class DriftDay(Protocol):
@@ -68,6 +73,51 @@ def drift_onset(days: Sequence[DriftDay], threshold: float, consecutive: int) ->
     return run[0] if len(run) >= consecutive else onset
 
 
+def accuracy_onset(
+    days: Sequence, promoted: float | None, max_drop: float, alpha: float = ACCURACY_ALPHA
+) -> str | None:
+    """The first partition of the newest run of the champion's own partitions whose realized
+    accuracy fell more than `max_drop` below its promoted score, significantly so.
+
+    Labels say it directly, so one partition confirms it: its accuracy on `n_labelled` rows is
+    below ``promoted - max_drop`` by more than a one-sided binomial test at `alpha` allows
+    (without a row count, any fall beyond `max_drop`). `days` are `PartitionObservation`s.
+
+    >>> from types import SimpleNamespace as Day
+    >>> def day(p, a, n=600):
+    ...     return Day(partition=p, realized_accuracy=a, n_labelled=n, validation_passed=True,
+    ...                champion_version=1)
+    >>> accuracy_onset([day("d1", 0.90), day("d2", 0.30), day("d3", 0.31)], 0.90, 0.05)
+    'd2'
+    >>> accuracy_onset([day("d1", 0.90), day("d2", 0.84, n=50)], 0.90, 0.05) is None
+    True
+    """
+    if promoted is None or not days:
+        return None
+    version = next((d.champion_version for d in reversed(days) if d.champion_version), None)
+    floor = promoted - max_drop
+    run: list[str] = []
+    onset = None
+    for day in days:
+        accuracy = day.realized_accuracy
+        if day.champion_version != version or not day.validation_passed or accuracy is None:
+            continue
+        if _fell(accuracy, floor, getattr(day, "n_labelled", None), alpha):
+            run.append(day.partition)
+            continue
+        onset, run = (run[0] if run else onset), []
+    return run[0] if run else onset
+
+
+def _fell(accuracy: float, floor: float, n: int | None, alpha: float) -> bool:
+    if not n:
+        return accuracy < floor
+    from statistics import NormalDist
+
+    spread = (max(floor * (1 - floor), 1e-6) / n) ** 0.5
+    return accuracy < floor - NormalDist().inv_cdf(1 - alpha) * spread
+
+
 def episode_open(onset: str | None, champion_start: str | None) -> bool:
     """Whether the shift that began on `onset` is still open: the champion in charge trained on
     data from before it (or its window is not known).
@@ -102,16 +152,3 @@ def retrain_due(onset: str, latest: str, last_retrain: str | None) -> bool:
 
 def _days_between(first: str, last: str) -> int:
     return (date.fromisoformat(last) - date.fromisoformat(first)).days
-
-
-def open_onset(conn, config, day: date, champion: dict | None) -> str | None:
-    """The onset of the shift episode open on `day` against `champion`, from the warehouse's
-    drift reports, or None when none is open."""
-    from continual_ml.warehouse.drift_history import drift_days
-
-    if champion is None:
-        return None
-    policy = config.policy
-    days = drift_days(conn, day)
-    onset = drift_onset(days, policy.drift_share_threshold, policy.consecutive_partitions)
-    return onset if episode_open(onset, str(champion["training_start"])) else None

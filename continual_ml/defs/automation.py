@@ -11,6 +11,7 @@ from continual_ml.decisions.retrain_policy import (
     decide_retrain,
     follow_up_partition,
 )
+from continual_ml.decisions.shift_episode import ONSET_TAG as SHIFT_ONSET
 from continual_ml.defs.jobs import queue_tags, retrain_job, sensor_interval
 from continual_ml.defs.rerequest import attempt_run_key, request_tags, requests_to_ask_again
 from continual_ml.defs.resources import DatasetResource
@@ -49,6 +50,7 @@ def policy_observations(instance) -> list[PartitionObservation]:
             estimated_accuracy=performance.get(p, {}).get("estimated_accuracy"),
             validation_passed=performance.get(p, {}).get("validation_passed", True),
             champion_version=_version(performance.get(p, {}).get("champion_version")),
+            n_labelled=_count(performance.get(p, {}).get("n_labelled")),
         )
         for p in sorted(drift)
         if "drift_share" in drift[p]  # a day with no observations in a run over several
@@ -60,6 +62,10 @@ def _drift_share(metadata: dict) -> float | None:
     if metadata.get("n_tested_features", 1) == 0:  # older events did not record it
         return None
     return float(metadata["drift_share"])
+
+
+def _count(value) -> int | None:
+    return int(value) if isinstance(value, int | float) else None
 
 
 def _version(value) -> int | None:
@@ -240,6 +246,7 @@ def drift_retrain_sensor(
                     **queue_tags("retrain"),
                     "continual_ml/trigger": "policy",
                     "continual_ml/causes": ",".join(decision.causes),
+                    **({SHIFT_ONSET: decision.shift_onset} if decision.shift_onset else {}),
                     **request_tags(run_key),
                 },
             )
@@ -257,6 +264,7 @@ def drift_retrain_sensor(
                     **queue_tags("retrain"),
                     "continual_ml/trigger": "policy",
                     "continual_ml/causes": last.tags.get("continual_ml/causes", ""),
+                    **({SHIFT_ONSET: last.tags[SHIFT_ONSET]} if SHIFT_ONSET in last.tags else {}),
                     **request_tags(request_key),
                 },
             )

@@ -6,19 +6,18 @@ import dagster as dg
 import pandas as pd
 
 from continual_ml.config import DatasetConfig
-from continual_ml.decisions.shift_episode import open_onset
+from continual_ml.decisions.shift_episode import ONSET_TAG
 from continual_ml.defs.data.assets import partition_day
 from continual_ml.training import window
-from continual_ml.warehouse import registry
 
 
 def chosen_window(conn, config: DatasetConfig, context: dg.AssetExecutionContext):
     """The window the candidate trains on, and its rows split into training rows and holdout:
-    during a shift episode the rows since its onset (`shift_episode`), else the validated
-    choice among the configured lengths."""
+    for a run of a shift episode (tagged with its onset) the rows since the onset
+    (`shift_episode`), else the validated choice among the configured lengths."""
     day = partition_day(context)
+    onset = context.run.tags.get(ONSET_TAG)
     try:
-        onset = open_onset(conn, config, day, registry.current_champion(conn))
         if onset is not None:
             choice = window.window_since(conn, config, date.fromisoformat(onset), day)
             return choice, window.window_split(conn, config, choice.start, day, 0)

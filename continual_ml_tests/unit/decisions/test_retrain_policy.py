@@ -84,6 +84,7 @@ def test_drift_needs_consecutive_partitions_over_the_threshold(drift_shares, run
             f"shift since {onset}, its labels in",
             trigger_partition=latest,
             causes=("drift",),
+            shift_onset=onset,
         )
     assert decision == expected
 
@@ -98,10 +99,11 @@ def test_a_realized_accuracy_drop_triggers_a_retrain_without_drift():
     decision = decide(days(0.0, realized_accuracy=0.85))
     assert decision == RetrainDecision(
         True,
-        "2026-01-01: retrain: realized accuracy 0.850 is 0.070 below the champion's 0.920 "
-        "(more than the 0.050 allowed)",
+        "2026-01-01: retrain: realized accuracy on 2026-01-01 fell beyond noise more than 0.050 "
+        "below the champion's 0.920; shift since 2026-01-01, its labels in",
         trigger_partition="2026-01-01",
         causes=("performance",),
+        shift_onset="2026-01-01",
     )
 
 
@@ -135,13 +137,16 @@ def test_without_a_champion_score_accuracy_cannot_trigger():
 
 
 def test_during_a_shift_its_schedule_alone_decides():
-    # an accuracy drop on top of the drift adds no cause: the episode's retrain answers both
-    decision = decide(labelled(0.5, 0.6, realized_accuracy=0.80))
+    # an estimated drop on top of the drift adds no cause: the episode's retrain answers both
+    decision = decide(labelled(0.5, 0.6, estimated_accuracy=0.50))
     assert decision.retrain and decision.causes == ("drift",)
     assert decision.reason == (
         "2026-01-02: retrain: drift share 0.60 >= 0.30 in 2 partitions in a row (2 needed); "
         "shift since 2026-01-01, its labels in"
     )
+    # a realized fall after the drift's onset is a newer onset: the episode starts from it
+    fell = decide(labelled(0.5, 0.6, realized_accuracy=0.50))
+    assert fell.causes == ("performance",) and fell.shift_onset == "2026-01-02"
 
 
 def test_a_partition_that_failed_validation_is_never_retrained_on():
@@ -291,7 +296,7 @@ def test_no_second_retrain_is_asked_for_while_one_is_in_flight():
     drifted = labelled(0.6, 0.6, realized_accuracy=0.80)
     assert decide_retrain(POLICY, drifted, 0.92, [], NOW).retrain
     waiting = decide_retrain(POLICY, drifted, 0.92, [], NOW, in_flight="2026-01-01")
-    assert not waiting.retrain and waiting.causes == ("drift",)
+    assert not waiting.retrain and waiting.causes == ("performance",)
     assert waiting.reason.endswith("but the retrain on 2026-01-01 is still in flight")
     # its verdict in, the next day is judged afresh
     assert decide_retrain(POLICY, drifted, 0.92, [], NOW, in_flight=None).retrain
@@ -354,9 +359,10 @@ def test_a_shift_retrains_again_each_time_its_days_double():
         "2026-01-03",
         "2026-01-06",
         ("shift",),
+        shift_onset="2026-01-01",
     )
-    # not even a large drop of accuracy asks for more while the schedule waits
-    dropped = [*shifted[:4], PartitionObservation("2026-01-05", 0.6, realized_accuracy=0.5)]
+    # not even a large estimated drop asks for more while the schedule waits
+    dropped = [*shifted[:4], PartitionObservation("2026-01-05", 0.6, estimated_accuracy=0.5)]
     assert not decide_retrain(POLICY, dropped, 0.92, [], NOW, last_retrain="2026-01-03").retrain
 
 

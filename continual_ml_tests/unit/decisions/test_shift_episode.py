@@ -1,29 +1,26 @@
-"""A shift episode: its onset read from the warehouse's drift reports, open until the champion
-trained from it on, and the gate's burden flipped for a challenger trained after it."""
+"""A shift episode: its onset from a confirmed drift or a fall of accuracy beyond noise, the
+retrains it asks for, and the gate's burden flipped for a challenger trained after it."""
 
-from datetime import date
+from datetime import datetime
+from types import SimpleNamespace
 
-import pandas as pd
-
-from continual_ml import warehouse
 from continual_ml.decisions import challenger
-from continual_ml.decisions.shift_episode import drift_onset, open_onset
-from continual_ml.warehouse.drift_history import DriftDay
+from continual_ml.decisions.retrain_policy import (
+    PartitionObservation,
+    RetrainPolicy,
+    decide_retrain,
+)
+from continual_ml.decisions.shift_episode import accuracy_onset, drift_onset
 from continual_ml_tests.support.paired_scores import paired_days
 from continual_ml_tests.support.registered_models import registered
 
+NOW = datetime(2026, 1, 10)
 
-def drifted(conn, shares: dict[int, float], untested: tuple[int, ...] = ()) -> None:
-    """Drift reports for 2026-01-<day> with these shares (no feature tested on `untested`)."""
-    for day, share in shares.items():
-        warehouse.record_drift(
-            conn,
-            date(2026, 1, day),
-            pd.DataFrame(columns=["partition_date", "feature", "method"]),
-            n_features=0 if day in untested else 4,
-            n_drifted=int(share * 4),
-            drift_share=share,
-        )
+
+def DriftDay(partition, drift_share, validation_passed):  # noqa: N802 (reads like the record)
+    return SimpleNamespace(
+        partition=partition, drift_share=drift_share, validation_passed=validation_passed
+    )
 
 
 def test_a_confirmed_run_of_drift_has_an_onset_that_outlives_it():
@@ -34,20 +31,53 @@ def test_a_confirmed_run_of_drift_has_an_onset_that_outlives_it():
     assert drift_onset(days[:2], 0.3, 1) is None  # one day is no shift
 
 
-def test_the_warehouse_names_the_open_episode_until_the_champion_learned_past_it(conn, config):
-    drifted(conn, {1: 0.0, 2: 0.0, 3: 0.8, 4: 0.7, 5: 0.6})
-    champion = registered(conn, 1, status="champion")  # trained on 2026-01-01
-    assert open_onset(conn, config, date(2026, 1, 5), champion) == "2026-01-03"
-    assert open_onset(conn, config, date(2026, 1, 3), champion) is None  # not confirmed yet
-    newer = {**champion, "training_start": date(2026, 1, 3)}
-    assert open_onset(conn, config, date(2026, 1, 5), newer) is None
-    assert open_onset(conn, config, date(2026, 1, 5), None) is None
+def observed(*accuracies, n=600, version=1):
+    return [
+        PartitionObservation(
+            f"2026-01-{i + 1:02d}", 0.0, realized_accuracy=a, champion_version=version, n_labelled=n
+        )
+        for i, a in enumerate(accuracies)
+    ]
 
 
-def test_days_with_no_feature_tested_are_no_evidence(conn, config):
-    drifted(conn, {1: 0.0, 2: 0.8, 3: 0.0, 4: 0.9}, untested=(3,))
-    champion = registered(conn, 1, status="champion")
-    assert open_onset(conn, config, date(2026, 1, 4), champion) == "2026-01-02"
+def test_a_fall_of_accuracy_beyond_noise_has_an_onset():
+    assert accuracy_onset(observed(0.90, 0.91, 0.70, 0.72), 0.90, 0.05) == "2026-01-03"
+    # the newest run: an earlier fall that recovered is over
+    assert accuracy_onset(observed(0.70, 0.90, 0.60), 0.90, 0.05) == "2026-01-03"
+    # within the allowed drop, or below it by no more than noise on 50 rows: no onset
+    assert accuracy_onset(observed(0.90, 0.86), 0.90, 0.05) is None
+    assert accuracy_onset(observed(0.90, 0.80, n=50), 0.90, 0.05) is None
+    assert accuracy_onset(observed(0.90, 0.70, n=50), 0.90, 0.05) == "2026-01-02"
+    # another model's days say nothing of the champion's
+    other = observed(0.30, version=2) + observed(0.90, 0.90)[1:]
+    assert accuracy_onset(other, 0.90, 0.05) is None
+
+
+def test_a_fall_of_accuracy_opens_an_episode_at_once():
+    # the labels show it: no drift to wait for, the retrain trains on the days since
+    fallen = observed(0.90, 0.91, 0.70)
+    decision = decide_retrain(RetrainPolicy(), fallen, 0.90, [], NOW, champion_start="2025-12-01")
+    assert decision.retrain and decision.causes == ("performance",)
+    assert decision.shift_onset == "2026-01-03"
+    assert "realized accuracy on 2026-01-03 fell beyond noise" in decision.reason
+    # retrained on its onset's own partition (1 day): again on the next (2 days), then not
+    # before the 4th
+    calm = [PartitionObservation(f"2026-01-{d:02d}", 0.0) for d in (4, 5, 6)]
+    for latest, last, due in (("04", "03", True), ("05", "04", False), ("06", "04", True)):
+        history = [*fallen, *[c for c in calm if c.partition <= f"2026-01-{latest}"]]
+        decision = decide_retrain(
+            RetrainPolicy(), history, 0.90, [], NOW, None, f"2026-01-{last}", None, "2025-12-01"
+        )
+        assert decision.retrain is due, decision.reason
+
+
+def test_a_drift_episode_names_its_onset_on_the_retrain():
+    shifted = [
+        PartitionObservation("2026-01-01", 0.6, realized_accuracy=0.9),
+        PartitionObservation("2026-01-02", 0.6),
+    ]
+    decision = decide_retrain(RetrainPolicy(), shifted, 0.90, [], NOW)
+    assert decision.retrain and decision.shift_onset == "2026-01-01"
 
 
 def test_in_a_shift_a_challenger_not_shown_worse_is_promoted(conn, config):
