@@ -25,9 +25,9 @@ MIN_IMPROVEMENT = 0.6465
 
 
 @pytest.fixture
-def strict_gate(tmp_path, monkeypatch):
+def strict_gate(tmp_path, monkeypatch, request):
     raw = yaml.safe_load(DEFAULT_CONFIG.read_text())
-    raw["policy"]["min_improvement"] = MIN_IMPROVEMENT
+    raw["policy"]["min_improvement"] = getattr(request, "param", MIN_IMPROVEMENT)
     path = tmp_path / "strict.yaml"
     path.write_text(yaml.safe_dump(raw))
     monkeypatch.setenv("CONTINUAL_ML_CONFIG", str(path))
@@ -101,3 +101,35 @@ def test_a_refused_challenger_accumulates_shadow_evidence_until_it_is_promoted(
     assert [latest[step] for step in sorted(latest)] == pytest.approx(
         [lower for _, _, lower in evidence]
     )
+
+
+UNREACHABLE = 0.95  # a gain no model shows on these days: only a flipped burden promotes
+
+
+@pytest.mark.parametrize("strict_gate", [UNREACHABLE], indirect=True)
+def test_a_retrain_of_a_shift_episode_trains_since_the_onset_and_needs_no_proof_of_gain(
+    home, instance, strict_gate
+):
+    # the same days as above, a gate asking for an unreachable gain, and the run a shift's
+    config = strict_gate
+    day = lambda index: partition_date(config, index)  # noqa: E731
+    for index in range(3):
+        materialize_day([observations], day(index), home, instance)
+    materialize_day(RETRAIN, day(2), home, instance)
+    drift = config.stream.drift_day
+    for index in range(drift - 1, drift + 2):
+        materialize_day([observations], day(index), home, instance)
+    onset = str(day(drift))
+    shifted = materialize_day(
+        RETRAIN, day(drift + 1), home, instance, tags={"continual_ml/shift_onset": onset}
+    )
+    trained = metadata(shifted, candidate_model)
+    assert trained["training_window_choice"] == "since shift"
+    assert trained["training_window"].startswith(onset) or trained["training_window"] < onset
+    [evaluation] = shifted.get_asset_check_evaluations()
+    check = {k: v.value for k, v in evaluation.metadata.items()}
+    assert check["decision"] == "promote" and check["sequence_lower"] < UNREACHABLE
+    decided = metadata(shifted, champion_model)
+    assert decided["decision"] == "promoted" and decided["champion_version"] == 2
+    assert f"shift since {onset}" in decided["reason"] and "not shown worse" in decided["reason"]
+    assert decided["champion_training_start"] == trained["training_window"].split(" .. ")[0]

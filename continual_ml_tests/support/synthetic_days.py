@@ -30,9 +30,10 @@ def land_days(days, home, resources, instance) -> None:
         ).success
 
 
-def materialize_day(assets, day, home, instance, run_config=None, expect_success=True):
-    """Materialize `assets` for `day` on the home's resources; `observations` lands the stream's
-    batch of that day unless `run_config` says which files land."""
+def materialize_day(assets, day, home, instance, run_config=None, expect_success=True, tags=None):
+    """Materialize `assets` for `day` on the home's resources, the run tagged with `tags`;
+    `observations` lands the stream's batch of that day unless `run_config` says which files
+    land."""
     import dagster as dg
 
     from continual_ml.defs.data.assets import observations
@@ -47,6 +48,7 @@ def materialize_day(assets, day, home, instance, run_config=None, expect_success
         resources=build_resources(home),
         instance=instance,
         raise_on_error=False,
+        tags=tags,
     )
     assert result.success is expect_success, [e.message for e in result.all_events if e.is_failure]
     return result
