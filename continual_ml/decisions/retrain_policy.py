@@ -117,6 +117,7 @@ def decide_retrain(
     last_retrain: str | None = None,
     in_flight: str | None = None,
     champion_start: str | None = None,
+    champion_rows: int | None = None,
 ) -> RetrainDecision:
     """Decide on the newest of `observations` (oldest first) whether to retrain now.
 
@@ -127,7 +128,8 @@ def decide_retrain(
     may replace), and a day measured after it is judged afresh; without this, days landing
     faster than a retrain runs each asked for one more (10-second days: eight in a row, all but
     the first three refused). `champion_start` is the first day the champion in charge trained
-    on: a shift episode stays open while it is before the onset.
+    on: a shift episode stays open while it is before the onset; `champion_rows` the rows its
+    promoted score was measured on.
     """
     if not observations:
         return RetrainDecision(False, "no partitions observed yet")
@@ -142,7 +144,7 @@ def decide_retrain(
     fell, performance = performance_finding(policy, latest, champion_score)
     decayed, decay = decay_finding(policy, observations, last_retrain)
     onset = drift_onset(observations, policy.drift_share_threshold, policy.consecutive_partitions)
-    fall = accuracy_onset(observations, champion_score, policy.max_performance_drop)
+    fall = accuracy_onset(observations, champion_score, policy.max_performance_drop, champion_rows)
     cause = "drift"
     if fall is not None and (onset is None or fall > onset):
         # the labels confirm it at once: nothing to wait for, nothing to see drift again

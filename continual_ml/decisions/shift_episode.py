@@ -74,14 +74,20 @@ def drift_onset(days: Sequence[DriftDay], threshold: float, consecutive: int) ->
 
 
 def accuracy_onset(
-    days: Sequence, promoted: float | None, max_drop: float, alpha: float = ACCURACY_ALPHA
+    days: Sequence,
+    promoted: float | None,
+    max_drop: float,
+    promoted_rows: int | None = None,
+    alpha: float = ACCURACY_ALPHA,
 ) -> str | None:
     """The first partition of the newest run of the champion's own partitions whose realized
     accuracy fell more than `max_drop` below its promoted score, significantly so.
 
     Labels say it directly, so one partition confirms it: its accuracy on `n_labelled` rows is
-    below ``promoted - max_drop`` by more than a one-sided binomial test at `alpha` allows
-    (without a row count, any fall beyond `max_drop`). `days` are `PartitionObservation`s.
+    below ``promoted - max_drop`` by more than a one-sided test at `alpha` allows, counting the
+    noise of both the day and the `promoted_rows` the promoted score was measured on (a small
+    holdout's score is far from exact). Without row counts, any fall beyond `max_drop`.
+    `days` are `PartitionObservation`s.
 
     >>> from types import SimpleNamespace as Day
     >>> def day(p, a, n=600):
@@ -90,6 +96,8 @@ def accuracy_onset(
     >>> accuracy_onset([day("d1", 0.90), day("d2", 0.30), day("d3", 0.31)], 0.90, 0.05)
     'd2'
     >>> accuracy_onset([day("d1", 0.90), day("d2", 0.84, n=50)], 0.90, 0.05) is None
+    True
+    >>> accuracy_onset([day("d1", 0.90), day("d2", 0.75)], 0.90, 0.05, promoted_rows=60) is None
     True
     """
     if promoted is None or not days:
@@ -102,20 +110,21 @@ def accuracy_onset(
         accuracy = day.realized_accuracy
         if day.champion_version != version or not day.validation_passed or accuracy is None:
             continue
-        if _fell(accuracy, floor, getattr(day, "n_labelled", None), alpha):
+        if _fell(accuracy, floor, (getattr(day, "n_labelled", None), promoted_rows), alpha):
             run.append(day.partition)
             continue
         onset, run = (run[0] if run else onset), []
     return run[0] if run else onset
 
 
-def _fell(accuracy: float, floor: float, n: int | None, alpha: float) -> bool:
-    if not n:
+def _fell(accuracy: float, floor: float, rows: tuple[int | None, int | None], alpha: float):
+    counts = [n for n in rows if n]
+    if not counts:
         return accuracy < floor
     from statistics import NormalDist
 
-    spread = (max(floor * (1 - floor), 1e-6) / n) ** 0.5
-    return accuracy < floor - NormalDist().inv_cdf(1 - alpha) * spread
+    variance = max(floor * (1 - floor), 1e-6) * sum(1 / n for n in counts)
+    return accuracy < floor - NormalDist().inv_cdf(1 - alpha) * variance**0.5
 
 
 def episode_open(onset: str | None, champion_start: str | None) -> bool:

@@ -94,6 +94,13 @@ def promoted_score(instance) -> float | None:
     return float(score.value) if score is not None else None
 
 
+def promoted_rows(instance) -> int | None:
+    """The rows the promoted score of the model in charge was measured on, if recorded."""
+    metadata = in_charge_event(instance)
+    rows = metadata.get("promoted_rows") if metadata is not None else None
+    return int(rows.value) if rows is not None else None
+
+
 def champion_start(instance) -> str | None:
     """The first day the model in charge trained on, from the newest event that put it there."""
     metadata = in_charge_event(instance)
@@ -198,6 +205,7 @@ def drift_retrain_sensor(
     )
     champion_score = promoted_score(context.instance)
     started = champion_start(context.instance)
+    scored_on = promoted_rows(context.instance)
     requests, skipped = [], []
     # Read once per tick: the event log and the run list do not change while it runs.
     observations = policy_observations(context.instance)
@@ -224,6 +232,7 @@ def drift_retrain_sensor(
             last_retrain,
             in_flight,
             champion_start=started,
+            champion_rows=scored_on,
         )
         if not decision.retrain:
             skipped.append(decision.reason)

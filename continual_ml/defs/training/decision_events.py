@@ -41,6 +41,7 @@ def champion_metadata(
         "decision": decision,
         "reason": reason,
         **({"promoted_accuracy": float(accuracy)} if accuracy is not None else {}),
+        **({"promoted_rows": int(rows)} if (rows := candidate["metrics"].get("n")) else {}),
         "open_challenger": open_challenger["version"] if open_challenger else "none",
         "champion_training_start": str(champion_start) if champion_start else "none",
         "open_challenger_partition": (

@@ -48,6 +48,10 @@ def test_a_fall_of_accuracy_beyond_noise_has_an_onset():
     assert accuracy_onset(observed(0.90, 0.86), 0.90, 0.05) is None
     assert accuracy_onset(observed(0.90, 0.80, n=50), 0.90, 0.05) is None
     assert accuracy_onset(observed(0.90, 0.70, n=50), 0.90, 0.05) == "2026-01-02"
+    # a promoted score measured on a small holdout is noisy too: a fall must clear both
+    assert accuracy_onset(observed(0.90, 0.75), 0.90, 0.05) == "2026-01-02"
+    assert accuracy_onset(observed(0.90, 0.75), 0.90, 0.05, promoted_rows=60) is None
+    assert accuracy_onset(observed(0.90, 0.60), 0.90, 0.05, promoted_rows=60) == "2026-01-02"
     # another model's days say nothing of the champion's
     other = observed(0.30, version=2) + observed(0.90, 0.90)[1:]
     assert accuracy_onset(other, 0.90, 0.05) is None
