@@ -23,7 +23,7 @@ slides to the oldest of those.
 
 A shift episode (`shift_episode`): while a confirmed drift run is open against the champion in
 charge, its schedule alone decides (the first retrain once the onset's labels are in, then each
-time the partitions since the onset double); drift, accuracy, decay and follow-ups do not each
+time the partitions since the onset grow by half); drift, accuracy, decay and follow-ups do not each
 ask for one more retrain on every day of it.
 """
 
@@ -217,11 +217,11 @@ def _shift_decision(
     if not labelled:  # a challenger trained before them would learn the old data again
         return RetrainDecision(False, f"{prefix}: waiting for its labels", causes=causes)
     if not retrain_due(onset, latest, last_retrain):
-        reason = f"{prefix}: retrained on {last_retrain}; next when the days since it double"
+        reason = f"{prefix}: retrained on {last_retrain}; next when the days since it grow by half"
         return RetrainDecision(False, reason, causes=causes)
     if first:
         evidence = f"{drift}; shift since {onset}, its labels in"
     else:
-        evidence = f"shift since {onset}: its days doubled since the retrain on {last_retrain}"
+        evidence = f"shift since {onset}: its days grew by half since the retrain on {last_retrain}"
     decision = _asked(policy, latest, evidence, causes, recent_retrains, now, in_flight)
     return replace(decision, shift_onset=onset) if decision.retrain else decision

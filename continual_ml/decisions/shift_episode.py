@@ -9,8 +9,8 @@ data from the onset on is serving:
 
 - **when to retrain**: not before the onset's labels have landed (a challenger trained earlier
   learns the old concept again and is refused), then each time the partitions since the onset
-  have doubled (onset + 2, + 5, + 11, ... with labels two days late): as fast as the new data
-  grows, at a logarithmic number of fits;
+  have grown by half (onset + 2, + 4, + 7, + 11, ... with labels two days late): as fast as
+  the new data grows, at a logarithmic number of fits;
 - **what to train on** (the retrain run carries the onset as its tag `continual_ml/shift_onset`):
   the rows from the onset on, reaching back only as far as the window's
   floor in rows needs (`window_since`), rather than a length validated on data that mostly
@@ -33,6 +33,7 @@ from datetime import date
 from typing import Protocol
 
 MIN_SHIFT_PARTITIONS = 2
+GROWTH = 1.5  # the episode retrains when its days have grown by this factor since the last
 ONSET_TAG = "continual_ml/shift_onset"  # on a retrain run: the episode's onset, which it obeys
 ACCURACY_ALPHA = 0.01  # a fall of realized accuracy beyond noise, one partition at a time
 
@@ -144,19 +145,19 @@ def episode_open(onset: str | None, champion_start: str | None) -> bool:
 def retrain_due(onset: str, latest: str, last_retrain: str | None) -> bool:
     """Whether the episode's schedule asks for a retrain on `latest`: the first once the onset's
     labels are in (the caller checks them), then each time the partitions since the onset
-    (inclusive) have doubled since the last retrain of the episode.
+    (inclusive) have grown by `GROWTH` since the last retrain of the episode.
 
     >>> retrain_due("2026-03-12", "2026-03-14", None), retrain_due("2026-03-12", "2026-03-14",
     ...     "2026-03-01")
     (True, True)
-    >>> [retrain_due("2026-03-12", f"2026-03-{d}", "2026-03-14") for d in (16, 17)]
+    >>> [retrain_due("2026-03-12", f"2026-03-{d}", "2026-03-14") for d in (15, 16)]
     [False, True]
     """
     if last_retrain is None or last_retrain < onset:
         return True
     since = _days_between(onset, latest) + 1
     at_last = _days_between(onset, last_retrain) + 1
-    return since >= 2 * at_last
+    return since >= GROWTH * at_last
 
 
 def _days_between(first: str, last: str) -> int:

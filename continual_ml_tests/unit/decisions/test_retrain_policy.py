@@ -342,27 +342,27 @@ def test_a_shift_that_faded_before_its_labels_retrains_nothing():
     )
 
 
-def test_a_shift_retrains_again_each_time_its_days_double():
-    # onset 01-01, first retrain on 01-03 (3 days): the next on 01-06 (6 days), not before
-    shifted = labelled(0.5, 0.6, 0.6, 0.6, 0.6, 0.6)
-    early = decide_retrain(POLICY, shifted[:5], 0.92, [], NOW, last_retrain="2026-01-03")
+def test_a_shift_retrains_again_each_time_its_days_grow_by_half():
+    # onset 01-01, first retrain on 01-03 (3 days): the next on 01-05 (5 >= 4.5 days), not before
+    shifted = labelled(0.5, 0.6, 0.6, 0.6, 0.6)
+    early = decide_retrain(POLICY, shifted[:4], 0.92, [], NOW, last_retrain="2026-01-03")
     assert early == RetrainDecision(
         False,
-        "2026-01-05: shift since 2026-01-01: retrained on 2026-01-03; next when the days since "
-        "it double",
+        "2026-01-04: shift since 2026-01-01: retrained on 2026-01-03; next when the days since "
+        "it grow by half",
         causes=("shift",),
     )
     due = decide_retrain(POLICY, shifted, 0.92, [], NOW, last_retrain="2026-01-03")
     assert due == RetrainDecision(
         True,
-        "2026-01-06: retrain: shift since 2026-01-01: its days doubled since the retrain on "
+        "2026-01-05: retrain: shift since 2026-01-01: its days grew by half since the retrain on "
         "2026-01-03",
-        "2026-01-06",
+        "2026-01-05",
         ("shift",),
         shift_onset="2026-01-01",
     )
     # not even a large estimated drop asks for more while the schedule waits
-    dropped = [*shifted[:4], PartitionObservation("2026-01-05", 0.6, estimated_accuracy=0.5)]
+    dropped = [*shifted[:3], PartitionObservation("2026-01-04", 0.6, estimated_accuracy=0.5)]
     assert not decide_retrain(POLICY, dropped, 0.92, [], NOW, last_retrain="2026-01-03").retrain
 
 

@@ -65,9 +65,9 @@ def test_a_fall_of_accuracy_opens_an_episode_at_once():
     assert decision.shift_onset == "2026-01-03"
     assert "realized accuracy on 2026-01-03 fell beyond noise" in decision.reason
     # retrained on its onset's own partition (1 day): again on the next (2 days), then not
-    # before the 4th
+    # before the 3rd
     calm = [PartitionObservation(f"2026-01-{d:02d}", 0.0) for d in (4, 5, 6)]
-    for latest, last, due in (("04", "03", True), ("05", "04", False), ("06", "04", True)):
+    for latest, last, due in (("04", "03", True), ("05", "05", False), ("05", "04", True)):
         history = [*fallen, *[c for c in calm if c.partition <= f"2026-01-{latest}"]]
         decision = decide_retrain(
             RetrainPolicy(), history, 0.90, [], NOW, None, f"2026-01-{last}", None, "2025-12-01"
