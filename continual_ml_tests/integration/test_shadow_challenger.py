@@ -34,20 +34,25 @@ def strict_gate(tmp_path, monkeypatch, request):
     return default_config().__class__.model_validate(raw)
 
 
+def champion_then_drifted_days(config, home, instance):
+    """Days 0-2 landed and v1 promoted on day 2, then the days around the drift landed; the
+    stream's days by index, and the drift's index."""
+    day = lambda index: partition_date(config, index)  # noqa: E731
+    for index in range(3):
+        materialize_day([observations], day(index), home, instance)
+    first = materialize_day(RETRAIN, day(2), home, instance)
+    assert metadata(first, champion_model)["decision"] == "promoted"
+    drift = config.stream.drift_day
+    for index in range(drift - 1, drift + 2):
+        materialize_day([observations], day(index), home, instance)
+    return day, drift
+
+
 def test_a_refused_challenger_accumulates_shadow_evidence_until_it_is_promoted(
     home, instance, strict_gate
 ):
     config = strict_gate
-    day = lambda index: partition_date(config, index)  # noqa: E731
-    for index in range(3):
-        materialize_day([observations], day(index), home, instance)
-    assert (
-        metadata(materialize_day(RETRAIN, day(2), home, instance), champion_model)["decision"]
-        == "promoted"
-    )
-    drift = config.stream.drift_day
-    for index in range(drift - 1, drift + 2):
-        materialize_day([observations], day(index), home, instance)
+    day, drift = champion_then_drifted_days(config, home, instance)
     refused = materialize_day(RETRAIN, day(drift + 1), home, instance)
     decided = metadata(refused, champion_model)
     assert decided["decision"] == "challenger" and decided["open_challenger"] == 2
@@ -112,13 +117,7 @@ def test_a_retrain_of_a_shift_episode_trains_since_the_onset_and_needs_no_proof_
 ):
     # the same days as above, a gate asking for an unreachable gain, and the run a shift's
     config = strict_gate
-    day = lambda index: partition_date(config, index)  # noqa: E731
-    for index in range(3):
-        materialize_day([observations], day(index), home, instance)
-    materialize_day(RETRAIN, day(2), home, instance)
-    drift = config.stream.drift_day
-    for index in range(drift - 1, drift + 2):
-        materialize_day([observations], day(index), home, instance)
+    day, drift = champion_then_drifted_days(config, home, instance)
     onset = str(day(drift))
     shifted = materialize_day(
         RETRAIN, day(drift + 1), home, instance, tags={"continual_ml/shift_onset": onset}
