@@ -169,6 +169,12 @@ class PolicySettings(_Strict):
     max_decay: float = Field(
         0.02, ge=0, le=1, description="realized accuracy lost since the champion's first partitions"
     )
+    shift_episode_days: int = Field(
+        30,
+        ge=1,
+        description="days after a shift's onset in which retrains train on the rows since it, as "
+        "they grow by half, and are promoted unless shown worse",
+    )
     gate_pooled_refusals: int = Field(
         2, ge=0, description="unused by the gate (evidence accumulates); the benchmarks' old gate"
     )

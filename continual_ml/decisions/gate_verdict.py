@@ -58,8 +58,6 @@ def judge(
     if incompatible:
         return Verdict(False, f"feature signature differs from the champion's: {incompatible}", {})
     onset = shift_onset
-    if onset is not None and str(champion["training_start"]) >= onset:
-        onset = None  # the champion learnt from the onset on too: nothing to flip for
     if (current := open_challenger(conn)) and current["version"] == candidate["version"]:
         return _decided(challenger.decide(conn, config, candidate, champion, onset), {})
     holdout = registry.holdout_predictions(conn, candidate["version"])

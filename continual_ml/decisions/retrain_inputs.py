@@ -27,6 +27,7 @@ class RetrainPolicy(BaseModel):
     follow_up_refusals: int = Field(2, ge=0)
     decay_partitions: int = Field(3, ge=0)  # 0 turns the decay rule off
     max_decay: float = Field(0.02, ge=0, le=1)
+    shift_episode_days: int = Field(30, ge=1)
 
     @classmethod
     def from_settings(cls, settings: PolicySettings) -> RetrainPolicy:

@@ -21,10 +21,10 @@ fresh model then), over the partitions it has served without a break. A drop of 
 `max_decay` retrains. The sensor passes `HISTORY` partitions, so for an older champion "first"
 slides to the oldest of those.
 
-A shift episode (`shift_episode`): while a confirmed drift run is open against the champion in
-charge, its schedule alone decides (the first retrain once the onset's labels are in, then each
-time the partitions since the onset grow by half); drift, accuracy, decay and follow-ups do not each
-ask for one more retrain on every day of it.
+A shift episode (`shift_episode`): for `shift_episode_days` after the onset of a confirmed drift
+or a fall of accuracy beyond noise, its schedule alone decides (the first retrain once the
+onset's labels are in, then each time the partitions since the onset grow by half); drift,
+accuracy, decay and follow-ups do not each ask for one more retrain on every day of it.
 """
 
 from __future__ import annotations
@@ -116,7 +116,6 @@ def decide_retrain(
     follow_up_from: str | None = None,
     last_retrain: str | None = None,
     in_flight: str | None = None,
-    champion_start: str | None = None,
     champion_rows: int | None = None,
 ) -> RetrainDecision:
     """Decide on the newest of `observations` (oldest first) whether to retrain now.
@@ -127,9 +126,8 @@ def decide_retrain(
     asked for. Its verdict answers the same evidence (a drift measured against the reference it
     may replace), and a day measured after it is judged afresh; without this, days landing
     faster than a retrain runs each asked for one more (10-second days: eight in a row, all but
-    the first three refused). `champion_start` is the first day the champion in charge trained
-    on: a shift episode stays open while it is before the onset; `champion_rows` the rows its
-    promoted score was measured on.
+    the first three refused). `champion_rows` are the rows the champion's promoted score was
+    measured on.
     """
     if not observations:
         return RetrainDecision(False, "no partitions observed yet")
@@ -155,7 +153,7 @@ def decide_retrain(
         )
     # a shift is against a champion: before the first one, any retrain trains the first model
     champion = champion_score is not None or latest.champion_version is not None
-    if champion and episode_open(onset, champion_start):
+    if champion and episode_open(onset, latest.partition, policy.shift_episode_days):
         found = drift if drifted else None
         return _shift_decision(
             policy, observations, onset, cause, found, last_retrain, recent_retrains, now, in_flight

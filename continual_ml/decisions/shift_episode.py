@@ -1,29 +1,29 @@
-"""A shift episode: from the first day of a confirmed drift until the champion learned past it.
+"""A shift episode: the first `shift_episode_days` days after the onset of a confirmed change.
 
 Feature drift says the data moved before labels can say whether the champion still predicts it;
 when only the concept moves, the labels say it: the champion's realized accuracy falls. Once a run
 of drifted partitions is confirmed (`consecutive_partitions` in a row), or a partition's realized
 accuracy fell beyond `max_performance_drop` and beyond noise (`accuracy_onset`), the champion's
-evidence is about a world that is gone, so three things change until a champion trained only on
-data from the onset on is serving:
+evidence is about a world that is gone, and the new world's rows are few but growing. So, for the
+episode's days:
 
 - **when to retrain**: not before the onset's labels have landed (a challenger trained earlier
   learns the old concept again and is refused), then each time the partitions since the onset
   have grown by half (onset + 2, + 4, + 7, + 11, ... with labels two days late): as fast as
   the new data grows, at a logarithmic number of fits;
 - **what to train on** (the retrain run carries the onset as its tag `continual_ml/shift_onset`):
-  the rows from the onset on, reaching back only as far as the window's
-  floor in rows needs (`window_since`), rather than a length validated on data that mostly
-  predates the change;
-- **who must prove what**: the gate's burden flips. A challenger trained on the changed data is
-  promoted unless the paired evidence shows it worse (the anytime upper bound below zero); the
-  champion must show it is still better, not the other way round (`challenger.decide`).
+  the rows from the onset on, reaching back before it only as far as the window's floor in rows
+  needs (`window_since`), rather than a length validated on data that mostly predates the change;
+- **who must prove what**: the gate's burden flips. Each challenger learnt from more of the new
+  rows than the champion did, so it is promoted unless the paired evidence shows it worse (the
+  anytime upper bound below zero): the champion must show it is still better
+  (`challenger.decide`). Outside an episode the superiority test decides, at ``alpha``.
 
 A shift is a drift that persists: the run must be `consecutive_partitions` long and never
 shorter than `MIN_SHIFT_PARTITIONS`, so one noisy day does not flip the burden. Under no change
-such a run is rare (each day's drift test controls its own false alarms), and the gate keeps its
-superiority test at ``alpha``; `benchmarks.user_datasets` counts the promotions on datasets
-without a shift.
+such a run is rare (each day's drift test controls its own false alarms); a drift of the inputs
+that leaves the concept alone still opens an episode, which then costs fits, not accuracy.
+`benchmarks.user_datasets` counts the promotions on datasets without a shift.
 """
 
 from __future__ import annotations
@@ -128,18 +128,16 @@ def _fell(accuracy: float, floor: float, rows: tuple[int | None, int | None], al
     return accuracy < floor - NormalDist().inv_cdf(1 - alpha) * variance**0.5
 
 
-def episode_open(onset: str | None, champion_start: str | None) -> bool:
-    """Whether the shift that began on `onset` is still open: the champion in charge trained on
-    data from before it (or its window is not known).
+def episode_open(onset: str | None, latest: str, days: int) -> bool:
+    """Whether the shift that began on `onset` is still open on `latest`: within its first
+    `days` days (`policy.shift_episode_days`).
 
-    >>> episode_open("2026-03-12", "2026-03-08"), episode_open("2026-03-12", "2026-03-12")
+    >>> episode_open("2026-03-12", "2026-03-20", 30), episode_open("2026-03-12", "2026-04-11", 30)
     (True, False)
-    >>> episode_open(None, "2026-03-08")
+    >>> episode_open(None, "2026-03-20", 30)
     False
     """
-    if onset is None:
-        return False
-    return champion_start is None or champion_start < onset
+    return onset is not None and _days_between(onset, latest) < days
 
 
 def retrain_due(onset: str, latest: str, last_retrain: str | None) -> bool:

@@ -101,13 +101,6 @@ def promoted_rows(instance) -> int | None:
     return int(rows.value) if rows is not None else None
 
 
-def champion_start(instance) -> str | None:
-    """The first day the model in charge trained on, from the newest event that put it there."""
-    metadata = in_charge_event(instance)
-    start = metadata.get("champion_training_start") if metadata is not None else None
-    return str(start.value) if start is not None and start.value != "none" else None
-
-
 def recent_retrains(instance) -> list[datetime]:
     """The data time of each of the policy's recent retrains (the end of its partition)."""
     runs = instance.get_run_records(
@@ -204,7 +197,6 @@ def drift_retrain_sensor(
         MODEL_PERFORMANCE, limit=200, cursor=context.cursor, ascending=True
     )
     champion_score = promoted_score(context.instance)
-    started = champion_start(context.instance)
     scored_on = promoted_rows(context.instance)
     requests, skipped = [], []
     # Read once per tick: the event log and the run list do not change while it runs.
@@ -231,7 +223,6 @@ def drift_retrain_sensor(
             follow_up,
             last_retrain,
             in_flight,
-            champion_start=started,
             champion_rows=scored_on,
         )
         if not decision.retrain:

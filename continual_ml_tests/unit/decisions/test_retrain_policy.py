@@ -366,15 +366,16 @@ def test_a_shift_retrains_again_each_time_its_days_grow_by_half():
     assert not decide_retrain(POLICY, dropped, 0.92, [], NOW, last_retrain="2026-01-03").retrain
 
 
-def test_a_shift_ends_once_the_champion_trained_from_its_onset_on():
-    # the champion in charge learned only the changed data: the ordinary rules apply again
-    shifted = labelled(0.5, 0.6, 0.6, 0.6, 0.6)
-    after = decide_retrain(
-        POLICY, shifted, 0.92, [], NOW, last_retrain="2026-01-03", champion_start="2026-01-01"
-    )
-    assert after.retrain and after.causes == ("drift",)
+def test_a_shift_episode_ends_after_its_days():
+    # onset 01-01; with a 5-day episode, 01-06 is past it: the ordinary rules apply again
+    short = POLICY.model_copy(update={"shift_episode_days": 5})
+    shifted = labelled(0.5, 0.6, 0.6, 0.6, 0.6, 0.6)
+    within = decide_retrain(short, shifted[:5], 0.92, [], NOW, last_retrain="2026-01-04")
+    assert not within.retrain and within.causes == ("shift",)
+    after = decide_retrain(short, shifted, 0.92, [], NOW, last_retrain="2026-01-04")
+    assert after.retrain and after.causes == ("drift",) and after.shift_onset is None
     assert after.reason == (
-        "2026-01-05: retrain: drift share 0.60 >= 0.30 in 5 partitions in a row (2 needed)"
+        "2026-01-06: retrain: drift share 0.60 >= 0.30 in 6 partitions in a row (2 needed)"
     )
 
 

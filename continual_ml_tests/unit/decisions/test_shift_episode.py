@@ -60,7 +60,7 @@ def test_a_fall_of_accuracy_beyond_noise_has_an_onset():
 def test_a_fall_of_accuracy_opens_an_episode_at_once():
     # the labels show it: no drift to wait for, the retrain trains on the days since
     fallen = observed(0.90, 0.91, 0.70)
-    decision = decide_retrain(RetrainPolicy(), fallen, 0.90, [], NOW, champion_start="2025-12-01")
+    decision = decide_retrain(RetrainPolicy(), fallen, 0.90, [], NOW)
     assert decision.retrain and decision.causes == ("performance",)
     assert decision.shift_onset == "2026-01-03"
     assert "realized accuracy on 2026-01-03 fell beyond noise" in decision.reason
@@ -69,9 +69,7 @@ def test_a_fall_of_accuracy_opens_an_episode_at_once():
     calm = [PartitionObservation(f"2026-01-{d:02d}", 0.0) for d in (4, 5, 6)]
     for latest, last, due in (("04", "03", True), ("05", "05", False), ("05", "04", True)):
         history = [*fallen, *[c for c in calm if c.partition <= f"2026-01-{latest}"]]
-        decision = decide_retrain(
-            RetrainPolicy(), history, 0.90, [], NOW, None, f"2026-01-{last}", None, "2025-12-01"
-        )
+        decision = decide_retrain(RetrainPolicy(), history, 0.90, [], NOW, None, f"2026-01-{last}")
         assert decision.retrain is due, decision.reason
 
 
