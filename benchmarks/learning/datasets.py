@@ -164,6 +164,25 @@ def drift_stream(name: str) -> Callable[[], pd.DataFrame]:
     return build
 
 
+def stationary_stream(name: str) -> Callable[[], pd.DataFrame]:
+    """The first concept of one of `benchmarks.drift_streams`' streams, never changing: 30 days
+    of 600 rows in which any promotion is a false one."""
+
+    def build() -> pd.DataFrame:
+        from benchmarks.drift_streams import STREAMS
+
+        stream = STREAMS[name](STREAM_DAYS, STREAM_ROWS, 0)
+        first = stream.drift_batches[0] if stream.drift_batches else STREAM_DAYS
+        # the first concept's rows, as many as the stream has days, drawn again for every day
+        longer = STREAMS[name](STREAM_DAYS * (STREAM_DAYS // max(first, 1) + 1), STREAM_ROWS, 7)
+        batches = longer.batches[: longer.drift_batches[0]] if longer.drift_batches else []
+        rows = pd.concat(batches[:STREAM_DAYS], ignore_index=True)
+        features = rows[stream.feature_names].round(4)
+        return _days(features.assign(label=rows["label"]), "event_id", per_day=STREAM_ROWS)
+
+    return build
+
+
 def stream_shifts(name: str) -> tuple[int, ...]:
     """The replayed days on which the stream's new concepts first appear."""
     from benchmarks.drift_streams import STREAMS
@@ -195,5 +214,14 @@ DATASETS = {
         for name in ("sea_abrupt", "agrawal_abrupt", "hyperplane_gradual")
     },
 }
+DATASETS.update(
+    {
+        f"{name.split('_')[0]}_no_change": Dataset(
+            stationary_stream(name), "label", (), STREAM_HISTORY
+        )
+        for name in ("sea_abrupt", "agrawal_abrupt", "hyperplane_gradual")
+    }
+)
 PUBLIC = ("book", "book_with_gaps", "image_segments", "solar_flares")
+NO_CHANGE = ("sea_no_change", "agrawal_no_change", "hyperplane_no_change")
 STREAMS = ("sea_abrupt", "agrawal_abrupt", "hyperplane_gradual")
