@@ -117,6 +117,7 @@ def decide_retrain(
     last_retrain: str | None = None,
     in_flight: str | None = None,
     champion_rows: int | None = None,
+    known_onset: str | None = None,
 ) -> RetrainDecision:
     """Decide on the newest of `observations` (oldest first) whether to retrain now.
 
@@ -127,7 +128,7 @@ def decide_retrain(
     may replace), and a day measured after it is judged afresh; without this, days landing
     faster than a retrain runs each asked for one more (10-second days: eight in a row, all but
     the first three refused). `champion_rows` are the rows the champion's promoted score was
-    measured on.
+    measured on; `known_onset` the onset of the newest episode a retrain was asked for in.
     """
     if not observations:
         return RetrainDecision(False, "no partitions observed yet")
@@ -151,6 +152,8 @@ def decide_retrain(
             f"realized accuracy on {fall} fell beyond noise more than "
             f"{policy.max_performance_drop:.3f} below the champion's {champion_score:.3f}"
         )
+    if known_onset is not None and (onset is None or known_onset > onset):
+        onset, cause = known_onset, "performance"  # its retrains go on: its labels are in
     # a shift is against a champion: before the first one, any retrain trains the first model
     champion = champion_score is not None or latest.champion_version is not None
     if champion and episode_open(onset, latest.partition, policy.shift_episode_days):
@@ -206,9 +209,7 @@ def _shift_decision(
     latest = observations[-1].partition
     prefix = f"{latest}: shift since {onset}"
     first = last_retrain is None or last_retrain < onset
-    causes = (
-        (("performance",) if drift and "fell" in drift else ("drift",)) if first else ("shift",)
-    )
+    causes = (cause,) if first else ("shift",)
     labelled = _labelled(observations, onset)
     if first and drift is None:
         return RetrainDecision(False, f"{prefix} no longer drifts, and nothing was retrained")

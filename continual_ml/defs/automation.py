@@ -111,6 +111,18 @@ def recent_retrains(instance) -> list[datetime]:
     return [data_time(partition) for partition in tags if partition]
 
 
+def known_onset(instance) -> str | None:
+    """The newest shift onset a retrain of the policy was asked for with: an episode outlives
+    the evidence that opened it (a fall of accuracy is the old champion's, gone once it is
+    replaced)."""
+    runs = instance.get_run_records(
+        dg.RunsFilter(job_name=retrain_job.name, tags={"continual_ml/trigger": "policy"}),
+        limit=20,
+    )
+    onsets = [r.dagster_run.tags.get(SHIFT_ONSET) for r in runs]
+    return max((onset for onset in onsets if onset), default=None)
+
+
 def policy_retrains(instance) -> list[tuple[str, bool]]:
     """The policy's retrains that reached the gate, oldest first, as (partition, promoted).
 
@@ -198,6 +210,7 @@ def drift_retrain_sensor(
     )
     champion_score = promoted_score(context.instance)
     scored_on = promoted_rows(context.instance)
+    remembered = known_onset(context.instance)
     requests, skipped = [], []
     # Read once per tick: the event log and the run list do not change while it runs.
     observations = policy_observations(context.instance)
@@ -224,6 +237,7 @@ def drift_retrain_sensor(
             last_retrain,
             in_flight,
             champion_rows=scored_on,
+            known_onset=remembered if remembered and remembered <= partition else None,
         )
         if not decision.retrain:
             skipped.append(decision.reason)

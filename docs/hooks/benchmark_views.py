@@ -201,6 +201,7 @@ VIEWS: dict[str, Callable[[dict], list[str]]] = {
     "serving_replicas": serving_replicas,
     "user_datasets": user_datasets,
     "user_datasets_partial": user_datasets,
+    "user_datasets_no_change": user_datasets,
     "continual_learning": continual_learning,
     "ingestion": ingestion,
     "ingestion_backends": ingestion_backends,

@@ -105,3 +105,19 @@ def test_in_a_shift_no_evidence_promotes_nothing(conn, config):
     champion, candidate = registered(conn, 1, status="champion"), registered(conn, 5)
     decision = challenger.decide(conn, config, candidate, champion, shift_onset="2026-01-03")
     assert decision.outcome == "keep"
+
+
+def test_an_episode_outlives_the_fall_that_opened_it():
+    # v1 fell on 01-03 and was replaced by v2, which is fine: v2's days show no fall, but the
+    # retrain asked for on 01-03 carried the onset, and the episode's schedule goes on
+    days = observed(0.90, 0.91, 0.60) + [
+        PartitionObservation(f"2026-01-{d:02d}", 0.0, realized_accuracy=0.95, champion_version=2)
+        for d in (4, 5)
+    ]
+    forgotten = decide_retrain(RetrainPolicy(), days, 0.95, [], NOW, None, "2026-01-03")
+    assert forgotten.shift_onset is None
+    remembered = decide_retrain(
+        RetrainPolicy(), days, 0.95, [], NOW, None, "2026-01-03", known_onset="2026-01-03"
+    )
+    assert remembered.retrain and remembered.causes == ("shift",)
+    assert remembered.shift_onset == "2026-01-03"
