@@ -29,7 +29,7 @@ from pathlib import Path
 
 import yaml
 
-from benchmarks.stamp import stamp
+from benchmarks.results_file import add_output_arguments, write_results
 
 RESULTS = Path(__file__).parent / "results" / "backfill.json"
 CLI = str(Path(sys.executable).parent / "continual-ml")
@@ -150,12 +150,10 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--days", type=int, default=365)
     parser.add_argument("--rows-per-day", type=int, default=2000)
     parser.add_argument("--sample", type=int, default=10, help="days run one run per day")
-    parser.add_argument("--workdir", default=None)
-    parser.add_argument("--out", default=str(RESULTS))
+    add_output_arguments(parser, out=str(RESULTS))
     args = parser.parse_args(argv)
     results = run(args.days, args.rows_per_day, args.sample, args.workdir)
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps({"stamp": stamp(), **results}, indent=2))
+    write_results(args.out, results)
     print(json.dumps({k: v for k, v in results.items()}, indent=2))
     return results
 

@@ -25,7 +25,7 @@ import time
 from pathlib import Path
 
 from benchmarks import run_timeline
-from benchmarks.stamp import stamp
+from benchmarks.results_file import add_output_arguments, write_results
 
 RESULTS = Path(__file__).parent / "results"
 CLI = str(Path(sys.executable).parent / "continual-ml")
@@ -119,8 +119,7 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--day-seconds", type=float, default=10.0)
     parser.add_argument("--minutes", type=float, default=10.0)
     parser.add_argument("--every", type=float, default=15.0, help="seconds between samples")
-    parser.add_argument("--workdir", default=None)
-    parser.add_argument("--out", default=None, help="sustained_load_<day-seconds>s_days.json")
+    add_output_arguments(parser, out=None, out_help="sustained_load_<day-seconds>s_days.json")
     args = parser.parse_args(argv)
     args.out = args.out or str(RESULTS / f"sustained_load_{args.day_seconds:g}s_days.json")
     workdir = Path(args.workdir or tempfile.mkdtemp(prefix="sustained-"))
@@ -180,8 +179,7 @@ def main(argv: list[str] | None = None) -> dict:
         "load_average_after": [round(x, 2) for x in os.getloadavg()],
         "samples": samples,
     }
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps({"stamp": stamp(), **results}, indent=2))
+    write_results(args.out, results)
     return results
 
 

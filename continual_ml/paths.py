@@ -9,43 +9,36 @@ from pydantic import BaseModel
 from continual_ml.settings import Settings
 
 
+def _in_home(name: str, setting: str | None = None) -> property:
+    """A place in the home, unless the environment's `setting` (a `Settings` field) names another.
+
+    Read on each use: the commands set some of these variables before the code that reads them.
+    """
+
+    def place(paths: Paths) -> Path:
+        chosen = getattr(Settings.from_env(), setting) if setting else None
+        return chosen or paths.home / name
+
+    return property(place)
+
+
 class Paths(BaseModel):
     """Where the embedded default keeps its state: one folder, `CONTINUAL_ML_HOME`."""
 
     home: Path
+
+    warehouse = _in_home("warehouse.duckdb", setting="warehouse")
+    mlflow_artifacts = _in_home("mlartifacts")
+    bentoml_home = _in_home("bentoml", setting="bentoml_home")
+    reports = _in_home("reports")
+    prediction_logs = _in_home("prediction_logs", setting="prediction_log_dir")
+    alerts_record = _in_home("alerts.jsonl")
+    dagster_home = _in_home("dagster_home", setting="dagster_home")
 
     @classmethod
     def from_env(cls) -> Paths:
         return cls(home=Settings.from_env().home.resolve())
 
     @property
-    def warehouse(self) -> Path:
-        return Settings.from_env().warehouse or self.home / "warehouse.duckdb"
-
-    @property
     def mlflow_tracking_uri(self) -> str:
         return Settings.from_env().mlflow_tracking_uri or f"sqlite:///{self.home / 'mlflow.db'}"
-
-    @property
-    def mlflow_artifacts(self) -> Path:
-        return self.home / "mlartifacts"
-
-    @property
-    def bentoml_home(self) -> Path:
-        return Settings.from_env().bentoml_home or self.home / "bentoml"
-
-    @property
-    def reports(self) -> Path:
-        return self.home / "reports"
-
-    @property
-    def prediction_logs(self) -> Path:
-        return Settings.from_env().prediction_log_dir or self.home / "prediction_logs"
-
-    @property
-    def alerts_record(self) -> Path:
-        return self.home / "alerts.jsonl"
-
-    @property
-    def dagster_home(self) -> Path:
-        return Settings.from_env().dagster_home or self.home / "dagster_home"

@@ -3,16 +3,14 @@
 import pytest
 
 from benchmarks import ingestion as bench
+from continual_ml_tests.support.bench_runs import results_of
 
 ROWS, SMALL_ROWS = 10_000_000, 1_000_000
 pytestmark = pytest.mark.timeout(1800)
 
 
-@pytest.fixture(scope="module")
-def results(tmp_path_factory):
-    # the generated files are cached in the temp directory between runs
-    output = tmp_path_factory.mktemp("bench_ingestion") / "ingestion.json"
-    return bench.run(rows=ROWS, small_rows=SMALL_ROWS, csv_rows=1_000_000, output=output)
+# the generated files are cached in the temp directory between runs (`bench.CACHE`)
+results = results_of(bench, rows=ROWS, small_rows=SMALL_ROWS, csv_rows=1_000_000)
 
 
 def test_every_row_of_every_file_is_ingested(results):

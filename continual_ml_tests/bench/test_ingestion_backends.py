@@ -5,15 +5,13 @@ cost against the DuckDB file stays within what was measured
 import pytest
 
 from benchmarks import ingestion_backends as bench
+from continual_ml_tests.support.bench_runs import results_of
 
 ROWS, SMALL_ROWS = 1_000_000, 20_000
 pytestmark = pytest.mark.timeout(1800)
 
 
-@pytest.fixture(scope="module")
-def results(tmp_path_factory):
-    output = tmp_path_factory.mktemp("bench_backends") / "ingestion_backends.json"
-    return bench.run(rows=ROWS, small_rows=SMALL_ROWS, repeat=2, output=output)
+results = results_of(bench, rows=ROWS, small_rows=SMALL_ROWS, repeat=2)
 
 
 def test_every_row_lands_once_in_every_backend(results):

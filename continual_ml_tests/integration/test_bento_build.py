@@ -4,14 +4,13 @@ import os
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).parents[2]
+from continual_ml_tests.support.builds import built_at_root
+
 VENV_BIN = Path(sys.executable).parent
 # `${VAR}` is filled in by compose from `.env`; `$${VAR}` reaches the container as `${VAR}`.
 
 
 def test_the_bentofile_builds_a_bento(tmp_path):
-    import subprocess
-
     # A new user's PATH: no `uv` on it, so BentoML must find the one the project installs.
     env = {
         **os.environ,
@@ -19,15 +18,7 @@ def test_the_bentofile_builds_a_bento(tmp_path):
         "BENTOML_HOME": str(tmp_path),
         "BENTOML_DO_NOT_TRACK": "true",
     }
-    built = subprocess.run(
-        [str(VENV_BIN / "bentoml"), "build", "-f", "bento/bentofile.yaml", "."],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert built.returncode == 0, built.stderr[-2000:]
+    built_at_root([str(VENV_BIN / "bentoml"), "build", "-f", "bento/bentofile.yaml", "."], env)
     [bento] = list((tmp_path / "bentos" / "continual_ml").glob("*/bento.yaml"))
     assert "bento.service:ChampionClassifier" in bento.read_text()
     shipped = bento.parent / "src" / "continual_ml"

@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 
 from continual_ml.settings import Settings
-from continual_ml_tests.support.docs_pages import RESULTS, ROOT, hand_written_pages
+from continual_ml_tests.support.builds import built_at_root
+from continual_ml_tests.support.docs_pages import RESULTS, hand_written_pages
 
 COMMAND = Path(sys.executable).parent / "continual-ml"
 
@@ -21,15 +22,9 @@ COMMAND = Path(sys.executable).parent / "continual-ml"
 def site(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("site")
     env = {**os.environ, "NO_MKDOCS_2_WARNING": "1"}
-    built = subprocess.run(
-        [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(out)],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
+    built = built_at_root(
+        [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(out)], env
     )
-    assert built.returncode == 0, built.stderr[-4000:]
     assert "WARNING" not in built.stderr, built.stderr[-4000:]
     return out
 

@@ -14,13 +14,8 @@ from continual_ml.config import Paths
 def rollback(args: argparse.Namespace, paths: Paths) -> int:
     from continual_ml.defs.training.operations import rollback_job
 
-    prepare(paths)
-    version = run_job_in_process(
-        paths,
-        rollback_job,
-        "restore_previous_champion",
-        {"version": args.version, "actor": getpass.getuser()},
-    )
+    op_config = {"version": args.version, "actor": getpass.getuser()}
+    version = _run_decision(paths, rollback_job, "restore_previous_champion", op_config)
     print(f"champion is now v{version}")
     return 0
 
@@ -29,16 +24,17 @@ def decide(args: argparse.Namespace, paths: Paths) -> int:
     """`approve` or `reject`, as the command says."""
     from continual_ml.defs.training.operations import approval_job
 
-    prepare(paths)
-    outcome = run_job_in_process(
-        paths,
-        approval_job,
-        "decide_pending_candidate",
-        {
-            "version": args.version,
-            "approve": args.command == "approve",
-            "actor": getpass.getuser(),
-        },
-    )
+    op_config = {
+        "version": args.version,
+        "approve": args.command == "approve",
+        "actor": getpass.getuser(),
+    }
+    outcome = _run_decision(paths, approval_job, "decide_pending_candidate", op_config)
     print(f"v{args.version} {outcome}")
     return 0
+
+
+def _run_decision(paths: Paths, job, op_name: str, op_config: dict):
+    """Run a person's decision as its job in this process, against the local home."""
+    prepare(paths)
+    return run_job_in_process(paths, job, op_name, op_config)

@@ -101,11 +101,11 @@ def _ingest_landed(context, paths, settings, duckdb, alerts) -> dg.MaterializeRe
     )
 
 
-@per_day_asset(
-    group_name="data",
-    kinds={"duckdb"},
-    deps=[observations],
-)
+# The reference and current windows: per-day DuckDB tables drawn from the day's observations.
+window_asset = per_day_asset(group_name="data", kinds={"duckdb"}, deps=[observations])
+
+
+@window_asset
 def current_window(
     context: dg.AssetExecutionContext, dataset: DatasetResource, duckdb: DuckDBResource
 ) -> dg.MaterializeResult:
@@ -120,11 +120,7 @@ def current_window(
     return dg.MaterializeResult()
 
 
-@per_day_asset(
-    group_name="data",
-    kinds={"duckdb"},
-    deps=[observations],
-)
+@window_asset
 def reference_window(
     context: dg.AssetExecutionContext, dataset: DatasetResource, duckdb: DuckDBResource
 ) -> dg.MaterializeResult:
