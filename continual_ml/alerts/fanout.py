@@ -24,7 +24,7 @@ def post_to_all(
     timeout_seconds: float,
     bound_seconds: float,
     *,
-    retry: RetryPolicy = RetryPolicy(),
+    retry: RetryPolicy | None = None,
     post: Callable[..., str | None] = post_webhook,
 ) -> dict[str, str | None]:
     """Post `{sink: (url, payload)}` concurrently; per sink, None on success or why it failed.
@@ -34,6 +34,7 @@ def post_to_all(
     """
     if not posts:
         return {}
+    retry = retry or RetryPolicy()
     policy = replace(retry, max_total_seconds=min(retry.max_total_seconds, bound_seconds))
     pool = ThreadPoolExecutor(max_workers=len(posts), thread_name_prefix="alert-sink")
     try:
