@@ -35,6 +35,7 @@ from typing import Annotated  # noqa: E402
 import bentoml  # noqa: E402
 from bentoml.validators import ContentType  # noqa: E402
 
+from continual_ml.alerts.model_serving import ServingAnnouncer  # noqa: E402
 from continual_ml.config import Paths, default_config  # noqa: E402
 from continual_ml.models.bentoml_internals import bind_api_methods  # noqa: E402
 from continual_ml.serving.endpoint_labels import RestorePath, bound_endpoint_labels  # noqa: E402
@@ -132,7 +133,7 @@ class ChampionClassifier:
             PATHS.bentoml_home,
             CONFIG,
             poll_seconds=SETTINGS.model_poll_seconds,
-            on_swap=swapped,
+            on_swap=ServingAnnouncer(swapped, PATHS.alerts_record, settings=SETTINGS),
             on_failure=swap_failed,
         )
         self.follower.refresh()

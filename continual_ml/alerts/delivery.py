@@ -17,11 +17,15 @@ import tenacity
 # Slack's Block Kit has no colour bar, so the event shows as an emoji in the header instead.
 EVENT_STYLE = {
     "drift_detected": (":warning:", 0xE67E22),
+    "estimate_unreliable": (":grey_question:", 0xF39C12),
     "retrain_finished": (":arrows_counterclockwise:", 0x3498DB),
     "model_promoted": (":white_check_mark:", 0x2ECC71),
-    "model_rejected": (":no_entry:", 0xE74C3C),
+    # A refusal is the gate doing its job: neutral grey. Red is for a candidate that is broken.
+    "model_rejected": (":no_entry_sign:", 0x95A5A6),
+    "candidate_broken": (":no_entry:", 0xE74C3C),
     "approval_needed": (":raised_hand:", 0xF1C40F),
     "model_rolled_back": (":rewind:", 0x9B59B6),
+    "model_serving": (":rocket:", 0x1ABC9C),
     "rows_quarantined": (":construction:", 0xE67E22),
     "run_failed": (":x:", 0xC0392B),
     "file_skipped": (":file_folder:", 0xE67E22),

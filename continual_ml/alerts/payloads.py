@@ -6,7 +6,8 @@ from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from continual_ml.alerts.delivery import EVENT_STYLE, Alert, post_webhook, record_alert
+from continual_ml.alerts.delivery import EVENT_STYLE, Alert, record_alert
+from continual_ml.alerts.fanout import post_to_all
 
 # Slack Block Kit (api.slack.com/reference/block-kit/blocks): at most 50 blocks a message; a
 # header's text 150 chars; a section's text 3000; at most 10 section fields of 2000 chars each.
@@ -240,24 +241,23 @@ def send_alert(
     discord_webhook_url: str | None,
     record_path: Path | None,
     timeout_seconds: float = 5.0,
+    bound_seconds: float = 10.0,
     say: Callable[[str], None] = print,
     warn: Callable[[str], None] = print,
 ) -> list[str]:
-    """Deliver to every configured sink and record it; a failing sink is reported, never raised.
+    """Deliver to every configured sink at once, all within `bound_seconds`, and record it; a
+    failing sink is reported, never raised.
 
-    Runs (through `AlertsResource`) and `up`'s supervisor both alert through here."""
-    sinks = [
-        ("slack", slack_webhook_url, slack_payload),
-        ("discord", discord_webhook_url, discord_payload),
-    ]
-    delivered = []
-    for name, url, to_payload in sinks:
-        if not url:
-            continue
-        failure = post_webhook(url, to_payload(alert), timeout_seconds)
-        if failure is None:
-            delivered.append(name)
-        else:
+    Runs (through `AlertsResource`), `up`'s supervisor and the service all alert through here."""
+    sinks = {
+        "slack": (slack_webhook_url, slack_payload),
+        "discord": (discord_webhook_url, discord_payload),
+    }
+    posts = {name: (url, to_payload(alert)) for name, (url, to_payload) in sinks.items() if url}
+    outcomes = post_to_all(posts, timeout_seconds, bound_seconds)
+    delivered = [name for name, failure in outcomes.items() if failure is None]
+    for name, failure in outcomes.items():
+        if failure is not None:
             warn(f"alert to {name} not delivered ({failure}): {alert.as_line()}")
     if not delivered:
         say(f"alert: {alert.as_line()}")

@@ -1,8 +1,28 @@
-"""Metadata values shared by the assets: inline images and links the Dagster UI renders."""
+"""Metadata values shared by the assets: inline images and links the Dagster UI renders.
+
+The links themselves (`run_url`, `asset_partition_url`, `retrain_links`, ...) are built in
+`continual_ml.alerts.links` from the public base URLs of the settings, and re-exported here.
+"""
 
 import dagster as dg
 
-from continual_ml.settings import Settings
+from continual_ml.alerts.links import (
+    asset_partition_url,
+    mlflow_artifact_url,
+    mlflow_run_url,
+    retrain_links,
+    run_url,
+)
+
+__all__ = [
+    "asset_partition_url",
+    "mlflow_artifact_url",
+    "mlflow_run_url",
+    "png_markdown",
+    "retrain_links",
+    "run_links",
+    "run_url",
+]
 
 
 def png_markdown(name: str, png: bytes) -> dg.MetadataValue:
@@ -13,16 +33,6 @@ def png_markdown(name: str, png: bytes) -> dg.MetadataValue:
     return dg.MetadataValue.md(png_markdown_text(name, png))
 
 
-def run_url(run_id: str) -> str:
-    # Read on use, not at import: `up` and `dagster-dev` set it after this module may be loaded.
-    ui = Settings.from_env().dagster_ui_url.rstrip("/")
-    return f"{ui}/runs/{run_id}"
-
-
 def run_links(run_id: str, experiment_id: str) -> dict:
     """The MLflow run's page, as metadata the UI links to."""
-    return {
-        "mlflow_run": dg.MetadataValue.url(
-            f"{Settings.from_env().mlflow_ui_url}/#/experiments/{experiment_id}/runs/{run_id}"
-        )
-    }
+    return {"mlflow_run": dg.MetadataValue.url(mlflow_run_url(experiment_id, run_id))}

@@ -81,8 +81,21 @@ def test_the_service_imports_serving_models_config_and_settings_only():
         "continual_ml.models.",
         "continual_ml.config",
         "continual_ml.settings",
+        "continual_ml.alerts.",  # its `model_serving` alert; alerts import settings only
     )
     assert all(n.startswith(allowed) for n in ours), ours
+
+
+def test_alerts_import_nothing_of_ours_but_settings():
+    """The service sends through them: no warehouse, no Dagster, no model code comes along."""
+    imports = {
+        n
+        for p in (PACKAGE / "alerts").glob("*.py")
+        for n in imported(p)
+        if n.startswith("continual_ml") or n.startswith("dagster")
+    }
+    allowed = ("continual_ml.alerts", "continual_ml.settings")
+    assert imports and all(n.startswith(allowed) for n in imports), imports
 
 
 def test_no_module_is_long():

@@ -6,8 +6,13 @@ from dagster_duckdb import DuckDBResource
 
 from continual_ml import warehouse
 from continual_ml.defs.data.assets import current_window, reference_window
-from continual_ml.defs.metadata import png_markdown
-from continual_ml.defs.monitoring.drift_alerts import drift_alert, missing_values_alert
+from continual_ml.defs.metadata import mlflow_artifact_url, png_markdown
+from continual_ml.defs.monitoring.drift_alerts import (
+    drift_alert,
+    drift_report_url,
+    missing_values_alert,
+    report_artifacts,
+)
 from continual_ml.defs.partitions import (
     multi_writer_warehouse,
     partition_days,
@@ -94,7 +99,9 @@ def drift_report(
         save_report_samples(conn, artifact_dirs, measured, current)
     threshold = config.policy.drift_share_threshold
     if drifting:
-        alerts.send(drift_alert(drifting, len(days), threshold, html, impact, context), context.log)
+        report_url = drift_report_url(artifact_dirs, drifting[-1].day, context.log)
+        alert = drift_alert(drifting, len(days), threshold, report_url, impact, context)
+        alerts.send(alert, context.log)
     if emptier := [m for m in measured if m.emptier]:
         alerts.send(missing_values_alert(emptier, context), context.log)
     for day in empty:
@@ -180,6 +187,7 @@ def drift_explanation(
         context.add_asset_metadata(
             {
                 "report": dg.MetadataValue.path(str(html_path)),
+                "report_url": _logged_report(artifact_dirs, day, html_path, context.log),
                 "evidently_drift_share": evidently.drift_share,
                 "evidently_drifted": ", ".join(f.feature for f in evidently.features if f.drifted),
                 "sample_rows": len(current),  # sampled above
@@ -187,3 +195,19 @@ def drift_explanation(
             partition_key=str(day),
         )
     return dg.MaterializeResult(metadata={"reports_pruned": len(pruned)})
+
+
+def _logged_report(artifact_dirs, day, html_path, log) -> dg.MetadataValue | str:
+    """The report logged to its MLflow run, as the link people open it by; a failure to log
+    leaves the report on disk and says why, without failing the render."""
+    from continual_ml.monitoring.report_runs import REPORT_FILE, log_drift_report
+
+    try:
+        ids = log_drift_report(
+            artifact_dirs.mlflow_tracking_uri, day, html_path, report_artifacts(artifact_dirs)
+        )
+    except Exception as error:
+        # The error's text may hold the tracking URI, credentials and all: its kind only.
+        log.warning(f"the drift report of {day} was not logged to MLflow ({type(error).__name__})")
+        return f"not logged to MLflow ({type(error).__name__})"
+    return dg.MetadataValue.url(mlflow_artifact_url(*ids, REPORT_FILE))

@@ -7,7 +7,7 @@ from dagster_duckdb import DuckDBResource
 from continual_ml import warehouse
 from continual_ml.alerts.delivery import Alert
 from continual_ml.defs.data.assets import current_window, reference_window
-from continual_ml.defs.metadata import png_markdown
+from continual_ml.defs.metadata import asset_partition_url, png_markdown, run_url
 from continual_ml.defs.monitoring.assets import drift_report
 from continual_ml.defs.partitions import (
     partition_days,
@@ -114,7 +114,7 @@ def model_performance(
         if row["estimate_unreliable"] and row["realized_accuracy"] is not None
     ]
     if unreliable:
-        alerts.send(unreliable_alert(unreliable), context.log)
+        alerts.send(unreliable_alert(unreliable, context.run.run_id), context.log)
     for row in measured:
         numeric = {
             k: float(v)
@@ -137,8 +137,9 @@ def model_performance(
     return dg.MaterializeResult()
 
 
-def unreliable_alert(rows: list[dict]) -> Alert:
-    """The champion's estimate could not be trusted on these days (newest named first)."""
+def unreliable_alert(rows: list[dict], run_id: str) -> Alert:
+    """The champion's estimate could not be trusted on these days (newest named first): its own
+    event, since nothing drifted; it links the newest day's measures and the run."""
     newest = rows[-1]
     title = (
         f"Champion v{newest['champion_version']} estimate unreliable on {newest['partition_date']}"
@@ -146,11 +147,17 @@ def unreliable_alert(rows: list[dict]) -> Alert:
     if len(rows) > 1:
         title += f" and {len(rows) - 1} earlier day(s) of this run"
     return Alert(
-        "drift_detected",
+        "estimate_unreliable",
         title,
         newest["reliability_reason"],
         {
             "realized accuracy": f"{newest['realized_accuracy']:.3f}",
             "estimated accuracy": f"{newest['estimated_accuracy']:.3f}",
+        },
+        links={
+            f"Model performance {newest['partition_date']} (Dagster)": asset_partition_url(
+                "model_performance", newest["partition_date"]
+            ),
+            "Dagster run": run_url(run_id),
         },
     )

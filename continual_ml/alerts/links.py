@@ -1,0 +1,56 @@
+"""Links into the Dagster and MLflow UIs, from the public base URLs the settings give.
+
+`CONTINUAL_ML_DAGSTER_UI_URL` and `CONTINUAL_ML_MLFLOW_UI_URL` are read on use, not at import:
+`up` and `dagster-dev` set them after a module holding these may be loaded. Plain strings, free
+of Dagster, so the service's alerts build them too.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import quote, urlencode
+
+from continual_ml.settings import Settings
+
+
+def _dagster_ui() -> str:
+    return Settings.from_env().dagster_ui_url.rstrip("/")
+
+
+def _mlflow_ui() -> str:
+    return Settings.from_env().mlflow_ui_url.rstrip("/")
+
+
+def run_url(run_id: str) -> str:
+    """The Dagster run's page."""
+    return f"{_dagster_ui()}/runs/{quote(run_id)}"
+
+
+def asset_partition_url(asset: str, partition: object | None = None) -> str:
+    """An asset's page in the Dagster UI, on one partition when given (the query the UI's own
+    partition links use: `?partition=` alone shows the latest one)."""
+    page = f"{_dagster_ui()}/assets/{quote(asset)}"
+    if partition is None:
+        return page
+    return f"{page}?{urlencode({'view': 'partitions', 'partition': str(partition)})}"
+
+
+def mlflow_run_url(experiment_id: str, run_id: str) -> str:
+    """The MLflow run's page."""
+    return f"{_mlflow_ui()}/#/experiments/{quote(experiment_id)}/runs/{quote(run_id)}"
+
+
+def mlflow_artifact_url(experiment_id: str, run_id: str, path: str) -> str:
+    """An artifact of an MLflow run as the MLflow UI shows it (an HTML file rendered in place)."""
+    return f"{mlflow_run_url(experiment_id, run_id)}/artifacts/{quote(path)}"
+
+
+def retrain_links(
+    dagster_run_id: str, mlflow_run_id: str, experiment_id: str, partition: object | None = None
+) -> dict[str, str]:
+    """A finished retrain's links for its alert: its MLflow run, the candidate's page and the
+    Dagster run that trained it."""
+    links = {"MLflow run": mlflow_run_url(experiment_id, mlflow_run_id)}
+    if partition is not None:
+        links["Candidate (Dagster)"] = asset_partition_url("candidate_model", partition)
+    links["Dagster run"] = run_url(dagster_run_id)
+    return links
