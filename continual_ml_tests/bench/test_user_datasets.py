@@ -87,3 +87,13 @@ def test_after_the_books_shift_the_loop_beats_a_model_of_the_old_segment(replaye
     after = result["summary"]["after_shift"]["accuracy"]
     # the static model of the long marriages trails whatever learns the new segment by points
     assert after["loop"] >= after["static_all"] + 0.03
+
+
+def test_on_the_books_the_loop_fits_far_less_than_retraining_every_day(replayed):
+    name, result = replayed
+    if name not in BOOKS:
+        pytest.skip("asserted where the margin is wide: the books' one shift")
+    summary = result["summary"]
+    # a shift episode retrains as its days grow by half, one fit each: 6 of 36 when measured
+    assert summary["fits"]["loop"] <= summary["fits"]["daily"] / 3
+    assert summary["after_shift"]["days_to_better_champion"][0] <= 7

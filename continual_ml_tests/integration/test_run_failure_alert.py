@@ -158,6 +158,6 @@ def test_a_broken_candidate_fails_its_run_and_is_announced_once(
     )
     assert trained.success and not broken.success
     assert not broken.asset_materializations_for_node("champion_model")
-    assert alert_kinds(webhook_receiver) == ["model_rejected"]
+    assert alert_kinds(webhook_receiver) == ["candidate_broken"]
     run_failure_alert(failure_context(instance, broken, resources["alerts"]))
-    assert alert_kinds(webhook_receiver) == ["model_rejected"]  # not announced twice
+    assert alert_kinds(webhook_receiver) == ["candidate_broken"]  # not announced twice

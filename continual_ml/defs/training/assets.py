@@ -12,7 +12,7 @@ from continual_ml.decisions import challenger as challengers
 from continual_ml.decisions.gate_outcome import outcome_of, record_refusal
 from continual_ml.decisions.promotion import REGISTERED_MODEL, mark_in_mlflow, promote
 from continual_ml.defs.data.assets import observations, partition_day
-from continual_ml.defs.metadata import run_links, run_url
+from continual_ml.defs.metadata import retrain_links, run_links, run_url
 from continual_ml.defs.partitions import daily_partitions, promotion_pool
 from continual_ml.defs.resources import AlertsResource, ArtifactDirsResource, DatasetResource
 from continual_ml.defs.training.conflicts import retried_when_the_registry_is_busy
@@ -108,6 +108,9 @@ def candidate_model(
             f"Candidate v{version} trained",
             f"Trained on {start} .. {end} ({len(split.train)} rows).",
             {"mlflow run": tracked.run_id, "dagster run": context.run.run_id},
+            links=retrain_links(
+                context.run.run_id, tracked.run_id, tracked.experiment_id, partition_day(context)
+            ),
         ),
         context.log,
     )

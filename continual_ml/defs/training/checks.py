@@ -66,7 +66,7 @@ def candidate_beats_champion(
     if verdict.broken:
         alerts.send(
             Alert(
-                "model_rejected",
+                "candidate_broken",
                 f"Candidate v{candidate['version']} rejected: it is broken",
                 verdict.reason,
                 {"champion": f"v{champion['version']}" if champion else "none"},
