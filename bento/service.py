@@ -38,9 +38,10 @@ from bentoml.validators import ContentType  # noqa: E402
 from continual_ml.config import Paths, default_config  # noqa: E402
 from continual_ml.models.bentoml_internals import bind_api_methods  # noqa: E402
 from continual_ml.serving.endpoint_labels import RestorePath, bound_endpoint_labels  # noqa: E402
-from continual_ml.serving.file_scoring import CSV, MULTIPART, PARQUET, UnreadableFile, scored_file  # noqa: E402  # noqa: E402
+from continual_ml.serving.file_scoring import CSV, MULTIPART, PARQUET, UnreadableFile, scored_file  # noqa: E402
 from continual_ml.serving.follower import ChampionFollower, UnscorableRows, predict_rows  # noqa: E402
 from continual_ml.serving.http_guard import RefusedRows, RequestGuard, unscorable  # noqa: E402
+from continual_ml.serving.json_refusals import JsonRefusals  # noqa: E402
 from continual_ml.serving.metric_batches import BATCHES  # noqa: E402
 from continual_ml.serving.openapi import openapi_document  # noqa: E402
 from continual_ml.serving.plain_routes import (  # noqa: E402
@@ -274,18 +275,18 @@ class ChampionClassifier:
 
 
 JSON = ("application/json",)
+GUARDED = {
+    "/predict": (MODELS.bodies["/predict"], LIMITS.small_body_bytes, JSON),
+    "/predict_rows": (MODELS.bodies["/predict_rows"], LIMITS.small_body_bytes, JSON),
+    "/predict_batch": (MODELS.bodies["/predict_batch"], LIMITS.max_body_bytes, JSON),
+    "/feedback": (MODELS.bodies["/feedback"], LIMITS.feedback_body_bytes, JSON),
+    "/score_file": (None, LIMITS.file_body_bytes, (CSV, PARQUET, MULTIPART)),
+}
 ChampionClassifier.add_asgi_middleware(RestorePath)  # first: routing needs the real path
+# BentoML's and Starlette's plain-text 404s and 405s as JSON; the guarded routes answer theirs.
+ChampionClassifier.add_asgi_middleware(JsonRefusals, answered_elsewhere=frozenset(GUARDED))
 ChampionClassifier.add_asgi_middleware(
-    RequestGuard,
-    routes={
-        "/predict": (MODELS.bodies["/predict"], LIMITS.small_body_bytes, JSON),
-        "/predict_rows": (MODELS.bodies["/predict_rows"], LIMITS.small_body_bytes, JSON),
-        "/predict_batch": (MODELS.bodies["/predict_batch"], LIMITS.max_body_bytes, JSON),
-        "/feedback": (MODELS.bodies["/feedback"], LIMITS.feedback_body_bytes, JSON),
-        "/score_file": (None, LIMITS.file_body_bytes, (CSV, PARQUET, MULTIPART)),
-    },
-    token=TOKEN,
-    unavailable=lambda: why_unavailable(info_app),
+    RequestGuard, routes=GUARDED, token=TOKEN, unavailable=lambda: why_unavailable(info_app)
 )
 # Right behind the guard: the scoring routes need nothing of the routing and layers further in.
 ChampionClassifier.add_asgi_middleware(
