@@ -226,7 +226,8 @@ def _file_operation(secured: bool) -> dict:
     operation["post"]["requestBody"]["content"] = {
         "text/csv": {"schema": file},
         "application/vnd.apache.parquet": {"schema": file},
-        "multipart/form-data": {"schema": upload},  # how BentoML's clients send it
+        # how BentoML's clients send it
+        MULTIPART: {"schema": upload, "encoding": {"file": {"contentType": f"{CSV}, {PARQUET}"}}},
     }
     operation["post"]["responses"]["200"]["content"] = {"text/csv": {"schema": {"type": "string"}}}
     del operation["post"]["responses"]["422"]
