@@ -75,8 +75,6 @@ class RequestGuard:
         try:
             body, validated = await self._checked_body(scope, receive, *route)
         except Refusal as refusal:
-            if refusal.status == 413 and not expects_continue(scope):
-                await drain(receive, self._drain_bytes)
             log.info(
                 "refused %s %s: %d %s",
                 scope["method"],
@@ -139,8 +137,10 @@ class RequestGuard:
                 415, f"content-type: charset {clip(charset)} not taken, only UTF-8 (RFC 8259)"
             )
         if declared is not None and (not declared.isdigit() or int(declared) > limit):
+            if not expects_continue(scope):  # the body is on its way: drop it
+                await drain(receive, self._drain_bytes)
             raise Refusal(413, f"body: larger than {limit} bytes", headers=CLOSE)
-        body = await read_body(receive, limit)
+        body = await read_body(receive, limit, self._drain_bytes)
         if reason := self.unavailable():
             raise Refusal(503, f"model: {reason[:300]}", headers=((b"retry-after", b"5"),))
         if model is None:
@@ -178,8 +178,8 @@ CLOSE = ((b"connection", b"close"),)
 
 
 def expects_continue(scope) -> bool:
-    """Whether the client waits for `100 Continue` before sending its body (reading would
-    invite it to send the body only to have it dropped)."""
+    """Whether the client waits for `100 Continue` before sending its body (reading it would
+    invite the client to send a body only to have it dropped)."""
     return any(n == b"expect" and v.lower() == b"100-continue" for n, v in scope["headers"])
 
 
@@ -197,7 +197,8 @@ class ClientGone(Exception):
     """The client disconnected before sending its whole body."""
 
 
-async def read_body(receive, limit: int) -> bytes:
+async def read_body(receive, limit: int, drain_bytes: int = 0) -> bytes:
+    """The whole body; a 413 past `limit` bytes, after dropping the rest up to `drain_bytes`."""
     chunks, size = [], 0
     while True:
         message = await receive()
@@ -206,6 +207,8 @@ async def read_body(receive, limit: int) -> bytes:
         chunks.append(message.get("body", b""))
         size += len(chunks[-1])
         if size > limit:
+            if message.get("more_body", False):
+                await drain(receive, drain_bytes - size)
             raise Refusal(413, f"body: larger than {limit} bytes", headers=CLOSE)
         if not message.get("more_body", False):
             return b"".join(chunks)
