@@ -266,8 +266,7 @@ class ChampionClassifier:
 
     @bentoml.on_shutdown
     def _close_logs(self) -> None:
-        """Stop following, close the open logs and write the last metric updates, so a stopped
-        service leaves nothing half-done."""
+        """Stop following, close the logs, write the last metric updates: nothing half-done."""
         self.follower.stop()
         self.predictions_log.close()
         self.feedback_log.close()
@@ -283,7 +282,6 @@ GUARDED = {
     "/score_file": (None, LIMITS.file_body_bytes, (CSV, PARQUET, MULTIPART)),
 }
 ChampionClassifier.add_asgi_middleware(RestorePath)  # first: routing needs the real path
-# BentoML's and Starlette's plain-text 404s and 405s as JSON; the guarded routes answer theirs.
 ChampionClassifier.add_asgi_middleware(JsonRefusals, answered_elsewhere=frozenset(GUARDED))
 ChampionClassifier.add_asgi_middleware(
     RequestGuard, routes=GUARDED, token=TOKEN, unavailable=lambda: why_unavailable(info_app)
