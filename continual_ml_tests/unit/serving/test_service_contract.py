@@ -116,3 +116,8 @@ def test_utf8_and_its_ascii_subset_are_taken(service, charset):
     body = json.dumps({"features": ROW})
     answer = post(service, "/predict", body, f"application/json; charset={charset}")
     assert answer.status_code == 200, answer.text
+
+
+def test_a_csv_in_another_charset_is_a_415_too(service):
+    answer = post(service, "/score_file", HEADER_ONLY, "text/csv; charset=windows-1252")
+    assert_refusal(answer, 415, "windows-1252", "UTF-8")
