@@ -39,9 +39,10 @@ from continual_ml.alerts.model_serving import ServingAnnouncer  # noqa: E402
 from continual_ml.config import Paths, default_config  # noqa: E402
 from continual_ml.models.bentoml_internals import bind_api_methods  # noqa: E402
 from continual_ml.serving.endpoint_labels import RestorePath, bound_endpoint_labels  # noqa: E402
-from continual_ml.serving.file_scoring import CSV, MULTIPART, PARQUET, UnreadableFile, scored_file  # noqa: E402  # noqa: E402
+from continual_ml.serving.file_scoring import CSV, MULTIPART, PARQUET, UnreadableFile, scored_file  # noqa: E402
 from continual_ml.serving.follower import ChampionFollower, UnscorableRows, predict_rows  # noqa: E402
 from continual_ml.serving.http_guard import RefusedRows, RequestGuard, unscorable  # noqa: E402
+from continual_ml.serving.json_refusals import JsonRefusals  # noqa: E402
 from continual_ml.serving.metric_batches import BATCHES  # noqa: E402
 from continual_ml.serving.openapi import openapi_document  # noqa: E402
 from continual_ml.serving.plain_routes import (  # noqa: E402
@@ -266,8 +267,7 @@ class ChampionClassifier:
 
     @bentoml.on_shutdown
     def _close_logs(self) -> None:
-        """Stop following, close the open logs and write the last metric updates, so a stopped
-        service leaves nothing half-done."""
+        """Stop following, close the logs, write the last metric updates: nothing half-done."""
         self.follower.stop()
         self.predictions_log.close()
         self.feedback_log.close()
@@ -275,18 +275,17 @@ class ChampionClassifier:
 
 
 JSON = ("application/json",)
+GUARDED = {
+    "/predict": (MODELS.bodies["/predict"], LIMITS.small_body_bytes, JSON),
+    "/predict_rows": (MODELS.bodies["/predict_rows"], LIMITS.small_body_bytes, JSON),
+    "/predict_batch": (MODELS.bodies["/predict_batch"], LIMITS.max_body_bytes, JSON),
+    "/feedback": (MODELS.bodies["/feedback"], LIMITS.feedback_body_bytes, JSON),
+    "/score_file": (None, LIMITS.file_body_bytes, (CSV, PARQUET, MULTIPART)),
+}
 ChampionClassifier.add_asgi_middleware(RestorePath)  # first: routing needs the real path
+ChampionClassifier.add_asgi_middleware(JsonRefusals, answered_elsewhere=frozenset(GUARDED))
 ChampionClassifier.add_asgi_middleware(
-    RequestGuard,
-    routes={
-        "/predict": (MODELS.bodies["/predict"], LIMITS.small_body_bytes, JSON),
-        "/predict_rows": (MODELS.bodies["/predict_rows"], LIMITS.small_body_bytes, JSON),
-        "/predict_batch": (MODELS.bodies["/predict_batch"], LIMITS.max_body_bytes, JSON),
-        "/feedback": (MODELS.bodies["/feedback"], LIMITS.feedback_body_bytes, JSON),
-        "/score_file": (None, LIMITS.file_body_bytes, (CSV, PARQUET, MULTIPART)),
-    },
-    token=TOKEN,
-    unavailable=lambda: why_unavailable(info_app),
+    RequestGuard, routes=GUARDED, token=TOKEN, unavailable=lambda: why_unavailable(info_app)
 )
 # Right behind the guard: the scoring routes need nothing of the routing and layers further in.
 ChampionClassifier.add_asgi_middleware(

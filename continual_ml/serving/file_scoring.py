@@ -35,6 +35,10 @@ class UnreadableFile(ValueError):
 
 def read_table(body: bytes, content_type: str, config: DatasetConfig, max_rows: int):
     """The file's rows as a DataFrame, or UnreadableFile saying why."""
+    if content_type != PARQUET and not body.strip():
+        # No bytes, no rows: answered as a header-only file is, with the header alone, as a
+        # day with no rows exported by `> day.csv` should be.
+        return pd.DataFrame({name: pd.Series(dtype=object) for name in config.feature_names})
     try:
         if content_type == PARQUET:
             frame = pd.read_parquet(io.BytesIO(body))

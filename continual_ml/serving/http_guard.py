@@ -1,11 +1,11 @@
 """An ASGI middleware in front of the service's POST routes: the request is checked whole here.
 
-Method (405), bearer token (401), content type (415), body size (413, before the body is read
-past the route's limit), strict JSON (no duplicate keys, no NaN: `request_json`) and the
-route's schema (400) are all checked before BentoML sees the request, so a refused request
-costs no model work, the oversized one no parsing, and every refusal has one shape:
-`{"error": str, "detail": [...]}`, with echoed names cut short. Client errors are logged at
-INFO in one line, without traceback.
+Method (405), bearer token (401, the scheme in any case), content type and charset (415), body
+size (413: past the route's limit the body is dropped unparsed), strict JSON (no duplicate keys,
+no NaN: `request_json`) and the route's schema (400) are all checked before BentoML sees the
+request, so a refused request costs no model work, the oversized one no parsing, and every
+refusal has one shape: `{"error": str, "detail": [...]}`, with echoed names cut short. Client
+errors are logged at INFO in one line, without traceback.
 """
 
 from __future__ import annotations
@@ -60,7 +60,13 @@ class RequestGuard:
         unavailable: Callable[[], str | None] = lambda: None,
     ):
         self.app, self.routes, self.unavailable = app, routes, unavailable
-        self._expected = f"Bearer {token}".encode() if token else None
+        self._token = token.encode() if token else None
+        # An oversized body is read and dropped, up to twice the largest body a route takes,
+        # before the 413 that closes the connection: a client that sends its whole body before
+        # reading (Python's http.client, curl without `Expect`) then reads the 413, not a reset
+        # connection. Dropping bytes costs less than an accepted body's parsing; past the
+        # bound, the connection is closed unread (the client may see a reset).
+        self._drain_bytes = 2 * max((limit for _, limit, _ in routes.values()), default=0)
 
     async def __call__(self, scope, receive, send):
         route = self.routes.get(scope["path"]) if scope["type"] == "http" else None
@@ -111,10 +117,9 @@ class RequestGuard:
                 declared = value
         if len(authorization) > 1:
             raise Refusal(400, "authorization: more than one Authorization header")
-        if self._expected is not None:
-            # Constant-time comparison: the time taken says nothing about the token's prefix.
+        if self._token is not None:
             given = authorization[0] if authorization else b""
-            if not hmac.compare_digest(given, self._expected):
+            if not bearer_token_matches(given, self._token):
                 challenge = b'Bearer realm="continual-ml"' + (
                     b', error="invalid_token"' if given else b""
                 )
@@ -123,12 +128,19 @@ class RequestGuard:
                     "authorization: missing or invalid bearer token",
                     headers=((b"www-authenticate", challenge),),
                 )
-        content_type = content_type.split(b";")[0].strip().lower()
-        if content_type.decode("latin-1") not in types:
+        media, _, parameters = content_type.partition(b";")
+        if media.strip().lower().decode("latin-1") not in types:
             raise Refusal(415, f"content-type: must be {' or '.join(types)}")
+        charset = charset_of(parameters)
+        if charset is not None and charset not in UTF8:
+            raise Refusal(
+                415, f"content-type: charset {clip(charset)} not taken, only UTF-8 (RFC 8259)"
+            )
         if declared is not None and (not declared.isdigit() or int(declared) > limit):
+            if not expects_continue(scope):  # the body is on its way: drop it
+                await drain(receive, self._drain_bytes)
             raise Refusal(413, f"body: larger than {limit} bytes", headers=CLOSE)
-        body = await read_body(receive, limit)
+        body = await read_body(receive, limit, self._drain_bytes)
         if reason := self.unavailable():
             raise Refusal(503, f"model: {reason[:300]}", headers=((b"retry-after", b"5"),))
         if model is None:
@@ -139,17 +151,54 @@ class RequestGuard:
             raise validation_refusal(error, CONFLICT) from None
 
 
+def bearer_token_matches(given: bytes, token: bytes) -> bool:
+    """Whether an Authorization header value is `Bearer <token>`, the scheme in any case
+    (RFC 9110 §11.1), compared in constant time: the time taken says nothing of the token."""
+    scheme, _, credentials = given.partition(b" ")
+    # Compared even for a wrong scheme, so that it takes as long as a wrong token.
+    matches = hmac.compare_digest(credentials.lstrip(b" "), token)
+    return scheme.lower() == b"bearer" and matches
+
+
+# UTF-8 and its ASCII subset: what JSON is (RFC 8259 §8.1) and CSV files are read as.
+UTF8 = frozenset({"utf-8", "utf8", "us-ascii", "ascii"})
+
+
+def charset_of(parameters: bytes) -> str | None:
+    """The charset a Content-Type's parameters declare (lower case, unquoted), or None."""
+    for parameter in parameters.split(b";"):
+        name, _, value = parameter.partition(b"=")
+        if name.strip().lower() == b"charset":
+            return value.strip().strip(b'"').lower().decode("latin-1")
+    return None
+
+
 ALLOW = ((b"allow", b"POST"),)
-# Refused before its body is read: closing the connection spares the server reading the rest,
-# which uvicorn would otherwise parse to the end to keep the connection alive.
 CLOSE = ((b"connection", b"close"),)
+
+
+def expects_continue(scope) -> bool:
+    """Whether the client waits for `100 Continue` before sending its body (reading it would
+    invite the client to send a body only to have it dropped)."""
+    return any(n == b"expect" and v.lower() == b"100-continue" for n, v in scope["headers"])
+
+
+async def drain(receive, most: int) -> None:
+    """Read and drop the rest of the request body, up to `most` bytes."""
+    size = 0
+    while size <= most:
+        message = await receive()
+        if message["type"] != "http.request" or not message.get("more_body", False):
+            return
+        size += len(message.get("body", b""))
 
 
 class ClientGone(Exception):
     """The client disconnected before sending its whole body."""
 
 
-async def read_body(receive, limit: int) -> bytes:
+async def read_body(receive, limit: int, drain_bytes: int = 0) -> bytes:
+    """The whole body; a 413 past `limit` bytes, after dropping the rest up to `drain_bytes`."""
     chunks, size = [], 0
     while True:
         message = await receive()
@@ -158,6 +207,8 @@ async def read_body(receive, limit: int) -> bytes:
         chunks.append(message.get("body", b""))
         size += len(chunks[-1])
         if size > limit:
+            if message.get("more_body", False):
+                await drain(receive, drain_bytes - size)
             raise Refusal(413, f"body: larger than {limit} bytes", headers=CLOSE)
         if not message.get("more_body", False):
             return b"".join(chunks)

@@ -14,6 +14,7 @@ import copy
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from continual_ml.serving.file_scoring import CSV, MULTIPART, PARQUET
 from continual_ml.serving.request_schema import BatchResponse, Prediction, RequestModels
 
 REF = "#/components/schemas/{model}"
@@ -55,7 +56,7 @@ REFUSALS = {
     "400": "the body is not strict JSON or breaks the schema; `detail` names the fields",
     "405": "the route takes POST only",
     "413": "the body is larger than the route allows",
-    "415": "the content type is not one the route takes",
+    "415": "the content type is not application/json, or declares a charset other than UTF-8",
     "422": "the model gives no finite probabilities for these values",
     "503": "no model can serve (none promoted yet, or the champion failed to load)",
 }
@@ -212,13 +213,21 @@ def _file_operation(secured: bool) -> dict:
         BaseModel,
         {},
         secured,
-        {"400": "the file is not CSV/Parquet, lacks feature columns or has too many rows"},
+        {
+            "400": "the file is not CSV/Parquet, lacks feature columns or has too many rows",
+            "415": f"the content type is not {CSV}, {PARQUET} or {MULTIPART}, or a CSV's charset"
+            " is not UTF-8",
+        },
+    )
+    operation["post"]["description"] = (
+        "A file without rows (a header alone, or no bytes at all) comes back as the header alone."
     )
     upload = {"type": "object", "required": ["file"], "properties": {"file": file}}
     operation["post"]["requestBody"]["content"] = {
         "text/csv": {"schema": file},
         "application/vnd.apache.parquet": {"schema": file},
-        "multipart/form-data": {"schema": upload},  # how BentoML's clients send it
+        # how BentoML's clients send it
+        MULTIPART: {"schema": upload, "encoding": {"file": {"contentType": f"{CSV}, {PARQUET}"}}},
     }
     operation["post"]["responses"]["200"]["content"] = {"text/csv": {"schema": {"type": "string"}}}
     del operation["post"]["responses"]["422"]

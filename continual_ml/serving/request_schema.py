@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, create_model
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, create_model
 from pydantic_core import PydanticCustomError
 
 from continual_ml.config import DatasetConfig, FeatureSpec
@@ -113,12 +113,22 @@ def one_label_each(items: list) -> list:
     return [i for i in items if not (i.prediction_id in seen or seen.add(i.prediction_id))]
 
 
+def _no_boolean(value: Any) -> Any:
+    # `true == 1` in Python, so a literal of integer classes would take a JSON boolean.
+    if isinstance(value, bool):
+        raise PydanticCustomError("label_type", "a boolean is not one of the classes")
+    return value
+
+
 def feedback_item(config: DatasetConfig) -> type[BaseModel]:
+    label: Any = Literal[tuple(config.classes)]
+    if not all(isinstance(c, bool) for c in config.classes):
+        label = Annotated[label, BeforeValidator(_no_boolean)]
     return create_model(
         "FeedbackItem",
         __config__=STRICT,
         prediction_id=(str, Field(min_length=1, max_length=64, pattern=r"^[0-9a-f]+$")),
-        label=(Literal[tuple(config.classes)], Field()),
+        label=(label, Field()),
     )
 
 

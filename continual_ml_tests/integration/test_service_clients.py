@@ -10,6 +10,7 @@ must still be what the client expects: a BentoML user's first call works.
 
 from __future__ import annotations
 
+import http.client
 import json
 import os
 import re
@@ -127,6 +128,36 @@ def test_a_client_that_disconnects_mid_upload_is_not_a_server_error(service):
             )
     assert post_raw(f"{service.url}/predict", body()).status_code == 200
     assert server_errors(service) == before
+
+
+TEN_MB = b"[" + b" " * 10_000_000 + b"]"
+
+
+def chunks_of(body: bytes, size: int = 65_536):
+    return (body[i : i + size] for i in range(0, len(body), size))
+
+
+@pytest.mark.parametrize("framing", ["content-length", "chunked"])
+@pytest.mark.parametrize("path", ["/predict", "/feedback"])
+def test_plain_http_client_reads_the_413_of_an_oversized_body(service, path, framing):
+    """http.client sends the whole body before it reads: the 413 must still be there to read,
+    declared too large by its Content-Length or found so while read in chunks."""
+    host, port = service.url.removeprefix("http://").rsplit(":", 1)
+    connection = http.client.HTTPConnection(host, int(port), timeout=60)
+    headers = {"content-type": "application/json"}
+    try:
+        if framing == "chunked":
+            connection.request("POST", path, chunks_of(TEN_MB), headers, encode_chunked=True)
+        else:
+            connection.request("POST", path, TEN_MB, headers)
+        answer = connection.getresponse()
+        refusal = json.loads(answer.read())
+    finally:
+        connection.close()
+    assert answer.status == 413
+    assert answer.getheader("connection") == "close"
+    assert refusal["error"].startswith("body: larger than") and refusal["detail"] == []
+    assert post_raw(f"{service.url}/predict", body()).status_code == 200  # and it serves on
 
 
 def probe_p99_ms(url: str, cpus: set[int] | None, seconds: float = 2.0) -> float:
