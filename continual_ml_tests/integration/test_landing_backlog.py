@@ -7,7 +7,6 @@ import dagster as dg
 import duckdb
 
 from continual_ml.defs.data.landed_batches import MAX_FILES_PER_RUN
-from continual_ml.defs.data.landing_sensors import MAX_FILES_PER_TICK
 from continual_ml.demo.synthetic_stream import generate_batch, partition_date
 from continual_ml_tests.support.landing import run_landing_requests, tick
 

@@ -53,18 +53,28 @@ def queued_landing_runs(instance: dg.DagsterInstance) -> dict[str, str]:
     return queued
 
 
-def in_flight_requests(instance: dg.DagsterInstance) -> set[str]:
-    """The request keys and member tags of the landing runs not finished yet, from two queries:
-    a file among them needs no look at its own runs this tick."""
+def landing_requests(instance: dg.DagsterInstance, statuses, limit: int | None = None) -> set[str]:
+    """The request keys and member tags of the landing runs in these statuses, from two
+    queries: how a tick knows a file's runs without looking each file up."""
     found: set[str] = set()
     for job_name in (monitoring_job.name, ingest_file_job.name):
         for record in instance.get_run_records(
-            dg.RunsFilter(job_name=job_name, statuses=IN_FLIGHT_STATUSES)
+            dg.RunsFilter(job_name=job_name, statuses=statuses), limit=limit
         ):
             tags = record.dagster_run.tags
             found.update(name for name in tags if name.startswith("continual_ml/member."))
             found.update([tags[REQUEST_TAG]] if REQUEST_TAG in tags else [])
     return found
+
+
+def in_flight_requests(instance: dg.DagsterInstance) -> set[str]:
+    """Files among these need no look at their runs this tick: their run is not done."""
+    return landing_requests(instance, IN_FLIGHT_STATUSES)
+
+
+def failed_requests(instance: dg.DagsterInstance, limit: int = 200) -> set[str]:
+    """The files of the latest failed landing runs, to be asked for again (or given up on)."""
+    return landing_requests(instance, [dg.DagsterRunStatus.FAILURE], limit)
 
 
 def is_in_flight(request_key: str, in_flight: set[str]) -> bool:

@@ -17,6 +17,7 @@ from continual_ml.defs.data.landed_batches import (
     LandedDay,
     batches,
     consecutive_groups,
+    failed_requests,
     in_flight_requests,
     ingest_request,
     is_in_flight,
@@ -134,6 +135,9 @@ def _look_at(context, scan, cursor, dataset, alerts) -> tuple[dict[str, list], l
     if not scan.ready:
         return todo, notes
     in_flight = in_flight_requests(context.instance)
+    # Asked for by this sensor, or failed (whatever the cursor says): its runs say what is next.
+    failed = failed_requests(context.instance)
+    known = cursor.asked | {e.key for e in scan.ready if is_in_flight(e.key, failed)}
     time_column = dataset.config.event_time_column  # the config is read from its file: once
     with duckdb.connect() as conn:  # one in-memory connection reads every file's days
         for entry in scan.ready:
@@ -143,15 +147,15 @@ def _look_at(context, scan, cursor, dataset, alerts) -> tuple[dict[str, list], l
                 later += 1
                 continue
             checked += 1
-            _look_at_one(context, entry, scan, todo, notes, time_column, alerts, conn, cursor)
+            _look_at_one(context, entry, scan, todo, notes, time_column, alerts, conn, known)
     if later:
         notes.append(f"{later} file(s) ready wait for the next tick (at most {checked} a tick)")
     return todo, notes
 
 
-def _look_at_one(context, entry: Entry, scan, todo, notes, time_column, alerts, conn, cursor):
-    # Never asked for: no runs to read. Asked and not in flight: its runs say what is next.
-    step, runs = decide(context.instance, entry.key) if entry.key in cursor.asked else (NEW, [])
+def _look_at_one(context, entry: Entry, scan, todo, notes, time_column, alerts, conn, known):
+    # Never asked for: no runs to read (with a lost cursor, Dagster drops a run key used before).
+    step, runs = decide(context.instance, entry.key) if entry.key in known else (NEW, [])
     if step.step == "request":
         try:
             day = None if entry.kind == "labels" else _landed_day(entry.path, time_column, conn)
