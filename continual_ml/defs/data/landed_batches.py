@@ -63,7 +63,8 @@ def landing_requests(instance: dg.DagsterInstance, statuses, limit: int | None =
         ):
             tags = record.dagster_run.tags
             found.update(name for name in tags if name.startswith("continual_ml/member."))
-            found.update([tags[REQUEST_TAG]] if REQUEST_TAG in tags else [])
+            # Runs from before the request tag existed carry the file's key as their run key.
+            found.update(tags[t] for t in (REQUEST_TAG, "dagster/run_key") if t in tags)
     return found
 
 
@@ -72,9 +73,10 @@ def in_flight_requests(instance: dg.DagsterInstance) -> set[str]:
     return landing_requests(instance, IN_FLIGHT_STATUSES)
 
 
-def failed_requests(instance: dg.DagsterInstance, limit: int = 200) -> set[str]:
-    """The files of the latest failed landing runs, to be asked for again (or given up on)."""
-    return landing_requests(instance, [dg.DagsterRunStatus.FAILURE], limit)
+def finished_requests(instance: dg.DagsterInstance, limit: int = 200) -> set[str]:
+    """The files of the latest finished landing runs: done, or to be asked for again."""
+    finished = [dg.DagsterRunStatus.SUCCESS, dg.DagsterRunStatus.FAILURE]
+    return landing_requests(instance, [*finished, dg.DagsterRunStatus.CANCELED], limit)
 
 
 def is_in_flight(request_key: str, in_flight: set[str]) -> bool:

@@ -17,7 +17,7 @@ from continual_ml.defs.data.landed_batches import (
     LandedDay,
     batches,
     consecutive_groups,
-    failed_requests,
+    finished_requests,
     in_flight_requests,
     ingest_request,
     is_in_flight,
@@ -135,9 +135,9 @@ def _look_at(context, scan, cursor, dataset, alerts) -> tuple[dict[str, list], l
     if not scan.ready:
         return todo, notes
     in_flight = in_flight_requests(context.instance)
-    # Asked for by this sensor, or failed (whatever the cursor says): its runs say what is next.
-    failed = failed_requests(context.instance)
-    known = cursor.asked | {e.key for e in scan.ready if is_in_flight(e.key, failed)}
+    # Asked for by this sensor, or in a recent run (whatever the cursor says): its runs decide.
+    finished = finished_requests(context.instance)
+    known = cursor.asked | {e.key for e in scan.ready if is_in_flight(e.key, finished)}
     time_column = dataset.config.event_time_column  # the config is read from its file: once
     with duckdb.connect() as conn:  # one in-memory connection reads every file's days
         for entry in scan.ready:
