@@ -236,6 +236,14 @@ class Settings(BaseSettings):
         alias="CONTINUAL_ML_REPLICA_ID",
         description="names this service replica in its log files (unset: the hostname)",
     )
+    # A landed file is taken once its size and mtime held this long (a Parquet file with its
+    # footer in place at once); 0 when every writer renames complete files into place
+    landing_settle_seconds: float = Field(
+        10.0,
+        ge=0,
+        alias="CONTINUAL_ML_LANDING_SETTLE_SECONDS",
+        description="seconds a landed file's size and mtime must hold before it is taken",
+    )
 
     @classmethod
     def settings_customise_sources(cls, settings_cls, init_settings, env_settings, **files):

@@ -94,6 +94,8 @@ def home(tmp_path, monkeypatch, empty_mlflow_db) -> Paths:
         monkeypatch.delenv(name, raising=False)
     # delenv records each variable, so what prepare() exports is undone on teardown
     monkeypatch.setenv("CONTINUAL_ML_HOME", str(tmp_path / "home"))
+    # Tests write whole files, then tick at once: no settle time, unless a test sets its own.
+    monkeypatch.setenv("CONTINUAL_ML_LANDING_SETTLE_SECONDS", "0")
     paths = Paths.from_env()
     paths.home.mkdir(parents=True)
     shutil.copyfile(empty_mlflow_db, paths.home / "mlflow.db")

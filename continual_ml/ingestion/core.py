@@ -10,7 +10,7 @@ from typing import Literal
 
 import duckdb
 
-from continual_ml.ingestion import files, ledger, routing
+from continual_ml.ingestion import ledger, routing, snapshots
 from continual_ml.warehouse.schema import apply_schema
 from continual_ml.warehouse.sql import retried_on_conflict, transaction
 
@@ -30,11 +30,12 @@ TABULAR = ("csv", "parquet")
 
 @dataclass(frozen=True)
 class IngestReport:
-    """What happened to one file; `reason` says why it was skipped or quarantined whole."""
+    """What happened to one file; `reason` says why it was skipped, quarantined whole, or not
+    read at all because it kept changing (then nothing is recorded: ingest it again)."""
 
     path: str
     kind: str
-    status: Literal["ingested", "skipped", "quarantined"]
+    status: Literal["ingested", "skipped", "quarantined", "changing"]
     sha256: str
     size_bytes: int
     ingestion_id: int | None = None
@@ -83,12 +84,21 @@ def ingest(conn, config, path, source, on_step, *, kind, formats, land, mode="ap
     """Land one file once with `land`, or quarantine it whole; see `continual_ml.ingestion`.
 
     `land(conn, config, facts, ingestion, step)` writes the file's rows inside the transaction
-    and returns what it `Landed`, or the reason the whole file is refused.
+    and returns what it `Landed`, or the reason the whole file is refused. It reads a private
+    copy (`snapshots`), so the sha256 recorded is that of the bytes the rows came from; a file
+    that keeps changing while it is copied is not ingested (status "changing", nothing recorded).
     """
     path = Path(path)
-    facts = files.inspect_file(path, formats)
-    source = source or path.name
-    step = on_step or (lambda name: None)
+    try:
+        with snapshots.stable_copy(path, formats) as facts:
+            step = on_step or (lambda name: None)
+            source = source or path.name
+            return _ingest_copy(conn, config, facts, source, step, kind, land, mode, force)
+    except snapshots.FileKeptChanging as error:
+        return IngestReport(str(path), kind, "changing", "", 0, reason=str(error))
+
+
+def _ingest_copy(conn, config, facts, source, step, kind, land, mode, force) -> IngestReport:
     apply_schema(conn, config)
     problem = facts.problem
     with routing.utc_session(conn), routing.scratch(conn):
@@ -96,8 +106,9 @@ def ingest(conn, config, path, source, on_step, *, kind, formats, land, mode="ap
             with transaction(conn):
                 done = ledger.previous_outcome(conn, kind, facts.sha256)
                 if done is not None and mode == "append" and not force:
+                    size = facts.size_bytes
                     return IngestReport(
-                        str(path), kind, "skipped", facts.sha256, facts.size_bytes, reason=done
+                        str(facts.path), kind, "skipped", facts.sha256, size, reason=done
                     )
                 if problem is None:
                     ingestion = ledger.start_ingestion(conn, kind, source)
@@ -109,12 +120,14 @@ def ingest(conn, config, path, source, on_step, *, kind, formats, land, mode="ap
         except duckdb.Error as error:
             if not _unreadable(error):
                 raise
-            problem = f"unreadable {facts.format} file: {str(error).splitlines()[0]}"
+            # DuckDB names the copy it read: say the file's own name instead.
+            said = str(error).splitlines()[0].replace(str(facts.read_path), str(facts.path))
+            problem = f"unreadable {facts.format} file: {said}"
         with transaction(conn):
             ingestion = ledger.start_ingestion(conn, kind, source)
             ledger.quarantine_file(conn, ingestion, facts, problem)
     return IngestReport(
-        str(path),
+        str(facts.path),
         kind,
         "quarantined",
         facts.sha256,

@@ -8,6 +8,7 @@ import hashlib
 import os
 import stat
 from collections.abc import Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,6 +33,12 @@ class FileFacts:
     sha256: str
     problem: str | None = None
     header: tuple[str, ...] = ()
+    copy: Path | None = None  # the private copy of the bytes hashed, when one was made
+
+    @property
+    def read_path(self) -> Path:
+        """Where the readers find the bytes the sha256 is of: the copy, else the file itself."""
+        return self.copy or self.path
 
 
 def format_of_name(path: Path) -> str | None:
@@ -80,16 +87,22 @@ class _TextCheck:
         return None
 
 
-def inspect_file(path: Path, allowed_formats: Sequence[str]) -> FileFacts:
-    """Hash the file in chunks and find what makes it unreadable, if anything."""
+def inspect_file(
+    path: Path, allowed_formats: Sequence[str], *, copy_to: Path | None = None
+) -> FileFacts:
+    """Hash the file in chunks and find what makes it unreadable, if anything; with `copy_to`,
+    write the same chunks there, so what is parsed later is exactly what was hashed."""
     digest, size, tail = hashlib.sha256(), 0, b""
-    with path.open("rb") as handle:
+    copying = copy_to.open("wb") if copy_to is not None else nullcontext()
+    with path.open("rb") as handle, copying as sink:
         chunk = handle.read(_CHUNK_BYTES)
         file_format = _format_of(path, chunk[:4])
         text = _TextCheck() if file_format in ("csv", "jsonl") else None
         head = chunk[:4]
         while chunk:
             digest.update(chunk)
+            if sink is not None:
+                sink.write(chunk)
             if text is not None:
                 text.feed(chunk)
             tail = (tail + chunk)[-4:]
@@ -110,8 +123,8 @@ def inspect_file(path: Path, allowed_formats: Sequence[str]) -> FileFacts:
         problem = text.problem if text is not None else None
     header: tuple[str, ...] = ()
     if problem is None and file_format == "csv":
-        header, problem = _csv_header(path)
-    return FileFacts(path, file_format, size, sha256, problem, header)
+        header, problem = _csv_header(copy_to or path)
+    return FileFacts(path, file_format, size, sha256, problem, header, copy_to)
 
 
 def _csv_header(path: Path) -> tuple[tuple[str, ...], str | None]:

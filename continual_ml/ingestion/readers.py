@@ -26,7 +26,7 @@ def csv_reader(facts: FileFacts, *, keep_rejects: bool) -> str:
         else "ignore_errors=true"
     )
     return (
-        f"read_csv({literal(str(facts.path))}, header=true, auto_detect=false, delim=',', "
+        f"read_csv({literal(str(facts.read_path))}, header=true, auto_detect=false, delim=',', "
         f"quote='\"', escape='\"', columns={{{columns}}}, {errors})"
     )
 
@@ -38,14 +38,14 @@ def lines_reader(facts: FileFacts) -> str:
     files that contain NUL bytes.
     """
     return (
-        f"read_csv({literal(str(facts.path))}, header=false, auto_detect=false, "
+        f"read_csv({literal(str(facts.read_path))}, header=false, auto_detect=false, "
         "columns={'line': 'VARCHAR'}, delim='\\0', quote='', escape='', store_rejects=true, "
         f"rejects_table={literal(REJECTS_TABLE)}, rejects_scan='ingest_reject_scans')"
     )
 
 
 def parquet_reader(facts: FileFacts) -> str:
-    return f"read_parquet({literal(str(facts.path))}, file_row_number=true)"
+    return f"read_parquet({literal(str(facts.read_path))}, file_row_number=true)"
 
 
 def source_types(conn: duckdb.DuckDBPyConnection, reader: str) -> dict[str, str]:

@@ -55,3 +55,31 @@ def closed_prediction_log(home, config, prediction_ids: list[str]) -> None:
         ]
     )
     writer.close()
+
+
+def run_landing_requests(instance, home, requests) -> list[dict]:
+    """Run what the landing sensor asked for, tagged as the daemon tags it; a monitoring run only
+    as far as its landing step. The ingestion outcomes, one a file."""
+    from continual_ml.defs.data.assets import observations
+    from continual_ml.defs.data.ingestion import ingest_file_job
+
+    resources, outcomes = build_resources(home), []
+    for request in requests:
+        tags = {**request.tags, "dagster/run_key": request.run_key}
+        if request.job_name == ingest_file_job.name:
+            result = ingest_file_job.execute_in_process(
+                run_config=request.run_config, resources=resources, instance=instance, tags=tags
+            )
+            outcomes += result.output_for_node("ingest_landed_file")
+            continue
+        result = dg.materialize(
+            [observations],
+            partition_key=request.partition_key,
+            run_config=request.run_config,
+            resources=resources,
+            instance=instance,
+            tags=tags,
+        )
+        [event] = result.asset_materializations_for_node("observations")[:1]
+        outcomes.append({"sources": event.metadata["sources"].value})
+    return outcomes

@@ -44,6 +44,11 @@ def ingest(args: argparse.Namespace, paths: Paths) -> int:
             f"{outcome['rows_quarantined']} quarantined{waiting} {outcome['reason']}".rstrip()
         )
     print(ingest_summary(outcomes))
+    changing = [o["file"] for o in outcomes if o["status"] == "changing"]
+    if changing:
+        raise CommandFailed(
+            f"not ingested, still being written: {', '.join(changing)}; ingest again once complete"
+        )
     return 0
 
 

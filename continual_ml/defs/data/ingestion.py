@@ -85,7 +85,10 @@ def ingest_landed_file(
                     report = _read(conn, settings, path, config.kind, config.force, progress.step)
             else:
                 report = _read(conn, settings, path, config.kind, config.force)
-            context.log.info(report.summary())
+            if report.status == "changing":  # nothing recorded: its next version is new
+                context.log.warning(report.summary())
+            else:
+                context.log.info(report.summary())
             if config.kind == "observations":
                 for event in observation_events(report):
                     context.log_event(event)

@@ -1,34 +1,45 @@
 """The sensors that bring files in: the landing folder (observations and labels) and the
-service's closed prediction logs, each file asked for once, by a run of `ingest_file_job`."""
+service's closed prediction logs, each file asked for once, in runs that take many files."""
 
-import json
+import time
 from datetime import date
 from pathlib import Path
 
 import dagster as dg
+import duckdb
 
 from continual_ml.alerts.delivery import Alert
 from continual_ml.config import Paths
-from continual_ml.defs.data.ingestion import (
-    IN_FLIGHT_STATUSES,
-    KIND_TAG,
-    LANDING_SUFFIXES,
-    ingest_file_job,
-)
+from continual_ml.decisions.rerequests import NextStep
+from continual_ml.defs.data.ingestion import IN_FLIGHT_STATUSES, KIND_TAG, ingest_file_job
 from continual_ml.defs.data.landed_batches import (
+    LANDED_DAYS,
     LandedDay,
+    batches,
     consecutive_groups,
+    finished_requests,
+    in_flight_requests,
+    ingest_request,
+    is_in_flight,
     monitoring_request,
-    queued_landing_run,
+    queued_landing_runs,
 )
-from continual_ml.defs.jobs import monitoring_job, queue_tags, sensor_interval
+from continual_ml.defs.data.landing_cursor import LandingCursor, run_key
+from continual_ml.defs.data.landing_scan import Entry, scan_landing, settling_note
+from continual_ml.defs.jobs import monitoring_job, sensor_interval
 from continual_ml.defs.partitions import daily_partitions
-from continual_ml.defs.rerequest import attempt_run_key, decide, mark_given_up, request_tags
+from continual_ml.defs.rerequest import decide, mark_given_up
 from continual_ml.defs.resources import AlertsResource, DatasetResource
 from continual_ml.ingestion.file_days import days_in_file
-from continual_ml.ingestion.files import unlandable_reason
 from continual_ml.serving.prediction_log import STALE_OPEN_SECONDS, close_abandoned, closed_logs
 from continual_ml.settings import Settings
+
+# A tick looks at the runs (and reads the days) of at most this many files, and stops taking
+# more once it has run this long: Dagster times a tick out at 60 s, and a backlog of thousands
+# of files drains over the next ticks instead, in the folder's order.
+MAX_FILES_PER_TICK = 500
+TICK_BUDGET_SECONDS = 20.0
+NEW = NextStep("request", 0, "new")
 
 
 def landing_dir() -> Path:
@@ -36,44 +47,17 @@ def landing_dir() -> Path:
 
 
 def _run_key(path: Path, kind: str) -> str:
-    # The run key names this version of the file; ingestion's sha256 record catches a
-    # same-content copy under another name, and a retried run.
     stat = path.stat()
-    return f"{kind}:{path.name}:{stat.st_size}:{stat.st_mtime_ns}"
+    return run_key(kind, path.name, stat.st_size, stat.st_mtime_ns)
 
 
-def _ingest_request(paths: list[Path], kind: str, priority: str, attempt: int = 0) -> dg.RunRequest:
-    request_key = ",".join(_run_key(path, kind) for path in paths)
-    return dg.RunRequest(
-        run_key=attempt_run_key(request_key, attempt),
-        job_name=ingest_file_job.name,
-        run_config={
-            "ops": {
-                "ingest_landed_file": {
-                    "config": {"paths": [str(path) for path in paths], "kind": kind}
-                }
-            }
-        },
-        tags={
-            "continual_ml/file": paths[0].name,
-            KIND_TAG: kind,
-            **queue_tags(priority),
-            **request_tags(request_key),
-        },
-    )
-
-
-def _landed_day(path: Path, dataset: DatasetResource) -> date | None:
+def _landed_day(path: Path, event_time_column: str, conn) -> date | None:
     """The day of a one-day observation file, monitored as it lands; None for any other file
     (several days, none readable, before the partitions), which goes to plain ingestion."""
-    days = days_in_file(path, dataset.config.event_time_column)
+    days = days_in_file(path, event_time_column, conn)
     if days is None or len(days) != 1 or days[0] < daily_partitions.start.date():
         return None
     return days[0]
-
-
-def _listed(folder: Path) -> list[Path]:
-    return sorted(p for p in folder.glob("*") if p.suffix.lower() in LANDING_SUFFIXES)
 
 
 def _skipped_alert(skipped: dict[str, str], root: Path) -> Alert:
@@ -87,6 +71,19 @@ def _skipped_alert(skipped: dict[str, str], root: Path) -> Alert:
     )
 
 
+def _changed_alert(changed: list[str], root: Path) -> Alert:
+    # The landing folder's event (the alert events are a fixed list): a file to look at.
+    return Alert(
+        "file_skipped",
+        f"{len(changed)} landed file(s) changed after they were landed",
+        "Each new version is ingested as a new file once it settles: its rows already in the "
+        "warehouse are quarantined as such (with their reason), its other rows land.",
+        fields={"folder": str(root)},
+        items=[(name, "a new version") for name in sorted(changed)],
+        items_title="Changed",
+    )
+
+
 @dg.sensor(
     jobs=[ingest_file_job, monitoring_job],
     minimum_interval_seconds=sensor_interval(),
@@ -95,83 +92,117 @@ def _skipped_alert(skipped: dict[str, str], root: Path) -> Alert:
 def landing_folder_sensor(
     context: dg.SensorEvaluationContext, dataset: DatasetResource, alerts: AlertsResource
 ) -> dg.SensorResult:
-    """Land files dropped in the landing folder; a one-day file is monitored in the same run.
+    """Land files dropped in the landing folder once they stopped changing; one-day files are
+    monitored in the same run, and many files share a run.
 
-    What cannot be read at all (a dangling symlink, a folder named `x.csv`, a file gone or
-    unreadable) is skipped and alerted on once; a file whose run failed for an infrastructure
-    reason is asked for again, a bounded number of times, then alerted on.
+    A file is taken once its size and mtime held for the settle time (a complete Parquet file
+    at once). What cannot be read at all (a dangling symlink, a folder named `x.csv`, a file
+    gone or unreadable) is skipped and alerted on once; a file that changes after it landed is
+    alerted on and ingested again as a new version; a file whose run failed for an
+    infrastructure reason is asked for again, a bounded number of times, then alerted on.
     """
-    root = landing_dir()
-    entries = [(p, "observations") for p in _listed(root)]
-    entries += [(p, "labels") for p in _listed(root / "labels")]
-    reported, settled = _read_cursor(context.cursor)
-    requests, skipped, notes, landed, still_settled = [], {}, [], [], set()
-    for path, kind in entries:
-        name = str(path.relative_to(root))
-        step = None
-        try:
-            reason = unlandable_reason(path)
-            key = None if reason else _run_key(path, kind)
-            if key in settled:  # landed (or given up on) already: its runs are not read again
-                still_settled.add(key)
-                continue
-            # A file already requested is not read again to route it: its runs say it was seen.
-            step, runs = (None, []) if reason else decide(context.instance, key)
-            if step is not None and step.step == "request":
-                day = _landed_day(path, dataset) if kind == "observations" else None
-                if day is not None:
-                    landed.append(LandedDay(day, path, key, step.attempt))
-                else:
-                    requests.append(_ingest_request([path], kind, "monitoring", step.attempt))
-        except OSError as error:  # gone or changed between the listing and now
-            reason = f"gone before it could be read ({error.strerror or error})"
-        if reason:
-            skipped[name] = reason
-        elif step.step == "done":
-            still_settled.add(key)
-        elif step.step == "request" and step.attempt:
-            notes.append(f"{name}: asking again, its last run {step.reason}")
-        elif step.step == "give_up":
-            still_settled.add(key)
-            if mark_given_up(context.instance, runs):
-                alerts.send(
-                    Alert(
-                        "run_failed",
-                        f"Gave up on landing {name}",
-                        f"Its runs {step.reason}; drop it again to retry.",
-                        {"run id": runs[-1].dagster_run.run_id, "file": name},
-                    ),
-                    context.log,
-                )
-    if landed and (queued := queued_landing_run(context.instance)):
-        notes.append(f"{len(landed)} landed day(s) wait for the run after {queued}, still queued")
-    elif landed:
-        requests += [monitoring_request(group) for group in consecutive_groups(landed)]
-    for line in notes + [f"skipped {name}: {reason}" for name, reason in skipped.items()]:
+    root, settle_seconds = landing_dir(), Settings.from_env().landing_settle_seconds
+    cursor = LandingCursor.read(context.cursor)
+    scan = scan_landing(root, cursor, time.time(), settle_seconds)
+    if scan.changed:
+        alerts.send(_changed_alert(scan.changed, root), context.log)
+    todo, notes = _look_at(context, scan, cursor, dataset, alerts)
+    requests, asked = _requests(context.instance, todo, notes)
+    for line in notes + [f"skipped {name}: {reason}" for name, reason in scan.skipped.items()]:
         context.log.warning(line)
+    if scan.settling:  # the usual state of a file being written: said, not warned about
+        notes.append(settling_note(scan.settling, settle_seconds))
+        context.log.info(notes[-1])
     # Alerted once per file and reason: the cursor holds what the last tick already reported.
-    current = {f"{name}: {reason}" for name, reason in skipped.items()}
-    if current - reported:
-        alerts.send(_skipped_alert(skipped, root), context.log)
+    current = {f"{name}: {reason}" for name, reason in scan.skipped.items()}
+    if current - cursor.reported:
+        alerts.send(_skipped_alert(scan.skipped, root), context.log)
     summary = "; ".join(sorted(current)) or f"no new files in {root}"
+    seen = {name: s for name, s in scan.seen.items() if name not in scan.settled_names}
+    asked |= cursor.asked & ({entry.key for entry in scan.ready} - scan.settled)
     return dg.SensorResult(
         run_requests=requests,
         skip_reason=None if requests else "; ".join(notes) or summary,
-        cursor=json.dumps({"reported": sorted(current), "settled": sorted(still_settled)}),
+        cursor=LandingCursor(current, scan.settled, seen, asked).dump(),
     )
 
 
-def _read_cursor(cursor: str | None) -> tuple[set[str], set[str]]:
-    """What the last tick reported as skipped, and the files it found settled: landed, or given
-    up on. A settled file is not asked about again (its runs are two or three queries of the run
-    storage), so a tick costs about the same whether the folder holds ten files or a year of
-    them; a changed file has a new key and is seen afresh."""
-    if not cursor:
-        return set(), set()
-    state = json.loads(cursor)
-    if isinstance(state, list):  # the cursor of earlier versions: the reported skips alone
-        return set(state), set()
-    return set(state["reported"]), set(state["settled"])
+def _look_at(context, scan, cursor, dataset, alerts) -> tuple[dict[str, list], list[str]]:
+    """Decide what to do with the files ready, within the tick's budget: the files to ask for,
+    by kind, and notes for the log. A file whose run is in flight costs nothing."""
+    todo: dict[str, list] = {LANDED_DAYS: [], "observations": [], "labels": []}
+    notes, checked, later, started = [], 0, 0, time.monotonic()
+    if not scan.ready:
+        return todo, notes
+    in_flight = in_flight_requests(context.instance)
+    # Asked for by this sensor, or in a recent run (whatever the cursor says): its runs decide.
+    finished = finished_requests(context.instance)
+    known = cursor.asked | {e.key for e in scan.ready if is_in_flight(e.key, finished)}
+    time_column = dataset.config.event_time_column  # the config is read from its file: once
+    with duckdb.connect() as conn:  # one in-memory connection reads every file's days
+        for entry in scan.ready:
+            if is_in_flight(entry.key, in_flight):
+                continue
+            if checked >= MAX_FILES_PER_TICK or time.monotonic() - started > TICK_BUDGET_SECONDS:
+                later += 1
+                continue
+            checked += 1
+            _look_at_one(context, entry, scan, todo, notes, time_column, alerts, conn, known)
+    if later:
+        notes.append(f"{later} file(s) ready wait for the next tick (at most {checked} a tick)")
+    return todo, notes
+
+
+def _look_at_one(context, entry: Entry, scan, todo, notes, time_column, alerts, conn, known):
+    # Never asked for: no runs to read (with a lost cursor, Dagster drops a run key used before).
+    step, runs = decide(context.instance, entry.key) if entry.key in known else (NEW, [])
+    if step.step == "request":
+        try:
+            day = None if entry.kind == "labels" else _landed_day(entry.path, time_column, conn)
+        except OSError as error:  # gone between the listing and now
+            scan.skipped[entry.name] = f"gone before it could be read ({error.strerror or error})"
+            return
+        if entry.kind == "labels" or day is None:
+            todo[entry.kind].append((entry, step.attempt))
+        else:
+            todo[LANDED_DAYS].append(LandedDay(day, entry.path, entry.key, step.attempt))
+        if step.attempt:
+            notes.append(f"{entry.name}: asking again, its last run {step.reason}")
+    elif step.step in ("done", "give_up"):
+        scan.settled.add(entry.key)
+        scan.settled_names.add(entry.name)
+    if step.step == "give_up" and mark_given_up(context.instance, runs):
+        alerts.send(
+            Alert(
+                "run_failed",
+                f"Gave up on landing {entry.name}",
+                f"Its runs {step.reason}; drop it again to retry.",
+                {"run id": runs[-1].dagster_run.run_id, "file": entry.name},
+            ),
+            context.log,
+        )
+
+
+def _requests(instance, todo: dict[str, list], notes: list[str]) -> tuple[list, set[str]]:
+    """The runs to ask for, each kind in runs of many files, none while one of its kind waits;
+    and the keys of the files they ask for."""
+    queued = queued_landing_runs(instance) if any(todo.values()) else {}
+    requests, asked = [], set()
+    for kind, waiting in todo.items():
+        if waiting and kind in queued:
+            what = "landed day(s)" if kind == LANDED_DAYS else f"{kind} file(s)"
+            run_id = queued[kind]
+            notes.append(f"{len(waiting)} {what} wait for the run after {run_id}, still queued")
+        elif kind == LANDED_DAYS:
+            requests += [monitoring_request(group) for group in consecutive_groups(waiting)]
+            asked.update(item.request_key for item in waiting)
+        else:
+            for batch in batches(waiting):
+                paths, keys = [e.path for e, _ in batch], [e.key for e, _ in batch]
+                attempt = max(attempt for _, attempt in batch)
+                requests.append(ingest_request(paths, keys, kind, "monitoring", attempt))
+                asked.update(keys)
+    return requests, asked
 
 
 @dg.sensor(
@@ -217,5 +248,7 @@ def prediction_log_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResul
     if step.step != "request":
         return dg.SensorResult(skip_reason=f"{len(logs)} logs: {step.reason}")
     return dg.SensorResult(
-        run_requests=[_ingest_request(logs, "prediction_log", "prediction_log", step.attempt)]
+        run_requests=[
+            ingest_request(logs, [request_key], "prediction_log", "prediction_log", step.attempt)
+        ]
     )
