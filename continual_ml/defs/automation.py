@@ -12,7 +12,7 @@ from continual_ml.decisions.retrain_policy import (
     follow_up_partition,
 )
 from continual_ml.decisions.shift_episode import ONSET_TAG as SHIFT_ONSET
-from continual_ml.defs.jobs import queue_tags, retrain_job, sensor_interval
+from continual_ml.defs.jobs import queue_tags, retrain_job, retrain_sensor
 from continual_ml.defs.rerequest import attempt_run_key, request_tags, requests_to_ask_again
 from continual_ml.defs.resources import DatasetResource
 
@@ -194,11 +194,7 @@ class NewestDayOfRun:
         return end is None or partition == end
 
 
-@dg.sensor(
-    job=retrain_job,
-    minimum_interval_seconds=sensor_interval(),
-    default_status=dg.DefaultSensorStatus.RUNNING,
-)
+@retrain_sensor
 def drift_retrain_sensor(
     context: dg.SensorEvaluationContext, dataset: DatasetResource
 ) -> dg.SensorResult:

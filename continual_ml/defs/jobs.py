@@ -55,3 +55,12 @@ DAEMON_SLACK_SECONDS = 2
 def sensor_interval(multiple: int = 1) -> int:
     """The least interval to give a sensor meant to tick every `multiple` sensor intervals."""
     return max(1, SENSOR_INTERVAL_SECONDS * multiple - DAEMON_SLACK_SECONDS)
+
+
+def retrain_sensor(evaluate):
+    """A sensor that asks for `retrain_job` runs, ticking every sensor interval from the start."""
+    return dg.sensor(
+        job=retrain_job,
+        minimum_interval_seconds=sensor_interval(),
+        default_status=dg.DefaultSensorStatus.RUNNING,
+    )(evaluate)

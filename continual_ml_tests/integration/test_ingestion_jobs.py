@@ -9,42 +9,24 @@ import pytest
 
 from continual_ml.app.cli import main
 from continual_ml.defs.data.assets import observations
-from continual_ml.defs.data.ingestion import ingest_file_job
 from continual_ml.defs.data.landing_sensors import prediction_log_sensor
-from continual_ml.defs.jobs import monitoring_job
 from continual_ml.defs.resources import build_resources
 from continual_ml.demo.synthetic_stream import generate_batch, partition_date
 from continual_ml.serving.prediction_log import RotatingJsonlWriter
 from continual_ml_tests.support.landing import (
     closed_prediction_log,
+    run_landing_requests,
     tick,
 )
 
 
-def run_requests(instance, resources, requests):
-    """Run what the sensor asked for; a monitoring run only as far as its landing step."""
-    outcomes = []
-    for request in requests:
-        if request.job_name == ingest_file_job.name:
-            result = ingest_file_job.execute_in_process(
-                run_config=request.run_config,
-                resources=resources,
-                instance=instance,
-                tags={"dagster/run_key": request.run_key},
-            )
-            outcomes += [o["status"] for o in result.output_for_node("ingest_landed_file")]
-            continue
-        assert request.job_name == monitoring_job.name
-        result = dg.materialize(
-            [observations],
-            partition_key=request.partition_key,
-            run_config=request.run_config,
-            resources=resources,
-            instance=instance,
-        )
-        [event] = result.asset_materializations_for_node("observations")
-        outcomes.append(event.metadata["sources"].value.split("(")[1].rstrip(")"))
-    return outcomes
+def run_requests(instance, home, requests):
+    """Run what the sensor asked for (a monitoring run only as far as its landing step); each
+    file's ingestion status."""
+    return [
+        outcome["sources"].split("(")[1].rstrip(")") if "sources" in outcome else outcome["status"]
+        for outcome in run_landing_requests(instance, home, requests)
+    ]
 
 
 def count(home, table):
@@ -58,14 +40,13 @@ def test_a_dropped_file_is_ingested_once_however_often_the_sensor_ticks(
     rows = generate_batch(config, partition_date(config, 0)).head(300)
     rows.loc[7, "segment"] = "up"  # one bad row among good ones
     rows.to_csv(landing / "day0.csv", index=False)
-    resources = build_resources(home)
     first, second = tick(instance, home), tick(instance, home)
     assert [r.run_key for r in first.run_requests] == [r.run_key for r in second.run_requests]
     # A file of one day is landed and monitored in one run of monitoring_job for that day.
     [request] = first.run_requests
     assert request.job_name == "monitoring_job"
     assert request.partition_key == str(partition_date(config, 0))
-    outcomes = run_requests(instance, resources, first.run_requests + second.run_requests)
+    outcomes = run_requests(instance, home, first.run_requests + second.run_requests)
     assert outcomes == ["ingested", "skipped"]
     assert count(home, "observations") == 299 and count(home, "quarantined_rows") == 1
     materialized = instance.fetch_materializations(dg.AssetKey("observations"), limit=10)
@@ -82,7 +63,7 @@ def test_a_corrupt_file_is_quarantined_whole_and_the_sensor_keeps_going(
     requests = tick(instance, home).run_requests
     # What cannot be read to find its day goes to plain ingestion, which quarantines it.
     assert sorted(r.job_name for r in requests) == ["ingest_file_job", "monitoring_job"]
-    outcomes = run_requests(instance, build_resources(home), requests)
+    outcomes = run_requests(instance, home, requests)
     assert sorted(outcomes) == ["ingested", "quarantined"]
     assert count(home, "quarantined_files") == 1 and count(home, "observations") == 50
 
@@ -92,7 +73,7 @@ def test_a_pq_file_in_landing_is_monitored_on_its_day(home, config, instance, la
     generate_batch(config, day).head(50).to_parquet(landing / "day1.PQ")
     [request] = tick(instance, home).run_requests
     assert (request.job_name, request.partition_key) == ("monitoring_job", str(day))
-    assert run_requests(instance, build_resources(home), [request]) == ["ingested"]
+    assert run_requests(instance, home, [request]) == ["ingested"]
     assert count(home, "observations") == 50
 
 
@@ -102,7 +83,7 @@ def test_a_file_spanning_days_is_ingested_into_each_day(home, config, instance, 
     first = tick(instance, home)
     [request] = first.run_requests
     assert request.job_name == "ingest_file_job"
-    assert run_requests(instance, build_resources(home), first.run_requests) == ["ingested"]
+    assert run_requests(instance, home, first.run_requests) == ["ingested"]
     # Seen files are not read again: the next tick asks for nothing new.
     assert tick(instance, home).run_requests == []
     materialized = instance.fetch_materializations(dg.AssetKey("observations"), limit=10)
@@ -127,15 +108,12 @@ def test_closed_prediction_logs_land_once_and_join_their_feedback(home, config, 
     )
     feedback.close()
     (home.prediction_logs / "predictions-still-open.jsonl.open").write_text("{}\n")
-    resources = build_resources(home)
     tick = prediction_log_sensor.evaluate_tick(dg.build_sensor_context(instance=instance))
     # One run for both closed files, predictions first; the open file is not touched.
     [request] = tick.run_requests
     paths = request.run_config["ops"]["ingest_landed_file"]["config"]["paths"]
     assert [p.split("/")[-1].split("-")[0] for p in paths] == ["predictions", "feedback"]
-    assert (
-        run_requests(instance, resources, [request, request]) == ["ingested"] * 2 + ["skipped"] * 2
-    )
+    assert run_requests(instance, home, [request, request]) == ["ingested"] * 2 + ["skipped"] * 2
     assert count(home, "predictions") == 3
     # Each model version's served traffic, recorded by the run that landed its logs.
     [record] = instance.fetch_materializations(

@@ -4,7 +4,7 @@ import dagster as dg
 
 from continual_ml.defs.automation import in_charge_event
 from continual_ml.defs.data.ingestion import IN_FLIGHT_STATUSES
-from continual_ml.defs.jobs import queue_tags, retrain_job, sensor_interval
+from continual_ml.defs.jobs import queue_tags, retrain_sensor
 from continual_ml.defs.resources import DatasetResource
 
 OBSERVATIONS = dg.AssetKey("observations")
@@ -25,11 +25,7 @@ def landed_partitions(instance: dg.DagsterInstance) -> list[str]:
     return sorted(p for p, rows in newest.items() if rows > 0)
 
 
-@dg.sensor(
-    job=retrain_job,
-    minimum_interval_seconds=sensor_interval(),
-    default_status=dg.DefaultSensorStatus.RUNNING,
-)
+@retrain_sensor
 def first_champion_sensor(
     context: dg.SensorEvaluationContext, dataset: DatasetResource
 ) -> dg.SensorResult | dg.SkipReason:
