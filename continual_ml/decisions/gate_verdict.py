@@ -57,9 +57,8 @@ def judge(
     )
     if incompatible:
         return Verdict(False, f"feature signature differs from the champion's: {incompatible}", {})
-    onset = shift_onset
     if (current := open_challenger(conn)) and current["version"] == candidate["version"]:
-        return _decided(challenger.decide(conn, config, candidate, champion, onset), {})
+        return _decided(challenger.decide(conn, config, candidate, champion, shift_onset), {})
     holdout = registry.holdout_predictions(conn, candidate["version"])
     if holdout.empty or (holdout["champion_version"] != champion["version"]).any():
         reason = f"not evaluated against the current champion v{champion['version']}"
@@ -95,7 +94,7 @@ def judge(
     if candidate["sha256"] == champion["sha256"]:  # nothing to wait for: it is the same model
         same = challenger.ChallengerDecision("refuse", "the same model as the champion", {})
         return _decided(same, asdict(result), fixed)
-    decision = challenger.decide(conn, config, candidate, champion, onset)
+    decision = challenger.decide(conn, config, candidate, champion, shift_onset)
     return _decided(decision, asdict(result), fixed)
 
 
