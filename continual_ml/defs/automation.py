@@ -87,38 +87,40 @@ def in_charge_event(instance) -> dict | None:
     return None
 
 
+def promoted_evidence(instance) -> tuple[float | None, int | None]:
+    """The promoted accuracy of the model in charge and the rows it was measured on (None when
+    not recorded), from the newest event that put it there."""
+    metadata = in_charge_event(instance) or {}
+    score, rows = metadata.get("promoted_accuracy"), metadata.get("promoted_rows")
+    return (
+        float(score.value) if score is not None else None,
+        int(rows.value) if rows is not None else None,
+    )
+
+
 def promoted_score(instance) -> float | None:
     """The promoted accuracy of the model in charge, from the newest event that put it there."""
-    metadata = in_charge_event(instance)
-    score = metadata.get("promoted_accuracy") if metadata is not None else None
-    return float(score.value) if score is not None else None
+    return promoted_evidence(instance)[0]
 
 
-def promoted_rows(instance) -> int | None:
-    """The rows the promoted score of the model in charge was measured on, if recorded."""
-    metadata = in_charge_event(instance)
-    rows = metadata.get("promoted_rows") if metadata is not None else None
-    return int(rows.value) if rows is not None else None
-
-
-def recent_retrains(instance) -> list[datetime]:
-    """The data time of each of the policy's recent retrains (the end of its partition)."""
-    runs = instance.get_run_records(
+def policy_retrain_runs(instance) -> list:
+    """The run records of the policy's recent retrains, whatever their status."""
+    return instance.get_run_records(
         dg.RunsFilter(job_name=retrain_job.name, tags={"continual_ml/trigger": "policy"}),
         limit=50,
     )
+
+
+def recent_retrains(runs) -> list[datetime]:
+    """The data time of each of the policy's retrains `runs` (the end of its partition)."""
     tags = [r.dagster_run.tags.get("dagster/partition") for r in runs]
     return [data_time(partition) for partition in tags if partition]
 
 
-def known_onset(instance) -> str | None:
-    """The newest shift onset a retrain of the policy was asked for with: an episode outlives
-    the evidence that opened it (a fall of accuracy is the old champion's, gone once it is
-    replaced)."""
-    runs = instance.get_run_records(
-        dg.RunsFilter(job_name=retrain_job.name, tags={"continual_ml/trigger": "policy"}),
-        limit=20,
-    )
+def known_onset(runs) -> str | None:
+    """The newest shift onset one of the policy's retrain `runs` was asked for with: an episode
+    outlives the evidence that opened it (a fall of accuracy is the old champion's, gone once it
+    is replaced)."""
     onsets = [r.dagster_run.tags.get(SHIFT_ONSET) for r in runs]
     return max((onset for onset in onsets if onset), default=None)
 
@@ -204,13 +206,12 @@ def drift_retrain_sensor(
     records = context.instance.fetch_materializations(
         MODEL_PERFORMANCE, limit=200, cursor=context.cursor, ascending=True
     )
-    champion_score = promoted_score(context.instance)
-    scored_on = promoted_rows(context.instance)
-    remembered = known_onset(context.instance)
+    champion_score, scored_on = promoted_evidence(context.instance)
     requests, skipped = [], []
     # Read once per tick: the event log and the run list do not change while it runs.
     observations = policy_observations(context.instance)
-    retrains = recent_retrains(context.instance)
+    runs = policy_retrain_runs(context.instance)
+    retrains, remembered = recent_retrains(runs), known_onset(runs)
     retrain_log = policy_retrains(context.instance)
     follow_up = follow_up_partition(retrain_log, policy.follow_up_refusals)
     in_flight = policy_retrain_in_flight(context.instance)
