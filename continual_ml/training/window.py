@@ -10,12 +10,12 @@ import pandas as pd
 
 from continual_ml.config import DatasetConfig
 from continual_ml.ingestion.partition_checks import failed_partitions
+from continual_ml.training.episode_window import choose_since_shift
 from continual_ml.training.pipeline import WindowSplit, data_sha256, split_window
 from continual_ml.training.window_selection import (
     CandidateScore,
     WindowChoice,
     choose_window,
-    window_start,
 )
 from continual_ml.warehouse import registry
 from continual_ml.warehouse.labelled_rows import labelled_rows
@@ -80,25 +80,15 @@ def select_window(
     return choose_window(config, rows, end)
 
 
-SINCE_SHIFT = "since shift"
-
-
 def window_since(
     conn: duckdb.DuckDBPyConnection, config: DatasetConfig, onset: date, end: date
 ) -> WindowChoice:
-    """The window of a shift episode: the rows from `onset` on, reaching back before it only as
-    far as the floor of `min_rows` rows needs. The change point is known, so nothing is
-    validated: one fit."""
+    """The window of a shift episode's candidate: the rows since `onset`, or a longer window if
+    the rows since it say so (`episode_window`)."""
     rows = usable_labelled_rows(conn, config, HISTORY_START, end)
     if rows.empty:
         raise NoLabelledRows(f"no labelled observations up to {end}")
-    days = pd.to_datetime(rows.sort_values("partition_date")["partition_date"]).dt.date.to_numpy()
-    floor = config.model.training_window.min_rows
-    start = window_start(days, (end - onset).days + 1, floor, end)
-    held = int((days >= start).sum())
-    reason = f"shift since {onset}: the rows from it on, reaching back to hold {floor} rows"
-    only = (CandidateScore(SINCE_SHIFT, start, held),)
-    return WindowChoice(SINCE_SHIFT, start, end, config.policy.gate_metric, reason, only)
+    return choose_since_shift(config, rows, onset, end)
 
 
 # Before any partition: `all` reaches back to the oldest labelled row.
