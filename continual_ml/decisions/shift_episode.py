@@ -13,7 +13,8 @@ episode's days:
   the new data grows, at a logarithmic number of fits;
 - **what to train on** (the retrain run carries the onset as its tag `continual_ml/shift_onset`):
   the rows from the onset on, reaching back before it only as far as the window's floor in rows
-  needs (`window_since`), rather than a length validated on data that mostly predates the change;
+  needs, unless the rows since the onset show that the older rows still help (a shift of the
+  inputs alone): `training.episode_window`, validated on the new rows only;
 - **who must prove what**: the gate's burden flips. Each challenger learnt from more of the new
   rows than the champion did, so it is promoted unless the paired evidence shows it worse (the
   anytime upper bound below zero): the champion must show it is still better

@@ -13,8 +13,9 @@ from continual_ml.training import window
 
 def chosen_window(conn, config: DatasetConfig, context: dg.AssetExecutionContext):
     """The window the candidate trains on, and its rows split into training rows and holdout:
-    for a run of a shift episode (tagged with its onset) the rows since the onset
-    (`shift_episode`), else the validated choice among the configured lengths."""
+    for a run of a shift episode (tagged with its onset) the rows since the onset or a longer
+    window, chosen on the rows since it (`episode_window`); else the validated choice among the
+    configured lengths."""
     day = partition_day(context)
     onset = context.run.tags.get(ONSET_TAG)
     try:
