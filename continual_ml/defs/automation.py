@@ -1,7 +1,5 @@
 """The sensors that ask for work: retrains the policy wants, drift explanations to render."""
 
-from datetime import datetime
-
 import dagster as dg
 
 from continual_ml.decisions.retrain_pacing import data_time
@@ -15,11 +13,17 @@ from continual_ml.decisions.shift_episode import ONSET_TAG as SHIFT_ONSET
 from continual_ml.defs.jobs import queue_tags, retrain_job, retrain_sensor
 from continual_ml.defs.rerequest import attempt_run_key, request_tags, requests_to_ask_again
 from continual_ml.defs.resources import DatasetResource
+from continual_ml.defs.retrain_history import (
+    known_onset,
+    policy_retrain_in_flight,
+    policy_retrain_runs,
+    policy_retrains,
+    recent_retrains,
+)
 
 DRIFT_REPORT = dg.AssetKey("drift_report")
 MODEL_PERFORMANCE = dg.AssetKey("model_performance")
 CHAMPION = dg.AssetKey("champion_model")
-EVALUATION = dg.AssetKey("evaluation_scores")
 HISTORY = 60  # partitions of evidence the policy looks back over
 
 
@@ -101,79 +105,6 @@ def promoted_evidence(instance) -> tuple[float | None, int | None]:
 def promoted_score(instance) -> float | None:
     """The promoted accuracy of the model in charge, from the newest event that put it there."""
     return promoted_evidence(instance)[0]
-
-
-def policy_retrain_runs(instance) -> list:
-    """The run records of the policy's recent retrains, whatever their status."""
-    return instance.get_run_records(
-        dg.RunsFilter(job_name=retrain_job.name, tags={"continual_ml/trigger": "policy"}),
-        limit=50,
-    )
-
-
-def recent_retrains(runs) -> list[datetime]:
-    """The data time of each of the policy's retrains `runs` (the end of its partition)."""
-    tags = [r.dagster_run.tags.get("dagster/partition") for r in runs]
-    return [data_time(partition) for partition in tags if partition]
-
-
-def known_onset(runs) -> str | None:
-    """The newest shift onset one of the policy's retrain `runs` was asked for with: an episode
-    outlives the evidence that opened it (a fall of accuracy is the old champion's, gone once it
-    is replaced)."""
-    onsets = [r.dagster_run.tags.get(SHIFT_ONSET) for r in runs]
-    return max((onset for onset in onsets if onset), default=None)
-
-
-def policy_retrains(instance) -> list[tuple[str, bool]]:
-    """The policy's retrains that reached the gate, oldest first, as (partition, promoted).
-
-    A run that failed before its candidate was evaluated (a crash, a lost connection) trained
-    nothing the gate judged: it is neither a refusal nor a new start for the decay rule.
-    """
-    runs = instance.get_run_records(
-        dg.RunsFilter(
-            job_name=retrain_job.name,
-            tags={"continual_ml/trigger": "policy"},
-            statuses=[dg.DagsterRunStatus.SUCCESS, dg.DagsterRunStatus.FAILURE],
-        ),
-        limit=20,
-    )
-    promoted = {
-        record.run_id
-        for record in instance.fetch_materializations(CHAMPION, limit=50).records
-        if (decision := record.asset_materialization.metadata.get("decision")) is not None
-        and decision.value == "promoted"
-    }
-    evaluated = {
-        record.run_id for record in instance.fetch_materializations(EVALUATION, limit=50).records
-    }
-    # A refused candidate's run succeeds with decision `rejected`; only an evaluated one counts.
-    return [
-        (r.dagster_run.tags.get("dagster/partition", ""), r.dagster_run.run_id in promoted)
-        for r in sorted(runs, key=lambda r: r.create_timestamp)
-        if r.dagster_run.run_id in evaluated
-    ]
-
-
-IN_FLIGHT = [
-    dg.DagsterRunStatus.QUEUED,
-    dg.DagsterRunStatus.STARTING,
-    dg.DagsterRunStatus.STARTED,
-]
-
-
-def policy_retrain_in_flight(instance) -> str | None:
-    """The partition of a retrain the policy asked for that is queued or running, if any."""
-    records = instance.get_run_records(
-        dg.RunsFilter(
-            job_name=retrain_job.name,
-            tags={"continual_ml/trigger": "policy"},
-            statuses=IN_FLIGHT,
-        ),
-        limit=1,
-    )
-    return records[0].dagster_run.tags.get("dagster/partition", "?") if records else None
 
 
 class NewestDayOfRun:

@@ -1,12 +1,15 @@
 """A challenger the gate cannot yet call better stays one: scored in shadow on each later day
 through real materializations, and promoted the day the confidence sequence decides."""
 
+import dagster as dg
 import pytest
 import yaml
 from mlflow.tracking import MlflowClient
 
 from continual_ml.config import DEFAULT_CONFIG, default_config
 from continual_ml.defs.data.assets import observations
+from continual_ml.defs.jobs import retrain_job
+from continual_ml.defs.retrain_history import policy_retrains
 from continual_ml.defs.training.assets import candidate_model, champion_model, evaluation_scores
 from continual_ml.defs.training.checks import candidate_beats_champion
 from continual_ml.demo.synthetic_stream import partition_date
@@ -48,14 +51,34 @@ def champion_then_drifted_days(config, home, instance):
     return day, drift
 
 
+def policy_retrain(day, home, instance):
+    """The policy's retrain of `day`: `retrain_job` run as the sensor asks for it."""
+    from continual_ml.definitions import defs
+    from continual_ml.defs.resources import build_resources
+
+    local = dg.Definitions(
+        assets=defs.assets,
+        asset_checks=defs.asset_checks,
+        jobs=[retrain_job],
+        resources=build_resources(home),
+        executor=dg.in_process_executor,
+    )
+    result = local.resolve_job_def("retrain_job").execute_in_process(
+        partition_key=str(day), instance=instance, tags={"continual_ml/trigger": "policy"}
+    )
+    assert result.success
+    return result
+
+
 def test_a_refused_challenger_accumulates_shadow_evidence_until_it_is_promoted(
     home, instance, strict_gate
 ):
     config = strict_gate
     day, drift = champion_then_drifted_days(config, home, instance)
-    refused = materialize_day(RETRAIN, day(drift + 1), home, instance)
+    refused = policy_retrain(day(drift + 1), home, instance)
     decided = metadata(refused, champion_model)
     assert decided["decision"] == "challenger" and decided["open_challenger"] == 2
+    assert policy_retrains(instance)[-1] == (str(day(drift + 1)), False)
     assert decided["champion_version"] == 1 and "stays a challenger" in decided["reason"]
     assert query(home, "SELECT version, status FROM model_registry ORDER BY 1") == [
         (1, "champion"),
@@ -85,6 +108,8 @@ def test_a_refused_challenger_accumulates_shadow_evidence_until_it_is_promoted(
     assert len(evidence) >= 2 and evidence[-2][2] <= MIN_IMPROVEMENT < evidence[-1][2]
     assert outcome["decision"] == "promoted" and outcome["champion_version"] == 2
     assert outcome["open_challenger"] == "none"
+    # promoted by a shadow run, it counts as the retrain's promotion (follow-ups start from it)
+    assert policy_retrains(instance)[-1] == (str(day(drift + 1)), True)
     assert read_pointer(home.bentoml_home)["version"] == 2
     assert query(home, "SELECT candidate_version, action FROM promotions ORDER BY id") == [
         (1, "promoted"),
