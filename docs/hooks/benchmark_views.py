@@ -62,6 +62,17 @@ def serving_replicas(data: dict) -> list[str]:
     return [head, *generic({k: v for k, v in data.items() if k != "cases"})]
 
 
+def _shift_days(after: dict) -> str:
+    """Days from each shift to a better champion; "none better" where no strategy found one."""
+    days = after.get("days_to_better_champion") or []
+    had = after.get("better_to_be_had") or [True] * len(days)
+    cells = [
+        "none better" if not h else "never" if d is None else fmt(d)
+        for d, h in zip(days, had, strict=True)
+    ]
+    return " / ".join(cells) or "–"
+
+
 def user_datasets(data: dict) -> list[str]:
     """The learning benchmark: each arm's prequential accuracy, and the loop's decisions."""
     arms, decisions = [], []
@@ -80,7 +91,7 @@ def user_datasets(data: dict) -> list[str]:
                 fmt(summary["rows"]),
                 fmt(summary["retrains_requested"]),
                 fmt(summary["promoted"]),
-                " / ".join(fmt(d) for d in after.get("days_to_better_champion") or []) or "–",
+                _shift_days(after),
                 ", ".join(k for k, met in goal.items() if met) or "–",
             ]
         )

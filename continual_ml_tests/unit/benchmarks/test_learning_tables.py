@@ -58,3 +58,18 @@ def test_the_goal_compares_the_loop_with_the_better_baseline_within_half_a_point
     summary["fits"]["loop"] = 3
     summary["accuracy_all_days"]["daily"] = 0.826
     assert goal(summary)["fits"] is False and goal(summary)["all_days"] is False
+
+
+def test_a_shift_no_strategy_could_follow_asks_for_no_better_champion():
+    days = [
+        day(1, loop=80, daily=80),
+        day(1, kept=70, loop=70, daily=68),  # the shift: a fresh model is no better
+        day(1, kept=71, loop=71, daily=70),
+    ]
+    result = {"days": days, "settings": {"shift_days": [1]}, "fits": {"loop": 1, "daily": 6}}
+    summary = summarise(result)
+    assert summary["after_shift"]["days_to_better_champion"] == [None]
+    assert summary["after_shift"]["better_to_be_had"] == [False]
+    assert summary["goal"]["better_champion_within_7_days"] is True
+    days[2]["correct"]["daily"] = 80  # now retraining every day did better: v1 kept is a miss
+    assert summarise(result)["goal"]["better_champion_within_7_days"] is False
