@@ -12,7 +12,10 @@ older trains each of two candidates:
 - **the longest configured length** (`all`, usually): the rows before the onset too.
 
 The better one trains the candidate on every row of its window. On a tie, since shift: a change
-is known to have happened. Two fits to choose, one to train: episodes stay cheap.
+is known to have happened. Two fits choose; the episode's later retrains keep the choice until
+the days since the onset have doubled since it was made, so an episode validates a logarithmic
+number of times (a retrain's choice is in its registry row: `shift_onset`,
+`window_validated_through`).
 """
 
 from __future__ import annotations
@@ -37,10 +40,15 @@ MIN_VALIDATION_ROWS = 50  # fewer scored rows cannot tell two windows apart
 
 
 def choose_since_shift(
-    config: DatasetConfig, rows: pd.DataFrame, onset: date, end: date
+    config: DatasetConfig,
+    rows: pd.DataFrame,
+    onset: date,
+    end: date,
+    earlier: tuple[str, date] | None = None,
 ) -> WindowChoice:
     """The window of an episode's candidate for partition `end`, the shift having begun on
-    `onset`. `rows` are the labelled rows up to `end`, as for `choose_window`."""
+    `onset`. `rows` are the labelled rows up to `end`, as for `choose_window`; `earlier` is
+    the episode's last validated choice and the partition it was validated on, if any."""
     settings, metric = config.model.training_window, config.policy.gate_metric
     rows = rows.sort_values(["event_time", "row_id"], kind="stable")
     days = pd.to_datetime(rows["partition_date"]).dt.date.to_numpy()
@@ -50,6 +58,17 @@ def choose_since_shift(
     lengths.setdefault(candidate_name(longest), longest)
     starts = {name: window_start(days, length, floor, end) for name, length in lengths.items()}
     held = {name: int((days >= start).sum()) for name, start in starts.items()}
+    episode = {"shift_onset": onset}
+    if earlier is not None and earlier[0] in lengths and not _doubled(onset, earlier[1], end):
+        name, through = earlier
+        reason = (
+            f"shift since {onset}: {name}, as validated on the rows up to {through}; "
+            "validated again once the days since the onset have doubled"
+        )
+        only = (CandidateScore(name, starts[name], held[name]),)
+        return WindowChoice(
+            name, starts[name], end, metric, reason, only, None, onset, validated_through=through
+        )
     since = np.flatnonzero(days >= onset)
     n_block = min(settings.validation_rows, len(since) // 2)
     if len(set(starts.values())) == 1 or n_block < MIN_VALIDATION_ROWS:
@@ -60,7 +79,9 @@ def choose_since_shift(
         )
         only = (CandidateScore(SINCE_SHIFT, starts[SINCE_SHIFT], held[SINCE_SHIFT]),)
         reason = f"shift since {onset}: {why}; the rows since it, reaching back to hold {floor}"
-        return WindowChoice(SINCE_SHIFT, starts[SINCE_SHIFT], end, metric, reason, only)
+        return WindowChoice(
+            SINCE_SHIFT, starts[SINCE_SHIFT], end, metric, reason, only, None, **episode
+        )
     scored_rows = np.zeros(len(rows), dtype=bool)
     scored_rows[since[-n_block:]] = True
     block, earlier = rows[scored_rows], rows[~scored_rows]
@@ -83,8 +104,21 @@ def choose_since_shift(
     )
     validation = (days[scored_rows][0], days[scored_rows][-1], n_block)
     return WindowChoice(
-        chosen.name, chosen.start, end, metric, reason, tuple(candidates), validation
+        chosen.name,
+        chosen.start,
+        end,
+        metric,
+        reason,
+        tuple(candidates),
+        validation,
+        validated_through=end,
+        **episode,
     )
+
+
+def _doubled(onset: date, through: date, end: date) -> bool:
+    """Whether the days since `onset` up to `end` are at least twice those up to `through`."""
+    return (end - onset).days + 1 >= 2 * ((through - onset).days + 1)
 
 
 def _longest(candidates_days) -> int | str:

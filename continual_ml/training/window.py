@@ -84,11 +84,21 @@ def window_since(
     conn: duckdb.DuckDBPyConnection, config: DatasetConfig, onset: date, end: date
 ) -> WindowChoice:
     """The window of a shift episode's candidate: the rows since `onset`, or a longer window if
-    the rows since it say so (`episode_window`)."""
+    the rows since it say so (`episode_window`), as the episode last chose it while the days
+    since the onset have not doubled."""
     rows = usable_labelled_rows(conn, config, HISTORY_START, end)
     if rows.empty:
         raise NoLabelledRows(f"no labelled observations up to {end}")
-    return choose_since_shift(config, rows, onset, end)
+    return choose_since_shift(config, rows, onset, end, _episode_choice(conn, onset))
+
+
+def _episode_choice(conn: duckdb.DuckDBPyConnection, onset: date) -> tuple[str, date] | None:
+    """The window the episode that began on `onset` last validated, and up to which partition."""
+    for params in registry.recent_params(conn):
+        if params.get("shift_onset") == str(onset) and params.get("window_validated_through"):
+            through = date.fromisoformat(params["window_validated_through"])
+            return params["training_window"], through
+    return None
 
 
 # Before any partition: `all` reaches back to the oldest labelled row.
@@ -132,5 +142,13 @@ def training_params(
         "holdout_fraction": config.model.holdout_fraction,
         "random_state": config.model.random_state,
         "search": config.model.search,
+        **(
+            {
+                "shift_onset": str(choice.shift_onset),
+                "window_validated_through": str(choice.validated_through or ""),
+            }
+            if choice.shift_onset
+            else {}
+        ),
         **{k: str(v) for k, v in hyperparameters.items() if k in TRACKED_HYPERPARAMETERS},
     }

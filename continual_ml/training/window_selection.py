@@ -45,6 +45,8 @@ class WindowChoice:
     reason: str
     candidates: tuple[CandidateScore, ...]
     validation: tuple[date, date, int] | None = None  # the block's first and last day, rows
+    shift_onset: date | None = None  # a shift episode's window: the onset it starts from
+    validated_through: date | None = None  # the episode's choice was last validated on rows up to
 
     def scores(self) -> dict[str, float]:
         return {c.name: c.score for c in self.candidates if c.score is not None}

@@ -1,6 +1,8 @@
 """A challenger the gate cannot yet call better stays one: scored in shadow on each later day
 through real materializations, and promoted the day the confidence sequence decides."""
 
+import json
+
 import dagster as dg
 import pytest
 import yaml
@@ -150,6 +152,13 @@ def test_a_retrain_of_a_shift_episode_trains_since_the_onset_and_needs_no_proof_
     trained = metadata(shifted, candidate_model)
     assert trained["training_window_choice"] == "since shift"
     assert trained["training_window"].startswith(onset) or trained["training_window"] < onset
+    # validated on the rows since the onset; the episode's later retrains read the choice here
+    scores = {k: v for k, v in trained.items() if k.startswith("window_score/")}
+    assert len(scores) == 2 and max(scores, key=scores.get) == "window_score/since shift"
+    [(params,)] = query(home, "SELECT params FROM model_registry WHERE version = 2")
+    recorded = json.loads(params)
+    assert recorded["shift_onset"] == onset
+    assert recorded["window_validated_through"] == str(day(drift + 1))
     [evaluation] = shifted.get_asset_check_evaluations()
     check = {k: v.value for k, v in evaluation.metadata.items()}
     assert check["decision"] == "promote" and check["sequence_lower"] < UNREACHABLE

@@ -44,3 +44,15 @@ def test_the_floor_in_rows_reaches_back_before_the_onset():
     choice = choose_since_shift(dataset([7, "all"], min_rows=400), rows, onset, last_day(rows))
     assert choice.chosen == SINCE_SHIFT
     assert choice.start == last_day(rows) - timedelta(days=9)  # ten days of 40 rows
+
+
+def test_the_episode_keeps_its_choice_until_the_days_since_the_onset_double():
+    rows = days_of_rows(40, 40, flip_from=34)
+    onset = FIRST + timedelta(days=34)
+    config, end = dataset([7, "all"]), last_day(rows)  # 6 days since the onset
+    validated_on = onset + timedelta(days=2)  # 3 days since the onset: doubled by now
+    again = choose_since_shift(config, rows, onset, end, ("all", validated_on))
+    assert again.chosen == SINCE_SHIFT and again.validated_through == end
+    kept = choose_since_shift(config, rows, onset, end, ("all", onset + timedelta(days=3)))
+    assert kept.chosen == "all" and kept.scores() == {} and "as validated" in kept.reason
+    assert kept.validated_through == onset + timedelta(days=3) and kept.shift_onset == onset
