@@ -158,8 +158,21 @@ def decide_retrain(
     champion = champion_score is not None or latest.champion_version is not None
     if champion and episode_open(onset, latest.partition, policy.shift_episode_days):
         found = drift if drifted else None
+        # a retrain on or after the onset made for an earlier episode (the newest onset a retrain
+        # was asked for with is older) is not this episode's first
+        first = last_retrain is None or last_retrain < onset
+        first = first or (known_onset is not None and known_onset < onset)
         return _shift_decision(
-            policy, observations, onset, cause, found, last_retrain, recent_retrains, now, in_flight
+            policy,
+            observations,
+            onset,
+            cause,
+            found,
+            last_retrain,
+            recent_retrains,
+            now,
+            in_flight,
+            first,
         )
     if champion and drifted and not _labelled(observations, run_start):
         # a challenger trained before the drifted days' labels learns the old data again
@@ -202,20 +215,21 @@ def _shift_decision(
     recent_retrains: Sequence[datetime],
     now: datetime,
     in_flight: str | None,
+    first: bool,
 ) -> RetrainDecision:
     """The shift episode's schedule (see `shift_episode`) decides alone while it is open;
     `cause` says what opened it (drift, or a fall of accuracy: performance), `drift` is the
-    finding that still shows it on the newest partition, if any."""
+    finding that still shows it on the newest partition, if any; `first` whether the episode
+    has had no retrain yet."""
     latest = observations[-1].partition
     prefix = f"{latest}: shift since {onset}"
-    first = last_retrain is None or last_retrain < onset
     causes = (cause,) if first else ("shift",)
     labelled = _labelled(observations, onset)
     if first and drift is None:
         return RetrainDecision(False, f"{prefix} no longer drifts, and nothing was retrained")
     if not labelled:  # a challenger trained before them would learn the old data again
         return RetrainDecision(False, f"{prefix}: waiting for its labels", causes=causes)
-    if not retrain_due(onset, latest, last_retrain):
+    if not first and not retrain_due(onset, latest, last_retrain):
         reason = f"{prefix}: retrained on {last_retrain}; next when the days since it grow by half"
         return RetrainDecision(False, reason, causes=causes)
     if first:

@@ -27,8 +27,10 @@ CHAMPION = dg.AssetKey("champion_model")
 HISTORY = 60  # partitions of evidence the policy looks back over
 
 
-def retrain_run_key(partition: str) -> str:
-    return f"drift-retrain-{partition}"
+def retrain_run_key(partition: str, shift_onset: str | None = None) -> str:
+    """One retrain per partition, and one more per shift episode that asks for one on it (an
+    episode's first retrain may fall on a day already retrained for an earlier one)."""
+    return f"drift-retrain-{partition}" + (f"-shift-{shift_onset}" if shift_onset else "")
 
 
 def _latest_by_partition(instance, key: dg.AssetKey) -> dict[str, dict]:
@@ -170,7 +172,7 @@ def drift_retrain_sensor(
         if not decision.retrain:
             skipped.append(decision.reason)
             continue
-        run_key = retrain_run_key(partition)
+        run_key = retrain_run_key(partition, decision.shift_onset)
         earlier = context.instance.get_run_ids(
             dg.RunsFilter(tags={"dagster/run_key": run_key}), limit=1
         )

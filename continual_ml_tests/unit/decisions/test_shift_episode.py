@@ -121,3 +121,18 @@ def test_an_episode_outlives_the_fall_that_opened_it():
     )
     assert remembered.retrain and remembered.causes == ("shift",)
     assert remembered.shift_onset == "2026-01-03"
+
+
+def test_a_new_shift_on_a_day_retrained_for_the_last_one_gets_its_own_first_retrain():
+    # the episode of 01-01 retrained on 01-03 (its schedule); that day's labels then show v1
+    # fell: a new episode from 01-03, whose first retrain is not the old episode's
+    days = observed(0.90, 0.91, 0.60)
+    old = decide_retrain(
+        RetrainPolicy(), days, 0.95, [], NOW, None, "2026-01-03", known_onset="2026-01-01"
+    )
+    assert old.retrain and old.shift_onset == "2026-01-03" and old.causes == ("performance",)
+    # once a retrain of the new episode was asked for, the schedule waits again
+    same = decide_retrain(
+        RetrainPolicy(), days, 0.95, [], NOW, None, "2026-01-03", known_onset="2026-01-03"
+    )
+    assert not same.retrain and "next when the days since it grow by half" in same.reason
