@@ -188,8 +188,8 @@ def test_a_slow_decay_of_the_champion_is_retrained_on_from_the_event_log(instanc
 
 
 def test_only_retrains_that_reached_the_gate_are_the_policys_retrains(home, config, instance):
-    from continual_ml.defs.retrain_history import policy_retrains
     from continual_ml.defs.jobs import retrain_job
+    from continual_ml.defs.retrain_history import policy_retrains
 
     resources = build_resources(home)
     local = dg.Definitions(
