@@ -19,6 +19,7 @@ from continual_ml.training.window_selection import (
 )
 from continual_ml.warehouse import registry
 from continual_ml.warehouse.labelled_rows import labelled_rows
+from continual_ml.warehouse.training_params import recent_params
 
 if TYPE_CHECKING:  # a hint only: loading the definitions must not import scikit-learn
     from sklearn.pipeline import Pipeline
@@ -94,7 +95,7 @@ def window_since(
 
 def _episode_choice(conn: duckdb.DuckDBPyConnection, onset: date) -> tuple[str, date] | None:
     """The window the episode that began on `onset` last validated, and up to which partition."""
-    for params in registry.recent_params(conn):
+    for params in recent_params(conn):
         if params.get("shift_onset") == str(onset) and params.get("window_validated_through"):
             through = date.fromisoformat(params["window_validated_through"])
             return params["training_window"], through

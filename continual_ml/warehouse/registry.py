@@ -297,11 +297,3 @@ def gate_result(conn: duckdb.DuckDBPyConnection, candidate_version: int) -> dict
         return None
     keys = ("champion_version", "passed", "reason", "details")
     return {**dict(zip(keys, row, strict=True)), "details": json.loads(row[3] or "{}")}
-
-
-def recent_params(conn: duckdb.DuckDBPyConnection, limit: int = 20) -> list[dict]:
-    """The training parameters of the newest registered models, newest first."""
-    rows = conn.execute(
-        "SELECT params FROM model_registry ORDER BY version DESC LIMIT ?", [limit]
-    ).fetchall()
-    return [json.loads(params) for (params,) in rows]
