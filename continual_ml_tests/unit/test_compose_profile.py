@@ -240,10 +240,8 @@ def test_the_workers_instance_has_the_default_instances_run_queue(tmp_path, monk
 
     local = yaml.safe_load(LOCAL_DAGSTER_YAML)
     for instance in (default, local):
-        runs = instance["concurrency"]["runs"]
-        assert workers["concurrency"]["runs"]["tag_concurrency_limits"] == (
-            runs["tag_concurrency_limits"]
-        )
+        lanes = instance["concurrency"]["runs"]["tag_concurrency_limits"]
+        assert workers["concurrency"]["runs"]["tag_concurrency_limits"] == lanes
         assert workers["concurrency"]["pools"] == instance["concurrency"]["pools"]
         assert workers["sensors"] == instance["sensors"]
     for key in ("storage", "run_coordinator", "run_launcher", "run_retries"):
