@@ -12,6 +12,7 @@ SQLAlchemy broker cannot carry, so it is off (continual_ml/defs/executors.py).
 
 from __future__ import annotations
 
+import logging
 import sys
 import time
 from pathlib import Path
@@ -22,6 +23,7 @@ ALIVE_FILE = "alive"
 TOUCH_SECONDS = 10.0
 # Three missed touches: a slow broker round trip on a loaded machine is not a dead worker.
 STALE_SECONDS = 3 * TOUCH_SECONDS
+log = logging.getLogger(__name__)
 
 
 def touch(path: Path) -> None:
@@ -44,9 +46,13 @@ class BrokerLiveness(bootsteps.StartStopStep):
 
         def beat() -> None:
             # A broker round trip on a connection of this step's own: the consumer's connection
-            # belongs to the consumer's thread.
-            with app.connection_for_read() as connection:
-                connection.ensure_connection(max_retries=1)
+            # belongs to the consumer's thread. A broker out of reach leaves the file to age.
+            try:
+                with app.connection_for_read() as connection:
+                    connection.ensure_connection(max_retries=1, interval_start=0, timeout=5)
+            except Exception as error:  # noqa: BLE001 - any failure means: not alive now
+                log.warning("broker out of reach: %s", error)
+                return
             touch(path)
 
         beat()
