@@ -3,7 +3,8 @@ connected to the broker, and the check that the file is fresh.
 
 The worker's consumer starts the step below once its broker connection is up, and stops it when
 the connection is lost; while started, it touches `alive` in the worker's folder every
-`TOUCH_SECONDS`, after a round trip to the broker on a connection of its own. A worker whose
+`TOUCH_SECONDS`, after a round trip to the broker on a connection of its own (the size of the
+steps' queue). A worker whose
 process is gone, whose consumer lost the broker, or that cannot reach the broker lets the file
 age, and `python -m continual_ml.app.worker_liveness DIR` fails once it is older than
 `STALE_SECONDS`. The remote-control ping (`celery inspect ping`) needs a broadcast the
@@ -18,6 +19,8 @@ import time
 from pathlib import Path
 
 from celery import bootsteps
+
+from continual_ml.defs.executors import CELERY_QUEUE
 
 ALIVE_FILE = "alive"
 TOUCH_SECONDS = 10.0
@@ -50,6 +53,9 @@ class BrokerLiveness(bootsteps.StartStopStep):
             try:
                 with app.connection_for_read() as connection:
                     connection.ensure_connection(max_retries=1, interval_start=0, timeout=5)
+                    # Counting the queue's messages is a query on the SQLAlchemy broker (opening
+                    # the connection alone touches no database); passive: changes nothing.
+                    connection.default_channel.queue_declare(queue=CELERY_QUEUE, passive=True)
             except Exception as error:  # noqa: BLE001 - any failure means: not alive now
                 log.warning("broker out of reach: %s", error)
                 return

@@ -9,6 +9,7 @@ from celery.utils.timer2 import Timer
 
 from continual_ml.app import worker_liveness
 from continual_ml.app.worker_liveness import ALIVE_FILE, STALE_SECONDS, BrokerLiveness, is_alive
+from continual_ml.defs.executors import CELERY_QUEUE
 
 
 def test_a_fresh_file_is_alive_a_stale_or_missing_one_is_not(tmp_path):
@@ -26,7 +27,12 @@ def test_a_fresh_file_is_alive_a_stale_or_missing_one_is_not(tmp_path):
 
 def started_step(broker: str, folder, monkeypatch) -> tuple[BrokerLiveness, SimpleNamespace]:
     monkeypatch.chdir(folder)
-    parent = SimpleNamespace(app=Celery(broker=broker), timer=Timer())
+    app = Celery(broker=broker)
+    if broker == "memory://":
+        # The worker declares its queue before it consumes (continual_ml/app/worker.py).
+        with app.connection_for_write() as connection:
+            connection.default_channel.queue_declare(queue=CELERY_QUEUE)
+    parent = SimpleNamespace(app=app, timer=Timer())
     step = BrokerLiveness(parent)
     step.start(parent)
     return step, parent
