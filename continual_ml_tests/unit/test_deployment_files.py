@@ -11,7 +11,8 @@ import yaml
 from dagster._core.instance.config import dagster_instance_config
 
 ROOT = Path(__file__).parents[2]
-LONG_RUNNING = {"postgres", "mlflow", "code-server", "webserver", "daemon", "bento"}
+REPLICAS = ("bento-1", "bento-2")
+LONG_RUNNING = {"postgres", "mlflow", "code-server", "webserver", "daemon", *REPLICAS}
 DAGSTER_SERVICES = ("code-server", "webserver", "daemon")
 POSTGRES_ENV = ("USER", "PASSWORD", "DB", "HOST")
 VENV_BIN = Path(sys.executable).parent
@@ -19,7 +20,6 @@ VENV_BIN = Path(sys.executable).parent
 COMPOSE_VARIABLE = re.compile(r"(?<!\$)\$\{(\w+)(:?[-?])?[^}]*\}")
 CONTAINER_VARIABLE = re.compile(r"\$\$\{(\w+)(:-[^}]*)?\}")
 MOUNT_DEFAULT = re.compile(r"^\$\{\w+:-([^}]+)\}:")
-SCALE_OUT = {"object-store", "worker", "pool-limits"}
 
 
 def load_yaml(name: str) -> dict:
@@ -86,11 +86,15 @@ def test_long_running_services_have_healthchecks(services):
         assert services[name].get("healthcheck", {}).get("test"), name
 
 
-def test_depends_on_waits_for_health(services):
+def test_depends_on_waits_for_health_or_completion(services):
+    """A server is waited on until healthy, a one-shot init service until it has succeeded."""
     for name, service in services.items():
         for dep, cond in service.get("depends_on", {}).items():
-            assert "healthcheck" in services[dep], (name, dep)
-            assert cond["condition"] == "service_healthy", (name, dep)
+            if services[dep].get("restart") == "no":
+                assert cond["condition"] == "service_completed_successfully", (name, dep)
+            else:
+                assert "healthcheck" in services[dep], (name, dep)
+                assert cond["condition"] == "service_healthy", (name, dep)
 
 
 def test_named_volumes_are_declared():
@@ -101,15 +105,17 @@ def test_named_volumes_are_declared():
 
 
 def test_warehouse_only_on_dagster_side(services):
-    assert "warehouse" not in named_volumes(services["bento"])
-    assert "CONTINUAL_ML_WAREHOUSE" not in services["bento"].get("environment", {})
+    for replica in REPLICAS:
+        assert "warehouse" not in named_volumes(services[replica])
+        assert "CONTINUAL_ML_WAREHOUSE" not in services[replica].get("environment", {})
     for name in DAGSTER_SERVICES:
         assert "warehouse" in named_volumes(services[name]), name
 
 
 def test_bentoml_store_and_prediction_logs_are_shared(services):
     for volume in ("bentoml_store", "prediction_logs"):
-        assert volume in named_volumes(services["bento"])
+        for replica in REPLICAS:
+            assert volume in named_volumes(services[replica])
         assert volume in named_volumes(services["daemon"])
 
 
@@ -219,8 +225,8 @@ def test_compose_variables_are_defined():
 
 def test_service_commands_exist(services):
     for name, service in services.items():
-        if "command" not in service:
-            continue
+        if "command" not in service or "build" not in service:
+            continue  # another project's image runs its own programs
         argv = service["command"]
         argv = argv.split() if isinstance(argv, str) else argv[-1].split()
         # `sh -c "exec PROGRAM ..."`: the program is the word after `exec`.
@@ -232,7 +238,7 @@ def test_service_commands_exist(services):
         if healthcheck[0] == "CMD" and healthcheck[1] != "curl":
             assert (VENV_BIN / healthcheck[1]).is_file(), (name, healthcheck)
     assert "curl" in (ROOT / "Dockerfile").read_text()
-    module, service_class = command_flag(services["bento"], "serve").split(":")
+    module, service_class = command_flag(services["bento-1"], "serve").split(":")
     source = ROOT.joinpath(*module.split(".")).with_suffix(".py").read_text()
     assert f"class {service_class}" in source
 
@@ -248,55 +254,3 @@ def test_the_landing_folder_is_the_checkouts_under_compose(services):
         mounts = [v for v in services[name]["volumes"] if v.endswith(":/data/landing")]
         assert mounts == ["./landing:/data/landing"], name
     assert (ROOT / "landing").is_dir()
-
-
-def test_the_scale_out_profile_adds_an_object_store_workers_and_pool_limits(services):
-    from continual_ml.defs.partitions import WAREHOUSE_POOL
-
-    assert SCALE_OUT <= set(services)
-    for name, service in services.items():
-        # `docker compose up` alone starts the embedded deployment, unchanged.
-        assert service.get("profiles") == (["scale-out"] if name in SCALE_OUT else None), name
-    worker = services["worker"]
-    assert worker["command"].split()[:2] == ["continual-ml", "worker"]
-    assert worker["deploy"]["replicas"] >= 2
-    assert worker["environment"]["CONTINUAL_ML_EXECUTOR"].startswith("${CONTINUAL_ML_EXECUTOR")
-    # A worker needs no instance config: each step carries the run's id and its storage.
-    assert not any(mount_source(v).endswith(".yaml") for v in worker["volumes"])
-    assert "healthcheck" in services["object-store"]
-    limits = services["pool-limits"]["command"][-1].split()
-    assert limits[limits.index("set") + 1] == WAREHOUSE_POOL
-
-
-def test_the_instance_yaml_is_chosen_in_env_and_the_workers_one_exists(services):
-    for name in DAGSTER_SERVICES:
-        [mount] = [v for v in services[name]["volumes"] if ":/opt/dagster/home/dagster.yaml" in v]
-        assert mount.startswith("${DAGSTER_INSTANCE_YAML:-./dagster.yaml}:"), name
-    header = (ROOT / "docker-compose.yml").read_text()
-    assert "DAGSTER_INSTANCE_YAML=./docs/dagster-workers.yaml" in header
-    assert (ROOT / "docs" / "dagster-workers.yaml").is_file()
-    from continual_ml.settings import CELERY_BACKEND_ENV, CELERY_BROKER_ENV
-
-    assert f"{CELERY_BROKER_ENV}=sqla+postgresql" in header
-    assert f"{CELERY_BACKEND_ENV}=db+postgresql" in header
-
-
-def test_the_workers_instance_yaml_validates_and_differs_only_where_it_says(tmp_path, monkeypatch):
-    for key in POSTGRES_ENV:
-        monkeypatch.setenv(f"DAGSTER_POSTGRES_{key}", f"dummy-{key.lower()}")
-    monkeypatch.setenv("DAGSTER_POSTGRES_PORT", "5432")
-    shutil.copy(ROOT / "docs" / "dagster-workers.yaml", tmp_path / "dagster.yaml")
-    workers, _ = dagster_instance_config(str(tmp_path))
-    default = load_yaml("dagster.yaml")
-    assert workers["concurrency"]["runs"]["max_concurrent_runs"] > 1
-    # The promotion pool (and any pool not raised by `pool-limits`) keeps one slot, per step.
-    assert workers["concurrency"]["pools"] == {"default_limit": 1, "granularity": "op"}
-    assert workers["compute_logs"]["class"] == "NoOpComputeLogManager"
-    for key in ("storage", "run_coordinator", "run_launcher", "run_retries"):
-        assert workers[key] == default[key], key
-    # A dead worker's step never frees its pool slot: the monitoring daemon does, soon.
-    assert workers["run_monitoring"]["free_slots_after_run_end_seconds"] > 0
-    assert workers["run_monitoring"]["poll_interval_seconds"] <= 30
-    # A worker host lost whole never reports its step's end: the run is ended, and retried.
-    assert 0 < workers["run_monitoring"]["max_runtime_seconds"] <= 3600
-    assert env_references(load_yaml("docs/dagster-workers.yaml")) == env_references(default)
