@@ -31,12 +31,21 @@ class ScoredRows:
     version: int
     classes: list
     probabilities: np.ndarray
-    errors: np.ndarray
+    refused: np.ndarray
+    reasons: dict[int, str]
     latency_ms: float
 
     @property
     def scored(self) -> np.ndarray:
-        return np.equal(self.errors, None)
+        return ~self.refused
+
+    def error_text(self) -> pa.Array:
+        """Each row's reason for refusal, null where it was scored."""
+        if not self.reasons:
+            return pa.nulls(len(self.refused), pa.string())
+        errors = np.full(len(self.refused), None, dtype=object)
+        errors[list(self.reasons)] = list(self.reasons.values())
+        return pa.array(errors, pa.string())
 
     def predicted(self) -> np.ndarray:
         """Each row's class index (the first of equally likely classes, as numpy's argmax)."""
@@ -48,8 +57,8 @@ def score_checked(
 ) -> ScoredRows:
     """Score the rows of `checked` that passed their checks; the others keep their reason."""
     started = time.perf_counter()
-    errors = checked.errors.copy()
-    valid = checked.valid
+    refused, reasons = checked.refused.copy(), dict(checked.reasons)
+    valid = ~refused
     proba = np.full((checked.rows, len(model.classes)), np.nan)
     if model.fast is not None:
         fast_rows = np.flatnonzero(valid & ~checked.missing)
@@ -60,9 +69,9 @@ def score_checked(
     else:
         pipeline_rows = np.flatnonzero(valid)
     if pipeline_rows.size:
-        _pipeline_rows(model, config, checked, pipeline_rows, proba, errors)
+        _pipeline_rows(model, config, checked, pipeline_rows, proba, (refused, reasons))
     latency_ms = (time.perf_counter() - started) * 1000
-    return ScoredRows(model.version, list(model.classes), proba, errors, latency_ms)
+    return ScoredRows(model.version, list(model.classes), proba, refused, reasons, latency_ms)
 
 
 def _pipeline_rows(model, config, checked, rows: np.ndarray, proba, errors) -> None:
@@ -70,7 +79,9 @@ def _pipeline_rows(model, config, checked, rows: np.ndarray, proba, errors) -> N
         proba[rows] = frame_proba(model, config, feature_frame(config, checked, rows))
     except UnscorableRows as error:
         if rows.size == 1:
-            errors[rows[0]] = str(error)[:ERROR_CHARS]
+            refused, reasons = errors
+            refused[rows[0]] = True
+            reasons[int(rows[0])] = str(error)[:ERROR_CHARS]
             return
         half = rows.size // 2
         for part in (rows[:half], rows[half:]):

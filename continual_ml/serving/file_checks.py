@@ -31,11 +31,12 @@ class CheckedFeatures:
     rows: int
     values: dict[str, np.ndarray | pa.Array]
     missing: np.ndarray  # rows with at least one missing (null) feature
-    errors: np.ndarray  # object: a reason, or None for a row that may be scored
+    refused: np.ndarray  # rows that may not be scored
+    reasons: dict[int, str]  # why, by row
 
     @property
     def valid(self) -> np.ndarray:
-        return np.equal(self.errors, None)
+        return ~self.refused
 
 
 def check_features(
@@ -43,7 +44,7 @@ def check_features(
 ) -> CheckedFeatures:
     """The features of `batch` (which has every feature column) checked and converted."""
     rows = batch.num_rows
-    errors = np.full(rows, None, dtype=object)
+    errors = Refusals(np.zeros(rows, dtype=bool), {})
     missing = np.zeros(rows, dtype=bool)
     values = {}
     for feature in config.features:
@@ -55,13 +56,25 @@ def check_features(
         if not feature.nullable:
             _refuse(errors, absent, column, f"{feature.name}: missing value")
         missing |= absent
-    return CheckedFeatures(rows, values, missing, errors)
+    return CheckedFeatures(rows, values, missing, errors.rows, errors.reasons)
 
 
-def _refuse(errors: np.ndarray, bad: np.ndarray, cells: pa.Array, reason: str) -> None:
+@dataclass
+class Refusals:
+    """Rows refused so far, and why (the first reason found for each)."""
+
+    rows: np.ndarray
+    reasons: dict[int, str]
+
+
+def _refuse(errors: Refusals, bad: np.ndarray, cells: pa.Array, reason: str) -> None:
     """Give each `bad` row without a reason yet `reason`, where `{}` shows the row's cell."""
-    for i in np.flatnonzero(bad & np.equal(errors, None)):
-        errors[i] = reason.format(shown(cells[int(i)].as_py())) if "{}" in reason else reason
+    if not bad.any():
+        return
+    new = bad & ~errors.rows
+    for i in np.flatnonzero(new).tolist():
+        errors.reasons[i] = reason.format(shown(cells[i].as_py())) if "{}" in reason else reason
+    errors.rows |= new
 
 
 def shown(cell) -> str:
@@ -84,7 +97,7 @@ def _floats(column: pa.Array) -> np.ndarray:
     return pc.fill_null(pc.cast(column, pa.float64()), np.nan).to_numpy(zero_copy_only=False)
 
 
-def _numeric(feature: FeatureSpec, column: pa.Array, errors: np.ndarray, _mode: str):
+def _numeric(feature: FeatureSpec, column: pa.Array, errors: Refusals, _mode: str):
     kind = column.type
     if pa.types.is_integer(kind) or pa.types.is_floating(kind) or pa.types.is_decimal(kind):
         absent = column.is_null().to_numpy(zero_copy_only=False)
@@ -113,7 +126,7 @@ def _numeric(feature: FeatureSpec, column: pa.Array, errors: np.ndarray, _mode: 
     return values, absent
 
 
-def _boolean(feature: FeatureSpec, column: pa.Array, errors: np.ndarray, _mode: str):
+def _boolean(feature: FeatureSpec, column: pa.Array, errors: Refusals, _mode: str):
     if pa.types.is_boolean(column.type):
         return _floats(column), column.is_null().to_numpy(zero_copy_only=False)
     column = _as_text(column)
@@ -125,7 +138,7 @@ def _boolean(feature: FeatureSpec, column: pa.Array, errors: np.ndarray, _mode: 
     return np.where(true, 1.0, np.where(false, 0.0, np.nan)), absent
 
 
-def _categorical(feature: FeatureSpec, column: pa.Array, errors: np.ndarray, mode: str):
+def _categorical(feature: FeatureSpec, column: pa.Array, errors: Refusals, mode: str):
     text = _as_text(column)
     absent = _text_missing(text)
     if mode == "map":

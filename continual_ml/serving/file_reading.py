@@ -94,34 +94,53 @@ def table_batches(table: pa.Table, rows: int = BATCH_ROWS) -> Iterator[pa.Record
 
 
 def file_batches(path: Path, config: DatasetConfig, rows: int = BATCH_ROWS):
-    """The schema of the file at `path` and its rows as batches, read as they are scored."""
+    """The schema of the file at `path`, its rows as batches read as they are scored, and a
+    function telling the fraction of the file read so far."""
     try:
         if file_type(path.name) == PARQUET:
-            parquet = pq.ParquetFile(path)
-            schema = parquet.schema_arrow
-            batches = parquet.iter_batches(batch_size=rows)
-        else:
-            with path.open("rb") as source:
-                names = csv_header(source)
-            if not names:
-                schema = pa.schema([(name, pa.string()) for name in config.feature_names])
-                return schema, iter(())
-            parse, convert = _csv_options(names)
-            read = pa_csv.ReadOptions(block_size=BLOCK_BYTES)
-            reader = pa_csv.open_csv(
-                path, read_options=read, parse_options=parse, convert_options=convert
-            )
-            schema, batches = reader.schema, _rebatched(reader, rows)
+            return _parquet_batches(path, config, rows)
+        with path.open("rb") as source:
+            names = csv_header(source)
+        if not names:
+            schema = pa.schema([(name, pa.string()) for name in config.feature_names])
+            return schema, iter(()), lambda: 1.0
+        parse, convert = _csv_options(names)
+        source = pa.OSFile(str(path))
+        size = max(source.size(), 1)
+        read = pa_csv.ReadOptions(block_size=BLOCK_BYTES)
+        reader = pa_csv.open_csv(
+            source, read_options=read, parse_options=parse, convert_options=convert
+        )
     except UnreadableFile:
         raise
     except Exception as error:
         reason = f"file: not readable as {file_type(path.name)}: {error}"
         raise UnreadableFile(reason[:300]) from None
-    checked_columns(schema, config)
-    return schema, batches
+    checked_columns(reader.schema, config)
+    return reader.schema, _rebatched(reader, rows), lambda: min(source.tell() / size, 1.0)
+
+
+def _parquet_batches(path: Path, config: DatasetConfig, rows: int):
+    parquet = pq.ParquetFile(path)
+    checked_columns(parquet.schema_arrow, config)
+    total, done = max(parquet.metadata.num_rows, 1), [0]
+
+    def batches() -> Iterator[pa.RecordBatch]:
+        for batch in parquet.iter_batches(batch_size=rows):
+            done[0] += batch.num_rows
+            yield batch
+
+    return parquet.schema_arrow, batches(), lambda: done[0] / total
 
 
 def _rebatched(reader, rows: int) -> Iterator[pa.RecordBatch]:
-    for batch in reader:
+    """The reader's batches, cut to at most `rows` rows; a malformed block is UnreadableFile."""
+    while True:
+        try:
+            batch = reader.read_next_batch()
+        except StopIteration:
+            return
+        except pa.ArrowInvalid as error:
+            raise UnreadableFile(f"file: not readable as {CSV}: {error}"[:300]) from None
         for start in range(0, batch.num_rows, rows):
             yield batch.slice(start, rows)

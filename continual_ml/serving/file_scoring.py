@@ -11,20 +11,10 @@ its batch is answered, and batches are streamed back as they are scored.
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
-
-import numpy as np
-import pyarrow as pa
-import pyarrow.compute as pc
 
 from continual_ml.config import DatasetConfig
-from continual_ml.serving.column_scoring import prediction_ids, score_checked
-from continual_ml.serving.csv_text import csv_cells, csv_lines, header_line
-from continual_ml.serving.file_checks import check_features
 from continual_ml.serving.file_reading import (
     CSV,
     MULTIPART,
@@ -34,71 +24,9 @@ from continual_ml.serving.file_reading import (
     file_type,
     table_batches,
 )
-from continual_ml.serving.follower import ServedModel
-from continual_ml.serving.prediction_lines import number_text, prediction_lines
+from continual_ml.serving.file_scorer import FileScorer
 
-NO_TEXT = pa.scalar(None, pa.string())
 __all__ = ["CSV", "MULTIPART", "PARQUET", "FileScorer", "UnreadableFile", "file_endpoint"]
-
-
-def answer_columns(classes: Iterable) -> list[str]:
-    """The columns added to a file's own, in order."""
-    probabilities = [f"probability_{c}" for c in classes]
-    return ["prediction_id", "model_version", "predicted_class", *probabilities, "error"]
-
-
-@dataclass
-class FileScorer:
-    """Scores a file's batches with `model`. With a `log` (the service's), each prediction gets
-    an id and is logged, and counted in `counts`; without (`continual-ml score --local`), rows
-    get no id: nothing was logged that feedback could name."""
-
-    model: ServedModel
-    config: DatasetConfig
-    unknown_category: str = "reject"
-    log: Any = None  # a RotatingJsonlWriter
-    counts: Any = None  # a PredictionCounts
-
-    def csv_chunks(self, names: list[str], batches: Iterable[pa.RecordBatch]) -> Iterator[bytes]:
-        """The scored file as CSV: the header, then one chunk per batch."""
-        yield header_line([*names, *answer_columns(self.model.class_keys)])
-        for batch in batches:
-            if batch.num_rows:
-                yield self.csv_batch(batch)
-
-    def csv_batch(self, batch: pa.RecordBatch) -> bytes:
-        checked = check_features(batch, self.config, self.unknown_category)
-        scored = score_checked(self.model, self.config, checked)
-        ok = scored.scored
-        rows = batch.num_rows
-        probabilities = [number_text(column) for column in scored.probabilities.T]
-        if self.log is not None:
-            ids = prediction_ids(rows)
-            served_at = datetime.now(UTC).isoformat()
-            lines, count = prediction_lines(
-                self.config, checked, scored, ids, probabilities, served_at
-            )
-            self.log.write_lines(lines, count)
-        else:
-            ids = pa.nulls(rows, pa.string())
-        predicted = scored.predicted()
-        if self.counts is not None:
-            counts = np.bincount(predicted[ok], minlength=len(scored.classes))
-            self.counts.add(
-                {c: int(n) for c, n in zip(scored.classes, counts, strict=True) if n},
-                scored.version,
-            )
-        refused = pa.array(~ok)
-        labels = pa.array([str(c) for c in scored.classes], pa.string()).take(pa.array(predicted))
-        cells = [csv_cells(column) for column in batch.columns]
-        cells += [
-            pc.fill_null(pc.if_else(refused, NO_TEXT, ids), ""),
-            pc.if_else(refused, "", str(scored.version)),
-            csv_cells(pc.if_else(refused, NO_TEXT, labels)),
-            *(pc.fill_null(text, "") for text in probabilities),
-            csv_cells(pa.array(scored.errors, pa.string())),
-        ]
-        return csv_lines(cells)
 
 
 def scored_file(path: Path, max_rows: int, scorer: FileScorer | None) -> Path:
