@@ -24,9 +24,7 @@ import pyarrow.parquet as pq
 
 from continual_ml.config import DatasetConfig
 from continual_ml.serving.file_chunks import CHUNK_BYTES, csv_pieces, parquet_pieces, record_end
-from continual_ml.serving.file_reading import CSV, PARQUET, file_batches, file_type
-from continual_ml.serving.file_scoring import FileScorer
-from continual_ml.serving.follower import ChampionFollower
+from continual_ml.serving.file_reading import CSV, PARQUET, csv_header, file_batches, file_type
 from continual_ml.settings import Settings
 
 IN_FLIGHT = 2  # one piece scored while the next is sent, and the answer before written
@@ -99,6 +97,10 @@ def score_locally(
 ) -> str:
     """Score the file with the champion in the model store at `bentoml_home`, without the
     service; nothing is logged, so rows get no prediction id."""
+    # Here, not above: the service's client needs neither the model store nor scikit-learn.
+    from continual_ml.serving.file_scorer import FileScorer
+    from continual_ml.serving.follower import ChampionFollower
+
     source = Path(path)
     target = scored_path(source, output)
     follower = ChampionFollower(bentoml_home, config)
@@ -128,12 +130,12 @@ def score_locally(
     return tally.summary(source.name, target) + f" (model v{model.version}, local)"
 
 
-def _progress(on_progress: Progress | None, fraction: float, scorer: FileScorer) -> None:
+def _progress(on_progress: Progress | None, fraction: float, scorer) -> None:
     if on_progress is not None:
         on_progress(fraction, scorer.rows)
 
 
-def _empty_answer(scorer: FileScorer, schema: pa.Schema) -> pa.Schema:
+def _empty_answer(scorer, schema: pa.Schema) -> pa.Schema:
     """The answer's schema for a file without rows."""
     empty = pa.RecordBatch.from_pylist([], schema=schema)
     table, _, _ = scorer.table_batch(empty)
@@ -163,18 +165,19 @@ class Tally:
 
     def count(self, answer: bytes) -> None:
         """Count the rows of an answer and those with an `error` (its last column)."""
-        if not answer:
+        columns = len(csv_header(io.BytesIO(answer)))
+        if not columns:
             return
+        last = f"f{columns - 1}"
         read = pa_csv.ReadOptions(autogenerate_column_names=True, skip_rows=1)
         parse = pa_csv.ParseOptions(newlines_in_values=True)
-        table = pa_csv.read_csv(io.BytesIO(answer), read_options=read, parse_options=parse)
-        if table.num_rows == 0:
-            return
-        error = table.column(table.num_columns - 1)
-        if not pa.types.is_string(error.type):
-            error = pc.cast(error, pa.string())
+        convert = pa_csv.ConvertOptions(include_columns=[last], column_types={last: pa.string()})
+        table = pa_csv.read_csv(
+            io.BytesIO(answer), read_options=read, parse_options=parse, convert_options=convert
+        )
+        error = table.column(0)
         self.rows += table.num_rows
-        self.refused += table.num_rows - error.null_count - pc.sum(pc.equal(error, "")).as_py()
+        self.refused += pc.sum(pc.not_equal(error, "")).as_py() or 0
 
     def summary(self, name: str, target: Path) -> str:
         scored = self.rows - self.refused
