@@ -48,20 +48,25 @@ def csv_pieces(source: BinaryIO, chunk_bytes: int = CHUNK_BYTES) -> Iterator[byt
             yield head  # a header alone, or nothing at all: sent as it is
             return
         head += block
-    header, carry = head[:end], head[end:]
+    header, data, ended, sent = head[:end], head[end:], False, False
     while True:
-        block = source.read(chunk_bytes)
-        if not block:
-            if carry.strip():
-                yield header + carry
+        while len(data) < chunk_bytes and not ended:
+            block = source.read(chunk_bytes)
+            ended, data = not block, data + block
+        if len(data) <= chunk_bytes:  # the end of the file
+            if data.strip() or not sent:  # a header alone is sent as it is
+                yield header + data
             return
-        data = carry + block
-        cut = record_end(data)
-        if cut is None:
-            carry = data
+        cut = record_end(data[:chunk_bytes]) or record_end(data, last=False)
+        if cut is None:  # one record longer than all read so far
+            block = source.read(chunk_bytes)
+            if not block:
+                yield header + data
+                return
+            data += block
             continue
         yield header + data[:cut]
-        carry = data[cut:]
+        data, sent = data[cut:], True
 
 
 def parquet_pieces(path: Path, chunk_rows: int = CHUNK_ROWS) -> Iterator[bytes]:
