@@ -84,8 +84,8 @@ REQUEST_TIMEOUT_S = 30
 # BentoML's access log line and OpenTelemetry span per request cost more CPU than scoring the row,
 # and every prediction is already logged with its id, version, latency and features.
 PER_REQUEST_TELEMETRY = SETTINGS.per_request_telemetry
-SCORING_PATHS = frozenset({"/predict", "/predict_rows", "/predict_batch"})
-bound_endpoint_labels(SCORING_PATHS | {"/feedback", "/score_file"})
+SCORING_PATHS = frozenset({"/predict", "/predict_rows", "/predict_batch", "/score_file"})
+bound_endpoint_labels(SCORING_PATHS | {"/feedback"})
 prompt_timeout()
 if not PER_REQUEST_TELEMETRY:
     # BentoML leaves uvicorn's access logger enabled but below the root's level: each response
