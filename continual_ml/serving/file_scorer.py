@@ -74,7 +74,11 @@ class FileScorer:
         self.refused += refused
         return answer
 
-    def _scored(self, batch: pa.RecordBatch) -> tuple[ScoredRows, pa.Array, list | None]:
+    def _scored(
+        self, batch: pa.RecordBatch, echoed: dict | None = None
+    ) -> tuple[ScoredRows, pa.Array, list | None]:
+        """Check and score a batch; log and count its predictions when there is a log.
+        `echoed` holds the text of typed number columns already written for the answer."""
         checked = check_features(batch, self.config, self.unknown_category)
         scored = score_checked(self.model, self.config, checked)
         if self.log is None:
@@ -82,7 +86,9 @@ class FileScorer:
         texts = [number_text(column) for column in scored.probabilities.T]
         ids = prediction_ids(batch.num_rows)
         served_at = datetime.now(UTC).isoformat()
-        lines, count = prediction_lines(self.config, checked, scored, ids, texts, served_at)
+        lines, count = prediction_lines(
+            self.config, checked, scored, ids, texts, served_at, echoed or {}
+        )
         self.log.write_lines(lines, count)
         if self.counts is not None:
             ok = scored.scored
@@ -95,10 +101,16 @@ class FileScorer:
 
     def csv_batch(self, batch: pa.RecordBatch) -> tuple[bytes, int, int]:
         """A batch's CSV lines, its row count and how many were refused."""
-        scored, ids, texts = self._scored(batch)
+        cells = [csv_cells(column) for column in batch.columns]
+        # A typed number's text is the same in the answer and in the log: formatted once.
+        echoed = {
+            name: text
+            for name, column, text in zip(batch.schema.names, batch.columns, cells, strict=True)
+            if pa.types.is_floating(column.type) or pa.types.is_integer(column.type)
+        }
+        scored, ids, texts = self._scored(batch, echoed)
         texts = texts or [number_text(column) for column in scored.probabilities.T]
         refused = pa.array(~scored.scored)
-        cells = [csv_cells(column) for column in batch.columns]
         cells += [
             pc.fill_null(pc.if_else(refused, NO_TEXT, ids), ""),
             pc.if_else(refused, "", str(scored.version)),

@@ -33,8 +33,12 @@ def prediction_lines(
     ids: pa.Array,
     probability_text: list[pa.Array],
     served_at: str,
+    echoed: dict[str, pa.Array] | None = None,
 ) -> tuple[bytes, int]:
-    """The JSON lines of the scored rows of a batch, and how many there are."""
+    """The JSON lines of the scored rows of a batch, and how many there are. `echoed` may hold
+    a typed number column's text already made (a scored row's number is finite: its text is
+    a JSON number)."""
+    echoed = echoed or {}
     rows = np.flatnonzero(scored.scored)
     if rows.size == 0:
         return b"", 0
@@ -56,7 +60,10 @@ def prediction_lines(
     for i, feature in enumerate(config.features):
         values = checked.values[feature.name]
         parts += [("," if i else "") + json.dumps(feature.name) + ":"]
-        parts.append(_feature_json(feature, values, rows))
+        if feature.kind == "numeric" and feature.name in echoed:
+            parts.append(echoed[feature.name].take(taken))
+        else:
+            parts.append(_feature_json(feature, values, rows))
     parts.append("}}\n")
     return text_bytes(pc.binary_join_element_wise(*parts, "")), int(rows.size)
 
