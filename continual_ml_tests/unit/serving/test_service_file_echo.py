@@ -8,6 +8,8 @@ import io
 import json
 import time
 
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 from continual_ml.serving.prediction_log import closed_logs
@@ -99,3 +101,30 @@ def wait_for_logged(service, ids: set[str]) -> dict[str, dict]:
                 record = json.loads(line)
                 logged[record["prediction_id"]] = record
     return logged
+
+
+def test_a_parquet_files_typed_numbers_are_logged_exactly(service):
+    values = [0.1, 1e21, -2.5e-8, 7.0]
+    table = pa.table(
+        {
+            "x0": values,
+            "x1": [-1.0] * 4,
+            "x2": [0.0] * 4,
+            "x3": pa.array([1, 2, 3, 4], pa.int64()),  # an integer column is a number too
+            "x4": [0.2, float("nan"), 0.2, 0.2],  # refused: not finite
+            "segment": ["north"] * 4,
+        }
+    )
+    body = io.BytesIO()
+    pq.write_table(table, body)
+    answer = service.post(
+        "/score_file",
+        content=body.getvalue(),
+        headers={"content-type": "application/vnd.apache.parquet"},
+    )
+    rows = rows_of(answer.text)[1:]
+    assert rows[1][-1] == "x4: 'nan' is not a finite number" and not rows[1][6]
+    by_id = wait_for_logged(service, {row[6] for row in rows if row[6]})
+    for i in (0, 2, 3):
+        features = by_id[rows[i][6]]["features"]
+        assert features["x0"] == values[i] and features["x3"] == i + 1
