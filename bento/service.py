@@ -47,6 +47,7 @@ from continual_ml.serving.metric_batches import BATCHES  # noqa: E402
 from continual_ml.serving.openapi import openapi_document  # noqa: E402
 from continual_ml.serving.plain_routes import (  # noqa: E402
     AnsweredHere,
+    file_scorer,
     plain_routes,
     predict_batch_endpoint,
     predict_endpoint,
@@ -83,8 +84,8 @@ REQUEST_TIMEOUT_S = 30
 # BentoML's access log line and OpenTelemetry span per request cost more CPU than scoring the row,
 # and every prediction is already logged with its id, version, latency and features.
 PER_REQUEST_TELEMETRY = SETTINGS.per_request_telemetry
-SCORING_PATHS = frozenset({"/predict", "/predict_rows", "/predict_batch"})
-bound_endpoint_labels(SCORING_PATHS | {"/feedback", "/score_file"})
+SCORING_PATHS = frozenset({"/predict", "/predict_rows", "/predict_batch", "/score_file"})
+bound_endpoint_labels(SCORING_PATHS | {"/feedback"})
 prompt_timeout()
 if not PER_REQUEST_TELEMETRY:
     # BentoML leaves uvicorn's access logger enabled but below the root's level: each response
@@ -96,7 +97,6 @@ LOG_DIR = PATHS.prediction_logs
 # Refusals and swaps are worth a line each at INFO; BentoML leaves other loggers at WARNING.
 logging.getLogger("continual_ml").setLevel(logging.INFO)
 
-
 # The signatures repeat the limits `RequestGuard` enforces first, for BentoML's own parsing.
 MergeableRows, BatchRows = MODELS.merged_rows, MODELS.batch_rows
 FeedbackItems = MODELS.feedback_items
@@ -105,9 +105,8 @@ FeedbackItems = MODELS.feedback_items
 PredictionList = Annotated[list[Prediction | RowRefusal], ContentType("application/json")]
 DOCUMENT = openapi_document(MODELS, secured=TOKEN is not None)
 
-
 # Served ahead of BentoML's own `/`, `/docs.json`: they describe these routes truthfully, offline.
-info_app = plain_routes(CONFIG, FeatureRow, LIMITS.file_rows, DOCUMENT)
+info_app = plain_routes(CONFIG, UNKNOWN_CATEGORY, LIMITS.file_rows, DOCUMENT)
 
 
 @bentoml.service(
@@ -205,7 +204,7 @@ class ChampionClassifier:
         this API's multipart upload), streaming the same CSV.
         """
         try:
-            return scored_file(file, CONFIG, FeatureRow, self._score, LIMITS.file_rows)
+            return scored_file(file, LIMITS.file_rows, file_scorer(self, CONFIG, UNKNOWN_CATEGORY))
         except UnreadableFile as error:
             raise bentoml.exceptions.InvalidArgument(str(error)) from None
 

@@ -248,7 +248,11 @@ def _has_null(rows: list[dict]) -> bool:
 
 
 def _pipeline_proba(model: ServedModel, config: DatasetConfig, rows: list[dict]) -> list:
-    frame = pd.DataFrame(rows, columns=config.feature_names)
+    return frame_proba(model, config, pd.DataFrame(rows, columns=config.feature_names)).tolist()
+
+
+def frame_proba(model: ServedModel, config: DatasetConfig, frame: pd.DataFrame) -> np.ndarray:
+    """The pipeline's probabilities for the rows of `frame`; UnscorableRows as `predict_rows`."""
     try:
         with np.errstate(all="ignore"):
             if model.config_classes is None:
@@ -262,4 +266,4 @@ def _pipeline_proba(model: ServedModel, config: DatasetConfig, rows: list[dict])
         raise UnscorableRows(
             f"model v{model.version} gives no finite probabilities for rows {bad[:10].tolist()}"
         )
-    return proba.tolist()
+    return proba

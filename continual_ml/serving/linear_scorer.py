@@ -48,6 +48,28 @@ class LinearScorer:
             logit[i] = self._rescaled_logit(rows[i])
         return expit(logit)
 
+    def positive_proba_columns(self, columns: dict, rows: np.ndarray) -> np.ndarray:
+        """Class-1 probabilities of `rows` (indices) of a file's checked columns: numbers as
+        float64 arrays, categories as Arrow text arrays, no value missing."""
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        values = np.column_stack([columns[name][rows] for name in self.numeric])
+        with np.errstate(over="ignore", invalid="ignore"):
+            logit = self.intercept + ((values - self.mean) / self.scale) @ self.numeric_weights
+            for name, weights in self.categorical:
+                known = pa.array(list(weights), pa.string())
+                codes = pc.index_in(columns[name].take(pa.array(rows)), value_set=known)
+                # An unknown category (taken under `map`) has no weight: all-zero one-hot.
+                table = np.append(np.fromiter(weights.values(), float, len(weights)), 0.0)
+                logit += table[pc.fill_null(codes, len(weights)).to_numpy(zero_copy_only=False)]
+        for i in np.flatnonzero(~np.isfinite(logit)):
+            row = {name: columns[name][rows[i]] for name in self.numeric}
+            for name, _ in self.categorical:
+                row[name] = columns[name][int(rows[i])].as_py()
+            logit[i] = self._rescaled_logit(row)
+        return expit(logit)
+
     def positive_proba_one(self, row: dict) -> float:
         """The class-1 probability of one row, equal to `positive_proba([row])[0]`."""
         logit = self.intercept
@@ -135,7 +157,16 @@ def linear_scorer(
     expected = pipeline.predict_proba(probe[config.feature_names])[:, 1]
     records = probe[config.feature_names].to_dict("records")
     one_by_one = [scorer.positive_proba_one(record) for record in records]
-    for actual in (scorer.positive_proba(records), one_by_one):
+    columns = {name: probe[name].to_numpy(dtype=float) for name in numeric}
+    columns |= {name: _text_array(probe[name]) for name in categorical}
+    by_columns = scorer.positive_proba_columns(columns, np.arange(len(probe)))
+    for actual in (scorer.positive_proba(records), one_by_one, by_columns):
         if not np.allclose(actual, expected, rtol=0, atol=TOLERANCE):
             return None
     return scorer
+
+
+def _text_array(values: pd.Series):
+    import pyarrow as pa
+
+    return pa.array(values.astype(str).tolist(), pa.string())

@@ -21,7 +21,7 @@ from starlette.responses import HTMLResponse, JSONResponse
 from starlette.routing import Route
 
 from continual_ml.config import DatasetConfig
-from continual_ml.serving.file_scoring import file_endpoint
+from continual_ml.serving.file_scoring import FileScorer, file_endpoint
 from continual_ml.serving.follower import UnscorableRows
 from continual_ml.serving.http_guard import VALIDATED, unscorable
 from continual_ml.serving.openapi import DOCS_PAGE
@@ -110,7 +110,18 @@ def why_unavailable(app: Starlette) -> str | None:
     return f"no model loaded: {error}" if error else "no champion model has been promoted yet"
 
 
-def plain_routes(config: DatasetConfig, row_model, file_rows: int, document: dict) -> Starlette:
+def file_scorer(service, config: DatasetConfig, unknown_category: str) -> FileScorer | None:
+    """A scorer of files with the model `service` serves now, logging and counting as it does."""
+    model = service.follower.current
+    if model is None:
+        return None
+    log, counts = service.predictions_log, service.prediction_counts
+    return FileScorer(model, config, unknown_category, log=log, counts=counts)
+
+
+def plain_routes(
+    config: DatasetConfig, unknown_category: str, file_rows: int, document: dict
+) -> Starlette:
     """The app to mount at `/`; set `app.state.service` to the service instance."""
     app = Starlette()
     app.router.routes.extend(
@@ -118,7 +129,11 @@ def plain_routes(config: DatasetConfig, row_model, file_rows: int, document: dic
             Route("/model", describe_model, methods=["GET"]),
             Route(
                 "/score_file",
-                file_endpoint(config, row_model, file_rows, lambda: app.state.service._score),
+                file_endpoint(
+                    config,
+                    file_rows,
+                    lambda: file_scorer(app.state.service, config, unknown_category),
+                ),
                 methods=["POST"],
             ),
             Route("/docs.json", lambda _: JSONResponse(document), methods=["GET"]),

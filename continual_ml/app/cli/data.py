@@ -84,7 +84,24 @@ def backfill(args: argparse.Namespace, paths: Paths) -> int:
 
 
 def score(args: argparse.Namespace, paths: Paths) -> int:
-    from continual_ml.serving.file_scoring import score_with_service
+    from continual_ml.app.cli.score_progress import ProgressBar, wants_bar
+    from continual_ml.serving.file_client import score_locally, score_with_service
 
-    print(score_with_service(args.path, args.url, args.output))
+    bar = ProgressBar(Path(args.path).name) if wants_bar(args.progress) else None
+    try:
+        if args.local:
+            from continual_ml.config import default_config
+
+            summary = score_locally(
+                args.path, paths.bentoml_home, default_config(), args.output, on_progress=bar
+            )
+        else:
+            chunk_bytes = int(args.chunk_mb * 1024 * 1024)
+            summary = score_with_service(
+                args.path, args.url, args.output, chunk_bytes=chunk_bytes, on_progress=bar
+            )
+    finally:
+        if bar is not None:
+            bar.close()
+    print(summary)
     return 0

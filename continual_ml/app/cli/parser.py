@@ -64,11 +64,28 @@ def build_parser() -> argparse.ArgumentParser:
     backfill.add_argument("--start", help="first day (default: the first with data)")
     backfill.add_argument("--end", help="last day (default: the last with data)")
     score = commands.add_parser(
-        "score", help="score a CSV/Parquet file with the running service, one row at a time"
+        "score",
+        help="score a CSV/Parquet file of any size with the running service (sent in pieces), "
+        "or with --local from the model store",
     )
     score.add_argument("path")
     score.add_argument("--url", default=None, help="the service (default http://127.0.0.1:3001)")
     score.add_argument("--output", default=None, help="where to write (default <name>.scored.csv)")
+    score.add_argument(
+        "--local",
+        action="store_true",
+        help="score here with the champion the service would serve, from the local model store "
+        "(no service needed; predictions are not logged and get no id)",
+    )
+    score.add_argument(
+        "--chunk-mb", type=float, default=16.0, help="CSV bytes per request to the service"
+    )
+    score.add_argument(
+        "--progress",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="a progress bar on stderr (default: on a terminal)",
+    )
     rollback = commands.add_parser("rollback", help="restore the previous (or a given) champion")
     rollback.add_argument("version", type=int, nargs="?", default=None)
     worker = commands.add_parser("worker", help="execute the steps of runs sent to Celery")
