@@ -34,6 +34,17 @@ def asset_partition_url(asset: str, partition: object | None = None) -> str:
     return f"{page}?{urlencode({'view': 'partitions', 'partition': str(partition)})}"
 
 
+def mlflow_experiment_url(experiment_id: str, mlflow_ui: str | None = None) -> str:
+    """The experiment's runs in MLflow's machine-learning view.
+
+    MLflow 3.17's UI decides an experiment's view from the visitor's workflow type (GenAI unless
+    they switched, remembered by the browser; the `mlflow.experimentKind` tag no longer counts),
+    so the bare experiment page opens on the GenAI overview. The query names the view.
+    """
+    base = (mlflow_ui or _mlflow_ui()).rstrip("/")
+    return f"{base}/#/experiments/{quote(experiment_id)}/runs?workflowType=machine_learning"
+
+
 def mlflow_run_url(experiment_id: str, run_id: str) -> str:
     """The MLflow run's page."""
     return f"{_mlflow_ui()}/#/experiments/{quote(experiment_id)}/runs/{quote(run_id)}"
