@@ -35,7 +35,9 @@ def test_links_start_at_the_public_base_urls():
 
 def test_a_finished_retrain_links_its_mlflow_run_candidate_and_dagster_run():
     links = retrain_links("run-1", "mlflowrun", "7", partition=date(2026, 1, 9))
-    assert links["MLflow run"] == f"{MLFLOW}/#/experiments/7/runs/mlflowrun"
+    assert links["MLflow run"] == (
+        f"{MLFLOW}/#/experiments/7/runs/mlflowrun?workflowType=machine_learning"
+    )
     assert links["Dagster run"] == f"{DAGSTER}runs/run-1"
     assert "candidate_model" in links["Candidate (Dagster)"]
 
