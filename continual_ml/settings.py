@@ -179,6 +179,13 @@ class Settings(BaseSettings):
         description="with celery: the result backend (db+postgresql+psycopg2://...)",
     )
     # The service, and its clients
+    demo_service_port: int | None = Field(
+        None,
+        ge=1,
+        le=65535,
+        alias="CONTINUAL_ML_DEMO_SERVICE_PORT",
+        description="the port `continual-ml demo` serves on (unset: a free one)",
+    )
     service_url: str = Field(
         "http://127.0.0.1:3001",
         alias="CONTINUAL_ML_SERVICE_URL",

@@ -11,6 +11,10 @@ from urllib.parse import quote, urlencode
 
 from continual_ml.settings import Settings
 
+# MLflow 3.17's UI picks an experiment's view from the visitor's workflow type, GenAI unless
+# they switched (remembered by the browser; the `mlflow.experimentKind` tag no longer counts).
+MACHINE_LEARNING_VIEW = "workflowType=machine_learning"
+
 
 def _dagster_ui() -> str:
     return Settings.from_env().dagster_ui_url.rstrip("/")
@@ -34,14 +38,27 @@ def asset_partition_url(asset: str, partition: object | None = None) -> str:
     return f"{page}?{urlencode({'view': 'partitions', 'partition': str(partition)})}"
 
 
+def mlflow_experiment_url(experiment_id: str, mlflow_ui: str | None = None) -> str:
+    """The experiment's runs, in MLflow's machine-learning view: the bare experiment page opens
+    a first-time visitor on the GenAI overview."""
+    return _mlflow_page(f"experiments/{quote(experiment_id)}/runs", mlflow_ui)
+
+
 def mlflow_run_url(experiment_id: str, run_id: str) -> str:
-    """The MLflow run's page."""
-    return f"{_mlflow_ui()}/#/experiments/{quote(experiment_id)}/runs/{quote(run_id)}"
+    """The MLflow run's page (in the machine-learning view: the GenAI one files it under
+    "Evaluations")."""
+    return _mlflow_page(f"experiments/{quote(experiment_id)}/runs/{quote(run_id)}")
 
 
 def mlflow_artifact_url(experiment_id: str, run_id: str, path: str) -> str:
     """An artifact of an MLflow run as the MLflow UI shows it (an HTML file rendered in place)."""
-    return f"{mlflow_run_url(experiment_id, run_id)}/artifacts/{quote(path)}"
+    route = f"experiments/{quote(experiment_id)}/runs/{quote(run_id)}/artifacts/{quote(path)}"
+    return _mlflow_page(route)
+
+
+def _mlflow_page(route: str, mlflow_ui: str | None = None) -> str:
+    """A page of MLflow's UI (routed after the `#`), in its machine-learning view."""
+    return f"{(mlflow_ui or _mlflow_ui()).rstrip('/')}/#/{route}?{MACHINE_LEARNING_VIEW}"
 
 
 def retrain_links(

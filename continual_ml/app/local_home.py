@@ -114,6 +114,7 @@ def ensure_mlflow_experiment(tracking_uri: str, artifacts: Path) -> str:
         experiment_id = experiment.experiment_id
         if experiment.tags.get(EXPERIMENT_KIND_TAG) == EXPERIMENT_KIND:
             return experiment_id
-    # MLflow 3 opens an experiment of unknown kind on its GenAI view; ours holds training runs.
+    # The kind MLflow's header shows, and the view MLflow 3 UIs before 3.17 open it on; 3.17
+    # picks the view from the visitor's workflow type instead (our links name it).
     client.set_experiment_tag(experiment_id, EXPERIMENT_KIND_TAG, EXPERIMENT_KIND)
     return experiment_id

@@ -20,6 +20,7 @@ import duckdb
 
 from continual_ml.config import DatasetConfig
 from continual_ml.decisions.gate_outcome import close_challengers
+from continual_ml.models.mlflow_state import mirror_registry, run_name
 from continual_ml.models.store import (
     delete_export,
     export_or_reuse,
@@ -75,13 +76,9 @@ def _set_alias(stores: ModelStores, mlflow_version: int | None) -> None:
         client.set_registered_model_alias(REGISTERED_MODEL, CHAMPION_ALIAS, str(mlflow_version))
 
 
-def run_name(model: dict, decision: str) -> str:
-    """How a training run reads in MLflow's list: version, family, partition, decision."""
-    return f"v{model['version']} {model['family']} {model['partition_date']} {decision}"
-
-
 def mark_in_mlflow(stores: ModelStores, model: dict, decision: str, reason: str) -> None:
-    """Name the model's training run after the decision and tag its registered version.
+    """Tag the model's training run and registered version with the decision (the run's name
+    stays the one it was given at training: version, family, partition).
 
     DuckDB's registry is the record; MLflow mirrors it for people browsing runs. A failure here
     is logged and changes no decision.
@@ -91,7 +88,7 @@ def mark_in_mlflow(stores: ModelStores, model: dict, decision: str, reason: str)
     client = _mlflow(stores)
     try:
         if model.get("mlflow_run_id"):
-            client.update_run(model["mlflow_run_id"], name=run_name(model, decision))
+            client.update_run(model["mlflow_run_id"], name=run_name(model))
             client.set_tag(model["mlflow_run_id"], "decision", decision)
         if model.get("mlflow_model_version") is not None:
             version = str(model["mlflow_model_version"])
@@ -173,6 +170,7 @@ def promote(
         mark_in_mlflow(stores, registry.load_model_row(conn, closed), "superseded", reason)
     if previous:
         mark_in_mlflow(stores, previous, "retired", f"replaced by v{version}")
+    mirror_registry(conn, stores.tracking_uri, REGISTERED_MODEL)  # every version's standing
     return {"champion_version": version, "changed": True, "tag": tag}
 
 

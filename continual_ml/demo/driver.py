@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import shutil
+import socket
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -44,6 +45,17 @@ class DayRecord:
         row = asdict(self)
         row["events"] = "; ".join(self.events)
         return row
+
+
+def ensure_port_free(port: int) -> None:
+    with socket.socket() as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError as error:
+            raise RuntimeError(
+                f"port {port} on 127.0.0.1 is not free for the demo's service ({error.strerror}); "
+                "choose another with --service-port or CONTINUAL_ML_DEMO_SERVICE_PORT"
+            ) from error
 
 
 def reset_home(paths: Paths) -> None:
@@ -202,10 +214,18 @@ def send_traffic(service: ServiceProcess, rows, config) -> tuple[float, set[int]
     return correct / len(records), versions
 
 
-def run_demo(paths: Paths, n_days: int | None = None, say: Callable[[str], None] = print):
+def run_demo(
+    paths: Paths,
+    n_days: int | None = None,
+    say: Callable[[str], None] = print,
+    service_port: int | None = None,
+):
+    """Play the scenario; the service listens on `service_port` (None: a free port)."""
     config = default_config()
     n_days = n_days or config.stream.drift_day + 6
     warmup = config.model.training_window_days
+    if service_port is not None:  # refused before the home is reset, not minutes later
+        ensure_port_free(service_port)
     reset_home(paths)
     prepare(paths)
     driver = LoopDriver(paths.home / DEMO_BATCHES)
@@ -220,7 +240,10 @@ def run_demo(paths: Paths, n_days: int | None = None, say: Callable[[str], None]
 
     timeline: list[DayRecord] = []
     service = ServiceProcess(
-        paths.bentoml_home, paths.home / "logs" / "service.log", paths.prediction_logs
+        paths.bentoml_home,
+        paths.home / "logs" / "service.log",
+        paths.prediction_logs,
+        port=service_port,
     )
     with service:
         say(f"service ready at {service.url}, serving v{service.served_version()}")

@@ -14,7 +14,8 @@ from pathlib import Path
 MONITORING_EXPERIMENT = "continual-ml-monitoring"
 REPORT_FILE = "drift_report.html"
 DAY_TAG = "drift_day"
-# MLflow 3 opens an experiment of unknown kind on its GenAI view; this one holds plain runs.
+# The kind MLflow's header shows (MLflow 3.17 opens the view the link names: see
+# alerts.links); this experiment holds plain runs.
 _KIND_TAGS = {"mlflow.experimentKind": "custom_model_development"}
 
 

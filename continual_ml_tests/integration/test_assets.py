@@ -126,6 +126,7 @@ def test_an_identical_challenger_is_scored_on_the_same_holdout_and_rejected(
     scores = metadata(result, evaluation_scores)
     assert scores["candidate_accuracy"] == scores["champion_accuracy"]
     assert "roc" in scores["plots"] and "data:image/png;base64" in scores["plots"]
+    assert list(scores)[0] == "plots"  # the UI lists entries in order: the plots on top
     passed, gate = gate_verdict(result)
     assert not passed and gate["decision"] == "reject"
     assert gate["improvement"] == 0.0 and gate["mcnemar_p_value"] == 1.0
@@ -144,16 +145,17 @@ def test_an_identical_challenger_is_scored_on_the_same_holdout_and_rejected(
     [rejected] = client.search_model_versions("tags.decision = 'rejected'")
     assert rejected.tags["reason"] == gate["reason"]
     run_names = {
-        r.info.run_name: r.data.tags["decision"]
+        r.info.run_name: (r.data.tags["decision"], r.data.tags["status"], r.data.tags["champion"])
         for r in client.search_runs(
             [client.get_experiment_by_name(MLFLOW_EXPERIMENT).experiment_id]
         )
     }
     day = partition_date(config, 2)
-    assert run_names == {
-        f"v1 {config.model.family} {day} promoted": "promoted",
-        f"v2 {config.model.family} {day} rejected": "rejected",
+    assert run_names == {  # names say which model; the tags say where it stands now
+        f"v1 {config.model.family} {day}": ("promoted", "champion", "true"),
+        f"v2 {config.model.family} {day}": ("rejected", "rejected", "false"),
     }
+    assert rejected.tags["status"] == "rejected"
     rows = query(
         home,
         "SELECT role, model_version, n FROM evaluation_scores "

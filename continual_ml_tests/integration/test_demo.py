@@ -39,6 +39,7 @@ def short_demo(tmp_path_factory):
     config_path.write_text(yaml.safe_dump(raw))
     home = tmp_path / "home"
     env = {**os.environ, "CONTINUAL_ML_CONFIG": str(config_path), "CONTINUAL_ML_HOME": str(home)}
+    env["CONTINUAL_ML_DEMO_SERVICE_PORT"] = str(free_port())  # the port a user would choose
     for name in ("DAGSTER_HOME", "BENTOML_HOME", "MLFLOW_TRACKING_URI", "CONTINUAL_ML_WAREHOUSE"):
         env.pop(name, None)
 
@@ -53,7 +54,7 @@ def short_demo(tmp_path_factory):
 
 
 def test_the_short_demo_detects_drift_retrains_and_swaps_the_served_model(short_demo):
-    home, _, completed = short_demo
+    home, env, completed = short_demo
     assert completed.returncode == 0, completed.stderr[-3000:]
     with (home / "demo_timeline.csv").open() as handle:
         timeline = {row["day"]: row for row in csv.DictReader(handle)}
@@ -70,6 +71,8 @@ def test_the_short_demo_detects_drift_retrains_and_swaps_the_served_model(short_
     assert float(last["served_accuracy"]) > float(drifted["served_accuracy"]) + 0.3
     assert (home / "dagster_home" / "dagster.yaml").exists()
     assert "demo finished" in completed.stdout
+    port = env["CONTINUAL_ML_DEMO_SERVICE_PORT"]
+    assert f"service ready at http://127.0.0.1:{port}," in completed.stdout
 
     # What the demo leaves behind reads as the story it played: every prediction it was answered
     # is in DuckDB with its label, and each served version has a realized accuracy.

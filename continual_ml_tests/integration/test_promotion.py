@@ -10,7 +10,7 @@ from mlflow.tracking import MlflowClient
 
 from continual_ml.app.cli import main
 from continual_ml.app.local_home import prepare
-from continual_ml.config import DEFAULT_CONFIG, Paths, default_config
+from continual_ml.config import DEFAULT_CONFIG, MLFLOW_EXPERIMENT, Paths, default_config
 from continual_ml.decisions import promotion
 from continual_ml.decisions.promotion import ModelStores, champion_alias
 from continual_ml.defs.automation import promoted_score
@@ -229,3 +229,38 @@ def test_with_required_approval_a_candidate_waits_until_a_person_approves(
             ("pending_approval",),
             ("approved",),
         ]
+
+
+def test_mlflow_names_stay_and_tags_follow_the_champion_back_and_forth(home, two_champions):
+    # The path: `rollback`, then `rollback 2` (forward again), through the CLI's job.
+    client = MlflowClient(home.mlflow_tracking_uri)
+    experiment = client.get_experiment_by_name(MLFLOW_EXPERIMENT).experiment_id
+    config = default_config()
+    names = {
+        v: f"v{v} {config.model.family} {partition_date(config, d)}" for v, d in ((1, 2), (2, 10))
+    }
+
+    def standing() -> dict:
+        runs = client.search_runs([experiment])
+        by_version = {v: client.get_model_version("continual-ml", str(v)).tags for v in (1, 2)}
+        assert sorted(r.info.run_name for r in runs) == [names[1], names[2]]  # never a decision
+        return {r.info.run_name: (r.data.tags["status"], r.data.tags["champion"]) for r in runs} | {
+            v: (tags["status"], tags["champion"]) for v, tags in by_version.items()
+        }
+
+    assert main(["rollback"]) == 0
+    assert standing() == {
+        names[1]: ("champion", "true"),
+        names[2]: ("retired", "false"),
+        1: ("champion", "true"),
+        2: ("retired", "false"),
+    }
+    assert main(["rollback", "2"]) == 0
+    assert standing() == {
+        names[1]: ("retired", "false"),
+        names[2]: ("champion", "true"),
+        1: ("retired", "false"),
+        2: ("champion", "true"),
+    }
+    [v1] = client.search_runs([experiment], f"attributes.run_name = '{names[1]}'")
+    assert v1.data.tags["status_reason"] == "replaced by v2"

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from continual_ml.app.local_home import prepare
 from continual_ml.config import Paths
+from continual_ml.settings import Settings
 
 
 def init(args: argparse.Namespace, paths: Paths) -> int:
@@ -72,7 +73,8 @@ def dagster_dev(args: argparse.Namespace, paths: Paths) -> int:
 def demo(args: argparse.Namespace, paths: Paths) -> int:
     from continual_ml.demo.driver import run_demo
 
-    run_demo(paths, n_days=args.days)
+    port = args.service_port or Settings.from_env().demo_service_port
+    run_demo(paths, n_days=args.days, service_port=port)
     return 0
 
 

@@ -8,11 +8,25 @@ import os
 DESCRIPTION = "The `continual-ml` command line."
 
 
+def port_number(text: str) -> int:
+    """A TCP port, refused with a message argparse shows when it is not one."""
+    if not text.isdigit() or not 1 <= int(text) <= 65535:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port (1-65535)")
+    return int(text)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="continual-ml", description=DESCRIPTION)
     commands = parser.add_subparsers(dest="command", required=True)
     demo = commands.add_parser("demo", help="play the drift scenario through the whole loop")
     demo.add_argument("--days", type=int, default=None, help="simulated days (default: drift+6)")
+    demo.add_argument(
+        "--service-port",
+        type=port_number,
+        default=None,
+        help="the port its BentoML service listens on, on 127.0.0.1 (default: "
+        "$CONTINUAL_ML_DEMO_SERVICE_PORT, else a free port)",
+    )
     up = commands.add_parser(
         "up", help="run the live system: Dagster webserver and daemon, MLflow UI, BentoML service"
     )

@@ -8,8 +8,10 @@ import time
 from collections.abc import Callable
 
 from continual_ml.alerts.delivery import Alert
+from continual_ml.alerts.links import mlflow_experiment_url
 from continual_ml.alerts.payloads import send_alert
 from continual_ml.app.first_champion import plays_the_demo_stream, train_first_champion
+from continual_ml.app.local_home import ensure_mlflow_experiment
 from continual_ml.app.supervision.live_system import LiveSystem, Ports
 from continual_ml.app.supervision.supervisor import GaveUp, Supervisor
 from continual_ml.config import DatasetConfig, Paths, load_config
@@ -121,8 +123,12 @@ def run_up(
     try:
         say("starting the Dagster code server, daemon and webserver, MLflow and the service…")
         system.start()
-        for name, url in system.urls().items():
+        urls = system.urls()
+        for name, url in urls.items():
             say(f"  {name:<8} {url}")
+        if "mlflow" in urls:  # the runs, not MLflow's GenAI overview a bare link opens on
+            experiment = ensure_mlflow_experiment(paths.mlflow_tracking_uri, paths.mlflow_artifacts)
+            say(f"  {'runs':<8} {mlflow_experiment_url(experiment, urls['mlflow'])}")
         if traffic or file_days is not None:
             generator = TrafficGenerator(
                 config,

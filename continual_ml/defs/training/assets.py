@@ -20,6 +20,7 @@ from continual_ml.defs.training.decision_events import DECISION_ALERTS, champion
 from continual_ml.defs.training.shadow_scoring import log_shadow_day, score_in_shadow
 from continual_ml.defs.training.windows import chosen_window, window_metadata
 from continual_ml.models.metric_values import safe_report
+from continual_ml.models.mlflow_state import mirror_registry
 from continual_ml.training import window
 from continual_ml.training.pipeline import fit_candidate, serialize_model
 from continual_ml.training.tracking import (
@@ -228,6 +229,8 @@ def champion_model(
                 )
         else:
             record_refusal(conn, candidate, outcome, gate, actor, day)
+            stores = artifact_dirs.model_stores(config)
+            mirror_registry(conn, stores.tracking_uri, REGISTERED_MODEL)
         champion = registry.current_champion(conn)
         champion_version = champion["version"] if champion else None
         champion_start = champion["training_start"] if champion else None

@@ -23,6 +23,8 @@ def evaluation_metadata(evaluation: HoldoutEvaluation, candidate: dict, champion
         undefined += [f"{role} {k}: {why}" for k, why in undefined_reasons(report).items()]
     overall = evaluation.scores[evaluation.scores["slice"] == "all"]
     metadata = {
+        # First: the UI lists entries in this order, and the plots are what a person looks for.
+        "plots": dg.MetadataValue.md(plots_markdown(plots)),
         **headline,
         "candidate_version": candidate["version"],
         "champion_version": champion["version"] if champion else "none",
@@ -31,7 +33,6 @@ def evaluation_metadata(evaluation: HoldoutEvaluation, candidate: dict, champion
         "scores_by_slice": _markdown(
             evaluation.scores[["role", "slice", "n", "accuracy", "roc_auc"]]
         ),
-        "plots": dg.MetadataValue.md(plots_markdown(plots)),
     }
     if undefined:
         metadata["undefined_metrics"] = dg.MetadataValue.text("; ".join(undefined))

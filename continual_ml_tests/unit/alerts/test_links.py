@@ -5,7 +5,12 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from continual_ml.alerts.links import asset_partition_url, retrain_links, run_url
+from continual_ml.alerts.links import (
+    asset_partition_url,
+    mlflow_experiment_url,
+    retrain_links,
+    run_url,
+)
 from continual_ml.alerts.payloads import discord_payload, slack_payload
 from continual_ml.defs.monitoring.performance import unreliable_alert
 from continual_ml_tests.support.webhook_sinks import discord_links, slack_links
@@ -30,7 +35,9 @@ def test_links_start_at_the_public_base_urls():
 
 def test_a_finished_retrain_links_its_mlflow_run_candidate_and_dagster_run():
     links = retrain_links("run-1", "mlflowrun", "7", partition=date(2026, 1, 9))
-    assert links["MLflow run"] == f"{MLFLOW}/#/experiments/7/runs/mlflowrun"
+    assert links["MLflow run"] == (
+        f"{MLFLOW}/#/experiments/7/runs/mlflowrun?workflowType=machine_learning"
+    )
     assert links["Dagster run"] == f"{DAGSTER}runs/run-1"
     assert "candidate_model" in links["Candidate (Dagster)"]
 
@@ -49,3 +56,14 @@ def test_an_unreliable_estimate_is_its_own_event_with_links_the_platforms_render
         urls = set(rendered.values())
         assert urls == set(alert.links.values()) and len(urls) == 2
         assert all(u.startswith("https://ops.example.com/dagster/") for u in urls)
+
+
+def test_the_experiment_link_opens_its_runs_in_mlflows_machine_learning_view():
+    page = urlsplit(mlflow_experiment_url("7"))
+    assert f"{page.scheme}://{page.netloc}{page.path}" == f"{MLFLOW}/"
+    route = urlsplit(page.fragment)  # MLflow routes after the '#'
+    assert route.path == "/experiments/7/runs"
+    assert parse_qs(route.query) == {"workflowType": ["machine_learning"]}
+    assert mlflow_experiment_url("7", "http://127.0.0.1:5001/").startswith(
+        "http://127.0.0.1:5001/#/experiments/7/runs?"
+    )
