@@ -28,8 +28,8 @@ HISTORY = 60  # partitions of evidence the policy looks back over
 
 
 def retrain_run_key(partition: str, shift_onset: str | None = None) -> str:
-    """One retrain per partition, and one more per shift episode that asks for one on it (an
-    episode's first retrain may fall on a day already retrained for an earlier one)."""
+    """One retrain per partition; a shift episode whose first retrain falls on a day already
+    retrained for an earlier one names its onset too."""
     return f"drift-retrain-{partition}" + (f"-shift-{shift_onset}" if shift_onset else "")
 
 
@@ -109,6 +109,13 @@ def promoted_score(instance) -> float | None:
     return promoted_evidence(instance)[0]
 
 
+def _retrained_for_another_shift(instance, run_key: str, onset: str) -> bool:
+    """Whether `run_key`'s retrain ran for an earlier episode (or none): a new episode's first
+    retrain on the same partition then gets a key of its own."""
+    runs = instance.get_runs(dg.RunsFilter(tags={"dagster/run_key": run_key}), limit=1)
+    return bool(runs) and runs[0].tags.get(SHIFT_ONSET) != onset
+
+
 class NewestDayOfRun:
     """Whether a partition is the newest day of the run that measured it.
 
@@ -172,7 +179,11 @@ def drift_retrain_sensor(
         if not decision.retrain:
             skipped.append(decision.reason)
             continue
-        run_key = retrain_run_key(partition, decision.shift_onset)
+        run_key = retrain_run_key(partition)
+        if decision.shift_onset and _retrained_for_another_shift(
+            context.instance, run_key, decision.shift_onset
+        ):
+            run_key = retrain_run_key(partition, decision.shift_onset)
         earlier = context.instance.get_run_ids(
             dg.RunsFilter(tags={"dagster/run_key": run_key}), limit=1
         )
