@@ -11,8 +11,9 @@ from typing import Literal
 import duckdb
 
 from continual_ml.ingestion import ledger, routing, snapshots
+from continual_ml.warehouse.claims import keyed_write
 from continual_ml.warehouse.schema import apply_schema
-from continual_ml.warehouse.sql import retried_on_conflict, transaction
+from continual_ml.warehouse.sql import retried_on_conflict
 
 # What DuckDB raises when a file's bytes turn out to be unreadable part-way through a scan
 # (a bad Parquet page header raises the bare duckdb.Error). Anything else (out of memory, an
@@ -101,15 +102,14 @@ def ingest(conn, config, path, source, on_step, *, kind, formats, land, mode="ap
 def _ingest_copy(conn, config, facts, source, step, kind, land, mode, force) -> IngestReport:
     apply_schema(conn, config)
     problem = facts.problem
+    # Each transaction claims the kind's table first, so two ingestions of one kind take turns
+    # (the loser is retried): the same file, or two sharing row ids, landed at once land once.
     with routing.utc_session(conn), routing.scratch(conn):
         try:
-            with transaction(conn):
+            with keyed_write(conn, kind):
                 done = ledger.previous_outcome(conn, kind, facts.sha256)
                 if done is not None and mode == "append" and not force:
-                    size = facts.size_bytes
-                    return IngestReport(
-                        str(facts.path), kind, "skipped", facts.sha256, size, reason=done
-                    )
+                    return _skipped(facts, kind, done)
                 if problem is None:
                     ingestion = ledger.start_ingestion(conn, kind, source)
                     landed = land(conn, config, facts, ingestion, step)
@@ -123,7 +123,11 @@ def _ingest_copy(conn, config, facts, source, step, kind, land, mode, force) -> 
             # DuckDB names the copy it read: say the file's own name instead.
             said = str(error).splitlines()[0].replace(str(facts.read_path), str(facts.path))
             problem = f"unreadable {facts.format} file: {said}"
-        with transaction(conn):
+        with keyed_write(conn, kind):
+            # the same bad file may have been quarantined since the first transaction read
+            done = ledger.previous_outcome(conn, kind, facts.sha256)
+            if done is not None and mode == "append" and not force:
+                return _skipped(facts, kind, done)
             ingestion = ledger.start_ingestion(conn, kind, source)
             ledger.quarantine_file(conn, ingestion, facts, problem)
     return IngestReport(
@@ -135,6 +139,12 @@ def _ingest_copy(conn, config, facts, source, step, kind, land, mode, force) -> 
         ingestion_id=ingestion.ingestion_id,
         mode=mode,
         reason=problem,
+    )
+
+
+def _skipped(facts, kind: str, reason: str) -> IngestReport:
+    return IngestReport(
+        str(facts.path), kind, "skipped", facts.sha256, facts.size_bytes, reason=reason
     )
 
 

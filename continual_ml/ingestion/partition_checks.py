@@ -8,7 +8,8 @@ from datetime import date
 import duckdb
 
 from continual_ml.config import DatasetConfig
-from continual_ml.warehouse.sql import retried_on_conflict, transaction
+from continual_ml.warehouse.claims import keyed_write
+from continual_ml.warehouse.sql import retried_on_conflict
 
 ROW_COUNT_RATIO = (0.5, 2.0)  # against the median of the last 7 partitions
 
@@ -84,7 +85,7 @@ def check_partition(conn: duckdb.DuckDBPyConnection, config: DatasetConfig, day:
 
 @retried_on_conflict
 def record_verdict(conn, day: date, failures: dict) -> None:
-    with transaction(conn):
+    with keyed_write(conn, "partition_validation"):
         n_rows = _count(conn, "SELECT count(*) FROM observations WHERE partition_date = ?", [day])
         conn.execute("DELETE FROM partition_validation WHERE partition_date = ?", [day])
         conn.execute(

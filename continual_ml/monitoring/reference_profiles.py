@@ -15,7 +15,8 @@ from continual_ml.monitoring.drift_engine import (
     NumericReference,
     ReferenceProfile,
 )
-from continual_ml.warehouse.sql import retried_on_conflict, transaction
+from continual_ml.warehouse.claims import keyed_write
+from continual_ml.warehouse.sql import retried_on_conflict
 
 
 @retried_on_conflict
@@ -35,7 +36,7 @@ def save_profile(
             rows.append(
                 [profile_id, position, feature.name, "categorical", json.dumps(summary), None]
             )
-    with transaction(conn):
+    with keyed_write(conn, "reference_profiles"):
         conn.execute("DELETE FROM reference_profiles WHERE profile_id = ?", [profile_id])
         conn.executemany(
             "INSERT INTO reference_profiles (profile_id, position, feature, kind, summary, "

@@ -12,7 +12,8 @@ import duckdb
 import pandas as pd
 
 from continual_ml.config import DatasetConfig
-from continual_ml.warehouse.sql import insert_frame, insert_row, retried_on_conflict, transaction
+from continual_ml.warehouse.claims import keyed_write
+from continual_ml.warehouse.sql import insert_frame, insert_row, retried_on_conflict
 
 
 def row_column_names(config: DatasetConfig) -> list[str]:
@@ -47,7 +48,7 @@ def record_window(
     n_rows = conn.execute(
         "SELECT count(*) FROM observations WHERE partition_date BETWEEN ? AND ?", [start, end]
     ).fetchone()[0]
-    with transaction(conn):
+    with keyed_write(conn, "data_windows"):
         conn.execute(
             "DELETE FROM data_windows WHERE partition_date = ? AND kind = ?", [partition, kind]
         )
@@ -78,7 +79,7 @@ def window_rows(conn: duckdb.DuckDBPyConnection, partition: date, kind: str) -> 
 @retried_on_conflict
 def record_performance(conn: duckdb.DuckDBPyConnection, rows: list[dict]) -> None:
     """Replace the performance measured for each row's partition, all together."""
-    with transaction(conn):
+    with keyed_write(conn, "performance_history"):
         for row in rows:
             conn.execute(
                 "DELETE FROM performance_history WHERE partition_date = ?", [row["partition_date"]]
@@ -91,7 +92,7 @@ def record_drift(
     conn: duckdb.DuckDBPyConnection, partition: date, scores: pd.DataFrame, **summary
 ) -> None:
     """Replace a partition's drift summary and per-feature scores together."""
-    with transaction(conn):
+    with keyed_write(conn, "drift_reports"):
         conn.execute("DELETE FROM drift_scores WHERE partition_date = ?", [partition])
         conn.execute("DELETE FROM drift_reports WHERE partition_date = ?", [partition])
         insert_frame(conn, "drift_scores", scores)

@@ -13,13 +13,9 @@ from datetime import date, datetime
 import duckdb
 import pandas as pd
 
+from continual_ml.warehouse.claims import keyed_write
 from continual_ml.warehouse.registry_lock import champion_version, lock_registry
-from continual_ml.warehouse.sql import (
-    insert_frame,
-    insert_row,
-    retried_on_conflict,
-    transaction,
-)
+from continual_ml.warehouse.sql import insert_frame, insert_row, retried_on_conflict, transaction
 
 _COLUMNS = (
     "version",
@@ -180,7 +176,7 @@ def replace_evaluation(
         ("holdout_class_probabilities", holdout[["candidate_version", "row_id", *class_columns]]),
         ("evaluation_class_scores", class_scores),
     )
-    with transaction(conn):
+    with keyed_write(conn, "evaluation_scores"):
         for table, frame in tables:
             conn.execute(f"DELETE FROM {table} WHERE candidate_version = ?", [candidate_version])
             if frame is not None and (table != "holdout_class_probabilities" or class_columns):
@@ -218,7 +214,7 @@ def record_gate(
     reason: str,
     details: dict,
 ) -> None:
-    with transaction(conn):
+    with keyed_write(conn, "gate_results"):
         conn.execute("DELETE FROM gate_results WHERE candidate_version = ?", [candidate_version])
         conn.execute(
             "INSERT INTO gate_results (candidate_version, champion_version, passed, reason, "

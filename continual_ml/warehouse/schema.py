@@ -6,9 +6,9 @@ whose columns follow the dataset (observations, predictions, labels and the view
 written from its configuration.
 
 One schema serves both backends. DuckLake has no keys, sequences or computed defaults, so on it
-`PRIMARY KEY` and `DEFAULT current_timestamp` are left out; no write relies on them: keyed
-tables are replaced by delete-then-insert in one transaction, ids come from the writers, and
-writers set the timestamps they care about.
+`PRIMARY KEY` and `DEFAULT current_timestamp` are left out; no write relies on them: a keyed
+write claims its table (`claims`) and replaces the key's rows in one transaction, ids come from
+the writers, and writers set the timestamps they care about.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ import re
 import duckdb
 
 from continual_ml.config import DatasetConfig
+from continual_ml.warehouse.claims import WRITE_CLAIMS
 from continual_ml.warehouse.sql import identifier, retried_on_conflict, transaction
 
 # Monitoring, validation and windows: one row per partition (drift scores: per feature).
@@ -183,7 +184,7 @@ CREATE TABLE IF NOT EXISTS reference_profiles (
     sorted_values BLOB,
     created_at TIMESTAMP DEFAULT current_timestamp,
     PRIMARY KEY (profile_id, feature)
-)
+);
 """
 
 SQL_TYPES = {"numeric": "DOUBLE", "boolean": "BOOLEAN", "categorical": "VARCHAR"}
@@ -263,16 +264,8 @@ def for_ducklake(ddl: str) -> str:
 
 
 def schema_statements(config: DatasetConfig) -> str:
-    return "\n".join(
-        (
-            MONITORING_TABLES,
-            REGISTRY_TABLES,
-            REGISTRY_LOCK,
-            LEDGER_TABLES,
-            PROFILE_TABLES + ";",
-            dataset_tables(config),
-        )
-    )
+    tables = (MONITORING_TABLES, REGISTRY_TABLES, REGISTRY_LOCK, WRITE_CLAIMS, LEDGER_TABLES)
+    return "\n".join((*tables, PROFILE_TABLES, dataset_tables(config)))
 
 
 @retried_on_conflict

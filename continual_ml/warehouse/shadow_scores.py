@@ -10,7 +10,8 @@ from __future__ import annotations
 import duckdb
 import pandas as pd
 
-from continual_ml.warehouse.sql import insert_frame, retried_on_conflict, transaction
+from continual_ml.warehouse.claims import keyed_write
+from continual_ml.warehouse.sql import insert_frame, retried_on_conflict
 
 COLUMNS = ("row_id", "partition_date", "score", "correct")
 
@@ -24,7 +25,7 @@ def record_scores(
     if missing:
         raise ValueError(f"shadow scores need the columns {missing}")
     frame = scores[list(COLUMNS)].assign(model_version=model_version, metric=metric)
-    with transaction(conn):
+    with keyed_write(conn, "shadow_scores"):
         conn.register("replaced_rows", frame[["row_id"]])
         conn.execute(
             "DELETE FROM shadow_scores WHERE model_version = ? "
@@ -103,7 +104,7 @@ def replace_shadow_evaluation(
             ("champion", champion_version, "other_accuracy"),
         )
     ]
-    with transaction(conn):
+    with keyed_write(conn, "evaluation_scores"):
         conn.execute(
             "DELETE FROM evaluation_scores WHERE candidate_version = ? AND partition_date = ? "
             "AND slice = 'shadow'",

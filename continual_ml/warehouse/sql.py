@@ -12,8 +12,9 @@ import duckdb
 import tenacity
 
 # How often a transaction that lost a write-write conflict is tried again, waiting longer each
-# time (0.05 s, 0.1 s, ... up to 2 s, with jitter so that two losers do not collide again).
-CONFLICT_ATTEMPTS = 10
+# time (0.05 s, 0.1 s, ... up to 2 s, with jitter so that two losers do not collide again): about
+# 30 s in all, since writers of one table take turns (`claims`) and a turn may be an ingestion.
+CONFLICT_ATTEMPTS = 20
 log = logging.getLogger(__name__)
 P = ParamSpec("P")
 R = TypeVar("R")

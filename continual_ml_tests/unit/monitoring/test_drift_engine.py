@@ -21,6 +21,7 @@ from continual_ml.monitoring.drift_engine import (
 )
 from continual_ml.monitoring.evidently_report import evidently_drift
 from continual_ml.monitoring.reference_profiles import load_profile, save_profile
+from continual_ml.warehouse.claims import WRITE_CLAIMS
 from continual_ml.warehouse.schema import PROFILE_TABLES
 
 SEGMENTS = ("north", "south", "east", "west")
@@ -186,7 +187,7 @@ def test_the_profile_round_trips_through_a_duckdb_file(tmp_path):
     profile = build_profile(reference, [*NUMERIC, "empty"], CATEGORICAL)
     path = tmp_path / "warehouse.duckdb"
     with duckdb.connect(str(path)) as conn:
-        conn.execute(PROFILE_TABLES)
+        conn.execute(PROFILE_TABLES + WRITE_CLAIMS)  # a keyed write claims its table
         save_profile(conn, "champion-v1", profile)
         save_profile(conn, "champion-v2", build_profile(current, NUMERIC, CATEGORICAL))
         save_profile(conn, "champion-v1", profile)  # saving again replaces, not appends
