@@ -7,10 +7,14 @@ import signal
 import time
 from collections.abc import Callable
 
+import dagster as dg
+
 from continual_ml.alerts.delivery import Alert
 from continual_ml.alerts.payloads import send_alert
 from continual_ml.app.first_champion import plays_the_demo_stream, train_first_champion
 from continual_ml.app.supervision.live_system import LiveSystem, Ports
+from continual_ml.app.supervision.orphan_reaper import mark_this_process, start_reaper
+from continual_ml.app.supervision.run_workers import RunWorkerWatch
 from continual_ml.app.supervision.supervisor import GaveUp, Supervisor
 from continual_ml.config import DatasetConfig, Paths, load_config
 from continual_ml.demo.synthetic_stream import day_index, partition_date
@@ -111,6 +115,8 @@ def run_up(
 ) -> int:
     config = load_config()
     file_days = traffic_source(config, traffic, traffic_from)
+    # Before anything starts: all it starts carries the mark, and ends once `up` has ended.
+    start_reaper(mark_this_process())
     next_day = bootstrap(paths, config, say)
     system = LiveSystem(paths, ports)
     previous = signal.signal(signal.SIGTERM, _raise_stop)
@@ -139,9 +145,13 @@ def run_up(
             source = f"{traffic_from}'s days" if file_days else "the synthetic stream"
             say(f"traffic: {source} from {first}, {day_seconds:g} s a day")
         supervisor = _supervise(system, paths, say)
+        # Runs left STARTED by workers that died (here, or with an earlier `up`) fail, and retry.
+        run_workers = RunWorkerWatch(dg.DagsterInstance.get(), say)
+        run_workers.check()
         say("running; Ctrl-C stops everything")
         while True:
             time.sleep(1)
+            run_workers.check()
             try:
                 supervisor.check()
             except GaveUp as gave_up:

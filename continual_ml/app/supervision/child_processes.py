@@ -29,18 +29,6 @@ def with_parent(command: list[str]) -> list[str]:
     return [sys.executable, "-m", __name__, str(os.getpid()), *command]
 
 
-def processes_with_env(entry: str) -> list[int]:
-    """Processes whose environment holds `entry` ("NAME=value"), wherever they were reparented."""
-    found, marker = [], entry.encode()
-    for proc in Path("/proc").iterdir():
-        try:
-            if proc.name.isdigit() and marker in (proc / "environ").read_bytes().split(b"\0"):
-                found.append(int(proc.name))
-        except OSError:
-            continue
-    return found
-
-
 def _children_of(pid: int) -> list[int]:
     children = []
     for entry in Path("/proc").iterdir():
@@ -86,7 +74,10 @@ class Child:
 
     def stop(self, grace_seconds: float = 20.0) -> None:
         if self.alive():
-            os.killpg(self.process.pid, signal.SIGTERM)
+            # SIGCONT after SIGTERM: a stopped (hung) process only acts on its SIGTERM once
+            # it runs again; SIGKILL needs no such help.
+            for sig in (signal.SIGTERM, signal.SIGCONT):
+                os.killpg(self.process.pid, sig)
             try:
                 self.process.wait(timeout=grace_seconds)
             except subprocess.TimeoutExpired:

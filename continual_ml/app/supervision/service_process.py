@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -12,7 +13,8 @@ from pathlib import Path
 
 import httpx
 
-from continual_ml.app.supervision.child_processes import processes_with_env, with_parent
+from continual_ml.app.supervision.child_processes import with_parent
+from continual_ml.app.supervision.process_table import processes_with_env
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 SERVICE = "bento.service:ChampionClassifier"
@@ -116,11 +118,12 @@ class ServiceProcess:
 
     def stop(self) -> None:
         if self.process and self.process.poll() is None:
-            os.killpg(self.process.pid, 15)
+            os.killpg(self.process.pid, signal.SIGTERM)
+            os.killpg(self.process.pid, signal.SIGCONT)  # a stopped arbiter acts on it too
             try:
                 self.process.wait(timeout=15)
             except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, 9)
+                os.killpg(self.process.pid, signal.SIGKILL)
                 self.process.wait()
         if self.process:
             # BentoML runs each worker in a session of its own; the workers of an arbiter that
