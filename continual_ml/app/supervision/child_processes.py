@@ -19,6 +19,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from continual_ml.app.supervision import process_table
+
 PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
 
 
@@ -71,6 +73,10 @@ class Child:
 
     def alive(self) -> bool:
         return self.process is not None and self.process.poll() is None
+
+    def stopped(self) -> bool:
+        """Alive but stopped (SIGSTOP, a debugger): it runs none of its code."""
+        return self.alive() and process_table.stopped(self.process.pid)
 
     def stop(self, grace_seconds: float = 20.0) -> None:
         if self.alive():

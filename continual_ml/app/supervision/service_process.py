@@ -13,6 +13,7 @@ from pathlib import Path
 
 import httpx
 
+from continual_ml.app.supervision import process_table
 from continual_ml.app.supervision.child_processes import with_parent
 from continual_ml.app.supervision.process_table import processes_with_env
 
@@ -100,6 +101,13 @@ class ServiceProcess:
                 pass
             time.sleep(0.3)
         raise TimeoutError(f"service not ready after {timeout_seconds}s; see {self.log_path}")
+
+    def alive(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def stopped(self) -> bool:
+        """The arbiter is stopped: its workers may still answer, but none is restarted."""
+        return self.alive() and process_table.stopped(self.process.pid)
 
     def served_version(self) -> int | None:
         return self.describe()["model_version"]

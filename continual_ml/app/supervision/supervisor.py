@@ -39,10 +39,22 @@ class RestartPolicy:
 
 @dataclass
 class Component:
+    """`alive`: the process exists. `healthy`: it answers, within its own bound. `stopped`: it
+    exists but runs none of its code (SIGSTOP, a debugger): a hang, treated like no answer."""
+
     name: str
     alive: Callable[[], bool]
     restart: Callable[[], None]
     healthy: Callable[[], bool] | None = None
+    stopped: Callable[[], bool] | None = None
+
+    def problem(self) -> str | None:
+        """Why the process is not doing its work, or None; only called while it is alive."""
+        if self.stopped is not None and self.stopped():
+            return "stopped (SIGSTOP or a debugger), running none of its code"
+        if self.healthy is not None and not self.healthy():
+            return "not answering its health check"
+        return None
 
 
 @dataclass
@@ -103,17 +115,18 @@ class Supervisor:
     def _failure(self, component: Component, state: ComponentState, now: float) -> str | None:
         if not component.alive():
             return "exited"
-        if component.healthy is None or now < state.next_check:
+        if (component.healthy is None and component.stopped is None) or now < state.next_check:
             return None
         state.next_check = now + self.policy.health_interval_seconds
-        if component.healthy():
+        problem = component.problem()
+        if problem is None:
             state.failed_checks, state.passed_check = 0, True
             return None
         if not state.passed_check and now - state.started_at < self.policy.startup_seconds:
             return None  # still starting
         state.failed_checks += 1
         if state.failed_checks >= self.policy.unhealthy_after:
-            return f"not answering its health check ({state.failed_checks} times in a row)"
+            return f"{problem} ({state.failed_checks} times in a row)"
         return None
 
     def _failed(self, component: Component, state: ComponentState, reason: str, now: float):

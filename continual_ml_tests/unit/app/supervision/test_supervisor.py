@@ -116,3 +116,30 @@ def test_up_runs_the_code_server_on_dagster_code_server_port_when_set(monkeypatc
     assert Ports().code_server == 4123
     monkeypatch.delenv("DAGSTER_CODE_SERVER_PORT")
     assert Ports().code_server > 1024  # a free one
+
+
+def test_a_stopped_process_is_restarted_like_a_silent_one_and_the_reason_says_so():
+    process, stopped = Process(), {"now": False}
+    clock, events = Clock(), []
+    component = process.component()
+    component.stopped = lambda: stopped["now"]
+    supervisor = Supervisor(
+        [component],
+        lambda event, name, text: events.append((event, name, text)),
+        RestartPolicy(health_interval_seconds=5, unhealthy_after=3, startup_seconds=60),
+        clock,
+    )
+    supervisor.check()  # running: a check passed
+    stopped["now"] = True  # kill -STOP: the process is still there
+    for _ in range(2):
+        clock.now += 5
+        supervisor.check()
+    assert events == []  # one or two looks may catch a debugger's brief stop
+    clock.now += 5
+    supervisor.check()
+    assert events[0][0] == "restarting"
+    assert events[0][2].startswith("stopped (SIGSTOP or a debugger)")
+    assert "(3 times in a row)" in events[0][2]
+    clock.now += 1
+    supervisor.check()
+    assert process.starts == 2
