@@ -1,7 +1,8 @@
 """No run stays STARTED after its process is gone, on the embedded default (`continual-ml up`).
 
 `kill -9` of a run worker mid-run: the run is marked failed within a bound and run retries launch
-it again. `kill -9` of `up` itself while a run is in progress: every process `up` started ends
+it again, whether the code server that launched it is there to notice (Dagster's gRPC server
+reports its worker's death) or is gone too (only `up`'s watch of the recorded pids is left). `kill -9` of `up` itself while a run is in progress: every process `up` started ends
 (none left behind), and once `up` is started again no run is left STARTED without a worker."""
 
 import os
@@ -108,9 +109,25 @@ def test_a_killed_run_worker_fails_its_run_which_retries_and_a_killed_up_leaves_
                 log,
             )
             timings["run worker: failed after"] = time.monotonic() - killed
-            assert f"lost its worker (pid {pid})" in log.read_text()
             wait_for(lambda: retry_of(instance, run.run_id), RETRIED_WITHIN, "a retry", log)
             timings["run worker: retry launched after"] = time.monotonic() - killed
+
+            # 1b. The same, once the code server that launched it is gone (it had noticed the
+            # death above): nothing but `up`'s watch is left to notice.
+            run, pid = wait_started_run(instance, log, 300)
+            os.kill(process_table.parent(pid), signal.SIGKILL)  # the code server's gRPC child
+            os.kill(pid, signal.SIGKILL)
+            killed = time.monotonic()
+            wait_for(
+                lambda: status(instance, run.run_id) == dg.DagsterRunStatus.FAILURE,
+                FAILED_WITHIN,
+                f"run {run.run_id} without its code server marked failed",
+                log,
+            )
+            timings["orphaned run worker: failed after"] = time.monotonic() - killed
+            assert f"lost its worker (pid {pid})" in log.read_text()
+            wait_for(lambda: retry_of(instance, run.run_id), RETRIED_WITHIN, "a retry", log)
+            timings["orphaned run worker: retry launched after"] = time.monotonic() - killed
 
             # 2. `up` itself killed outright while a run is in progress.
             in_progress, worker = wait_started_run(instance, log, 300)

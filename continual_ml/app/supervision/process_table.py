@@ -33,6 +33,11 @@ def running(pid: int) -> bool:
     return state(pid) not in (None, "Z", "X")
 
 
+def parent(pid: int) -> int | None:
+    fields = _stat_fields(pid)
+    return int(fields[1]) if fields else None
+
+
 def stopped(pid: int) -> bool:
     """Stopped by a signal (SIGSTOP, SIGTSTP) or held by a debugger: it runs none of its code."""
     return state(pid) in ("T", "t")
