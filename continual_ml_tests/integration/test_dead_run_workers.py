@@ -2,8 +2,9 @@
 
 `kill -9` of a run worker mid-run: the run is marked failed within a bound and run retries launch
 it again, whether the code server that launched it is there to notice (Dagster's gRPC server
-reports its worker's death) or is gone too (only `up`'s watch of the recorded pids is left). `kill -9` of `up` itself while a run is in progress: every process `up` started ends
-(none left behind), and once `up` is started again no run is left STARTED without a worker."""
+reports its worker's death) or is gone too (only `up`'s watch of the recorded pids is left).
+`kill -9` of `up` itself while a run is in progress: every process `up` started ends (none left
+behind), and once `up` is started again no run is left STARTED without a worker."""
 
 import os
 import signal
