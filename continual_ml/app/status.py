@@ -6,14 +6,17 @@ service; never from the DuckDB file, which a run may be writing at that moment.
 
 from __future__ import annotations
 
+import shutil
 from datetime import UTC, datetime
 
 import httpx
 
 from continual_ml.alerts.delivery import recent_alerts
+from continual_ml.app.supervision.disk_space import MB, disk_state
 from continual_ml.app.supervision.live_system import read_state
 from continual_ml.config import Paths
 from continual_ml.models.store import read_pointer
+from continual_ml.settings import Settings
 
 
 def _latest(instance, key: str) -> tuple[str | None, dict]:
@@ -70,6 +73,19 @@ def _supervision_line(supervision: dict[str, dict]) -> str:
     )
 
 
+def _disk_line(paths: Paths) -> str:
+    """The home's free space, and whether it is low (a warning) or full (writes fail)."""
+    if not paths.home.exists():
+        return "disk: no home yet"
+    usage = shutil.disk_usage(paths.home)
+    warn = Settings.from_env().disk_warn_free_mb * MB
+    state = disk_state(usage.free, warn)
+    return (
+        f"disk: {state.upper() if state != 'ok' else 'ok'}, {usage.free / MB:,.0f} MB free of "
+        f"{usage.total / MB:,.0f} MB (warning below {warn / MB:,.0f} MB)"
+    )
+
+
 def status_lines(paths: Paths, n_runs: int = 5, n_alerts: int = 5) -> list[str]:
     import dagster as dg
 
@@ -84,6 +100,7 @@ def status_lines(paths: Paths, n_runs: int = 5, n_alerts: int = 5) -> list[str]:
             f"champion: v{pointer['version']} (sha256 {pointer['sha256'][:12]}) "
             f"promoted {pointer.get('promoted_at', '-')}"
         )
+    lines.append(_disk_line(paths))
     state = read_state(paths)
     if state:
         lines.append("live: " + ", ".join(f"{k} {v}" for k, v in state["urls"].items()))

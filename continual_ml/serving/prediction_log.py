@@ -132,7 +132,13 @@ class RotatingJsonlWriter:
             except OSError:  # no room to make it durable: kept, and closed by a later rotate
                 with self._lock:
                     self._full.append((fd, path))
-        if self.failure is not None and _free_bytes(self.directory) >= RESUME_FREE_BYTES:
+        # Imported here, not at the top: the landing sensors and tests import this module before
+        # BentoML sets PROMETHEUS_MULTIPROC_DIR, and the metrics module must see it when loaded.
+        from continual_ml.serving.service_metrics import LOG_DISK_FREE
+
+        free = _free_bytes(self.directory)
+        LOG_DISK_FREE.set(free)
+        if self.failure is not None and free >= RESUME_FREE_BYTES:
             self.failure = None
 
     def close(self) -> None:

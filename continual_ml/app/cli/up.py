@@ -12,6 +12,7 @@ import dagster as dg
 from continual_ml.alerts.delivery import Alert
 from continual_ml.alerts.payloads import send_alert
 from continual_ml.app.first_champion import plays_the_demo_stream, train_first_champion
+from continual_ml.app.supervision.disk_space import MB, DiskSpace
 from continual_ml.app.supervision.live_system import LiveSystem, Ports
 from continual_ml.app.supervision.orphan_reaper import mark_this_process, start_reaper
 from continual_ml.app.supervision.run_workers import RunWorkerWatch
@@ -75,7 +76,6 @@ def _supervise(system: LiveSystem, paths: Paths, say: Callable[[str], None]) -> 
     alerted on; a restart limit reached is alerted on too, before `up` stops."""
 
     def notify(event: str, name: str, text: str) -> None:
-        settings = Settings.from_env()
         say(f"supervisor: {name} {text}")
         alert = Alert(
             "component_failed" if event == "gave_up" else "component_restarted",
@@ -84,16 +84,34 @@ def _supervise(system: LiveSystem, paths: Paths, say: Callable[[str], None]) -> 
             {"component": name, "log": str(system.log_dir / f"{name}.log")},
             action="stopping the live system" if event == "gave_up" else "restarting it",
         )
-        send_alert(
-            alert,
-            slack_webhook_url=Settings.secret(settings.slack_webhook_url),
-            discord_webhook_url=Settings.secret(settings.discord_webhook_url),
-            record_path=paths.alerts_record,
-            say=lambda line: None,  # already said above
-            warn=say,
-        )
+        _alert(alert, paths, say)
 
     return Supervisor(system.components(), notify)
+
+
+def _alert(alert: Alert, paths: Paths, say: Callable[[str], None]) -> None:
+    settings = Settings.from_env()
+    send_alert(
+        alert,
+        slack_webhook_url=Settings.secret(settings.slack_webhook_url),
+        discord_webhook_url=Settings.secret(settings.discord_webhook_url),
+        record_path=paths.alerts_record,
+        say=lambda line: None,  # already said by the caller
+        warn=say,
+    )
+
+
+def _watch_disk(paths: Paths, say: Callable[[str], None]) -> DiskSpace:
+    """The home's free space, each change of state said and alerted on (webhooks need no disk)."""
+
+    def notify(state: str, text: str) -> None:
+        say(f"disk: {state}: {text}")
+        title = {"full": "the disk is full", "low": "disk space is low", "ok": "disk space is back"}
+        event = "disk_recovered" if state == "ok" else "disk_pressure"
+        _alert(Alert(event, title[state], text, {"home": str(paths.home)}), paths, say)
+
+    warn_below = int(Settings.from_env().disk_warn_free_mb * MB)
+    return DiskSpace(paths.home, warn_below, notify)
 
 
 class _Stop(Exception):
@@ -148,16 +166,20 @@ def run_up(
         # Runs left STARTED by workers that died (here, or with an earlier `up`) fail, and retry.
         run_workers = RunWorkerWatch(dg.DagsterInstance.get(), say)
         run_workers.check()
+        disk = _watch_disk(paths, say)
         say("running; Ctrl-C stops everything")
         while True:
             time.sleep(1)
+            disk.check()
             run_workers.check()
             try:
                 supervisor.check()
             except GaveUp as gave_up:
                 say(f"stopping: {gave_up} (logs in {system.log_dir})")
                 return 1
-            finally:  # the pids and restarts `status` shows
+            except OSError as error:  # a restart that found no room: tried again next round
+                say(f"supervisor: {error!r}")
+            finally:  # the pids and restarts `status` shows; not written while the disk is full
                 system.write_state(supervisor.summary())
             if generator is not None and generator.error is not None:
                 say(f"traffic stopped: {generator.error!r}")

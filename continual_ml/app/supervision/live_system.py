@@ -158,8 +158,11 @@ class LiveSystem:
         # Written every second while `status` may read it: replaced whole, never seen half-written.
         path = self.paths.home / STATE_FILE
         partial = path.with_suffix(".tmp")
-        partial.write_text(json.dumps(state, indent=2))
-        partial.replace(path)
+        try:
+            partial.write_text(json.dumps(state, indent=2))
+            partial.replace(path)
+        except OSError:  # a full disk: the last whole state stays; `up` watches the disk itself
+            partial.unlink(missing_ok=True)
 
     def components(self) -> list[Component]:
         """Each process, with how to tell it is alive and answering and how to restart it."""
