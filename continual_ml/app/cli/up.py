@@ -71,7 +71,9 @@ def traffic_source(
     return None
 
 
-def _supervise(system: LiveSystem, paths: Paths, say: Callable[[str], None]) -> Supervisor:
+def _supervise(
+    system: LiveSystem, paths: Paths, say: Callable[[str], None], disk: DiskSpace
+) -> Supervisor:
     """A supervisor whose every restart is said, kept in the state file `status` reads, and
     alerted on; a restart limit reached is alerted on too, before `up` stops."""
 
@@ -86,7 +88,7 @@ def _supervise(system: LiveSystem, paths: Paths, say: Callable[[str], None]) -> 
         )
         _alert(alert, paths, say)
 
-    return Supervisor(system.components(), notify)
+    return Supervisor(system.components(), notify, never_give_up=lambda: disk.state == "full")
 
 
 def _alert(alert: Alert, paths: Paths, say: Callable[[str], None]) -> None:
@@ -162,11 +164,11 @@ def run_up(
             first = file_days.days[0] if file_days else partition_date(config, next_day)
             source = f"{traffic_from}'s days" if file_days else "the synthetic stream"
             say(f"traffic: {source} from {first}, {day_seconds:g} s a day")
-        supervisor = _supervise(system, paths, say)
+        disk = _watch_disk(paths, say)
+        supervisor = _supervise(system, paths, say, disk)
         # Runs left STARTED by workers that died (here, or with an earlier `up`) fail, and retry.
         run_workers = RunWorkerWatch(dg.DagsterInstance.get(), say)
         run_workers.check()
-        disk = _watch_disk(paths, say)
         say("running; Ctrl-C stops everything")
         while True:
             time.sleep(1)

@@ -12,11 +12,14 @@ the age counts from its start when that is newer than the newest heartbeat.
 
 from __future__ import annotations
 
+import shutil
 import time
 from collections.abc import Callable
 from pathlib import Path
 
 import dagster as dg
+
+from continual_ml.app.supervision.disk_space import FULL_BYTES
 
 # Twice the heartbeat interval would misjudge a loaded machine's slow loop less, but a hang is to
 # be noticed within a minute: the supervisor's three checks 5 s apart come on top.
@@ -53,6 +56,8 @@ class DaemonHeartbeats:
 
     def fresh(self, started_at: float | None) -> bool:
         try:
+            if shutil.disk_usage(self.dagster_home).free < FULL_BYTES:
+                return True  # no heartbeat can be written to a full disk: no sign of a hang
             age = self.age(started_at)
         except Exception:  # storage busy or unreadable: that says nothing about the daemon
             return True

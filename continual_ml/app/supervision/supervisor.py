@@ -94,8 +94,12 @@ class Supervisor:
         notify: Callable[[str, str, str], None],
         policy: RestartPolicy = RestartPolicy(),
         clock: Callable[[], float] = time.monotonic,
+        never_give_up: Callable[[], bool] = lambda: False,
     ) -> None:
         self.components, self.notify, self.policy, self.clock = components, notify, policy, clock
+        # While this holds (a full disk), crashes are the machine's, not the component's: keep
+        # restarting at the longest backoff rather than stop everything.
+        self.never_give_up = never_give_up
         self.states = {c.name: ComponentState(started_at=clock()) for c in components}
 
     def check(self) -> None:
@@ -133,7 +137,7 @@ class Supervisor:
         window = self.policy.window_seconds
         state.restarts = [t for t in state.restarts if now - t < window]
         state.last_reason = reason
-        if len(state.restarts) >= self.policy.max_restarts:
+        if len(state.restarts) >= self.policy.max_restarts and not self.never_give_up():
             text = (
                 f"{reason}; restarted {len(state.restarts)} times in the last {window:g} s, "
                 "giving up"
@@ -141,6 +145,8 @@ class Supervisor:
             self.notify("gave_up", component.name, text)
             raise GaveUp(f"{component.name} {text}")
         wait = self.policy.backoff(state.in_a_row)
+        if len(state.restarts) >= self.policy.max_restarts:  # held back from giving up
+            wait = self.policy.max_backoff_seconds
         state.restart_due = now + wait
         self.notify("restarting", component.name, f"{reason}; restarting in {wait:g} s")
 

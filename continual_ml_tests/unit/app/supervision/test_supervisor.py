@@ -143,3 +143,26 @@ def test_a_stopped_process_is_restarted_like_a_silent_one_and_the_reason_says_so
     clock.now += 1
     supervisor.check()
     assert process.starts == 2
+
+
+def test_while_the_disk_is_full_crashes_are_restarted_at_the_longest_backoff_never_given_up():
+    process, disk_full = Process(), {"now": True}
+    clock, events = Clock(), []
+    supervisor = Supervisor(
+        [process.component()],
+        lambda event, name, text: events.append((event, name, text)),
+        RestartPolicy(max_restarts=2, window_seconds=600, max_backoff_seconds=30),
+        clock,
+        never_give_up=lambda: disk_full["now"],
+    )
+    for _ in range(5):
+        process.crash()
+        supervisor.check()
+        clock.now += 31
+        supervisor.check()
+    assert process.starts == 6 and {e[0] for e in events} == {"restarting"}
+    assert events[-1][2].endswith("restarting in 30 s")
+    disk_full["now"] = False  # room again: the usual limit holds
+    process.crash()
+    with pytest.raises(GaveUp):
+        supervisor.check()
