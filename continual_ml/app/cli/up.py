@@ -13,7 +13,7 @@ from continual_ml.alerts.delivery import Alert
 from continual_ml.alerts.payloads import send_alert
 from continual_ml.app.first_champion import plays_the_demo_stream, train_first_champion
 from continual_ml.app.supervision.disk_space import MB, DiskSpace
-from continual_ml.app.supervision.live_system import LiveSystem, Ports
+from continual_ml.app.supervision.live_system import CodeServerPing, LiveSystem, Ports
 from continual_ml.app.supervision.orphan_reaper import mark_this_process, start_reaper
 from continual_ml.app.supervision.run_workers import RunWorkerWatch
 from continual_ml.app.supervision.supervisor import GaveUp, Supervisor
@@ -167,7 +167,8 @@ def run_up(
         disk = _watch_disk(paths, say)
         supervisor = _supervise(system, paths, say, disk)
         # Runs left STARTED by workers that died (here, or with an earlier `up`) fail, and retry.
-        run_workers = RunWorkerWatch(dg.DagsterInstance.get(), say)
+        code_server = CodeServerPing(system.ports.code_server)
+        run_workers = RunWorkerWatch(dg.DagsterInstance.get(), say, code_server.answers)
         run_workers.check()
         say("running; Ctrl-C stops everything")
         while True:

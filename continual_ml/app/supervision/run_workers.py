@@ -83,21 +83,24 @@ def fail_runs_without_workers(instance: dg.DagsterInstance) -> list[tuple[dg.Dag
 
 class RunWorkerWatch:
     """`check()`, called often, looks for runs without workers every `interval_seconds`;
-    `say` hears of each run it fails and of a look that could not be made."""
+    `say` hears of each run it fails and of a look that could not be made.
+
+    Only while `code_server_answers()`: the daemon retries a failed run at once, through the code
+    server, and a retry that cannot reach it is given up for good ("Failed to retry run", the
+    run tagged not to retry). A worker that died with its code server (measured: the retry of
+    a run failed 1 s after its gRPC server was killed was lost) waits for the new server.
+    """
 
     def __init__(
         self,
         instance: dg.DagsterInstance,
         say: Callable[[str], None],
+        code_server_answers: Callable[[], bool] = lambda: True,
         interval_seconds: float = 10.0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self.instance, self.say, self.interval_seconds, self.clock = (
-            instance,
-            say,
-            interval_seconds,
-            clock,
-        )
+        self.instance, self.say, self.code_server_answers = instance, say, code_server_answers
+        self.interval_seconds, self.clock = interval_seconds, clock
         self.next_check = 0.0
         self.failed_runs = 0
 
@@ -106,6 +109,9 @@ class RunWorkerWatch:
         if now < self.next_check:
             return
         self.next_check = now + self.interval_seconds
+        if not self.code_server_answers():
+            self.next_check = now + 2.0  # soon after the supervisor has it back
+            return
         try:
             failed = fail_runs_without_workers(self.instance)
         except Exception as error:  # a busy or full storage: look again next time
