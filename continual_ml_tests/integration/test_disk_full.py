@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import time
 from pathlib import Path
 
@@ -16,37 +15,15 @@ import pytest
 from continual_ml.serving.prediction_log import CLOSED_SUFFIX, OPEN_SUFFIX
 from continual_ml_tests.support.in_process_service import in_process_service
 from continual_ml_tests.support.service_support import ROW, export, trained
+from continual_ml_tests.support.small_disk import fill, small_disk
 
 DISK_MB = 32
 
 
 @pytest.fixture
-def small_disk(tmp_path) -> Path:
-    disk = tmp_path / "disk"
-    disk.mkdir()
-    mounted = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", f"size={DISK_MB}m", "tmpfs", str(disk)],
-        capture_output=True,
-        text=True,
-    )
-    if mounted.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.strip()}")
-    try:
-        yield disk
-    finally:
-        subprocess.run(["umount", "-l", str(disk)], check=False)
-
-
-def fill(disk: Path) -> Path:
-    """Write a file until the disk is full; the file, to delete to make room again."""
-    filler = disk / "filler"
-    with filler.open("wb", buffering=0) as out:
-        try:
-            while True:
-                out.write(b"\0" * 65536)
-        except OSError as error:
-            assert error.errno == 28  # ENOSPC
-    return filler
+def disk(tmp_path) -> Path:
+    with small_disk(tmp_path / "disk", DISK_MB) as mounted:
+        yield mounted
 
 
 def logged_lines(logs: Path) -> list[dict]:
@@ -60,8 +37,8 @@ def logged_lines(logs: Path) -> list[dict]:
     return found
 
 
-def test_a_full_disk_refuses_predictions_it_cannot_log_and_serving_resumes(small_disk, tmp_path):
-    store, logs = tmp_path / "bentoml", small_disk / "logs"
+def test_a_full_disk_refuses_predictions_it_cannot_log_and_serving_resumes(disk, tmp_path):
+    store, logs = tmp_path / "bentoml", disk / "logs"
     export(store, 1, trained(0))
     batch = {"rows": [ROW] * 200}
     answered: list[str] = []
@@ -69,7 +46,7 @@ def test_a_full_disk_refuses_predictions_it_cannot_log_and_serving_resumes(small
         ok = service.post("/predict_batch", json=batch)
         assert ok.status_code == 200
         answered += [p["prediction_id"] for p in ok.json()["predictions"]]
-        filler = fill(small_disk)
+        filler = fill(disk)
         refusals = [service.post("/predict_batch", json=batch) for _ in range(3)]
         for refusal in refusals:
             assert refusal.status_code == 503, refusal.text
@@ -91,4 +68,4 @@ def test_a_full_disk_refuses_predictions_it_cannot_log_and_serving_resumes(small
     # Every answered prediction is logged once; none that was refused is.
     logged = [line["prediction_id"] for line in logged_lines(logs)]
     assert sorted(logged) == sorted(answered)
-    assert os.statvfs(small_disk).f_bavail > 0
+    assert os.statvfs(disk).f_bavail > 0
