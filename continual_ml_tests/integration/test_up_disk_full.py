@@ -19,6 +19,7 @@ import pytest
 
 from continual_ml.app.supervision.live_system import Ports
 from continual_ml.app.supervision.service_process import REPO_ROOT, free_port
+from continual_ml.serving.prediction_log import CLOSED_SUFFIX, OPEN_SUFFIX
 from continual_ml_tests.support.live_home import CLI, processes_of, wait_for
 from continual_ml_tests.support.service_support import ROW
 from continual_ml_tests.support.small_disk import fill, small_disk
@@ -103,7 +104,15 @@ def run_on_a_disk_that_fills(disk, tmp_path) -> None:
             wait_for(serving_again, 120, "the service answering again", log)
             timings["serving again after"] = time.monotonic() - freed_at
             logs = home / "prediction_logs"
-            wait_for(lambda: not any(logs.glob("predictions-*")), 300, "the logs ingested", log)
+            wait_for(
+                lambda: (
+                    not any(logs.glob(f"predictions-*{OPEN_SUFFIX}"))
+                    and not any(logs.glob(f"predictions-*{CLOSED_SUFFIX}"))
+                ),
+                300,
+                "the logs ingested",
+                log,
+            )
             timings["logs ingested after"] = time.monotonic() - freed_at
             assert up.poll() is None
     finally:
