@@ -32,8 +32,9 @@ NOT_INHERITED = (MARK, "CONTINUAL_ML_HOME")
 
 def mark_this_process() -> str:
     """Mark this process's environment, inherited by all it starts; the mark ("NAME=value")."""
-    os.environ[MARK] = uuid.uuid4().hex
-    return f"{MARK}={os.environ[MARK]}"
+    value = uuid.uuid4().hex
+    os.environ[MARK] = value
+    return f"{MARK}={value}"
 
 
 def start_reaper(mark: str, grace_seconds: float = 10.0) -> subprocess.Popen:
