@@ -86,7 +86,9 @@ def prepare(paths: Paths) -> Paths:
         folder.mkdir(parents=True, exist_ok=True)
     instance_yaml = paths.dagster_home / "dagster.yaml"
     written = instance_yaml.read_text() if instance_yaml.exists() else None
-    if written is None or _earlier(written) or written.startswith(WRITTEN_BY):
+    ours = written is None or _earlier(written) or written.startswith(WRITTEN_BY)
+    # Only when it changes: rewritten on a full disk, it would be left empty.
+    if ours and written != LOCAL_DAGSTER_YAML:
         instance_yaml.write_text(LOCAL_DAGSTER_YAML)
     os.environ["CONTINUAL_ML_HOME"] = str(paths.home)
     os.environ["DAGSTER_HOME"] = str(paths.dagster_home)
