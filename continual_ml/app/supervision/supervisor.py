@@ -32,6 +32,8 @@ class RestartPolicy:
     unhealthy_after: int = 3
     health_interval_seconds: float = 5.0
     startup_seconds: float = 180.0
+    # Looked at every round (a read of /proc): a debugger may stop a process for a moment.
+    stopped_seconds: float = 5.0
 
     def backoff(self, restarts_in_a_row: int) -> float:
         return min(self.max_backoff_seconds, self.backoff_seconds * 2**restarts_in_a_row)
@@ -48,14 +50,6 @@ class Component:
     healthy: Callable[[], bool] | None = None
     stopped: Callable[[], bool] | None = None
 
-    def problem(self) -> str | None:
-        """Why the process is not doing its work, or None; only called while it is alive."""
-        if self.stopped is not None and self.stopped():
-            return "stopped (SIGSTOP or a debugger), running none of its code"
-        if self.healthy is not None and not self.healthy():
-            return "not answering its health check"
-        return None
-
 
 @dataclass
 class ComponentState:
@@ -65,6 +59,7 @@ class ComponentState:
     started_at: float = field(default_factory=time.monotonic)
     restart_due: float | None = None
     failed_checks: int = 0
+    stopped_since: float | None = None
     passed_check: bool = False
     next_check: float = 0.0
     last_reason: str = ""
@@ -119,18 +114,26 @@ class Supervisor:
     def _failure(self, component: Component, state: ComponentState, now: float) -> str | None:
         if not component.alive():
             return "exited"
-        if (component.healthy is None and component.stopped is None) or now < state.next_check:
+        if component.stopped is not None and component.stopped():
+            state.stopped_since = state.stopped_since if state.stopped_since is not None else now
+            if now - state.stopped_since >= self.policy.stopped_seconds:
+                return (
+                    "stopped (SIGSTOP or a debugger), running none of its code for "
+                    f"{now - state.stopped_since:.0f} s"
+                )
+            return None
+        state.stopped_since = None
+        if component.healthy is None or now < state.next_check:
             return None
         state.next_check = now + self.policy.health_interval_seconds
-        problem = component.problem()
-        if problem is None:
+        if component.healthy():
             state.failed_checks, state.passed_check = 0, True
             return None
         if not state.passed_check and now - state.started_at < self.policy.startup_seconds:
             return None  # still starting
         state.failed_checks += 1
         if state.failed_checks >= self.policy.unhealthy_after:
-            return f"{problem} ({state.failed_checks} times in a row)"
+            return f"not answering its health check ({state.failed_checks} times in a row)"
         return None
 
     def _failed(self, component: Component, state: ComponentState, reason: str, now: float):
@@ -158,6 +161,7 @@ class Supervisor:
         state.in_a_row += 1
         state.started_at, state.restart_due = now, None
         state.failed_checks, state.passed_check, state.next_check = 0, False, 0.0
+        state.stopped_since = None
         state.last_restart_at = datetime.now(UTC).isoformat(timespec="seconds")
 
     def summary(self) -> dict[str, dict]:
