@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from pathlib import Path
@@ -25,6 +27,29 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+def metrics_in_memory(bentoml_home: Path, name: str) -> Path:
+    """Point BentoML's Prometheus folder at memory (`/dev/shm`), emptied, as BentoML would.
+
+    BentoML keeps Prometheus' multiprocess files, which its workers memory-map, in
+    `BENTOML_HOME/prometheus_multiproc_dir`, on the home's disk: once that disk was full, a
+    worker touching a new page of them died at once without a trace (SIGBUS; measured: the
+    first request on a full disk closed the connection, the next ones timed out), instead of
+    answering 503. The folder becomes a link to one in memory, which no full disk reaches.
+    """
+    memory = Path("/dev/shm") if os.access("/dev/shm", os.W_OK) else Path(tempfile.gettempdir())
+    target = memory / f"continual-ml-metrics-{name}"
+    shutil.rmtree(target, ignore_errors=True)
+    target.mkdir(parents=True)
+    link = bentoml_home / "prometheus_multiproc_dir"
+    if link.is_symlink() or link.is_file():
+        link.unlink()
+    elif link.is_dir():
+        shutil.rmtree(link)  # its files are an earlier server's, which BentoML would remove
+    bentoml_home.mkdir(parents=True, exist_ok=True)
+    link.symlink_to(target, target_is_directory=True)
+    return target
 
 
 class ServiceProcess:
@@ -59,6 +84,7 @@ class ServiceProcess:
         }
         name, value = self.mark.split("=", 1)
         env[name] = value
+        self._metrics = metrics_in_memory(self.bentoml_home, value)
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         self._log = self.log_path.open("ab")
         command = [
@@ -142,6 +168,7 @@ class ServiceProcess:
                 except ProcessLookupError:
                     pass
             self._log.close()
+            shutil.rmtree(self._metrics, ignore_errors=True)  # memory, not disk
 
     def __enter__(self) -> ServiceProcess:
         return self.start()
