@@ -74,8 +74,9 @@ def _earlier(written: str) -> bool:
     return hashlib.sha256(written.encode()).hexdigest() == EARLIER_LOCAL_DAGSTER_YAML_SHA256
 
 
-def prepare(paths: Paths) -> Paths:
-    """Create the folders, point every tool's environment at them and set up MLflow."""
+def prepare(paths: Paths, with_mlflow: bool = True) -> Paths:
+    """Create the folders, point every tool's environment at them and set up MLflow (which
+    `status` does without: on a full disk MLflow's store cannot even be opened)."""
     for folder in (
         paths.home,
         paths.reports,
@@ -98,7 +99,8 @@ def prepare(paths: Paths) -> Paths:
     os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
     os.environ.setdefault("BENTOML_DO_NOT_TRACK", "true")
     os.environ.setdefault("DO_NOT_TRACK", "1")
-    ensure_mlflow_experiment(paths.mlflow_tracking_uri, paths.mlflow_artifacts)
+    if with_mlflow:
+        ensure_mlflow_experiment(paths.mlflow_tracking_uri, paths.mlflow_artifacts)
     return paths
 
 

@@ -73,7 +73,7 @@ def _supervision_line(supervision: dict[str, dict]) -> str:
     )
 
 
-def _disk_line(paths: Paths) -> str:
+def disk_line(paths: Paths) -> str:
     """The home's free space, and whether it is low (a warning) or full (writes fail)."""
     if not paths.home.exists():
         return "disk: no home yet"
@@ -100,7 +100,6 @@ def status_lines(paths: Paths, n_runs: int = 5, n_alerts: int = 5) -> list[str]:
             f"champion: v{pointer['version']} (sha256 {pointer['sha256'][:12]}) "
             f"promoted {pointer.get('promoted_at', '-')}"
         )
-    lines.append(_disk_line(paths))
     state = read_state(paths)
     if state:
         lines.append("live: " + ", ".join(f"{k} {v}" for k, v in state["urls"].items()))
