@@ -155,6 +155,12 @@ class Settings(BaseSettings):
         alias="DAGSTER_CODE_SERVER_PORT",
         description="the code server's port under `up` (unset: a free port)",
     )
+    disk_warn_free_mb: float = Field(
+        500.0,
+        ge=0,
+        alias="CONTINUAL_ML_DISK_WARN_FREE_MB",
+        description="`up` warns and alerts when the home's disk has less free (MB)",
+    )
     slack_webhook_url: SecretStr | None = Field(
         None, alias=SLACK_ENV, description="a Slack incoming webhook for alerts"
     )

@@ -31,6 +31,8 @@ EVENT_STYLE = {
     "file_skipped": (":file_folder:", 0xE67E22),
     "component_restarted": (":recycle:", 0xE67E22),
     "component_failed": (":rotating_light:", 0xC0392B),
+    "disk_pressure": (":floppy_disk:", 0xE67E22),
+    "disk_recovered": (":floppy_disk:", 0x2ECC71),
 }
 EVENTS = tuple(EVENT_STYLE)
 

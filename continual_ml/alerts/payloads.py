@@ -262,5 +262,8 @@ def send_alert(
     if not delivered:
         say(f"alert: {alert.as_line()}")
     if record_path:
-        record_alert(record_path, alert, delivered)
+        try:
+            record_alert(record_path, alert, delivered)
+        except OSError as error:  # a full disk: the webhooks above needed none
+            warn(f"alert not recorded in {record_path} ({error.strerror}): {alert.as_line()}")
     return delivered

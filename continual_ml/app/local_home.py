@@ -74,8 +74,9 @@ def _earlier(written: str) -> bool:
     return hashlib.sha256(written.encode()).hexdigest() == EARLIER_LOCAL_DAGSTER_YAML_SHA256
 
 
-def prepare(paths: Paths) -> Paths:
-    """Create the folders, point every tool's environment at them and set up MLflow."""
+def prepare(paths: Paths, with_mlflow: bool = True) -> Paths:
+    """Create the folders, point every tool's environment at them and set up MLflow (which
+    `status` does without: on a full disk MLflow's store cannot even be opened)."""
     for folder in (
         paths.home,
         paths.reports,
@@ -86,7 +87,9 @@ def prepare(paths: Paths) -> Paths:
         folder.mkdir(parents=True, exist_ok=True)
     instance_yaml = paths.dagster_home / "dagster.yaml"
     written = instance_yaml.read_text() if instance_yaml.exists() else None
-    if written is None or _earlier(written) or written.startswith(WRITTEN_BY):
+    ours = written is None or _earlier(written) or written.startswith(WRITTEN_BY)
+    # Only when it changes: rewritten on a full disk, it would be left empty.
+    if ours and written != LOCAL_DAGSTER_YAML:
         instance_yaml.write_text(LOCAL_DAGSTER_YAML)
     os.environ["CONTINUAL_ML_HOME"] = str(paths.home)
     os.environ["DAGSTER_HOME"] = str(paths.dagster_home)
@@ -96,7 +99,8 @@ def prepare(paths: Paths) -> Paths:
     os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
     os.environ.setdefault("BENTOML_DO_NOT_TRACK", "true")
     os.environ.setdefault("DO_NOT_TRACK", "1")
-    ensure_mlflow_experiment(paths.mlflow_tracking_uri, paths.mlflow_artifacts)
+    if with_mlflow:
+        ensure_mlflow_experiment(paths.mlflow_tracking_uri, paths.mlflow_artifacts)
     return paths
 
 

@@ -6,14 +6,17 @@ service; never from the DuckDB file, which a run may be writing at that moment.
 
 from __future__ import annotations
 
+import shutil
 from datetime import UTC, datetime
 
 import httpx
 
 from continual_ml.alerts.delivery import recent_alerts
+from continual_ml.app.supervision.disk_space import MB, disk_state
 from continual_ml.app.supervision.live_system import read_state
 from continual_ml.config import Paths
 from continual_ml.models.store import read_pointer
+from continual_ml.settings import Settings
 
 
 def _latest(instance, key: str) -> tuple[str | None, dict]:
@@ -67,6 +70,19 @@ def _supervision_line(supervision: dict[str, dict]) -> str:
         f"{name} {s['state']}, restarted {s['restarts']}x"
         + (f" (last {s['last_restart_at']}: {s['last_reason']})" if s["last_restart_at"] else "")
         for name, s in troubled.items()
+    )
+
+
+def disk_line(paths: Paths) -> str:
+    """The home's free space, and whether it is low (a warning) or full (writes fail)."""
+    if not paths.home.exists():
+        return "disk: no home yet"
+    usage = shutil.disk_usage(paths.home)
+    warn = Settings.from_env().disk_warn_free_mb * MB
+    state = disk_state(usage.free, warn)
+    return (
+        f"disk: {state.upper() if state != 'ok' else 'ok'}, {usage.free / MB:,.0f} MB free of "
+        f"{usage.total / MB:,.0f} MB (warning below {warn / MB:,.0f} MB)"
     )
 
 

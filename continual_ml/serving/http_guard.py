@@ -49,7 +49,7 @@ class RequestGuard:
 
     `routes` maps each protected path to (the pydantic model of its JSON body, or None for a
     body checked by its route, the body size limit, the content types it takes).
-    `unavailable` returns why no model can serve right now (a 503), or None.
+    `unavailable` returns why no request can be served right now (a 503), or None.
     """
 
     def __init__(
@@ -142,7 +142,7 @@ class RequestGuard:
             raise Refusal(413, f"body: larger than {limit} bytes", headers=CLOSE)
         body = await read_body(receive, limit, self._drain_bytes)
         if reason := self.unavailable():
-            raise Refusal(503, f"model: {reason[:300]}", headers=((b"retry-after", b"5"),))
+            raise Refusal(503, reason[:300], headers=((b"retry-after", b"5"),))
         if model is None:
             return body, None
         try:

@@ -25,6 +25,7 @@ from continual_ml.serving.file_scoring import FileScorer, file_endpoint
 from continual_ml.serving.follower import UnscorableRows
 from continual_ml.serving.http_guard import VALIDATED, unscorable
 from continual_ml.serving.openapi import DOCS_PAGE
+from continual_ml.serving.prediction_log import UnloggedRecords
 from continual_ml.serving.request_schema import answer_of
 
 
@@ -78,6 +79,10 @@ async def _answer(app, scope, receive, send, rows: list, shape, in_thread: bool 
     except ServiceUnavailable as error:  # the model went away meanwhile
         refusal = JSONResponse({"error": f"model: {error}", "detail": []}, 503)
         return await refusal(scope, receive, send)
+    except UnloggedRecords as error:  # a full disk: the answer could not be logged
+        message = f"{error.strerror}; refused rather than answered unlogged"
+        refusal = JSONResponse({"error": message, "detail": []}, 503, {"retry-after": "5"})
+        return await refusal(scope, receive, send)
     # Each answer is the part of its log record a `Prediction` has, serialized as one would be.
     body = to_json(shape(records))
     headers = [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(body))]
@@ -104,10 +109,16 @@ def route_app(app: Starlette, path: str):
 def why_unavailable(app: Starlette) -> str | None:
     """Why no request can be scored now (a 503 naming it), or None while a model serves."""
     service = getattr(app.state, "service", None)
-    if service is None or service.follower.current is not None:
+    if service is None:
+        return None
+    for log in (service.predictions_log, service.feedback_log):
+        if log.failure:  # an answer that is not logged would be lost: none is given
+            return f"{log.failure}; refused rather than answered unlogged"
+    if service.follower.current is not None:
         return None
     error = service.follower.last_error
-    return f"no model loaded: {error}" if error else "no champion model has been promoted yet"
+    why = f"no model loaded: {error}" if error else "no champion model has been promoted yet"
+    return f"model: {why}"
 
 
 def file_scorer(service, config: DatasetConfig, unknown_category: str) -> FileScorer | None:

@@ -46,6 +46,15 @@ CLOSED_SUFFIX = ".jsonl"
 STALE_OPEN_SECONDS = 120.0
 
 
+# Once a write failed, the writer refuses (see `failure`) until the folder has this much free.
+RESUME_FREE_BYTES = 16 * 1024 * 1024
+
+
+class UnloggedRecords(OSError):
+    """The records could not be logged (a full disk, say): the request that brought them is
+    refused, never answered, since an answered prediction must be in the log."""
+
+
 def replica_name(replica_id: str | None = None) -> str:
     """The writer's replica in log names: `replica_id`, else the hostname, in safe characters.
 
@@ -83,6 +92,9 @@ class RotatingJsonlWriter:
         self._opened = 0.0
         self._serial = 0
         self._full: list[tuple] = []  # (fd, path) of files waiting to be closed
+        # Why the last write failed, until `rotate` finds room again: the service refuses
+        # requests meanwhile rather than score rows it cannot log.
+        self.failure: str | None = None
 
     def write(self, records: list[dict]) -> None:
         # pydantic-core's serializer: several times faster than json.dumps on a 1,000-row batch.
@@ -94,11 +106,16 @@ class RotatingJsonlWriter:
     def write_lines(self, lines: bytes, count: int) -> None:
         """Append `count` records already encoded as JSON lines."""
         with self._lock:
-            if self._fd is None:
-                self._open()
-            # Unbuffered: handed to the OS before the caller answers, so a killed process loses
-            # no answered line, in one system call for the whole request.
-            _write_all(self._fd, lines)
+            try:
+                if self._fd is None:
+                    self._open()
+                # Unbuffered: handed to the OS before the caller answers, so a killed process
+                # loses no answered line, in one system call for the whole request.
+                _write_all(self._fd, lines)
+            except OSError as error:
+                self.failure = f"{self.kind} log: {error.strerror or error}"
+                raise UnloggedRecords(error.errno, self.failure) from error
+            self.failure = None
             self._count += count
             if self._count >= self.max_records:
                 self._full.append(self._detach())
@@ -110,7 +127,19 @@ class RotatingJsonlWriter:
             if self._fd is not None and time.monotonic() - self._opened >= self.max_age_seconds:
                 closing.append(self._detach())
         for fd, path in closing:
-            _close(fd, path)
+            try:
+                _close(fd, path)
+            except OSError:  # no room to make it durable: kept, and closed by a later rotate
+                with self._lock:
+                    self._full.append((fd, path))
+        # Imported here, not at the top: the landing sensors and tests import this module before
+        # BentoML sets PROMETHEUS_MULTIPROC_DIR, and the metrics module must see it when loaded.
+        from continual_ml.serving.service_metrics import LOG_DISK_FREE
+
+        free = _free_bytes(self.directory)
+        LOG_DISK_FREE.set(free)
+        if self.failure is not None and free >= RESUME_FREE_BYTES:
+            self.failure = None
 
     def close(self) -> None:
         with self._lock:
@@ -134,17 +163,27 @@ class RotatingJsonlWriter:
         return detached
 
 
+def _free_bytes(directory: Path) -> int:
+    stats = os.statvfs(directory)
+    return stats.f_bavail * stats.f_frsize
+
+
 def _write_all(fd: int, data: bytes) -> None:
+    """All of `data`, or none of it: a disk that fills up mid-write leaves no half line."""
     written = os.write(fd, data)  # all of it, but for a full disk or a signal
     if written < len(data):
         view = memoryview(data)[written:]
-        while view:
-            view = view[os.write(fd, view) :]
+        try:
+            while view:
+                view = view[os.write(fd, view) :]
+        except OSError:
+            os.ftruncate(fd, os.lseek(fd, 0, os.SEEK_END) - (len(data) - len(view)))
+            raise
 
 
 def _close(fd: int, path: Path) -> None:
     """Make the file durable, then give it the name readers look for."""
-    os.fsync(fd)
+    os.fsync(fd)  # raises before anything is undone: the caller may try again
     os.close(fd)
     path.rename(path.with_name(path.name.removesuffix(OPEN_SUFFIX) + CLOSED_SUFFIX))
 

@@ -1,7 +1,7 @@
 """The service's own Prometheus series, beside BentoML's per-endpoint ones.
 
 Predictions by class and model version (noted per request, written in batches), the version
-being served, and model swaps by outcome.
+being served, model swaps by outcome, and the free space left for the prediction logs.
 """
 
 from __future__ import annotations
@@ -19,6 +19,12 @@ PREDICTIONS = prometheus_client.Counter(
 )
 SERVING_VERSION = prometheus_client.Gauge(
     name="continual_ml_serving_model_version", documentation="Version of the model being served"
+)
+# Set by the prediction log's rotation (each model poll); every worker sees the same disk.
+LOG_DISK_FREE = prometheus_client.Gauge(
+    name="continual_ml_prediction_log_disk_free_bytes",
+    documentation="Free bytes on the disk holding the prediction logs",
+    multiprocess_mode="livemin",
 )
 SWAPS = prometheus_client.Counter(
     name="continual_ml_model_swaps",

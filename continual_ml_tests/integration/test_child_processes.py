@@ -53,7 +53,7 @@ def killed_parent(tmp_path, start_child: str) -> list[int]:
 def _parent(pid: int) -> int | None:
     try:
         return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
-    except (FileNotFoundError, IndexError, ValueError):
+    except (OSError, IndexError, ValueError):  # gone meanwhile (ENOENT or ESRCH)
         return None
 
 
@@ -109,4 +109,41 @@ def test_the_bentoml_service_and_its_workers_die_with_their_killed_parent(tmp_pa
         """,
     )
     assert len(tree) >= 2  # the arbiter and at least one worker
+    assert gone_within(tree, 30) == []
+
+
+def test_every_process_a_killed_up_started_ends_grandchildren_and_stopped_ones_too(tmp_path):
+    """What PR_SET_PDEATHSIG misses: a plain child that ignores SIGTERM, and its child in a
+    session of its own, stopped (SIGSTOP). The reaper `up` starts ends both."""
+    grandchild = "import time; time.sleep(300)"
+    script = (
+        "import signal, subprocess, sys, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); "
+        f"subprocess.Popen([sys.executable, '-c', {grandchild!r}], start_new_session=True); "
+        "time.sleep(300)"
+    )
+    tree = killed_parent(
+        tmp_path,
+        f"""
+        import signal, subprocess
+        from types import SimpleNamespace
+        from continual_ml.app.supervision.orphan_reaper import mark_this_process, start_reaper
+        start_reaper(mark_this_process(), grace_seconds=3)
+        process = subprocess.Popen([sys.executable, "-c", {script!r}], start_new_session=True)
+        child = SimpleNamespace(process=process)
+        def below(pid):
+            for entry in Path("/proc").iterdir():
+                try:
+                    fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+                except (OSError, IndexError):
+                    continue
+                if entry.name.isdigit() and int(fields[1]) == pid:
+                    return int(entry.name)
+        for _ in range(600):
+            if below(process.pid):
+                break
+            time.sleep(0.05)
+        os.kill(below(process.pid), signal.SIGSTOP)
+        """,
+    )
+    assert len(tree) == 2
     assert gone_within(tree, 30) == []

@@ -13,8 +13,9 @@ PACKAGE = Path(continual_ml.__file__).parent
 ROOT = PACKAGE.parent
 READS = re.compile(r"os\.environ\.get\(|os\.getenv\(|os\.environ\[[^\]]+\](?!\s*=)")
 OUR_NAME = re.compile(r"\bCONTINUAL_ML_[A-Z0-9_]+\b")
-# A marker `ServiceProcess` puts in its children's environment to find them, not a setting.
-NOT_SETTINGS = {"CONTINUAL_ML_SERVICE_ID"}
+# Markers `ServiceProcess` and `up` put in their children's environment to find them (and end
+# them), not settings.
+NOT_SETTINGS = {"CONTINUAL_ML_SERVICE_ID", "CONTINUAL_ML_UP_ID"}
 
 
 def sources() -> list[Path]:

@@ -48,9 +48,11 @@ def bootstrap(args: argparse.Namespace, paths: Paths) -> int:
 
 
 def status(args: argparse.Namespace, paths: Paths) -> int:
-    from continual_ml.app.status import status_lines
+    from continual_ml.app.status import disk_line, status_lines
 
-    prepare(paths)
+    # First, and from no store: on a full disk the instance below may not even be readable.
+    print(disk_line(paths), flush=True)
+    prepare(paths, with_mlflow=False)
     print("\n".join(status_lines(paths)))
     return 0
 

@@ -7,12 +7,17 @@ import signal
 import time
 from collections.abc import Callable
 
+import dagster as dg
+
 from continual_ml.alerts.delivery import Alert
 from continual_ml.alerts.links import mlflow_experiment_url
 from continual_ml.alerts.payloads import send_alert
 from continual_ml.app.first_champion import plays_the_demo_stream, train_first_champion
 from continual_ml.app.local_home import ensure_mlflow_experiment
-from continual_ml.app.supervision.live_system import LiveSystem, Ports
+from continual_ml.app.supervision.disk_space import MB, DiskSpace
+from continual_ml.app.supervision.live_system import CodeServerPing, LiveSystem, Ports
+from continual_ml.app.supervision.orphan_reaper import mark_this_process, start_reaper
+from continual_ml.app.supervision.run_workers import RunWorkerWatch
 from continual_ml.app.supervision.supervisor import GaveUp, Supervisor
 from continual_ml.config import DatasetConfig, Paths, load_config
 from continual_ml.demo.synthetic_stream import day_index, partition_date
@@ -68,12 +73,13 @@ def traffic_source(
     return None
 
 
-def _supervise(system: LiveSystem, paths: Paths, say: Callable[[str], None]) -> Supervisor:
+def _supervise(
+    system: LiveSystem, paths: Paths, say: Callable[[str], None], disk: DiskSpace
+) -> Supervisor:
     """A supervisor whose every restart is said, kept in the state file `status` reads, and
     alerted on; a restart limit reached is alerted on too, before `up` stops."""
 
     def notify(event: str, name: str, text: str) -> None:
-        settings = Settings.from_env()
         say(f"supervisor: {name} {text}")
         alert = Alert(
             "component_failed" if event == "gave_up" else "component_restarted",
@@ -82,16 +88,34 @@ def _supervise(system: LiveSystem, paths: Paths, say: Callable[[str], None]) -> 
             {"component": name, "log": str(system.log_dir / f"{name}.log")},
             action="stopping the live system" if event == "gave_up" else "restarting it",
         )
-        send_alert(
-            alert,
-            slack_webhook_url=Settings.secret(settings.slack_webhook_url),
-            discord_webhook_url=Settings.secret(settings.discord_webhook_url),
-            record_path=paths.alerts_record,
-            say=lambda line: None,  # already said above
-            warn=say,
-        )
+        _alert(alert, paths, say)
 
-    return Supervisor(system.components(), notify)
+    return Supervisor(system.components(), notify, never_give_up=lambda: disk.state == "full")
+
+
+def _alert(alert: Alert, paths: Paths, say: Callable[[str], None]) -> None:
+    settings = Settings.from_env()
+    send_alert(
+        alert,
+        slack_webhook_url=Settings.secret(settings.slack_webhook_url),
+        discord_webhook_url=Settings.secret(settings.discord_webhook_url),
+        record_path=paths.alerts_record,
+        say=lambda line: None,  # already said by the caller
+        warn=say,
+    )
+
+
+def _watch_disk(paths: Paths, say: Callable[[str], None]) -> DiskSpace:
+    """The home's free space, each change of state said and alerted on (webhooks need no disk)."""
+
+    def notify(state: str, text: str) -> None:
+        say(f"disk: {state}: {text}")
+        title = {"full": "the disk is full", "low": "disk space is low", "ok": "disk space is back"}
+        event = "disk_recovered" if state == "ok" else "disk_pressure"
+        _alert(Alert(event, title[state], text, {"home": str(paths.home)}), paths, say)
+
+    warn_below = int(Settings.from_env().disk_warn_free_mb * MB)
+    return DiskSpace(paths.home, warn_below, notify)
 
 
 class _Stop(Exception):
@@ -113,6 +137,8 @@ def run_up(
 ) -> int:
     config = load_config()
     file_days = traffic_source(config, traffic, traffic_from)
+    # Before anything starts: all it starts carries the mark, and ends once `up` has ended.
+    start_reaper(mark_this_process())
     next_day = bootstrap(paths, config, say)
     system = LiveSystem(paths, ports)
     previous = signal.signal(signal.SIGTERM, _raise_stop)
@@ -144,16 +170,25 @@ def run_up(
             first = file_days.days[0] if file_days else partition_date(config, next_day)
             source = f"{traffic_from}'s days" if file_days else "the synthetic stream"
             say(f"traffic: {source} from {first}, {day_seconds:g} s a day")
-        supervisor = _supervise(system, paths, say)
+        disk = _watch_disk(paths, say)
+        supervisor = _supervise(system, paths, say, disk)
+        # Runs left STARTED by workers that died (here, or with an earlier `up`) fail, and retry.
+        code_server = CodeServerPing(system.ports.code_server)
+        run_workers = RunWorkerWatch(dg.DagsterInstance.get(), say, code_server.answers)
+        run_workers.check()
         say("running; Ctrl-C stops everything")
         while True:
             time.sleep(1)
+            disk.check()
+            run_workers.check()
             try:
                 supervisor.check()
             except GaveUp as gave_up:
                 say(f"stopping: {gave_up} (logs in {system.log_dir})")
                 return 1
-            finally:  # the pids and restarts `status` shows
+            except OSError as error:  # a restart that found no room: tried again next round
+                say(f"supervisor: {error!r}")
+            finally:  # the pids and restarts `status` shows; not written while the disk is full
                 system.write_state(supervisor.summary())
             if generator is not None and generator.error is not None:
                 say(f"traffic stopped: {generator.error!r}")

@@ -19,6 +19,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from continual_ml.app.supervision import process_table
+
 PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
 
 
@@ -27,18 +29,6 @@ def with_parent(command: list[str]) -> list[str]:
     if not sys.platform.startswith("linux"):
         return command
     return [sys.executable, "-m", __name__, str(os.getpid()), *command]
-
-
-def processes_with_env(entry: str) -> list[int]:
-    """Processes whose environment holds `entry` ("NAME=value"), wherever they were reparented."""
-    found, marker = [], entry.encode()
-    for proc in Path("/proc").iterdir():
-        try:
-            if proc.name.isdigit() and marker in (proc / "environ").read_bytes().split(b"\0"):
-                found.append(int(proc.name))
-        except OSError:
-            continue
-    return found
 
 
 def _children_of(pid: int) -> list[int]:
@@ -84,9 +74,16 @@ class Child:
     def alive(self) -> bool:
         return self.process is not None and self.process.poll() is None
 
+    def stopped(self) -> bool:
+        """Alive but stopped (SIGSTOP, a debugger): it runs none of its code."""
+        return self.alive() and process_table.stopped(self.process.pid)
+
     def stop(self, grace_seconds: float = 20.0) -> None:
         if self.alive():
-            os.killpg(self.process.pid, signal.SIGTERM)
+            # SIGCONT after SIGTERM: a stopped (hung) process only acts on its SIGTERM once
+            # it runs again; SIGKILL needs no such help.
+            for sig in (signal.SIGTERM, signal.SIGCONT):
+                os.killpg(self.process.pid, sig)
             try:
                 self.process.wait(timeout=grace_seconds)
             except subprocess.TimeoutExpired:

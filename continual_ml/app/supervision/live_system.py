@@ -15,7 +15,9 @@ from pathlib import Path
 
 import httpx
 
+from continual_ml.app.supervision import process_table
 from continual_ml.app.supervision.child_processes import Child
+from continual_ml.app.supervision.daemon_heartbeats import DaemonHeartbeats
 from continual_ml.app.supervision.service_process import REPO_ROOT, ServiceProcess, free_port
 from continual_ml.app.supervision.supervisor import Component
 from continual_ml.config import Paths
@@ -156,13 +158,17 @@ class LiveSystem:
         # Written every second while `status` may read it: replaced whole, never seen half-written.
         path = self.paths.home / STATE_FILE
         partial = path.with_suffix(".tmp")
-        partial.write_text(json.dumps(state, indent=2))
-        partial.replace(path)
+        try:
+            partial.write_text(json.dumps(state, indent=2))
+            partial.replace(path)
+        except OSError:  # a full disk: the last whole state stays; `up` watches the disk itself
+            partial.unlink(missing_ok=True)
 
     def components(self) -> list[Component]:
         """Each process, with how to tell it is alive and answering and how to restart it."""
         child = {c.name: c for c in self.children}
         code_server = CodeServerPing(self.ports.code_server)
+        heartbeats = DaemonHeartbeats(self.paths.dagster_home)
         components = [
             Component(
                 "code_server",
@@ -171,8 +177,16 @@ class LiveSystem:
                 # The parent of `dagster code-server start` may outlive its gRPC child; a ping
                 # is forwarded to that child, so it fails when the child is gone.
                 code_server.answers,
+                child["code_server"].stopped,
             ),
-            Component("daemon", child["daemon"].alive, child["daemon"].restart),
+            Component(
+                "daemon",
+                child["daemon"].alive,
+                child["daemon"].restart,
+                # Its process may be there with its threads stuck: its heartbeats tell.
+                lambda: heartbeats.fresh(process_table.started_at(child["daemon"].process.pid)),
+                child["daemon"].stopped,
+            ),
         ]
         if self.with_ui:
             for name, port, path in (
@@ -185,15 +199,18 @@ class LiveSystem:
                         child[name].alive,
                         child[name].restart,
                         lambda port=port, path=path: self._http_ok(port, path),
+                        # Its main process may be stopped while its child still answers.
+                        child[name].stopped,
                     )
                 )
         service = self.service
         components.append(
             Component(
                 "service",
-                lambda: service.process is not None and service.process.poll() is None,
+                service.alive,
                 lambda: (service.stop(), service.start(wait_ready=False)),
                 lambda: self._http_ok(self.ports.service, "/livez"),
+                service.stopped,
             )
         )
         return components

@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 import os
+import shutil
+import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from pathlib import Path
 
 import httpx
 
-from continual_ml.app.supervision.child_processes import processes_with_env, with_parent
+from continual_ml.app.supervision import process_table
+from continual_ml.app.supervision.child_processes import with_parent
+from continual_ml.app.supervision.process_table import processes_with_env
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 SERVICE = "bento.service:ChampionClassifier"
@@ -22,6 +27,29 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+def metrics_in_memory(bentoml_home: Path, name: str) -> Path:
+    """Point BentoML's Prometheus folder at memory (`/dev/shm`), emptied, as BentoML would.
+
+    BentoML keeps Prometheus' multiprocess files, which its workers memory-map, in
+    `BENTOML_HOME/prometheus_multiproc_dir`, on the home's disk: once that disk was full, a
+    worker touching a new page of them died at once without a trace (SIGBUS; measured: the
+    first request on a full disk closed the connection, the next ones timed out), instead of
+    answering 503. The folder becomes a link to one in memory, which no full disk reaches.
+    """
+    memory = Path("/dev/shm") if os.access("/dev/shm", os.W_OK) else Path(tempfile.gettempdir())
+    target = memory / f"continual-ml-metrics-{name}"
+    shutil.rmtree(target, ignore_errors=True)
+    target.mkdir(parents=True)
+    link = bentoml_home / "prometheus_multiproc_dir"
+    if link.is_symlink() or link.is_file():
+        link.unlink()
+    elif link.is_dir():
+        shutil.rmtree(link)  # its files are an earlier server's, which BentoML would remove
+    bentoml_home.mkdir(parents=True, exist_ok=True)
+    link.symlink_to(target, target_is_directory=True)
+    return target
 
 
 class ServiceProcess:
@@ -56,6 +84,7 @@ class ServiceProcess:
         }
         name, value = self.mark.split("=", 1)
         env[name] = value
+        self._metrics = metrics_in_memory(self.bentoml_home, value)
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         self._log = self.log_path.open("ab")
         command = [
@@ -99,6 +128,13 @@ class ServiceProcess:
             time.sleep(0.3)
         raise TimeoutError(f"service not ready after {timeout_seconds}s; see {self.log_path}")
 
+    def alive(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def stopped(self) -> bool:
+        """The arbiter is stopped: its workers may still answer, but none is restarted."""
+        return self.alive() and process_table.stopped(self.process.pid)
+
     def served_version(self) -> int | None:
         return self.describe()["model_version"]
 
@@ -116,11 +152,12 @@ class ServiceProcess:
 
     def stop(self) -> None:
         if self.process and self.process.poll() is None:
-            os.killpg(self.process.pid, 15)
+            os.killpg(self.process.pid, signal.SIGTERM)
+            os.killpg(self.process.pid, signal.SIGCONT)  # a stopped arbiter acts on it too
             try:
                 self.process.wait(timeout=15)
             except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, 9)
+                os.killpg(self.process.pid, signal.SIGKILL)
                 self.process.wait()
         if self.process:
             # BentoML runs each worker in a session of its own; the workers of an arbiter that
@@ -131,6 +168,7 @@ class ServiceProcess:
                 except ProcessLookupError:
                     pass
             self._log.close()
+            shutil.rmtree(self._metrics, ignore_errors=True)  # memory, not disk
 
     def __enter__(self) -> ServiceProcess:
         return self.start()

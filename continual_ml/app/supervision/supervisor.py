@@ -32,6 +32,8 @@ class RestartPolicy:
     unhealthy_after: int = 3
     health_interval_seconds: float = 5.0
     startup_seconds: float = 180.0
+    # Looked at every round (a read of /proc): a debugger may stop a process for a moment.
+    stopped_seconds: float = 5.0
 
     def backoff(self, restarts_in_a_row: int) -> float:
         return min(self.max_backoff_seconds, self.backoff_seconds * 2**restarts_in_a_row)
@@ -39,10 +41,14 @@ class RestartPolicy:
 
 @dataclass
 class Component:
+    """`alive`: the process exists. `healthy`: it answers, within its own bound. `stopped`: it
+    exists but runs none of its code (SIGSTOP, a debugger): a hang, treated like no answer."""
+
     name: str
     alive: Callable[[], bool]
     restart: Callable[[], None]
     healthy: Callable[[], bool] | None = None
+    stopped: Callable[[], bool] | None = None
 
 
 @dataclass
@@ -53,6 +59,7 @@ class ComponentState:
     started_at: float = field(default_factory=time.monotonic)
     restart_due: float | None = None
     failed_checks: int = 0
+    stopped_since: float | None = None
     passed_check: bool = False
     next_check: float = 0.0
     last_reason: str = ""
@@ -82,8 +89,12 @@ class Supervisor:
         notify: Callable[[str, str, str], None],
         policy: RestartPolicy = RestartPolicy(),
         clock: Callable[[], float] = time.monotonic,
+        never_give_up: Callable[[], bool] = lambda: False,
     ) -> None:
         self.components, self.notify, self.policy, self.clock = components, notify, policy, clock
+        # While this holds (a full disk), crashes are the machine's, not the component's: keep
+        # restarting at the longest backoff rather than stop everything.
+        self.never_give_up = never_give_up
         self.states = {c.name: ComponentState(started_at=clock()) for c in components}
 
     def check(self) -> None:
@@ -103,6 +114,15 @@ class Supervisor:
     def _failure(self, component: Component, state: ComponentState, now: float) -> str | None:
         if not component.alive():
             return "exited"
+        if component.stopped is not None and component.stopped():
+            state.stopped_since = state.stopped_since if state.stopped_since is not None else now
+            if now - state.stopped_since >= self.policy.stopped_seconds:
+                return (
+                    "stopped (SIGSTOP or a debugger), running none of its code for "
+                    f"{now - state.stopped_since:.0f} s"
+                )
+            return None
+        state.stopped_since = None
         if component.healthy is None or now < state.next_check:
             return None
         state.next_check = now + self.policy.health_interval_seconds
@@ -120,7 +140,7 @@ class Supervisor:
         window = self.policy.window_seconds
         state.restarts = [t for t in state.restarts if now - t < window]
         state.last_reason = reason
-        if len(state.restarts) >= self.policy.max_restarts:
+        if len(state.restarts) >= self.policy.max_restarts and not self.never_give_up():
             text = (
                 f"{reason}; restarted {len(state.restarts)} times in the last {window:g} s, "
                 "giving up"
@@ -128,6 +148,8 @@ class Supervisor:
             self.notify("gave_up", component.name, text)
             raise GaveUp(f"{component.name} {text}")
         wait = self.policy.backoff(state.in_a_row)
+        if len(state.restarts) >= self.policy.max_restarts:  # held back from giving up
+            wait = self.policy.max_backoff_seconds
         state.restart_due = now + wait
         self.notify("restarting", component.name, f"{reason}; restarting in {wait:g} s")
 
@@ -139,6 +161,7 @@ class Supervisor:
         state.in_a_row += 1
         state.started_at, state.restart_due = now, None
         state.failed_checks, state.passed_check, state.next_check = 0, False, 0.0
+        state.stopped_since = None
         state.last_restart_at = datetime.now(UTC).isoformat(timespec="seconds")
 
     def summary(self) -> dict[str, dict]:

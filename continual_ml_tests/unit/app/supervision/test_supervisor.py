@@ -116,3 +116,56 @@ def test_up_runs_the_code_server_on_dagster_code_server_port_when_set(monkeypatc
     assert Ports().code_server == 4123
     monkeypatch.delenv("DAGSTER_CODE_SERVER_PORT")
     assert Ports().code_server > 1024  # a free one
+
+
+def test_a_stopped_process_is_restarted_after_a_few_seconds_and_the_reason_says_so():
+    process, stopped = Process(), {"now": False}
+    clock, events = Clock(), []
+    component = process.component()
+    component.stopped = lambda: stopped["now"]
+    supervisor = Supervisor(
+        [component],
+        lambda event, name, text: events.append((event, name, text)),
+        RestartPolicy(stopped_seconds=5),
+        clock,
+    )
+    supervisor.check()
+    stopped["now"] = True  # kill -STOP: the process is still there
+    for _ in range(5):
+        supervisor.check()
+        clock.now += 1
+    assert events == []  # a debugger's brief stop is no hang
+    stopped["now"] = False
+    supervisor.check()  # it ran again: the count starts over
+    stopped["now"] = True
+    for _ in range(6):
+        supervisor.check()
+        clock.now += 1
+    assert [e[0] for e in events] == ["restarting"]
+    assert events[0][2].startswith("stopped (SIGSTOP or a debugger), running none of its code")
+    clock.now += 1
+    supervisor.check()
+    assert process.starts == 2
+
+
+def test_while_the_disk_is_full_crashes_are_restarted_at_the_longest_backoff_never_given_up():
+    process, disk_full = Process(), {"now": True}
+    clock, events = Clock(), []
+    supervisor = Supervisor(
+        [process.component()],
+        lambda event, name, text: events.append((event, name, text)),
+        RestartPolicy(max_restarts=2, window_seconds=600, max_backoff_seconds=30),
+        clock,
+        never_give_up=lambda: disk_full["now"],
+    )
+    for _ in range(5):
+        process.crash()
+        supervisor.check()
+        clock.now += 31
+        supervisor.check()
+    assert process.starts == 6 and {e[0] for e in events} == {"restarting"}
+    assert events[-1][2].endswith("restarting in 30 s")
+    disk_full["now"] = False  # room again: the usual limit holds
+    process.crash()
+    with pytest.raises(GaveUp):
+        supervisor.check()
