@@ -18,7 +18,7 @@ from continual_ml.app.supervision import process_table
 from continual_ml.app.supervision.live_system import Ports
 from continual_ml.app.supervision.run_workers import run_worker
 from continual_ml.app.supervision.service_process import REPO_ROOT, free_port
-from continual_ml_tests.support.live_home import CLI, processes_of, wait_for
+from continual_ml_tests.support.live_home import CLI, processes_of, up_environment, wait_for
 
 # Detection: the watch looks every 10 s; a run retry is launched by the daemon's next pass.
 FAILED_WITHIN, RETRIED_WITHIN = 60, 180
@@ -83,13 +83,8 @@ def test_a_killed_run_worker_fails_its_run_which_retries_and_a_killed_up_leaves_
 ):
     home = tmp_path / "home"
     ports = Ports.free()
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if k not in {"DAGSTER_HOME", "BENTOML_HOME", "MLFLOW_TRACKING_URI"}
-    }
-    env.update(
-        CONTINUAL_ML_HOME=str(home),
+    env = up_environment(
+        home,
         CONTINUAL_ML_SENSOR_SECONDS="2",
         DAGSTER_CODE_SERVER_PORT=str(free_port()),
     )

@@ -16,7 +16,7 @@ from continual_ml.app.supervision import process_table
 from continual_ml.app.supervision.daemon_heartbeats import newest_heartbeat
 from continual_ml.app.supervision.live_system import STATE_FILE, CodeServerPing, Ports
 from continual_ml.app.supervision.service_process import REPO_ROOT, free_port
-from continual_ml_tests.support.live_home import CLI, processes_of, wait_for
+from continual_ml_tests.support.live_home import CLI, processes_of, up_environment, wait_for
 
 RECOVERED_WITHIN = 60
 
@@ -60,12 +60,7 @@ def test_a_stopped_daemon_code_server_and_service_are_each_replaced_within_a_min
     tmp_path, monkeypatch
 ):
     home, ports, code_server_port = tmp_path / "home", Ports.free(), free_port()
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if k not in {"DAGSTER_HOME", "BENTOML_HOME", "MLFLOW_TRACKING_URI"}
-    }
-    env.update(CONTINUAL_ML_HOME=str(home), DAGSTER_CODE_SERVER_PORT=str(code_server_port))
+    env = up_environment(home, DAGSTER_CODE_SERVER_PORT=str(code_server_port))
     log = tmp_path / "up.log"
     command = [CLI, "up", "--dagster-port", str(ports.webserver), "--mlflow-port"]
     command += [str(ports.mlflow), "--service-port", str(ports.service)]

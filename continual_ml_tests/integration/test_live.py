@@ -13,7 +13,7 @@ import httpx
 
 from continual_ml.app.supervision.live_system import STATE_FILE, Ports
 from continual_ml.app.supervision.service_process import REPO_ROOT
-from continual_ml_tests.support.live_home import CLI, processes_of, wait_for
+from continual_ml_tests.support.live_home import CLI, processes_of, up_environment, wait_for
 
 
 def days_monitored_by_sensor(dagster_home: Path) -> set[date]:
@@ -43,12 +43,7 @@ def succeeded_runs(dagster_home: Path, job: str) -> list:
 def test_up_runs_the_loop_on_traffic_and_stops_cleanly(tmp_path, monkeypatch):
     home = tmp_path / "home"
     ports = Ports.free()
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if k not in {"DAGSTER_HOME", "BENTOML_HOME", "MLFLOW_TRACKING_URI"}
-    }
-    env.update(CONTINUAL_ML_HOME=str(home), CONTINUAL_ML_SENSOR_SECONDS="2")
+    env = up_environment(home, CONTINUAL_ML_SENSOR_SECONDS="2")
     log = tmp_path / "up.log"
     command = [CLI, "up", "--traffic", "--days", "2", "--day-seconds", "3"]
     command += ["--dagster-port", str(ports.webserver), "--mlflow-port", str(ports.mlflow)]

@@ -25,7 +25,7 @@ from continual_ml.app.supervision.live_system import STATE_FILE, CodeServerPing,
 from continual_ml.app.supervision.service_process import REPO_ROOT, free_port
 from continual_ml.demo.traffic import ACKNOWLEDGED_FILE
 from continual_ml.serving.prediction_log import CLOSED_SUFFIX, OPEN_SUFFIX
-from continual_ml_tests.support.live_home import CLI, processes_of, wait_for
+from continual_ml_tests.support.live_home import CLI, processes_of, up_environment, wait_for
 
 # About 150 s of traffic, long enough for every kill to fall in it, and days long enough that
 # the loop keeps up on two cores and settles soon after the traffic ends.
@@ -202,13 +202,8 @@ def accounting(home: Path) -> dict[str, dict[str, int]]:
 def test_up_restarts_a_killed_daemon_and_code_server_and_the_loop_goes_on(tmp_path, monkeypatch):
     home = tmp_path / "home"
     ports, code_server_port = Ports.free(), free_port()
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if k not in {"DAGSTER_HOME", "BENTOML_HOME", "MLFLOW_TRACKING_URI"}
-    }
-    env.update(
-        CONTINUAL_ML_HOME=str(home),
+    env = up_environment(
+        home,
         CONTINUAL_ML_SENSOR_SECONDS="2",
         DAGSTER_CODE_SERVER_PORT=str(code_server_port),
     )

@@ -8,7 +8,6 @@ A real full disk: a tmpfs (mounting needs root; skipped without it)."""
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import time
@@ -20,7 +19,7 @@ import pytest
 from continual_ml.app.supervision.live_system import Ports
 from continual_ml.app.supervision.service_process import REPO_ROOT, free_port
 from continual_ml.serving.prediction_log import CLOSED_SUFFIX, OPEN_SUFFIX
-from continual_ml_tests.support.live_home import CLI, processes_of, wait_for
+from continual_ml_tests.support.live_home import CLI, processes_of, up_environment, wait_for
 from continual_ml_tests.support.service_support import ROW
 from continual_ml_tests.support.small_disk import fill, small_disk
 from continual_ml_tests.support.webhook_sinks import sinks
@@ -52,13 +51,8 @@ def run_on_a_disk_that_fills(disk, tmp_path) -> None:
     up = None
     try:
         with sinks(1) as [slack]:
-            env = {
-                k: v
-                for k, v in os.environ.items()
-                if k not in {"DAGSTER_HOME", "BENTOML_HOME", "MLFLOW_TRACKING_URI"}
-            }
-            env.update(
-                CONTINUAL_ML_HOME=str(home),
+            env = up_environment(
+                home,
                 CONTINUAL_ML_SENSOR_SECONDS="2",
                 DAGSTER_CODE_SERVER_PORT=str(free_port()),
                 CONTINUAL_ML_SLACK_WEBHOOK_URL=slack.url,

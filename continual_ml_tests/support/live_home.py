@@ -9,6 +9,17 @@ from pathlib import Path
 CLI = str(Path(sys.executable).parent / "continual-ml")
 
 
+def up_environment(home: Path, **settings: str) -> dict[str, str]:
+    """The environment `up` runs in for a test: this one's, without the caller's Dagster,
+    BentoML and MLflow homes, pointed at `home`, with `settings` on top."""
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in {"DAGSTER_HOME", "BENTOML_HOME", "MLFLOW_TRACKING_URI"}
+    }
+    return {**env, "CONTINUAL_ML_HOME": str(home), **settings}
+
+
 def processes_of(home: Path) -> list[int]:
     """Processes whose environment points at this home: what `up` started and their children."""
     marker = f"CONTINUAL_ML_HOME={home}".encode()
