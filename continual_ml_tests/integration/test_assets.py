@@ -87,7 +87,8 @@ def test_the_first_candidate_is_tracked_stored_promoted_and_exported(home, confi
     )
     assert mlflow_run.data.params["data_sha256"] == trained["data_sha256"]
     assert mlflow_run.data.tags["dagster_run_url"].endswith(first_champion.run_id)
-    assert trained["mlflow_run"].endswith(mlflow_run.info.run_id)
+    # the run's page, in MLflow's runs view (`?workflowType=machine_learning`)
+    assert trained["mlflow_run"].split("?")[0].endswith(f"/runs/{mlflow_run.info.run_id}")
     artifacts = {a.path for a in client.list_artifacts(mlflow_run.info.run_id, "evaluation")}
     assert artifacts == {
         "evaluation/roc.png",
