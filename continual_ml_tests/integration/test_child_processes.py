@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from continual_ml.app.supervision import process_table
+
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="prctl is Linux's")
 
 
@@ -69,10 +71,17 @@ def descendants(root: int) -> list[int]:
 
 
 def gone_within(pids: list[int], seconds: float) -> list[int]:
+    """The `pids` still running after `seconds`; a pid that now names a process started since
+    (reused, on a busy machine) counts as gone."""
+    started = {p: process_table.started_at(p) for p in pids}
+
+    def still(p: int) -> bool:
+        return running(p) and process_table.started_at(p) == started[p]
+
     deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline and any(running(p) for p in pids):
+    while time.monotonic() < deadline and any(still(p) for p in pids):
         time.sleep(0.2)
-    return [p for p in pids if running(p)]
+    return [p for p in pids if still(p)]
 
 
 def test_a_live_system_child_dies_with_its_killed_parent(tmp_path):
