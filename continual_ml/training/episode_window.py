@@ -31,7 +31,7 @@ from continual_ml.training.window_selection import (
     CandidateScore,
     WindowChoice,
     candidate_name,
-    validation_score,
+    score_or_none,
     window_start,
 )
 
@@ -89,7 +89,7 @@ def choose_since_shift(
     candidates = []
     for name, length in lengths.items():
         train = earlier[earlier_days >= window_start(earlier_days, length, floor, end)]
-        score = validation_score(config, train, block, metric) if _fittable(config, train) else None
+        score = score_or_none(config, train, block, metric)
         candidates.append(CandidateScore(name, starts[name], held[name], len(train), score))
     sign = -1.0 if metric in LOWER_IS_BETTER else 1.0
     validated = [c for c in candidates if c.score is not None]
@@ -123,8 +123,3 @@ def _doubled(onset: date, through: date, end: date) -> bool:
 
 def _longest(candidates_days) -> int | str:
     return "all" if "all" in candidates_days else max(candidates_days)
-
-
-def _fittable(config: DatasetConfig, train: pd.DataFrame) -> bool:
-    # a window holding one class cannot be fitted (logistic regression refuses it)
-    return train[config.label].nunique() >= 2

@@ -142,7 +142,7 @@ def choose_window(config: DatasetConfig, rows: pd.DataFrame, end: date) -> Windo
         train_start = window_start(before, length, settings.min_rows, validation_end)
         train = rows[earlier & (days >= train_start)]
         if train_start not in fitted:
-            fitted[train_start] = _score_or_none(config, train, block, metric)
+            fitted[train_start] = score_or_none(config, train, block, metric)
         scored.append(CandidateScore(name, start, held[start], len(train), fitted[train_start]))
     validated = [c for c in scored if c.score is not None]
     if not validated:
@@ -166,7 +166,8 @@ def _block(block: pd.DataFrame, days: np.ndarray) -> tuple[date, date, int]:
     return days[len(days) - len(block)], days[-1], len(block)
 
 
-def _score_or_none(config, train, block, metric) -> float | None:
+def score_or_none(config, train, block, metric) -> float | None:
+    """`validation_score`, or None when `train` holds one class (no model can be fitted)."""
     # A window holding one class cannot be fitted (logistic regression refuses it): not a choice.
     labels = train[config.label]
     if labels.nunique() < 2:

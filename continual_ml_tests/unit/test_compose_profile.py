@@ -18,6 +18,8 @@ import pytest
 import yaml
 from dagster._core.instance.config import dagster_instance_config
 
+from continual_ml_tests.support.dagster_yaml import env_references
+
 ROOT = Path(__file__).parents[2]
 COMPOSE = Path(sys.executable).with_name("docker-compose")
 PROFILES = {"embedded": [], "scale-out": ["--profile", "scale-out"]}
@@ -253,14 +255,3 @@ def test_the_workers_instance_has_the_default_instances_run_queue(tmp_path, monk
     assert workers["run_monitoring"]["free_slots_after_run_end_seconds"] > 0
     assert workers["run_monitoring"]["poll_interval_seconds"] <= 30
     assert env_references(yaml.safe_load(workers_text)) == env_references(default)
-
-
-def env_references(node) -> set[str]:
-    """The variables a Dagster YAML file reads with `{env: NAME}`."""
-    if isinstance(node, dict):
-        if set(node) == {"env"}:
-            return {node["env"]}
-        return set().union(*(env_references(value) for value in node.values()))
-    if isinstance(node, list):
-        return set().union(*(env_references(value) for value in node))
-    return set()

@@ -10,6 +10,8 @@ import pytest
 import yaml
 from dagster._core.instance.config import dagster_instance_config
 
+from continual_ml_tests.support.dagster_yaml import env_references
+
 ROOT = Path(__file__).parents[2]
 REPLICAS = ("bento-1", "bento-2")
 LONG_RUNNING = {"postgres", "mlflow", "code-server", "webserver", "daemon", *REPLICAS}
@@ -56,17 +58,6 @@ def command_flag(service: dict, flag: str) -> str:
 def env_template() -> set[str]:
     lines = (ROOT / ".env.example").read_text().splitlines()
     return {line.split("=", 1)[0] for line in lines if "=" in line and not line.startswith("#")}
-
-
-def env_references(node) -> set[str]:
-    """The variables a Dagster YAML file reads with `{env: NAME}`."""
-    if isinstance(node, dict):
-        if set(node) == {"env"}:
-            return {node["env"]}
-        return set().union(*(env_references(value) for value in node.values()))
-    if isinstance(node, list):
-        return set().union(*(env_references(value) for value in node))
-    return set()
 
 
 def service_env(service: dict) -> set[str]:
