@@ -2,28 +2,17 @@
 same probabilities as `/predict` gives row by row."""
 
 import numpy as np
-import pandas as pd
 import pyarrow as pa
 import pytest
 
-from continual_ml.config import DatasetConfig
 from continual_ml.models.store import export_champion
 from continual_ml.serving.column_scoring import score_checked
 from continual_ml.serving.file_checks import check_features
 from continual_ml.serving.follower import ChampionFollower, predict_rows
 from continual_ml.serving.request_schema import row_schema
 from continual_ml.training.pipeline import fit_candidate, serialize_model
+from continual_ml_tests.support.feature_kinds import CONFIG, labelled_rows
 
-CONFIG = DatasetConfig.model_validate(
-    {
-        "name": "kinds",
-        "features": [
-            {"name": "amount", "kind": "numeric", "nullable": True, "min": 1, "max": 1000},
-            {"name": "flag", "kind": "boolean"},
-            {"name": "segment", "kind": "categorical", "categories": ["a", "b"]},
-        ],
-    }
-)
 # (amount, flag, segment) as CSV text, and the reason expected, or None where the row is taken
 CELLS = [
     (("5", "true", "a"), None),
@@ -92,21 +81,7 @@ def test_an_unknown_category_is_taken_under_map_but_not_a_long_one():
 
 @pytest.fixture(scope="module")
 def models(tmp_path_factory):
-    rng = np.random.default_rng(0)
-    n = 400
-    flag = rng.random(n) < 0.5
-    amount = rng.uniform(1, 1000, n)
-    amount[rng.random(n) < 0.1] = np.nan
-    rows = pd.DataFrame(
-        {
-            "row_id": [f"r{i}" for i in range(n)],
-            "event_time": pd.date_range("2026-01-01", periods=n, freq="min"),
-            "amount": amount,
-            "flag": flag,
-            "segment": rng.choice(["a", "b"], n),
-            "label": (flag ^ (rng.random(n) < 0.1)).astype(int),
-        }
-    )
+    rows = labelled_rows()
     served = {}
     for family in ("logistic_regression", "random_forest"):
         model = CONFIG.model.model_copy(update={"family": family})

@@ -1,45 +1,18 @@
 """Serving a dataset with boolean and nullable features: schema, smoke row, scoring."""
 
-import numpy as np
-import pandas as pd
 import pytest
 from pydantic import ValidationError
 
-from continual_ml.config import DatasetConfig
 from continual_ml.models.store import export_champion
 from continual_ml.serving.follower import ChampionFollower, predict_rows, smoke_row
 from continual_ml.serving.request_schema import MAX_CATEGORY_CHARS, row_schema
 from continual_ml.training.pipeline import fit_candidate, serialize_model
-
-CONFIG = DatasetConfig.model_validate(
-    {
-        "name": "kinds",
-        "features": [
-            {"name": "amount", "kind": "numeric", "nullable": True, "min": 1, "max": 1000},
-            {"name": "flag", "kind": "boolean"},
-            {"name": "segment", "kind": "categorical", "categories": ["a", "b"]},
-        ],
-    }
-)
+from continual_ml_tests.support.feature_kinds import CONFIG, labelled_rows
 
 
 @pytest.fixture(scope="module")
 def rows():
-    rng = np.random.default_rng(0)
-    n = 400
-    flag = rng.random(n) < 0.5
-    amount = rng.uniform(1, 1000, n)
-    amount[rng.random(n) < 0.1] = np.nan
-    return pd.DataFrame(
-        {
-            "row_id": [f"r{i}" for i in range(n)],
-            "event_time": pd.date_range("2026-01-01", periods=n, freq="min"),
-            "amount": amount,
-            "flag": flag,
-            "segment": rng.choice(["a", "b"], n),
-            "label": (flag ^ (rng.random(n) < 0.1)).astype(int),
-        }
-    )
+    return labelled_rows()
 
 
 def test_the_smoke_row_has_a_value_of_every_kind_within_bounds():
