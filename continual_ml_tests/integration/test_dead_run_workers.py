@@ -61,6 +61,16 @@ def status(instance, run_id: str) -> dg.DagsterRunStatus:
     return instance.get_run_by_id(run_id).status
 
 
+def wait_failed(instance, run: dg.DagsterRun, which: str, log) -> None:
+    """Wait, within `FAILED_WITHIN`, for `run` to be marked failed."""
+    wait_for(
+        lambda: status(instance, run.run_id) == dg.DagsterRunStatus.FAILURE,
+        FAILED_WITHIN,
+        f"run {run.run_id}{which} marked failed",
+        log,
+    )
+
+
 def retry_of(instance, run_id: str) -> list:
     retries = instance.get_run_records(dg.RunsFilter(tags={"dagster/parent_run_id": run_id}))
     return [r.dagster_run for r in retries]
@@ -98,12 +108,7 @@ def test_a_killed_run_worker_fails_its_run_which_retries_and_a_killed_up_leaves_
             run, pid = wait_started_run(instance, log, 300)
             os.kill(pid, signal.SIGKILL)
             killed = time.monotonic()
-            wait_for(
-                lambda: status(instance, run.run_id) == dg.DagsterRunStatus.FAILURE,
-                FAILED_WITHIN,
-                f"run {run.run_id} marked failed",
-                log,
-            )
+            wait_failed(instance, run, "", log)
             timings["run worker: failed after"] = time.monotonic() - killed
             wait_for(lambda: retry_of(instance, run.run_id), RETRIED_WITHIN, "a retry", log)
             timings["run worker: retry launched after"] = time.monotonic() - killed
@@ -114,12 +119,7 @@ def test_a_killed_run_worker_fails_its_run_which_retries_and_a_killed_up_leaves_
             os.kill(process_table.parent(pid), signal.SIGKILL)  # the code server's gRPC child
             os.kill(pid, signal.SIGKILL)
             killed = time.monotonic()
-            wait_for(
-                lambda: status(instance, run.run_id) == dg.DagsterRunStatus.FAILURE,
-                FAILED_WITHIN,
-                f"run {run.run_id} without its code server marked failed",
-                log,
-            )
+            wait_failed(instance, run, " without its code server", log)
             timings["orphaned run worker: failed after"] = time.monotonic() - killed
             assert f"lost its worker (pid {pid})" in log.read_text()
             wait_for(lambda: retry_of(instance, run.run_id), RETRIED_WITHIN, "a retry", log)
