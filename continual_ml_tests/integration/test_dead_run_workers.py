@@ -37,10 +37,17 @@ def start_up(env, ports, log, traffic: bool, starts: int = 1) -> subprocess.Pope
     return up
 
 
+def retries_left(instance, run: dg.DagsterRun) -> bool:
+    """Whether run retries may launch `run` again: a retry of a retry stops at `max_retries`."""
+    return int(run.tags.get("dagster/retry_number", 0)) < instance.run_retries_max_retries
+
+
 def started_run_with_worker(instance) -> tuple[dg.DagsterRun, int] | None:
-    """A STARTED run whose worker recorded its pid and is running."""
+    """A STARTED run, with retries left, whose worker recorded its pid and is running."""
     started = dg.RunsFilter(statuses=[dg.DagsterRunStatus.STARTED])
     for record in instance.get_run_records(started):
+        if not retries_left(instance, record.dagster_run):
+            continue
         worker = run_worker(instance, record.dagster_run.run_id)
         if worker is not None and not worker.gone():
             return record.dagster_run, worker.pid
@@ -69,6 +76,15 @@ def wait_failed(instance, run: dg.DagsterRun, which: str, log) -> None:
         f"run {run.run_id}{which} marked failed",
         log,
     )
+
+
+def retried(instance, run: dg.DagsterRun, within: str, log) -> None:
+    """Wait for run retries to launch `run` again; on failure, say what Dagster decided."""
+    try:
+        wait_for(lambda: retry_of(instance, run.run_id), RETRIED_WITHIN, f"a retry{within}", log)
+    except AssertionError as missing:
+        tags = instance.get_run_by_id(run.run_id).tags
+        raise AssertionError(f"{missing}\nthe run's tags: {dict(tags)}") from None
 
 
 def retry_of(instance, run_id: str) -> list:
@@ -110,7 +126,7 @@ def test_a_killed_run_worker_fails_its_run_which_retries_and_a_killed_up_leaves_
             killed = time.monotonic()
             wait_failed(instance, run, "", log)
             timings["run worker: failed after"] = time.monotonic() - killed
-            wait_for(lambda: retry_of(instance, run.run_id), RETRIED_WITHIN, "a retry", log)
+            retried(instance, run, "", log)
             timings["run worker: retry launched after"] = time.monotonic() - killed
 
             # 1b. The same, once the code server that launched it is gone (it had noticed the
@@ -122,7 +138,7 @@ def test_a_killed_run_worker_fails_its_run_which_retries_and_a_killed_up_leaves_
             wait_failed(instance, run, " without its code server", log)
             timings["orphaned run worker: failed after"] = time.monotonic() - killed
             assert f"lost its worker (pid {pid})" in log.read_text()
-            wait_for(lambda: retry_of(instance, run.run_id), RETRIED_WITHIN, "a retry", log)
+            retried(instance, run, " without its code server", log)
             timings["orphaned run worker: retry launched after"] = time.monotonic() - killed
 
             # 2. `up` itself killed outright while a run is in progress.
@@ -152,8 +168,7 @@ def test_a_killed_run_worker_fails_its_run_which_retries_and_a_killed_up_leaves_
             timings["next up: no orphaned run after start + "] = time.monotonic() - restarted
             if not finished:
                 assert status(instance, in_progress.run_id) == dg.DagsterRunStatus.FAILURE
-                retried = lambda: retry_of(instance, in_progress.run_id)  # noqa: E731
-                wait_for(retried, RETRIED_WITHIN, "a retry after the restart", log)
+                retried(instance, in_progress, " after the restart", log)
         print(f"\n{ {k: round(v, 1) for k, v in timings.items()} }")
     finally:
         if up.poll() is None:
