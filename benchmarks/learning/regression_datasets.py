@@ -43,9 +43,9 @@ def trump_approval() -> pd.DataFrame:
     date itself is not a feature (it only grows), the row order keeps it."""
     from river import datasets
 
-    rows = pd.DataFrame(
-        [{**x, "approval": y} for x, y in datasets.TrumpApproval()]
-    ).drop(columns="ordinal_date")
+    rows = pd.DataFrame([{**x, "approval": y} for x, y in datasets.TrumpApproval()]).drop(
+        columns="ordinal_date"
+    )
     return _days(rows, "poll_id", per_day=TRUMP_PER_DAY)
 
 

@@ -78,9 +78,7 @@ def minimum_rows(level: float) -> int:
     return math.ceil(level / (1 - level) - 1e-9)
 
 
-def calibrate(
-    truth, predicted, level: float = DEFAULT_LEVEL, scale=None
-) -> ConformalCalibration:
+def calibrate(truth, predicted, level: float = DEFAULT_LEVEL, scale=None) -> ConformalCalibration:
     """The conformal quantile of the holdout's absolute residuals (divided by `scale` if given).
 
     Rows whose truth or prediction is missing are left out. Raises `ValueError` when fewer than
