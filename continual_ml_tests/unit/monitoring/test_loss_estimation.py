@@ -11,6 +11,7 @@ from continual_ml.monitoring.loss_estimation import (
     check_estimate,
     estimate_loss,
     estimate_reliability,
+    expected_absolute_errors,
     fit_loss_estimator,
     realized_loss,
 )
@@ -142,3 +143,14 @@ def test_about_one_new_day_in_twenty_is_beyond_the_tolerance():
     # By design 5% of days: 5 of 100, binomial sd 2.2; 2.5 sd above (one-sided p 0.006) is
     # 10.4. Without the finite-reference correction the tolerance is a third narrower here.
     assert beyond <= 10
+
+
+def test_each_rows_expected_error_grows_with_its_spread(estimator):
+    rng = np.random.default_rng(10)
+    low_features, low_predicted, _ = rows(BATCH, rng, 0.0, 0.1)
+    high_features, high_predicted, _ = rows(BATCH, rng, 0.9, 1.0)
+    low = expected_absolute_errors(estimator, low_features, low_predicted)
+    high = expected_absolute_errors(estimator, high_features, high_predicted)
+    # E|noise| = 0.8 * (0.2 + 2 * load): about 0.24 for the first rows, 1.8 for the second.
+    assert high.mean() > 3 * low.mean()
+    assert (low > 0).all()  # a conformal scale must be positive
