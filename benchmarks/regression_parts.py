@@ -13,6 +13,8 @@ and the direct loss estimator fitted (`monitoring.loss_estimation`, batches of o
 following day: the empirical coverage and mean width of the intervals, the estimated MAE before
 labels against the realized MAE, and a constant estimate (the holdout's MAE) as the baseline
 the estimator must beat. The holdout's own coverage is measured by 2-fold cross-conformal.
+The static arm also has normalized intervals, ``predicted ± q * scale``, the scale each row's
+expected absolute error from an error model fitted on the training rows' out-of-fold residuals.
 With ``n`` rows a day, a perfectly calibrated interval's daily coverage has binomial spread
 ``sqrt(0.09 / n)``; `expected_days_within_goal` is how many days land within 3 points of 0.9
 by that spread alone.
@@ -38,6 +40,7 @@ from continual_ml.monitoring.loss_estimation import (
     check_estimate,
     estimate_loss,
     estimate_reliability,
+    expected_absolute_errors,
     fit_loss_estimator,
     realized_loss,
 )
@@ -80,7 +83,9 @@ class Fitted:
     """A model trained on days [start, start + history) minus its holdout (the last third),
     its conformal calibration and its loss estimator, both from the holdout."""
 
-    def __init__(self, name: str, family: str, rows: pd.DataFrame, day: np.ndarray, start: int):
+    def __init__(
+        self, name: str, family: str, rows: pd.DataFrame, day: np.ndarray, start: int, scaled: bool
+    ):
         dataset = REGRESSION_DATASETS[name]
         self.features = rows.drop(columns=[rows.columns[0], "event_time", dataset.label])
         categorical = [c for c in self.features.columns if self.features[c].dtype == object]
@@ -97,6 +102,27 @@ class Fitted:
         self.estimator = fit_loss_estimator(
             self.features[holdout], predicted, truth[holdout], batch_rows=dataset.per_day
         )
+        self.scale = None
+        if scaled:
+            # The scale's error model learns from the training rows' out-of-fold residuals, so
+            # it never saw the calibration rows (which keeps the conformal guarantee).
+            from sklearn.model_selection import KFold, cross_val_predict
+
+            out_of_fold = cross_val_predict(
+                model(family, numeric, categorical),
+                self.features[train],
+                truth[train],
+                cv=KFold(5),
+            )
+            self.scale = fit_loss_estimator(
+                self.features[train], out_of_fold, truth[train], batch_rows=dataset.per_day
+            )
+            self.scaled_calibration = calibrate(
+                truth[holdout],
+                predicted,
+                LEVEL,
+                scale=expected_absolute_errors(self.scale, self.features[holdout], predicted),
+            )
 
 
 def run(name: str, family: str, arm: str) -> dict:
@@ -105,11 +131,13 @@ def run(name: str, family: str, arm: str) -> dict:
     day = (rows["event_time"].dt.normalize() - rows["event_time"].min().normalize()).dt.days
     day = day.to_numpy()
     truth = rows[dataset.label].to_numpy(dtype=float)
-    static = Fitted(name, family, rows, day, 0)
+    static = Fitted(name, family, rows, day, 0, scaled=arm == "static")
     days, checks, holdout_coverages = [], [], []
     for d in range(dataset.history_days, int(day.max()) + 1):
         fitted = (
-            static if arm == "static" else Fitted(name, family, rows, day, d - dataset.history_days)
+            static
+            if arm == "static"
+            else Fitted(name, family, rows, day, d - dataset.history_days, scaled=False)
         )
         holdout_coverages.append(fitted.holdout_coverage.coverage)
         today = day == d
@@ -121,8 +149,15 @@ def run(name: str, family: str, arm: str) -> dict:
         check = check_estimate(estimate, realized, fitted.estimator.tolerance)
         checks.append(check)
         replayed = d - dataset.history_days
+        scaled = {}
+        if fitted.scale is not None:
+            row_scale = expected_absolute_errors(fitted.scale, fitted.features[today], predicted)
+            lower, upper = prediction_intervals(fitted.scaled_calibration, predicted, row_scale)
+            both = interval_coverage(truth[today], lower, upper, LEVEL)
+            scaled = {"scaled_coverage": both.coverage, "scaled_mean_width": both.mean_width}
         days.append(
             {
+                **scaled,
                 "replayed_day": replayed,
                 "after_shift": any(replayed >= s for s in dataset.shifts),
                 "coverage": coverage.coverage,
@@ -151,7 +186,18 @@ def summary(days: list[dict], checks: list, after_shift: bool, per_day: int) -> 
         return None
     part, mine = [d for d, _ in side], [c for _, c in side]
     coverage = [d["coverage"] for d in part]
+    scaled = {}
+    if "scaled_coverage" in part[0]:
+        scaled_coverage = [d["scaled_coverage"] for d in part]
+        scaled = {
+            "scaled_mean_coverage": float(np.mean(scaled_coverage)),
+            "scaled_days_within_goal": sum(
+                abs(c - LEVEL) <= GOAL_POINTS + 1e-9 for c in scaled_coverage
+            ),
+            "scaled_mean_width": float(np.mean([d["scaled_mean_width"] for d in part])),
+        }
     return {
+        **scaled,
         "days": len(part),
         "mean_coverage": float(np.mean(coverage)),
         "days_within_goal": sum(abs(c - LEVEL) <= GOAL_POINTS + 1e-9 for c in coverage),
@@ -224,6 +270,8 @@ def table(results: dict) -> str:
                                 s["mean_coverage"],
                                 f"{s['days_within_goal']}/{s['days']} "
                                 f"({s['expected_days_within_goal']})",
+                                _scaled(s),
+                                s["mean_width"],
                                 s["mean_realized_mae"],
                                 s["estimate_mean_abs_error"],
                                 s["constant_mean_abs_error"],
@@ -238,12 +286,23 @@ def table(results: dict) -> str:
         "holdout cov",
         "day cov",
         "days ±3 pt (expected)",
+        "normalized: cov, days ±3 pt, width",
+        "width",
         "MAE",
         "DLE err",
         "const err",
         "DLE reliable",
     ]
     return tabulate(lines, headers, floatfmt=".3f")
+
+
+def _scaled(s: dict) -> str:
+    if "scaled_mean_coverage" not in s:
+        return ""
+    return (
+        f"{s['scaled_mean_coverage']:.3f}, {s['scaled_days_within_goal']}/{s['days']}, "
+        f"{s['scaled_mean_width']:.3f}"
+    )
 
 
 if __name__ == "__main__":
