@@ -2,11 +2,13 @@
 within its bound, every file lands, and the files share runs."""
 
 import time
+from collections import Counter
 
 import dagster as dg
 import duckdb
 
 from continual_ml.defs.data.landed_batches import MAX_FILES_PER_RUN
+from continual_ml.defs.data.landing_sensors import MAX_FILES_PER_TICK
 from continual_ml.demo.synthetic_stream import generate_batch, partition_date
 from continual_ml_tests.support.landing import run_landing_requests, tick
 
@@ -34,21 +36,27 @@ def test_a_backlog_of_2000_files_drains_in_bounded_ticks_and_batched_runs(
     home, config, instance, landing
 ):
     n_files = drop_backlog(config, landing)
-    cursor, ticks, requests = None, [], []
+    cursor, ticks, requests, per_tick = None, [], [], []
     for _ in range(40):  # bounded: each tick takes up to MAX_FILES_PER_TICK files
         started = time.monotonic()
         result = tick(instance, home, cursor)
         ticks.append(time.monotonic() - started)
         cursor = result.cursor
         requests += result.run_requests
+        per_tick.append(sum(len(files_of(r)) for r in result.run_requests))
+        print(f"tick {len(ticks)}: {per_tick[-1]} files asked for in {ticks[-1]:.1f} s")
         run_landing_requests(instance, home, result.run_requests)
         if not result.run_requests and "no new files" in (result.skip_message or ""):
             break
     # No tick came near Dagster's timeout: each did a bounded amount of work.
     assert max(ticks) < DAGSTER_TICK_TIMEOUT_SECONDS, ticks
+    # Each tick took at most its bound of files, so the backlog took several ticks.
+    assert max(per_tick) <= MAX_FILES_PER_TICK and len(per_tick) > n_files // MAX_FILES_PER_TICK
     files_asked = [files_of(r) for r in requests]
     assert all(len(files) <= MAX_FILES_PER_RUN for files in files_asked)
-    assert sum(len(files) for files in files_asked) == n_files  # each file asked for once
+    asked = Counter(path for files in files_asked for path in files)
+    dropped = {str(p) for p in landing.rglob("*.csv")}
+    assert set(asked) == dropped and set(asked.values()) == {1}  # each file asked for once
     # Batched: runs hold half their bound or more on average (a tick's last run may be short).
     assert len(requests) <= n_files // (MAX_FILES_PER_RUN // 2)
     # Every file landed, every row accounted.
