@@ -10,6 +10,7 @@ import duckdb
 from continual_ml.defs.data.landed_batches import MAX_FILES_PER_RUN
 from continual_ml.defs.data.landing_sensors import MAX_FILES_PER_TICK
 from continual_ml.demo.synthetic_stream import generate_batch, partition_date
+from continual_ml.ingestion.file_days import days_in_file
 from continual_ml_tests.support.landing import run_landing_requests, tick
 
 DAYS, FILES_PER_DAY, ROWS_PER_FILE = 10, 100, 5
@@ -75,3 +76,44 @@ def files_of(request: dg.RunRequest) -> list[str]:
     if "observations" in ops:
         return ops["observations"]["config"]["landed_files"]
     return ops["ingest_landed_file"]["config"]["paths"]
+
+
+def test_files_waiting_behind_a_queued_run_are_read_once(
+    home, config, instance, landing, monkeypatch
+):
+    from continual_ml.app.first_champion import bound_definitions
+    from continual_ml.defs.data import landing_sensors
+    from continual_ml.defs.jobs import monitoring_job
+
+    reads = []
+
+    def counted(path, *args):  # the real read, counted
+        reads.append(path.name)
+        return days_in_file(path, *args)
+
+    monkeypatch.setattr(landing_sensors, "days_in_file", counted)
+    drop = [(i, generate_batch(config, partition_date(config, i)).head(20)) for i in range(4)]
+    drop[0][1].to_csv(landing / "day-0.csv", index=False)
+    result = tick(instance, home)
+    [first], cursor = result.run_requests, result.cursor
+    run = instance.create_run_for_job(  # waiting, as a queued run is
+        bound_definitions(home).resolve_job_def(monitoring_job.name),
+        tags={**first.tags, "dagster/run_key": first.run_key},
+        status=dg.DagsterRunStatus.NOT_STARTED,
+        run_config=first.run_config,
+    )
+    for index, rows in drop[1:]:
+        rows.to_csv(landing / f"day-{index}.csv", index=False)
+    for _ in range(3):  # new files wait for the queued run, each read on the first tick only
+        result = tick(instance, home, cursor)
+        cursor = result.cursor
+        assert result.run_requests == [] and "3 landed day(s) wait" in result.skip_message
+    assert sorted(reads) == ["day-0.csv", "day-1.csv", "day-2.csv", "day-3.csv"]
+    instance.report_run_canceled(run)  # no longer waiting: the files that waited are asked for
+    [together] = tick(instance, home, cursor).run_requests
+    assert together.run_config["ops"]["observations"]["config"]["landed_files"] == [
+        str(landing / f"day-{i}.csv") for i in (1, 2, 3)
+    ]
+    days = [str(partition_date(config, i)) for i in (1, 3)]
+    assert [together.tags[f"dagster/asset_partition_range_{e}"] for e in ("start", "end")] == days
+    assert len(reads) == 4
