@@ -93,7 +93,7 @@ def lag_lines(instance, paths: Paths) -> list[str]:
     warehouse is not opened here)."""
     from continual_ml.defs.monitoring.loop_lag_sensor import queued_runs
 
-    settings, record = Settings.from_env(), read_loop_lag(paths.home)
+    settings, record = Settings.from_env(), read_loop_lag(paths.loop_lag_record)
     queue = queue_wait(queued_runs(instance), datetime.now(UTC))
     over = queue.oldest_wait_seconds > settings.queue_alert_minutes * 60
     lines = [f"queue: {queue.describe()}" + (" [OVER LIMIT]" if over else "")]

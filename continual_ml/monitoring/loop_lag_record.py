@@ -1,9 +1,9 @@
 """The loop's lag as last read, kept where `status` and Prometheus find it.
 
-Two files in the home, each replaced whole: `loop_lag.json` for `continual-ml status`, and
-`metrics/continual_ml_loop.prom` in Prometheus' text format, for node_exporter's textfile
-collector (`--collector.textfile.directory=<home>/metrics`). A lag that could not be read this
-time (the warehouse busy) keeps its last reading and the time it was taken.
+Two files in the home, each replaced whole: `loop_lag.json` for `continual-ml status` and the
+service's `/metrics`, and `metrics/continual_ml_loop.prom` in Prometheus' text format, for
+node_exporter's textfile collector (`--collector.textfile.directory=<home>/metrics`). A lag that
+could not be read this time (the warehouse busy) keeps its last reading and when it was taken.
 """
 
 from __future__ import annotations
@@ -18,14 +18,13 @@ import prometheus_client
 from continual_ml.monitoring.lag_episodes import CONDITIONS
 from continual_ml.monitoring.loop_lag import MonitoringLag, QueueWait
 
-RECORD_NAME = "loop_lag.json"
 TEXTFILE_NAME = Path("metrics") / "continual_ml_loop.prom"
 
 
-def read_loop_lag(home: Path) -> dict:
+def read_loop_lag(path: Path) -> dict:
     """The last record, or {} before the first (or if it cannot be read)."""
     try:
-        return json.loads((home / RECORD_NAME).read_text())
+        return json.loads(path.read_text())
     except (OSError, ValueError):
         return {}
 
@@ -62,9 +61,10 @@ def loop_lag_record(
     }
 
 
-def write_loop_lag(home: Path, record: dict) -> None:
-    """Both files, each written aside and renamed into place (OSError on a full disk)."""
-    path = home / RECORD_NAME
+def write_loop_lag(path: Path, record: dict) -> None:
+    """The record at `path` and the textfile beside it, each written aside and renamed into
+    place (OSError on a full disk)."""
+    home = path.parent
     aside = path.with_name(f".{path.name}.{os.getpid()}")
     aside.write_text(json.dumps(record, indent=1))
     os.replace(aside, path)

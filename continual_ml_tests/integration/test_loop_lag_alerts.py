@@ -1,9 +1,12 @@
 """The loop's lag made visible: a real instance whose queue no daemon serves, a real warehouse
-with landed days and no measurement, the sensor ticking, and a webhook receiver for Slack."""
+with landed days and no measurement, the sensor ticking, a webhook receiver for Slack, and the
+service's `/metrics`."""
 
 import json
 import subprocess
 import sys
+import time
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import dagster as dg
@@ -14,8 +17,16 @@ from continual_ml.app.status import lag_lines
 from continual_ml.defs.monitoring.loop_lag_sensor import loop_lag_sensor
 from continual_ml.defs.resources import build_resources
 from continual_ml.demo.synthetic_stream import partition_date
-from continual_ml.monitoring.loop_lag_record import TEXTFILE_NAME, read_loop_lag
+from continual_ml.monitoring.loop_lag import MonitoringLag, QueuedRun, queue_wait
+from continual_ml.monitoring.loop_lag_record import (
+    TEXTFILE_NAME,
+    loop_lag_record,
+    read_loop_lag,
+    write_loop_lag,
+)
 from continual_ml_tests.support import queued_job
+from continual_ml_tests.support.in_process_service import in_process_service
+from continual_ml_tests.support.service_support import export, trained
 from continual_ml_tests.support.synthetic_days import land_days
 
 SECRET = "T0SECRET/B0SECRET/xoxb-not-to-be-shown"
@@ -102,9 +113,38 @@ def test_lag_and_queue_wait_are_alerted_once_per_episode(
         "(limit=0.001 min)",
     ]
     assert gauges(home)[("continual_ml_oldest_queued_run_seconds", "")] == 0
-    assert read_loop_lag(home.home)["episodes"] == {"monitoring_lag": False, "queue_wait": False}
+    episodes = read_loop_lag(home.loop_lag_record)["episodes"]
+    assert episodes == {"monitoring_lag": False, "queue_wait": False}
     # No secret in what went out or what was recorded.
     sent = b"".join(body for _, body in webhook_receiver.requests).decode()
     recorded = (home.home / "loop_lag.json").read_text() + (home.home / TEXTFILE_NAME).read_text()
     for secret in ("SECRET", "api-token-not-to-be-shown"):
         assert secret not in sent + recorded + home.alerts_record.read_text()
+
+
+def test_the_service_exports_the_recorded_lag_on_its_metrics(home, tmp_path):
+    now = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
+    queued = QueuedRun("r1", "retrain_job", now - timedelta(minutes=10))
+    queue = queue_wait([queued], now)
+    lag = MonitoringLag(date(2026, 3, 10), date(2026, 3, 3), date(2026, 3, 1))
+    write_loop_lag(home.loop_lag_record, loop_lag_record({}, lag, queue, {}, now))
+    store = tmp_path / "bentoml"
+    export(store, 1, trained(0))
+    with in_process_service(store, tmp_path / "logs") as service:
+        wanted = {
+            "continual_ml_monitoring_lag_days": 7.0,
+            "continual_ml_queued_runs": 1.0,
+            "continual_ml_oldest_queued_run_seconds": 600.0,
+            "continual_ml_loop_lag_read_timestamp_seconds": now.timestamp(),
+        }
+        deadline, found = time.monotonic() + 30, {}
+        while time.monotonic() < deadline and found != wanted:  # set at the next model poll
+            text = service.get("/metrics").text
+            found = {
+                s.name: s.value
+                for family in text_string_to_metric_families(text)
+                for s in family.samples
+                if s.name in wanted
+            }
+            time.sleep(0.2)
+    assert found == wanted

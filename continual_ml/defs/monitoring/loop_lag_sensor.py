@@ -83,9 +83,9 @@ def loop_lag_sensor(
     episodes, changes = lag_changes(json.loads(context.cursor or "{}"), readings, limits)
     for change in changes:
         alerts.send(lag_alert(change, lag, queue, limits), context.log)
-    home = Paths.from_env().home
+    path = Paths.from_env().loop_lag_record
     try:
-        write_loop_lag(home, loop_lag_record(read_loop_lag(home), lag, queue, episodes, now))
+        write_loop_lag(path, loop_lag_record(read_loop_lag(path), lag, queue, episodes, now))
     except OSError as error:  # a full disk: the alerts above still went out
         context.log.warning(f"could not record the loop's lag: {error}")
     context.update_cursor(json.dumps(episodes))
