@@ -89,8 +89,7 @@ def disk_line(paths: Paths) -> str:
 
 
 def lag_lines(instance, paths: Paths) -> list[str]:
-    """The run queue now, and the monitoring lag as `loop_lag_sensor` last read it (the
-    warehouse is not opened here)."""
+    """The run queue now, and the monitoring lag as `loop_lag_sensor` last read it."""
     from continual_ml.defs.monitoring.loop_lag_sensor import queued_runs
 
     settings, record = Settings.from_env(), read_loop_lag(paths.loop_lag_record)

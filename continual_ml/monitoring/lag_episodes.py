@@ -2,8 +2,8 @@
 
 Two conditions, each with its own limit: monitoring lags more than `max_lag_days`, and a run has
 waited in the queue more than `max_queue_minutes`. A condition over its limit opens an episode
-(one alert); back within it, the episode closes (one recovery note). A reading that could not be
-taken this time (None: the warehouse was busy) changes nothing.
+(one alert); back within it, the episode closes (one recovery note). A reading not taken this
+time (None) changes nothing.
 
 >>> limits = LagLimits(max_lag_days=3, max_queue_minutes=10)
 >>> state, changes = lag_changes({}, {"monitoring_lag": 5, "queue_wait": 60.0}, limits)

@@ -1,9 +1,9 @@
 """How far behind the loop is: days landed but not yet measured, and runs waiting in the queue.
 
 Monitoring lag is the newest landed day (a partition of `observations`) against the newest day
-with a measurement (a drift report or a performance row): a loop that keeps up measures each day
-as it lands, so the lag is 0. With no measurement yet, every landed day counts. The queue wait
-is the age of the oldest run still queued: how long some work has waited for a run slot.
+with a measurement (a drift report or a performance figure): a loop that keeps up measures each
+day as it lands, so the lag is 0. With no measurement yet, every landed day counts. The queue
+wait is the age of the oldest run still queued: how long some work has waited for a run slot.
 
 >>> from datetime import date
 >>> MonitoringLag(date(2026, 3, 10), date(2026, 3, 6), date(2026, 3, 1)).days
@@ -16,6 +16,7 @@ is the age of the oldest run still queued: how long some work has waited for a r
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -42,16 +43,17 @@ class MonitoringLag:
         return f"{self.days} day(s): landed to {self.newest_landed}, measured to {measured}"
 
 
-def monitoring_lag(conn) -> MonitoringLag:
-    """The monitoring lag the warehouse shows (a DuckDB connection with its tables)."""
-    oldest, newest = conn.execute(
-        "SELECT min(partition_date), max(partition_date) FROM observations"
-    ).fetchone()
-    [measured] = conn.execute(
-        "SELECT max(day) FROM (SELECT max(partition_date) AS day FROM drift_reports "
-        "UNION ALL SELECT max(partition_date) FROM performance_history)"
-    ).fetchone()
-    return MonitoringLag(newest, measured, oldest)
+def monitoring_lag(landed: Iterable[date], measured: Iterable[date]) -> MonitoringLag:
+    """The lag between the days landed and the days measured (each in any order).
+
+    >>> d = date(2026, 3, 1)
+    >>> monitoring_lag([d, date(2026, 3, 4)], [date(2026, 2, 27), d]).days
+    3
+    """
+    landed, measured = sorted(landed), sorted(measured)
+    if not landed:
+        return MonitoringLag(None, measured[-1] if measured else None, None)
+    return MonitoringLag(landed[-1], measured[-1] if measured else None, landed[0])
 
 
 @dataclass(frozen=True)

@@ -2,8 +2,8 @@
 
 Two files in the home, each replaced whole: `loop_lag.json` for `continual-ml status` and the
 service's `/metrics`, and `metrics/continual_ml_loop.prom` in Prometheus' text format, for
-node_exporter's textfile collector (`--collector.textfile.directory=<home>/metrics`). A lag that
-could not be read this time (the warehouse busy) keeps its last reading and when it was taken.
+node_exporter's textfile collector (`--collector.textfile.directory=<home>/metrics`). A lag not
+read this time (None) keeps its last reading and when it was taken.
 """
 
 from __future__ import annotations

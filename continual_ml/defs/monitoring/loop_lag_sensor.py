@@ -1,16 +1,18 @@
 """The loop's lag, watched: monitoring lag and queue wait read each tick, kept for `status` and
-Prometheus, and alerted on once as an episode starts and once as it ends."""
+Prometheus, and alerted on once as an episode starts and once as it ends.
+
+Read from Dagster's event log and run list only, never the DuckDB file: under the load that makes
+the loop lag, runs hold that file most of the time, and a reader would make them wait longer."""
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 import dagster as dg
-import duckdb
 
 from continual_ml.alerts.delivery import Alert
 from continual_ml.alerts.links import run_url
 from continual_ml.config import Paths
-from continual_ml.defs.resources import AlertsResource, WarehouseResource
+from continual_ml.defs.resources import AlertsResource
 from continual_ml.monitoring.lag_episodes import LagChange, LagLimits, lag_changes
 from continual_ml.monitoring.loop_lag import (
     MonitoringLag,
@@ -21,7 +23,13 @@ from continual_ml.monitoring.loop_lag import (
 )
 from continual_ml.monitoring.loop_lag_record import loop_lag_record, read_loop_lag, write_loop_lag
 from continual_ml.settings import Settings
-from continual_ml.warehouse.connection import open_warehouse, warehouse_exists
+
+# Every day landed is an `observations` materialization (a monitoring run's, or one an ingestion
+# run reports per day it wrote); every day measured, a `drift_report` or `model_performance` one.
+LANDED, MEASURED = "observations", ("drift_report", "model_performance")
+# The newest events of each asset are enough: the newest day is among them unless more than this
+# many older days were redone since (with nothing measured, the lag counts this many days at most).
+RECENT_EVENTS = 500
 
 
 def queued_runs(instance: dg.DagsterInstance) -> list[QueuedRun]:
@@ -33,25 +41,19 @@ def queued_runs(instance: dg.DagsterInstance) -> list[QueuedRun]:
     ]
 
 
-def read_lag(warehouse: WarehouseResource) -> MonitoringLag | None:
-    """The warehouse's monitoring lag; None while a run holds the file (read next tick)."""
-    if not warehouse_exists(warehouse.location):
-        return MonitoringLag(None, None, None)
-    try:
-        conn = open_warehouse(warehouse.location, read_only=True)
-    except duckdb.Error:
-        return None
-    try:
-        return monitoring_lag(conn)
-    except duckdb.CatalogException:  # no tables yet
-        return MonitoringLag(None, None, None)
-    finally:
-        conn.close()
+def days_materialized(instance: dg.DagsterInstance, asset: str) -> list[date]:
+    """The partitions of the asset's newest materializations."""
+    found = instance.fetch_materializations(dg.AssetKey(asset), limit=RECENT_EVENTS)
+    partitions = {r.asset_materialization.partition for r in found.records}
+    return [date.fromisoformat(p) for p in partitions if p]
 
 
-def lag_alert(
-    change: LagChange, lag: MonitoringLag | None, queue: QueueWait, limits: LagLimits
-) -> Alert:
+def read_lag(instance: dg.DagsterInstance) -> MonitoringLag:
+    measured = [day for asset in MEASURED for day in days_materialized(instance, asset)]
+    return monitoring_lag(days_materialized(instance, LANDED), measured)
+
+
+def lag_alert(change: LagChange, lag: MonitoringLag, queue: QueueWait, limits: LagLimits) -> Alert:
     limit = limits.limit_text(change.condition)
     if change.condition == "monitoring_lag":
         what = f"Monitoring lags {lag.days} day(s)" if change.opened else "Monitoring caught up"
@@ -72,14 +74,12 @@ def lag_alert(
 
 
 @dg.sensor(minimum_interval_seconds=30, default_status=dg.DefaultSensorStatus.RUNNING)
-def loop_lag_sensor(
-    context: dg.SensorEvaluationContext, duckdb: WarehouseResource, alerts: AlertsResource
-) -> dg.SkipReason:
+def loop_lag_sensor(context: dg.SensorEvaluationContext, alerts: AlertsResource) -> dg.SkipReason:
     """Read how far behind the loop is; alert as it falls behind and as it catches up."""
     settings, now = Settings.from_env(), datetime.now(UTC)
     limits = LagLimits(settings.lag_alert_days, settings.queue_alert_minutes)
-    queue, lag = queue_wait(queued_runs(context.instance), now), read_lag(duckdb)
-    readings = {"monitoring_lag": lag and lag.days, "queue_wait": queue.oldest_wait_seconds}
+    queue, lag = queue_wait(queued_runs(context.instance), now), read_lag(context.instance)
+    readings = {"monitoring_lag": lag.days, "queue_wait": queue.oldest_wait_seconds}
     episodes, changes = lag_changes(json.loads(context.cursor or "{}"), readings, limits)
     for change in changes:
         alerts.send(lag_alert(change, lag, queue, limits), context.log)
@@ -89,5 +89,4 @@ def loop_lag_sensor(
     except OSError as error:  # a full disk: the alerts above still went out
         context.log.warning(f"could not record the loop's lag: {error}")
     context.update_cursor(json.dumps(episodes))
-    lag_text = lag.describe() if lag else "not read (the warehouse is busy)"
-    return dg.SkipReason(f"monitoring lag {lag_text}; {queue.describe()}")
+    return dg.SkipReason(f"monitoring lag {lag.describe()}; {queue.describe()}")

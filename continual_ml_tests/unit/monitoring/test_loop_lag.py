@@ -1,4 +1,4 @@
-"""Monitoring lag read from a real DuckDB warehouse, and the run queue's oldest wait."""
+"""Monitoring lag from the days landed and measured, and the run queue's oldest wait."""
 
 from datetime import UTC, date, datetime, timedelta
 
@@ -7,35 +7,27 @@ from continual_ml.monitoring.loop_lag import QueuedRun, monitoring_lag, queue_wa
 DAY = date(2026, 3, 1)
 
 
-def land(conn, days: list[date]) -> None:
-    for day in days:
-        conn.execute(
-            "INSERT INTO observations (row_id, partition_date, event_time, batch_id) "
-            "VALUES (?, ?, ?, 'b')",
-            [f"r{day}", day, datetime.combine(day, datetime.min.time())],
-        )
+def days(*offsets: int) -> list[date]:
+    return [DAY + timedelta(days=offset) for offset in offsets]
 
 
-def test_an_empty_warehouse_has_no_lag(conn):
-    lag = monitoring_lag(conn)
+def test_nothing_landed_is_no_lag():
+    lag = monitoring_lag([], days(0))
     assert (lag.newest_landed, lag.days) == (None, 0)
+    assert lag.describe() == "no days landed yet"
 
 
-def test_every_landed_day_lags_while_none_is_measured(conn):
-    land(conn, [DAY + timedelta(days=i) for i in range(5)])
-    lag = monitoring_lag(conn)
+def test_every_landed_day_lags_while_none_is_measured():
+    lag = monitoring_lag(days(4, 0, 2, 1, 3), [])
     assert (lag.newest_landed, lag.newest_measured, lag.days) == (DAY + timedelta(4), None, 5)
+    assert lag.describe() == "5 day(s): landed to 2026-03-05, measured to none yet"
 
 
-def test_the_newest_drift_or_performance_measurement_counts(conn):
-    land(conn, [DAY + timedelta(days=i) for i in range(10)])
-    conn.execute("INSERT INTO drift_reports (partition_date) VALUES (?)", [DAY + timedelta(3)])
-    assert monitoring_lag(conn).days == 6
-    measured = DAY + timedelta(7)
-    conn.execute("INSERT INTO performance_history (partition_date) VALUES (?)", [measured])
-    lag = monitoring_lag(conn)
+def test_the_newest_measured_day_counts_in_whatever_order():
+    lag = monitoring_lag(days(*range(10)), days(7, 3, 0))
     assert (lag.newest_measured, lag.days) == (DAY + timedelta(7), 2)
     assert lag.describe() == "2 day(s): landed to 2026-03-10, measured to 2026-03-08"
+    assert monitoring_lag(days(3), days(5)).days == 0  # measured ahead (a day redone): no lag
 
 
 def test_the_oldest_queued_run_gives_the_wait():
