@@ -20,7 +20,8 @@ from continual_ml.defs.data.landed_batches import (
     finished_requests,
     in_flight_requests,
     ingest_request,
-    is_in_flight,
+    is_among,
+    landed_requests,
     monitoring_request,
     queued_landing_runs,
 )
@@ -138,7 +139,8 @@ def landing_folder_sensor(
 def _look_at(context, scan, cursor, dataset, alerts) -> tuple[dict[str, list], list[str], dict]:
     """Decide what to do with the files ready, within the tick's budget: the files to ask for,
     by kind, notes for the log, and the days read (for the cursor). A file whose run is in
-    flight costs nothing; one whose day was read on an earlier tick is not read again."""
+    flight or succeeded costs nothing (four queries find those runs); one whose day was read on
+    an earlier tick is not read again."""
     todo: dict[str, list] = {LANDED_DAYS: [], "observations": [], "labels": []}
     notes, checked, later, started = [], 0, 0, time.monotonic()
     ready = {entry.key for entry in scan.ready} - scan.settled
@@ -148,12 +150,17 @@ def _look_at(context, scan, cursor, dataset, alerts) -> tuple[dict[str, list], l
     in_flight = in_flight_requests(context.instance)
     # Asked for by this sensor, or in a recent run (whatever the cursor says): its runs decide.
     finished = finished_requests(context.instance)
-    known = cursor.asked | {e.key for e in scan.ready if is_in_flight(e.key, finished)}
+    known = cursor.asked | {e.key for e in scan.ready if is_among(e.key, finished)}
+    landed = landed_requests(context.instance)
     time_column = dataset.config.event_time_column  # the config is read from its file: once
     with duckdb.connect() as conn:  # one in-memory connection reads every file's days
         reading = (time_column, conn, days)
         for entry in scan.ready:
-            if is_in_flight(entry.key, in_flight):
+            if is_among(entry.key, in_flight):
+                continue
+            if is_among(entry.key, landed):  # settled at the cost of a lookup, out of the budget
+                scan.settled.add(entry.key)
+                scan.settled_names.add(entry.name)
                 continue
             if checked >= MAX_FILES_PER_TICK or time.monotonic() - started > TICK_BUDGET_SECONDS:
                 later += 1
