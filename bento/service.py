@@ -35,10 +35,10 @@ from typing import Annotated  # noqa: E402
 import bentoml  # noqa: E402
 from bentoml.validators import ContentType  # noqa: E402
 
+import continual_ml.serving.service_metrics as metrics  # noqa: E402
 from continual_ml.alerts.model_serving import ServingAnnouncer  # noqa: E402
 from continual_ml.config import Paths, default_config  # noqa: E402
 from continual_ml.models.bentoml_internals import bind_api_methods  # noqa: E402
-from continual_ml.serving import service_metrics as metrics  # noqa: E402
 from continual_ml.serving.endpoint_labels import RestorePath, bound_endpoint_labels  # noqa: E402
 from continual_ml.serving.file_scoring import CSV, MULTIPART, PARQUET, UnreadableFile, scored_file  # noqa: E402
 from continual_ml.serving.follower import ChampionFollower, UnscorableRows, predict_rows  # noqa: E402
