@@ -29,7 +29,7 @@ from continual_ml.settings import Settings
 LANDED, MEASURED = "observations", ("drift_report", "model_performance")
 # The newest events of each asset are enough: the newest day is among them unless more than this
 # many older days were redone since (with nothing measured, the lag counts this many days at most).
-RECENT_EVENTS = 500
+RECENT_EVENTS = 200
 
 
 def queued_runs(instance: dg.DagsterInstance) -> list[QueuedRun]:
