@@ -13,8 +13,6 @@ import os
 from datetime import datetime
 from pathlib import Path
 
-import prometheus_client
-
 from continual_ml.monitoring.lag_episodes import CONDITIONS
 from continual_ml.monitoring.loop_lag import MonitoringLag, QueueWait
 
@@ -69,10 +67,14 @@ def write_loop_lag(path: Path, record: dict) -> None:
     aside.write_text(json.dumps(record, indent=1))
     os.replace(aside, path)
     (home / TEXTFILE_NAME).parent.mkdir(parents=True, exist_ok=True)
+    import prometheus_client  # here: every run process loads the definitions, not this
+
     prometheus_client.write_to_textfile(str(home / TEXTFILE_NAME), _gauges(record))
 
 
-def _gauges(record: dict) -> prometheus_client.CollectorRegistry:
+def _gauges(record: dict):
+    import prometheus_client
+
     registry = prometheus_client.CollectorRegistry()
     lag, queue = record["lag"], record["queue"]
     if lag is not None:
