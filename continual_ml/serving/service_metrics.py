@@ -68,27 +68,28 @@ def swap_failed(tag: str, error: str) -> None:
 
 # The loop's lag as `loop_lag_sensor` last recorded it in the home (absent on a replica with no
 # access to the home: then these series are not set). Every worker reads the same file.
+def _loop_gauge(name: str, documentation: str) -> prometheus_client.Gauge:
+    return prometheus_client.Gauge(
+        name=name, documentation=documentation, multiprocess_mode="livemax"
+    )
+
+
 LOOP_LAG_GAUGES = {
-    ("lag", "days"): prometheus_client.Gauge(
-        name="continual_ml_monitoring_lag_days",
-        documentation="Landed days beyond the newest day with a drift or performance measurement",
-        multiprocess_mode="livemax",
+    ("lag", "days"): _loop_gauge(
+        "continual_ml_monitoring_lag_days",
+        "Landed days beyond the newest day with a drift or performance measurement",
     ),
-    ("queue", "n_queued"): prometheus_client.Gauge(
-        name="continual_ml_queued_runs",
-        documentation="Dagster runs waiting in the queue",
-        multiprocess_mode="livemax",
+    ("queue", "n_queued"): _loop_gauge(
+        "continual_ml_queued_runs", "Dagster runs waiting in the queue"
     ),
-    ("queue", "oldest_wait_seconds"): prometheus_client.Gauge(
-        name="continual_ml_oldest_queued_run_seconds",
-        documentation="How long the oldest queued run has waited (0 with none queued)",
-        multiprocess_mode="livemax",
+    ("queue", "oldest_wait_seconds"): _loop_gauge(
+        "continual_ml_oldest_queued_run_seconds",
+        "How long the oldest queued run has waited (0 with none queued)",
     ),
 }
-LOOP_LAG_READ_AT = prometheus_client.Gauge(
-    name="continual_ml_loop_lag_read_timestamp_seconds",
-    documentation="When the loop's lag was last read (a stale value: the sensor is not ticking)",
-    multiprocess_mode="livemax",
+LOOP_LAG_READ_AT = _loop_gauge(
+    "continual_ml_loop_lag_read_timestamp_seconds",
+    "When the loop's lag was last read (a stale value: the sensor is not ticking)",
 )
 
 
