@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import logging
 import sys
-import time
 from pathlib import Path
 
 from continual_ml.config import Paths, default_config
@@ -22,14 +21,7 @@ from continual_ml.warehouse.champion import change_champion
 from continual_ml.warehouse.connection import warehouse_connection, warehouse_location
 from continual_ml.warehouse.registry_lock import champion_version
 from continual_ml.warehouse.sql import retried_on_conflict, transaction
-
-
-def wait_for(go: Path, timeout_seconds: float = 120.0) -> None:
-    deadline = time.monotonic() + timeout_seconds
-    while not go.exists():
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"{go} never appeared")
-        time.sleep(0.01)
+from continual_ml_tests.support.keyed_writers import wait_for
 
 
 @retried_on_conflict
@@ -55,7 +47,7 @@ def main(command: str, go: str, *args: str) -> None:
     logging.basicConfig(level=logging.INFO)  # the retries, on stderr
     location = warehouse_location(Paths.from_env())
     with warehouse_connection(location) as conn:
-        wait_for(Path(go))
+        wait_for(Path(go), timeout_seconds=120.0)
         if command == "ingest":
             for path in args:
                 report = ingest_file(conn, default_config(), path)
