@@ -50,6 +50,11 @@ def regression_config(family: str = "logistic_regression", **model) -> DatasetCo
                 {"name": "x1", "kind": "numeric"},
                 {"name": "segment", "kind": "categorical", "categories": list(SEGMENTS)},
             ],
-            "model": {"family": family, "training_window_days": 3, "min_holdout_rows": 150, **model},
+            "model": {
+                "family": family,
+                "training_window_days": 3,
+                "min_holdout_rows": 150,
+                **model,
+            },
         }
     )
