@@ -59,15 +59,21 @@ class RegressionGateResult:
     n: int
     reason: str
     improvement_sd: float = float("nan")  # of the per-row improvements, so verdicts can pool
+    wilcoxon_z: float = float("nan")  # signed (positive: the candidate errs less), to pool
     pooled_refusals: int = 0
 
 
-def signed_rank_p(improvement: np.ndarray) -> tuple[float, float]:
-    """Two-sided Wilcoxon signed-rank statistic and p-value; (0, 1) when no row differs."""
-    if not np.any(improvement != 0):
-        return 0.0, 1.0
+def signed_rank_p(improvement: np.ndarray) -> tuple[float, float, float]:
+    """Two-sided Wilcoxon signed-rank statistic, p-value and the signed normal score of that
+    p-value (positive when the ranks favour the candidate); (0, 1, 0) when no row differs."""
+    nonzero = improvement[improvement != 0]
+    if not len(nonzero):
+        return 0.0, 1.0, 0.0
     result = stats.wilcoxon(improvement, zero_method="wilcox", alternative="two-sided")
-    return float(result.statistic), float(result.pvalue)
+    ranks = stats.rankdata(np.abs(nonzero))
+    direction = np.sign(ranks[nonzero > 0].sum() - ranks[nonzero < 0].sum())
+    z = float(direction * stats.norm.isf(max(float(result.pvalue), 1e-300) / 2))
+    return float(result.statistic), float(result.pvalue), z
 
 
 def failures_of(
@@ -110,7 +116,7 @@ def evaluate_regression_gate(
     ci_low, ci_high = paired_bootstrap(
         improvement_rows, settings.n_resamples, settings.seed, confidence
     )
-    statistic, p_value = signed_rank_p(improvement_rows)
+    statistic, p_value, z = signed_rank_p(improvement_rows)
     improvement = float(improvement_rows.mean())
     failures = failures_of(settings, improvement, ci_low, p_value)
     evidence = (
@@ -139,6 +145,7 @@ def evaluate_regression_gate(
         n=n,
         reason=f"{evidence}; {verdict}",
         improvement_sd=float(improvement_rows.std()),
+        wilcoxon_z=z,
     )
 
 
@@ -149,13 +156,16 @@ def pool_regression_refusals(
 ) -> RegressionGateResult:
     """`newest`, passed if its evidence pooled with `refused` (same champion, earlier holdouts)
     passes, under `gate_pooling`'s rules: only a candidate itself at least `min_effect` better
-    can pass so; the pooled interval is the normal one over every holdout's rows. The rank test
-    needs the rows themselves, so the pooled test is its count analogue, the sign test on the
-    summed rows where either model erred less."""
+    can pass so; the pooled interval is the normal one over every holdout's rows, the pooled
+    rank test the holdouts' signed-rank scores combined by Stouffer's method, weighted by
+    their rows."""
     usable = [
         r
         for r in refused
-        if r.metric == settings.metric and r.n > 0 and np.isfinite(r.improvement_sd)
+        if r.metric == settings.metric
+        and r.n > 0
+        and np.isfinite(r.improvement_sd)
+        and np.isfinite(r.wilcoxon_z)
     ]
     if newest.passed or not usable or newest.n == 0 or not np.isfinite(newest.improvement_sd):
         return newest
@@ -168,14 +178,14 @@ def pool_regression_refusals(
     half_width = float(stats.norm.ppf(1 - settings.alpha / 2)) * np.sqrt(
         max(second_moment - mean**2, 0.0) / n
     )
-    better = sum(r.candidate_better_rows for r in parts)
-    worse = sum(r.champion_better_rows for r in parts)
-    p_value = float(stats.binomtest(better, better + worse, 0.5).pvalue) if better + worse else 1.0
+    # Stouffer: independent holdouts (no shared row), each score standard normal under H0
+    z = sum(np.sqrt(r.n) * r.wilcoxon_z for r in parts) / np.sqrt(n)
+    p_value = float(2 * stats.norm.sf(abs(z)))
     failures = failures_of(settings, mean, mean - half_width, p_value)
     pooled = (
         f"pooled with {len(usable)} refused comparison(s) against this champion ({n} rows): "
         f"reduction {mean:+.4g} ({1 - settings.alpha:.0%} CI {mean - half_width:+.4g}.."
-        f"{mean + half_width:+.4g}), sign test p={p_value:.2g}"
+        f"{mean + half_width:+.4g}), signed-rank p={p_value:.2g} (Stouffer)"
     )
     alone = f"{newest.reason} on its own holdout"
     if failures:
