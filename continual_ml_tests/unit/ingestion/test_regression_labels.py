@@ -1,12 +1,16 @@
 """A regression label is a finite number: observations and labels that are not are quarantined
 with a reason, and the good ones land as DOUBLE."""
 
+from datetime import date
+
 import duckdb
 import pandas as pd
 import pytest
 
 from continual_ml import ingestion
+from continual_ml.ingestion.partition_checks import check_partition
 from continual_ml.warehouse.schema import apply_schema
+from continual_ml.warehouse.sql import insert_frame
 from continual_ml_tests.support.regression_data import regression_config, regression_days
 
 
@@ -59,3 +63,21 @@ def test_labels_files_take_numbers_and_quarantine_the_rest(warehouse, numeric, t
     assert [r for _, r in reasons(warehouse)] == ["price: 'n/a' is not a number"]
     landed = warehouse.execute("SELECT row_id, label FROM labels ORDER BY row_id").fetchall()
     assert landed == [("a", 12.5), ("c", -3.0)]
+
+
+def test_the_partition_check_counts_labels_that_are_not_finite(warehouse, numeric):
+    rows = regression_days("2026-03-01", 1, seed=0).head(50)
+    stored = rows.drop(columns=["sale_id", "sold_at"]).assign(
+        row_id=rows["sale_id"],
+        event_time=rows["sold_at"],
+        partition_date=date(2026, 3, 1),
+        batch_id="b",
+    )
+    insert_frame(warehouse, "observations", stored)
+    day = date(2026, 3, 1)
+    assert "label:domain" not in check_partition(warehouse, numeric, day)
+    warehouse.execute(
+        "UPDATE observations SET price = 'inf'::DOUBLE WHERE row_id IN (SELECT row_id "
+        "FROM observations ORDER BY row_id LIMIT 2)"
+    )
+    assert check_partition(warehouse, numeric, day)["label:domain"] == 2
