@@ -43,7 +43,7 @@ def regression_metadata(
     for role, report in reports.items():
         headline |= {f"{role}_{k}": v for k, v in finite_scalars(report, SCALAR_METRICS).items()}
         undefined += [f"{role} {k}: {why}" for k, why in undefined_reasons(report).items()]
-    scores = evaluation.scores
+    scores, columns = evaluation.scores, ["role", "model_version", "n", *SCALAR_METRICS]
     metadata = {
         "plots": dg.MetadataValue.md(plots_markdown(plots)),
         **headline,
@@ -51,9 +51,7 @@ def regression_metadata(
         "candidate_version": candidate["version"],
         "champion_version": champion["version"] if champion else "none",
         "n_holdout": len(evaluation.holdout),
-        "scores": _markdown(
-            scores[scores["slice"] == "all"][["role", "model_version", "n"] + list(SCALAR_METRICS)]
-        ),
+        "scores": _markdown(scores[scores["slice"] == "all"][columns]),
         "scores_by_slice": _markdown(scores[["role", "slice", "n", *SCALAR_METRICS]]),
         "mode": "holdout",
     }
