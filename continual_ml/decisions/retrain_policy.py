@@ -43,6 +43,9 @@ from continual_ml.decisions.shift_episode import (
     retrain_due,
 )
 
+CAUSES_TAG = "continual_ml/causes"  # on a retrain run: what asked for it, comma-separated
+CONCEPT_MOVED = "performance"  # the cause of an episode opened by a fall of realized accuracy
+
 
 @dataclass(frozen=True)
 class RetrainDecision:

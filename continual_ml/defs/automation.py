@@ -4,6 +4,7 @@ import dagster as dg
 
 from continual_ml.decisions.retrain_pacing import data_time
 from continual_ml.decisions.retrain_policy import (
+    CAUSES_TAG,
     PartitionObservation,
     RetrainPolicy,
     decide_retrain,
@@ -200,7 +201,7 @@ def drift_retrain_sensor(
                 tags={
                     **queue_tags("retrain"),
                     "continual_ml/trigger": "policy",
-                    "continual_ml/causes": ",".join(decision.causes),
+                    CAUSES_TAG: ",".join(decision.causes),
                     **({SHIFT_ONSET: decision.shift_onset} if decision.shift_onset else {}),
                     **request_tags(run_key),
                 },
@@ -218,7 +219,7 @@ def drift_retrain_sensor(
                 tags={
                     **queue_tags("retrain"),
                     "continual_ml/trigger": "policy",
-                    "continual_ml/causes": last.tags.get("continual_ml/causes", ""),
+                    CAUSES_TAG: last.tags.get(CAUSES_TAG, ""),
                     **({SHIFT_ONSET: last.tags[SHIFT_ONSET]} if SHIFT_ONSET in last.tags else {}),
                     **request_tags(request_key),
                 },

@@ -12,10 +12,12 @@ older trains each of two candidates:
 - **the longest configured length** (`all`, usually): the rows before the onset too.
 
 The better one trains the candidate on every row of its window. On a tie, since shift: a change
-is known to have happened. Two fits choose; the episode's later retrains keep the choice until
-the days since the onset have doubled since it was made, so an episode validates a logarithmic
-number of times (a retrain's choice is in its registry row: `shift_onset`,
-`window_validated_through`).
+is known to have happened. When the episode was opened by a fall of the champion's realized
+accuracy (`concept_moved`), the labels have already answered: the concept moved, the older rows
+teach the old one, and since shift is chosen without fitting the two. Otherwise two fits
+choose. The episode's later retrains keep the choice until the days since the onset have
+doubled since it was made, so an episode validates a logarithmic number of times (a retrain's
+choice is in its registry row: `shift_onset`, `window_validated_through`).
 """
 
 from __future__ import annotations
@@ -45,10 +47,12 @@ def choose_since_shift(
     onset: date,
     end: date,
     earlier: tuple[str, date] | None = None,
+    concept_moved: bool = False,
 ) -> WindowChoice:
     """The window of an episode's candidate for partition `end`, the shift having begun on
     `onset`. `rows` are the labelled rows up to `end`, as for `choose_window`; `earlier` is
-    the episode's last validated choice and the partition it was validated on, if any."""
+    the episode's last validated choice and the partition it was validated on, if any;
+    `concept_moved` that the champion's realized accuracy fell at the onset."""
     settings, metric = config.model.training_window, config.policy.gate_metric
     rows = rows.sort_values(["event_time", "row_id"], kind="stable")
     days = pd.to_datetime(rows["partition_date"]).dt.date.to_numpy()
@@ -68,6 +72,15 @@ def choose_since_shift(
         only = (CandidateScore(name, starts[name], held[name]),)
         return WindowChoice(
             name, starts[name], end, metric, reason, only, None, onset, validated_through=through
+        )
+    if concept_moved:
+        reason = (
+            f"shift since {onset}: the champion's realized accuracy fell, so the concept moved "
+            f"and older rows teach the old one; the rows since it, reaching back to hold {floor}"
+        )
+        only = (CandidateScore(SINCE_SHIFT, starts[SINCE_SHIFT], held[SINCE_SHIFT]),)
+        return WindowChoice(
+            SINCE_SHIFT, starts[SINCE_SHIFT], end, metric, reason, only, None, onset, end
         )
     since = np.flatnonzero(days >= onset)
     n_block = min(settings.validation_rows, len(since) // 2)

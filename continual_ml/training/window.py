@@ -82,15 +82,20 @@ def select_window(
 
 
 def window_since(
-    conn: duckdb.DuckDBPyConnection, config: DatasetConfig, onset: date, end: date
+    conn: duckdb.DuckDBPyConnection,
+    config: DatasetConfig,
+    onset: date,
+    end: date,
+    concept_moved: bool = False,
 ) -> WindowChoice:
     """The window of a shift episode's candidate: the rows since `onset`, or a longer window if
     the rows since it say so (`episode_window`), as the episode last chose it while the days
-    since the onset have not doubled."""
+    since the onset have not doubled; since `onset` outright if the concept moved."""
     rows = usable_labelled_rows(conn, config, HISTORY_START, end)
     if rows.empty:
         raise NoLabelledRows(f"no labelled observations up to {end}")
-    return choose_since_shift(config, rows, onset, end, _episode_choice(conn, onset))
+    earlier = _episode_choice(conn, onset)
+    return choose_since_shift(config, rows, onset, end, earlier, concept_moved)
 
 
 def _episode_choice(conn: duckdb.DuckDBPyConnection, onset: date) -> tuple[str, date] | None:

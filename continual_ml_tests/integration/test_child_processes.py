@@ -84,19 +84,38 @@ def gone_within(pids: list[int], seconds: float) -> list[int]:
     return [p for p in pids if still(p)]
 
 
-def test_a_live_system_child_dies_with_its_killed_parent(tmp_path):
+def survivors(pids: list[int]) -> list[str]:
+    """`pids` with what says why they live on: state, parent, ignored signals, command."""
+    described = []
+    for pid in pids:
+        try:
+            status = Path(f"/proc/{pid}/status").read_text().splitlines()
+            command = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except OSError:
+            continue  # gone while being described
+        keep = [line for line in status if line.startswith(("State", "PPid", "SigIgn"))]
+        described.append(f"{pid}: {' '.join(keep)} {command[:120]}")
+    return described
+
+
+@pytest.mark.parametrize("parent_ignores_sigterm", [False, True])
+def test_a_live_system_child_dies_with_its_killed_parent(tmp_path, parent_ignores_sigterm):
+    # A parent that ignores SIGTERM passes that on to what it starts: the child must not keep it.
+    ignore = "signal.signal(signal.SIGTERM, signal.SIG_IGN)" if parent_ignores_sigterm else ""
     tree = killed_parent(
         tmp_path,
-        """
+        f"""
+        import signal
+        {ignore}
         from continual_ml.app.supervision.live_system import Child
         command = [sys.executable, "-c", "import time; time.sleep(300)"]
         child = Child("sleeper", command, dict(os.environ), Path("logs")).start()
-        cmdline = Path(f"/proc/{child.process.pid}/cmdline")
-        while b"time.sleep(300)" not in cmdline.read_bytes():  # the launcher has exec'd it
+        cmdline = Path(f"/proc/{{child.process.pid}}/cmdline")
+        while cmdline.read_bytes().split(b"\\0")[1:2] != [b"-c"]:  # the launcher (-m) exec'd
             time.sleep(0.05)
         """,
     )
-    assert gone_within(tree, 30) == []
+    assert survivors(gone_within(tree, 30)) == []
 
 
 def test_the_bentoml_service_and_its_workers_die_with_their_killed_parent(tmp_path):

@@ -139,22 +139,25 @@ UNREACHABLE = 0.95  # a gain no model shows on these days: only a flipped burden
 
 
 @pytest.mark.parametrize("strict_gate", [UNREACHABLE], indirect=True)
+@pytest.mark.parametrize("cause", ["drift", "performance"])
 def test_a_retrain_of_a_shift_episode_trains_since_the_onset_and_needs_no_proof_of_gain(
-    home, instance, strict_gate
+    home, instance, strict_gate, cause
 ):
     # the same days as above, a gate asking for an unreachable gain, and the run a shift's
     config = strict_gate
     day, drift = champion_then_drifted_days(config, home, instance)
     onset = str(day(drift))
-    shifted = materialize_day(
-        RETRAIN, day(drift + 1), home, instance, tags={"continual_ml/shift_onset": onset}
-    )
+    tags = {"continual_ml/shift_onset": onset, "continual_ml/causes": cause}
+    shifted = materialize_day(RETRAIN, day(drift + 1), home, instance, tags=tags)
     trained = metadata(shifted, candidate_model)
     assert trained["training_window_choice"] == "since shift"
     assert trained["training_window"].startswith(onset) or trained["training_window"] < onset
-    # validated on the rows since the onset; the episode's later retrains read the choice here
     scores = {k: v for k, v in trained.items() if k.startswith("window_score/")}
-    assert len(scores) == 2 and max(scores, key=scores.get) == "window_score/since shift"
+    if cause == "drift":  # validated on the rows since the onset
+        assert len(scores) == 2 and max(scores, key=scores.get) == "window_score/since shift"
+    else:  # a fall of accuracy opened the episode: the concept moved, nothing to validate
+        assert scores == {} and "accuracy fell" in trained["training_window_reason"]
+    # the episode's later retrains read the choice here
     [(params,)] = query(home, "SELECT params FROM model_registry WHERE version = 2")
     recorded = json.loads(params)
     assert recorded["shift_onset"] == onset

@@ -128,6 +128,9 @@ def main(argv: list[str]) -> None:
         raise OSError(ctypes.get_errno(), "prctl(PR_SET_PDEATHSIG) failed")
     if os.getppid() != parent:  # the parent died before the request took hold
         sys.exit(1)
+    # An ignored signal stays ignored across fork and exec: a parent that ignores SIGTERM (a
+    # shell's background job, a test runner some library changed) would make the request moot.
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
     os.execvp(command[0], command)
 
 

@@ -6,6 +6,7 @@ import dagster as dg
 import pandas as pd
 
 from continual_ml.config import DatasetConfig
+from continual_ml.decisions.retrain_policy import CAUSES_TAG, CONCEPT_MOVED
 from continual_ml.decisions.shift_episode import ONSET_TAG
 from continual_ml.defs.data.assets import partition_day
 from continual_ml.training import window
@@ -14,13 +15,16 @@ from continual_ml.training import window
 def chosen_window(conn, config: DatasetConfig, context: dg.AssetExecutionContext):
     """The window the candidate trains on, and its rows split into training rows and holdout:
     for a run of a shift episode (tagged with its onset) the rows since the onset or a longer
-    window, chosen on the rows since it (`episode_window`); else the validated choice among the
+    window, chosen on the rows since it (`episode_window`), or the rows since it outright when a
+    fall of realized accuracy opened the episode; else the validated choice among the
     configured lengths."""
     day = partition_day(context)
     onset = context.run.tags.get(ONSET_TAG)
     try:
         if onset is not None:
-            choice = window.window_since(conn, config, date.fromisoformat(onset), day)
+            causes = context.run.tags.get(CAUSES_TAG, "").split(",")
+            start = date.fromisoformat(onset)
+            choice = window.window_since(conn, config, start, day, CONCEPT_MOVED in causes)
             return choice, window.window_split(conn, config, choice.start, day, 0)
         choice = window.select_window(conn, config, day)
         return choice, window.window_split(conn, config, choice.start, choice.end)

@@ -56,3 +56,28 @@ def test_the_episode_keeps_its_choice_until_the_days_since_the_onset_double():
     kept = choose_since_shift(config, rows, onset, end, ("all", onset + timedelta(days=3)))
     assert kept.chosen == "all" and kept.scores() == {} and "as validated" in kept.reason
     assert kept.validated_through == onset + timedelta(days=3) and kept.shift_onset == onset
+
+
+def test_a_fall_of_accuracy_chooses_the_rows_since_the_onset_without_fitting(monkeypatch):
+    # Inputs that move while the concept stays: validation would choose the longer window.
+    rows = days_of_rows(40, 40)
+    moved = rows["partition_date"] >= FIRST + timedelta(days=34)
+    for column in ("x3", "x4", "x5"):
+        rows.loc[moved, column] += 3.0
+    onset = FIRST + timedelta(days=34)
+    fitted = []
+    monkeypatch.setattr(
+        "continual_ml.training.episode_window.score_or_none",
+        lambda *args: fitted.append(args) or 0.5,
+    )
+    config = dataset([7, "all"])
+    choice = choose_since_shift(config, rows, onset, last_day(rows), concept_moved=True)
+    assert choice.chosen == SINCE_SHIFT and choice.start == onset and not fitted
+    assert choice.validation is None and "accuracy fell" in choice.reason
+    # recorded as validated through this partition, so the episode keeps it until its days double
+    assert choice.validated_through == last_day(rows) and choice.shift_onset == onset
+    # an earlier validated choice of the episode still stands while the days have not doubled
+    kept = choose_since_shift(
+        config, rows, onset, last_day(rows), ("all", last_day(rows)), concept_moved=True
+    )
+    assert kept.chosen == "all" and not fitted
