@@ -52,8 +52,8 @@ def regression_config(family: str = "logistic_regression", **model) -> DatasetCo
             ],
             "model": {
                 "family": family,
-                "training_window_days": 3,
                 "min_holdout_rows": 150,
+                **({} if "training_window" in model else {"training_window_days": 3}),
                 **model,
             },
         }
