@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from continual_ml.config import DatasetConfig
+from continual_ml.training import regressors
 from continual_ml.training.class_probabilities import training_labels
 
 # scikit-learn is imported where a model is built: every run process loads this module.
@@ -78,9 +79,7 @@ NATIVE_CATEGORY_LIMIT = 255
 
 def build_estimator(config: DatasetConfig):
     if config.regression:
-        from continual_ml.training.regressors import build_regressor
-
-        return build_regressor(config)
+        return regressors.build_regressor(config)
     family, seed = config.model.family, config.model.random_state
     from sklearn.ensemble import HistGradientBoostingClassifier, RandomForestClassifier
     from sklearn.linear_model import LogisticRegression
@@ -170,8 +169,6 @@ def tune(config: DatasetConfig, features: pd.DataFrame, labels: pd.Series) -> Ra
     a fold's training data.
     """
     from sklearn.model_selection import RandomizedSearchCV, TimeSeriesSplit
-
-    from continual_ml.training import regressors
 
     spaces = regressors.REGRESSION_SEARCH_SPACES if config.regression else SEARCH_SPACES
     space = spaces[config.model.family]
