@@ -36,14 +36,7 @@ import pandas as pd
 
 from benchmarks.learning.regression_datasets import REGRESSION_DATASETS
 from benchmarks.stamp import stamp
-from continual_ml.monitoring.loss_estimation import (
-    check_estimate,
-    estimate_loss,
-    estimate_reliability,
-    expected_absolute_errors,
-    fit_loss_estimator,
-    realized_loss,
-)
+from continual_ml.monitoring import loss_estimation as dle
 from continual_ml.training.conformal import (
     calibrate,
     holdout_coverage,
@@ -99,7 +92,7 @@ class Fitted:
         self.rows = {"train": int(train.sum()), "holdout": int(holdout.sum())}
         self.calibration = calibrate(truth[holdout], predicted, LEVEL)
         self.holdout_coverage = holdout_coverage(truth[holdout], predicted, LEVEL)
-        self.estimator = fit_loss_estimator(
+        self.estimator = dle.fit_loss_estimator(
             self.features[holdout], predicted, truth[holdout], batch_rows=dataset.per_day
         )
         self.scale = None
@@ -114,14 +107,14 @@ class Fitted:
                 truth[train],
                 cv=KFold(5),
             )
-            self.scale = fit_loss_estimator(
+            self.scale = dle.fit_loss_estimator(
                 self.features[train], out_of_fold, truth[train], batch_rows=dataset.per_day
             )
             self.scaled_calibration = calibrate(
                 truth[holdout],
                 predicted,
                 LEVEL,
-                scale=expected_absolute_errors(self.scale, self.features[holdout], predicted),
+                scale=dle.expected_absolute_errors(self.scale, self.features[holdout], predicted),
             )
 
 
@@ -144,14 +137,16 @@ def run(name: str, family: str, arm: str) -> dict:
         predicted = fitted.model.predict(fitted.features[today])
         lower, upper = prediction_intervals(fitted.calibration, predicted)
         coverage = interval_coverage(truth[today], lower, upper, LEVEL)
-        estimate = estimate_loss(fitted.estimator, fitted.features[today], predicted)
-        realized = realized_loss(truth[today], predicted)
-        check = check_estimate(estimate, realized, fitted.estimator.tolerance)
+        estimate = dle.estimate_loss(fitted.estimator, fitted.features[today], predicted)
+        realized = dle.realized_loss(truth[today], predicted)
+        check = dle.check_estimate(estimate, realized, fitted.estimator.tolerance)
         checks.append(check)
         replayed = d - dataset.history_days
         scaled = {}
         if fitted.scale is not None:
-            row_scale = expected_absolute_errors(fitted.scale, fitted.features[today], predicted)
+            row_scale = dle.expected_absolute_errors(
+                fitted.scale, fitted.features[today], predicted
+            )
             lower, upper = prediction_intervals(fitted.scaled_calibration, predicted, row_scale)
             both = interval_coverage(truth[today], lower, upper, LEVEL)
             scaled = {"scaled_coverage": both.coverage, "scaled_mean_width": both.mean_width}
@@ -210,7 +205,7 @@ def summary(days: list[dict], checks: list, after_shift: bool, per_day: int) -> 
         "constant_mean_abs_error": float(np.mean([d["constant_mae_error"] for d in part])),
         # Days each judged against their own model's tolerance; the verdict needs one figure,
         # the median of those tolerances.
-        "reliability": estimate_reliability(
+        "reliability": dle.estimate_reliability(
             mine, float(np.median([d["estimate_tolerance"] for d in part]))
         ).to_dict(),
     }

@@ -42,8 +42,8 @@ from benchmarks.wrk_load import WrkRun, run_wrk
 from continual_ml.app.supervision.service_process import ServiceProcess
 from continual_ml.config import default_config
 from continual_ml.demo.synthetic_stream import generate_batch, partition_date
-from continual_ml.models.store import export_champion
 from continual_ml.training.pipeline import fit_candidate, serialize_model
+from continual_ml_tests.support.exported_models import export_champion
 
 RESULTS = Path(__file__).parent / "results" / "serving.json"
 SINGLE_CONCURRENCIES = (1, 8, 16, 32, 64)

@@ -35,6 +35,7 @@ from typing import Annotated  # noqa: E402
 import bentoml  # noqa: E402
 from bentoml.validators import ContentType  # noqa: E402
 
+import continual_ml.serving.service_metrics as metrics  # noqa: E402
 from continual_ml.alerts.model_serving import ServingAnnouncer  # noqa: E402
 from continual_ml.config import Paths, default_config  # noqa: E402
 from continual_ml.models.bentoml_internals import bind_api_methods  # noqa: E402
@@ -64,7 +65,6 @@ from continual_ml.serving.request_schema import (  # noqa: E402
     request_models,
 )
 from continual_ml.serving.request_timeout import prompt_timeout  # noqa: E402
-from continual_ml.serving.service_metrics import PredictionCounts, swap_failed, swapped  # noqa: E402
 from continual_ml.settings import Settings  # noqa: E402
 
 CONFIG, SETTINGS, PATHS = default_config(), Settings.from_env(), Paths.from_env()
@@ -128,13 +128,13 @@ class ChampionClassifier:
             LOG_DIR, "predictions", replica_id=SETTINGS.replica_id
         )
         self.feedback_log = RotatingJsonlWriter(LOG_DIR, "feedback", replica_id=SETTINGS.replica_id)
-        self.prediction_counts = PredictionCounts()
+        self.prediction_counts = metrics.PredictionCounts()
         self.follower = ChampionFollower(
             PATHS.bentoml_home,
             CONFIG,
             poll_seconds=SETTINGS.model_poll_seconds,
-            on_swap=ServingAnnouncer(swapped, PATHS.alerts_record, settings=SETTINGS),
-            on_failure=swap_failed,
+            on_swap=ServingAnnouncer(metrics.swapped, PATHS.alerts_record, settings=SETTINGS),
+            on_failure=metrics.swap_failed,
         )
         self.follower.refresh()
         self.follower.follow(also_each_poll=self._rotate_logs)
@@ -260,9 +260,10 @@ class ChampionClassifier:
         except UnscorableRows as error:
             return RowRefusal(unscorable=str(error))
 
-    def _rotate_logs(self) -> None:
+    def _rotate_logs(self) -> None:  # each model poll; the loop's lag gauges too
         self.predictions_log.rotate()
         self.feedback_log.rotate()
+        metrics.publish_loop_lag(PATHS.loop_lag_record)
 
     @bentoml.on_shutdown
     def _close_logs(self) -> None:

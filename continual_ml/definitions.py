@@ -10,6 +10,7 @@ from continual_ml.defs.executors import build_executor
 from continual_ml.defs.monitoring.assets import drift_explanation, drift_report
 from continual_ml.defs.monitoring.explanations import drift_explanation_sensor
 from continual_ml.defs.monitoring.late_labels import labels, late_labels_sensor
+from continual_ml.defs.monitoring.loop_lag_sensor import loop_lag_sensor
 from continual_ml.defs.monitoring.performance import model_performance
 from continual_ml.defs.monitoring.served_traffic import served_model_performance
 from continual_ml.defs.resources import build_resources
@@ -44,6 +45,7 @@ defs = dg.Definitions(
         prediction_log_sensor,
         late_labels_sensor,
         queue_aging_sensor,
+        loop_lag_sensor,
         shadow_evidence_sensor,
     ],
     resources=build_resources(),

@@ -33,6 +33,7 @@ class Paths(BaseModel):
     reports = _in_home("reports")
     prediction_logs = _in_home("prediction_logs", setting="prediction_log_dir")
     alerts_record = _in_home("alerts.jsonl")
+    loop_lag_record = _in_home("loop_lag.json")  # the loop's lag as last read (`status`, /metrics)
     dagster_home = _in_home("dagster_home", setting="dagster_home")
 
     @classmethod

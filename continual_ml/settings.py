@@ -161,6 +161,13 @@ class Settings(BaseSettings):
         alias="CONTINUAL_ML_DISK_WARN_FREE_MB",
         description="`up` warns and alerts when the home's disk has less free (MB)",
     )
+    # Alerts when the loop falls behind, each once as it starts and once as it ends
+    lag_alert_days: int = Field(
+        3, ge=0, alias="CONTINUAL_ML_LAG_ALERT_DAYS", description="alert past this monitoring lag"
+    )
+    queue_alert_minutes: float = Field(
+        15, gt=0, alias="CONTINUAL_ML_QUEUE_ALERT_MINUTES", description="alert past this queue wait"
+    )
     slack_webhook_url: SecretStr | None = Field(
         None, alias=SLACK_ENV, description="a Slack incoming webhook for alerts"
     )

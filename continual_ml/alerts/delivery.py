@@ -33,6 +33,8 @@ EVENT_STYLE = {
     "component_failed": (":rotating_light:", 0xC0392B),
     "disk_pressure": (":floppy_disk:", 0xE67E22),
     "disk_recovered": (":floppy_disk:", 0x2ECC71),
+    "loop_lagging": (":hourglass_flowing_sand:", 0xE67E22),
+    "loop_caught_up": (":hourglass:", 0x2ECC71),
 }
 EVENTS = tuple(EVENT_STYLE)
 

@@ -16,6 +16,8 @@ from continual_ml.app.supervision.disk_space import MB, disk_state
 from continual_ml.app.supervision.live_system import read_state
 from continual_ml.config import Paths
 from continual_ml.models.store import read_pointer
+from continual_ml.monitoring.loop_lag import queue_wait
+from continual_ml.monitoring.loop_lag_record import read_loop_lag
 from continual_ml.settings import Settings
 
 
@@ -86,6 +88,26 @@ def disk_line(paths: Paths) -> str:
     )
 
 
+def lag_lines(instance, paths: Paths) -> list[str]:
+    """The run queue now, and the monitoring lag as `loop_lag_sensor` last read it."""
+    from continual_ml.defs.monitoring.loop_lag_sensor import queued_runs
+
+    settings, record = Settings.from_env(), read_loop_lag(paths.loop_lag_record)
+    queue = queue_wait(queued_runs(instance), datetime.now(UTC))
+    over = queue.oldest_wait_seconds > settings.queue_alert_minutes * 60
+    lines = [f"queue: {queue.describe()}" + (" [OVER LIMIT]" if over else "")]
+    lag = record.get("lag")
+    if lag is None:
+        lines.append("monitoring lag: not read yet (loop_lag_sensor records it)")
+    else:
+        over = lag["days"] > settings.lag_alert_days
+        lines.append(
+            f"monitoring lag: {lag['text']} (read {lag['read_at']}, alert past "
+            f"{settings.lag_alert_days} days)" + (" [OVER LIMIT]" if over else "")
+        )
+    return lines
+
+
 def status_lines(paths: Paths, n_runs: int = 5, n_alerts: int = 5) -> list[str]:
     import dagster as dg
 
@@ -141,6 +163,7 @@ def status_lines(paths: Paths, n_runs: int = 5, n_alerts: int = 5) -> list[str]:
             f"{_number(served.get('realized_accuracy'))}, "
             f"p99 {_number(served['latency_p99_ms'], 1)} ms"
         )
+    lines += lag_lines(instance, paths)
     lines.append("runs:")
     for record in instance.get_run_records(limit=n_runs):
         run = record.dagster_run

@@ -122,17 +122,3 @@ def point_at(
     }
     write_pointer(bentoml_home, pointer)
     return pointer
-
-
-def export_champion(
-    bentoml_home: Path,
-    config: DatasetConfig,
-    version: int,
-    artifact: bytes,
-    sha256: str,
-    details: dict | None = None,
-) -> str:
-    """Export and serve in one go, for callers with no registry to keep in step (tests, demos)."""
-    tag = export_model(bentoml_home, config, version, artifact, sha256, details)
-    point_at(bentoml_home, tag, version, sha256)
-    return tag

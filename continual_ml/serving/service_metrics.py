@@ -1,10 +1,15 @@
 """The service's own Prometheus series, beside BentoML's per-endpoint ones.
 
 Predictions by class and model version (noted per request, written in batches), the version
-being served, model swaps by outcome, and the free space left for the prediction logs.
+being served, model swaps by outcome, the free space left for the prediction logs, and the
+loop's monitoring lag and run queue as last recorded in the home.
 """
 
 from __future__ import annotations
+
+import json
+from datetime import datetime
+from pathlib import Path
 
 # Directly, as BentoML asks (`bentoml.metrics` is deprecated): a worker imports this after
 # `bentoml serve` has set PROMETHEUS_MULTIPROC_DIR, so the values go where `/metrics` reads them.
@@ -59,3 +64,42 @@ def swapped(model) -> None:
 def swap_failed(tag: str, error: str) -> None:
     """A promoted model was refused (it failed verification); the old one serves on."""
     SWAPS.labels(outcome="failed").inc()
+
+
+# The loop's lag as `loop_lag_sensor` last recorded it in the home (absent on a replica with no
+# access to the home: then these series are not set). Every worker reads the same file.
+LOOP_LAG_GAUGES = {
+    ("lag", "days"): prometheus_client.Gauge(
+        name="continual_ml_monitoring_lag_days",
+        documentation="Landed days beyond the newest day with a drift or performance measurement",
+        multiprocess_mode="livemax",
+    ),
+    ("queue", "n_queued"): prometheus_client.Gauge(
+        name="continual_ml_queued_runs",
+        documentation="Dagster runs waiting in the queue",
+        multiprocess_mode="livemax",
+    ),
+    ("queue", "oldest_wait_seconds"): prometheus_client.Gauge(
+        name="continual_ml_oldest_queued_run_seconds",
+        documentation="How long the oldest queued run has waited (0 with none queued)",
+        multiprocess_mode="livemax",
+    ),
+}
+LOOP_LAG_READ_AT = prometheus_client.Gauge(
+    name="continual_ml_loop_lag_read_timestamp_seconds",
+    documentation="When the loop's lag was last read (a stale value: the sensor is not ticking)",
+    multiprocess_mode="livemax",
+)
+
+
+def publish_loop_lag(record_path: Path) -> None:
+    """Set the loop's lag gauges from its record; nothing when there is none (yet)."""
+    try:
+        record = json.loads(record_path.read_text())
+        LOOP_LAG_READ_AT.set(datetime.fromisoformat(record["at"]).timestamp())
+    except (OSError, ValueError, KeyError):
+        return
+    for (part, name), gauge in LOOP_LAG_GAUGES.items():
+        value = (record.get(part) or {}).get(name)
+        if isinstance(value, int | float):
+            gauge.set(value)

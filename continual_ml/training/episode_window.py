@@ -14,10 +14,11 @@ older trains each of two candidates:
 The better one trains the candidate on every row of its window. On a tie, since shift: a change
 is known to have happened. When the episode was opened by a fall of the champion's realized
 accuracy (`concept_moved`), the labels have already answered: the concept moved, the older rows
-teach the old one, and since shift is chosen without fitting the two. Otherwise two fits
-choose. The episode's later retrains keep the choice until the days since the onset have
-doubled since it was made, so an episode validates a logarithmic number of times (a retrain's
-choice is in its registry row: `shift_onset`, `window_validated_through`).
+teach the old one, and since shift is chosen without fitting the two, for every retrain of
+the episode (its registry rows record `window_concept_moved`). Otherwise two fits choose. The
+episode's later retrains keep the choice until the days since the onset have doubled since it
+was made, so an episode validates a logarithmic number of times (a retrain's choice is in its
+registry row: `shift_onset`, `window_validated_through`).
 """
 
 from __future__ import annotations
@@ -63,7 +64,8 @@ def choose_since_shift(
     starts = {name: window_start(days, length, floor, end) for name, length in lengths.items()}
     held = {name: int((days >= start).sum()) for name, start in starts.items()}
     episode = {"shift_onset": onset}
-    if earlier is not None and earlier[0] in lengths and not _doubled(onset, earlier[1], end):
+    kept = earlier is not None and earlier[0] in lengths and not _doubled(onset, earlier[1], end)
+    if kept and not concept_moved:
         name, through = earlier
         reason = (
             f"shift since {onset}: {name}, as validated on the rows up to {through}; "
@@ -80,7 +82,7 @@ def choose_since_shift(
         )
         only = (CandidateScore(SINCE_SHIFT, starts[SINCE_SHIFT], held[SINCE_SHIFT]),)
         return WindowChoice(
-            SINCE_SHIFT, starts[SINCE_SHIFT], end, metric, reason, only, None, onset, end
+            SINCE_SHIFT, starts[SINCE_SHIFT], end, metric, reason, only, None, onset, end, True
         )
     since = np.flatnonzero(days >= onset)
     n_block = min(settings.validation_rows, len(since) // 2)

@@ -94,17 +94,21 @@ def window_since(
     rows = usable_labelled_rows(conn, config, HISTORY_START, end)
     if rows.empty:
         raise NoLabelledRows(f"no labelled observations up to {end}")
-    earlier = _episode_choice(conn, onset)
-    return choose_since_shift(config, rows, onset, end, earlier, concept_moved)
+    earlier, moved = _episode_choice(conn, onset)
+    return choose_since_shift(config, rows, onset, end, earlier, concept_moved or moved)
 
 
-def _episode_choice(conn: duckdb.DuckDBPyConnection, onset: date) -> tuple[str, date] | None:
-    """The window the episode that began on `onset` last validated, and up to which partition."""
+def _episode_choice(
+    conn: duckdb.DuckDBPyConnection, onset: date
+) -> tuple[tuple[str, date] | None, bool]:
+    """The window the episode that began on `onset` last validated, and up to which partition;
+    and whether a fall of accuracy opened it (its retrains then train since the shift)."""
     for params in recent_params(conn):
         if params.get("shift_onset") == str(onset) and params.get("window_validated_through"):
             through = date.fromisoformat(params["window_validated_through"])
-            return params["training_window"], through
-    return None
+            moved = params.get("window_concept_moved") == "true"
+            return (params["training_window"], through), moved
+    return None, False
 
 
 # Before any partition: `all` reaches back to the oldest labelled row.
@@ -152,6 +156,7 @@ def training_params(
             {
                 "shift_onset": str(choice.shift_onset),
                 "window_validated_through": str(choice.validated_through or ""),
+                "window_concept_moved": str(choice.concept_moved).lower(),
             }
             if choice.shift_onset
             else {}

@@ -47,6 +47,7 @@ class WindowChoice:
     validation: tuple[date, date, int] | None = None  # the block's first and last day, rows
     shift_onset: date | None = None  # a shift episode's window: the onset it starts from
     validated_through: date | None = None  # the episode's choice was last validated on rows up to
+    concept_moved: bool = False  # an episode opened by a fall of accuracy: since shift throughout
 
     def scores(self) -> dict[str, float]:
         return {c.name: c.score for c in self.candidates if c.score is not None}

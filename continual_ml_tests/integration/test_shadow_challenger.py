@@ -162,6 +162,7 @@ def test_a_retrain_of_a_shift_episode_trains_since_the_onset_and_needs_no_proof_
     recorded = json.loads(params)
     assert recorded["shift_onset"] == onset
     assert recorded["window_validated_through"] == str(day(drift + 1))
+    assert recorded["window_concept_moved"] == str(cause == "performance").lower()
     [evaluation] = shifted.get_asset_check_evaluations()
     check = {k: v.value for k, v in evaluation.metadata.items()}
     assert check["decision"] == "promote" and check["sequence_lower"] < UNREACHABLE

@@ -60,10 +60,13 @@ def closed_prediction_log(home, config, prediction_ids: list[str]) -> None:
 def run_landing_requests(instance, home, requests) -> list[dict]:
     """Run what the landing sensor asked for, tagged as the daemon tags it; a monitoring run only
     as far as its landing step. The ingestion outcomes, one a file."""
+    from continual_ml.app.first_champion import bound_definitions
     from continual_ml.defs.data.assets import observations
     from continual_ml.defs.data.ingestion import ingest_file_job
+    from continual_ml.defs.jobs import monitoring_job
 
     resources, outcomes = build_resources(home), []
+    monitoring = bound_definitions(home).resolve_job_def(monitoring_job.name)
     for request in requests:
         tags = {**request.tags, "dagster/run_key": request.run_key}
         if request.job_name == ingest_file_job.name:
@@ -72,13 +75,14 @@ def run_landing_requests(instance, home, requests) -> list[dict]:
             )
             outcomes += result.output_for_node("ingest_landed_file")
             continue
-        result = dg.materialize(
-            [observations],
+        # The job the daemon would launch (the sensor finds its runs by job name), with only
+        # `observations` selected.
+        result = monitoring.execute_in_process(
             partition_key=request.partition_key,
             run_config=request.run_config,
-            resources=resources,
             instance=instance,
             tags=tags,
+            asset_selection=[observations.key],
         )
         [event] = result.asset_materializations_for_node("observations")[:1]
         outcomes.append({"sources": event.metadata["sources"].value})

@@ -14,8 +14,8 @@ import pandas as pd
 from continual_ml.app.supervision.service_process import ServiceProcess
 from continual_ml.config import default_config
 from continual_ml.demo.synthetic_stream import generate_batch, partition_date
-from continual_ml.models.store import export_champion
 from continual_ml.training.pipeline import fit_candidate, serialize_model
+from continual_ml_tests.support.exported_models import export_champion
 
 ROW = {"x0": 0.5, "x1": -1.0, "x2": 0.0, "x3": 1.0, "x4": 0.2, "segment": "north"}
 

@@ -79,8 +79,14 @@ def finished_requests(instance: dg.DagsterInstance, limit: int = 200) -> set[str
     return landing_requests(instance, [*finished, dg.DagsterRunStatus.CANCELED], limit)
 
 
-def is_in_flight(request_key: str, in_flight: set[str]) -> bool:
-    return request_key in in_flight or member_tag(request_key) in in_flight
+def landed_requests(instance: dg.DagsterInstance, limit: int = 200) -> set[str]:
+    """The files of the latest successful landing runs: landed, with no runs to look up."""
+    return landing_requests(instance, [dg.DagsterRunStatus.SUCCESS], limit)
+
+
+def is_among(request_key: str, found: set[str]) -> bool:
+    """Whether a file's request is among those found (by its own key or as a run's member)."""
+    return request_key in found or member_tag(request_key) in found
 
 
 def batches(items: list, size: int = MAX_FILES_PER_RUN) -> Iterator[list]:

@@ -5,7 +5,9 @@
   again, so a tick costs about the same whether the folder holds ten files or a year of them;
 - `seen`: every other file's signature and when the sensor first saw it so, for its settle time;
 - `asked`: the keys this sensor asked a run for: until then a file has no runs to look up (a
-  lost cursor only costs a request Dagster drops, as its run key was used already).
+  lost cursor only costs a request Dagster drops, as its run key was used already);
+- `days`: the day read from each ready observation file not landed yet ("" for a file of several
+  days or none), so a file that waits (its kind's run still queued) is read once, not each tick.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ class LandingCursor:
     settled: set[str] = field(default_factory=set)
     seen: dict[str, Seen] = field(default_factory=dict)
     asked: set[str] = field(default_factory=set)
+    days: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def read(cls, cursor: str | None) -> LandingCursor:
@@ -32,8 +35,8 @@ class LandingCursor:
         if isinstance(state, list):  # the first version: the reported skips alone
             return cls(reported=set(state))
         seen = {name: Seen(*values) for name, values in state.get("seen", {}).items()}
-        asked = set(state.get("asked", []))
-        return cls(set(state["reported"]), set(state["settled"]), seen, asked)
+        asked, days = set(state.get("asked", [])), state.get("days", {})
+        return cls(set(state["reported"]), set(state["settled"]), seen, asked, days)
 
     def dump(self) -> str:
         return json.dumps(
@@ -42,6 +45,7 @@ class LandingCursor:
                 "settled": sorted(self.settled),
                 "seen": {name: seen.as_list() for name, seen in sorted(self.seen.items())},
                 "asked": sorted(self.asked),
+                "days": dict(sorted(self.days.items())),
             }
         )
 

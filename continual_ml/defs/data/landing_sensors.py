@@ -20,7 +20,8 @@ from continual_ml.defs.data.landed_batches import (
     finished_requests,
     in_flight_requests,
     ingest_request,
-    is_in_flight,
+    is_among,
+    landed_requests,
     monitoring_request,
     queued_landing_runs,
 )
@@ -58,6 +59,14 @@ def _landed_day(path: Path, event_time_column: str, conn) -> date | None:
     if days is None or len(days) != 1 or days[0] < daily_partitions.start.date():
         return None
     return days[0]
+
+
+def _day_of(entry: Entry, time_column: str, conn, days: dict[str, str]) -> date | None:
+    """`_landed_day` of an observation file, read once: remembered in `days` by its key."""
+    if entry.key not in days:
+        day = _landed_day(entry.path, time_column, conn)
+        days[entry.key] = str(day) if day else ""
+    return date.fromisoformat(days[entry.key]) if days[entry.key] else None
 
 
 def _skipped_alert(skipped: dict[str, str], root: Path) -> Alert:
@@ -106,7 +115,7 @@ def landing_folder_sensor(
     scan = scan_landing(root, cursor, time.time(), settle_seconds)
     if scan.changed:
         alerts.send(_changed_alert(scan.changed, root), context.log)
-    todo, notes = _look_at(context, scan, cursor, dataset, alerts)
+    todo, notes, days = _look_at(context, scan, cursor, dataset, alerts)
     requests, asked = _requests(context.instance, todo, notes)
     for line in notes + [f"skipped {name}: {reason}" for name, reason in scan.skipped.items()]:
         context.log.warning(line)
@@ -123,42 +132,52 @@ def landing_folder_sensor(
     return dg.SensorResult(
         run_requests=requests,
         skip_reason=None if requests else "; ".join(notes) or summary,
-        cursor=LandingCursor(current, scan.settled, seen, asked).dump(),
+        cursor=LandingCursor(current, scan.settled, seen, asked, days).dump(),
     )
 
 
-def _look_at(context, scan, cursor, dataset, alerts) -> tuple[dict[str, list], list[str]]:
+def _look_at(context, scan, cursor, dataset, alerts) -> tuple[dict[str, list], list[str], dict]:
     """Decide what to do with the files ready, within the tick's budget: the files to ask for,
-    by kind, and notes for the log. A file whose run is in flight costs nothing."""
+    by kind, notes for the log, and the days read (for the cursor). A file whose run is in
+    flight or succeeded costs nothing (four queries find those runs); one whose day was read on
+    an earlier tick is not read again."""
     todo: dict[str, list] = {LANDED_DAYS: [], "observations": [], "labels": []}
     notes, checked, later, started = [], 0, 0, time.monotonic()
+    ready = {entry.key for entry in scan.ready} - scan.settled
+    days = {key: day for key, day in cursor.days.items() if key in ready}
     if not scan.ready:
-        return todo, notes
+        return todo, notes, days
     in_flight = in_flight_requests(context.instance)
     # Asked for by this sensor, or in a recent run (whatever the cursor says): its runs decide.
     finished = finished_requests(context.instance)
-    known = cursor.asked | {e.key for e in scan.ready if is_in_flight(e.key, finished)}
+    known = cursor.asked | {e.key for e in scan.ready if is_among(e.key, finished)}
+    landed = landed_requests(context.instance)
     time_column = dataset.config.event_time_column  # the config is read from its file: once
     with duckdb.connect() as conn:  # one in-memory connection reads every file's days
+        reading = (time_column, conn, days)
         for entry in scan.ready:
-            if is_in_flight(entry.key, in_flight):
+            if is_among(entry.key, in_flight):
+                continue
+            if is_among(entry.key, landed):  # settled at the cost of a lookup, out of the budget
+                scan.settled.add(entry.key)
+                scan.settled_names.add(entry.name)
                 continue
             if checked >= MAX_FILES_PER_TICK or time.monotonic() - started > TICK_BUDGET_SECONDS:
                 later += 1
                 continue
             checked += 1
-            _look_at_one(context, entry, scan, todo, notes, time_column, alerts, conn, known)
+            _look_at_one(context, entry, scan, todo, notes, reading, alerts, known)
     if later:
         notes.append(f"{later} file(s) ready wait for the next tick (at most {checked} a tick)")
-    return todo, notes
+    return todo, notes, {key: day for key, day in days.items() if key not in scan.settled}
 
 
-def _look_at_one(context, entry: Entry, scan, todo, notes, time_column, alerts, conn, known):
+def _look_at_one(context, entry: Entry, scan, todo, notes, reading, alerts, known):
     # Never asked for: no runs to read (with a lost cursor, Dagster drops a run key used before).
     step, runs = decide(context.instance, entry.key) if entry.key in known else (NEW, [])
     if step.step == "request":
         try:
-            day = None if entry.kind == "labels" else _landed_day(entry.path, time_column, conn)
+            day = None if entry.kind == "labels" else _day_of(entry, *reading)
         except OSError as error:  # gone between the listing and now
             scan.skipped[entry.name] = f"gone before it could be read ({error.strerror or error})"
             return

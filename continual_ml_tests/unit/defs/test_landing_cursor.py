@@ -9,11 +9,12 @@ from continual_ml.ingestion.settling import Seen
 
 def test_the_cursor_round_trips_and_reads_earlier_versions():
     seen = {"b.csv": Seen(3, 4, 5.0)}
-    cursor = LandingCursor({"x: gone"}, {"observations:a.csv:1:2"}, seen, {"k"})
+    days = {"observations:b.csv:3:4": "2026-01-02", "observations:c.csv:1:1": ""}
+    cursor = LandingCursor({"x: gone"}, {"observations:a.csv:1:2"}, seen, {"k"}, days)
     assert LandingCursor.read(cursor.dump()) == cursor
     assert LandingCursor.read(json.dumps(["x: gone"])).reported == {"x: gone"}
     old = LandingCursor.read(json.dumps({"reported": [], "settled": ["s"]}))
-    assert old.settled == {"s"} and old.seen == {} and old.asked == set()
+    assert old.settled == {"s"} and old.seen == {} and old.asked == set() and old.days == {}
 
 
 def test_a_key_names_one_version_of_a_file():

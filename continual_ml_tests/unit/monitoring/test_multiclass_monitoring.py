@@ -5,12 +5,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from continual_ml.models.store import export_champion
 from continual_ml.monitoring.batch import estimated_accuracy, monitor_batch
 from continual_ml.serving.follower import ChampionFollower, predict_rows
 from continual_ml.training.class_probabilities import class_proba
 from continual_ml.training.evaluation import evaluate_on_holdout
 from continual_ml.training.pipeline import fit_candidate, serialize_model, split_window
+from continual_ml_tests.support.exported_models import export_champion
 from continual_ml_tests.support.iris import CLASSES, iris_config, iris_days
 
 

@@ -5,12 +5,12 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-from continual_ml.models.store import export_champion
 from continual_ml.serving.column_scoring import score_checked
 from continual_ml.serving.file_checks import check_features
 from continual_ml.serving.follower import ChampionFollower, predict_rows
 from continual_ml.serving.request_schema import row_schema
 from continual_ml.training.pipeline import fit_candidate, serialize_model
+from continual_ml_tests.support.exported_models import export_champion
 from continual_ml_tests.support.feature_kinds import CONFIG, labelled_rows
 
 # (amount, flag, segment) as CSV text, and the reason expected, or None where the row is taken

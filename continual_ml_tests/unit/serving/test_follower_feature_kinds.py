@@ -3,10 +3,10 @@
 import pytest
 from pydantic import ValidationError
 
-from continual_ml.models.store import export_champion
 from continual_ml.serving.follower import ChampionFollower, predict_rows, smoke_row
 from continual_ml.serving.request_schema import MAX_CATEGORY_CHARS, row_schema
 from continual_ml.training.pipeline import fit_candidate, serialize_model
+from continual_ml_tests.support.exported_models import export_champion
 from continual_ml_tests.support.feature_kinds import CONFIG, labelled_rows
 
 

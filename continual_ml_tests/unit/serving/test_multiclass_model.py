@@ -11,10 +11,10 @@ import pandas as pd
 import pytest
 
 from continual_ml.config import DatasetConfig, default_config
-from continual_ml.models.store import export_champion
 from continual_ml.training.class_probabilities import class_proba
 from continual_ml.training.evaluation import class_report
 from continual_ml.training.pipeline import fit_candidate, serialize_model
+from continual_ml_tests.support.exported_models import export_champion
 from continual_ml_tests.support.in_process_service import in_process_service
 from continual_ml_tests.support.service_support import all_finite, strict_json
 from continual_ml_tests.support.user_data import use_config

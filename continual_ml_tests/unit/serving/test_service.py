@@ -15,9 +15,9 @@ import pytest
 
 from continual_ml.config import default_config
 from continual_ml.demo.synthetic_stream import generate_batch, partition_date
-from continual_ml.models.store import export_champion
 from continual_ml.serving.prediction_log import RotatingJsonlWriter, closed_logs
 from continual_ml.training.pipeline import fit_candidate, serialize_model
+from continual_ml_tests.support.exported_models import export_champion
 from continual_ml_tests.support.in_process_service import in_process_service, post, wait_for_version
 from continual_ml_tests.support.in_process_service import served as describe
 

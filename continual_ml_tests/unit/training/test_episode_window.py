@@ -74,10 +74,10 @@ def test_a_fall_of_accuracy_chooses_the_rows_since_the_onset_without_fitting(mon
     choice = choose_since_shift(config, rows, onset, last_day(rows), concept_moved=True)
     assert choice.chosen == SINCE_SHIFT and choice.start == onset and not fitted
     assert choice.validation is None and "accuracy fell" in choice.reason
-    # recorded as validated through this partition, so the episode keeps it until its days double
     assert choice.validated_through == last_day(rows) and choice.shift_onset == onset
-    # an earlier validated choice of the episode still stands while the days have not doubled
-    kept = choose_since_shift(
-        config, rows, onset, last_day(rows), ("all", last_day(rows)), concept_moved=True
+    assert choice.concept_moved  # recorded, so the episode's later retrains need no validation
+    # however long the episode has run since its first retrain
+    later = choose_since_shift(
+        config, rows, onset, last_day(rows), (SINCE_SHIFT, onset), concept_moved=True
     )
-    assert kept.chosen == "all" and not fitted
+    assert later.chosen == SINCE_SHIFT and later.concept_moved and not fitted
