@@ -16,6 +16,7 @@ from pydantic import (
     PositiveInt,
     StrictInt,
     StrictStr,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -99,9 +100,7 @@ class ModelSettings(_Strict):
         0.3, gt=0, lt=1, description="the newest share of the last partition held out"
     )
     min_holdout_rows: int = Field(
-        200,
-        ge=0,
-        description="the gate's least holdout, taken from recent partitions on small days",
+        200, ge=0, description="the gate's least holdout, from recent partitions on small days"
     )
     random_state: int = Field(0, description="the model's seed")
     search: bool = Field(False, description="tune hyperparameters with time-ordered CV")
@@ -123,9 +122,12 @@ class ModelSettings(_Strict):
 
     @property
     def training_window_days(self) -> int:
-        """The shortest candidate window in days (1 when the only one is `all`): what the first
-        model waits for."""
+        """The shortest candidate window in days (1 if only `all`): what the first model awaits."""
         return min((c for c in self.training_window.candidates_days if c != "all"), default=1)
+
+
+GateMetric = Literal["accuracy", "log_loss", "brier", "absolute_error", "squared_error"]
+REGRESSION_GATE_METRICS = ("absolute_error", "squared_error")
 
 
 class PolicySettings(_Strict):
@@ -145,9 +147,7 @@ class PolicySettings(_Strict):
     min_improvement: float = Field(
         0.0, ge=0, description="the gate's minimum effect, in units of `gate_metric`"
     )
-    gate_metric: Literal["accuracy", "log_loss", "brier"] = Field(
-        "accuracy", description="the per-row metric the gate compares"
-    )
+    gate_metric: GateMetric = Field("accuracy", description="the per-row metric the gate compares")
     gate_alpha: float = Field(0.05, gt=0, lt=1, description="the gate's significance level")
     require_approval: bool = Field(False, description="candidates that pass wait for a human")
     consecutive_partitions: int = Field(1, ge=1, description="drifted partitions in a row")
@@ -190,9 +190,13 @@ class DatasetConfig(_Strict):
     name: str = Field(description="the dataset's name")
     features: tuple[FeatureSpec, ...] = Field(description="the model's input columns")
     label: str = Field("label", description="the label column")
+    task: Literal["classification", "regression"] = Field(
+        "classification", description="classes to predict, or a number (a finite label)"
+    )
     classes: tuple[StrictInt, ...] | tuple[StrictStr, ...] = Field(
         (0, 1),
-        description="the labels, all integers or all text; [0, 1] is binary (1 the positive class)",
+        description="classification only: the labels, all integers or all text; [0, 1] is "
+        "binary (1 the positive class)",
     )
     # The names these columns have in the files users drop; `observations` always calls them
     # `row_id` and `event_time`.
@@ -216,10 +220,29 @@ class DatasetConfig(_Strict):
             )
         return classes
 
+    @model_validator(mode="before")
+    @classmethod
+    def _no_classes_for_regression(cls, values):
+        # A number has no classes (refused, not ignored); the gate compares absolute errors.
+        if isinstance(values, dict) and values.get("task") == "regression":
+            if values.get("classes"):
+                raise ValueError("`classes` is for classification: a `task: regression` has none")
+            policy = {"gate_metric": "absolute_error", **dict(values.get("policy") or {})}
+            values = {**values, "classes": (), "policy": policy}
+        return values
+
+    @model_validator(mode="after")
+    def _gate_metric_fits_task(self) -> DatasetConfig:
+        metric = self.policy.gate_metric
+        if (metric in REGRESSION_GATE_METRICS) != self.regression:
+            raise ValueError(f"policy.gate_metric {metric!r} does not fit `task: {self.task}`")
+        return self
+
     @field_validator("classes")
     @classmethod
-    def _distinct_classes(cls, classes):
-        if len(classes) < 2 or len(set(classes)) != len(classes):
+    def _distinct_classes(cls, classes, info: ValidationInfo):
+        regression = info.data.get("task") == "regression"  # its classes are left empty
+        if not regression and (len(classes) < 2 or len(set(classes)) != len(classes)):
             raise ValueError(f"classes {list(classes)!r}: need at least two distinct labels")
         return classes
 
@@ -233,8 +256,14 @@ class DatasetConfig(_Strict):
         return self.classes == (0, 1)
 
     @property
+    def regression(self) -> bool:
+        return self.task == "regression"
+
+    @property
     def label_sql_type(self) -> str:
-        """How the warehouse stores a label: integers as BIGINT, text labels as VARCHAR."""
+        """How the warehouse stores a label: integers BIGINT, text VARCHAR, a number DOUBLE."""
+        if self.regression:
+            return "DOUBLE"
         return "VARCHAR" if isinstance(self.classes[0], str) else "BIGINT"
 
     @property

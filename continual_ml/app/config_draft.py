@@ -166,6 +166,23 @@ def _classes(label: Column | None, notes: list[str]) -> list:
     return sorted(values) if all(isinstance(v, int) for v in values) else sorted(map(str, values))
 
 
+# A numeric label with more distinct values than this is a quantity, not a set of classes...
+MAX_DRAFTED_CLASSES = 20
+# ...unless every value is an integer below this: codes of many classes (a 0..99 grade).
+CLASS_CODES_BELOW = 100
+
+
+def _numeric_target(label: Column | None) -> bool:
+    """Whether the label looks like a number to predict (`task: regression`): a numeric column
+    with more than `MAX_DRAFTED_CLASSES` values that are not all small integer codes."""
+    if label is None or label.type not in NUMERIC_TYPES and not label.type.startswith("DECIMAL"):
+        return False
+    codes = bool(label.values) and all(
+        float(v).is_integer() and 0 <= v < CLASS_CODES_BELOW for v in label.values
+    )
+    return label.n_distinct > MAX_DRAFTED_CLASSES and not codes
+
+
 def draft_config(path: str | Path, name: str | None = None) -> Draft:
     """A config for the file at `path`, with notes on every guess to review."""
     path = Path(path)
@@ -185,7 +202,15 @@ def draft_config(path: str | Path, name: str | None = None) -> Draft:
     else:
         config["label"] = label.name
         notes.append(f"label `{label.name}` is a guess")
-    config["classes"] = _classes(label, notes)
+    if _numeric_target(label):
+        config["task"] = "regression"
+        review.add("task")
+        notes.append(
+            f"`{label.name}` is numeric with {label.n_distinct} distinct values: drafted as "
+            "`task: regression`; for classes, remove `task` and list `classes`"
+        )
+    else:
+        config["classes"] = _classes(label, notes)
     if identifier is None:
         notes.append("no unique id column found: files need one (set `id_column`)")
         config["id_column"] = "row_id"

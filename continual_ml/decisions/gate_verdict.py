@@ -21,6 +21,7 @@ from continual_ml.decisions.gate import (
     evaluate_gate,
     paired_rows,
 )
+from continual_ml.decisions.regression_verdict import judge_regression
 from continual_ml.decisions.sequential_gate import bounded_scores
 from continual_ml.training.class_probabilities import stored_matrix
 from continual_ml.warehouse import registry
@@ -57,6 +58,8 @@ def judge(
     )
     if incompatible:
         return Verdict(False, f"feature signature differs from the champion's: {incompatible}", {})
+    if config.regression:  # paired on per-row errors, decided on the day (`regression_verdict`)
+        return Verdict(*judge_regression(conn, config, candidate, champion, shift_onset))
     if (current := open_challenger(conn)) and current["version"] == candidate["version"]:
         return _decided(challenger.decide(conn, config, candidate, champion, shift_onset), {})
     holdout = registry.holdout_predictions(conn, candidate["version"])

@@ -11,7 +11,13 @@ from continual_ml.ingestion import routing
 from continual_ml.ingestion.core import TABULAR, IngestReport, Landed, StepHook, ingest
 from continual_ml.ingestion.ledger import Ingestion, label_counts
 from continual_ml.ingestion.readers import drop_rejects, tabular_columns, tabular_reader
-from continual_ml.ingestion.rules import class_label, row_identifier, schema_problem, timestamp
+from continual_ml.ingestion.rules import label as label_column
+from continual_ml.ingestion.rules import (
+    label_kind,
+    row_identifier,
+    schema_problem,
+    timestamp,
+)
 from continual_ml.ingestion.sql_text import check, identifier, literal, shown, value_alias
 from continual_ml.warehouse.labelled_rows import labelled_partitions
 
@@ -67,16 +73,16 @@ def _land_labels(conn, config, facts, ingestion, step):
     id_name = config.id_column
     problem = schema_problem(
         types,
-        required={id_name: "identifier", config.label: "class"},
+        required={id_name: "identifier", config.label: label_kind(config)},
         optional={"labelled_at": "timestamp"},
     )
     if problem:
         return problem
     row_id = row_identifier("row_id", f"s.{identifier(id_name)}", shown_name=id_name)
-    label = class_label(
+    label = label_column(
+        config,
         "label",
         f"s.{identifier(config.label)}",
-        config.classes,
         shown_name=config.label,
         nullable=False,
         source_type=types[config.label],

@@ -13,13 +13,14 @@ from continual_ml.ingestion import routing
 from continual_ml.ingestion.core import TABULAR, IngestReport, Landed, StepHook, ingest
 from continual_ml.ingestion.readers import drop_rejects, tabular_columns, tabular_reader
 from continual_ml.ingestion.rules import (
-    class_label,
     feature,
     feature_kind,
+    label_kind,
     row_identifier,
     schema_problem,
     timestamp,
 )
+from continual_ml.ingestion.rules import label as label_column
 from continual_ml.ingestion.sql_text import (
     check,
     identifier,
@@ -85,7 +86,7 @@ def _land(conn, config, facts, ingestion, step, replace=False, partition=None):
         types,
         required={id_name: "identifier", time_name: "timestamp"}
         | {f.name: feature_kind(f) for f in config.features},
-        optional={config.label: "class", "batch_id": "identifier"},
+        optional={config.label: label_kind(config), "batch_id": "identifier"},
     )
     if problem:
         return problem
@@ -95,10 +96,10 @@ def _land(conn, config, facts, ingestion, step, replace=False, partition=None):
 
     row_id = row_identifier("row_id", raw(id_name), shown_name=id_name)
     event_time = timestamp("event_time", raw(time_name), types[time_name], shown_name=time_name)
-    label = class_label(
+    label = label_column(
+        config,
         config.label,
         raw(config.label),
-        config.classes,
         nullable=True,
         source_type=types.get(config.label, "VARCHAR"),
     )

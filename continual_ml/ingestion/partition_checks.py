@@ -55,12 +55,16 @@ def check_partition(conn: duckdb.DuckDBPyConnection, config: DatasetConfig, day:
             if unknown:
                 failures[f"{feature.name}:unknown_category"] = unknown
     label = f'"{config.label}"'
-    outside = _count(
-        conn,
-        f"SELECT count(*) {where} AND {label} IS NOT NULL AND {label} NOT IN "
-        f"({', '.join('?' * len(config.classes))})",
-        [day, *config.classes],
-    )
+    if config.regression:  # a number's domain: finite
+        finite = f"{label} IS NOT NULL AND NOT isfinite({label})"
+        outside = _count(conn, f"SELECT count(*) {where} AND {finite}", [day])
+    else:
+        outside = _count(
+            conn,
+            f"SELECT count(*) {where} AND {label} IS NOT NULL AND {label} NOT IN "
+            f"({', '.join('?' * len(config.classes))})",
+            [day, *config.classes],
+        )
     if outside:
         failures["label:domain"] = outside
     duplicates = _count(

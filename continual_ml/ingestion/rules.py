@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from continual_ml.config import FeatureSpec
+from continual_ml.config import DatasetConfig, FeatureSpec
 from continual_ml.ingestion.sql_text import (
     Check,
     literal,
@@ -166,6 +166,28 @@ def class_label(
         *_missing(name, shown_name, nullable),
     ]
     return _column(name, shown_name, raw, value, checks)
+
+
+def label(
+    config: DatasetConfig,
+    name: str,
+    raw: str,
+    *,
+    shown_name: str | None = None,
+    nullable: bool,
+    source_type: str = "VARCHAR",
+) -> Column:
+    """The label: one of the classes, or for `task: regression` a finite number."""
+    if config.regression:
+        return number(name, raw, shown_name=shown_name, nullable=nullable)
+    return class_label(
+        name, raw, config.classes, shown_name=shown_name, nullable=nullable, source_type=source_type
+    )
+
+
+def label_kind(config: DatasetConfig) -> str:
+    """The value kind `accepts` checks the label column's type against."""
+    return "number" if config.regression else "class"
 
 
 def category(

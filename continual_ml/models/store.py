@@ -39,6 +39,7 @@ def export_model(
         "dataset": config.name,
         "features": [f.model_dump(mode="json") for f in config.features],
         "classes": list(config.classes),
+        "task": config.task,  # classification or regression: what the service must answer
         **(details or {}),
     }
     if isinstance(manifest.get("metrics"), dict):  # a null metric says why it is null

@@ -20,6 +20,7 @@ ALLOWED_TYPES = frozenset(
         "functools.partial",
         "sklearn.utils.validation.check_array",
         "lightgbm.sklearn.LGBMClassifier",
+        "lightgbm.sklearn.LGBMRegressor",
         "lightgbm.basic.Booster",
         "collections.OrderedDict",  # lightgbm's parameters
     }

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from continual_ml.config import DatasetConfig
+from continual_ml.training import regressors
 from continual_ml.training.class_probabilities import training_labels
 
 # scikit-learn is imported where a model is built: every run process loads this module.
@@ -77,6 +78,8 @@ NATIVE_CATEGORY_LIMIT = 255
 
 
 def build_estimator(config: DatasetConfig):
+    if config.regression:
+        return regressors.build_regressor(config)
     family, seed = config.model.family, config.model.random_state
     from sklearn.ensemble import HistGradientBoostingClassifier, RandomForestClassifier
     from sklearn.linear_model import LogisticRegression
@@ -151,7 +154,8 @@ def fit_candidate(config: DatasetConfig, train: pd.DataFrame) -> Pipeline:
     """Fit on the labelled rows, tuning first with time-ordered CV when the config asks for it."""
     labelled = train[train[config.label].notna()].sort_values(["event_time", "row_id"])
     features = labelled[config.feature_names]
-    labels = training_labels(config, labelled[config.label])
+    label = labelled[config.label]
+    labels = label.astype(float) if config.regression else training_labels(config, label)
     model = build_pipeline(config)
     if config.model.search:
         model.set_params(**tune(config, features, labels).best_params_)
@@ -166,7 +170,8 @@ def tune(config: DatasetConfig, features: pd.DataFrame, labels: pd.Series) -> Ra
     """
     from sklearn.model_selection import RandomizedSearchCV, TimeSeriesSplit
 
-    space = SEARCH_SPACES[config.model.family]
+    spaces = regressors.REGRESSION_SEARCH_SPACES if config.regression else SEARCH_SPACES
+    space = spaces[config.model.family]
     n_candidates = 1
     for values in space.values():
         n_candidates *= len(values)
@@ -175,7 +180,7 @@ def tune(config: DatasetConfig, features: pd.DataFrame, labels: pd.Series) -> Ra
         space,
         n_iter=min(config.model.search_iterations, n_candidates),
         cv=TimeSeriesSplit(n_splits=config.model.cv_splits),
-        scoring="neg_log_loss",
+        scoring=regressors.search_scoring(config) if config.regression else "neg_log_loss",
         random_state=config.model.random_state,
         n_jobs=1,
     )

@@ -66,6 +66,8 @@ def log_training_run(
     from mlflow.models import infer_signature
 
     features = split.train[config.feature_names]
+    # a number per row for a regressor, a probability per class for a classifier
+    predict = model.predict if config.regression else model.predict_proba
     try:
         tracking.log_params(params)
         if metrics:
@@ -79,7 +81,7 @@ def log_training_run(
         info = mlflow.sklearn.log_model(
             model,
             name="model",
-            signature=infer_signature(features, model.predict_proba(features.head(50))),
+            signature=infer_signature(features, predict(features.head(50))),
             input_example=features.head(5),
             serialization_format="skops",
             skops_trusted_types=own_types(artifact),

@@ -20,6 +20,7 @@ import duckdb
 
 from continual_ml.config import DatasetConfig
 from continual_ml.warehouse.claims import WRITE_CLAIMS
+from continual_ml.warehouse.regression_evaluations import REGRESSION_TABLES
 from continual_ml.warehouse.sql import identifier, retried_on_conflict, transaction
 
 # Monitoring, validation and windows: one row per partition (drift scores: per feature).
@@ -265,7 +266,7 @@ def for_ducklake(ddl: str) -> str:
 
 def schema_statements(config: DatasetConfig) -> str:
     tables = (MONITORING_TABLES, REGISTRY_TABLES, REGISTRY_LOCK, WRITE_CLAIMS, LEDGER_TABLES)
-    return "\n".join((*tables, PROFILE_TABLES, dataset_tables(config)))
+    return "\n".join((*tables, REGRESSION_TABLES, PROFILE_TABLES, dataset_tables(config)))
 
 
 @retried_on_conflict

@@ -158,32 +158,42 @@ def evaluation_scores(
             return dg.MaterializeResult(metadata=metadata)
         # the rows the candidate was trained on, split again: the selection ran once, in training
         split = window.window_split(conn, config, candidate["training_start"], day)
-        if (current := challengers.open_challenger(conn)) and champion is not None:
-            # the open challenger on the same rows, so a newer one can show it beats it
-            challengers.score_unseen(conn, config, current, split.holdout)
-        # Imported in the step: matplotlib is slow to import, and every run loads this module.
-        from continual_ml.training.evaluation import evaluate_on_holdout
+        if config.regression:  # its own tables and plots; no challenger stays open (the gate)
+            from continual_ml.defs.training import regression_evaluation as regression
 
-        evaluation = evaluate_on_holdout(config, split.holdout, candidate, champion)
-        registry.replace_evaluation(
-            conn,
-            candidate["version"],
-            evaluation.scores.assign(partition_date=day),
-            evaluation.holdout,
-            safe_report(evaluation.candidate_report),
-            evaluation.class_scores,
-        )
-    plots = evaluation.save_plots(artifact_dirs.report_path(f"evaluation/v{candidate['version']}"))
+            evaluated = regression.evaluate_and_store(
+                conn, config, day, split.holdout, candidate, champion
+            )
+        else:
+            if (current := challengers.open_challenger(conn)) and champion is not None:
+                # the open challenger on the same rows, so a newer one can show it beats it
+                challengers.score_unseen(conn, config, current, split.holdout)
+            # Imported in the step: matplotlib is slow to import, and every run loads this module.
+            from continual_ml.training.evaluation import evaluate_on_holdout
+
+            evaluated = evaluate_on_holdout(config, split.holdout, candidate, champion)
+            registry.replace_evaluation(
+                conn,
+                candidate["version"],
+                evaluated.scores.assign(partition_date=day),
+                evaluated.holdout,
+                safe_report(evaluated.candidate_report),
+                evaluated.class_scores,
+            )
+    plots = evaluated.save_plots(artifact_dirs.report_path(f"evaluation/v{candidate['version']}"))
     log_evaluation(
         artifact_dirs.mlflow_tracking_uri,
         candidate["mlflow_run_id"],
-        evaluation.candidate_report,
+        evaluated.candidate_report,
         plots,
     )
+    if config.regression:
+        metadata = regression.regression_metadata(evaluated, candidate, champion, plots)
+        return dg.MaterializeResult(metadata=metadata)
     from continual_ml.defs.training.evaluation_metadata import evaluation_metadata
 
     return dg.MaterializeResult(
-        metadata={**evaluation_metadata(evaluation, candidate, champion, plots), "mode": "holdout"}
+        metadata={**evaluation_metadata(evaluated, candidate, champion, plots), "mode": "holdout"}
     )
 
 

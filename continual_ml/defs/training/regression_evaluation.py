@@ -1,0 +1,65 @@
+"""`evaluation_scores` for a regression candidate: both models on the same holdout, stored in
+the regression tables, plotted, logged on the candidate's MLflow run, shown in the UI."""
+
+from __future__ import annotations
+
+import dagster as dg
+import pandas as pd
+
+from continual_ml.config import DatasetConfig
+from continual_ml.models.metric_values import finite_scalars, safe_report, undefined_reasons
+from continual_ml.training.regression_evaluation import (
+    RegressionEvaluation,
+    evaluate_regression_on_holdout,
+)
+from continual_ml.training.regression_metrics import SCALAR_METRICS
+from continual_ml.warehouse.regression_evaluations import replace_regression_evaluation
+
+
+def evaluate_and_store(
+    conn, config: DatasetConfig, day, holdout: pd.DataFrame, candidate: dict, champion
+) -> RegressionEvaluation:
+    evaluation = evaluate_regression_on_holdout(config, holdout, candidate, champion)
+    replace_regression_evaluation(
+        conn,
+        candidate["version"],
+        evaluation.scores.assign(partition_date=day),
+        evaluation.holdout,
+        safe_report(evaluation.candidate_report),
+    )
+    return evaluation
+
+
+def regression_metadata(
+    evaluation: RegressionEvaluation, candidate: dict, champion, plots: dict
+) -> dict:
+    """Plots first (what a person looks for), headline scores, the tables by slice."""
+    from continual_ml.training.evaluation import plots_markdown
+
+    reports = {"candidate": evaluation.candidate_report}
+    if evaluation.champion_report is not None:
+        reports["champion"] = evaluation.champion_report
+    headline, undefined = {}, []
+    for role, report in reports.items():
+        headline |= {f"{role}_{k}": v for k, v in finite_scalars(report, SCALAR_METRICS).items()}
+        undefined += [f"{role} {k}: {why}" for k, why in undefined_reasons(report).items()]
+    scores, columns = evaluation.scores, ["role", "model_version", "n", *SCALAR_METRICS]
+    metadata = {
+        "plots": dg.MetadataValue.md(plots_markdown(plots)),
+        **headline,
+        "task": "regression",
+        "candidate_version": candidate["version"],
+        "champion_version": champion["version"] if champion else "none",
+        "n_holdout": len(evaluation.holdout),
+        "scores": _markdown(scores[scores["slice"] == "all"][columns]),
+        "scores_by_slice": _markdown(scores[["role", "slice", "n", *SCALAR_METRICS]]),
+        "mode": "holdout",
+    }
+    if undefined:
+        metadata["undefined_metrics"] = dg.MetadataValue.text("; ".join(undefined))
+    return metadata
+
+
+def _markdown(frame) -> dg.MetadataValue:
+    shown = frame.astype(object).where(frame.notna(), None)
+    return dg.MetadataValue.md(shown.to_markdown(index=False, floatfmt=".4f", missingval="n/a"))

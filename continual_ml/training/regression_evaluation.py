@@ -1,0 +1,98 @@
+"""Scoring a regression candidate and the champion on one holdout: tables, per-row predictions
+and plots, as `evaluation` does for classification."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from continual_ml.config import DatasetConfig
+from continual_ml.training.pipeline import load_model
+from continual_ml.training.regression_metrics import SCALAR_METRICS, per_slice, regression_report
+from continual_ml.training.regression_plots import predicted_vs_actual_png, residuals_png
+
+
+@dataclass
+class RegressionEvaluation:
+    scores: pd.DataFrame  # one row per role and slice ("all" for the whole holdout)
+    holdout: pd.DataFrame  # per-row truth and both models' predictions, for the gate
+    candidate_report: dict
+    champion_report: dict | None
+
+    def save_plots(self, folder: Path) -> dict[str, Path]:
+        folder.mkdir(parents=True, exist_ok=True)
+        truth = self.holdout["truth"].to_numpy()
+        candidate = self.holdout["candidate_prediction"].to_numpy()
+        champion = (
+            self.holdout["champion_prediction"].to_numpy()
+            if self.champion_report is not None
+            else None
+        )
+        plots = {
+            "predicted_vs_actual": predicted_vs_actual_png(truth, candidate, champion),
+            "residuals": residuals_png(truth, candidate, champion),
+        }
+        paths = {}
+        for name, png in plots.items():
+            paths[name] = folder / f"{name}.png"
+            paths[name].write_bytes(png)
+        return paths
+
+
+def predictions(model, config: DatasetConfig, rows: pd.DataFrame) -> np.ndarray:
+    return np.asarray(model.predict(rows[config.feature_names]), dtype=float)
+
+
+def _score_rows(role: str, version: int, truth, prediction, slices) -> list[dict]:
+    reports = {"all": regression_report(truth, prediction)}
+    if slices is not None:
+        reports |= {str(v): r for v, r in per_slice(truth, prediction, slices).items()}
+    return [
+        {
+            "role": role,
+            "model_version": version,
+            "slice": name,
+            "n": report["n"],
+            **{k: report[k] for k in SCALAR_METRICS},
+        }
+        for name, report in reports.items()
+    ]
+
+
+def evaluate_regression_on_holdout(
+    config: DatasetConfig, holdout: pd.DataFrame, candidate: dict, champion: dict | None
+) -> RegressionEvaluation:
+    """Score both models (loaded only after their hashes check out) on the same rows."""
+    truth = holdout[config.label].astype(float).to_numpy()
+    slices = holdout[config.model.slice_column] if config.model.slice_column else None
+    model = load_model(candidate["artifact"], candidate["sha256"])
+    rows = pd.DataFrame(
+        {
+            "candidate_version": candidate["version"],
+            "row_id": holdout["row_id"].to_numpy(),
+            "truth": truth,
+            "candidate_prediction": predictions(model, config, holdout),
+            "champion_version": champion["version"] if champion else None,
+            "champion_prediction": np.nan,
+        }
+    )
+    scores = _score_rows(
+        "candidate", candidate["version"], truth, rows["candidate_prediction"], slices
+    )
+    champion_report = None
+    if champion is not None:
+        fitted = load_model(champion["artifact"], champion["sha256"])
+        rows["champion_prediction"] = predictions(fitted, config, holdout)
+        scores += _score_rows(
+            "champion", champion["version"], truth, rows["champion_prediction"], slices
+        )
+        champion_report = regression_report(truth, rows["champion_prediction"])
+    return RegressionEvaluation(
+        scores=pd.DataFrame(scores).assign(candidate_version=candidate["version"]),
+        holdout=rows,
+        candidate_report=regression_report(truth, rows["candidate_prediction"]),
+        champion_report=champion_report,
+    )

@@ -1,0 +1,107 @@
+"""A regression candidate's holdout evaluation: its scores by role and slice, and the per-row
+predictions of both models the gate pairs.
+
+Tables of their own, not columns of `evaluation_scores` and `holdout_predictions`: those hold
+classification scores and integer truths, and a warehouse has no migrations, so a new column
+would not reach the tables an existing warehouse already has.
+"""
+
+from __future__ import annotations
+
+import json
+
+import duckdb
+import pandas as pd
+
+from continual_ml.warehouse.claims import keyed_write
+from continual_ml.warehouse.sql import insert_frame, retried_on_conflict
+
+REGRESSION_TABLES = """
+CREATE TABLE IF NOT EXISTS regression_scores (
+    partition_date DATE NOT NULL,
+    candidate_version INTEGER NOT NULL,
+    role VARCHAR NOT NULL,
+    model_version INTEGER NOT NULL,
+    slice VARCHAR NOT NULL,
+    n INTEGER NOT NULL,
+    mae DOUBLE, rmse DOUBLE, r2 DOUBLE, mape DOUBLE,
+    evaluated_at TIMESTAMP DEFAULT current_timestamp
+);
+CREATE TABLE IF NOT EXISTS regression_holdout (
+    candidate_version INTEGER NOT NULL,
+    row_id VARCHAR NOT NULL,
+    truth DOUBLE NOT NULL,
+    candidate_prediction DOUBLE NOT NULL,
+    champion_version INTEGER,
+    champion_prediction DOUBLE
+);
+"""
+
+
+@retried_on_conflict
+def replace_regression_evaluation(
+    conn: duckdb.DuckDBPyConnection,
+    candidate_version: int,
+    scores: pd.DataFrame,
+    holdout: pd.DataFrame,
+    metrics: dict,
+) -> None:
+    """Store (replace) a candidate's scores, per-row holdout predictions and headline metrics
+    (JSON-safe, see `models.metric_values`), under the claim of `evaluation_scores`."""
+    with keyed_write(conn, "evaluation_scores"):
+        for table, frame in (("regression_scores", scores), ("regression_holdout", holdout)):
+            conn.execute(f"DELETE FROM {table} WHERE candidate_version = ?", [candidate_version])
+            insert_frame(
+                conn, table, frame, stamp="evaluated_at" if table == "regression_scores" else None
+            )
+        conn.execute(
+            "UPDATE model_registry SET metrics = ? WHERE version = ?",
+            [json.dumps(metrics, allow_nan=False), candidate_version],
+        )
+
+
+def regression_holdout(conn: duckdb.DuckDBPyConnection, candidate_version: int) -> pd.DataFrame:
+    """The candidate's per-row holdout predictions (and the champion's), by row id."""
+    return conn.execute(
+        "SELECT * FROM regression_holdout WHERE candidate_version = ? ORDER BY row_id",
+        [candidate_version],
+    ).df()
+
+
+def refused_regression_comparisons(
+    conn: duckdb.DuckDBPyConnection,
+    champion_version: int,
+    candidate_version: int,
+    metric: str,
+    limit: int,
+) -> list[dict]:
+    """The recorded details of the gate's newest `limit` refusals, by `metric`, of earlier
+    regression candidates against the champion whose holdouts share no row with the
+    candidate's or with each other's (pooled evidence must not count a row twice), as
+    `registry.refused_comparisons` finds them for classification."""
+    if limit <= 0:
+        return []
+    refusals = conn.execute(
+        "SELECT candidate_version, details FROM gate_results WHERE champion_version = ? "
+        "AND candidate_version < ? AND NOT passed "
+        "AND json_exists(details, '$.improvement_sd') "
+        "AND json_extract_string(details, '$.metric') = ? ORDER BY candidate_version DESC",
+        [champion_version, candidate_version, metric],
+    ).fetchall()
+    seen = _holdout_rows(conn, candidate_version)
+    kept = []
+    for version, details in refusals:
+        rows = _holdout_rows(conn, version)
+        if rows and not rows & seen:
+            kept.append(json.loads(details))
+            seen |= rows
+        if len(kept) == limit:
+            break
+    return kept
+
+
+def _holdout_rows(conn: duckdb.DuckDBPyConnection, candidate_version: int) -> set[str]:
+    rows = conn.execute(
+        "SELECT row_id FROM regression_holdout WHERE candidate_version = ?", [candidate_version]
+    ).fetchall()
+    return {row_id for (row_id,) in rows}

@@ -1,0 +1,61 @@
+"""A regression candidate and the champion scored on the same holdout rows: per-row predictions
+for the gate, scores by role and slice, and the two plots as PNGs."""
+
+import numpy as np
+import pytest
+
+from continual_ml.training.pipeline import fit_candidate, serialize_model
+from continual_ml.training.regression_evaluation import evaluate_regression_on_holdout
+from continual_ml_tests.support.regression_data import regression_config, regression_days
+
+
+def with_keys(rows):
+    return rows.assign(
+        row_id=rows["sale_id"], event_time=rows["sold_at"], partition_date=rows["sold_at"].dt.date
+    )
+
+
+def registered(config, rows, version: int) -> dict:
+    artifact, sha256 = serialize_model(fit_candidate(config, rows))
+    return {"version": version, "artifact": artifact, "sha256": sha256}
+
+
+@pytest.fixture(scope="module")
+def evaluation(tmp_path_factory):
+    config = regression_config(slice_column="segment")
+    before = with_keys(regression_days("2026-03-01", 1, seed=0))
+    after = with_keys(regression_days("2026-03-02", 2, seed=1, shift=True))
+    champion = registered(config, before, 1)
+    candidate = registered(config, after.iloc[:200], 2)
+    holdout = after.iloc[200:]
+    return holdout, evaluate_regression_on_holdout(config, holdout, candidate, champion)
+
+
+def test_both_models_predict_every_holdout_row(evaluation):
+    holdout, result = evaluation
+    rows = result.holdout
+    assert rows["row_id"].tolist() == holdout["row_id"].tolist()
+    assert np.allclose(rows["truth"], holdout["price"])
+    assert rows[["candidate_prediction", "champion_prediction"]].notna().all().all()
+    assert set(rows["champion_version"]) == {1} and set(rows["candidate_version"]) == {2}
+
+
+def test_scores_by_role_and_slice_match_the_rows(evaluation):
+    _, result = evaluation
+    scores = result.scores.set_index(["role", "slice"])
+    assert set(scores.index.get_level_values("slice")) == {"all", "north", "south", "west"}
+    rows = result.holdout
+    mae = np.mean(np.abs(rows["candidate_prediction"] - rows["truth"]))
+    assert scores.loc[("candidate", "all"), "mae"] == pytest.approx(mae)
+    assert result.candidate_report["mae"] == pytest.approx(mae)
+    # the champion learned the concept before the shift: it errs far more
+    assert scores.loc[("champion", "all"), "mae"] > 3 * mae
+    assert scores.loc[("candidate", "all"), "n"] == len(rows)
+
+
+def test_the_plots_are_written_as_pngs(evaluation, tmp_path):
+    _, result = evaluation
+    paths = result.save_plots(tmp_path / "plots")
+    assert set(paths) == {"predicted_vs_actual", "residuals"}
+    for path in paths.values():
+        assert path.read_bytes().startswith(b"\x89PNG")
