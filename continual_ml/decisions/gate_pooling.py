@@ -40,17 +40,10 @@ def pool_refusals(
         for r in refused
         if r.metric == settings.metric and r.n > 0 and np.isfinite(r.improvement_sd)
     ]
-    if newest.passed or not usable or newest.n == 0 or not np.isfinite(newest.improvement_sd):
+    pooled_mean = pooled_improvement(newest, usable, settings)
+    if pooled_mean is None:
         return newest
-    if newest.improvement <= 0 or newest.improvement < settings.min_effect - EFFECT_TOLERANCE:
-        return newest
-    parts = [newest, *usable]
-    n = sum(r.n for r in parts)
-    mean = sum(r.n * r.improvement for r in parts) / n
-    second_moment = sum(r.n * (r.improvement_sd**2 + r.improvement**2) for r in parts) / n
-    half_width = float(stats.norm.ppf(1 - settings.alpha / 2)) * np.sqrt(
-        max(second_moment - mean**2, 0.0) / n
-    )
+    parts, n, mean, half_width = pooled_mean
     mcnemar = mcnemar_from_counts(
         sum(r.candidate_only_correct for r in parts), sum(r.champion_only_correct for r in parts)
     )
@@ -66,3 +59,23 @@ def pool_refusals(
     return replace(
         newest, passed=True, pooled_refusals=len(usable), reason=f"{alone}; {pooled}: passes"
     )
+
+
+def pooled_improvement(newest, usable: Sequence, settings) -> tuple[list, int, float, float] | None:
+    """The newest comparison and the `usable` refused ones as one: (the comparisons, their
+    rows, the row-weighted mean improvement, its CI's half-width at `settings.alpha`); None
+    when pooling does not apply (the newest passed, has no spread, or shows no gain worth it).
+
+    The variance pools each holdout's second moment about the common mean."""
+    if newest.passed or not usable or newest.n == 0 or not np.isfinite(newest.improvement_sd):
+        return None
+    if newest.improvement <= 0 or newest.improvement < settings.min_effect - EFFECT_TOLERANCE:
+        return None
+    parts = [newest, *usable]
+    n = sum(r.n for r in parts)
+    mean = sum(r.n * r.improvement for r in parts) / n
+    second_moment = sum(r.n * (r.improvement_sd**2 + r.improvement**2) for r in parts) / n
+    half_width = float(stats.norm.ppf(1 - settings.alpha / 2)) * np.sqrt(
+        max(second_moment - mean**2, 0.0) / n
+    )
+    return parts, n, mean, half_width

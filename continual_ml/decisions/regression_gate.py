@@ -24,6 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from scipy import stats
 
 from continual_ml.decisions.gate import EFFECT_TOLERANCE, paired_bootstrap
+from continual_ml.decisions.gate_pooling import pooled_improvement
 from continual_ml.training.regression_metrics import row_errors
 
 
@@ -167,17 +168,10 @@ def pool_regression_refusals(
         and np.isfinite(r.improvement_sd)
         and np.isfinite(r.wilcoxon_z)
     ]
-    if newest.passed or not usable or newest.n == 0 or not np.isfinite(newest.improvement_sd):
+    pooled_mean = pooled_improvement(newest, usable, settings)
+    if pooled_mean is None:
         return newest
-    if newest.improvement <= 0 or newest.improvement < settings.min_effect - EFFECT_TOLERANCE:
-        return newest
-    parts = [newest, *usable]
-    n = sum(r.n for r in parts)
-    mean = sum(r.n * r.improvement for r in parts) / n
-    second_moment = sum(r.n * (r.improvement_sd**2 + r.improvement**2) for r in parts) / n
-    half_width = float(stats.norm.ppf(1 - settings.alpha / 2)) * np.sqrt(
-        max(second_moment - mean**2, 0.0) / n
-    )
+    parts, n, mean, half_width = pooled_mean
     # Stouffer: independent holdouts (no shared row), each score standard normal under H0
     z = sum(np.sqrt(r.n) * r.wilcoxon_z for r in parts) / np.sqrt(n)
     p_value = float(2 * stats.norm.sf(abs(z)))

@@ -229,11 +229,12 @@ def refused_comparisons(
     candidate_version: int,
     metric: str,
     limit: int,
+    holdout_table: str = "holdout_predictions",
 ) -> list[dict]:
     """The recorded details of the gate's newest `limit` refusals, by `metric`, of earlier
-    candidates against the champion whose holdouts share no row with the candidate's or with
-    each other's: pooled evidence must not count a row twice (late labels can put two
-    candidates' holdouts on the same day)."""
+    candidates against the champion whose holdouts (rows of `holdout_table`) share no row with
+    the candidate's or with each other's: pooled evidence must not count a row twice (late
+    labels can put two candidates' holdouts on the same day)."""
     refusals = conn.execute(
         "SELECT candidate_version, details FROM gate_results WHERE champion_version = ? "
         "AND candidate_version < ? AND NOT passed "
@@ -242,10 +243,10 @@ def refused_comparisons(
         "AND json_extract_string(details, '$.metric') = ? ORDER BY candidate_version DESC",
         [champion_version, candidate_version, metric],
     ).fetchall()
-    seen = _holdout_rows(conn, candidate_version)
+    seen = _holdout_rows(conn, candidate_version, holdout_table)
     kept = []
     for version, details in refusals:
-        rows = _holdout_rows(conn, version)
+        rows = _holdout_rows(conn, version, holdout_table)
         if rows and not rows & seen:
             kept.append(json.loads(details))
             seen |= rows
@@ -276,9 +277,9 @@ def known_window(conn: duckdb.DuckDBPyConnection, champion: dict) -> tuple[date,
     return row[0] if row else (champion["training_start"], champion["training_end"])
 
 
-def _holdout_rows(conn: duckdb.DuckDBPyConnection, candidate_version: int) -> set[str]:
+def _holdout_rows(conn: duckdb.DuckDBPyConnection, candidate_version: int, table: str) -> set[str]:
     rows = conn.execute(
-        "SELECT row_id FROM holdout_predictions WHERE candidate_version = ?", [candidate_version]
+        f"SELECT row_id FROM {table} WHERE candidate_version = ?", [candidate_version]
     ).fetchall()
     return {row_id for (row_id,) in rows}
 

@@ -13,6 +13,7 @@ import json
 import duckdb
 import pandas as pd
 
+from continual_ml.warehouse import registry
 from continual_ml.warehouse.claims import keyed_write
 from continual_ml.warehouse.sql import insert_frame, retried_on_conflict
 
@@ -81,27 +82,6 @@ def refused_regression_comparisons(
     `registry.refused_comparisons` finds them for classification."""
     if limit <= 0:
         return []
-    refusals = conn.execute(
-        "SELECT candidate_version, details FROM gate_results WHERE champion_version = ? "
-        "AND candidate_version < ? AND NOT passed "
-        "AND json_exists(details, '$.improvement_sd') "
-        "AND json_extract_string(details, '$.metric') = ? ORDER BY candidate_version DESC",
-        [champion_version, candidate_version, metric],
-    ).fetchall()
-    seen = _holdout_rows(conn, candidate_version)
-    kept = []
-    for version, details in refusals:
-        rows = _holdout_rows(conn, version)
-        if rows and not rows & seen:
-            kept.append(json.loads(details))
-            seen |= rows
-        if len(kept) == limit:
-            break
-    return kept
-
-
-def _holdout_rows(conn: duckdb.DuckDBPyConnection, candidate_version: int) -> set[str]:
-    rows = conn.execute(
-        "SELECT row_id FROM regression_holdout WHERE candidate_version = ?", [candidate_version]
-    ).fetchall()
-    return {row_id for (row_id,) in rows}
+    return registry.refused_comparisons(
+        conn, champion_version, candidate_version, metric, limit, "regression_holdout"
+    )
