@@ -11,7 +11,6 @@ from collections.abc import Hashable
 from dataclasses import dataclass
 
 import numpy as np
-import pandas as pd
 from sklearn.metrics import (
     accuracy_score,
     average_precision_score,
@@ -24,6 +23,8 @@ from sklearn.metrics import (
     recall_score,
     roc_auc_score,
 )
+
+from continual_ml.training.slices import reports_by_slice
 
 #: The scalar entries of a report, in the order a table should show them.
 SCALAR_METRICS = (
@@ -180,16 +181,8 @@ def per_slice(
     Slices come in sorted order; rows with a missing slice value form the slice ``None``.
     """
     truth, proba = as_binary_arrays(truth, proba)
-    slices = pd.Series(np.asarray(slices, dtype=object))
-    if len(slices) != len(truth):
-        raise ValueError(f"{len(slices)} slice values for {len(truth)} rows")
-    codes, values = pd.factorize(slices, sort=True, use_na_sentinel=True)
-    reports: dict[Hashable, dict] = {}
-    for code, value in enumerate(values):
-        rows = codes == code
-        key = value.item() if isinstance(value, np.generic) else value
-        reports[key] = classification_report(truth[rows], proba[rows], threshold, n_bins)
-    if (codes == -1).any():
-        rows = codes == -1
-        reports[None] = classification_report(truth[rows], proba[rows], threshold, n_bins)
-    return reports
+
+    def report(truth, proba):
+        return classification_report(truth, proba, threshold, n_bins)
+
+    return reports_by_slice(report, truth, proba, slices)

@@ -34,18 +34,21 @@ def figure_png(figure: Figure) -> bytes:
     return buffer.getvalue()
 
 
-def _models(truth, candidate_proba, champion_proba) -> tuple[np.ndarray, list[tuple]]:
-    """The validated labels and one (probabilities, line style) pair per model to draw."""
-    truth, candidate_proba = as_binary_arrays(truth, candidate_proba)
-    models = [(candidate_proba, CANDIDATE_STYLE)]
-    if champion_proba is not None:
-        models.append((as_binary_arrays(truth, champion_proba)[1], CHAMPION_STYLE))
+def models_to_draw(
+    truth, candidate, champion, arrays=as_binary_arrays
+) -> tuple[np.ndarray, list[tuple]]:
+    """The validated truth and one (values, line style) pair per model to draw; `arrays`
+    validates a truth and a model's values (binary labels and probabilities by default)."""
+    truth, candidate = arrays(truth, candidate)
+    models = [(candidate, CANDIDATE_STYLE)]
+    if champion is not None:
+        models.append((arrays(truth, champion)[1], CHAMPION_STYLE))
     return truth, models
 
 
 def roc_curve_png(truth, candidate_proba, champion_proba=None) -> bytes:
     """ROC curves with their AUC; with one class present the curve is undefined and says so."""
-    truth, models = _models(truth, candidate_proba, champion_proba)
+    truth, models = models_to_draw(truth, candidate_proba, champion_proba)
     figure = Figure(figsize=FIGSIZE, layout="constrained")
     axes = figure.add_subplot()
     axes.plot([0, 1], [0, 1], color="grey", linewidth=0.8, linestyle=":")
@@ -65,7 +68,7 @@ def roc_curve_png(truth, candidate_proba, champion_proba=None) -> bytes:
 
 def reliability_diagram_png(truth, candidate_proba, champion_proba=None, n_bins: int = 10) -> bytes:
     """Observed positive rate against mean predicted probability per equal-width bin."""
-    truth, models = _models(truth, candidate_proba, champion_proba)
+    truth, models = models_to_draw(truth, candidate_proba, champion_proba)
     figure = Figure(figsize=FIGSIZE, layout="constrained")
     axes = figure.add_subplot()
     axes.plot([0, 1], [0, 1], color="grey", linewidth=0.8, linestyle=":", label="calibrated")
@@ -83,7 +86,7 @@ def reliability_diagram_png(truth, candidate_proba, champion_proba=None, n_bins:
 
 def confusion_matrix_png(truth, candidate_proba, champion_proba=None, threshold=0.5) -> bytes:
     """Confusion-matrix heatmaps side by side, on one colour scale so they compare."""
-    truth, models = _models(truth, candidate_proba, champion_proba)
+    truth, models = models_to_draw(truth, candidate_proba, champion_proba)
     matrices = [
         confusion_matrix(truth, (proba >= threshold).astype(int), labels=[0, 1])
         for proba, _ in models

@@ -10,7 +10,8 @@ from __future__ import annotations
 from collections.abc import Hashable
 
 import numpy as np
-import pandas as pd
+
+from continual_ml.training.slices import reports_by_slice
 
 #: The scalar entries of a report, in the order a table should show them.
 SCALAR_METRICS = ("mae", "rmse", "r2", "mape")
@@ -76,17 +77,7 @@ def per_slice(truth, prediction, slices) -> dict[Hashable, dict]:
     {'a': 0.0, 'b': 0.5, None: 0.0}
     """
     truth, prediction = as_regression_arrays(truth, prediction)
-    slices = pd.Series(np.asarray(slices, dtype=object))
-    if len(slices) != len(truth):
-        raise ValueError(f"{len(slices)} slice values for {len(truth)} rows")
-    codes, values = pd.factorize(slices, sort=True, use_na_sentinel=True)
-    reports: dict[Hashable, dict] = {}
-    for code, value in enumerate(values):
-        key = value.item() if isinstance(value, np.generic) else value
-        reports[key] = regression_report(truth[codes == code], prediction[codes == code])
-    if (codes == -1).any():
-        reports[None] = regression_report(truth[codes == -1], prediction[codes == -1])
-    return reports
+    return reports_by_slice(regression_report, truth, prediction, slices)
 
 
 def row_errors(truth, prediction, metric: str) -> np.ndarray:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 from matplotlib.figure import Figure
 
-from continual_ml.training.plots import CANDIDATE_STYLE, CHAMPION_STYLE, FIGSIZE, figure_png
+from continual_ml.training.plots import FIGSIZE, figure_png, models_to_draw
 from continual_ml.training.regression_metrics import as_regression_arrays
 
 POINT_SIZE = 6
@@ -17,11 +17,7 @@ MAX_POINTS = 2000  # a scatter of more says nothing more and makes the PNG heavy
 
 
 def _models(truth, candidate, champion) -> tuple[np.ndarray, list[tuple]]:
-    truth, candidate = as_regression_arrays(truth, candidate)
-    models = [(candidate, CANDIDATE_STYLE)]
-    if champion is not None:
-        models.append((as_regression_arrays(truth, champion)[1], CHAMPION_STYLE))
-    return truth, models
+    return models_to_draw(truth, candidate, champion, as_regression_arrays)
 
 
 def _shown(n: int) -> np.ndarray:
