@@ -14,14 +14,11 @@ from continual_ml.app import cli
 from continual_ml.app.cli.up import bootstrap
 from continual_ml.app.first_champion import QUIET_RUN_CONFIG, bound_definitions
 from continual_ml.app.supervision.service_process import ServiceProcess
-from continual_ml.defs.data.assets import current_window, reference_window
-from continual_ml.defs.monitoring.assets import drift_report
-from continual_ml.defs.monitoring.performance import model_performance
-from continual_ml.defs.resources import build_resources
 from continual_ml.models.store import read_pointer
 from continual_ml.monitoring.served_traffic import served_performance
 from continual_ml.serving.prediction_log import closed_logs
 from continual_ml_tests.support.iris import CLASSES, iris_config, iris_days
+from continual_ml_tests.support.materialized import day_measured
 from continual_ml_tests.support.user_data import use_config
 
 
@@ -57,12 +54,7 @@ def test_three_text_classes_are_trained_gated_promoted_monitored_and_served(
         )
         assert retrain.success
         # the day's rows came in through `ingest`: measure them, drift and performance
-        monitoring = dg.materialize(
-            [current_window, reference_window, drift_report, model_performance],
-            partition_key="2026-03-06",
-            resources=build_resources(home),
-            instance=instance,
-        )
+        monitoring = day_measured(home, instance, "2026-03-06")
         assert monitoring.success
     assert registry_rows(home) == [(1, "retired"), (2, "champion")]
     with duckdb.connect(str(home.warehouse), read_only=True) as conn:

@@ -12,11 +12,8 @@ from mlflow.tracking import MlflowClient
 from continual_ml.app import cli
 from continual_ml.app.cli.up import bootstrap
 from continual_ml.app.first_champion import QUIET_RUN_CONFIG, bound_definitions
-from continual_ml.defs.data.assets import current_window, reference_window
-from continual_ml.defs.monitoring.assets import drift_report
-from continual_ml.defs.monitoring.performance import model_performance
-from continual_ml.defs.resources import build_resources
 from continual_ml.models.store import read_pointer
+from continual_ml_tests.support.materialized import day_measured
 from continual_ml_tests.support.regression_data import regression_config, regression_days
 from continual_ml_tests.support.user_data import use_config
 
@@ -81,12 +78,7 @@ def test_a_numeric_target_gets_a_champion_and_gated_challengers(home, prices, tm
     # monitoring runs on the day: feature drift as for classification; the realized error is
     # not measured yet (issue 29), and says so instead of failing
     with dg.DagsterInstance.get() as instance:
-        monitoring = dg.materialize(
-            [current_window, reference_window, drift_report, model_performance],
-            partition_key="2026-03-06",
-            resources=build_resources(home),
-            instance=instance,
-        )
+        monitoring = day_measured(home, instance, "2026-03-06")
     assert monitoring.success
     [performance] = monitoring.asset_materializations_for_node("model_performance")
     assert performance.metadata["task"].value == "regression"
