@@ -35,11 +35,16 @@ from continual_ml.warehouse.schema import apply_schema
 NOTHING_TO_JUDGE = "no new candidate and no open challenger to judge on this day"
 
 
-@dg.asset(
-    partitions_def=daily_partitions,
-    group_name="training",
+def training_asset(**asset_args):
+    """`dg.asset` for a step of a retrain: per day, in the training group, and in the pool of
+    the steps that change the champion (`promotion_pool`)."""
+    return dg.asset(
+        partitions_def=daily_partitions, group_name="training", pool=promotion_pool(), **asset_args
+    )
+
+
+@training_asset(
     kinds={"sklearn", "mlflow", "duckdb"},
-    pool=promotion_pool(),
     deps=[
         dg.AssetDep(
             observations,
@@ -130,13 +135,7 @@ def candidate_model(
     )
 
 
-@dg.asset(
-    partitions_def=daily_partitions,
-    group_name="training",
-    kinds={"sklearn", "duckdb"},
-    pool=promotion_pool(),
-    deps=[candidate_model],
-)
+@training_asset(kinds={"sklearn", "duckdb"}, deps=[candidate_model])
 def evaluation_scores(
     context: dg.AssetExecutionContext,
     dataset: DatasetResource,
@@ -197,13 +196,7 @@ def evaluation_scores(
     )
 
 
-@dg.asset(
-    partitions_def=daily_partitions,
-    group_name="training",
-    kinds={"bentoml", "mlflow", "duckdb"},
-    pool=promotion_pool(),
-    deps=[evaluation_scores],
-)
+@training_asset(kinds={"bentoml", "mlflow", "duckdb"}, deps=[evaluation_scores])
 def champion_model(
     context: dg.AssetExecutionContext,
     dataset: DatasetResource,
