@@ -15,16 +15,12 @@ import pandas as pd
 
 from continual_ml.warehouse import registry
 from continual_ml.warehouse.claims import keyed_write
+from continual_ml.warehouse.score_rows import SCORE_KEY
 from continual_ml.warehouse.sql import insert_frame, retried_on_conflict
 
-REGRESSION_TABLES = """
+REGRESSION_TABLES = f"""
 CREATE TABLE IF NOT EXISTS regression_scores (
-    partition_date DATE NOT NULL,
-    candidate_version INTEGER NOT NULL,
-    role VARCHAR NOT NULL,
-    model_version INTEGER NOT NULL,
-    slice VARCHAR NOT NULL,
-    n INTEGER NOT NULL,
+{SCORE_KEY}
     mae DOUBLE, rmse DOUBLE, r2 DOUBLE, mape DOUBLE,
     evaluated_at TIMESTAMP DEFAULT current_timestamp
 );

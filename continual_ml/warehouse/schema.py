@@ -21,6 +21,7 @@ import duckdb
 from continual_ml.config import DatasetConfig
 from continual_ml.warehouse.claims import WRITE_CLAIMS
 from continual_ml.warehouse.regression_evaluations import REGRESSION_TABLES
+from continual_ml.warehouse.score_rows import SCORE_KEY
 from continual_ml.warehouse.sql import identifier, retried_on_conflict, transaction
 
 # Monitoring, validation and windows: one row per partition (drift scores: per feature).
@@ -54,7 +55,7 @@ CREATE TABLE IF NOT EXISTS drift_scores (
 """
 
 # The model registry: versions, promotions, evaluations and what the gate decided.
-REGISTRY_TABLES = """
+REGISTRY_TABLES = f"""
 CREATE TABLE IF NOT EXISTS model_registry (
     version INTEGER PRIMARY KEY,
     partition_date DATE NOT NULL,
@@ -89,12 +90,7 @@ CREATE TABLE IF NOT EXISTS promotions (
     champion_version INTEGER
 );
 CREATE TABLE IF NOT EXISTS evaluation_scores (
-    partition_date DATE NOT NULL,
-    candidate_version INTEGER NOT NULL,
-    role VARCHAR NOT NULL,
-    model_version INTEGER NOT NULL,
-    slice VARCHAR NOT NULL,
-    n INTEGER NOT NULL,
+{SCORE_KEY}
     accuracy DOUBLE, balanced_accuracy DOUBLE, precision DOUBLE, recall DOUBLE, f1 DOUBLE,
     roc_auc DOUBLE, pr_auc DOUBLE, log_loss DOUBLE, brier DOUBLE, ece DOUBLE,
     confusion_matrix JSON,
