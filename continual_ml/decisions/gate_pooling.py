@@ -53,12 +53,7 @@ def pool_refusals(
         f"improvement {mean:+.4f} ({1 - settings.alpha:.0%} CI {mean - half_width:+.4f}.."
         f"{mean + half_width:+.4f}), McNemar p={mcnemar.p_value:.2g}"
     )
-    alone = f"{newest.reason} on its own holdout"
-    if failures:
-        return replace(newest, reason=f"{alone}; {pooled}: fails too")
-    return replace(
-        newest, passed=True, pooled_refusals=len(usable), reason=f"{alone}; {pooled}: passes"
-    )
+    return pooled_verdict(newest, len(usable), failures, pooled)
 
 
 def pooled_improvement(newest, usable: Sequence, settings) -> tuple[list, int, float, float] | None:
@@ -79,3 +74,14 @@ def pooled_improvement(newest, usable: Sequence, settings) -> tuple[list, int, f
         max(second_moment - mean**2, 0.0) / n
     )
     return parts, n, mean, half_width
+
+
+def pooled_verdict(newest, pooled_refusals: int, failures, pooled: str):
+    """The newest comparison's verdict, passed if the pooled evidence (`pooled`, what it says)
+    raises no `failures`; either way its reason tells both stories."""
+    alone = f"{newest.reason} on its own holdout"
+    if failures:
+        return replace(newest, reason=f"{alone}; {pooled}: fails too")
+    return replace(
+        newest, passed=True, pooled_refusals=pooled_refusals, reason=f"{alone}; {pooled}: passes"
+    )

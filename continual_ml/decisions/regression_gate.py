@@ -16,7 +16,7 @@ that no single holdout shows pass on several, as `gate_pooling` does for classif
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
@@ -24,7 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from scipy import stats
 
 from continual_ml.decisions.gate import EFFECT_TOLERANCE, paired_bootstrap
-from continual_ml.decisions.gate_pooling import pooled_improvement
+from continual_ml.decisions.gate_pooling import pooled_improvement, pooled_verdict
 from continual_ml.training.regression_metrics import row_errors
 
 
@@ -181,9 +181,4 @@ def pool_regression_refusals(
         f"reduction {mean:+.4g} ({1 - settings.alpha:.0%} CI {mean - half_width:+.4g}.."
         f"{mean + half_width:+.4g}), signed-rank p={p_value:.2g} (Stouffer)"
     )
-    alone = f"{newest.reason} on its own holdout"
-    if failures:
-        return replace(newest, reason=f"{alone}; {pooled}: fails too")
-    return replace(
-        newest, passed=True, pooled_refusals=len(usable), reason=f"{alone}; {pooled}: passes"
-    )
+    return pooled_verdict(newest, len(usable), failures, pooled)
