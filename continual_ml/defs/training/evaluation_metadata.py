@@ -13,14 +13,27 @@ from continual_ml.training.evaluation import HoldoutEvaluation, plots_markdown
 HEADLINE = ("accuracy", "f1", "roc_auc", "log_loss", "brier", "ece")
 
 
-def evaluation_metadata(evaluation: HoldoutEvaluation, candidate: dict, champion, plots) -> dict:
+def role_reports(evaluation) -> dict[str, dict]:
+    """The candidate's report, and the champion's if there is one, by role."""
     reports = {"candidate": evaluation.candidate_report}
     if evaluation.champion_report is not None:
         reports["champion"] = evaluation.champion_report
+    return reports
+
+
+def headline_scores(reports: dict[str, dict], names) -> tuple[dict, list[str]]:
+    """The scores among `names` that are numbers, as ``<role>_<name>``, and a line for each
+    undefined score, with its reason."""
     headline, undefined = {}, []
     for role, report in reports.items():
-        headline |= {f"{role}_{k}": v for k, v in finite_scalars(report, HEADLINE).items()}
+        headline |= {f"{role}_{k}": v for k, v in finite_scalars(report, names).items()}
         undefined += [f"{role} {k}: {why}" for k, why in undefined_reasons(report).items()]
+    return headline, undefined
+
+
+def evaluation_metadata(evaluation: HoldoutEvaluation, candidate: dict, champion, plots) -> dict:
+    reports = role_reports(evaluation)
+    headline, undefined = headline_scores(reports, HEADLINE)
     overall = evaluation.scores[evaluation.scores["slice"] == "all"]
     metadata = {
         # First: the UI lists entries in this order, and the plots are what a person looks for.

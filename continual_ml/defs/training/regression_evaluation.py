@@ -7,7 +7,8 @@ import dagster as dg
 import pandas as pd
 
 from continual_ml.config import DatasetConfig
-from continual_ml.models.metric_values import finite_scalars, safe_report, undefined_reasons
+from continual_ml.defs.training.evaluation_metadata import headline_scores, role_reports
+from continual_ml.models.metric_values import safe_report
 from continual_ml.training.regression_evaluation import (
     RegressionEvaluation,
     evaluate_regression_on_holdout,
@@ -36,13 +37,7 @@ def regression_metadata(
     """Plots first (what a person looks for), headline scores, the tables by slice."""
     from continual_ml.training.evaluation import plots_markdown
 
-    reports = {"candidate": evaluation.candidate_report}
-    if evaluation.champion_report is not None:
-        reports["champion"] = evaluation.champion_report
-    headline, undefined = {}, []
-    for role, report in reports.items():
-        headline |= {f"{role}_{k}": v for k, v in finite_scalars(report, SCALAR_METRICS).items()}
-        undefined += [f"{role} {k}: {why}" for k, why in undefined_reasons(report).items()]
+    headline, undefined = headline_scores(role_reports(evaluation), SCALAR_METRICS)
     scores, columns = evaluation.scores, ["role", "model_version", "n", *SCALAR_METRICS]
     metadata = {
         "plots": dg.MetadataValue.md(plots_markdown(plots)),
