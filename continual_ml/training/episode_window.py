@@ -64,17 +64,6 @@ def choose_since_shift(
     starts = {name: window_start(days, length, floor, end) for name, length in lengths.items()}
     held = {name: int((days >= start).sum()) for name, start in starts.items()}
     episode = {"shift_onset": onset}
-    kept = earlier is not None and earlier[0] in lengths and not _doubled(onset, earlier[1], end)
-    if kept and not concept_moved:
-        name, through = earlier
-        reason = (
-            f"shift since {onset}: {name}, as validated on the rows up to {through}; "
-            "validated again once the days since the onset have doubled"
-        )
-        only = (CandidateScore(name, starts[name], held[name]),)
-        return WindowChoice(
-            name, starts[name], end, metric, reason, only, None, onset, validated_through=through
-        )
     if concept_moved:
         reason = (
             f"shift since {onset}: the champion's realized accuracy fell, so the concept moved "
@@ -83,6 +72,16 @@ def choose_since_shift(
         only = (CandidateScore(SINCE_SHIFT, starts[SINCE_SHIFT], held[SINCE_SHIFT]),)
         return WindowChoice(
             SINCE_SHIFT, starts[SINCE_SHIFT], end, metric, reason, only, None, onset, end, True
+        )
+    if earlier is not None and earlier[0] in lengths and not _doubled(onset, earlier[1], end):
+        name, through = earlier
+        reason = (
+            f"shift since {onset}: {name}, as validated on the rows up to {through}; "
+            "validated again once the days since the onset have doubled"
+        )
+        only = (CandidateScore(name, starts[name], held[name]),)
+        return WindowChoice(
+            name, starts[name], end, metric, reason, only, None, onset, validated_through=through
         )
     since = np.flatnonzero(days >= onset)
     n_block = min(settings.validation_rows, len(since) // 2)
