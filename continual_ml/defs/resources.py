@@ -20,7 +20,7 @@ from continual_ml.settings import (
     SLACK_ENV,
     Settings,
 )
-from continual_ml.warehouse.connection import ObjectStore, WarehouseLocation, open_warehouse
+from continual_ml.warehouse.connection import ObjectStore, WarehouseLocation, warehouse_connection
 
 
 class DatasetResource(dg.ConfigurableResource):
@@ -68,11 +68,8 @@ class WarehouseResource(DuckDBResource):
 
     @contextmanager
     def get_connection(self) -> Iterator:
-        conn = open_warehouse(self.location)
-        try:
+        with warehouse_connection(self.location) as conn:
             yield conn
-        finally:
-            conn.close()
 
 
 class ArtifactDirsResource(dg.ConfigurableResource):

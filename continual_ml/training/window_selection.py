@@ -19,8 +19,9 @@ import pandas as pd
 from continual_ml.config import DatasetConfig, TrainingWindow
 from continual_ml.training.class_probabilities import class_proba
 from continual_ml.training.pipeline import fit_candidate
+from continual_ml.training.regression_metrics import row_errors
 
-LOWER_IS_BETTER = ("log_loss", "brier")
+LOWER_IS_BETTER = ("log_loss", "brier", "absolute_error", "squared_error")
 
 
 @dataclass(frozen=True)
@@ -82,6 +83,9 @@ def validation_score(
 ) -> float:
     """`metric` of a model fitted on `train`, on the later `block`."""
     model = fit_candidate(config, train)
+    if config.regression:
+        prediction = model.predict(block[config.feature_names])
+        return float(row_errors(block[config.label], prediction, metric).mean())
     proba = class_proba(model, config, block)
     index_of = {label: index for index, label in enumerate(config.classes)}
     labels = block[config.label].astype(str if isinstance(config.classes[0], str) else int)
@@ -168,9 +172,9 @@ def _block(block: pd.DataFrame, days: np.ndarray) -> tuple[date, date, int]:
 
 
 def score_or_none(config, train, block, metric) -> float | None:
-    """`validation_score`, or None when `train` holds one class (no model can be fitted)."""
-    # A window holding one class cannot be fitted (logistic regression refuses it): not a choice.
-    labels = train[config.label]
-    if labels.nunique() < 2:
+    """`validation_score`, or None when no model can be fitted on `train`: a classifier's window
+    holding one class (logistic regression refuses it), or a window with no labelled row."""
+    labels = train[config.label].dropna()
+    if labels.nunique() < (1 if config.regression else 2):
         return None
     return validation_score(config, train, block, metric)

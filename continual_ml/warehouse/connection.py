@@ -99,9 +99,35 @@ def warehouse_connection(
 ) -> Iterator[duckdb.DuckDBPyConnection]:
     conn = open_warehouse(location, read_only=read_only)
     try:
-        yield conn
+        with interrupts_kept():
+            yield conn
     finally:
         conn.close()
+
+
+def interrupted_query(error: BaseException) -> bool:
+    """Whether DuckDB raised `error` because a signal handler raised during a query."""
+    if isinstance(error, duckdb.InterruptException):
+        return True
+    return type(error) is RuntimeError and str(error).startswith("Query interrupted")
+
+
+@contextmanager
+def interrupts_kept() -> Iterator[None]:
+    """Raise KeyboardInterrupt where DuckDB swallowed it.
+
+    A signal handler's exception during a query (Dagster's run worker raises KeyboardInterrupt on
+    SIGTERM) comes out of DuckDB as `RuntimeError("Query interrupted")`. Dagster would then read
+    the step as failed by its own code, which run retries (`retry_on_asset_or_op_failure: false`)
+    and the sensors' asking again both leave alone: the killed run's work would be dropped.
+    Raised as the interrupt it was, the run fails as terminated and is retried.
+    """
+    try:
+        yield
+    except Exception as error:
+        if interrupted_query(error):
+            raise KeyboardInterrupt("a DuckDB query was interrupted by a signal") from error
+        raise
 
 
 def warehouse_exists(location: WarehouseLocation) -> bool:

@@ -83,8 +83,17 @@ def retried(instance, run: dg.DagsterRun, within: str, log) -> None:
     try:
         wait_for(lambda: retry_of(instance, run.run_id), RETRIED_WITHIN, f"a retry{within}", log)
     except AssertionError as missing:
-        tags = instance.get_run_by_id(run.run_id).tags
-        raise AssertionError(f"{missing}\nthe run's tags: {dict(tags)}") from None
+        raise AssertionError(f"{missing}\n{outcome(instance, run)}") from None
+
+
+def outcome(instance, run: dg.DagsterRun) -> str:
+    """A run's status, tags and its failed steps' errors."""
+    run = instance.get_run_by_id(run.run_id)
+    failed = instance.get_records_for_run(
+        run.run_id, of_type=dg.DagsterEventType.STEP_FAILURE
+    ).records
+    errors = [r.event_log_entry.dagster_event.step_failure_data.error for r in failed]
+    return f"{run.status.value}, tags {dict(run.tags)}, failed steps' errors {errors}"
 
 
 def retry_of(instance, run_id: str) -> list:

@@ -20,31 +20,16 @@ def chosen_window(conn, config: DatasetConfig, context: dg.AssetExecutionContext
     configured lengths."""
     day = partition_day(context)
     onset = context.run.tags.get(ONSET_TAG)
-    if config.regression:  # window validation scores classifiers: choose without fitting
-        config = longest_window_only(config)
     try:
         if onset is not None:
             causes = context.run.tags.get(CAUSES_TAG, "").split(",")
             start = date.fromisoformat(onset)
-            unfitted = CONCEPT_MOVED in causes or config.regression
-            choice = window.window_since(conn, config, start, day, unfitted)
+            choice = window.window_since(conn, config, start, day, CONCEPT_MOVED in causes)
             return choice, window.window_split(conn, config, choice.start, day, 0)
         choice = window.select_window(conn, config, day)
         return choice, window.window_split(conn, config, choice.start, choice.end)
     except window.NoLabelledRows as error:
         raise dg.Failure(str(error)) from error
-
-
-def longest_window_only(config: DatasetConfig) -> DatasetConfig:
-    """`config` with only its longest candidate window: a regression candidate's window is not
-    validated yet (validation scores class probabilities), so, as when there is too little
-    history to validate on, it takes the longest; in a shift episode, the rows since the onset."""
-    settings = config.model.training_window
-    candidates = settings.candidates_days
-    longest = "all" if "all" in candidates else max(candidates)
-    narrowed = settings.model_copy(update={"candidates_days": (longest,)})
-    model = config.model.model_copy(update={"training_window": narrowed})
-    return config.model_copy(update={"model": model})
 
 
 def window_metadata(choice: window.WindowChoice) -> dict:
