@@ -161,6 +161,7 @@ def test_a_killed_run_worker_fails_its_run_which_retries_and_a_killed_up_leaves_
             # STARTED if the worker died before it could say so, FAILURE if its SIGTERM let it
             # record the failure; SUCCESS only if it finished in the instant before the kill.
             finished = status(instance, in_progress.run_id) == dg.DagsterRunStatus.SUCCESS
+            print(f"\nthe run in progress when up was killed: {outcome(instance, in_progress)}")
 
             # 3. The next `up`: no run is left STARTED without its worker, and the run retries.
             restarted = time.monotonic()
