@@ -1,6 +1,8 @@
 """A run stopped by SIGTERM while DuckDB runs a query fails as terminated, so run retries launch
 it again; it must not read as a failed step, which nothing retries (a landed file's run would be
-dropped). Through Dagster's own CLI, which handles SIGTERM as its run workers do."""
+dropped). Through Dagster's own CLI, which handles SIGTERM as its run workers do, with the
+in-process executor the pipeline runs on (the multiprocess one would hide the difference: its
+parent process sees the signal itself)."""
 
 import signal
 import subprocess
@@ -29,7 +31,9 @@ def long_query(warehouse: WarehouseResource) -> None:
 
 
 defs = dg.Definitions(
-    assets=[long_query], resources={{"warehouse": WarehouseResource(database={database!r})}}
+    assets=[long_query],
+    resources={{"warehouse": WarehouseResource(database={database!r})}},
+    executor=dg.in_process_executor,  # as the pipeline runs (continual_ml/defs/executors.py)
 )
 """
 
@@ -65,7 +69,7 @@ def test_a_sigterm_during_a_query_fails_the_run_as_terminated_and_it_will_retry(
         worker = subprocess.Popen(command, stdout=out, stderr=out, start_new_session=True)
     try:
         wait_for(marker.exists, 180, "the query started", log)
-        time.sleep(0.5)  # into DuckDB's execution
+        time.sleep(2)  # well into the query, which runs for hours
         worker.send_signal(signal.SIGTERM)
         worker.wait(timeout=60)
     finally:

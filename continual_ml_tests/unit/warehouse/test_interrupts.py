@@ -26,7 +26,7 @@ def sigterm_raises_keyboard_interrupt():
 
 
 def sigterm_soon() -> threading.Timer:
-    timer = threading.Timer(0.5, os.kill, (os.getpid(), signal.SIGTERM))
+    timer = threading.Timer(1.0, os.kill, (os.getpid(), signal.SIGTERM))
     timer.start()
     return timer
 
