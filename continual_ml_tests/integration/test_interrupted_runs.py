@@ -47,7 +47,7 @@ telemetry:
 """
 
 
-@pytest.mark.timeout(300)
+@pytest.mark.timeout(600)
 def test_a_sigterm_during_a_query_fails_the_run_as_terminated_and_it_will_retry(
     tmp_path, monkeypatch
 ):
@@ -71,7 +71,7 @@ def test_a_sigterm_during_a_query_fails_the_run_as_terminated_and_it_will_retry(
         wait_for(marker.exists, 180, "the query started", log)
         time.sleep(2)  # well into the query, which runs for hours
         worker.send_signal(signal.SIGTERM)
-        worker.wait(timeout=60)
+        worker.wait(timeout=240)
     finally:
         if worker.poll() is None:
             worker.kill()
