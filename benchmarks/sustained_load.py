@@ -7,9 +7,11 @@ closed prediction logs still waiting in the service's folder, and the age of the
 Everything is read from Dagster's instance and the file system, never from the DuckDB file.
 At the end, per day: landing to its first drift report, and where that time went (the sensor,
 the queue, the run's launch, the warehouse's pool, the work: `benchmarks.run_timeline`); per
-closed prediction log: closing to being archived once in DuckDB.
+closed prediction log: closing to being archived once in DuckDB; per retrain the policy asked
+for: its request (the run's creation) to its start. `--busy-cores 1` keeps one core busy with
+another process all along, as on a machine shared with other work.
 
-    python -m benchmarks.sustained_load --day-seconds 10 --minutes 30
+    python -m benchmarks.sustained_load --day-seconds 10 --minutes 20 --busy-cores 1
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from pathlib import Path
 
 from benchmarks import run_timeline
 from benchmarks.results_file import add_output_arguments, write_results
+from continual_ml.app.supervision.live_system import Ports
 
 RESULTS = Path(__file__).parent / "results"
 CLI = str(Path(sys.executable).parent / "continual-ml")
@@ -103,6 +106,28 @@ def delays(home: Path, instance, day_seconds: float) -> dict:
     }
 
 
+def retrain_waits(instance) -> dict:
+    """Per retrain run (`retrain_job`, asked for by the policy's sensor): seconds from its request
+    (the run's creation) to its start, and for those not started at the end, how long they had
+    waited."""
+    import dagster as dg
+
+    records = instance.get_run_records(dg.RunsFilter(job_name="retrain_job"))
+    started = [r.start_time - r.create_timestamp.timestamp() for r in records if r.start_time]
+    now = time.time()
+    waiting = [now - r.create_timestamp.timestamp() for r in records if not r.start_time]
+    return {
+        "retrain_started_after_s": run_timeline.quantiles(started),
+        "retrains_not_started_at_the_end_waited_s": round(max(waiting, default=0.0), 1),
+    }
+
+
+def busy_cores(count: int) -> list[subprocess.Popen]:
+    """`count` processes that each keep a core busy, in sessions of their own."""
+    spin = [sys.executable, "-c", "while True: pass"]
+    return [subprocess.Popen(spin, start_new_session=True) for _ in range(count)]
+
+
 def queue_curve(samples: list[dict]) -> list[dict]:
     """The queue per minute: the most runs queued, and the mean, in each minute sampled."""
     minutes: dict[int, list[int]] = {}
@@ -119,9 +144,13 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--day-seconds", type=float, default=10.0)
     parser.add_argument("--minutes", type=float, default=10.0)
     parser.add_argument("--every", type=float, default=15.0, help="seconds between samples")
+    parser.add_argument(
+        "--busy-cores", type=int, default=0, help="cores kept busy by another process throughout"
+    )
     add_output_arguments(parser, out=None, out_help="sustained_load_<day-seconds>s_days.json")
     args = parser.parse_args(argv)
-    args.out = args.out or str(RESULTS / f"sustained_load_{args.day_seconds:g}s_days.json")
+    busy = f"_{args.busy_cores}_busy_core" if args.busy_cores else ""
+    args.out = args.out or str(RESULTS / f"sustained_load_{args.day_seconds:g}s_days{busy}.json")
     workdir = Path(args.workdir or tempfile.mkdtemp(prefix="sustained-"))
     workdir.mkdir(parents=True, exist_ok=True)
     home = workdir / "home"
@@ -130,9 +159,15 @@ def main(argv: list[str] | None = None) -> dict:
     env.pop("MLFLOW_TRACKING_URI", None)
     log = workdir / "up.log"
     load_before = [round(x, 2) for x in os.getloadavg()]
+    spinners = busy_cores(args.busy_cores)
+    # Free ports, so the benchmark runs beside another `up` (a demo, a test).
+    ports = Ports.free()
+    env["DAGSTER_CODE_SERVER_PORT"] = str(ports.code_server)
+    port_options = ["--dagster-port", str(ports.webserver), "--mlflow-port", str(ports.mlflow)]
+    port_options += ["--service-port", str(ports.service)]
     with log.open("wb") as out:
         up = subprocess.Popen(
-            [CLI, "up", "--traffic", "--day-seconds", str(args.day_seconds)],
+            [CLI, "up", "--traffic", "--day-seconds", str(args.day_seconds), *port_options],
             env=env,
             cwd=REPO,
             stdout=out,
@@ -155,16 +190,21 @@ def main(argv: list[str] | None = None) -> dict:
                 print(json.dumps(samples[-1]), flush=True)
                 time.sleep(args.every)
             measured = delays(home, instance, args.day_seconds)
+            measured.update(retrain_waits(instance))
             stages = run_timeline.summary(instance, home / "landing")
     finally:
         up.send_signal(signal.SIGINT)
         up.wait(timeout=180)
+        for spinner in spinners:
+            spinner.kill()
+            spinner.wait(timeout=30)
     # The bootstrap's days are monitored before traffic lands anything.
     for s in samples:
         s["lag_days"] = s["days_landed"] - (s["days_monitored"] - samples[0]["days_monitored"])
     results = {
         "day_seconds": args.day_seconds,
         "minutes": args.minutes,
+        "busy_cores": args.busy_cores,
         "max_queued": max(s["queued"] for s in samples),
         "mean_queued": round(sum(s["queued"] for s in samples) / len(samples), 2),
         "final_lag_days": samples[-1]["lag_days"],
