@@ -112,7 +112,11 @@ def retrain_waits(instance) -> dict:
     waited."""
     import dagster as dg
 
-    records = instance.get_run_records(dg.RunsFilter(job_name="retrain_job"))
+    records = [
+        r
+        for r in instance.get_run_records(dg.RunsFilter(job_name="retrain_job"))
+        if "dagster/sensor_name" in r.dagster_run.tags  # not the first champion `up` trains
+    ]
     started = [r.start_time - r.create_timestamp.timestamp() for r in records if r.start_time]
     now = time.time()
     waiting = [now - r.create_timestamp.timestamp() for r in records if not r.start_time]
