@@ -7,25 +7,26 @@ import os
 from pathlib import Path
 
 from continual_ml.config import MLFLOW_EXPERIMENT, Paths
-from continual_ml.decisions.queue_aging import BACKGROUND, BACKGROUND_RUNS, LANE_TAG
+from continual_ml.decisions.queue_aging import LANE_RUNS, LANE_TAG
 
 WRITTEN_BY = "# Written by continual-ml, which updates it; remove this line to keep your edits."
 # The local Dagster instance keeps the single-writer rule with its pool: every step that opens
 # DuckDB is in pool `duckdb_warehouse`, whose one slot is claimed per step ("op" granularity), so
 # no two processes ever open the file at once. Two runs may be in progress, so the next run
 # loads its code (seconds) while the current one holds the warehouse, instead of after it (the
-# run buffer below); only one of them in the background lane (logs, late labels, retrains,
-# reports), so a landed day always finds a run slot free for it, or one landed day's run ahead.
+# run buffer below); one of them in each lane (landed days; logs, late labels, retrains and
+# reports), so neither kind of work ever waits behind the other for a run slot.
+LANE_LIMITS = "".join(
+    f'      - key: "{LANE_TAG}"\n        value: "{lane}"\n        limit: {runs}\n'
+    for lane, runs in LANE_RUNS.items()
+)
 LOCAL_DAGSTER_YAML = f"""\
 {WRITTEN_BY}
 concurrency:
   runs:
     max_concurrent_runs: 2
     tag_concurrency_limits:
-      - key: "{LANE_TAG}"
-        value: "{BACKGROUND}"
-        limit: {BACKGROUND_RUNS}
-  pools:
+{LANE_LIMITS}  pools:
     default_limit: 1
     granularity: op
     # Without this, the queue holds back every run whose first step needs the busy warehouse:

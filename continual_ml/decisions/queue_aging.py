@@ -44,13 +44,18 @@ PRIORITY = {
 AGING_STEP_SECONDS = 30
 AGING_CAP = PRIORITY["retrain"]
 
-# Lanes: everything but landing and monitoring new days runs in the background lane, which the
-# instance limits to `BACKGROUND_RUNS` runs at a time (a tag concurrency limit), so a landed day
-# finds a free run slot instead of waiting behind a report or a log run; within the lane, the
-# priorities above and the aging decide.
+# Lanes: landing and monitoring new days runs in the monitoring lane, everything else in the
+# background lane, and the instance limits each to one run at a time (tag concurrency limits) of
+# its two: each lane has a run slot of its own. A landed day never waits behind a report or a log
+# run, and logs and retrains never wait behind landed days: under load a landing run is always
+# queued (the files that landed meanwhile), and with both slots open to it, landing runs held
+# both for good (measured: no prediction log reached DuckDB in 8 minutes of 10-second days).
+# Landing runs lose nothing by going one at a time: each writes the warehouse, one step at a time.
+# Within a lane, the priorities above and the aging decide.
 LANE_TAG = "continual_ml/lane"
 BACKGROUND = "background"
-BACKGROUND_RUNS = 1
+MONITORING = "monitoring"
+LANE_RUNS = {MONITORING: 1, BACKGROUND: 1}
 
 
 def lane(kind: str) -> str:
@@ -59,4 +64,4 @@ def lane(kind: str) -> str:
     >>> lane("monitoring"), lane("explanation")
     ('monitoring', 'background')
     """
-    return "monitoring" if kind == "monitoring" else BACKGROUND
+    return MONITORING if kind == "monitoring" else BACKGROUND

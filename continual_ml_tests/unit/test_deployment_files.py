@@ -150,9 +150,11 @@ def test_dagster_yaml_validates(tmp_path, monkeypatch):
         "granularity": "op",
         "op_granularity_run_buffer": 1,
     }
-    # a landed day is never stuck behind background work, and a dead step's slot is freed
+    # a landed day is never stuck behind background work nor the reverse; a dead step's slot
+    # is freed
     assert config["concurrency"]["runs"]["tag_concurrency_limits"] == [
-        {"key": "continual_ml/lane", "value": "background", "limit": 1}
+        {"key": "continual_ml/lane", "value": "monitoring", "limit": 1},
+        {"key": "continual_ml/lane", "value": "background", "limit": 1},
     ]
     assert config["run_monitoring"]["free_slots_after_run_end_seconds"] > 0
     assert config["run_coordinator"]["class"] == "QueuedRunCoordinator"

@@ -30,16 +30,18 @@ def test_the_local_instance_requeues_and_retries_crashed_runs_only(home):
 
 
 def test_a_landed_day_finds_a_run_slot_and_the_next_run_starts_while_one_holds_the_warehouse(home):
-    from continual_ml.decisions.queue_aging import BACKGROUND, LANE_TAG
+    from continual_ml.decisions.queue_aging import BACKGROUND, LANE_TAG, MONITORING
     from continual_ml.defs.jobs import queue_tags
 
     with dg.DagsterInstance.get() as instance:
         config = instance.get_concurrency_config()
         queue = config.run_queue_config
         assert queue.max_concurrent_runs == 2
-        # at most one background run, so one slot is always there for a landed day's run
+        # one run per lane of two slots: one is always there for a landed day's run, and one for
+        # logs and retrains
         assert {"key": LANE_TAG, "value": BACKGROUND, "limit": 1} in queue.tag_concurrency_limits
-        assert queue_tags("monitoring")[LANE_TAG] != BACKGROUND
+        assert {"key": LANE_TAG, "value": MONITORING, "limit": 1} in queue.tag_concurrency_limits
+        assert queue_tags("monitoring")[LANE_TAG] == MONITORING
         assert all(
             queue_tags(kind)[LANE_TAG] == BACKGROUND
             for kind in ("prediction_log", "retrain", "late_labels", "explanation")

@@ -29,8 +29,9 @@ def test_the_run_limit_the_docs_give_is_both_instances():
     assert local == {deployment["max_concurrent_runs"]}
     runs = WORDS[deployment["max_concurrent_runs"]]
     assert f"{runs} runs at a time" in one_line(ARCHITECTURE)
-    (lane,) = deployment["tag_concurrency_limits"]
-    assert f"background lane of {WORDS[lane['limit']]} run" in one_line(ARCHITECTURE)
+    lanes = {lane["value"]: lane["limit"] for lane in deployment["tag_concurrency_limits"]}
+    for name, limit in lanes.items():
+        assert f"{name} lane of {WORDS[limit]} run" in one_line(ARCHITECTURE)
 
 
 def test_the_requests_a_sensor_makes_for_failed_work():
