@@ -37,6 +37,8 @@ COMMANDS = {
     "sustained_load_20s_days": "python -m benchmarks.sustained_load --day-seconds 20 --minutes 7",
     "sustained_load_10s_days_1_busy_core": "python -m benchmarks.sustained_load --day-seconds 10 "
     "--minutes 20 --every 15 --busy-cores 1",
+    "sustained_load_10s_days_1_busy_core_slots_shared": "python -m benchmarks.sustained_load "
+    "--day-seconds 10 --minutes 20 --every 15 --busy-cores 1, before each lane had a slot",
     "user_datasets": "python -m benchmarks.user_datasets",
 }
 
