@@ -59,6 +59,7 @@ from benchmarks.drift_streams import (
     accuracy,
     previous_label_accuracy,
 )
+from benchmarks.stamp import stamp
 from continual_ml.config import (
     DatasetConfig,
     FeatureSpec,
@@ -276,7 +277,7 @@ def run(
     print(f"\n{report['seconds']:.0f} s", flush=True)
     if output is not None:
         output.parent.mkdir(parents=True, exist_ok=True)
-        output.write_text(json.dumps(report, indent=2, default=str))
+        output.write_text(json.dumps({"stamp": stamp(), **report}, indent=2, default=str))
     return report
 
 

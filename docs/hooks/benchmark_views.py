@@ -169,7 +169,8 @@ def ingestion(data: dict) -> list[str]:
         ],
         rows,
     )
-    return [*_duckdb_note(data), head, *generic({"summary": data["summary"]})]
+    limit = f"DuckDB `memory_limit` {data['memory_limit']} in both cases."
+    return [*_duckdb_note(data), limit, head, *generic({"summary": data["summary"]})]
 
 
 def ingestion_backends(data: dict) -> list[str]:
