@@ -1,0 +1,125 @@
+"""A regression champion served through the service's app in process (`Service.to_asgi()`,
+`support.in_process_service`): each route answers a finite number, feedback takes numbers, and
+the prediction log carries them."""
+
+import json
+import math
+
+import pandas as pd
+import pytest
+
+from continual_ml.config import default_config
+from continual_ml.serving.prediction_log import closed_logs
+from continual_ml.training.pipeline import fit_candidate, serialize_model
+from continual_ml_tests.support.exported_models import export_champion
+from continual_ml_tests.support.in_process_service import in_process_service, post
+from continual_ml_tests.support.regression_data import regression_config, regression_days
+from continual_ml_tests.support.user_data import use_config
+
+ROW = {"x0": 0.5, "x1": -1.0, "segment": "south"}
+ROWS = [ROW, {"x0": -2.0, "x1": 0.3, "segment": "north"}, {"x0": 1.5, "x1": 2.0, "segment": "west"}]
+
+
+def training_rows(config) -> pd.DataFrame:
+    rows = regression_days("2026-03-01", 2, seed=1)
+    return rows.rename(columns={"sale_id": "row_id", "sold_at": "event_time"})
+
+
+@pytest.fixture
+def ridge(home, tmp_path, monkeypatch):
+    """A ridge regression champion as v1, served under a regression config; the pipeline."""
+    config = use_config(regression_config(), tmp_path / "prices.yaml", monkeypatch)
+    model = fit_candidate(config, training_rows(config))
+    artifact, sha256 = serialize_model(model)
+    export_champion(home.bentoml_home, config, 1, artifact, sha256)
+    # The service reads its config when imported: read afresh, and forgotten afterwards.
+    default_config.cache_clear()
+    try:
+        with in_process_service(home.bentoml_home, tmp_path / "logs") as client:
+            yield client, model
+    finally:
+        default_config.cache_clear()
+
+
+def expected(model, rows: list[dict]) -> list[float]:
+    return model.predict(pd.DataFrame(rows)).tolist()
+
+
+def test_predict_answers_the_models_number_and_no_classes(ridge):
+    service, model = ridge
+    response = post(service, "/predict", {"features": ROW})
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert set(body) == {"prediction_id", "model_version", "prediction"}
+    assert body["model_version"] == 1 and len(body["prediction_id"]) == 32
+    assert body["prediction"] == pytest.approx(expected(model, [ROW])[0], rel=1e-9)
+
+
+def test_batch_and_merged_rows_answer_numbers_in_order(ridge):
+    service, model = ridge
+    batch = post(service, "/predict_batch", {"rows": ROWS})
+    assert batch.status_code == 200, batch.text
+    assert batch.json()["model_version"] == 1
+    numbers = [p["prediction"] for p in batch.json()["predictions"]]
+    assert numbers == pytest.approx(expected(model, ROWS), rel=1e-9)
+    merged = post(service, "/predict_rows", {"rows": ROWS})
+    assert merged.status_code == 200, merged.text
+    assert [p["prediction"] for p in merged.json()] == pytest.approx(numbers, rel=1e-9)
+    assert all(set(p) == {"prediction_id", "model_version", "prediction"} for p in merged.json())
+
+
+def test_a_row_without_a_finite_number_is_refused(ridge):
+    service, _ = ridge
+    response = post(service, "/predict", {"features": {**ROW, "x0": 1e308}})
+    assert response.status_code == 422, response.text
+    assert "no finite prediction" in response.json()["error"]
+
+
+def test_feedback_takes_finite_numbers_only(ridge):
+    service, _ = ridge
+    [pid] = [
+        p["prediction_id"]
+        for p in post(service, "/predict_batch", {"rows": [ROW]}).json()["predictions"]
+    ]
+    for label in (12.5, 3):
+        accepted = post(service, "/feedback", {"items": [{"prediction_id": pid, "label": label}]})
+        assert accepted.status_code == 200 and accepted.json() == {"accepted": 1}
+    for label in ("12.5", True, None):
+        refused = post(service, "/feedback", {"items": [{"prediction_id": pid, "label": label}]})
+        assert refused.status_code == 400, (label, refused.text)
+    body = '{"items": [{"prediction_id": "' + pid + '", "label": Infinity}]}'
+    refused = service.post("/feedback", content=body, headers={"content-type": "application/json"})
+    assert refused.status_code == 400
+
+
+def test_the_prediction_log_carries_the_number_and_numeric_feedback(home, tmp_path, monkeypatch):
+    config = use_config(regression_config(), tmp_path / "prices.yaml", monkeypatch)
+    artifact, sha256 = serialize_model(fit_candidate(config, training_rows(config)))
+    export_champion(home.bentoml_home, config, 1, artifact, sha256)
+    default_config.cache_clear()
+    try:
+        with in_process_service(home.bentoml_home, tmp_path / "logs") as service:
+            answer = post(service, "/predict", {"features": ROW}).json()
+            item = {"prediction_id": answer["prediction_id"], "label": 11.25}
+            assert post(service, "/feedback", {"items": [item]}).status_code == 200
+    finally:
+        default_config.cache_clear()
+    records = [json.loads(line) for path in closed_logs(tmp_path / "logs") for line in path.open()]
+    [prediction] = [r for r in records if r["kind"] == "prediction"]
+    assert prediction["prediction"] == answer["prediction"] and math.isfinite(answer["prediction"])
+    assert "probabilities" not in prediction and "predicted_class" not in prediction
+    assert prediction["features"] == ROW and prediction["model_version"] == 1
+    [feedback] = [r for r in records if r["kind"] == "feedback"]
+    assert feedback["label"] == 11.25 and feedback["prediction_id"] == answer["prediction_id"]
+
+
+def test_the_openapi_document_describes_a_number(ridge):
+    service, _ = ridge
+    document = service.get("/docs.json").json()
+    schemas = document["components"]["schemas"]
+    assert "Prediction" not in schemas and "BatchResponse" not in schemas
+    assert schemas["NumberPrediction"]["properties"]["prediction"]["type"] == "number"
+    ok = document["paths"]["/predict"]["post"]["responses"]["200"]["content"]
+    assert ok["application/json"]["schema"]["$ref"].endswith("/NumberPrediction")
+    label = schemas["FeedbackItem"]["properties"]["label"]
+    assert label["type"] == "number"
