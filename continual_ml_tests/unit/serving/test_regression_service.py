@@ -2,12 +2,14 @@
 `support.in_process_service`): each route answers a finite number, feedback takes numbers, and
 the prediction log carries them."""
 
+import io
 import json
 import math
 
 import pandas as pd
 import pytest
 
+from continual_ml import ingestion
 from continual_ml.config import default_config
 from continual_ml.serving.prediction_log import closed_logs
 from continual_ml.training.pipeline import fit_candidate, serialize_model
@@ -92,7 +94,32 @@ def test_feedback_takes_finite_numbers_only(ridge):
     assert refused.status_code == 400
 
 
-def test_the_prediction_log_carries_the_number_and_numeric_feedback(home, tmp_path, monkeypatch):
+@pytest.fixture
+def config():
+    """The regression dataset: the suite's `conn` applies its schema."""
+    return regression_config()
+
+
+def test_a_file_comes_back_with_a_number_or_an_error_per_row(ridge):
+    service, model = ridge
+    frame = pd.DataFrame(ROWS).astype({"x0": object})
+    frame.loc[1, "x0"] = "cheap"
+    answer = service.post(
+        "/score_file", content=frame.to_csv(index=False), headers={"content-type": "text/csv"}
+    )
+    assert answer.status_code == 200, answer.text
+    scored = pd.read_csv(io.StringIO(answer.text))
+    assert list(scored.columns) == [*ROW, "prediction_id", "model_version", "prediction", "error"]
+    good = [0, 2]
+    assert scored.loc[good, "prediction"].tolist() == pytest.approx(
+        expected(model, [ROWS[i] for i in good]), rel=1e-9
+    )
+    assert scored.loc[good, "error"].isna().all()
+    assert pd.isna(scored.loc[1, "prediction"]) and "x0" in scored.loc[1, "error"]
+
+
+def test_served_numbers_and_feedback_land_in_the_warehouse(home, tmp_path, monkeypatch, conn):
+    """The service's own logs of `/predict`, `/score_file` and `/feedback`, ingested."""
     config = use_config(regression_config(), tmp_path / "prices.yaml", monkeypatch)
     artifact, sha256 = serialize_model(fit_candidate(config, training_rows(config)))
     export_champion(home.bentoml_home, config, 1, artifact, sha256)
@@ -102,15 +129,24 @@ def test_the_prediction_log_carries_the_number_and_numeric_feedback(home, tmp_pa
             answer = post(service, "/predict", {"features": ROW}).json()
             item = {"prediction_id": answer["prediction_id"], "label": 11.25}
             assert post(service, "/feedback", {"items": [item]}).status_code == 200
+            csv = pd.DataFrame(ROWS[1:]).to_csv(index=False)
+            scored = service.post("/score_file", content=csv, headers={"content-type": "text/csv"})
+            file_numbers = pd.read_csv(io.StringIO(scored.text))[["prediction_id", "prediction"]]
     finally:
         default_config.cache_clear()
     records = [json.loads(line) for path in closed_logs(tmp_path / "logs") for line in path.open()]
-    [prediction] = [r for r in records if r["kind"] == "prediction"]
-    assert prediction["prediction"] == answer["prediction"] and math.isfinite(answer["prediction"])
-    assert "probabilities" not in prediction and "predicted_class" not in prediction
-    assert prediction["features"] == ROW and prediction["model_version"] == 1
-    [feedback] = [r for r in records if r["kind"] == "feedback"]
-    assert feedback["label"] == 11.25 and feedback["prediction_id"] == answer["prediction_id"]
+    predicted = [r for r in records if r["kind"] == "prediction"]
+    assert all("probabilities" not in r and "predicted_class" not in r for r in predicted)
+    for path in closed_logs(tmp_path / "logs"):
+        report = ingestion.ingest_prediction_log(conn, config, path)
+        assert report.rows_quarantined == 0, path.read_text()
+    landed = dict(conn.execute("SELECT prediction_id, prediction FROM predictions").fetchall())
+    served = {answer["prediction_id"]: answer["prediction"]}
+    served |= dict(zip(file_numbers["prediction_id"], file_numbers["prediction"], strict=True))
+    assert landed.keys() == served.keys() and math.isfinite(answer["prediction"])
+    assert [landed[k] for k in served] == pytest.approx(list(served.values()), rel=1e-12)
+    labels = conn.execute("SELECT prediction_id, label FROM labels").fetchall()
+    assert labels == [(answer["prediction_id"], 11.25)]
 
 
 def test_the_openapi_document_describes_a_number(ridge):
