@@ -21,7 +21,11 @@ from continual_ml.config import DatasetConfig
 from continual_ml.models.metric_values import json_safe, safe_report
 from continual_ml.models.store import ARTIFACT_FILE, MANIFEST_FILE, model_dir, read_pointer
 from continual_ml.serving.linear_scorer import linear_scorer
-from continual_ml.serving.numeric_scoring import numeric_smoke, predicted_numbers
+from continual_ml.serving.numeric_scoring import (
+    numeric_smoke,
+    predicted_numbers,
+    served_calibration,
+)
 from continual_ml.serving.unscorable_rows import UnscorableRows
 from continual_ml.training.class_probabilities import class_proba
 from continual_ml.training.pipeline import load_model
@@ -42,6 +46,7 @@ class ServedModel:
     # a binary model, whose classes are the pipeline's own.
     config_classes: tuple | None = None
     regression: bool = False  # answers a number: no classes, no probabilities
+    calibration: Any = None  # a regression champion's ConformalCalibration, for its intervals
 
     @cached_property
     def classes(self) -> list:
@@ -164,6 +169,7 @@ class ChampionFollower:
             fast=fast,
             config_classes=None if self.config.binary else self.config.classes,
             regression=self.config.regression,
+            calibration=served_calibration(manifest) if self.config.regression else None,
         )
 
     def follow(self, also_each_poll=None) -> threading.Thread:

@@ -26,6 +26,7 @@ def prediction_records(
                     "prediction_id": os.urandom(16).hex(),
                     "model_version": version,
                     "prediction": output["prediction"],
+                    "interval": output["interval"],
                     "served_at": served_at,
                     "latency_ms": output["latency_ms"],
                     "features": row,

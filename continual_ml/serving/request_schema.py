@@ -44,12 +44,24 @@ class Prediction(BaseModel):
     probabilities: dict[str, float]
 
 
+class PredictionInterval(BaseModel):
+    """A split-conformal interval: it holds the truth with probability at least `level` on rows
+    like the champion's holdout (`training.conformal`)."""
+
+    lower: float
+    upper: float
+    level: float
+
+
 class NumberPrediction(BaseModel):
     """One answer of a regression champion: which model predicted which number, under which id."""
 
     prediction_id: str
     model_version: int
     prediction: float = Field(description="the predicted value of the label (always finite)")
+    interval: PredictionInterval | None = Field(
+        None, description="null unless the champion was exported with a conformal calibration"
+    )
 
 
 # A prediction's fields, in order: each is also a key of the prediction's log record.

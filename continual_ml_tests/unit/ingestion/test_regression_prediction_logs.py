@@ -44,7 +44,11 @@ def logged(tmp_path, records: list[dict], extra_lines: tuple[str, ...] = ()):
 
 
 def test_numbers_and_numeric_feedback_land_and_the_rest_is_quarantined(conn, config, tmp_path):
-    outputs = [{"prediction": 12.25, "latency_ms": 0.1}, {"prediction": -3.5, "latency_ms": 0.1}]
+    interval = {"lower": 10.0, "upper": 14.5, "level": 0.9}  # logged, not landed (yet)
+    outputs = [
+        {"prediction": 12.25, "interval": interval, "latency_ms": 0.1},
+        {"prediction": -3.5, "interval": None, "latency_ms": 0.1},
+    ]
     records, counts = prediction_records(2, SERVED_AT, [FEATURES, FEATURES], outputs)
     assert counts == {"number": 2}
     first, second = (r["prediction_id"] for r in records)

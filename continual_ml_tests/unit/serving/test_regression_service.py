@@ -12,6 +12,7 @@ import pytest
 from continual_ml import ingestion
 from continual_ml.config import default_config
 from continual_ml.serving.prediction_log import closed_logs
+from continual_ml.training.conformal import calibrate
 from continual_ml.training.pipeline import fit_candidate, serialize_model
 from continual_ml_tests.support.exported_models import export_champion
 from continual_ml_tests.support.in_process_service import in_process_service, post
@@ -52,9 +53,10 @@ def test_predict_answers_the_models_number_and_no_classes(ridge):
     response = post(service, "/predict", {"features": ROW})
     assert response.status_code == 200, response.text
     body = response.json()
-    assert set(body) == {"prediction_id", "model_version", "prediction"}
+    assert set(body) == {"prediction_id", "model_version", "prediction", "interval"}
     assert body["model_version"] == 1 and len(body["prediction_id"]) == 32
     assert body["prediction"] == pytest.approx(expected(model, [ROW])[0], rel=1e-9)
+    assert body["interval"] is None  # exported without a conformal calibration
 
 
 def test_batch_and_merged_rows_answer_numbers_in_order(ridge):
@@ -67,7 +69,10 @@ def test_batch_and_merged_rows_answer_numbers_in_order(ridge):
     merged = post(service, "/predict_rows", {"rows": ROWS})
     assert merged.status_code == 200, merged.text
     assert [p["prediction"] for p in merged.json()] == pytest.approx(numbers, rel=1e-9)
-    assert all(set(p) == {"prediction_id", "model_version", "prediction"} for p in merged.json())
+    assert all(
+        set(p) == {"prediction_id", "model_version", "prediction", "interval"}
+        for p in merged.json()
+    )
 
 
 def test_a_row_without_a_finite_number_is_refused(ridge):
@@ -149,6 +154,57 @@ def test_served_numbers_and_feedback_land_in_the_warehouse(home, tmp_path, monke
     assert labels == [(answer["prediction_id"], 11.25)]
 
 
+@pytest.fixture
+def calibrated(home, tmp_path, monkeypatch):
+    """A ridge champion exported with a 90% split-conformal calibration on later days."""
+    config = use_config(regression_config(), tmp_path / "prices.yaml", monkeypatch)
+    model = fit_candidate(config, training_rows(config))
+    holdout = regression_days("2026-03-05", 1, seed=2)
+    calibration = calibrate(holdout["price"], model.predict(holdout[config.feature_names]), 0.9)
+    artifact, sha256 = serialize_model(model)
+    details = {"conformal": calibration.to_dict()}
+    export_champion(home.bentoml_home, config, 1, artifact, sha256, details=details)
+    default_config.cache_clear()
+    try:
+        with in_process_service(home.bentoml_home, tmp_path / "logs") as client:
+            yield client, calibration
+    finally:
+        default_config.cache_clear()
+
+
+def test_a_calibrated_champion_answers_each_number_with_its_interval(calibrated):
+    service, calibration = calibrated
+    assert 0 < calibration.half_width < 5  # noise of sd 1: about 1.645 at 90%
+    one = post(service, "/predict", {"features": ROW}).json()
+    batch = post(service, "/predict_batch", {"rows": ROWS}).json()["predictions"]
+    merged = post(service, "/predict_rows", {"rows": ROWS}).json()
+    for answer in [one, *batch, *merged]:
+        interval, number = answer["interval"], answer["prediction"]
+        assert interval == {
+            "lower": pytest.approx(number - calibration.half_width, rel=1e-12),
+            "upper": pytest.approx(number + calibration.half_width, rel=1e-12),
+            "level": 0.9,
+        }
+    assert service.get("/model").json()["conformal"]["calibration_rows"] == 200
+
+
+def test_a_normalized_calibration_is_refused_and_says_why(home, tmp_path, monkeypatch):
+    config = use_config(regression_config(), tmp_path / "prices.yaml", monkeypatch)
+    artifact, sha256 = serialize_model(fit_candidate(config, training_rows(config)))
+    normalized = {"level": 0.9, "half_width": 1.5, "calibration_rows": 200, "normalized": True}
+    details = {"conformal": normalized}
+    export_champion(home.bentoml_home, config, 1, artifact, sha256, details=details)
+    default_config.cache_clear()
+    try:
+        with in_process_service(home.bentoml_home, tmp_path / "logs") as service:
+            refused = post(service, "/predict", {"features": ROW})
+            described = service.get("/model").json()
+    finally:
+        default_config.cache_clear()
+    assert refused.status_code == 503
+    assert "normalized conformal calibration" in described["last_swap_error"]
+
+
 def test_the_openapi_document_describes_a_number(ridge):
     service, _ = ridge
     document = service.get("/docs.json").json()
@@ -157,5 +213,8 @@ def test_the_openapi_document_describes_a_number(ridge):
     assert schemas["NumberPrediction"]["properties"]["prediction"]["type"] == "number"
     ok = document["paths"]["/predict"]["post"]["responses"]["200"]["content"]
     assert ok["application/json"]["schema"]["$ref"].endswith("/NumberPrediction")
+    interval = schemas["NumberPrediction"]["properties"]["interval"]
+    assert interval["$ref"].endswith("/PredictionInterval") and interval["nullable"] is True
+    assert set(schemas["PredictionInterval"]["properties"]) == {"lower", "upper", "level"}
     label = schemas["FeedbackItem"]["properties"]["label"]
     assert label["type"] == "number"
