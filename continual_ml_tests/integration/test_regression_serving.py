@@ -41,8 +41,23 @@ def test_the_loops_regression_champion_answers_numbers_and_its_logs_land(home, p
         number = answer.json()["prediction"]
         # the data's own rule: 10 + 4 x0 - 2 x1 + 3 for "south", noise of sd 1
         assert number == pytest.approx(10 + 2 + 2 + 3, abs=1.0)
-        # the promotion exports no conformal calibration yet: no interval
-        assert answer.json()["interval"] is None
+        # the promotion exported a 90% conformal calibration from the champion's holdout
+        conformal = described["conformal"]
+        assert conformal["level"] == 0.9 and conformal["calibration_rows"] >= 150
+        half = conformal["half_width"]
+        assert 1.0 < half < 2.5  # |noise| of sd 1 has its 90% quantile at 1.645
+        assert answer.json()["interval"] == {
+            "lower": pytest.approx(number - half, rel=1e-12),
+            "upper": pytest.approx(number + half, rel=1e-12),
+            "level": 0.9,
+        }
+        # later days of the same concept: the intervals hold the truth about 90% of the time
+        later = regression_days("2026-03-05", 2, seed=7)
+        rows = later[["x0", "x1", "segment"]].to_dict("records")
+        batch = httpx.post(f"{svc.url}/predict_batch", json={"rows": rows}, timeout=60).json()
+        bounds = [(p["interval"]["lower"], p["interval"]["upper"]) for p in batch["predictions"]]
+        held = [low <= y <= high for (low, high), y in zip(bounds, later["price"], strict=True)]
+        assert 0.8 < sum(held) / len(held) < 0.97, sum(held) / len(held)
         feedback = {"items": [{"prediction_id": answer.json()["prediction_id"], "label": 16.5}]}
         accepted = httpx.post(f"{svc.url}/feedback", json=feedback, timeout=30)
         assert accepted.json() == {"accepted": 1}
@@ -66,5 +81,5 @@ def test_the_loops_regression_champion_answers_numbers_and_its_logs_land(home, p
         labelled = conn.execute("SELECT prediction, label FROM labelled_predictions").fetchall()
     assert labelled == [(pytest.approx(number, rel=1e-12), 16.5)]
     [newest] = served.to_dict("records")
-    assert (newest["n_predictions"], newest["n_labelled"]) == (2, 1)
+    assert (newest["n_predictions"], newest["n_labelled"]) == (2 + 400, 1)
     assert newest["realized_mae"] == pytest.approx(abs(number - 16.5))
