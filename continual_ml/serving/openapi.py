@@ -90,6 +90,8 @@ def to_openapi_30(schema: object) -> object:
     if options and {"type": "null"} in options:
         rest = [o for o in options if o != {"type": "null"}]
         del schema["anyOf"]
+        if len(rest) == 1 and "$ref" in rest[0]:
+            rest = [{"allOf": rest}]  # OpenAPI 3.0 ignores a `$ref`'s siblings, `nullable` too
         schema.update(rest[0] if len(rest) == 1 else {"anyOf": rest})
         schema["nullable"] = True
     return schema

@@ -214,7 +214,9 @@ def test_the_openapi_document_describes_a_number(ridge):
     ok = document["paths"]["/predict"]["post"]["responses"]["200"]["content"]
     assert ok["application/json"]["schema"]["$ref"].endswith("/NumberPrediction")
     interval = schemas["NumberPrediction"]["properties"]["interval"]
-    assert interval["$ref"].endswith("/PredictionInterval") and interval["nullable"] is True
+    # OpenAPI 3.0 ignores a `$ref`'s siblings: the nullable reference is wrapped
+    assert interval["allOf"][0]["$ref"].endswith("/PredictionInterval")
+    assert interval["nullable"] is True
     assert set(schemas["PredictionInterval"]["properties"]) == {"lower", "upper", "level"}
     label = schemas["FeedbackItem"]["properties"]["label"]
     assert label["type"] == "number"
