@@ -38,14 +38,21 @@ class ScoredRows:
     reasons: dict[int, str]
     latency_ms: float
     numbers: np.ndarray | None = None
+    interval: tuple[float, float] | None = None  # a calibrated regression's (half width, level)
 
     @property
     def regression(self) -> bool:
         return self.numbers is not None
 
     def value_columns(self) -> list[np.ndarray]:
-        """The answer's number columns: a probability per class, or the predicted number."""
-        return [self.numbers] if self.regression else list(self.probabilities.T)
+        """The answer's number columns: a probability per class, or the predicted number (and
+        its interval's bounds when the champion has a calibration)."""
+        if not self.regression:
+            return list(self.probabilities.T)
+        if self.interval is None:
+            return [self.numbers]
+        half = self.interval[0]
+        return [self.numbers, self.numbers - half, self.numbers + half]
 
     @property
     def scored(self) -> np.ndarray:
@@ -99,7 +106,11 @@ def score_checked(
         _pipeline_rows(model, config, checked, pipeline_rows, answers, (refused, reasons), score)
     latency_ms = (time.perf_counter() - started) * 1000
     classes = [] if model.regression else list(model.classes)
-    return ScoredRows(model.version, classes, proba, refused, reasons, latency_ms, numbers)
+    calibration = model.calibration if model.regression else None
+    interval = None if calibration is None else (calibration.half_width, calibration.level)
+    return ScoredRows(
+        model.version, classes, proba, refused, reasons, latency_ms, numbers, interval
+    )
 
 
 def _refuse_infinite(model, numbers: np.ndarray, rows: np.ndarray, errors) -> None:

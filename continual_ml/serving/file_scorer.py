@@ -32,11 +32,12 @@ NO_TEXT = pa.scalar(None, pa.string())
 THREADS = min(2, os.cpu_count() or 1)
 
 
-def answer_columns(classes: Iterable | None) -> list[str]:
+def answer_columns(classes: Iterable | None, interval: bool = False) -> list[str]:
     """The columns added to a file's own, in order; `classes` None for a regression champion,
-    whose rows get their number under `prediction`."""
+    whose rows get their number under `prediction` (and with `interval`, its bounds)."""
     if classes is None:
-        return ["prediction_id", "model_version", "prediction", "error"]
+        bounds = ["prediction_lower", "prediction_upper"] if interval else []
+        return ["prediction_id", "model_version", "prediction", *bounds, "error"]
     probabilities = [f"probability_{c}" for c in classes]
     return ["prediction_id", "model_version", "predicted_class", *probabilities, "error"]
 
@@ -63,7 +64,9 @@ class FileScorer:
         yield from self._in_order(self.table_batch, batches)
 
     def _answer_names(self) -> list[str]:
-        return answer_columns(None if self.model.regression else self.model.class_keys)
+        if self.model.regression:
+            return answer_columns(None, interval=self.model.calibration is not None)
+        return answer_columns(self.model.class_keys)
 
     def _in_order(self, render: Callable, batches: Iterable[pa.RecordBatch]) -> Iterator:
         with ThreadPoolExecutor(THREADS, thread_name_prefix="file-scoring") as pool:

@@ -48,8 +48,14 @@ def prediction_lines(
         ids.take(taken),
         f'","model_version":{int(scored.version)},',
     ]
-    if scored.regression:  # its one number column's text, where a classifier has classes
-        parts += ['"prediction":', probability_text[0].take(taken), ","]
+    if scored.regression:  # its number (and interval), where a classifier has classes
+        parts += ['"prediction":', probability_text[0].take(taken), ',"interval":']
+        if scored.interval is None:
+            parts.append("null,")
+        else:
+            lower, upper = (text.take(taken) for text in probability_text[1:])
+            parts += ['{"lower":', lower, ',"upper":', upper]
+            parts.append(f',"level":{scored.interval[1]!r}}},')
     else:
         class_json = pa.array([json.dumps(c) for c in scored.classes], pa.string())
         parts += ['"predicted_class":', class_json.take(pa.array(scored.predicted()[rows]))]

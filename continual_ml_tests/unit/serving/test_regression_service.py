@@ -188,6 +188,32 @@ def test_a_calibrated_champion_answers_each_number_with_its_interval(calibrated)
     assert service.get("/model").json()["conformal"]["calibration_rows"] == 200
 
 
+def test_a_calibrated_champions_file_gets_the_interval_bounds(calibrated):
+    service, calibration = calibrated
+    frame = pd.DataFrame(ROWS).astype({"x1": object})
+    frame.loc[2, "x1"] = "high"
+    answer = service.post(
+        "/score_file", content=frame.to_csv(index=False), headers={"content-type": "text/csv"}
+    )
+    assert answer.status_code == 200, answer.text
+    scored = pd.read_csv(io.StringIO(answer.text))
+    bounds = ["prediction_lower", "prediction_upper"]
+    assert list(scored.columns) == [
+        *ROW,
+        "prediction_id",
+        "model_version",
+        "prediction",
+        *bounds,
+        "error",
+    ]
+    singles = [post(service, "/predict", {"features": r}).json() for r in ROWS[:2]]
+    for i, single in enumerate(singles):
+        assert scored.loc[i, "prediction"] == pytest.approx(single["prediction"], rel=1e-12)
+        assert scored.loc[i, "prediction_lower"] == pytest.approx(single["interval"]["lower"])
+        assert scored.loc[i, "prediction_upper"] == pytest.approx(single["interval"]["upper"])
+    assert scored.loc[2, [*bounds, "prediction"]].isna().all() and "x1" in scored.loc[2, "error"]
+
+
 def test_a_normalized_calibration_is_refused_and_says_why(home, tmp_path, monkeypatch):
     config = use_config(regression_config(), tmp_path / "prices.yaml", monkeypatch)
     artifact, sha256 = serialize_model(fit_candidate(config, training_rows(config)))
