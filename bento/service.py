@@ -56,14 +56,8 @@ from continual_ml.serving.plain_routes import (  # noqa: E402
     why_unavailable,
 )
 from continual_ml.serving.prediction_log import RotatingJsonlWriter, close_abandoned  # noqa: E402
-from continual_ml.serving.request_schema import (  # noqa: E402
-    BatchResponse,
-    Limits,
-    Prediction,
-    RowRefusal,
-    answer_of,
-    request_models,
-)
+from continual_ml.serving.prediction_records import prediction_records  # noqa: E402
+from continual_ml.serving.request_schema import Limits, RowRefusal, answer_of, request_models  # noqa: E402
 from continual_ml.serving.request_timeout import prompt_timeout  # noqa: E402
 from continual_ml.settings import Settings  # noqa: E402
 
@@ -78,6 +72,8 @@ LIMITS = Limits(
 )
 MODELS = request_models(CONFIG, UNKNOWN_CATEGORY, LIMITS)
 FeatureRow = MODELS.row
+# Classes and probabilities, or for `task: regression` a number: the shapes of `request_schema`.
+Prediction, BatchResponse = MODELS.prediction, MODELS.batch_response
 ADAPTIVE_BATCH_ROWS = LIMITS.rows_per_merged_request
 TOKEN = Settings.secret(SETTINGS.api_token)
 REQUEST_TIMEOUT_S = 30
@@ -233,24 +229,8 @@ class ChampionClassifier:
         features = [row.model_dump() for row in rows]
         outputs = predict_rows(model, CONFIG, features)
         served_at = datetime.now(UTC).isoformat()
-        version = model.version
-        records, class_counts = [], {}
-        for row, output in zip(features, outputs, strict=True):
-            predicted_class = output["predicted_class"]
-            class_counts[predicted_class] = class_counts.get(predicted_class, 0) + 1
-            records.append(
-                {
-                    "kind": "prediction",
-                    "prediction_id": os.urandom(16).hex(),
-                    "model_version": version,
-                    "predicted_class": predicted_class,
-                    "probabilities": output["probabilities"],
-                    "served_at": served_at,
-                    "latency_ms": output["latency_ms"],
-                    "features": row,
-                }
-            )
-        self.prediction_counts.add(class_counts, version)
+        records, class_counts = prediction_records(model.version, served_at, features, outputs)
+        self.prediction_counts.add(class_counts, model.version)
         self.predictions_log.write(records)
         return records
 

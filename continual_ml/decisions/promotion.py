@@ -20,6 +20,7 @@ import duckdb
 
 from continual_ml.config import DatasetConfig
 from continual_ml.decisions.gate_outcome import close_challengers
+from continual_ml.decisions.served_interval import holdout_calibration
 from continual_ml.models.mlflow_state import mirror_registry, run_name
 from continual_ml.models.store import (
     delete_export,
@@ -138,6 +139,8 @@ def promote(
         "metrics": model["metrics"],
         "promoted_by": actor,
     }
+    if stores.config.regression:  # the service answers intervals from it
+        details["conformal"] = holdout_calibration(conn, version)
     tag, exported = export_or_reuse(
         stores.bentoml_home, stores.config, version, model["artifact"], model["sha256"], details
     )

@@ -15,6 +15,7 @@ from continual_ml.ingestion.rules import (
     Column,
     class_label,
     feature,
+    label,
     number,
     row_identifier,
     timestamp,
@@ -80,6 +81,17 @@ def _probabilities(classes) -> Column:
     return Column("probabilities", raw, raw, (check_,))
 
 
+def _answer(config: DatasetConfig) -> tuple[Column, ...]:
+    """What the service answered: a regression champion's finite number, or a classifier's
+    probabilities and predicted class."""
+    if config.regression:
+        return (number("prediction", _field("prediction")),)
+    return (
+        _probabilities(config.classes),
+        class_label("predicted_class", _field("predicted_class"), config.classes, nullable=False),
+    )
+
+
 def _land_log(conn, config, facts, ingestion, step):
     drop_rejects(conn)
     conn.execute(
@@ -100,8 +112,7 @@ def _land_log(conn, config, facts, ingestion, step):
         model_version,
         number("latency_ms", _field("latency_ms"), minimum=0),
         *(feature(spec, f"s.doc->'features'->>{literal(spec.name)}") for spec in config.features),
-        _probabilities(config.classes),
-        class_label("predicted_class", _field("predicted_class"), config.classes, nullable=False),
+        *_answer(config),
         Column("row_id", _field("row_id"), _field("row_id"), ()),
     ]
     predictions_only = "(SELECT * FROM ingest_log_lines WHERE kind = 'prediction') AS s"
@@ -178,7 +189,7 @@ def _land_log(conn, config, facts, ingestion, step):
 
 def _land_feedback(conn, config, ingestion, step) -> tuple[int, int]:
     prediction_id = row_identifier("prediction_id", _field("prediction_id"))
-    label = class_label("label", _field("label"), config.classes, nullable=False)
+    label_ = label(config, "label", _field("label"), nullable=False)  # a class, or a number
     received_at = timestamp("received_at", _field("received_at"), "VARCHAR")
     conn.execute(
         f"""
@@ -193,7 +204,7 @@ def _land_feedback(conn, config, ingestion, step) -> tuple[int, int]:
         f"LEFT JOIN predictions AS p ON p.prediction_id = {prediction_id.value} "
         f"LEFT JOIN ingest_feedback_keys AS k ON k.key = {prediction_id.value} "
         f"AND k.received_at IS NOT DISTINCT FROM {received_at.value}",
-        columns=(prediction_id, label, received_at),
+        columns=(prediction_id, label_, received_at),
         table="labels",
         values=label_values(
             ingestion,

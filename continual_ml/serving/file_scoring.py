@@ -1,7 +1,8 @@
 """Scoring a whole CSV or Parquet file: the file comes back as CSV with a prediction per row.
 
 The file's columns come back as they were sent, then `prediction_id`, `model_version`,
-`predicted_class`, one `probability_<class>` per class and `error`. Each row is checked by the
+`predicted_class`, one `probability_<class>` per class and `error` (for a regression champion,
+`prediction`, its number, in place of the class and probabilities). Each row is checked by the
 same rules as `/predict`'s (`file_checks`), a batch of rows at a time; a row that fails gets its
 reason in `error` and no prediction, and the rest of the file is scored. One model scores the
 whole file (the one served when it arrived), every prediction is logged like any other before

@@ -21,6 +21,12 @@ from continual_ml.config import DatasetConfig
 from continual_ml.models.metric_values import json_safe, safe_report
 from continual_ml.models.store import ARTIFACT_FILE, MANIFEST_FILE, model_dir, read_pointer
 from continual_ml.serving.linear_scorer import linear_scorer
+from continual_ml.serving.numeric_scoring import (
+    numeric_smoke,
+    predicted_numbers,
+    served_calibration,
+)
+from continual_ml.serving.unscorable_rows import UnscorableRows
 from continual_ml.training.class_probabilities import class_proba
 from continual_ml.training.pipeline import load_model
 
@@ -39,6 +45,8 @@ class ServedModel:
     # A multiclass model's classes, in the config's order (its probabilities' order); None for
     # a binary model, whose classes are the pipeline's own.
     config_classes: tuple | None = None
+    regression: bool = False  # answers a number: no classes, no probabilities
+    calibration: Any = None  # a regression champion's ConformalCalibration, for its intervals
 
     @cached_property
     def classes(self) -> list:
@@ -133,15 +141,20 @@ class ChampionFollower:
         tag = pointer["tag"]
         folder = model_dir(self.store_dir, tag)
         manifest = json.loads((folder / MANIFEST_FILE).read_text())
+        if manifest.get("task", "classification") != self.config.task:  # a number for classes
+            raise ValueError(f"a {manifest.get('task')} model for a {self.config.task} dataset")
         # The hash the promotion recorded, not the one stored beside the bytes, is the reference.
         pipeline = load_model((folder / ARTIFACT_FILE).read_bytes(), pointer["sha256"])
         smoke_rows = pd.DataFrame([smoke_row(self.config)])
-        if self.config.binary:
-            smoke = pipeline.predict_proba(smoke_rows)
+        if self.config.regression:
+            numeric_smoke(pipeline, smoke_rows)
         else:
-            smoke = class_proba(pipeline, self.config, smoke_rows)
-        if smoke.shape != (1, len(self.config.classes)):
-            raise ValueError(f"smoke prediction has shape {smoke.shape}")
+            if self.config.binary:
+                smoke = pipeline.predict_proba(smoke_rows)
+            else:
+                smoke = class_proba(pipeline, self.config, smoke_rows)
+            if smoke.shape != (1, len(self.config.classes)):
+                raise ValueError(f"smoke prediction has shape {smoke.shape}")
         # This promotion's, not the one the export was first made for (a rollback reuses it).
         manifest["promoted_at"] = pointer.get("promoted_at")
         manifest["promoted_by"] = pointer.get("promoted_by", manifest.get("promoted_by"))
@@ -155,6 +168,8 @@ class ChampionFollower:
             manifest=manifest,
             fast=fast,
             config_classes=None if self.config.binary else self.config.classes,
+            regression=self.config.regression,
+            calibration=served_calibration(manifest) if self.config.regression else None,
         )
 
     def follow(self, also_each_poll=None) -> threading.Thread:
@@ -209,16 +224,15 @@ def probe_rows(config: DatasetConfig, n: int = 64) -> pd.DataFrame:
     return pd.DataFrame(columns)
 
 
-class UnscorableRows(ValueError):
-    """The model gives no finite probabilities for these rows (a client error: their values)."""
-
-
 def predict_rows(model: ServedModel, config: DatasetConfig, rows: list[dict]) -> list[dict]:
     """Each row's probabilities by class, its predicted class and the scoring time, in order.
 
     Raises UnscorableRows when the pipeline refuses the values or answers NaN; the fast scorer
-    always answers (see `fast_scoring`).
+    always answers (see `fast_scoring`). A regression model's rows are numbers instead
+    (`numeric_scoring.predicted_numbers`).
     """
+    if model.regression:
+        return predicted_numbers(model, config, rows)
     started = time.perf_counter()
     # The fast scorer has no imputer: a row with an empty (null) feature takes the pipeline.
     fast = model.fast if model.fast is not None and not _has_null(rows) else None

@@ -3,7 +3,8 @@
 scikit-learn re-validates its input on every call, which costs milliseconds for one row while
 the arithmetic of a logistic regression costs microseconds. The service's requests are already
 validated by their schema, so for a (scaler + one-hot) -> logistic regression pipeline the same
-probabilities are computed directly with numpy. Any other pipeline keeps the slow, general path.
+probabilities are computed directly with numpy, and for a (scaler + one-hot) -> ridge pipeline (a
+regression's linear family) the same numbers. Any other pipeline keeps the slow, general path.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import math
 import numpy as np
 import pandas as pd
 from scipy.special import expit
-from sklearn.linear_model import LogisticRegression
+from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
@@ -26,7 +27,8 @@ SHIFT = 512
 
 
 class LinearScorer:
-    """Class-1 probabilities of a binary logistic-regression pipeline from plain row dicts."""
+    """Class-1 probabilities of a binary logistic-regression pipeline from plain row dicts, or
+    the numbers of a ridge pipeline (`values`: the linear function, a logit for a classifier)."""
 
     def __init__(self, numeric, mean, scale, numeric_weights, categorical, intercept):
         self.numeric, self.categorical = numeric, categorical
@@ -39,6 +41,10 @@ class LinearScorer:
         ]
 
     def positive_proba(self, rows: list[dict]) -> np.ndarray:
+        return expit(self.values(rows))
+
+    def values(self, rows: list[dict]) -> np.ndarray:
+        """The linear function of each row; ±inf where it is beyond float64's range."""
         values = np.array([[row[name] for name in self.numeric] for row in rows], dtype=float)
         with np.errstate(over="ignore", invalid="ignore"):
             logit = self.intercept + ((values - self.mean) / self.scale) @ self.numeric_weights
@@ -46,11 +52,15 @@ class LinearScorer:
                 logit += np.array([weights.get(row[name], 0.0) for row in rows])
         for i in np.flatnonzero(~np.isfinite(logit)):
             logit[i] = self._rescaled_logit(rows[i])
-        return expit(logit)
+        return logit
 
     def positive_proba_columns(self, columns: dict, rows: np.ndarray) -> np.ndarray:
         """Class-1 probabilities of `rows` (indices) of a file's checked columns: numbers as
         float64 arrays, categories as Arrow text arrays, no value missing."""
+        return expit(self.values_columns(columns, rows))
+
+    def values_columns(self, columns: dict, rows: np.ndarray) -> np.ndarray:
+        """The linear function of `rows` of checked columns (as `positive_proba_columns`)."""
         import pyarrow as pa
         import pyarrow.compute as pc
 
@@ -68,10 +78,18 @@ class LinearScorer:
             for name, _ in self.categorical:
                 row[name] = columns[name][int(rows[i])].as_py()
             logit[i] = self._rescaled_logit(row)
-        return expit(logit)
+        return logit
 
     def positive_proba_one(self, row: dict) -> float:
         """The class-1 probability of one row, equal to `positive_proba([row])[0]`."""
+        logit = self.value_one(row)
+        if logit >= 0:
+            return 1.0 / (1.0 + math.exp(-logit))
+        tail = math.exp(logit)  # the same value without overflowing for very negative logits
+        return tail / (1.0 + tail)
+
+    def value_one(self, row: dict) -> float:
+        """The linear function of one row, equal to `values([row])[0]`."""
         logit = self.intercept
         for name, mean, scale, weight in self._numeric_terms:
             logit += (row[name] - mean) / scale * weight
@@ -79,10 +97,7 @@ class LinearScorer:
             logit += weights.get(row[name], 0.0)
         if not math.isfinite(logit):
             logit = self._rescaled_logit(row)
-        if logit >= 0:
-            return 1.0 / (1.0 + math.exp(-logit))
-        tail = math.exp(logit)  # the same value without overflowing for very negative logits
-        return tail / (1.0 + tail)
+        return logit
 
     def _rescaled_logit(self, row: dict) -> float:
         """The logit of a row whose terms overflow, as ±inf when it is beyond float64's range.
@@ -102,10 +117,14 @@ class LinearScorer:
             return math.copysign(math.inf, scaled)
 
 
-def _steps(pipeline: Pipeline):
+def _steps(pipeline: Pipeline, regression: bool):
+    # The final step is called `classifier` whatever the task (`training.pipeline`).
     classifier = pipeline.named_steps.get("classifier")
     preprocess = pipeline.named_steps.get("preprocess")
-    if not isinstance(classifier, LogisticRegression) or len(classifier.classes_) != 2:
+    if regression:
+        if not isinstance(classifier, Ridge) or np.ndim(classifier.coef_) != 1:
+            return None
+    elif not isinstance(classifier, LogisticRegression) or len(classifier.classes_) != 2:
         return None
     transformers = dict((name, (step, cols)) for name, step, cols in preprocess.transformers_)
     numeric_step, numeric = transformers.get("numeric", (None, []))
@@ -122,15 +141,17 @@ def linear_scorer(
 ) -> LinearScorer | None:
     """A fast scorer equal to `pipeline` on `probe` within 1e-9, or None where it cannot be.
 
-    Only binary [0, 1] models have one: any other classes take the pipeline's path.
+    Only binary [0, 1] classifiers and ridge regressions have one: any other classes take the
+    pipeline's path. A regression's numbers are compared with a relative tolerance as well.
     """
-    if not config.binary:
+    if not (config.binary or config.regression):
         return None
-    steps = _steps(pipeline)
+    steps = _steps(pipeline, config.regression)
     if steps is None:
         return None
     classifier, numeric, scaler, categorical, encoder = steps
-    coef = classifier.coef_[0]
+    coef = classifier.coef_ if config.regression else classifier.coef_[0]
+    intercept = classifier.intercept_ if config.regression else classifier.intercept_[0]
     n_numeric = len(numeric)
     offset = n_numeric
     per_category = []
@@ -152,16 +173,24 @@ def linear_scorer(
         scaler.scale_,
         coef[:n_numeric],
         per_category,
-        float(classifier.intercept_[0]),
+        float(intercept),
     )
-    expected = pipeline.predict_proba(probe[config.feature_names])[:, 1]
     records = probe[config.feature_names].to_dict("records")
-    one_by_one = [scorer.positive_proba_one(record) for record in records]
     columns = {name: probe[name].to_numpy(dtype=float) for name in numeric}
     columns |= {name: _text_array(probe[name]) for name in categorical}
-    by_columns = scorer.positive_proba_columns(columns, np.arange(len(probe)))
-    for actual in (scorer.positive_proba(records), one_by_one, by_columns):
-        if not np.allclose(actual, expected, rtol=0, atol=TOLERANCE):
+    rows = np.arange(len(probe))
+    if config.regression:
+        expected = pipeline.predict(probe[config.feature_names])
+        one_by_one = [scorer.value_one(record) for record in records]
+        answers = (scorer.values(records), one_by_one, scorer.values_columns(columns, rows))
+    else:
+        expected = pipeline.predict_proba(probe[config.feature_names])[:, 1]
+        one_by_one = [scorer.positive_proba_one(record) for record in records]
+        by_columns = scorer.positive_proba_columns(columns, rows)
+        answers = (scorer.positive_proba(records), one_by_one, by_columns)
+    relative = TOLERANCE if config.regression else 0
+    for actual in answers:
+        if not np.allclose(actual, expected, rtol=relative, atol=TOLERANCE):
             return None
     return scorer
 

@@ -15,7 +15,7 @@ import copy
 from pydantic import BaseModel, ConfigDict, Field
 
 from continual_ml.serving.file_scoring import CSV, MULTIPART, PARQUET
-from continual_ml.serving.request_schema import BatchResponse, Prediction, RequestModels
+from continual_ml.serving.request_schema import RequestModels
 
 REF = "#/components/schemas/{model}"
 
@@ -50,7 +50,7 @@ class ServedModel(BaseModel):
     )
 
 
-ANSWERS = (Prediction, BatchResponse, Error, FeedbackAccepted, ServedModel)
+ANSWERS = (Error, FeedbackAccepted, ServedModel)  # and the models' own prediction answers
 ERROR, SERVED_MODEL = ({"$ref": REF.format(model=m.__name__)} for m in (Error, ServedModel))
 REFUSALS = {
     "400": "the body is not strict JSON or breaks the schema; `detail` names the fields",
@@ -90,6 +90,8 @@ def to_openapi_30(schema: object) -> object:
     if options and {"type": "null"} in options:
         rest = [o for o in options if o != {"type": "null"}]
         del schema["anyOf"]
+        if len(rest) == 1 and "$ref" in rest[0]:
+            rest = [{"allOf": rest}]  # OpenAPI 3.0 ignores a `$ref`'s siblings, `nullable` too
         schema.update(rest[0] if len(rest) == 1 else {"anyOf": rest})
         schema["nullable"] = True
     return schema
@@ -126,7 +128,8 @@ def _operation(
 
 def _components(models: RequestModels) -> dict:
     schemas = {}
-    for model in (*models.bodies.values(), *ANSWERS):
+    answers = (models.prediction, models.batch_response, *ANSWERS)
+    for model in (*models.bodies.values(), *answers):
         found = model.model_json_schema(ref_template=REF)
         for name, definition in found.pop("$defs", {}).items():
             schemas[name] = to_openapi_30(definition)
@@ -135,27 +138,30 @@ def _components(models: RequestModels) -> dict:
 
 
 def openapi_document(models: RequestModels, secured: bool, version: str = "1") -> dict:
-    """The document for the service as configured (with the bearer scheme when it needs one)."""
-    prediction = {"$ref": REF.format(model="Prediction")}
+    """The document for the service as configured (with the bearer scheme when it needs one):
+    a classifier's answers, or a regression champion's numbers."""
+    prediction = {"$ref": REF.format(model=models.prediction.__name__)}
     bodies = models.bodies
+    number = models.prediction.__name__ != "Prediction"
+    summary = "The predicted number" if number else "Class probabilities and predicted class"
+    unscorable = {"422": "the model gives no finite prediction for these values"} if number else {}
     paths = {
         "/predict": _operation(
-            "Class probabilities and predicted class for one row",
-            bodies["/predict"],
-            prediction,
-            secured,
+            f"{summary} for one row", bodies["/predict"], prediction, secured, unscorable
         ),
         "/predict_rows": _operation(
             "Predictions for a few rows, scored together with other callers' rows",
             bodies["/predict_rows"],
             {"type": "array", "items": prediction},
             secured,
+            unscorable,
         ),
         "/predict_batch": _operation(
             "Predictions for many rows, all from one model",
             bodies["/predict_batch"],
-            {"$ref": REF.format(model="BatchResponse")},
+            {"$ref": REF.format(model=models.batch_response.__name__)},
             secured,
+            unscorable,
         ),
         "/feedback": _operation(
             "Record the true label of earlier predictions, by prediction id",

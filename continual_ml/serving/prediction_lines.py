@@ -43,19 +43,28 @@ def prediction_lines(
     if rows.size == 0:
         return b"", 0
     taken = pa.array(rows)
-    class_json = pa.array([json.dumps(c) for c in scored.classes], pa.string())
-    predicted = class_json.take(pa.array(scored.predicted()[rows]))
     parts: list = [
         '{"kind":"prediction","prediction_id":"',
         ids.take(taken),
-        f'","model_version":{int(scored.version)},"predicted_class":',
-        predicted,
-        ',"probabilities":{',
+        f'","model_version":{int(scored.version)},',
     ]
-    for i, (name, text) in enumerate(zip(scored.classes, probability_text, strict=True)):
-        parts += [("," if i else "") + json.dumps(str(name)) + ":", text.take(taken)]
+    if scored.regression:  # its number (and interval), where a classifier has classes
+        parts += ['"prediction":', probability_text[0].take(taken), ',"interval":']
+        if scored.interval is None:
+            parts.append("null,")
+        else:
+            lower, upper = (text.take(taken) for text in probability_text[1:])
+            parts += ['{"lower":', lower, ',"upper":', upper]
+            parts.append(f',"level":{scored.interval[1]!r}}},')
+    else:
+        class_json = pa.array([json.dumps(c) for c in scored.classes], pa.string())
+        parts += ['"predicted_class":', class_json.take(pa.array(scored.predicted()[rows]))]
+        parts.append(',"probabilities":{')
+        for i, (name, text) in enumerate(zip(scored.classes, probability_text, strict=True)):
+            parts += [("," if i else "") + json.dumps(str(name)) + ":", text.take(taken)]
+        parts.append("},")
     parts.append(
-        f'}},"served_at":{json.dumps(served_at)},"latency_ms":{scored.latency_ms!r},"features":{{'
+        f'"served_at":{json.dumps(served_at)},"latency_ms":{scored.latency_ms!r},"features":{{'
     )
     for i, feature in enumerate(config.features):
         values = checked.values[feature.name]

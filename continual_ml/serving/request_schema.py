@@ -44,13 +44,36 @@ class Prediction(BaseModel):
     probabilities: dict[str, float]
 
 
+class PredictionInterval(BaseModel):
+    """A split-conformal interval: it holds the truth with probability at least `level` on rows
+    like the champion's holdout (`training.conformal`)."""
+
+    lower: float
+    upper: float
+    level: float
+
+
+class NumberPrediction(BaseModel):
+    """One answer of a regression champion: which model predicted which number, under which id."""
+
+    prediction_id: str
+    model_version: int
+    prediction: float = Field(description="the predicted value of the label (always finite)")
+    interval: PredictionInterval | None = Field(
+        None, description="null unless the champion was exported with a conformal calibration"
+    )
+
+
 # A prediction's fields, in order: each is also a key of the prediction's log record.
 ANSWER_FIELDS = tuple(Prediction.model_fields)
+NUMBER_FIELDS = tuple(NumberPrediction.model_fields)
 
 
 def answer_of(record: dict) -> dict:
-    """The part of a prediction's log record its client is answered, as a `Prediction`'s fields."""
-    return {name: record[name] for name in ANSWER_FIELDS}
+    """The part of a prediction's log record its client is answered, as a `Prediction`'s fields
+    (a `NumberPrediction`'s for a record holding a number: a regression champion's)."""
+    fields = ANSWER_FIELDS if "probabilities" in record else NUMBER_FIELDS
+    return {name: record[name] for name in fields}
 
 
 class RowRefusal(BaseModel):
@@ -65,6 +88,11 @@ class RowRefusal(BaseModel):
 class BatchResponse(BaseModel):
     model_version: int
     predictions: list[Prediction]
+
+
+class NumberBatchResponse(BaseModel):
+    model_version: int
+    predictions: list[NumberPrediction]
 
 
 def _feature_type(feature: FeatureSpec, unknown_category: str) -> tuple[Any, Any]:
@@ -121,8 +149,13 @@ def _no_boolean(value: Any) -> Any:
 
 
 def feedback_item(config: DatasetConfig) -> type[BaseModel]:
-    label: Any = Literal[tuple(config.classes)]
-    if not all(isinstance(c, bool) for c in config.classes):
+    """One label: one of the classes, or for `task: regression` a finite JSON number."""
+    if config.regression:
+        # strict: a JSON integer is taken, `"2.5"` and `true` are not
+        label: Any = Annotated[float, Field(allow_inf_nan=False)]
+    else:
+        label = Literal[tuple(config.classes)]
+    if not config.regression and not all(isinstance(c, bool) for c in config.classes):
         label = Annotated[label, BeforeValidator(_no_boolean)]
     return create_model(
         "FeedbackItem",
@@ -142,6 +175,9 @@ class RequestModels:
     batch_rows: Any  # /predict_batch
     feedback_items: Any  # /feedback
     bodies: dict[str, type[BaseModel]]
+    # what /predict and /predict_batch answer: classes, or for a regression a number
+    prediction: type[BaseModel] = Prediction
+    batch_response: type[BaseModel] = BatchResponse
 
 
 def request_models(
@@ -170,4 +206,5 @@ def request_models(
         "/predict_batch": body("PredictBatchBody", rows=batch_rows),
         "/feedback": body("FeedbackBody", items=feedback_items),
     }
-    return RequestModels(row, item, merged_rows, batch_rows, feedback_items, bodies)
+    answers = (NumberPrediction, NumberBatchResponse) if config.regression else ()
+    return RequestModels(row, item, merged_rows, batch_rows, feedback_items, bodies, *answers)

@@ -200,6 +200,10 @@ def dataset_tables(config: DatasetConfig) -> str:
     """`observations`, `labels`, `predictions` and the latest-label views over them."""
     features = ", ".join(f"{identifier(f.name)} {SQL_TYPES[f.kind]}" for f in config.features)
     label, label_type = identifier(config.label), config.label_sql_type
+    # What the service answered: a classifier's classes, or a regression champion's number.
+    answer = f"probabilities JSON NOT NULL, predicted_class {label_type} NOT NULL"
+    if config.regression:
+        answer = "prediction DOUBLE NOT NULL"
     return f"""
 CREATE TABLE IF NOT EXISTS observations ({row_columns(config)});
 CREATE TABLE IF NOT EXISTS labels (
@@ -211,7 +215,7 @@ CREATE TABLE IF NOT EXISTS predictions (
     prediction_id VARCHAR NOT NULL, ingestion_id BIGINT NOT NULL,
     partition_date DATE NOT NULL, served_at TIMESTAMP NOT NULL,
     model_version BIGINT NOT NULL, latency_ms DOUBLE NOT NULL, row_id VARCHAR,
-    {features}, probabilities JSON NOT NULL, predicted_class {label_type} NOT NULL
+    {features}, {answer}
 );
 -- Feedback that landed before its prediction takes the prediction's row once it lands.
 CREATE OR REPLACE VIEW latest_labels AS

@@ -110,7 +110,7 @@ def ingest_landed_file(
                 }
             )
         if config.kind == "prediction_log":
-            context.log_event(served_performance_event(conn))
+            context.log_event(served_performance_event(conn, settings.regression))
         # Landed rows match waiting labels, quarantined ones orphan them: counted after each run.
         context.log_event(label_ledger_event(conn))
     # Recorded in the warehouse (ingested, skipped as seen, or quarantined with its reason), a
