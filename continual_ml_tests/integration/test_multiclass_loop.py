@@ -2,8 +2,6 @@
 champion trained, a challenger gated (paired on per-row correctness) and promoted, the day
 monitored, the champion served over HTTP by the real service, and feedback given as text."""
 
-import io
-
 import dagster as dg
 import duckdb
 import httpx
@@ -19,6 +17,7 @@ from continual_ml.monitoring.served_traffic import served_performance
 from continual_ml.serving.prediction_log import closed_logs
 from continual_ml_tests.support.iris import CLASSES, iris_config, iris_days
 from continual_ml_tests.support.materialized import day_measured
+from continual_ml_tests.support.service_support import scored_csv
 from continual_ml_tests.support.user_data import use_config
 
 
@@ -93,12 +92,9 @@ def test_three_text_classes_are_trained_gated_promoted_monitored_and_served(
         }
         wrong = {"items": [{"prediction_id": answer["prediction_id"], "label": "huge"}]}
         assert httpx.post(f"{svc.url}/feedback", json=wrong, timeout=30).status_code == 400
-        table = pd.DataFrame([row, {**row, "petal_width": "wide"}]).to_csv(index=False)
-        scored = httpx.post(
-            f"{svc.url}/score_file", content=table, headers={"content-type": "text/csv"}
-        )
-        assert scored.status_code == 200, scored.text
-        first, refused = pd.read_csv(io.StringIO(scored.text)).to_dict("records")
+        table = pd.DataFrame([row, {**row, "petal_width": "wide"}])
+        with httpx.Client(base_url=svc.url, timeout=30) as client:
+            first, refused = scored_csv(client, table).to_dict("records")
         assert (first["predicted_class"], first["model_version"]) == ("low", 2)
         assert first["probability_low"] == pytest.approx(answer["probabilities"]["low"])
         assert pd.isna(refused["predicted_class"]) and "petal_width" in refused["error"]

@@ -2,8 +2,6 @@
 user's files, answered by `bentoml serve` on loopback as a number per row, with numeric feedback,
 and the service's logs landed back in the warehouse."""
 
-import io
-
 import duckdb
 import httpx
 import pandas as pd
@@ -16,6 +14,7 @@ from continual_ml.models.store import read_pointer
 from continual_ml.monitoring.served_traffic import served_performance
 from continual_ml.serving.prediction_log import closed_logs
 from continual_ml_tests.support.regression_data import regression_config, regression_days
+from continual_ml_tests.support.service_support import scored_csv
 from continual_ml_tests.support.user_data import use_config
 
 ROW = {"x0": 0.5, "x1": -1.0, "segment": "south"}
@@ -63,12 +62,9 @@ def test_the_loops_regression_champion_answers_numbers_and_its_logs_land(home, p
         assert accepted.json() == {"accepted": 1}
         wrong = {"items": [{"prediction_id": answer.json()["prediction_id"], "label": "16.5"}]}
         assert httpx.post(f"{svc.url}/feedback", json=wrong, timeout=30).status_code == 400
-        table = pd.DataFrame([ROW, {**ROW, "segment": "east"}]).to_csv(index=False)
-        scored = httpx.post(
-            f"{svc.url}/score_file", content=table, headers={"content-type": "text/csv"}
-        )
-        assert scored.status_code == 200, scored.text
-        first, refused = pd.read_csv(io.StringIO(scored.text)).to_dict("records")
+        table = pd.DataFrame([ROW, {**ROW, "segment": "east"}])
+        with httpx.Client(base_url=svc.url, timeout=30) as client:
+            first, refused = scored_csv(client, table).to_dict("records")
         assert first["prediction"] == pytest.approx(number, rel=1e-12)
         assert pd.isna(refused["prediction"]) and "segment" in refused["error"]
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import math
 from collections.abc import Iterator
@@ -69,3 +70,13 @@ def all_finite(value) -> bool:
     if isinstance(value, list):
         return all(all_finite(v) for v in value)
     return True
+
+
+def scored_csv(client, frame: pd.DataFrame) -> pd.DataFrame:
+    """`frame` sent to `/score_file` as CSV and the file answered, read back; `client` is the
+    service's (a Starlette `TestClient`, or an `httpx.Client` with the service's base URL)."""
+    answer = client.post(
+        "/score_file", content=frame.to_csv(index=False), headers={"content-type": "text/csv"}
+    )
+    assert answer.status_code == 200, answer.text
+    return pd.read_csv(io.StringIO(answer.text))

@@ -17,6 +17,7 @@ from continual_ml.training.pipeline import fit_candidate, serialize_model
 from continual_ml_tests.support.exported_models import export_champion
 from continual_ml_tests.support.in_process_service import in_process_service, post
 from continual_ml_tests.support.regression_data import regression_config, regression_days
+from continual_ml_tests.support.service_support import scored_csv
 from continual_ml_tests.support.user_data import use_config
 
 ROW = {"x0": 0.5, "x1": -1.0, "segment": "south"}
@@ -109,11 +110,7 @@ def test_a_file_comes_back_with_a_number_or_an_error_per_row(ridge):
     service, model = ridge
     frame = pd.DataFrame(ROWS).astype({"x0": object})
     frame.loc[1, "x0"] = "cheap"
-    answer = service.post(
-        "/score_file", content=frame.to_csv(index=False), headers={"content-type": "text/csv"}
-    )
-    assert answer.status_code == 200, answer.text
-    scored = pd.read_csv(io.StringIO(answer.text))
+    scored = scored_csv(service, frame)
     assert list(scored.columns) == [*ROW, "prediction_id", "model_version", "prediction", "error"]
     good = [0, 2]
     assert scored.loc[good, "prediction"].tolist() == pytest.approx(
@@ -192,11 +189,7 @@ def test_a_calibrated_champions_file_gets_the_interval_bounds(calibrated):
     service, calibration = calibrated
     frame = pd.DataFrame(ROWS).astype({"x1": object})
     frame.loc[2, "x1"] = "high"
-    answer = service.post(
-        "/score_file", content=frame.to_csv(index=False), headers={"content-type": "text/csv"}
-    )
-    assert answer.status_code == 200, answer.text
-    scored = pd.read_csv(io.StringIO(answer.text))
+    scored = scored_csv(service, frame)
     bounds = ["prediction_lower", "prediction_upper"]
     assert list(scored.columns) == [
         *ROW,
