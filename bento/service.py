@@ -57,7 +57,13 @@ from continual_ml.serving.plain_routes import (  # noqa: E402
 )
 from continual_ml.serving.prediction_log import RotatingJsonlWriter, close_abandoned  # noqa: E402
 from continual_ml.serving.prediction_records import prediction_records  # noqa: E402
-from continual_ml.serving.request_schema import Limits, RowRefusal, answer_of, request_models  # noqa: E402
+from continual_ml.serving.request_schema import (  # noqa: E402
+    Limits,
+    RowRefusal,
+    answer_model,
+    answer_of,
+    request_models,
+)
 from continual_ml.serving.request_timeout import prompt_timeout  # noqa: E402
 from continual_ml.settings import Settings  # noqa: E402
 
@@ -218,7 +224,7 @@ class ChampionClassifier:
         """Score, count and log `rows`, all with the model being served when the call starts."""
         # Built from our own validated values: pydantic need not check them again.
         return [
-            Prediction.model_construct(**answer_of(record)) for record in self._scored_records(rows)
+            answer_model(Prediction, answer_of(record)) for record in self._scored_records(rows)
         ]
 
     def _scored_records(self, rows: list) -> list[dict]:

@@ -76,6 +76,16 @@ def answer_of(record: dict) -> dict:
     return {name: record[name] for name in fields}
 
 
+def answer_model(model: type[BaseModel], answer: dict) -> BaseModel:
+    """`model` (`Prediction` or `NumberPrediction`) holding `answer`, our own validated values,
+    built without validating them again; an interval as the model it is, so that serializing
+    the answer finds the type it declares."""
+    interval = answer.get("interval")
+    if isinstance(interval, dict):
+        answer = {**answer, "interval": PredictionInterval.model_construct(**interval)}
+    return model.model_construct(**answer)
+
+
 class RowRefusal(BaseModel):
     """In a merged call's answers, in place of a prediction: the model refused this row.
 
