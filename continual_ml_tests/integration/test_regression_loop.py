@@ -75,17 +75,40 @@ def test_a_numeric_target_gets_a_champion_and_gated_challengers(home, prices, tm
     assert details["n"] >= 150  # the minimum holdout
     [check] = same.get_asset_check_evaluations()
     assert check.metadata["decision"].value == "reject"
-    # monitoring runs on the day: feature drift as for classification; the realized error is
-    # not measured yet (issue 29), and says so instead of failing
+    # monitoring on a labelled day of the same concept: the champion's realized error is the
+    # noise's (sd 1: MAE about 0.8), its estimate before labels near it, the interval covers
+    # about 90% of the day's rows, and neither its numbers nor the target drifted
     with dg.DagsterInstance.get() as instance:
         monitoring = day_measured(home, instance, "2026-03-06")
     assert monitoring.success
     [performance] = monitoring.asset_materializations_for_node("model_performance")
-    assert performance.metadata["task"].value == "regression"
+    measured = {k: v.value for k, v in performance.metadata.items()}
+    assert measured["task"] == "regression" and measured["error_metric"] == "mae"
+    assert measured["champion_version"] == 1 and measured["n_labelled"] == measured["n_rows"]
+    assert 0.6 < measured["realized_mae"] < 1.0
+    assert measured["realized_error"] == measured["realized_mae"]
+    assert abs(measured["estimated_mae"] - measured["realized_mae"]) < 0.25
+    assert 0.8 <= measured["interval_coverage"] <= 0.97
+    assert not measured["prediction_drifted"] and not measured["target_drifted"]
+    assert measured["estimate_days_labelled"] == 1
     assert monitoring.asset_materializations_for_node("drift_report")
 
     # after the concept shift: the champion errs badly, the fresh model is promoted
     assert cli.main(["ingest", str(tmp_path / "shifted.csv")]) == 0
+    # a day after the shift, measured against v1 in charge: its error is far above the noise's
+    with dg.DagsterInstance.get() as instance:
+        shifted_day = day_measured(home, instance, "2026-03-08")
+    [after] = shifted_day.asset_materializations_for_node("model_performance")
+    assert after.metadata["champion_version"].value == 1
+    assert after.metadata["realized_mae"].value > 4 * measured["realized_mae"]
+    assert after.metadata["target_drifted"].value is False  # the target's spread is the same
+    with duckdb.connect(str(home.warehouse), read_only=True) as conn:
+        days = conn.execute(
+            "SELECT partition_date::VARCHAR, champion_version, n_labelled, interval_rows "
+            "FROM regression_performance ORDER BY partition_date"
+        ).fetchall()
+    assert [day[:2] for day in days] == [("2026-03-06", 1), ("2026-03-08", 1)]
+    assert all(labelled == covered > 150 for _, _, labelled, covered in days)
     shifted = retrain(home, "2026-03-09")
     assert registry_rows(home) == [(1, "retired"), (2, "rejected"), (3, "champion")]
     passed, reason, details = gate(home, 3)
