@@ -92,6 +92,7 @@ def test_a_numeric_target_gets_a_champion_and_gated_challengers(home, prices, tm
     assert 0.8 <= measured["interval_coverage"] <= 0.97
     assert not measured["prediction_drifted"] and not measured["target_drifted"]
     assert measured["estimate_days_labelled"] == 1
+    assert "error_over_time" in measured  # the realized and estimated MAE per day, charted
     assert monitoring.asset_materializations_for_node("drift_report")
 
     # after the concept shift: the champion errs badly, the fresh model is promoted
