@@ -10,6 +10,7 @@ regressor with its daily error, lower being better (`regression_policy`): the po
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 from continual_ml.decisions.accuracy_findings import champion_days, decay_finding
@@ -64,11 +65,16 @@ def decay_noise(first: Sequence[PartitionObservation], last: Sequence[PartitionO
     """How far the last partitions' mean error may be above the first ones' by chance,
     one-sided at `ACCURACY_ALPHA`, from the spread of their rows' losses: a share of 2% is
     within what three days of a few hundred rows each show by chance, where two points of
-    accuracy over as many rows are not. 0 when a day's spread or rows are unknown."""
+    accuracy over as many rows are not. Unbounded when a day is counted but has no spread (a
+    single label), 0 when the rows are unknown (events recorded before monitoring kept them)."""
     from statistics import NormalDist
 
-    if any(not d.error_sd or not d.n_labelled for d in (*first, *last)):
+    days = (*first, *last)
+    if any(d.n_labelled and not d.error_sd for d in days):
+        return math.inf
+    if any(not d.n_labelled for d in days):
         return 0.0
+    # the variance of each window's mean error, the days' own means weighted equally
     variance = sum(
         sum(d.error_sd**2 / d.n_labelled for d in window) / len(window) ** 2
         for window in (first, last)
