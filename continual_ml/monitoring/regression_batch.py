@@ -37,9 +37,7 @@ from continual_ml.training.conformal import (
     minimum_rows,
     prediction_intervals,
 )
-
-# the policy's daily error per gate metric: its name, and how it is read off MAE and RMSE
-POLICY_ERRORS = {"absolute_error": "mae", "squared_error": "mse"}
+from continual_ml.training.regression_metrics import DAILY_ERRORS
 
 
 @dataclass(frozen=True)
@@ -146,7 +144,7 @@ def monitor_regression_batch(
     drift = check_drift(profile, pd.DataFrame({"prediction": predicted, "target": truth}))
     by_name = {f.feature: f for f in drift.features}
     labelled = ~np.isnan(truth)
-    metric = POLICY_ERRORS[config.policy.gate_metric]
+    metric = DAILY_ERRORS[config.policy.gate_metric]
     estimated = realized = check = coverage = spread = tolerance = None
     if champion.estimator is not None:
         estimated = estimate_loss(champion.estimator, current[features], predicted)
