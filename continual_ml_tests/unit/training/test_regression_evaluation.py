@@ -79,7 +79,8 @@ def test_a_holdout_too_small_for_two_folds_leaves_the_interval_undefined_and_say
 
     report = interval_report([1.0] * 17, [1.0] * 17)
     assert report["interval_coverage"] != report["interval_coverage"]  # NaN
-    assert report["undefined"] == {"interval": "fewer than 18 holdout rows"}
+    why = "fewer than 18 holdout rows"
+    assert report["undefined"] == {"interval_coverage": why, "interval_width": why}
 
 
 def test_no_row_is_in_the_calibration_of_its_own_interval():
