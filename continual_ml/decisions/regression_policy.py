@@ -67,19 +67,26 @@ def error_rise_finding(
 
 
 def error_decay_finding(
-    decay_partitions: int, max_decay: float, errors: Sequence[float], metric: str = "mae"
+    decay_partitions: int,
+    max_decay: float,
+    errors: Sequence[float],
+    metric: str = "mae",
+    noise: float = 0.0,
 ) -> tuple[bool, str | None]:
     """Whether the champion's realized error grew since its first partitions.
 
     `errors` are the champion's realized daily errors since its last retrain, oldest first
     (partitions that failed validation left out), as `accuracy_findings.decay_finding` collects
-    accuracies.
+    accuracies. The last mean must also be above the allowed one by more than `noise` (in
+    the error's units: `performance_findings.decay_noise`).
 
     >>> error_decay_finding(3, 0.02, [1.0, 1.0, 1.0, 1.1, 1.1, 1.1])[0]
     True
     >>> error_decay_finding(3, 0.02, [1.0, 1.0, 1.0])  # a window compared with itself
     (False, None)
-    """
+    >>> error_decay_finding(3, 0.02, [1.0, 1.0, 1.0, 1.1, 1.1, 1.1], noise=0.2)[1]
+    "realized mae over the last 3 partitions 1.100 is 10.0% above the champion's first 3 since its last retrain (1.000; within noise of 0.200)"
+    """  # noqa: E501
     window = decay_partitions
     if window == 0 or len(errors) <= window:
         return False, None
@@ -88,11 +95,13 @@ def error_decay_finding(
         return False, None
     rise = last / first - 1
     decayed = rise > max_decay + RISE_TOLERANCE
-    return decayed, (
+    above = (
         f"realized {metric} over the last {window} partitions {last:.3f} is {rise:.1%} above the "
         f"champion's first {window} since its last retrain ({first:.3f}; "
-        f"{'more than' if decayed else 'within'} the {max_decay:.1%} allowed)"
     )
+    if decayed and last <= first * (1 + max_decay) + noise:
+        return False, f"{above}within noise of {noise:.3f})"
+    return decayed, f"{above}{'more than' if decayed else 'within'} the {max_decay:.1%} allowed)"
 
 
 def error_onset(
