@@ -86,9 +86,13 @@ def accuracy_onset(
     accuracy fell more than `max_drop` below its promoted score, significantly so.
 
     Labels say it directly, so one partition confirms it: its accuracy on `n_labelled` rows is
-    below ``promoted - max_drop`` by more than a one-sided test at `alpha` allows, counting the
-    noise of both the day and the `promoted_rows` the promoted score was measured on (a small
-    holdout's score is far from exact). Without row counts, any fall beyond `max_drop`.
+    below ``promoted - max_drop``, and below ``promoted`` by more than a one-sided test at
+    `alpha` allows, counting the noise of both the day and the `promoted_rows` the promoted
+    score was measured on (a small holdout's score is far from exact). Both, not the test
+    against the floor: a gradual change falls a little more each day, and a test against the
+    floor saw it only once the fall was the allowance plus the noise (on a hyperplane rotating
+    slowly, days after the first retrain it asked for). Without row counts, any fall beyond
+    `max_drop`.
     `days` are `PartitionObservation`s.
 
     >>> from types import SimpleNamespace as Day
@@ -99,34 +103,41 @@ def accuracy_onset(
     'd2'
     >>> accuracy_onset([day("d1", 0.90), day("d2", 0.84, n=50)], 0.90, 0.05) is None
     True
-    >>> accuracy_onset([day("d1", 0.90), day("d2", 0.75)], 0.90, 0.05, promoted_rows=60) is None
+    >>> accuracy_onset([day("d1", 0.90), day("d2", 0.82)], 0.90, 0.05, promoted_rows=60) is None
     True
+    >>> accuracy_onset([day("d1", 0.90), day("d2", 0.84, n=5000)], 0.90, 0.05, promoted_rows=5000)
+    'd2'
+
     """
     if promoted is None or not days:
         return None
     version = next((d.champion_version for d in reversed(days) if d.champion_version), None)
-    floor = promoted - max_drop
     run: list[str] = []
     onset = None
     for day in days:
         accuracy = day.realized_accuracy
         if day.champion_version != version or not day.validation_passed or accuracy is None:
             continue
-        if _fell(accuracy, floor, (getattr(day, "n_labelled", None), promoted_rows), alpha):
+        rows = (getattr(day, "n_labelled", None), promoted_rows)
+        if _fell(accuracy, promoted, max_drop, rows, alpha):
             run.append(day.partition)
             continue
         onset, run = (run[0] if run else onset), []
     return run[0] if run else onset
 
 
-def _fell(accuracy: float, floor: float, rows: tuple[int | None, int | None], alpha: float):
+def _fell(accuracy: float, promoted: float, max_drop: float, rows, alpha: float) -> bool:
+    """Below the floor (``promoted - max_drop``), and below the promoted score beyond noise:
+    the allowance says how far a fall matters, the test whether it is one."""
+    if accuracy >= promoted - max_drop:
+        return False
     counts = [n for n in rows if n]
     if not counts:
-        return accuracy < floor
+        return True
     from statistics import NormalDist
 
-    variance = max(floor * (1 - floor), 1e-6) * sum(1 / n for n in counts)
-    return accuracy < floor - NormalDist().inv_cdf(1 - alpha) * variance**0.5
+    variance = max(promoted * (1 - promoted), 1e-6) * sum(1 / n for n in counts)
+    return accuracy < promoted - NormalDist().inv_cdf(1 - alpha) * variance**0.5
 
 
 def episode_open(onset: str | None, latest: str, days: int) -> bool:

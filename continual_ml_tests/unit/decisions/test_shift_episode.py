@@ -46,12 +46,22 @@ def test_a_fall_of_accuracy_beyond_noise_has_an_onset():
     assert accuracy_onset(observed(0.70, 0.90, 0.60), 0.90, 0.05) == "2026-01-03"
     # within the allowed drop, or below it by no more than noise on 50 rows: no onset
     assert accuracy_onset(observed(0.90, 0.86), 0.90, 0.05) is None
-    assert accuracy_onset(observed(0.90, 0.80, n=50), 0.90, 0.05) is None
+    assert accuracy_onset(observed(0.90, 0.81, n=50), 0.90, 0.05) is None
     assert accuracy_onset(observed(0.90, 0.70, n=50), 0.90, 0.05) == "2026-01-02"
     # a promoted score measured on a small holdout is noisy too: a fall must clear both
-    assert accuracy_onset(observed(0.90, 0.75), 0.90, 0.05) == "2026-01-02"
-    assert accuracy_onset(observed(0.90, 0.75), 0.90, 0.05, promoted_rows=60) is None
-    assert accuracy_onset(observed(0.90, 0.60), 0.90, 0.05, promoted_rows=60) == "2026-01-02"
+    assert accuracy_onset(observed(0.90, 0.80), 0.90, 0.05) == "2026-01-02"
+    assert accuracy_onset(observed(0.90, 0.82), 0.90, 0.05, promoted_rows=60) is None
+    assert accuracy_onset(observed(0.90, 0.75), 0.90, 0.05, promoted_rows=60) == "2026-01-02"
+
+
+def test_a_gradual_fall_beyond_the_allowance_is_an_onset_once_it_is_beyond_noise():
+    # on 600-row days against a 600-row holdout, the noise (one-sided, 1%) is about 0.04: a
+    # fall of 0.06 is both beyond the allowance and beyond noise, though not beyond their sum
+    assert accuracy_onset(observed(0.90, 0.88, 0.84), 0.90, 0.05, promoted_rows=600) == (
+        "2026-01-03"
+    )
+    # a fall beyond noise but within the allowance is not one
+    assert accuracy_onset(observed(0.90, 0.86, n=5000), 0.90, 0.05, promoted_rows=5000) is None
     # another model's days say nothing of the champion's
     other = observed(0.30, version=2) + observed(0.90, 0.90)[1:]
     assert accuracy_onset(other, 0.90, 0.05) is None
