@@ -214,6 +214,8 @@ VIEWS: dict[str, Callable[[dict], list[str]]] = {
     "user_datasets": user_datasets,
     "user_datasets_partial": user_datasets,
     "user_datasets_no_change": user_datasets,
+    "user_datasets_onset_rule": user_datasets,
+    "user_datasets_onset_rule_more": user_datasets,
     "continual_learning": continual_learning,
     "ingestion": ingestion,
     "ingestion_backends": ingestion_backends,
