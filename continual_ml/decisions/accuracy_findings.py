@@ -41,16 +41,9 @@ def decay_finding(
 ) -> tuple[bool, str | None]:
     """Whether the champion's realized accuracy decayed since its first partitions after `since`."""
     window = policy.decay_partitions
-    version = observations[-1].champion_version
-    if window == 0 or version is None:  # off, or accuracies of no known model
+    series = champion_series(observations, since, "realized_accuracy")
+    if window == 0 or series is None:  # off, or accuracies of no known model
         return False, None
-    series = []  # the champion's own run of partitions, back to the newest retrain
-    for o in reversed(observations):
-        if o.champion_version != version or (since is not None and o.partition <= since):
-            break  # another model served before it (a rollback's target counts from its return)
-        if o.validation_passed and o.realized_accuracy is not None:
-            series.append(o.realized_accuracy)
-    series.reverse()
     # a window compared with itself says nothing: wait for one partition past the first ones
     if len(series) <= window:
         return False, None
@@ -64,3 +57,22 @@ def decay_finding(
         f"the champion's first {window} since its last retrain ({first:.3f}; "
         f"{'more than' if decayed else 'within'} the {policy.max_decay:.3f} allowed)"
     )
+
+
+def champion_series(
+    observations: Sequence[PartitionObservation], since: str | None, measure: str
+) -> list[float] | None:
+    """The newest champion's realized `measure` over its own run of validated partitions back
+    to the newest retrain after `since`, oldest first; None when no model is known."""
+    version = observations[-1].champion_version
+    if version is None:
+        return None
+    series = []
+    for o in reversed(observations):
+        if o.champion_version != version or (since is not None and o.partition <= since):
+            break  # another model served before it (a rollback's target counts from its return)
+        value = getattr(o, measure)
+        if o.validation_passed and value is not None:
+            series.append(value)
+    series.reverse()
+    return series

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from continual_ml.config import PolicySettings
+
+# a regression gate's per-row loss, and the daily error the policy reads for it
+ERROR_METRICS = {"absolute_error": "mae", "squared_error": "mse"}
 
 
 class RetrainPolicy(BaseModel):
@@ -28,13 +32,16 @@ class RetrainPolicy(BaseModel):
     decay_partitions: int = Field(3, ge=0)  # 0 turns the decay rule off
     max_decay: float = Field(0.02, ge=0, le=1)
     shift_episode_days: int = Field(30, ge=1)
+    # None: accuracies decide; for a number, its daily error ("mae" or "mse") does
+    error_metric: Literal["mae", "mse"] | None = None
 
     @classmethod
     def from_settings(cls, settings: PolicySettings) -> RetrainPolicy:
         """The policy a dataset's `policy:` settings ask for."""
-        shared = set(cls.model_fields) - {"cooldown"}
+        shared = set(cls.model_fields) - {"cooldown", "error_metric"}
         return cls(
             cooldown=timedelta(hours=settings.cooldown_hours),
+            error_metric=ERROR_METRICS.get(settings.gate_metric),
             **settings.model_dump(include=shared),
         )
 
@@ -55,3 +62,13 @@ class PartitionObservation:
     validation_passed: bool = True
     champion_version: int | None = None  # the model the accuracies are of
     n_labelled: int | None = None  # the rows the realized accuracy is measured on
+    # a regression champion's daily error (`RetrainPolicy.error_metric`), and the spread of its
+    # rows' losses; None until known, and for a classifier
+    realized_error: float | None = None
+    estimated_error: float | None = None
+    error_sd: float | None = None
+
+    @property
+    def labelled(self) -> bool:
+        """Whether its labels have landed: a realized accuracy or error is known."""
+        return self.realized_accuracy is not None or self.realized_error is not None

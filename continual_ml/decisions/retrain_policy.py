@@ -33,11 +33,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from continual_ml.decisions.accuracy_findings import decay_finding, performance_finding
+from continual_ml.decisions.performance_findings import (
+    performance_decay,
+    performance_finding,
+    performance_onset,
+)
 from continual_ml.decisions.retrain_inputs import PartitionObservation, RetrainPolicy
 from continual_ml.decisions.retrain_pacing import blocks as pacing_blocks
 from continual_ml.decisions.shift_episode import (
-    accuracy_onset,
     drift_onset,
     episode_open,
     retrain_due,
@@ -92,8 +95,20 @@ def _drift_run(
 
 
 def _labelled(observations: Sequence[PartitionObservation], partition: str | None) -> bool:
-    """Whether the labels of `partition` have landed (its realized accuracy is known)."""
-    return any(o.partition == partition and o.realized_accuracy is not None for o in observations)
+    """Whether the labels of `partition` have landed (its realized performance is known)."""
+    return any(o.partition == partition and o.labelled for o in observations)
+
+
+def _fall_finding(policy: RetrainPolicy, fall: str, champion_score: float) -> str:
+    if policy.error_metric is not None:
+        return (
+            f"realized {policy.error_metric} on {fall} rose beyond noise more than "
+            f"{policy.max_performance_drop:.1%} above the champion's {champion_score:.3f}"
+        )
+    return (
+        f"realized accuracy on {fall} fell beyond noise more than "
+        f"{policy.max_performance_drop:.3f} below the champion's {champion_score:.3f}"
+    )
 
 
 def _drift_finding(policy: RetrainPolicy, latest: PartitionObservation, run: int) -> str:
@@ -143,18 +158,15 @@ def decide_retrain(
     # the newest partition's own verdict decides: an older drifted run is not today's evidence
     drifted = latest.drift_share is not None and run >= policy.consecutive_partitions
     drift = _drift_finding(policy, latest, run)
-    fell, performance = performance_finding(policy, latest, champion_score)
-    decayed, decay = decay_finding(policy, observations, last_retrain)
+    fell, performance = performance_finding(policy, latest, champion_score, champion_rows)
+    decayed, decay = performance_decay(policy, observations, last_retrain)
     onset = drift_onset(observations, policy.drift_share_threshold, policy.consecutive_partitions)
-    fall = accuracy_onset(observations, champion_score, policy.max_performance_drop, champion_rows)
+    fall = performance_onset(policy, observations, champion_score, champion_rows)
     cause = "drift"
     if fall is not None and (onset is None or fall > onset):
         # the labels confirm it at once: nothing to wait for, nothing to see drift again
         onset, drifted, cause = fall, True, "performance"
-        drift = (
-            f"realized accuracy on {fall} fell beyond noise more than "
-            f"{policy.max_performance_drop:.3f} below the champion's {champion_score:.3f}"
-        )
+        drift = _fall_finding(policy, fall, champion_score)
     if known_onset is not None and (onset is None or known_onset > onset):
         onset, cause = known_onset, "performance"  # its retrains go on: its labels are in
     # a shift is against a champion: before the first one, any retrain trains the first model

@@ -58,6 +58,9 @@ def policy_observations(instance) -> list[PartitionObservation]:
             validation_passed=performance.get(p, {}).get("validation_passed", True),
             champion_version=_version(performance.get(p, {}).get("champion_version")),
             n_labelled=_count(performance.get(p, {}).get("n_labelled")),
+            realized_error=performance.get(p, {}).get("realized_error"),
+            estimated_error=performance.get(p, {}).get("estimated_error"),
+            error_sd=performance.get(p, {}).get("realized_error_sd"),
         )
         for p in sorted(drift)
         if "drift_share" in drift[p]  # a day with no observations in a run over several
@@ -94,11 +97,13 @@ def in_charge_event(instance) -> dict | None:
     return None
 
 
-def promoted_evidence(instance) -> tuple[float | None, int | None]:
-    """The promoted accuracy of the model in charge and the rows it was measured on (None when
-    not recorded), from the newest event that put it there."""
+def promoted_evidence(instance, error_metric: str | None = None) -> tuple[float | None, int | None]:
+    """The promoted accuracy of the model in charge (for a number, its promoted `error_metric`)
+    and the rows it was measured on (None when not recorded), from the newest event that put
+    it there."""
     metadata = in_charge_event(instance) or {}
-    score, rows = metadata.get("promoted_accuracy"), metadata.get("promoted_rows")
+    score = metadata.get(f"promoted_{error_metric}" if error_metric else "promoted_accuracy")
+    rows = metadata.get("promoted_rows")
     return (
         float(score.value) if score is not None else None,
         int(rows.value) if rows is not None else None,
@@ -147,7 +152,7 @@ def drift_retrain_sensor(
     records = context.instance.fetch_materializations(
         MODEL_PERFORMANCE, limit=200, cursor=context.cursor, ascending=True
     )
-    champion_score, scored_on = promoted_evidence(context.instance)
+    champion_score, scored_on = promoted_evidence(context.instance, policy.error_metric)
     requests, skipped = [], []
     # Read once per tick: the event log and the run list do not change while it runs.
     observations = policy_observations(context.instance)

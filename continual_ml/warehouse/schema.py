@@ -21,6 +21,7 @@ import duckdb
 from continual_ml.config import DatasetConfig
 from continual_ml.warehouse.claims import WRITE_CLAIMS
 from continual_ml.warehouse.regression_evaluations import REGRESSION_TABLES
+from continual_ml.warehouse.regression_monitoring import REGRESSION_PERFORMANCE_TABLE
 from continual_ml.warehouse.score_rows import SCORE_KEY
 from continual_ml.warehouse.sql import identifier, retried_on_conflict, transaction
 
@@ -266,7 +267,8 @@ def for_ducklake(ddl: str) -> str:
 
 def schema_statements(config: DatasetConfig) -> str:
     tables = (MONITORING_TABLES, REGISTRY_TABLES, REGISTRY_LOCK, WRITE_CLAIMS, LEDGER_TABLES)
-    return "\n".join((*tables, REGRESSION_TABLES, PROFILE_TABLES, dataset_tables(config)))
+    regression = (REGRESSION_TABLES, REGRESSION_PERFORMANCE_TABLE)
+    return "\n".join((*tables, *regression, PROFILE_TABLES, dataset_tables(config)))
 
 
 @retried_on_conflict

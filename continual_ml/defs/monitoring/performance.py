@@ -9,6 +9,10 @@ from continual_ml.alerts.delivery import Alert
 from continual_ml.defs.data.assets import current_window, reference_window
 from continual_ml.defs.metadata import asset_partition_url, png_markdown, run_url
 from continual_ml.defs.monitoring.assets import drift_report
+from continual_ml.defs.monitoring.regression_performance import (
+    measure_regression_days,
+    record_days_metadata,
+)
 from continual_ml.defs.partitions import (
     partition_days,
     per_day_asset,
@@ -67,22 +71,27 @@ def model_performance(
     duckdb: DuckDBResource,
     alerts: AlertsResource,
 ) -> dg.MaterializeResult:
-    """The champion on this partition: score and label drift, estimated and realized accuracy."""
+    """The champion on this partition: score and label drift, estimated and realized accuracy
+    (for a number: its error, and its interval's coverage)."""
     # Imported in the step: scikit-learn and matplotlib are slow to import, and every run and
     # sensor process loads this module.
     from continual_ml.monitoring.batch import monitor_batch
     from continual_ml.monitoring.plots import accuracy_history_png
 
     config, days = dataset.config, partition_days(context)
-    if config.regression:  # a number's realized error and its estimate are not measured yet
-        note = "not measured yet for task: regression (feature drift is, in drift_report)"
-        return dg.MaterializeResult(metadata={"task": "regression", "performance": note})
     measured, unmonitored = [], []
     with duckdb.get_connection() as conn:
         apply_schema(conn, config)
         served = ServedModels(conn, config)
         # with the newest labels, late ones included; rows still unlabelled are estimated
         current = _labelled_by_day(conn, config, days)
+        if config.regression:
+            measured, unmonitored = measure_regression_days(
+                conn, config, days, current, served.rows
+            )
+            failed = failed_partitions(conn, days[0], days[-1])
+            record_days_metadata(context, measured, unmonitored, failed)
+            return dg.MaterializeResult()
         for day in days:
             reference = warehouse.read_window(conn, day, "reference")
             # The model in charge when the partition was monitored: labels landing later

@@ -28,7 +28,8 @@ def champion_metadata(
     champion_start=None,
 ):
     """What a `champion_model` event says; the retraining sensor reads `decision` and
-    `promoted_accuracy` (the score of `candidate`, a registry row), the shadow sensor
+    `promoted_accuracy` (the score of `candidate`, a registry row; for a number
+    `promoted_mae` and `promoted_mse`), the shadow sensor
     `open_challenger` (the challenger scored in shadow after this decision, or "none") and
     `champion_training_start` (the first day the champion in charge trained on: a shift episode
     stays open while it is before the onset)."""
@@ -41,6 +42,7 @@ def champion_metadata(
         "decision": decision,
         "reason": reason,
         **({"promoted_accuracy": float(accuracy)} if accuracy is not None else {}),
+        **promoted_errors(candidate["metrics"]),
         **({"promoted_rows": int(rows)} if (rows := candidate["metrics"].get("n")) else {}),
         "open_challenger": open_challenger["version"] if open_challenger else "none",
         "champion_training_start": str(champion_start) if champion_start else "none",
@@ -48,3 +50,12 @@ def champion_metadata(
             str(open_challenger["partition_date"]) if open_challenger else "none"
         ),
     }
+
+
+def promoted_errors(metrics: dict) -> dict:
+    """A regression candidate's holdout MAE and MSE, as the retraining policy reads its daily
+    error (`RetrainPolicy.error_metric`); none for a classifier or a holdout with no rows."""
+    mae, rmse = metrics.get("mae"), metrics.get("rmse")
+    if not all(isinstance(v, int | float) and math.isfinite(v) for v in (mae, rmse)):
+        return {}
+    return {"promoted_mae": float(mae), "promoted_mse": float(rmse) ** 2}
