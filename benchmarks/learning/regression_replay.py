@@ -63,6 +63,7 @@ def run_one(name: str, folder: Path, label_delay: int = 2, max_days: int | None 
         "init_draft": drafted,
         "drafted_regression": "task: regression" in drafted,
         "hand_fix": hand_fix,
+        "config": draft.read_text(),
         "days": record,
         "fits": {**counter.fits, "bootstrap": bootstrap_fits},
         "seconds": {"bootstrap": round(bootstrap_seconds, 1), "total": _since(started)},
