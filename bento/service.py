@@ -126,10 +126,12 @@ class ChampionClassifier:
         info_app.state.service = self
         # A worker killed outright left its logs open: close them, so they are ingested.
         close_abandoned(LOG_DIR, dead_writers=True, replica_id=SETTINGS.replica_id)
-        self.predictions_log = RotatingJsonlWriter(
-            LOG_DIR, "predictions", replica_id=SETTINGS.replica_id
-        )
-        self.feedback_log = RotatingJsonlWriter(LOG_DIR, "feedback", replica_id=SETTINGS.replica_id)
+        logs = {
+            "replica_id": SETTINGS.replica_id,
+            "max_age_seconds": SETTINGS.prediction_log_seconds,
+        }
+        self.predictions_log = RotatingJsonlWriter(LOG_DIR, "predictions", **logs)
+        self.feedback_log = RotatingJsonlWriter(LOG_DIR, "feedback", **logs)
         self.prediction_counts = metrics.PredictionCounts()
         self.follower = ChampionFollower(
             PATHS.bentoml_home,

@@ -129,16 +129,10 @@ class Settings(BaseSettings):
         description="`ingest` progress: 1 always, 0 never; unset, on a terminal or a large file",
     )
     keep_reports: int = Field(
-        60,
-        ge=1,
-        alias="CONTINUAL_ML_KEEP_REPORTS",
-        description="Evidently HTML reports kept (the newest days)",
+        60, ge=1, alias="CONTINUAL_ML_KEEP_REPORTS", description="Evidently HTML reports kept"
     )
     sensor_seconds: int = Field(
-        5,
-        ge=1,
-        alias="CONTINUAL_ML_SENSOR_SECONDS",
-        description="how often the sensors tick (the daemon wakes every 5 s)",
+        5, ge=1, alias="CONTINUAL_ML_SENSOR_SECONDS", description="how often the sensors tick (s)"
     )
     dagster_ui_url: str = Field(
         "http://127.0.0.1:3000",
@@ -248,6 +242,12 @@ class Settings(BaseSettings):
         gt=0,
         alias="CONTINUAL_ML_MODEL_POLL_SECONDS",
         description="how often the service looks for a new champion",
+    )
+    prediction_log_seconds: float = Field(
+        10.0,
+        gt=0,
+        alias="CONTINUAL_ML_PREDICTION_LOG_SECONDS",
+        description="the service closes each log file this long after opening it, for ingestion",
     )
     # Names this service replica in its log files; unset, the hostname (unique per host)
     replica_id: str | None = Field(

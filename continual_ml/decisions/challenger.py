@@ -107,8 +107,9 @@ def score_unseen(conn, config: DatasetConfig, model: dict, rows: pd.DataFrame) -
     return len(unseen)
 
 
-def day_rows(conn, config: DatasetConfig, day: date) -> pd.DataFrame:
-    rows = labelled_rows(conn, config, day, day)
+def labelled_days_rows(conn, config: DatasetConfig, first: date, last: date) -> pd.DataFrame:
+    """The rows of days [first, last] whose label has landed."""
+    rows = labelled_rows(conn, config, first, last)
     return rows[rows[config.label].notna()]
 
 

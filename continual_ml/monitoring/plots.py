@@ -14,14 +14,24 @@ SIZE, DPI = (8.0, 4.0), 100
 
 def accuracy_history_png(history: pd.DataFrame) -> bytes:
     """Estimated against realized accuracy per partition, each champion change marked."""
+    return _history_png(history, "accuracy", "estimated (CBPE)", (0, 1.02), "lower left")
+
+
+def error_history_png(history: pd.DataFrame) -> bytes:
+    """A regression champion's estimated against realized MAE per partition (from
+    `regression_performance`), each champion change marked."""
+    top = float(np.nanmax(history[["realized_mae", "estimated_mae"]].to_numpy(float), initial=0))
+    limits = (0, 1.1 * top if top > 0 else 1.0)
+    return _history_png(history, "mae", "estimated (direct loss estimation)", limits, "upper left")
+
+
+def _history_png(history, measure: str, estimate: str, limits, legend: str) -> bytes:
     figure = Figure(figsize=SIZE, dpi=DPI, layout="constrained")
     axes = figure.subplots()
     history = history.sort_values("partition_date")
     x = pd.to_datetime(history["partition_date"])
-    axes.plot(x, history["realized_accuracy"], marker="o", label="realized (labelled rows)")
-    axes.plot(
-        x, history["estimated_accuracy"], marker="x", linestyle="--", label="estimated (CBPE)"
-    )
+    axes.plot(x, history[f"realized_{measure}"], marker="o", label="realized (labelled rows)")
+    axes.plot(x, history[f"estimated_{measure}"], marker="x", linestyle="--", label=estimate)
     versions = history["champion_version"].to_numpy()
     changed = np.flatnonzero(versions[1:] != versions[:-1]) + 1
     for n, index in enumerate(changed):
@@ -34,16 +44,17 @@ def accuracy_history_png(history: pd.DataFrame) -> bytes:
         )
         axes.annotate(
             f"v{int(versions[index])}",
-            (x.iloc[index], 0.04),
+            (x.iloc[index], limits[0] + 0.04 * (limits[1] - limits[0])),
             xytext=(3, 0),
             textcoords="offset points",
             color="grey",
         )
-    axes.set_ylim(0, 1.02)
-    axes.set_ylabel("accuracy")
+    axes.set_ylim(*limits)
+    name = "accuracy" if measure == "accuracy" else measure.upper()
+    axes.set_ylabel(name)
     first = int(versions[0]) if len(versions) else None
-    axes.set_title(f"Champion accuracy per partition (v{first} at the start)")
-    axes.legend(loc="lower left")
+    axes.set_title(f"Champion {name} per partition (v{first} at the start)")
+    axes.legend(loc=legend)
     figure.autofmt_xdate()
     return figure_png(figure)
 

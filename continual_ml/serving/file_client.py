@@ -88,6 +88,16 @@ def score_with_service(
     return tally.summary(source.name, target)
 
 
+def few_values(config: DatasetConfig, schema) -> list[str]:
+    """The answer's columns with few distinct values, which Parquet's dictionary encoding
+    shrinks: the categories, the label, and the version, class and error added. Tried on
+    every column, it fell back on the ids and numbers and wrote 1M rows in 1.45 s (81 MiB)
+    instead of 0.69 s (65 MiB)."""
+    wanted = {f.name for f in config.features if f.kind == "categorical"} | {config.label}
+    wanted |= {"model_version", "predicted_class", "error"}
+    return [name for name in schema.names if name in wanted]
+
+
 def score_locally(
     path: str,
     bentoml_home: Path,
@@ -118,7 +128,7 @@ def score_locally(
             parts = scorer.tables(batches)
             first = next(parts, None)
             schema = first.schema if first is not None else _empty_answer(scorer, schema)
-            with pq.ParquetWriter(out, schema) as writer:
+            with pq.ParquetWriter(out, schema, use_dictionary=few_values(config, schema)) as writer:
                 for table in itertools.chain([first] if first is not None else [], parts):
                     writer.write_table(table)
                     _progress(on_progress, done(), scorer)

@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from continual_ml.config import DatasetConfig
+from continual_ml.training.conformal import DEFAULT_LEVEL, holdout_coverage, minimum_rows
 from continual_ml.training.pipeline import load_model
 from continual_ml.training.regression_metrics import SCALAR_METRICS, per_slice, regression_report
 from continual_ml.training.regression_plots import predicted_vs_actual_png, residuals_png
@@ -90,9 +91,29 @@ def evaluate_regression_on_holdout(
             "champion", champion["version"], truth, rows["champion_prediction"], slices
         )
         champion_report = regression_report(truth, rows["champion_prediction"])
+    report = regression_report(truth, rows["candidate_prediction"])
+    interval = interval_report(truth, rows["candidate_prediction"])
+    undefined = {**report["undefined"], **interval.pop("undefined", {})}
     return RegressionEvaluation(
         scores=pd.DataFrame(scores).assign(candidate_version=candidate["version"]),
         holdout=rows,
-        candidate_report=regression_report(truth, rows["candidate_prediction"]),
+        candidate_report={**report, **interval, "undefined": undefined},
         champion_report=champion_report,
     )
+
+
+def interval_report(truth, predicted) -> dict:
+    """The conformal interval's coverage and mean width measured on the holdout it is calibrated
+    on, without a row in its own calibration (`conformal.holdout_coverage`, 2 folds); NaN, with
+    the reason, when a fold is too small to give a finite interval."""
+    needed = 2 * minimum_rows(DEFAULT_LEVEL)
+    if len(truth) < needed:
+        why = f"fewer than {needed} holdout rows"
+        nan = float("nan")
+        return {"interval_coverage": nan, "interval_width": nan, "undefined": {"interval": why}}
+    measured = holdout_coverage(truth, predicted, DEFAULT_LEVEL)
+    return {
+        "interval_level": DEFAULT_LEVEL,
+        "interval_coverage": float(measured.coverage),
+        "interval_width": float(measured.mean_width),
+    }

@@ -92,6 +92,7 @@ def test_a_numeric_target_gets_a_champion_and_gated_challengers(home, prices, tm
     assert 0.8 <= measured["interval_coverage"] <= 0.97
     assert not measured["prediction_drifted"] and not measured["target_drifted"]
     assert measured["estimate_days_labelled"] == 1
+    assert "error_over_time" in measured  # the realized and estimated MAE per day, charted
     assert monitoring.asset_materializations_for_node("drift_report")
 
     # after the concept shift: the champion errs badly, the fresh model is promoted
@@ -148,10 +149,15 @@ def test_a_numeric_target_gets_a_champion_and_gated_challengers(home, prices, tm
 
     evaluation = shifted.asset_materializations_for_node("evaluation_scores")[0].metadata
     assert evaluation["candidate_mae"].value == pytest.approx(candidate_mae)
+    # the interval's coverage on the holdout, each row's interval calibrated without it
+    assert 0.8 <= evaluation["candidate_interval_coverage"].value <= 0.97
+    assert evaluation["candidate_interval_level"].value == 0.9
     assert "predicted_vs_actual" in evaluation["plots"].value
     assert "residuals" in evaluation["plots"].value
     logged = MlflowClient(home.mlflow_tracking_uri).get_run(run_id)
     assert logged.data.metrics["holdout_mae"] == pytest.approx(candidate_mae)
+    coverage = evaluation["candidate_interval_coverage"].value
+    assert logged.data.metrics["holdout_interval_coverage"] == pytest.approx(coverage)
     artifacts = {
         a.path for a in MlflowClient(home.mlflow_tracking_uri).list_artifacts(run_id, "evaluation")
     }

@@ -135,6 +135,27 @@ def test_a_refused_challenger_accumulates_shadow_evidence_until_it_is_promoted(
     )
 
 
+def test_one_shadow_run_scores_every_day_measured_since_the_last(home, instance, strict_gate):
+    """The sensor asks for one shadow run at a time: the run for the newest day takes the
+    days landed while it waited too, each into the evidence once and into its own row."""
+    config = strict_gate
+    day, drift = champion_then_drifted_days(config, home, instance)
+    refused = policy_retrain(day(drift + 1), home, instance)
+    assert metadata(refused, champion_model)["decision"] == "challenger"
+    for index in (drift + 2, drift + 3):
+        materialize_day([observations], day(index), home, instance)
+    shadow = materialize_day(SHADOW, day(drift + 3), home, instance)
+    scores = metadata(shadow, evaluation_scores)
+    rows_a_day = config.stream.rows_per_day
+    assert (scores["evidence_rows"], scores["evidence_days"]) == (600 + 2 * rows_a_day, 3)
+    assert scores["n_shadow_rows"] == rows_a_day  # the run's own day
+    assert query(
+        home,
+        "SELECT partition_date, sum(n) FROM evaluation_scores WHERE candidate_version = 2 "
+        "AND slice = 'shadow' AND role = 'challenger' GROUP BY 1 ORDER BY 1",
+    ) == [(day(drift + 2), rows_a_day), (day(drift + 3), rows_a_day)]
+
+
 UNREACHABLE = 0.95  # a gain no model shows on these days: only a flipped burden promotes
 
 

@@ -78,6 +78,8 @@ def service_app(
         "CONTINUAL_ML_PREDICTION_LOG_DIR": str(prediction_log_dir),
         "BENTOML_DO_NOT_TRACK": "true",
         "CONTINUAL_ML_MODEL_POLL_SECONDS": "0.5",
+        # logs close after a second, not ten: the tests that read them back wait that long
+        "CONTINUAL_ML_PREDICTION_LOG_SECONDS": "1",
         "PROMETHEUS_MULTIPROC_DIR": _METRICS_DIR,
         **(extra_env or {}),
     }

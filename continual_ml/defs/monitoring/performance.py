@@ -12,6 +12,7 @@ from continual_ml.defs.monitoring.assets import drift_report
 from continual_ml.defs.monitoring.regression_performance import (
     measure_regression_days,
     record_days_metadata,
+    unreliable_error_alert,
 )
 from continual_ml.defs.partitions import (
     partition_days,
@@ -60,6 +61,35 @@ def _labelled_by_day(conn, config, days) -> dict:
     return {day: by_day.get(pd.Timestamp(day), rows.iloc[:0]) for day in days}
 
 
+def _measure_classifier_days(conn, config, days, current: dict, served: ServedModels):
+    """Each day's `performance_history` row, recorded; and the days left unmonitored, with why.
+    `current` holds each day's rows with their newest labels."""
+    from continual_ml.monitoring.batch import monitor_batch
+
+    measured, unmonitored = [], []
+    for day in days:
+        reference = warehouse.read_window(conn, day, "reference")
+        # The model in charge when the partition was monitored: labels landing later
+        # re-measure that model, not whichever one is champion by then.
+        version = reference["champion_version"]
+        champion = served.model(version) if version is not None else None
+        if champion is None:  # the bootstrap days, before the first model
+            unmonitored.append((day, {"champion_version": "none"}))
+            continue
+        if current[day].empty and len(days) > 1:  # a day whose file was quarantined whole
+            unmonitored.append((day, {"observations": "none: nothing measured"}))
+            continue
+        row, model, holdout = champion
+        window = warehouse.read_window(conn, day, "current")
+        rows = current[day] if window["start"] == window["end"] == day else None
+        if rows is None:
+            rows = rows_with_labels(conn, config, window["start"], window["end"])
+        monitored = monitor_batch(config, model, holdout, served.rows(reference), rows)
+        measured.append({"partition_date": day, "champion_version": version, **monitored.as_row()})
+    warehouse.record_performance(conn, measured)
+    return measured, unmonitored
+
+
 @per_day_asset(
     group_name="monitoring",
     kinds={"sklearn", "duckdb"},
@@ -75,47 +105,24 @@ def model_performance(
     (for a number: its error, and its interval's coverage)."""
     # Imported in the step: scikit-learn and matplotlib are slow to import, and every run and
     # sensor process loads this module.
-    from continual_ml.monitoring.batch import monitor_batch
     from continual_ml.monitoring.plots import accuracy_history_png
 
     config, days = dataset.config, partition_days(context)
-    measured, unmonitored = [], []
     with duckdb.get_connection() as conn:
         apply_schema(conn, config)
         served = ServedModels(conn, config)
         # with the newest labels, late ones included; rows still unlabelled are estimated
         current = _labelled_by_day(conn, config, days)
-        if config.regression:
-            measured, unmonitored = measure_regression_days(
-                conn, config, days, current, served.rows
-            )
-            failed = failed_partitions(conn, days[0], days[-1])
-            record_days_metadata(context, measured, unmonitored, failed)
-            return dg.MaterializeResult()
-        for day in days:
-            reference = warehouse.read_window(conn, day, "reference")
-            # The model in charge when the partition was monitored: labels landing later
-            # re-measure that model, not whichever one is champion by then.
-            version = reference["champion_version"]
-            champion = served.model(version) if version is not None else None
-            if champion is None:  # the bootstrap days, before the first model
-                unmonitored.append((day, {"champion_version": "none"}))
-                continue
-            if current[day].empty and len(days) > 1:  # a day whose file was quarantined whole
-                unmonitored.append((day, {"observations": "none: nothing measured"}))
-                continue
-            row, model, holdout = champion
-            window = warehouse.read_window(conn, day, "current")
-            rows = current[day] if window["start"] == window["end"] == day else None
-            if rows is None:
-                rows = rows_with_labels(conn, config, window["start"], window["end"])
-            monitored = monitor_batch(config, model, holdout, served.rows(reference), rows)
-            measured.append(
-                {"partition_date": day, "champion_version": version, **monitored.as_row()}
-            )
-        warehouse.record_performance(conn, measured)
+        measure = measure_regression_days if config.regression else _measure_classifier_days
+        measured, unmonitored = measure(conn, config, days, current, served)
         failed = failed_partitions(conn, days[0], days[-1])
-        history = conn.execute("SELECT * FROM performance_history ORDER BY partition_date").df()
+        table = "regression_performance" if config.regression else "performance_history"
+        history = conn.execute(f"SELECT * FROM {table} ORDER BY partition_date").df()
+    if config.regression:  # alerts are sent once the warehouse is closed, as below
+        record_days_metadata(context, measured, unmonitored, failed, history)
+        if alert := unreliable_error_alert(measured, context.run.run_id):
+            alerts.send(alert, context.log)
+        return dg.MaterializeResult()
     for day, note in unmonitored:
         context.add_asset_metadata(note, partition_key=str(day))
     # Alerted once labels show it: a multiclass estimate is unreliable before labels when its

@@ -37,9 +37,10 @@ class RegressionChampions:
         return self._built[version]
 
 
-def measure_regression_days(conn, config, days, current: dict, read_rows) -> tuple[list, list]:
+def measure_regression_days(conn, config, days, current: dict, served) -> tuple[list, list]:
     """Each day's `regression_performance` row, recorded; and the days left unmonitored, with
-    why. `current` holds each day's rows with their newest labels, `read_rows` reads a window's."""
+    why. `current` holds each day's rows with their newest labels; `served.rows` reads a
+    window's (`performance.ServedModels`)."""
     from continual_ml.monitoring.regression_batch import monitor_regression_batch
 
     champions = RegressionChampions(conn, config)
@@ -59,7 +60,7 @@ def measure_regression_days(conn, config, days, current: dict, read_rows) -> tup
             rows = rows_with_labels(conn, config, window["start"], window["end"])
         champion = champions.get(version, len(rows))
         notes[version] = champion.note
-        monitored = monitor_regression_batch(config, champion, read_rows(reference), rows)
+        monitored = monitor_regression_batch(config, champion, served.rows(reference), rows)
         row = {"partition_date": day, "champion_version": version, **monitored.as_row()}
         row["realized_error"] = monitored.policy_error(monitored.realized)
         row["estimated_error"] = monitored.policy_error(monitored.estimated)
@@ -120,9 +121,49 @@ def day_metadata(row: dict, validation_passed: bool) -> dict:
     return metadata
 
 
-def record_days_metadata(context: dg.AssetExecutionContext, measured, unmonitored, failed):
+def record_days_metadata(
+    context: dg.AssetExecutionContext, measured, unmonitored, failed, history: pd.DataFrame
+):
+    """Each day's metadata; the newest also charts the whole history (`regression_performance`)."""
+    from continual_ml.defs.metadata import png_markdown
+    from continual_ml.monitoring.plots import error_history_png
+
     for day, note in unmonitored:
         context.add_asset_metadata(note, partition_key=str(day))
     for row in measured:
         day = row["partition_date"]
-        context.add_asset_metadata(day_metadata(row, day not in failed), partition_key=str(day))
+        metadata = day_metadata(row, day not in failed)
+        if row is measured[-1] and not history.empty:
+            metadata["error_over_time"] = png_markdown("error", error_history_png(history))
+        context.add_asset_metadata(metadata, partition_key=str(day))
+
+
+def unreliable_error_alert(rows: list[dict], run_id: str):
+    """The champion's error estimate is off on more labelled days than chance allows (newest
+    named first): its own event, linking the newest day's measures and the run; None when
+    every estimate held."""
+    from continual_ml.alerts.delivery import Alert
+    from continual_ml.defs.metadata import asset_partition_url, run_url
+
+    unreliable = [
+        r for r in rows if r.get("estimate_reliable") is False and r["realized_mae"] is not None
+    ]
+    if not unreliable:
+        return None
+    newest = unreliable[-1]
+    version, day = newest["champion_version"], newest["partition_date"]
+    return Alert(
+        "estimate_unreliable",
+        f"Champion v{version} error estimate unreliable on {day}",
+        f"the estimate before labels missed the realized MAE beyond its tolerance on "
+        f"{newest['estimate_days_beyond_tolerance']} of {newest['estimate_days_labelled']} "
+        "labelled days, more than chance allows: the concept may have moved",
+        {
+            "realized MAE": f"{newest['realized_mae']:.4g}",
+            "estimated MAE": f"{newest['estimated_mae']:.4g}",
+        },
+        links={
+            f"Model performance {day} (Dagster)": asset_partition_url("model_performance", day),
+            "Dagster run": run_url(run_id),
+        },
+    )

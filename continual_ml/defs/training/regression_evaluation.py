@@ -46,6 +46,7 @@ def regression_metadata(
         "candidate_version": candidate["version"],
         "champion_version": champion["version"] if champion else "none",
         "n_holdout": len(evaluation.holdout),
+        **_interval(evaluation.candidate_report),
         "scores": _markdown(scores[scores["slice"] == "all"][columns]),
         "scores_by_slice": _markdown(scores[["role", "slice", "n", *SCALAR_METRICS]]),
         "mode": "holdout",
@@ -53,6 +54,18 @@ def regression_metadata(
     if undefined:
         metadata["undefined_metrics"] = dg.MetadataValue.text("; ".join(undefined))
     return metadata
+
+
+def _interval(report: dict) -> dict:
+    """The candidate's interval as measured on its holdout, when it could be."""
+    coverage, width = report.get("interval_coverage"), report.get("interval_width")
+    if coverage is None or coverage != coverage:  # NaN: too few rows, said in undefined_metrics
+        return {}
+    return {
+        "candidate_interval_level": report["interval_level"],
+        "candidate_interval_coverage": coverage,
+        "candidate_interval_width": width,
+    }
 
 
 def _markdown(frame) -> dg.MetadataValue:

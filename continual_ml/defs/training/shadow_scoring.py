@@ -9,7 +9,7 @@ the challenger's MLflow run, one step per data day.
 from __future__ import annotations
 
 import logging
-from datetime import date
+from datetime import date, timedelta
 
 import dagster as dg
 import pandas as pd
@@ -30,10 +30,14 @@ NOT_METRICS = {"candidate_version", "champion_version"}
 def score_in_shadow(
     conn, config: DatasetConfig, day: date, challenger: dict, champion: dict
 ) -> tuple[dict, pd.DataFrame]:
-    """Score both on `day`'s labelled rows; the metadata and the per-day comparison so far."""
-    rows = challengers.day_rows(conn, config, day)
-    if failed_partitions(conn, day, day):  # a day that failed validation is evidence of nothing
-        rows = rows.iloc[:0]
+    """Score both on the labelled rows of every day after the challenger's up to `day` (one run
+    takes all the days measured since the last: see `shadow_sensor`); the metadata and the
+    per-day comparison so far."""
+    first = challenger["partition_date"] + timedelta(days=1)
+    rows = challengers.labelled_days_rows(conn, config, first, day)
+    # a day that failed validation is evidence of nothing
+    failed = set(failed_partitions(conn, first, day))
+    rows = rows[~pd.to_datetime(rows["partition_date"]).dt.date.isin(failed).to_numpy()]
     for model in (challenger, champion):
         challengers.score_unseen(conn, config, model, rows)
     metric = config.policy.gate_metric
@@ -41,8 +45,14 @@ def score_in_shadow(
         paired_scores(conn, challenger["version"], champion["version"], metric)
     )
     verdict = challengers.compare(conn, config, challenger, champion, "champion")
-    today = daily[pd.to_datetime(daily["partition_date"]).dt.date == day]
-    replace_shadow_evaluation(conn, challenger["version"], champion["version"], day, today)
+    dates = pd.to_datetime(daily["partition_date"]).dt.date
+    for scored_day in sorted({*dates[(dates >= first) & (dates <= day)], day}):
+        # each day's own row (and none for a day with no labelled rows yet)
+        scored = daily[(dates == scored_day).to_numpy()]
+        replace_shadow_evaluation(
+            conn, challenger["version"], champion["version"], scored_day, scored
+        )
+    today = daily[(dates == day).to_numpy()]
     sign = 1 if metric == "accuracy" else -1  # losses shown as losses
     shown = daily.assign(score=sign * daily["score"], other_score=sign * daily["other_score"])
     shown = shown.rename(

@@ -59,3 +59,24 @@ def test_the_plots_are_written_as_pngs(evaluation, tmp_path):
     assert set(paths) == {"predicted_vs_actual", "residuals"}
     for path in paths.values():
         assert path.read_bytes().startswith(b"\x89PNG")
+
+
+def test_the_holdout_interval_report_measures_coverage_without_a_rows_own_residual():
+    import numpy as np
+
+    from continual_ml.training.regression_evaluation import interval_report
+
+    rng = np.random.default_rng(7)
+    truth = rng.normal(size=4000)
+    report = interval_report(truth, np.zeros_like(truth))
+    assert report["interval_level"] == 0.9
+    assert abs(report["interval_coverage"] - 0.9) < 0.02  # binomial sd 0.005 at 4,000 rows
+    assert 2 * 1.5 < report["interval_width"] < 2 * 1.8  # 2 x the normal's 95th percentile 1.645
+
+
+def test_a_holdout_too_small_for_two_folds_leaves_the_interval_undefined_and_says_why():
+    from continual_ml.training.regression_evaluation import interval_report
+
+    report = interval_report([1.0] * 17, [1.0] * 17)
+    assert report["interval_coverage"] != report["interval_coverage"]  # NaN
+    assert report["undefined"] == {"interval": "fewer than 18 holdout rows"}
