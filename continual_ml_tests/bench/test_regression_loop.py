@@ -91,12 +91,17 @@ def test_a_public_dataset_runs_end_to_end_with_every_row_accounted_for(replay, n
     assert landed == [None] * LABEL_DELAY + [day["day"] for day in days[:-LABEL_DELAY]]
     labelled_rows = settings["history_rows"] + sum(d["rows"] for d in days[:-LABEL_DELAY])
     assert warehouse["labels"] == labelled_rows
-    # monitoring measured each labelled day's realized error and, before labels, its estimate
+    # monitoring measured each labelled day's realized error and, before labels, its estimate,
+    # or said why not (a champion of a short shift window has too few holdout rows for one)
     measured = {row["partition_date"]: row for row in warehouse["regression_performance"]}
+    notes = {day["day"]: day["monitored"].get("monitoring_note", "") for day in days}
     for day in filter(None, landed):
-        assert measured[day]["realized_mae"] is not None
-        assert measured[day]["estimated_mae"] is not None
         assert measured[day]["n_labelled"] == measured[day]["n_rows"]
+        assert measured[day]["realized_mae"] is not None
+        if measured[day]["estimated_mae"] is None:
+            assert "no error estimate before labels" in notes[day]
+        if measured[day]["interval_coverage"] is None:
+            assert "no interval" in notes[day]
 
 
 @pytest.mark.parametrize("name", PUBLIC_REGRESSION)
@@ -111,8 +116,9 @@ def test_a_public_dataset_has_its_prequential_table(replay, name):
     assert summary["daily_retrains"] == DAYS[name] - LABEL_DELAY
     retrains = summary["retrains"]
     assert retrains["promoted"] + retrains["refused"] <= retrains["requested"]
+    # the estimate's error, on the labelled days it was made (the first champion's at least)
     estimate = summary["estimate_before_labels"]
-    assert estimate["days"] == DAYS[name] - LABEL_DELAY
+    assert 1 <= estimate["days"] <= DAYS[name] - LABEL_DELAY
     assert estimate["mean_abs_error"] >= 0
     covered = summary["interval_coverage"]
     assert 0 <= covered["monitoring"] <= 1 and 0 <= covered["benchmark"] <= 1
