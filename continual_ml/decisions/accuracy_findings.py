@@ -64,15 +64,22 @@ def champion_series(
 ) -> list[float] | None:
     """The newest champion's realized `measure` over its own run of validated partitions back
     to the newest retrain after `since`, oldest first; None when no model is known."""
+    days = champion_days(observations, since, measure)
+    return None if days is None else [getattr(o, measure) for o in days]
+
+
+def champion_days(
+    observations: Sequence[PartitionObservation], since: str | None, measure: str
+) -> list[PartitionObservation] | None:
+    """The partitions of `champion_series`, whole."""
     version = observations[-1].champion_version
     if version is None:
         return None
-    series = []
+    days = []
     for o in reversed(observations):
         if o.champion_version != version or (since is not None and o.partition <= since):
             break  # another model served before it (a rollback's target counts from its return)
-        value = getattr(o, measure)
-        if o.validation_passed and value is not None:
-            series.append(value)
-    series.reverse()
-    return series
+        if o.validation_passed and getattr(o, measure) is not None:
+            days.append(o)
+    days.reverse()
+    return days

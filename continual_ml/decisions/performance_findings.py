@@ -10,9 +10,10 @@ regressor with its daily error, lower being better (`regression_policy`): the po
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
-from continual_ml.decisions.accuracy_findings import champion_series, decay_finding
+from continual_ml.decisions.accuracy_findings import champion_days, decay_finding
 from continual_ml.decisions.accuracy_findings import performance_finding as accuracy_finding
 from continual_ml.decisions.regression_policy import (
     error_decay_finding,
@@ -50,12 +51,35 @@ def performance_decay(
     """Whether the champion's realized performance decayed since its first partitions."""
     if policy.error_metric is None:
         return decay_finding(policy, observations, since)
-    errors = champion_series(observations, since, "realized_error")
-    if errors is None:
+    days = champion_days(observations, since, "realized_error")
+    if days is None:
         return False, None
+    window = policy.decay_partitions
+    noise = decay_noise(days[:window], days[-window:]) if len(days) > window > 0 else 0.0
     return error_decay_finding(
-        policy.decay_partitions, policy.max_decay, errors, policy.error_metric
+        window, policy.max_decay, [d.realized_error for d in days], policy.error_metric, noise
     )
+
+
+def decay_noise(first: Sequence[PartitionObservation], last: Sequence[PartitionObservation]):
+    """How far the last partitions' mean error may be above the first ones' by chance,
+    one-sided at `ACCURACY_ALPHA`, from the spread of their rows' losses: a share of 2% is
+    within what three days of a few hundred rows each show by chance, where two points of
+    accuracy over as many rows are not. Unbounded when a day is counted but has no spread (a
+    single label), 0 when the rows are unknown (events recorded before monitoring kept them)."""
+    from statistics import NormalDist
+
+    days = (*first, *last)
+    if any(d.n_labelled and not d.error_sd for d in days):
+        return math.inf
+    if any(not d.n_labelled for d in days):
+        return 0.0
+    # the variance of each window's mean error, the days' own means weighted equally
+    variance = sum(
+        sum(d.error_sd**2 / d.n_labelled for d in window) / len(window) ** 2
+        for window in (first, last)
+    )
+    return NormalDist().inv_cdf(1 - ACCURACY_ALPHA) * variance**0.5
 
 
 def performance_onset(

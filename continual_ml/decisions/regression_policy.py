@@ -16,6 +16,7 @@ can call either once monitoring records a realized error per partition.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 # shares are float quotients: a rise of exactly the maximum must not count as more
@@ -60,26 +61,33 @@ def error_rise_finding(
     rose = rise > max_performance_drop + RISE_TOLERANCE
     above = f"{kind} {metric} {error:.3f} is {rise:.1%} above the champion's {champion_error:.3f}"
     if rose and kind == "realized" and error <= champion_error * (1 + max_performance_drop) + noise:
-        return False, f"{above} (within noise of {noise:.3f})"
+        return False, f"{above} ({_within(noise)})"
     return rose, (
         f"{above} ({'more than' if rose else 'within'} the {max_performance_drop:.1%} allowed)"
     )
 
 
 def error_decay_finding(
-    decay_partitions: int, max_decay: float, errors: Sequence[float], metric: str = "mae"
+    decay_partitions: int,
+    max_decay: float,
+    errors: Sequence[float],
+    metric: str = "mae",
+    noise: float = 0.0,
 ) -> tuple[bool, str | None]:
     """Whether the champion's realized error grew since its first partitions.
 
     `errors` are the champion's realized daily errors since its last retrain, oldest first
     (partitions that failed validation left out), as `accuracy_findings.decay_finding` collects
-    accuracies.
+    accuracies. The last mean must also be above the allowed one by more than `noise` (in
+    the error's units: `performance_findings.decay_noise`).
 
     >>> error_decay_finding(3, 0.02, [1.0, 1.0, 1.0, 1.1, 1.1, 1.1])[0]
     True
     >>> error_decay_finding(3, 0.02, [1.0, 1.0, 1.0])  # a window compared with itself
     (False, None)
-    """
+    >>> error_decay_finding(3, 0.02, [1.0, 1.0, 1.0, 1.1, 1.1, 1.1], noise=0.2)[1]
+    "realized mae over the last 3 partitions 1.100 is 10.0% above the champion's first 3 since its last retrain (1.000; within noise of 0.200)"
+    """  # noqa: E501
     window = decay_partitions
     if window == 0 or len(errors) <= window:
         return False, None
@@ -88,11 +96,13 @@ def error_decay_finding(
         return False, None
     rise = last / first - 1
     decayed = rise > max_decay + RISE_TOLERANCE
-    return decayed, (
+    above = (
         f"realized {metric} over the last {window} partitions {last:.3f} is {rise:.1%} above the "
         f"champion's first {window} since its last retrain ({first:.3f}; "
-        f"{'more than' if decayed else 'within'} the {max_decay:.1%} allowed)"
     )
+    if decayed and last <= first * (1 + max_decay) + noise:
+        return False, f"{above}{_within(noise)})"
+    return decayed, f"{above}{'more than' if decayed else 'within'} the {max_decay:.1%} allowed)"
 
 
 def error_onset(
@@ -144,16 +154,29 @@ def _rose(error: float, ceiling: float, day, promoted_rows: int | None, alpha: f
 def noise_margin(day, promoted_rows: int | None, alpha: float) -> float:
     """How far above its allowed value a day's realized error may be by chance, one-sided at
     `alpha`: the spread of its rows' losses (`error_sd`) over its `n_labelled` rows and the
-    `promoted_rows` of the promoted error; 0 when either is unknown.
+    `promoted_rows` of the promoted error. Unbounded when the day's rows are counted but too
+    few to have a spread (one label: no evidence of a rise at all); 0 when neither is known
+    (events recorded before monitoring kept them).
 
     >>> from types import SimpleNamespace as Day
     >>> round(noise_margin(Day(error_sd=1.0, n_labelled=100), 100, 0.01), 3)
     0.329
+    >>> noise_margin(Day(error_sd=None, n_labelled=1), 100, 0.01)
+    inf
     """
     spread = getattr(day, "error_sd", None)
-    counts = [n for n in (getattr(day, "n_labelled", None), promoted_rows) if n]
+    rows = getattr(day, "n_labelled", None)
+    if rows and not spread:
+        return math.inf
+    counts = [n for n in (rows, promoted_rows) if n]
     if not spread or not counts:
         return 0.0
     from statistics import NormalDist
 
     return NormalDist().inv_cdf(1 - alpha) * spread * sum(1 / n for n in counts) ** 0.5
+
+
+def _within(noise: float) -> str:
+    if math.isinf(noise):
+        return "too few labelled rows to tell a rise from noise"
+    return f"within noise of {noise:.3f}"

@@ -9,9 +9,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from continual_ml.config import PolicySettings
-
-# a regression gate's per-row loss, and the daily error the policy reads for it
-ERROR_METRICS = {"absolute_error": "mae", "squared_error": "mse"}
+from continual_ml.training.regression_metrics import DAILY_ERRORS
 
 
 class RetrainPolicy(BaseModel):
@@ -41,7 +39,7 @@ class RetrainPolicy(BaseModel):
         shared = set(cls.model_fields) - {"cooldown", "error_metric"}
         return cls(
             cooldown=timedelta(hours=settings.cooldown_hours),
-            error_metric=ERROR_METRICS.get(settings.gate_metric),
+            error_metric=DAILY_ERRORS.get(settings.gate_metric),
             **settings.model_dump(include=shared),
         )
 

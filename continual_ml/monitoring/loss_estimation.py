@@ -46,6 +46,16 @@ class LossEstimator:
     categories: dict[str, list]
     tolerance: float  # the relative error of a batch's MAE estimate called ordinary
     reference_mae: float
+    # the cross-fitted estimates and the actual absolute errors of the reference rows
+    reference_estimates: np.ndarray | None = None
+    reference_errors: np.ndarray | None = None
+    seed: int = 0
+
+    def tolerance_for(self, rows: int) -> float:
+        """`tolerance` for a batch of `rows` rows (a day only partly labelled yet)."""
+        if self.reference_estimates is None or rows <= 0:
+            return self.tolerance
+        return _tolerance(self.reference_estimates, self.reference_errors, rows, self.seed)
 
 
 @dataclass(frozen=True)
@@ -116,6 +126,9 @@ def fit_loss_estimator(
         categories=categories,
         tolerance=_tolerance(held_out, absolute, batch_rows, seed),
         reference_mae=float(absolute.mean()),
+        reference_estimates=held_out,
+        reference_errors=absolute,
+        seed=seed,
     )
 
 

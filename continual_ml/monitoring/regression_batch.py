@@ -37,9 +37,7 @@ from continual_ml.training.conformal import (
     minimum_rows,
     prediction_intervals,
 )
-
-# the policy's daily error per gate metric: its name, and how it is read off MAE and RMSE
-POLICY_ERRORS = {"absolute_error": "mae", "squared_error": "mse"}
+from continual_ml.training.regression_metrics import DAILY_ERRORS
 
 
 @dataclass(frozen=True)
@@ -54,10 +52,18 @@ class RegressionChampion:
 
 
 def regression_champion(
-    config: DatasetConfig, version: int, model, holdout: pd.DataFrame, batch_rows: int
+    config: DatasetConfig,
+    version: int,
+    model,
+    holdout: pd.DataFrame,
+    batch_rows: int,
+    calibration_rows: pd.DataFrame | None = None,
 ) -> RegressionChampion:
-    """The champion's loss estimator and interval, from its holdout rows (`features`, `truth`
-    and its own `candidate_prediction`, out of sample); `batch_rows` is a day's size."""
+    """The champion's loss estimator and interval, from its holdout rows (the features,
+    `truth` and its own `candidate_prediction`, out of sample); `batch_rows` is a day's size.
+    The interval is calibrated on `calibration_rows` (`truth`, `candidate_prediction`) when
+    given: the holdout exactly as the promotion calibrated what the service answers
+    (`decisions.served_interval`), whatever rows the features could be found for."""
     truth, predicted = holdout["truth"].to_numpy(float), holdout["candidate_prediction"]
     notes, estimator, calibration = [], None, None
     try:
@@ -66,11 +72,11 @@ def regression_champion(
         )
     except ValueError as error:  # too few holdout rows: said, not raised
         notes.append(f"no error estimate before labels: {error}")
-    if len(holdout) >= minimum_rows(DEFAULT_LEVEL):
-        # as the promotion calibrated what the service answers (`decisions.served_interval`)
-        calibration = calibrate(truth, predicted.to_numpy(float))
+    served = holdout if calibration_rows is None else calibration_rows
+    if len(served) >= minimum_rows(DEFAULT_LEVEL):
+        calibration = calibrate(served["truth"], served["candidate_prediction"].to_numpy(float))
     else:
-        notes.append(f"no interval: {len(holdout)} holdout rows")
+        notes.append(f"no interval: {len(served)} holdout rows")
     return RegressionChampion(version, model, estimator, calibration, "; ".join(notes))
 
 
@@ -138,8 +144,8 @@ def monitor_regression_batch(
     drift = check_drift(profile, pd.DataFrame({"prediction": predicted, "target": truth}))
     by_name = {f.feature: f for f in drift.features}
     labelled = ~np.isnan(truth)
-    metric = POLICY_ERRORS[config.policy.gate_metric]
-    estimated = realized = check = coverage = spread = None
+    metric = DAILY_ERRORS[config.policy.gate_metric]
+    estimated = realized = check = coverage = spread = tolerance = None
     if champion.estimator is not None:
         estimated = estimate_loss(champion.estimator, current[features], predicted)
     if labelled.any():
@@ -148,7 +154,14 @@ def monitor_regression_batch(
         losses = losses if metric == "mae" else losses**2
         spread = float(losses.std(ddof=1)) if labelled.sum() > 1 else None
         if estimated is not None and estimated.mae is not None:
-            check = check_estimate(estimated, realized, champion.estimator.tolerance)
+            # the estimate of the labelled rows against their realized error: the same rows,
+            # and the tolerance of a batch of that many
+            rows = int(labelled.sum())
+            tolerance = champion.estimator.tolerance_for(rows)
+            of_labelled = estimate_loss(
+                champion.estimator, current.loc[labelled, features], predicted[labelled]
+            )
+            check = check_estimate(of_labelled, realized, tolerance)
         if champion.calibration is not None:
             lower, upper = prediction_intervals(champion.calibration, predicted)
             coverage = interval_coverage(truth, lower, upper, champion.calibration.level)
@@ -162,7 +175,7 @@ def monitor_regression_batch(
         realized=realized,
         realized_error_sd=spread,
         check=check,
-        tolerance=champion.estimator.tolerance if champion.estimator else None,
+        tolerance=tolerance,
         coverage=coverage,
     )
 

@@ -110,7 +110,8 @@ def interval_report(truth, predicted) -> dict:
     if len(truth) < needed:
         why = f"fewer than {needed} holdout rows"
         nan = float("nan")
-        return {"interval_coverage": nan, "interval_width": nan, "undefined": {"interval": why}}
+        undefined = {"interval_coverage": why, "interval_width": why}
+        return {"interval_coverage": nan, "interval_width": nan, "undefined": undefined}
     measured = holdout_coverage(truth, predicted, DEFAULT_LEVEL)
     return {
         "interval_level": DEFAULT_LEVEL,

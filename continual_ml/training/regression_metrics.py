@@ -17,6 +17,8 @@ from continual_ml.training.slices import reports_by_slice
 SCALAR_METRICS = ("mae", "rmse", "r2", "mape")
 #: All four: smaller is better except R².
 LOWER_IS_BETTER = frozenset({"mae", "rmse", "mape"})
+#: A regression gate's per-row loss, and the daily error monitoring and the policy read for it.
+DAILY_ERRORS = {"absolute_error": "mae", "squared_error": "mse"}
 
 
 def as_regression_arrays(truth, prediction) -> tuple[np.ndarray, np.ndarray]:

@@ -53,9 +53,12 @@ def labelled_days_of(conn: duckdb.DuckDBPyConnection, champion_version: int) -> 
 
 def holdout_with_features(conn: duckdb.DuckDBPyConnection, version: int) -> pd.DataFrame:
     """A model's holdout rows with their features, truth and the model's own prediction: the
-    labelled reference its loss estimate and interval are fitted on."""
+    labelled reference its loss estimate is fitted on. One row per row id, should observations
+    hold a repeated one (flagged at ingestion, not removed)."""
     return conn.execute(
         "SELECT o.*, h.truth, h.candidate_prediction FROM regression_holdout AS h "
-        "JOIN observations AS o USING (row_id) WHERE h.candidate_version = ? ORDER BY h.row_id",
+        "JOIN observations AS o USING (row_id) WHERE h.candidate_version = ? "
+        "QUALIFY row_number() OVER (PARTITION BY h.row_id ORDER BY o.event_time) = 1 "
+        "ORDER BY h.row_id",
         [version],
     ).df()

@@ -10,6 +10,7 @@ import pandas as pd
 from continual_ml import warehouse
 from continual_ml.warehouse import registry
 from continual_ml.warehouse.labelled_rows import rows_with_labels
+from continual_ml.warehouse.regression_evaluations import regression_holdout
 from continual_ml.warehouse.regression_monitoring import (
     holdout_with_features,
     labelled_days_of,
@@ -32,7 +33,12 @@ class RegressionChampions:
             model = load_model(row["artifact"], row["sha256"])
             holdout = holdout_with_features(self.conn, version)
             self._built[version] = regression_champion(
-                self.config, version, model, holdout, batch_rows
+                self.config,
+                version,
+                model,
+                holdout,
+                batch_rows,
+                calibration_rows=regression_holdout(self.conn, version),
             )
         return self._built[version]
 
@@ -139,14 +145,17 @@ def record_days_metadata(
 
 
 def unreliable_error_alert(rows: list[dict], run_id: str):
-    """The champion's error estimate is off on more labelled days than chance allows (newest
-    named first): its own event, linking the newest day's measures and the run; None when
-    every estimate held."""
+    """The champion's error estimate is off on more labelled days than chance allows, and
+    beyond its tolerance on the day named (the newest such): its own event, linking the day's
+    measures and the run; None otherwise, so a record that stays unreliable alerts on the days
+    that add to it, not on every run."""
     from continual_ml.alerts.delivery import Alert
     from continual_ml.defs.metadata import asset_partition_url, run_url
 
     unreliable = [
-        r for r in rows if r.get("estimate_reliable") is False and r["realized_mae"] is not None
+        r
+        for r in rows
+        if r.get("estimate_reliable") is False and r.get("estimate_within_tolerance") is False
     ]
     if not unreliable:
         return None

@@ -1,9 +1,11 @@
 """`evaluation_scores` on a day with no new candidate: the open challenger scored in shadow.
 
-The challenger is never served: it and the champion score the day's labelled rows, each row
-stored once per model (`shadow_scores`), and the running evidence goes to the asset's metadata
-(plotted over partitions in the UI), to the `evaluation_scores` table (slice ``shadow``) and to
-the challenger's MLflow run, one step per data day.
+The challenger is never served: it and the champion score the labelled rows of the days since
+the challenger's (those landed since the last shadow run, and the run's own day again), each
+row stored once per model (`shadow_scores`). The running evidence goes to the run's day in the
+asset's metadata (plotted over partitions in the UI) and on the challenger's MLflow run (a step
+per run, at the run's data day), and each day's comparison to the `evaluation_scores` table
+(slice ``shadow``).
 """
 
 from __future__ import annotations
@@ -35,11 +37,11 @@ def score_in_shadow(
     per-day comparison so far."""
     first = challenger["partition_date"] + timedelta(days=1)
     rows = challengers.labelled_days_rows(conn, config, first, day)
+    days = pd.to_datetime(rows["partition_date"]).dt.date
     # a day that failed validation is evidence of nothing
-    failed = set(failed_partitions(conn, first, day))
-    rows = rows[~pd.to_datetime(rows["partition_date"]).dt.date.isin(failed).to_numpy()]
+    rows = rows[~days.isin(set(failed_partitions(conn, first, day))).to_numpy()]
     for model in (challenger, champion):
-        challengers.score_unseen(conn, config, model, rows)
+        challengers.score_unseen(conn, config, model, _not_scored(conn, model, rows, day))
     metric = config.policy.gate_metric
     daily = daily_comparison(
         paired_scores(conn, challenger["version"], champion["version"], metric)
@@ -76,6 +78,21 @@ def score_in_shadow(
         ),
     }
     return metadata, daily
+
+
+def _not_scored(conn, model: dict, rows: pd.DataFrame, day: date) -> pd.DataFrame:
+    """The rows `model` has no score for yet (labels landed since the last run), and all of
+    `day`'s, the run's own (measured again, as one run per day did): each run scores what is
+    new, not every row since the challenger's day again."""
+    if rows.empty:
+        return rows
+    scored = conn.execute(
+        "SELECT row_id FROM shadow_scores "
+        "WHERE model_version = ? AND partition_date BETWEEN ? AND ?",
+        [model["version"], pd.to_datetime(rows["partition_date"]).min().date(), day],
+    ).df()["row_id"]
+    own_day = (pd.to_datetime(rows["partition_date"]).dt.date == day).to_numpy()
+    return rows[~rows["row_id"].isin(scored).to_numpy() | own_day]
 
 
 def _first(frame: pd.DataFrame, column: str) -> float:

@@ -76,3 +76,32 @@ def test_a_classification_policy_ignores_errors():
     policy = RetrainPolicy(max_performance_drop=0.05)
     decision = decide([day(1, 0.8), day(2, 3.4)], policy=policy, champion_error=0.9)
     assert not decision.retrain
+
+
+def test_the_same_slow_rise_within_the_days_noise_is_no_decay():
+    # three days of 200 rows whose losses spread 0.6: their mean MAE is a few per cent from the
+    # truth by chance, more than the 2% allowed
+    errors = [0.80, 0.80, 0.80, 0.82, 0.83, 0.84]
+    decision = decide([day(i + 1, e) for i, e in enumerate(errors)], champion_error=0.81)
+    assert not decision.retrain
+    assert "within noise" in decision.reason
+
+
+def test_a_day_with_a_single_label_is_no_evidence_of_a_rise_or_a_decay():
+    one = PartitionObservation(
+        "2026-03-03", 0.0, champion_version=1, n_labelled=1, realized_error=1.3
+    )
+    decision = decide([day(1, 0.8), day(2, 0.79), one])
+    assert not decision.retrain and decision.shift_onset is None
+    assert "too few labelled rows" in decision.reason
+    steady = [day(i + 1, 0.8, sd=0.01) for i in range(5)]
+    late = PartitionObservation(
+        "2026-03-06", 0.0, champion_version=1, n_labelled=1, realized_error=1.1
+    )
+    assert not decide([*steady, late], champion_error=1.2).retrain
+
+
+def test_a_squared_error_policy_reads_the_mse():
+    policy = RetrainPolicy(error_metric="mse", max_performance_drop=0.05)
+    decision = decide([day(1, 0.64), day(2, 4.0, sd=2.0)], policy=policy, champion_error=0.64)
+    assert decision.retrain and "realized mse on 2026-03-02 rose beyond noise" in decision.reason

@@ -12,8 +12,9 @@ from continual_ml.defs.monitoring.regression_performance import (
 from continual_ml.monitoring.plots import error_history_png
 
 
-def day(n: int, reliable, realized=1.4, **extra) -> dict:
+def day(n: int, reliable, realized=1.4, within=False, **extra) -> dict:
     return {
+        "estimate_within_tolerance": within if realized is not None else None,
         "partition_date": date(2026, 3, n),
         "champion_version": 2,
         "error_metric": "mae",
@@ -38,6 +39,8 @@ def test_an_unreliable_estimate_alerts_with_links_to_the_day_and_the_run():
 
 def test_reliable_estimates_or_days_without_labels_send_nothing():
     assert unreliable_error_alert([day(4, True)], "run-1") is None
+    # an unreliable record, but this day's estimate held: nothing new to say
+    assert unreliable_error_alert([day(4, False, within=True)], "run-1") is None
     assert unreliable_error_alert([day(4, "no labelled day yet", realized=None)], "run-1") is None
     assert unreliable_error_alert([day(4, False, realized=None)], "run-1") is None
 

@@ -69,3 +69,14 @@ def test_a_holdout_too_small_says_what_is_missing(champion):
     assert "no error estimate before labels" in small.note and "no interval: 5" in small.note
     day = monitor_regression_batch(CONFIG, small, reference, regression_days("2026-03-06", 1, 3))
     assert day.estimated is None and day.coverage is None and day.realized.mae > 0
+
+
+def test_a_partly_labelled_day_checks_the_estimate_of_its_labelled_rows_at_their_count(champion):
+    fitted, reference = champion
+    partly = regression_days("2026-03-06", 1, 3)
+    partly.loc[partly.index[20:], "price"] = np.nan  # 20 labels landed so far
+    day = monitor_regression_batch(CONFIG, fitted, reference, partly)
+    assert day.check.rows == 20 and day.realized.rows == 20
+    # 20 rows' MAE is noisier than a whole day's: the tolerance is that of 20 rows
+    assert day.tolerance > fitted.estimator.tolerance_for(len(partly))
+    assert day.estimated.rows == len(partly)  # the day's estimate is still of all its rows

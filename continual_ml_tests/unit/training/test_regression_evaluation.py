@@ -79,4 +79,15 @@ def test_a_holdout_too_small_for_two_folds_leaves_the_interval_undefined_and_say
 
     report = interval_report([1.0] * 17, [1.0] * 17)
     assert report["interval_coverage"] != report["interval_coverage"]  # NaN
-    assert report["undefined"] == {"interval": "fewer than 18 holdout rows"}
+    why = "fewer than 18 holdout rows"
+    assert report["undefined"] == {"interval_coverage": why, "interval_width": why}
+
+
+def test_no_row_is_in_the_calibration_of_its_own_interval():
+    """Residuals of 1 on even rows and 10 on odd ones: calibrated on all twenty, every interval
+    would cover (half-width 10); each fold's interval comes from the other fold's residuals, so
+    the odd rows, judged by the even rows' 1, are all missed."""
+    from continual_ml.training.regression_evaluation import interval_report
+
+    truth = [1.0 if i % 2 == 0 else 10.0 for i in range(20)]
+    assert interval_report(truth, [0.0] * 20)["interval_coverage"] == 0.5
