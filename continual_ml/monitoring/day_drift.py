@@ -101,19 +101,44 @@ def drift_verdict(summary: DriftCheck, policy) -> str:
 
 
 def estimated_impact(conn, config, rows: pd.DataFrame) -> str | None:
-    """What the drift likely costs: the champion's CBPE-estimated accuracy on this batch."""
+    """What the drift likely costs: the champion's CBPE-estimated accuracy on this batch (for a
+    number, its estimated MAE)."""
     from continual_ml.monitoring.batch import estimated_accuracy
     from continual_ml.training.pipeline import load_model
 
     champion = registry.current_champion(conn)
     if champion is None:
         return None
-    holdout = registry.holdout_predictions(conn, champion["version"])
     model = load_model(champion["artifact"], champion["sha256"])
+    if config.regression:  # a number's cost is its error, estimated as monitoring does
+        return _estimated_error(conn, config, champion, model, rows)
+    holdout = registry.holdout_predictions(conn, champion["version"])
     estimate = estimated_accuracy(config, model, holdout, rows)
     promoted = champion["metrics"].get("accuracy")
     baseline = f" vs {promoted:.3f} at promotion" if promoted is not None else ""
     return (
         f"champion v{champion['version']}: estimated accuracy {estimate:.3f} on this batch"
         f"{baseline} (estimate assumes only the inputs moved)"
+    )
+
+
+def _estimated_error(conn, config, champion: dict, model, rows: pd.DataFrame) -> str:
+    """The regression champion's MAE on this batch from its direct loss estimator."""
+    from continual_ml.monitoring.loss_estimation import estimate_loss
+    from continual_ml.monitoring.regression_batch import regression_champion
+    from continual_ml.warehouse.regression_monitoring import holdout_with_features
+
+    version, features = champion["version"], rows[config.feature_names]
+    holdout = holdout_with_features(conn, version)
+    built = regression_champion(config, version, model, holdout, len(rows))
+    if built.estimator is None:
+        return f"champion v{version}: {built.note}"
+    estimate = estimate_loss(built.estimator, features, model.predict(features))
+    if estimate.mae is None:
+        return f"champion v{version}: no rows to estimate its error on"
+    promoted = champion["metrics"].get("mae")
+    baseline = f" vs {promoted:.3f} at promotion" if promoted is not None else ""
+    return (
+        f"champion v{version}: estimated MAE {estimate.mae:.3f} on this batch{baseline} "
+        "(estimate assumes only the inputs moved)"
     )

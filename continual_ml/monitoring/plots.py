@@ -65,7 +65,10 @@ def feature_drift_png(scores: pd.DataFrame, drift_share_threshold: float | None 
     axes = figure.subplots()
     colours = np.where(scores["drifted"], "tab:red", "tab:blue")
     axes.bar(scores["feature"], scores["score"], color=colours)
-    axes.scatter(scores["feature"], scores["threshold"], marker="_", s=400, color="black", zorder=3)
+    # a feature with too few values that day has no verdict, so no threshold to draw (and a
+    # scatter of only NaN breaks matplotlib's category axis)
+    tested = scores[scores["threshold"].notna()]
+    axes.scatter(tested["feature"], tested["threshold"], marker="_", s=400, color="black", zorder=3)
     axes.set_ylabel("drift score (method per feature)")
     share = float(scores["drifted"].mean()) if len(scores) else 0.0
     day = (

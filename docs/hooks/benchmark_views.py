@@ -208,6 +208,44 @@ def ingestion_backends(data: dict) -> list[str]:
     return [*_duckdb_note(data), head]
 
 
+def regression_loop(data: dict) -> list[str]:
+    """Numeric targets through the loop: each arm's prequential MAE and RMSE, and the loop's
+    retrains, the estimate's error before labels and the interval's coverage."""
+    arms, loop = [], []
+    for name, result in data["datasets"].items():
+        summary = result["summary"]
+        after = summary.get("after_shift") or {}
+        for arm, mae in summary["all_days"]["mae"].items():
+            arms.append(
+                [f"`{name}`", arm, fmt(mae, "4"), fmt(summary["all_days"]["rmse"][arm], "4")]
+                + [fmt((after.get(m) or {}).get(arm), "4") for m in ("mae", "rmse")]
+            )
+        retrains, estimate = summary["retrains"], summary["estimate_before_labels"]
+        covered = summary["interval_coverage"]
+        loop.append(
+            [f"`{name}`", fmt(summary["days"]), fmt(retrains["requested"])]
+            + [fmt(retrains["promoted"]), fmt(retrains["refused"])]
+            + ["; ".join(f"{k} {fmt(v)}" for k, v in retrains["causes"].items()) or "–"]
+            + [fmt(estimate["mean_abs_error"], "4"), fmt(covered["monitoring"], "4")]
+        )
+    return [
+        table(["dataset", "arm", "MAE", "RMSE", "MAE after the shift", "RMSE after"], arms),
+        table(
+            [
+                "dataset",
+                "days",
+                "retrains requested (loop)",
+                "promoted",
+                "refused",
+                "causes",
+                "estimate's mean abs. error (MAE)",
+                "interval coverage",
+            ],
+            loop,
+        ),
+    ]
+
+
 VIEWS: dict[str, Callable[[dict], list[str]]] = {
     "serving": serving,
     "serving_replicas": serving_replicas,
@@ -216,6 +254,8 @@ VIEWS: dict[str, Callable[[dict], list[str]]] = {
     "user_datasets_no_change": user_datasets,
     "user_datasets_onset_rule": user_datasets,
     "user_datasets_onset_rule_more": user_datasets,
+    "regression_loop": regression_loop,
+    "regression_loop_partial": regression_loop,
     "continual_learning": continual_learning,
     "ingestion": ingestion,
     "ingestion_backends": ingestion_backends,
