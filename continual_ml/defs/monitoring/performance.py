@@ -9,6 +9,7 @@ from continual_ml.alerts.delivery import Alert
 from continual_ml.defs.data.assets import current_window, reference_window
 from continual_ml.defs.metadata import asset_partition_url, png_markdown, run_url
 from continual_ml.defs.monitoring.assets import drift_report
+from continual_ml.defs.monitoring.monitored_days import days_to_measure
 from continual_ml.defs.monitoring.regression_performance import (
     measure_regression_days,
     record_days_metadata,
@@ -67,23 +68,12 @@ def _measure_classifier_days(conn, config, days, current: dict, served: ServedMo
     from continual_ml.monitoring.batch import monitor_batch
 
     measured, unmonitored = [], []
-    for day in days:
-        reference = warehouse.read_window(conn, day, "reference")
-        # The model in charge when the partition was monitored: labels landing later
-        # re-measure that model, not whichever one is champion by then.
-        version = reference["champion_version"]
-        champion = served.model(version) if version is not None else None
-        if champion is None:  # the bootstrap days, before the first model
+    for day, version, reference, rows in days_to_measure(conn, config, days, current, unmonitored):
+        champion = served.model(version)
+        if champion is None:  # not in the registry
             unmonitored.append((day, {"champion_version": "none"}))
             continue
-        if current[day].empty and len(days) > 1:  # a day whose file was quarantined whole
-            unmonitored.append((day, {"observations": "none: nothing measured"}))
-            continue
         row, model, holdout = champion
-        window = warehouse.read_window(conn, day, "current")
-        rows = current[day] if window["start"] == window["end"] == day else None
-        if rows is None:
-            rows = rows_with_labels(conn, config, window["start"], window["end"])
         monitored = monitor_batch(config, model, holdout, served.rows(reference), rows)
         measured.append({"partition_date": day, "champion_version": version, **monitored.as_row()})
     warehouse.record_performance(conn, measured)

@@ -7,9 +7,8 @@ import dagster as dg
 import numpy as np
 import pandas as pd
 
-from continual_ml import warehouse
+from continual_ml.defs.monitoring.monitored_days import days_to_measure
 from continual_ml.warehouse import registry
-from continual_ml.warehouse.labelled_rows import rows_with_labels
 from continual_ml.warehouse.regression_evaluations import regression_holdout
 from continual_ml.warehouse.regression_monitoring import (
     holdout_with_features,
@@ -51,19 +50,7 @@ def measure_regression_days(conn, config, days, current: dict, served) -> tuple[
 
     champions = RegressionChampions(conn, config)
     measured, unmonitored, notes = [], [], {}
-    for day in days:
-        reference = warehouse.read_window(conn, day, "reference")
-        version = reference["champion_version"]
-        if version is None:  # the bootstrap days, before the first model
-            unmonitored.append((day, {"champion_version": "none"}))
-            continue
-        if current[day].empty and len(days) > 1:  # a day whose file was quarantined whole
-            unmonitored.append((day, {"observations": "none: nothing measured"}))
-            continue
-        window = warehouse.read_window(conn, day, "current")
-        rows = current[day] if window["start"] == window["end"] == day else None
-        if rows is None:
-            rows = rows_with_labels(conn, config, window["start"], window["end"])
+    for day, version, reference, rows in days_to_measure(conn, config, days, current, unmonitored):
         champion = champions.get(version, len(rows))
         notes[version] = champion.note
         monitored = monitor_regression_batch(config, champion, served.rows(reference), rows)
