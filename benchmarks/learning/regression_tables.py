@@ -8,14 +8,11 @@ from __future__ import annotations
 import math
 from collections import Counter
 
-ARMS = ("loop", "static_first", "static_all", "daily")
-ARM_NAMES = {
-    "loop": "loop (continual-ml)",
-    "static_first": "static first champion",
-    "static_all": "static on all history",
-    "daily": "retrain every day, no gate",
-    "kept": "champion at the shift, kept",
-}
+from benchmarks.learning.arms import ARM_NAMES as CLASSIFICATION_ARM_NAMES
+from benchmarks.learning.arms import ARMS
+from benchmarks.learning.tables import fits_by_arm
+
+ARM_NAMES = {**CLASSIFICATION_ARM_NAMES, "kept": "champion at the shift, kept"}
 RETRAIN_JOB = "retrain_job"
 POLICY_SENSOR = "drift_retrain_sensor"
 
@@ -135,12 +132,7 @@ def summarise(result: dict) -> dict:
         "retrains": retrains(days),
         "champion_changes": len({day["champion"] for day in days}) - 1,
         "daily_retrains": sum(day["daily_retrained"] for day in days),
-        "fits": {
-            "loop": fits.get("loop", 0),
-            "static_first": fits.get("bootstrap", 0),
-            "static_all": fits.get("static_all", 0),
-            "daily": fits.get("daily", 0),
-        },
+        "fits": fits_by_arm(fits),
         "estimate_before_labels": estimate_error(days, performance),
         "interval_coverage": coverage(days, performance),
     }

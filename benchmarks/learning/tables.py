@@ -53,12 +53,7 @@ def summarise(result: dict) -> dict:
         "promoted": sum(decision == "promoted" for run in runs for decision in run["decisions"]),
         "champion_changes": len({day["champion"] for day in days}) - 1,
         "daily_retrains": sum(day["daily_retrained"] for day in days),
-        "fits": {
-            "loop": fits.get("loop", 0),
-            "static_first": fits.get("bootstrap", 0),
-            "static_all": fits.get("static_all", 0),
-            "daily": fits.get("daily", 0),
-        },
+        "fits": fits_by_arm(fits),
     }
     if shifts:
         after = days[shifts[0] :]
@@ -175,3 +170,13 @@ def _pct(value: float | None) -> str:
 
 def _yes(ok: bool) -> str:
     return "yes" if ok else "no"
+
+
+def fits_by_arm(fits: dict) -> dict:
+    """The model fits each arm made (the static first champion's are bootstrap's)."""
+    return {
+        "loop": fits.get("loop", 0),
+        "static_first": fits.get("bootstrap", 0),
+        "static_all": fits.get("static_all", 0),
+        "daily": fits.get("daily", 0),
+    }
