@@ -175,6 +175,12 @@ class PolicySettings(_Strict):
         description="days after a shift's onset in which retrains train on the rows since it, as "
         "they grow by half, and are promoted unless shown worse",
     )
+    data_growth: float = Field(
+        0.5,
+        ge=0,
+        description="retrain once the labelled rows since the champion's training reach this "
+        "share of the rows it was trained on, if its window was all history; 0 turns it off",
+    )
     gate_pooled_refusals: int = Field(
         2, ge=0, description="unused by the gate (evidence accumulates); the benchmarks' old gate"
     )

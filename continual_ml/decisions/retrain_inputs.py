@@ -30,6 +30,7 @@ class RetrainPolicy(BaseModel):
     decay_partitions: int = Field(3, ge=0)  # 0 turns the decay rule off
     max_decay: float = Field(0.02, ge=0, le=1)
     shift_episode_days: int = Field(30, ge=1)
+    data_growth: float = Field(0.5, ge=0)  # 0 turns the growth rule off
     # None: accuracies decide; for a number, its daily error ("mae" or "mse") does
     error_metric: Literal["mae", "mse"] | None = None
 

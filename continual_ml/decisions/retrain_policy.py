@@ -21,6 +21,9 @@ fresh model then), over the partitions it has served without a break. A drop of 
 `max_decay` retrains. The sensor passes `HISTORY` partitions, so for an older champion "first"
 slides to the oldest of those.
 
+Growth (`data_growth`): a champion trained on all the history there was is retrained once the
+labelled rows since reach a share of those it learnt from; on unchanged data more rows help.
+
 A shift episode (`shift_episode`): for `shift_episode_days` after the onset of a confirmed drift
 or a fall of accuracy beyond noise, its schedule alone decides (the first retrain once the
 onset's labels are in, then each time the partitions since the onset grow by half); drift,
@@ -33,6 +36,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 
+from continual_ml.decisions.data_growth import ChampionTraining, growth_finding
 from continual_ml.decisions.performance_findings import (
     performance_decay,
     performance_finding,
@@ -48,6 +52,7 @@ from continual_ml.decisions.shift_episode import (
 
 CAUSES_TAG = "continual_ml/causes"  # on a retrain run: what asked for it, comma-separated
 CONCEPT_MOVED = "performance"  # the cause of an episode opened by a fall of realized accuracy
+GROWTH = "growth"  # a retrain for the rows the champion never saw (`data_growth`)
 
 
 @dataclass(frozen=True)
@@ -136,6 +141,7 @@ def decide_retrain(
     in_flight: str | None = None,
     champion_rows: int | None = None,
     known_onset: str | None = None,
+    champion_training: ChampionTraining | None = None,
 ) -> RetrainDecision:
     """Decide on the newest of `observations` (oldest first) whether to retrain now.
 
@@ -146,7 +152,8 @@ def decide_retrain(
     may replace), and a day measured after it is judged afresh; without this, days landing
     faster than a retrain runs each asked for one more (10-second days: eight in a row, all but
     the first three refused). `champion_rows` are the rows the champion's promoted score was
-    measured on; `known_onset` the onset of the newest episode a retrain was asked for in.
+    measured on; `known_onset` the onset of the newest episode a retrain was asked for in;
+    `champion_training` what the champion learnt from (`data_growth`).
     """
     if not observations:
         return RetrainDecision(False, "no partitions observed yet")
@@ -197,11 +204,13 @@ def decide_retrain(
         f"following up the retrain on {follow_up_from} until the gate refuses "
         f"{policy.follow_up_refusals} in a row"
     )
-    if not (drifted or fell or decayed or follow_up):
-        return RetrainDecision(False, prefix + "; ".join(filter(None, [drift, performance, decay])))
+    grown, growth = growth_finding(policy.data_growth, observations, champion_training)
+    if not (drifted or fell or decayed or follow_up or grown):
+        findings = [drift, performance, decay, growth]
+        return RetrainDecision(False, prefix + "; ".join(filter(None, findings)))
     found = (("drift", drifted, drift), ("performance", fell, performance))
     found += (("decay", decayed, decay),)
-    found += (("follow-up", follow_up, following),)
+    found += (("follow-up", follow_up, following), (GROWTH, grown, growth))
     causes = tuple(cause for cause, hit, _ in found if hit)
     evidence = "; ".join(text for _, hit, text in found if hit)
     return _asked(policy, latest.partition, evidence, causes, recent_retrains, now, in_flight)

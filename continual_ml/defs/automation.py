@@ -2,9 +2,11 @@
 
 import dagster as dg
 
+from continual_ml.decisions.data_growth import ChampionTraining
 from continual_ml.decisions.retrain_pacing import data_time
 from continual_ml.decisions.retrain_policy import (
     CAUSES_TAG,
+    GROWTH,
     PartitionObservation,
     RetrainPolicy,
     decide_retrain,
@@ -110,6 +112,20 @@ def promoted_evidence(instance, error_metric: str | None = None) -> tuple[float 
     )
 
 
+def champion_training(instance) -> ChampionTraining | None:
+    """What the model in charge was trained on, from the newest event that put it there (None
+    for an event recorded before it was)."""
+    metadata = in_charge_event(instance) or {}
+    if "champion_n_train" not in metadata or "champion_training_end" not in metadata:
+        return None
+    window = metadata.get("champion_training_window")
+    return ChampionTraining(
+        end=str(metadata["champion_training_end"].value),
+        rows=int(metadata["champion_n_train"].value),
+        window=str(window.value) if window is not None else "",
+    )
+
+
 def promoted_score(instance) -> float | None:
     """The promoted accuracy of the model in charge, from the newest event that put it there."""
     return promoted_evidence(instance)[0]
@@ -159,7 +175,10 @@ def drift_retrain_sensor(
     runs = policy_retrain_runs(context.instance)
     retrains, remembered = recent_retrains(runs), known_onset(runs)
     retrain_log = policy_retrains(context.instance)
-    follow_up = follow_up_partition(retrain_log, policy.follow_up_refusals)
+    # a retrain for more rows of the same data promoted says nothing of a concept still moving
+    follow_ups = policy_retrains(context.instance, leaving_out=GROWTH)
+    follow_up = follow_up_partition(follow_ups, policy.follow_up_refusals)
+    trained = champion_training(context.instance)
     in_flight = policy_retrain_in_flight(context.instance)
     last_retrain = retrain_log[-1][0] if retrain_log else None
     newest = NewestDayOfRun(context.instance)
@@ -181,6 +200,7 @@ def drift_retrain_sensor(
             in_flight,
             champion_rows=scored_on,
             known_onset=remembered if remembered and remembered <= partition else None,
+            champion_training=trained,
         )
         if not decision.retrain:
             skipped.append(decision.reason)

@@ -6,6 +6,7 @@ from datetime import datetime
 import dagster as dg
 
 from continual_ml.decisions.retrain_pacing import data_time
+from continual_ml.decisions.retrain_policy import CAUSES_TAG
 from continual_ml.decisions.shift_episode import ONSET_TAG as SHIFT_ONSET
 from continual_ml.defs.jobs import retrain_job
 
@@ -35,8 +36,9 @@ def known_onset(runs) -> str | None:
     return max((onset for onset in onsets if onset), default=None)
 
 
-def policy_retrains(instance) -> list[tuple[str, bool]]:
-    """The policy's retrains that reached the gate, oldest first, as (partition, promoted).
+def policy_retrains(instance, leaving_out: str | None = None) -> list[tuple[str, bool]]:
+    """The policy's retrains that reached the gate, oldest first, as (partition, promoted);
+    those asked for by the cause `leaving_out` alone are left out.
 
     A run that failed before its candidate was evaluated (a crash, a lost connection) trained
     nothing the gate judged: it is neither a refusal nor a new start for the decay rule.
@@ -73,6 +75,7 @@ def policy_retrains(instance) -> list[tuple[str, bool]]:
         (r.dagster_run.tags.get("dagster/partition", ""), r.dagster_run.run_id in promoted)
         for r in sorted(runs, key=lambda r: r.create_timestamp)
         if r.dagster_run.run_id in evaluated
+        and (leaving_out is None or r.dagster_run.tags.get(CAUSES_TAG) != leaving_out)
     ]
 
 

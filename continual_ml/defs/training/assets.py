@@ -236,7 +236,7 @@ def champion_model(
             mirror_registry(conn, stores.tracking_uri, REGISTERED_MODEL)
         champion = registry.current_champion(conn)
         champion_version = champion["version"] if champion else None
-        champion_start = champion["training_start"] if champion else None
+        training = registry.training_record(conn, champion_version) if champion else None
         still_open = challengers.open_challenger(conn)
     if outcome != "promoted" and not stays:  # `promote` names the run in MLflow itself
         mark_in_mlflow(artifact_dirs.model_stores(config), candidate, outcome, reason)
@@ -255,6 +255,6 @@ def champion_model(
         )
     return dg.MaterializeResult(
         metadata=champion_metadata(
-            champion_version, candidate, outcome, reason, still_open, champion_start
+            champion_version, candidate, outcome, reason, still_open, training
         )
     )

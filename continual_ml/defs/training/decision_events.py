@@ -25,14 +25,15 @@ def champion_metadata(
     decision: str,
     reason: str,
     open_challenger: dict | None = None,
-    champion_start=None,
+    champion_training: dict | None = None,
 ):
     """What a `champion_model` event says; the retraining sensor reads `decision` and
     `promoted_accuracy` (the score of `candidate`, a registry row; for a number
     `promoted_mae` and `promoted_mse`), the shadow sensor
-    `open_challenger` (the challenger scored in shadow after this decision, or "none") and
-    `champion_training_start` (the first day the champion in charge trained on: a shift episode
-    stays open while it is before the onset)."""
+    `open_challenger` (the challenger scored in shadow after this decision, or "none"), and
+    what the champion in charge was trained on (`registry.training_record`): the policy's
+    growth rule retrains once the rows since `champion_training_end` reach a share of
+    `champion_n_train`, when `champion_training_window` was all history."""
     # null when the holdout had no rows (NaN in a registry row written before metrics were safe)
     accuracy = candidate["metrics"].get("accuracy")
     accuracy = accuracy if accuracy is not None and math.isfinite(accuracy) else None
@@ -45,10 +46,21 @@ def champion_metadata(
         **promoted_errors(candidate["metrics"]),
         **({"promoted_rows": int(rows)} if (rows := candidate["metrics"].get("n")) else {}),
         "open_challenger": open_challenger["version"] if open_challenger else "none",
-        "champion_training_start": str(champion_start) if champion_start else "none",
+        **_training(champion_training),
         "open_challenger_partition": (
             str(open_challenger["partition_date"]) if open_challenger else "none"
         ),
+    }
+
+
+def _training(training: dict | None) -> dict:
+    if training is None:
+        return {"champion_training_start": "none"}
+    return {
+        "champion_training_start": str(training["start"]),
+        "champion_training_end": str(training["end"]),
+        "champion_n_train": int(training["rows"]),
+        "champion_training_window": training["window"] or "none",
     }
 
 

@@ -26,7 +26,11 @@ def champion_changed(conn, version: int, decision: str, reason: str) -> dg.Asset
         champion_model.key,
         partition=str(model["partition_date"]),
         metadata=champion_metadata(
-            version, model, decision, reason, champion_start=model["training_start"]
+            version,
+            model,
+            decision,
+            reason,
+            champion_training=registry.training_record(conn, version),
         ),
     )
 
