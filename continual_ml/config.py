@@ -178,8 +178,8 @@ class PolicySettings(_Strict):
     data_growth: float = Field(
         0.5,
         ge=0,
-        description="retrain once the labelled rows since the champion's training reach this "
-        "share of the rows it was trained on, if its window was all history; 0 turns it off",
+        description="new labelled rows, as a share of an all-history champion's, "
+        "that retrain; 0 turns it off",
     )
     gate_pooled_refusals: int = Field(
         2, ge=0, description="unused by the gate (evidence accumulates); the benchmarks' old gate"
@@ -220,10 +220,8 @@ class DatasetConfig(_Strict):
     @classmethod
     def _no_yaml_booleans(cls, classes):
         if isinstance(classes, list | tuple) and any(isinstance(c, bool) for c in classes):
-            raise ValueError(
-                f"classes {list(classes)!r}: YAML reads yes/no/true/false as booleans; quote "
-                "text labels (e.g. ['no', 'yes'])"
-            )
+            quote = "YAML reads yes/no/true/false as booleans; quote text labels (['no', 'yes'])"
+            raise ValueError(f"classes {list(classes)!r}: {quote}")
         return classes
 
     @model_validator(mode="before")
@@ -254,11 +252,8 @@ class DatasetConfig(_Strict):
 
     @property
     def binary(self) -> bool:
-        """Classes [0, 1]: models give one class-1 probability, with the binary metrics.
-
-        Any other classes (three or more, text labels, another order) take the multiclass path:
-        a probability per class, in the order of `classes`.
-        """
+        """Classes [0, 1]: one class-1 probability and the binary metrics. Any other classes
+        (three or more, text, another order) take the multiclass path: a probability per class."""
         return self.classes == (0, 1)
 
     @property

@@ -63,20 +63,6 @@ def load_model_row(conn: duckdb.DuckDBPyConnection, version: int) -> dict:
     return model
 
 
-def training_record(conn: duckdb.DuckDBPyConnection, version: int) -> dict:
-    """What a model was trained on: its first and last day, its rows, its window's name."""
-    rows = conn.execute(
-        "SELECT training_start, training_end, n_train, params FROM model_registry "
-        "WHERE version = ?",
-        [version],
-    ).fetchall()
-    if not rows:
-        raise LookupError(f"model version {version} is not in the registry")
-    start, end, n_train, params = rows[0]
-    window = json.loads(params).get("training_window", "") if params else ""
-    return {"start": start, "end": end, "rows": n_train, "window": window}
-
-
 def current_champion(conn: duckdb.DuckDBPyConnection) -> dict | None:
     row = conn.execute("SELECT version FROM model_registry WHERE status = 'champion'").fetchall()
     if len(row) > 1:

@@ -11,3 +11,17 @@ def recent_params(conn: duckdb.DuckDBPyConnection, limit: int = 20) -> list[dict
         "SELECT params FROM model_registry ORDER BY version DESC LIMIT ?", [limit]
     ).fetchall()
     return [json.loads(params) for (params,) in rows]
+
+
+def training_record(conn: duckdb.DuckDBPyConnection, version: int) -> dict:
+    """What a model was trained on: its first and last day, its rows, its window's name."""
+    rows = conn.execute(
+        "SELECT training_start, training_end, n_train, params FROM model_registry "
+        "WHERE version = ?",
+        [version],
+    ).fetchall()
+    if not rows:
+        raise LookupError(f"model version {version} is not in the registry")
+    start, end, n_train, params = rows[0]
+    window = json.loads(params).get("training_window", "") if params else ""
+    return {"start": start, "end": end, "rows": n_train, "window": window}

@@ -212,3 +212,65 @@ def test_only_retrains_that_reached_the_gate_are_the_policys_retrains(home, conf
     )
     assert not crashed.success
     assert policy_retrains(instance) == [(days[2], True)]
+
+
+def test_growth_retrains_a_champion_trained_on_all_history_from_its_event(
+    home, config, instance, tmp_path, monkeypatch
+):
+    """The champion's event records what it trained on; once the labelled rows since reach
+    half of those, the sensor asks for a `growth` retrain, which never starts follow-ups."""
+    from continual_ml.defs.jobs import retrain_job
+    from continual_ml.defs.retrain_history import policy_retrains
+
+    path = policy_file(tmp_path, data_growth=0.5)
+    raw = yaml.safe_load(open(path))
+    raw["model"].pop("training_window_days", None)
+    raw["model"]["training_window"] = {"candidates_days": [3, "all"]}
+    with open(path, "w") as file:
+        yaml.safe_dump(raw, file)
+    monkeypatch.setenv("CONTINUAL_ML_CONFIG", path)
+    resources = build_resources(home)
+    local = dg.Definitions(
+        assets=defs.assets,
+        asset_checks=defs.asset_checks,
+        jobs=[retrain_job],
+        resources=resources,
+        executor=dg.in_process_executor,
+    )
+    days = [str(partition_date(config, index)) for index in range(2)]
+    land_days(days, home, resources, instance)
+    job = local.resolve_job_def("retrain_job")
+    growth = {"continual_ml/trigger": "policy", "continual_ml/causes": "growth"}
+    assert job.execute_in_process(partition_key=days[1], instance=instance, tags=growth).success
+    [event] = instance.fetch_materializations(dg.AssetKey("champion_model"), limit=1).records
+    decided = {k: v.value for k, v in event.asset_materialization.metadata.items()}
+    [trained] = instance.fetch_materializations(dg.AssetKey("candidate_model"), limit=1).records
+    n_train = trained.asset_materialization.metadata["n_train"].value
+    assert decided["decision"] == "promoted"
+    assert decided["champion_n_train"] == n_train > 0
+    assert decided["champion_training_end"] == days[1]
+    assert "all" in decided["champion_training_window"].split("=")
+    # promoted, but asked for by growth alone: no follow-up is due after it
+    assert policy_retrains(instance) == [(days[1], True)]
+    assert policy_retrains(instance, leaving_out="growth") == []
+
+    # what monitoring records of the next quiet days, each with a third of its rows labelled
+    per_day = -(-n_train // 6)  # half the champion's rows in three days
+    newer = [str(partition_date(config, index)) for index in range(2, 5)]
+    for day in newer:
+        for key, metadata in (
+            ("drift_report", {"drift_share": 0.0}),
+            (
+                "model_performance",
+                {"realized_accuracy": 0.9, "champion_version": 1, "n_labelled": per_day},
+            ),
+        ):
+            instance.report_runless_asset_event(
+                dg.AssetMaterialization(key, partition=day, metadata=metadata)
+            )
+    result = retrain_tick(instance, config_path=path)
+    assert [r.partition_key for r in result.run_requests] == [newer[-1]], result.skip_message
+    assert result.run_requests[0].tags["continual_ml/causes"] == "growth"
+    # the same rule off: the same days ask for nothing
+    off = retrain_tick(instance, config_path=policy_file(tmp_path, data_growth=0))
+    assert off.run_requests == []

@@ -31,6 +31,7 @@ from continual_ml.training.tracking import (
 )
 from continual_ml.warehouse import registry
 from continual_ml.warehouse.schema import apply_schema
+from continual_ml.warehouse.training_params import training_record
 
 NOTHING_TO_JUDGE = "no new candidate and no open challenger to judge on this day"
 
@@ -236,7 +237,7 @@ def champion_model(
             mirror_registry(conn, stores.tracking_uri, REGISTERED_MODEL)
         champion = registry.current_champion(conn)
         champion_version = champion["version"] if champion else None
-        training = registry.training_record(conn, champion_version) if champion else None
+        training = training_record(conn, champion_version) if champion else None
         still_open = challengers.open_challenger(conn)
     if outcome != "promoted" and not stays:  # `promote` names the run in MLflow itself
         mark_in_mlflow(artifact_dirs.model_stores(config), candidate, outcome, reason)

@@ -12,6 +12,7 @@ from continual_ml.defs.training.conflicts import retried_when_the_registry_is_bu
 from continual_ml.defs.training.decision_events import champion_metadata
 from continual_ml.warehouse import registry
 from continual_ml.warehouse.schema import apply_schema
+from continual_ml.warehouse.training_params import training_record
 
 
 def champion_changed(conn, version: int, decision: str, reason: str) -> dg.AssetMaterialization:
@@ -30,7 +31,7 @@ def champion_changed(conn, version: int, decision: str, reason: str) -> dg.Asset
             model,
             decision,
             reason,
-            champion_training=registry.training_record(conn, version),
+            champion_training=training_record(conn, version),
         ),
     )
 
