@@ -138,15 +138,31 @@ class ChallengerDecision:
 
 
 def decide(
-    conn, config: DatasetConfig, model: dict, champion: dict, shift_onset: str | None = None
+    conn,
+    config: DatasetConfig,
+    model: dict,
+    champion: dict,
+    shift_onset: str | None = None,
+    growth: bool = False,
 ) -> ChallengerDecision:
     """Promote, keep watching, or refuse `model`; a newer one may replace the open challenger.
 
     With `shift_onset`, a shift episode is open and `model` was trained after its onset: the
     burden flips (`shift_episode`), and it is promoted unless shown worse than the champion.
+    With `growth`, `model` was trained on the champion's history and the rows since, asked for
+    by the growth rule alone (`data_growth`): it is promoted when its first evidence (the
+    holdout) is at least as good and does not show it worse; otherwise it is judged as any
+    challenger.
     """
     verdict = compare(conn, config, model, champion, "champion")
     details = verdict.as_details()
+    if growth and verdict.n > 0 and verdict.mean >= 0 and verdict.upper >= 0:
+        details["growth"] = True
+        reason = (
+            f"{verdict.reason}; trained on the champion's history and more, with no sign of a "
+            "change: promoted, at least as good on its holdout and not shown worse"
+        )
+        return ChallengerDecision("promote", reason, details)
     if shift_onset is not None and verdict.n > 0:
         details["shift_onset"] = shift_onset
         episode = f"shift since {shift_onset}, the champion trained before it"

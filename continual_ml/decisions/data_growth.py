@@ -51,17 +51,25 @@ def growth_finding(
     share: float,
     observations: Sequence[PartitionObservation],
     champion: ChampionTraining | None,
+    last_retrain: str | None = None,
 ) -> tuple[bool, str | None]:
     """Whether the labelled rows since the champion's training reached `share` of its training
-    rows (0 turns the rule off), and what was found."""
+    rows (0 turns the rule off), and what was found.
+
+    A retrain since (`last_retrain`, its partition) used the rows up to it: a challenger still
+    in shadow, or one refused, is not asked for again until as many rows more have landed.
+    """
     if share <= 0 or champion is None or champion.rows <= 0:
         return False, None
     if not champion.all_history:
         return False, None
-    new = rows_since(observations, champion.end)
+    since = max(champion.end, last_retrain or champion.end)
+    new = rows_since(observations, since)
+    what = "champion's training ended" if since == champion.end else "retrain"
     finding = (
-        f"{new} labelled rows since the champion's training ended on {champion.end}, "
-        f"{new / champion.rows:.0%} of the {champion.rows} it was trained on (all history)"
+        f"{new} labelled rows since the {what} on {since}, "
+        f"{new / champion.rows:.0%} of the {champion.rows} the champion was trained on "
+        "(all history)"
     )
     grown = new >= share * champion.rows
     return grown, finding if grown else f"{finding}; retrains at {share:.0%}"

@@ -42,11 +42,16 @@ class Verdict(NamedTuple):
 
 
 def judge(
-    conn, config, candidate: dict, champion: dict | None, shift_onset: str | None = None
+    conn,
+    config,
+    candidate: dict,
+    champion: dict | None,
+    shift_onset: str | None = None,
+    growth: bool = False,
 ) -> Verdict:
     """Refuse a tampered artifact or a changed signature; otherwise run the paired test, with
     the burden flipped for a candidate of a shift episode begun on `shift_onset`
-    (`shift_episode`)."""
+    (`shift_episode`), and eased for a `growth` retrain's (`challenger.decide`)."""
     actual = hashlib.sha256(candidate["artifact"]).hexdigest()
     if actual != candidate["sha256"]:
         reason = f"artifact hash {actual[:12]} != registered {candidate['sha256'][:12]}"
@@ -59,7 +64,7 @@ def judge(
     if incompatible:
         return Verdict(False, f"feature signature differs from the champion's: {incompatible}", {})
     if config.regression:  # paired on per-row errors, decided on the day (`regression_verdict`)
-        return Verdict(*judge_regression(conn, config, candidate, champion, shift_onset))
+        return Verdict(*judge_regression(conn, config, candidate, champion, shift_onset, growth))
     if (current := open_challenger(conn)) and current["version"] == candidate["version"]:
         return _decided(challenger.decide(conn, config, candidate, champion, shift_onset), {})
     holdout = registry.holdout_predictions(conn, candidate["version"])
@@ -97,7 +102,7 @@ def judge(
     if candidate["sha256"] == champion["sha256"]:  # nothing to wait for: it is the same model
         same = challenger.ChallengerDecision("refuse", "the same model as the champion", {})
         return _decided(same, asdict(result), fixed)
-    decision = challenger.decide(conn, config, candidate, champion, shift_onset)
+    decision = challenger.decide(conn, config, candidate, champion, shift_onset, growth)
     return _decided(decision, asdict(result), fixed)
 
 

@@ -32,10 +32,17 @@ def settings_of(config: DatasetConfig) -> RegressionGateSettings:
 
 
 def judge_regression(
-    conn, config: DatasetConfig, candidate: dict, champion: dict, shift_onset: str | None = None
+    conn,
+    config: DatasetConfig,
+    candidate: dict,
+    champion: dict,
+    shift_onset: str | None = None,
+    growth: bool = False,
 ) -> tuple[bool, str, dict]:
     """(passed, reason, details): details empty only when no test could run (the holdout was
-    not scored against this champion), which the gate treats as a broken candidate."""
+    not scored against this champion), which the gate treats as a broken candidate. A
+    `growth` retrain's candidate is promoted when it errs no more on its holdout and is not
+    shown worse (`challenger.decide`)."""
     holdout = regression_holdout(conn, candidate["version"])
     if holdout.empty or (holdout["champion_version"] != champion["version"]).any():
         return False, f"not evaluated against the current champion v{champion['version']}", {}
@@ -67,11 +74,18 @@ def judge_regression(
         else:
             passed = True
             reason = f"{reason}; {episode}: promoted, not shown worse (CI upper bound >= 0)"
+    elif growth and result.improvement >= 0 and result.ci_high >= 0:
+        passed = True
+        reason = (
+            f"{reason}; trained on the champion's history and more, with no sign of a change: "
+            "promoted, erring no more on its holdout and not shown worse"
+        )
     details = {
         **dataclasses.asdict(result),
         "task": "regression",
         "outcome": "promote" if passed else "refuse",
         "replaces": None,
         **({"shift_onset": shift_onset} if shift_onset else {}),
+        **({"growth": True} if growth else {}),
     }
     return passed, reason, details

@@ -204,7 +204,9 @@ def decide_retrain(
         f"following up the retrain on {follow_up_from} until the gate refuses "
         f"{policy.follow_up_refusals} in a row"
     )
-    grown, growth = growth_finding(policy.data_growth, observations, champion_training)
+    grown, growth = growth_finding(
+        policy.data_growth, observations, champion_training, last_retrain
+    )
     if not (drifted or fell or decayed or follow_up or grown):
         findings = [drift, performance, decay, growth]
         return RetrainDecision(False, prefix + "; ".join(filter(None, findings)))

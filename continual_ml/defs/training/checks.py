@@ -7,6 +7,7 @@ from dagster_duckdb import DuckDBResource
 
 from continual_ml.alerts.delivery import Alert
 from continual_ml.decisions import challenger as challengers
+from continual_ml.decisions.retrain_policy import CAUSES_TAG, GROWTH
 from continual_ml.decisions.shift_episode import ONSET_TAG
 from continual_ml.defs.data.assets import partition_day
 from continual_ml.defs.partitions import promotion_pool
@@ -43,8 +44,10 @@ def candidate_beats_champion(
         if judged is None:
             return dg.AssetCheckResult(passed=True, metadata={"decision": "nothing to judge"})
         candidate = judged[0]
-        onset = context.run.tags.get(ONSET_TAG) if judged[1] == "holdout" else None
-        verdict = judge(conn, config, candidate, champion, onset)
+        fresh = judged[1] == "holdout"  # judged on its holdout, in the run that trained it
+        onset = context.run.tags.get(ONSET_TAG) if fresh else None
+        growth = fresh and context.run.tags.get(CAUSES_TAG) == GROWTH
+        verdict = judge(conn, config, candidate, champion, onset, growth)
         registry.record_gate(
             conn,
             candidate["version"],

@@ -42,7 +42,7 @@ def test_growth_asks_once_the_new_rows_reach_the_share():
     assert growth_finding(0.5, below, ALL) == (
         False,
         "499 labelled rows since the champion's training ended on 2026-01-02, 50% of the 1000 "
-        "it was trained on (all history); retrains at 50%",
+        "the champion was trained on (all history); retrains at 50%",
     )
     grown, finding = growth_finding(0.5, [*below, day(5, 1)], ALL)
     assert grown and finding.startswith("500 labelled rows since")
@@ -81,3 +81,16 @@ def test_growth_waits_for_a_retrain_in_flight_and_for_the_pacing():
     assert not in_flight.retrain and "still in flight" in in_flight.reason
     capped = decide_retrain(policy, observations, 0.9, [NOW], NOW, champion_training=ALL)
     assert not capped.retrain and capped.not_before is not None
+
+
+def test_a_retrain_since_the_champion_counts_the_rows_from_its_own_day():
+    """A challenger still in shadow (or refused) used the rows up to its day: growth asks
+    again only once as many rows more have landed, not on every day after."""
+    observations = [day(n, 100) for n in range(3, 10)]  # 700 rows since the champion
+    assert growth_finding(0.5, observations, ALL)[0]
+    grown, finding = growth_finding(0.5, observations, ALL, last_retrain="2026-01-07")
+    assert not grown and finding.startswith("200 labelled rows since the retrain on 2026-01-07")
+    more = [*observations, day(10, 300)]
+    assert growth_finding(0.5, more, ALL, last_retrain="2026-01-07")[0]
+    # a retrain older than the champion's training does not move the start back
+    assert growth_finding(0.5, observations, ALL, last_retrain="2026-01-01")[0]
