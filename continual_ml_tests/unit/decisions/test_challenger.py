@@ -162,3 +162,24 @@ def test_a_newer_candidate_takes_the_place_of_an_open_one_decided_not_better(con
     assert decision.outcome == "keep" and decision.replaces == older["version"]
     assert "upper bound below" in decision.reason
     assert status(conn, newer) == "challenger" and status(conn, older) == "rejected"
+
+
+def test_a_growth_candidate_at_least_as_good_on_its_holdout_is_promoted(conn, config):
+    """More rows of unchanged data: promoted on a holdout that shows it at least as good, where
+    the same evidence leaves an ordinary candidate undecided."""
+    champion, candidate = registered(conn, 1, status="champion"), registered(conn, 2)
+    paired_days(conn, candidate, champion, [2], gap=0.01)  # +1 point on 400 rows: no proof
+    assert challenger.decide(conn, config, candidate, champion).outcome == "keep"
+    decision = challenger.decide(conn, config, candidate, champion, growth=True)
+    assert decision.outcome == "promote" and decision.details["growth"] is True
+    assert "at least as good on its holdout and not shown worse" in decision.reason
+
+
+def test_a_growth_candidate_worse_on_its_holdout_is_judged_as_any_other(conn, config):
+    champion, slightly = registered(conn, 1, status="champion"), registered(conn, 2)
+    paired_days(conn, champion, slightly, [2], gap=0.01)  # a point worse, not shown worse
+    decision = challenger.decide(conn, config, slightly, champion, growth=True)
+    assert decision.outcome == "keep" and "growth" not in decision.details
+    much = registered(conn, 3)
+    paired_days(conn, champion, much, range(2, 12), gap=0.05, seed=50)  # shown worse
+    assert challenger.decide(conn, config, much, champion, growth=True).outcome == "refuse"

@@ -117,3 +117,15 @@ def test_judge_sends_a_regression_candidate_to_the_regression_gate(warehouse):
     champion = {**CHAMPION, "features": features}
     verdict = judge(warehouse, CONFIG, candidate, champion)
     assert verdict.passed and "signed-rank" in verdict.reason and not verdict.broken
+
+
+def test_a_growth_candidate_erring_no_more_on_its_holdout_is_promoted(warehouse):
+    # 0.97 against the champion's 1: not proven better on 150 rows, but erring a little less
+    close = store_holdout(warehouse, 2, seed=4, noise=0.97)
+    ordinary = judge_regression(warehouse, CONFIG, close, CHAMPION)
+    grown = judge_regression(warehouse, CONFIG, close, CHAMPION, growth=True)
+    assert ordinary[2]["improvement"] >= 0 and not ordinary[0]
+    assert grown[0] and grown[2]["growth"] is True and "erring no more" in grown[1]
+    worse = store_holdout(warehouse, 3, seed=5, noise=1.05)
+    refused = judge_regression(warehouse, CONFIG, worse, CHAMPION, growth=True)
+    assert refused[2]["improvement"] < 0 and not refused[0]
