@@ -274,3 +274,14 @@ def test_growth_retrains_a_champion_trained_on_all_history_from_its_event(
     # the same rule off: the same days ask for nothing
     off = retrain_tick(instance, config_path=policy_file(tmp_path, data_growth=0))
     assert off.run_requests == []
+
+    # a growth retrain on a later real day: the gate reads its cause and eases the burden
+    later = str(partition_date(config, 2))
+    land_days([later], home, resources, instance)
+    grown = job.execute_in_process(partition_key=later, instance=instance, tags=growth)
+    [check] = grown.get_asset_check_evaluations()
+    gate = {k: v.value for k, v in check.metadata.items()}
+    assert gate["candidate_version"] == 2 and gate["judged_on"] == "holdout"
+    # not shown better (the strict gate would keep it in shadow), promoted for growth
+    assert gate["sequence_lower"] <= 0 <= gate["sequence_mean"], gate
+    assert gate["decision"] == "promote" and "with no sign of a change" in gate["reason"]
