@@ -254,6 +254,8 @@ VIEWS: dict[str, Callable[[dict], list[str]]] = {
     "user_datasets_no_change": user_datasets,
     "user_datasets_onset_rule": user_datasets,
     "user_datasets_onset_rule_more": user_datasets,
+    "user_datasets_growth": user_datasets,
+    "user_datasets_growth_no_change": user_datasets,
     "regression_loop": regression_loop,
     "regression_loop_partial": regression_loop,
     "continual_learning": continual_learning,
