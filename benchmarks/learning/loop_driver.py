@@ -22,6 +22,7 @@ NOT_DECIDING = {
 FIRST, LAST = "late_labels_sensor", "drift_retrain_sensor"
 ROUNDS = 4  # rounds of ticks a day at most; a round that asks for nothing ends the day
 DECISIONS = "champion_model"  # records every gate decision, a refusal too
+CAUSES = "continual_ml/causes"  # what asked for a retrain (`retrain_policy.CAUSES_TAG`)
 
 
 class LoopDriver:
@@ -120,6 +121,7 @@ class LoopDriver:
             "partition": request.partition_key,
             "success": result.success,
             "decisions": [d.value for d in decided if d is not None],
+            **({"causes": tags[CAUSES]} if CAUSES in tags else {}),
         }
 
     def _tick(self, sensor) -> list:

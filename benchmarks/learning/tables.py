@@ -3,6 +3,8 @@ all days and from the first shift on, its fits, the loop's retrains, and the iss
 
 from __future__ import annotations
 
+from collections import Counter
+
 from benchmarks.learning.arms import ARM_NAMES, ARMS
 
 TOLERANCE = 0.005  # "within 0.5 point" of the better baseline
@@ -50,6 +52,10 @@ def summarise(result: dict) -> dict:
         "rows": sum(day["rows"] for day in days),
         "accuracy_all_days": {arm: accuracy(days, arm) for arm in ARMS},
         "retrains_requested": sum(run["job"] == "retrain_job" for run in runs),
+        # what asked for each (a run recorded before causes were kept has none)
+        "retrain_causes": dict(
+            Counter(run.get("causes", "unrecorded") for run in runs if run["job"] == "retrain_job")
+        ),
         "promoted": sum(decision == "promoted" for run in runs for decision in run["decisions"]),
         "champion_changes": len({day["champion"] for day in days}) - 1,
         "daily_retrains": sum(day["daily_retrained"] for day in days),

@@ -73,3 +73,15 @@ def test_a_shift_no_strategy_could_follow_asks_for_no_better_champion():
     assert summary["goal"]["better_champion_within_7_days"] is True
     days[2]["correct"]["daily"] = 80  # now retraining every day did better: v1 kept is a miss
     assert summarise(result)["goal"]["better_champion_within_7_days"] is False
+
+
+def test_the_retrains_are_counted_by_what_asked_for_them():
+    retrain = {"job": "retrain_job", "decisions": ["promoted"]}
+    days = [day(1), day(1), day(2)]
+    days[0]["runs"] = [{**retrain, "causes": "growth"}, {"job": "shadow_job", "decisions": []}]
+    days[1]["runs"] = [{**retrain, "causes": "drift,decay"}, {**retrain, "causes": "growth"}]
+    days[2]["runs"] = [retrain]  # recorded before causes were kept
+    result = {"days": days, "settings": {"shift_days": []}, "fits": {"loop": 4, "daily": 9}}
+    summary = summarise(result)
+    assert summary["retrains_requested"] == 4
+    assert summary["retrain_causes"] == {"growth": 2, "drift,decay": 1, "unrecorded": 1}
