@@ -150,19 +150,24 @@ def decide(
     With `shift_onset`, a shift episode is open and `model` was trained after its onset: the
     burden flips (`shift_episode`), and it is promoted unless shown worse than the champion.
     With `growth`, `model` was trained on the champion's history and the rows since, asked for
-    by the growth rule alone (`data_growth`): it is promoted when its first evidence (the
-    holdout) is at least as good and does not show it worse; otherwise it is judged as any
-    challenger.
+    by the growth rule alone (`data_growth.eased_for_growth`): it is promoted when its holdout's
+    mean gain reaches `min_improvement` (a point estimate, not a proof) and it is at least as
+    good as an open challenger on the same rows; otherwise it is judged as any challenger.
     """
     verdict = compare(conn, config, model, champion, "champion")
     details = verdict.as_details()
-    if growth and verdict.n > 0 and verdict.mean >= 0 and verdict.upper >= 0:
-        details["growth"] = True
-        reason = (
-            f"{verdict.reason}; trained on the champion's history and more, with no sign of a "
-            "change: promoted, at least as good on its holdout and not shown worse"
-        )
-        return ChallengerDecision("promote", reason, details)
+    if growth and verdict.n > 0 and verdict.mean >= config.policy.min_improvement:
+        current = open_challenger(conn)
+        rival = None if current is None else compare(conn, config, model, current, "challenger")
+        if rival is None or rival.n > 0 and rival.mean >= 0:
+            details["growth"] = True
+            reason = (
+                f"{verdict.reason}; trained on all the champion's history and more, with no "
+                "sign of a change: promoted, its holdout's mean gain at least "
+                f"{config.policy.min_improvement:g}"
+                + (f" and no worse than challenger v{current['version']}" if current else "")
+            )
+            return ChallengerDecision("promote", reason, details)
     if shift_onset is not None and verdict.n > 0:
         details["shift_onset"] = shift_onset
         episode = f"shift since {shift_onset}, the champion trained before it"

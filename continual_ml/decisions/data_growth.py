@@ -4,14 +4,17 @@ On data that does not change, a model trained on more rows is usually better, an
 in the policy would notice: no drift, no fall of accuracy, no decay. A retrain every day would
 use the new rows, but at the price of a fit a day. So when the champion was trained on all the
 labelled history there was (its window validated as "all": nothing older hurt it), the policy
-retrains once the labelled rows since its training ended reach `data_growth` of the rows it
-learnt from: with the default of a half, the retrains come as the data grows by half each
-time, so their number grows with the logarithm of the data, not with the days. The gate
-decides as for any challenger: the new model serves only once shown better on rows neither
-has seen.
+retrains once the labelled rows since reach `data_growth` of the rows learnt from: the
+champion's, plus those up to the newest retrain since (a challenger in shadow or refused used
+them). The retrains come as the data grows by that share each time, so their number grows with
+the logarithm of the rows, not with the days. Any other evidence on the newest partition
+(drift, even while it waits for its labels, a fall, a decay) leaves growth out.
 
-A champion trained on a shorter window was chosen so because older rows predicted the newest
-worse: more of them would not help, and growth does not ask.
+The gate eases its burden for such a retrain (`eased_for_growth`): a candidate trained on all
+the history, more rows than the champion, is promoted when its holdout shows it at least
+`min_improvement` better, as a point estimate, and at least as good as an open challenger on
+the same rows. A champion on a shorter window was chosen so because older rows predicted worse:
+more of them would not help, and growth does not ask.
 """
 
 from __future__ import annotations
@@ -22,28 +25,35 @@ from dataclasses import dataclass
 from continual_ml.decisions.retrain_inputs import PartitionObservation
 
 ALL_HISTORY = "all"  # the window candidate that reaches back to the oldest labelled row
+GROWTH = "growth"  # the cause of such a retrain, on its run's `continual_ml/causes` tag
 
 
 @dataclass(frozen=True)
 class ChampionTraining:
-    """What the champion in charge was trained on: its last day, its rows, its window's name
-    (as `training.window_selection` names it: "14d", "all", "90d=all", "since the shift")."""
+    """What a model was trained on: its first and last day, its rows, its window's name (as
+    `training.window_selection` names it: "14d", "all", "90d=all", "since the shift")."""
 
     end: str
     rows: int
     window: str
+    start: str = ""
 
     @property
     def all_history(self) -> bool:
         return ALL_HISTORY in self.window.split("=")
 
+    @classmethod
+    def of(cls, record: dict) -> ChampionTraining:
+        """From `warehouse.training_params.training_record`."""
+        return cls(str(record["end"]), int(record["rows"]), record["window"], str(record["start"]))
 
-def rows_since(observations: Sequence[PartitionObservation], end: str) -> int:
-    """The labelled rows of validated partitions after `end`."""
+
+def rows_between(observations: Sequence[PartitionObservation], after: str, upto: str) -> int:
+    """The labelled rows of validated partitions in (`after`, `upto`]."""
     return sum(
         o.n_labelled or 0
         for o in observations
-        if o.partition > end and o.validation_passed and o.labelled
+        if after < o.partition <= upto and o.validation_passed and o.labelled
     )
 
 
@@ -53,23 +63,40 @@ def growth_finding(
     champion: ChampionTraining | None,
     last_retrain: str | None = None,
 ) -> tuple[bool, str | None]:
-    """Whether the labelled rows since the champion's training reached `share` of its training
-    rows (0 turns the rule off), and what was found.
+    """Whether the labelled rows since the newest training reached `share` of the rows learnt
+    from by then (0 turns the rule off), and what was found.
 
-    A retrain since (`last_retrain`, its partition) used the rows up to it: a challenger still
-    in shadow, or one refused, is not asked for again until as many rows more have landed.
+    The newest training is the champion's, or a retrain since it (`last_retrain`, its
+    partition), whose rows are the champion's plus those up to it. `observations` are the
+    partitions to count over, oldest first.
     """
-    if share <= 0 or champion is None or champion.rows <= 0:
+    if share <= 0 or champion is None or champion.rows <= 0 or not observations:
         return False, None
     if not champion.all_history:
         return False, None
+    newest = observations[-1].partition
     since = max(champion.end, last_retrain or champion.end)
-    new = rows_since(observations, since)
+    learnt = champion.rows + rows_between(observations, champion.end, since)
+    new = rows_between(observations, since, newest)
     what = "champion's training ended" if since == champion.end else "retrain"
     finding = (
-        f"{new} labelled rows since the {what} on {since}, "
-        f"{new / champion.rows:.0%} of the {champion.rows} the champion was trained on "
-        "(all history)"
+        f"{new} labelled rows since the {what} on {since}, {new / learnt:.0%} of the {learnt} "
+        "learnt from by then (the champion trained on all history)"
     )
-    grown = new >= share * champion.rows
+    grown = new >= share * learnt
     return grown, finding if grown else f"{finding}; retrains at {share:.0%}"
+
+
+def eased_for_growth(
+    causes: str, on_holdout: bool, candidate: ChampionTraining, champion: ChampionTraining
+) -> bool:
+    """Whether the gate eases its burden for `candidate`: asked for by growth alone (`causes`,
+    the run's tag), judged on its own holdout, trained on all history and on more rows than the
+    champion, from no later a first day."""
+    return (
+        causes == GROWTH
+        and on_holdout
+        and candidate.all_history
+        and candidate.rows > champion.rows
+        and candidate.start <= champion.start
+    )

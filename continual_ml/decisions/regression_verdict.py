@@ -41,8 +41,8 @@ def judge_regression(
 ) -> tuple[bool, str, dict]:
     """(passed, reason, details): details empty only when no test could run (the holdout was
     not scored against this champion), which the gate treats as a broken candidate. A
-    `growth` retrain's candidate is promoted when it errs no more on its holdout and is not
-    shown worse (`challenger.decide`)."""
+    `growth` retrain's candidate is promoted when its holdout's mean improvement reaches
+    `min_improvement` (`challenger.decide`)."""
     holdout = regression_holdout(conn, candidate["version"])
     if holdout.empty or (holdout["champion_version"] != champion["version"]).any():
         return False, f"not evaluated against the current champion v{champion['version']}", {}
@@ -64,7 +64,7 @@ def judge_regression(
         RegressionGateResult(**{k: v for k, v in r.items() if k in RESULT_FIELDS}) for r in refused
     ]
     result = pool_regression_refusals(result, earlier, settings)
-    passed, reason = result.passed, result.reason
+    passed, reason, eased = result.passed, result.reason, False
     if candidate["sha256"] == champion["sha256"]:
         passed, reason = False, f"the same model as the champion; {reason}"
     elif shift_onset is not None:
@@ -74,11 +74,11 @@ def judge_regression(
         else:
             passed = True
             reason = f"{reason}; {episode}: promoted, not shown worse (CI upper bound >= 0)"
-    elif growth and result.improvement >= 0 and result.ci_high >= 0:
-        passed = True
+    elif growth and not passed and result.improvement >= settings.min_effect:
+        passed, eased = True, True
         reason = (
-            f"{reason}; trained on the champion's history and more, with no sign of a change: "
-            "promoted, erring no more on its holdout and not shown worse"
+            f"{reason}; trained on all the champion's history and more, with no sign of a "
+            f"change: promoted, its holdout's mean improvement at least {settings.min_effect:g}"
         )
     details = {
         **dataclasses.asdict(result),
@@ -86,6 +86,6 @@ def judge_regression(
         "outcome": "promote" if passed else "refuse",
         "replaces": None,
         **({"shift_onset": shift_onset} if shift_onset else {}),
-        **({"growth": True} if growth else {}),
+        **({"growth": True} if eased else {}),
     }
     return passed, reason, details

@@ -36,7 +36,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from continual_ml.decisions.data_growth import ChampionTraining, growth_finding
+from continual_ml.decisions.data_growth import GROWTH, ChampionTraining, growth_finding
 from continual_ml.decisions.performance_findings import (
     performance_decay,
     performance_finding,
@@ -52,7 +52,6 @@ from continual_ml.decisions.shift_episode import (
 
 CAUSES_TAG = "continual_ml/causes"  # on a retrain run: what asked for it, comma-separated
 CONCEPT_MOVED = "performance"  # the cause of an episode opened by a fall of realized accuracy
-GROWTH = "growth"  # a retrain for the rows the champion never saw (`data_growth`)
 
 
 @dataclass(frozen=True)
@@ -142,6 +141,7 @@ def decide_retrain(
     champion_rows: int | None = None,
     known_onset: str | None = None,
     champion_training: ChampionTraining | None = None,
+    counted: Sequence[PartitionObservation] | None = None,
 ) -> RetrainDecision:
     """Decide on the newest of `observations` (oldest first) whether to retrain now.
 
@@ -153,7 +153,9 @@ def decide_retrain(
     faster than a retrain runs each asked for one more (10-second days: eight in a row, all but
     the first three refused). `champion_rows` are the rows the champion's promoted score was
     measured on; `known_onset` the onset of the newest episode a retrain was asked for in;
-    `champion_training` what the champion learnt from (`data_growth`).
+    `champion_training` what the champion learnt from, and `counted` the partitions (more
+    than `observations`, oldest first, up to the newest) the growth rule counts rows over
+    (`data_growth`).
     """
     if not observations:
         return RetrainDecision(False, "no partitions observed yet")
@@ -204,9 +206,11 @@ def decide_retrain(
         f"following up the retrain on {follow_up_from} until the gate refuses "
         f"{policy.follow_up_refusals} in a row"
     )
-    grown, growth = growth_finding(
-        policy.data_growth, observations, champion_training, last_retrain
-    )
+    grown, growth = False, None
+    if run == 0 and not (fell or decayed):  # growth only on data showing no other change
+        grown, growth = growth_finding(
+            policy.data_growth, counted or observations, champion_training, last_retrain
+        )
     if not (drifted or fell or decayed or follow_up or grown):
         findings = [drift, performance, decay, growth]
         return RetrainDecision(False, prefix + "; ".join(filter(None, findings)))

@@ -2,11 +2,10 @@
 
 import dagster as dg
 
-from continual_ml.decisions.data_growth import ChampionTraining
+from continual_ml.decisions.data_growth import GROWTH, ChampionTraining
 from continual_ml.decisions.retrain_pacing import data_time
 from continual_ml.decisions.retrain_policy import (
     CAUSES_TAG,
-    GROWTH,
     PartitionObservation,
     RetrainPolicy,
     decide_retrain,
@@ -28,6 +27,7 @@ DRIFT_REPORT = dg.AssetKey("drift_report")
 MODEL_PERFORMANCE = dg.AssetKey("model_performance")
 CHAMPION = dg.AssetKey("champion_model")
 HISTORY = 60  # partitions of evidence the policy looks back over
+GROWTH_HISTORY = 400  # partitions the growth rule counts labelled rows over
 
 
 def retrain_run_key(partition: str, shift_onset: str | None = None) -> str:
@@ -36,8 +36,9 @@ def retrain_run_key(partition: str, shift_onset: str | None = None) -> str:
     return f"drift-retrain-{partition}" + (f"-shift-{shift_onset}" if shift_onset else "")
 
 
-def _latest_by_partition(instance, key: dg.AssetKey) -> dict[str, dict]:
-    records = instance.fetch_materializations(key, limit=HISTORY * 3, ascending=False).records
+def _latest_by_partition(instance, key: dg.AssetKey, partitions: int) -> dict[str, dict]:
+    # a day is measured more than once (on landing, again as its labels land)
+    records = instance.fetch_materializations(key, limit=partitions * 3, ascending=False).records
     latest: dict[str, dict] = {}
     for record in records:
         materialization = record.asset_materialization
@@ -47,10 +48,11 @@ def _latest_by_partition(instance, key: dg.AssetKey) -> dict[str, dict]:
     return latest
 
 
-def policy_observations(instance) -> list[PartitionObservation]:
-    """What monitoring recorded per partition, oldest first, from Dagster's event log alone."""
-    drift = _latest_by_partition(instance, DRIFT_REPORT)
-    performance = _latest_by_partition(instance, MODEL_PERFORMANCE)
+def policy_observations(instance, partitions: int = HISTORY) -> list[PartitionObservation]:
+    """What monitoring recorded per partition, oldest first, from Dagster's event log alone
+    (about the newest `partitions`)."""
+    drift = _latest_by_partition(instance, DRIFT_REPORT, partitions)
+    performance = _latest_by_partition(instance, MODEL_PERFORMANCE, partitions)
     return [
         PartitionObservation(
             partition=p,
@@ -118,11 +120,14 @@ def champion_training(instance) -> ChampionTraining | None:
     metadata = in_charge_event(instance) or {}
     if "champion_n_train" not in metadata or "champion_training_end" not in metadata:
         return None
+    if metadata["decision"].value == "rolled_back":  # a person chose it: growth does not undo
+        return None
     window = metadata.get("champion_training_window")
     return ChampionTraining(
         end=str(metadata["champion_training_end"].value),
         rows=int(metadata["champion_n_train"].value),
         window=str(window.value) if window is not None else "",
+        start=str(metadata["champion_training_start"].value),
     )
 
 
@@ -171,7 +176,7 @@ def drift_retrain_sensor(
     champion_score, scored_on = promoted_evidence(context.instance, policy.error_metric)
     requests, skipped = [], []
     # Read once per tick: the event log and the run list do not change while it runs.
-    observations = policy_observations(context.instance)
+    observations = policy_observations(context.instance, GROWTH_HISTORY)
     runs = policy_retrain_runs(context.instance)
     retrains, remembered = recent_retrains(runs), known_onset(runs)
     retrain_log = policy_retrains(context.instance)
@@ -186,7 +191,8 @@ def drift_retrain_sensor(
         partition = record.asset_materialization.partition
         if not newest.is_newest(record.run_id, partition):
             continue  # history a run over several days measured: evidence, not a new day
-        history = [o for o in observations if o.partition <= partition][-HISTORY:]
+        counted = [o for o in observations if o.partition <= partition]
+        history = counted[-HISTORY:]
         now = data_time(partition)
         before = [t for t in retrains if t <= now]  # a replayed day knows nothing of later ones
         decision = decide_retrain(
@@ -201,6 +207,7 @@ def drift_retrain_sensor(
             champion_rows=scored_on,
             known_onset=remembered if remembered and remembered <= partition else None,
             champion_training=trained,
+            counted=counted,
         )
         if not decision.retrain:
             skipped.append(decision.reason)

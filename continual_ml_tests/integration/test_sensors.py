@@ -222,10 +222,11 @@ def test_growth_retrains_a_champion_trained_on_all_history_from_its_event(
     from continual_ml.defs.jobs import retrain_job
     from continual_ml.defs.retrain_history import policy_retrains
 
-    path = policy_file(tmp_path, data_growth=0.5)
-    raw = yaml.safe_load(open(path))
+    raw = yaml.safe_load(DEFAULT_CONFIG.read_text())
+    raw["policy"]["data_growth"] = 0.5
     raw["model"].pop("training_window_days", None)
     raw["model"]["training_window"] = {"candidates_days": [3, "all"]}
+    path = str(tmp_path / "growth.yaml")  # its own file: `policy_file` writes another
     with open(path, "w") as file:
         yaml.safe_dump(raw, file)
     monkeypatch.setenv("CONTINUAL_ML_CONFIG", path)
@@ -285,3 +286,6 @@ def test_growth_retrains_a_champion_trained_on_all_history_from_its_event(
     # not shown better (the strict gate would keep it in shadow), promoted for growth
     assert gate["sequence_lower"] <= 0 <= gate["sequence_mean"], gate
     assert gate["decision"] == "promote" and "with no sign of a change" in gate["reason"]
+    [trained] = grown.asset_materializations_for_node("candidate_model")
+    assert "all" in trained.metadata["training_window_choice"].value.split("=")
+    assert trained.metadata["n_train"].value > n_train

@@ -7,7 +7,8 @@ from dagster_duckdb import DuckDBResource
 
 from continual_ml.alerts.delivery import Alert
 from continual_ml.decisions import challenger as challengers
-from continual_ml.decisions.retrain_policy import CAUSES_TAG, GROWTH
+from continual_ml.decisions.data_growth import ChampionTraining, eased_for_growth
+from continual_ml.decisions.retrain_policy import CAUSES_TAG
 from continual_ml.decisions.shift_episode import ONSET_TAG
 from continual_ml.defs.data.assets import partition_day
 from continual_ml.defs.partitions import promotion_pool
@@ -15,6 +16,7 @@ from continual_ml.defs.resources import AlertsResource, DatasetResource
 from continual_ml.defs.training.assets import evaluation_scores
 from continual_ml.warehouse import registry
 from continual_ml.warehouse.schema import apply_schema
+from continual_ml.warehouse.training_params import training_record
 
 GATE_CHECK = "candidate_beats_champion"
 
@@ -46,7 +48,12 @@ def candidate_beats_champion(
         candidate = judged[0]
         fresh = judged[1] == "holdout"  # judged on its holdout, in the run that trained it
         onset = context.run.tags.get(ONSET_TAG) if fresh else None
-        growth = fresh and context.run.tags.get(CAUSES_TAG) == GROWTH
+        growth = champion is not None and eased_for_growth(
+            context.run.tags.get(CAUSES_TAG, ""),
+            fresh,
+            ChampionTraining.of(training_record(conn, candidate["version"])),
+            ChampionTraining.of(training_record(conn, champion["version"])),
+        )
         verdict = judge(conn, config, candidate, champion, onset, growth)
         registry.record_gate(
             conn,

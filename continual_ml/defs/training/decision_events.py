@@ -31,9 +31,9 @@ def champion_metadata(
     `promoted_accuracy` (the score of `candidate`, a registry row; for a number
     `promoted_mae` and `promoted_mse`), the shadow sensor
     `open_challenger` (the challenger scored in shadow after this decision, or "none"), and
-    what the champion in charge was trained on (`registry.training_record`): the policy's
-    growth rule retrains once the rows since `champion_training_end` reach a share of
-    `champion_n_train`, when `champion_training_window` was all history."""
+    what the champion in charge was trained on (`training_params.training_record`): the
+    policy's growth rule counts the rows since `champion_training_end` against
+    `champion_n_train`, when `champion_training_window` was all history (`data_growth`)."""
     # null when the holdout had no rows (NaN in a registry row written before metrics were safe)
     accuracy = candidate["metrics"].get("accuracy")
     accuracy = accuracy if accuracy is not None and math.isfinite(accuracy) else None

@@ -172,7 +172,24 @@ def test_a_growth_candidate_at_least_as_good_on_its_holdout_is_promoted(conn, co
     assert challenger.decide(conn, config, candidate, champion).outcome == "keep"
     decision = challenger.decide(conn, config, candidate, champion, growth=True)
     assert decision.outcome == "promote" and decision.details["growth"] is True
-    assert "at least as good on its holdout and not shown worse" in decision.reason
+    assert "its holdout's mean gain at least 0" in decision.reason
+
+
+def test_a_growth_candidate_must_also_match_an_open_challenger(conn, config):
+    champion, waiting = registered(conn, 1, status="champion"), registered(conn, 2)
+    paired_days(conn, waiting, champion, [2], gap=0.03)
+    assert decide_and_record(conn, config, waiting, champion, 2).outcome == "keep"
+    behind = registered(conn, 3)  # better than the champion, worse than the open challenger
+    paired_days(conn, behind, champion, [3], gap=0.01, seed=10)
+    scored(conn, waiting, 3, accuracy=1.0, seed=0)  # right on every row
+    assert challenger.compare(conn, config, behind, champion, "champion").mean >= 0
+    decision = challenger.decide(conn, config, behind, champion, growth=True)
+    assert decision.outcome != "promote" and "growth" not in decision.details
+    ahead = registered(conn, 4)
+    paired_days(conn, ahead, champion, [4], gap=0.01, seed=30)
+    scored(conn, waiting, 4, accuracy=0.0, seed=0)  # wrong on every row
+    decision = challenger.decide(conn, config, ahead, champion, growth=True)
+    assert decision.outcome == "promote" and "no worse than challenger v2" in decision.reason
 
 
 def test_a_growth_candidate_worse_on_its_holdout_is_judged_as_any_other(conn, config):
