@@ -183,20 +183,29 @@ def _numeric_target(label: Column | None) -> bool:
     return label.n_distinct > MAX_DRAFTED_CLASSES and not codes
 
 
-def draft_config(path: str | Path, name: str | None = None) -> Draft:
-    """A config for the file at `path`, with notes on every guess to review."""
+def draft_config(path: str | Path, name: str | None = None, label_name: str | None = None) -> Draft:
+    """A config for the file at `path`, with notes on every guess to review; `label_name` is
+    the label column when the user names it (not guessed, so not marked for review)."""
     path = Path(path)
     columns, n_rows, first_day, per_day = profile_columns(path)
     notes: list[str] = []
-    time = _time_column(columns)
-    identifier = _id_column(columns, n_rows)
-    label = _label_column([c for c in columns if c not in (time, identifier)])
+    named = None
+    if label_name is not None:
+        named = next((c for c in columns if c.name == label_name), None)
+        if named is None:
+            found = ", ".join(c.name for c in columns)
+            raise ValueError(f"--label {label_name!r} is not a column of {path.name}: {found}")
+    time = _time_column([c for c in columns if c is not named])
+    identifier = _id_column([c for c in columns if c is not named], n_rows)
+    label = named or _label_column([c for c in columns if c not in (time, identifier)])
     config: dict = {"name": name or re.sub(r"\W+", "_", path.stem).strip("_") or "dataset"}
-    review = {"model.training_window", "label"}
+    review = {"model.training_window"} | (set() if named else {"label"})
     if name is None:
         review.add("name")
         notes.append(f"name `{config['name']}` is the file's name: name the dataset")
-    if label is None:
+    if named is not None:
+        config["label"] = named.name
+    elif label is None:
         notes.append("no label column found: set `label` to the column holding the classes 0/1")
         config["label"] = "label"
     else:
@@ -264,11 +273,12 @@ def _feature(column: Column, notes: list[str]) -> dict | None:
     return spec
 
 
-def write_draft(source: str | Path, target: str | Path) -> Draft:
-    """Draft the config for `source` and write it to `target`, refusing to overwrite a file."""
+def write_draft(source: str | Path, target: str | Path, label: str | None = None) -> Draft:
+    """Draft the config for `source` and write it to `target`, refusing to overwrite a file;
+    `label` names the label column (else it is guessed)."""
     target = Path(target)
     if target.exists():
         raise FileExistsError(f"{target} exists; choose another path with --out")
-    draft = draft_config(source)
+    draft = draft_config(source, label_name=label)
     target.write_text(draft.yaml_text())
     return draft

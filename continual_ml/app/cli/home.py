@@ -17,7 +17,7 @@ def init(args: argparse.Namespace, paths: Paths) -> int:
     if args.sample:
         from continual_ml.app.config_draft import write_draft
 
-        draft = write_draft(args.sample, args.out)
+        draft = write_draft(args.sample, args.out, args.label)
         features = draft.config["features"]
         kinds = sorted({f["kind"] for f in features})
         print(f"drafted {args.out}: {len(features)} features ({', '.join(kinds)}), valid")

@@ -51,6 +51,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--from", dest="sample", help="draft a dataset YAML from this CSV or Parquet sample"
     )
     init.add_argument("--out", default="dataset.yaml", help="where the draft goes")
+    init.add_argument(
+        "--label", default=None, help="with --from: the label column (else it is guessed)"
+    )
     commands.add_parser(
         "bootstrap", help="train and promote the first champion from your ingested history"
     )

@@ -46,3 +46,26 @@ def test_few_distinct_numbers_stay_classes(tmp_path):
     rows["target"] = (rows["target"] > 10).astype(int)
     rows.to_csv(sample, index=False)
     assert draft_config(sample).config["classes"] == [0, 1]
+
+
+def test_a_label_not_named_like_one_is_taken_from_the_command_line(tmp_path, capsys):
+    """`init --from FILE --label approval`: the user names the label, so it is neither guessed
+    nor marked for review, and a number with many values drafts `task: regression`."""
+    from continual_ml.app.cli import main
+
+    sample = tmp_path / "polls.csv"
+    regression_days("2026-03-01", 2, seed=0).rename(columns={"price": "approval"}).to_csv(
+        sample, index=False
+    )
+    guessed = draft_config(sample)
+    assert guessed.config["label"] != "approval"  # not named like a label: drafted a feature
+    assert "approval" in [f["name"] for f in guessed.config["features"]]
+    out = tmp_path / "dataset.yaml"
+    assert main(["init", "--from", str(sample), "--out", str(out), "--label", "approval"]) == 0
+    config = load_config(out)
+    assert config.label == "approval" and config.regression
+    assert "approval" not in config.feature_names
+    assert "label: approval\n" in out.read_text()  # no REVIEW mark on what the user said
+    assert main(["init", "--from", str(sample), "--out", str(tmp_path / "b.yaml"), "--label", "x"])
+    error = capsys.readouterr().err
+    assert "--label 'x' is not a column of polls.csv" in error and "approval" in error
