@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from continual_ml.config import DatasetConfig
+from continual_ml.decisions.data_growth import ChampionTraining, learnt_less
 from continual_ml.decisions.sequential_gate import (
     SequentialSettings,
     SequentialVerdict,
@@ -26,6 +27,7 @@ from continual_ml.decisions.sequential_gate import (
 from continual_ml.warehouse import registry
 from continual_ml.warehouse.labelled_rows import labelled_rows
 from continual_ml.warehouse.shadow_scores import paired_scores, record_scores
+from continual_ml.warehouse.training_params import training_record
 
 CHALLENGER = "challenger"
 
@@ -152,12 +154,15 @@ def decide(
     With `growth`, `model` was trained on the champion's history and the rows since, asked for
     by the growth rule alone (`data_growth.eased_for_growth`): it is promoted when its holdout's
     mean gain reaches `min_improvement` (a point estimate, not a proof) and it is at least as
-    good as an open challenger on the same rows; otherwise it is judged as any challenger.
+    good as an open challenger on the same rows (unless that one learnt from a part of its
+    rows); otherwise it is judged as any challenger.
     """
     verdict = compare(conn, config, model, champion, "champion")
     details = verdict.as_details()
     if growth and verdict.n > 0 and verdict.mean >= config.policy.min_improvement:
         current = open_challenger(conn)
+        if current is not None and learnt_less(_training(conn, current), _training(conn, model)):
+            current = None  # an earlier candidate on a part of its rows: no contest
         rival = None if current is None else compare(conn, config, model, current, "challenger")
         if rival is None or rival.n > 0 and rival.mean >= 0:
             details["growth"] = True
@@ -195,3 +200,7 @@ def decide(
         return ChallengerDecision("keep", reason, details, replaces=current["version"])
     reason = f"{verdict.reason}; v{current['version']} stays the challenger: {against.reason}"
     return ChallengerDecision("refuse", reason, details)
+
+
+def _training(conn, model: dict) -> ChampionTraining:
+    return ChampionTraining.of(training_record(conn, model["version"]))

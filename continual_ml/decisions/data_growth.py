@@ -12,8 +12,9 @@ the logarithm of the rows, not with the days. Any other evidence on the newest p
 
 The gate eases its burden for such a retrain (`eased_for_growth`): a candidate trained on all
 the history, more rows than the champion, is promoted when its holdout shows it at least
-`min_improvement` better, as a point estimate, and at least as good as an open challenger on
-the same rows. A champion on a shorter window was chosen so because older rows predicted worse:
+`min_improvement` better, as a point estimate, and at least as good on the same rows as an open
+challenger, unless that one learnt from a part of its rows (an earlier growth candidate). A
+champion on a shorter window was chosen so because older rows predicted worse:
 more of them would not help, and growth does not ask.
 """
 
@@ -87,16 +88,22 @@ def growth_finding(
     return grown, finding if grown else f"{finding}; retrains at {share:.0%}"
 
 
+def learnt_less(older: ChampionTraining, newer: ChampionTraining) -> bool:
+    """Whether `older` was trained on a part of `newer`'s rows: both on all history, `newer`
+    on more rows, from no later a first day. Then `newer` supersedes it without a contest, as
+    a growth candidate supersedes a champion."""
+    return (
+        older.all_history
+        and newer.all_history
+        and newer.rows > older.rows
+        and newer.start <= older.start
+    )
+
+
 def eased_for_growth(
     causes: str, on_holdout: bool, candidate: ChampionTraining, champion: ChampionTraining
 ) -> bool:
     """Whether the gate eases its burden for `candidate`: asked for by growth alone (`causes`,
     the run's tag), judged on its own holdout, trained on all history and on more rows than the
     champion, from no later a first day."""
-    return (
-        causes == GROWTH
-        and on_holdout
-        and candidate.all_history
-        and candidate.rows > champion.rows
-        and candidate.start <= champion.start
-    )
+    return causes == GROWTH and on_holdout and learnt_less(champion, candidate)

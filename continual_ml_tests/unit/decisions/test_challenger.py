@@ -1,5 +1,6 @@
 """A challenger stays open on undecided evidence; a newer one replaces it only on evidence."""
 
+import json
 from datetime import date
 
 import numpy as np
@@ -200,3 +201,24 @@ def test_a_growth_candidate_worse_on_its_holdout_is_judged_as_any_other(conn, co
     much = registered(conn, 3)
     paired_days(conn, champion, much, range(2, 12), gap=0.05, seed=50)  # shown worse
     assert challenger.decide(conn, config, much, champion, growth=True).outcome == "refuse"
+
+
+def test_an_earlier_growth_candidate_on_part_of_the_rows_is_no_contest(conn, config):
+    """An open challenger trained on all history with fewer rows (an earlier growth candidate)
+    is superseded as the champion is: the newer one need not beat it on the holdout."""
+    champion, earlier = registered(conn, 1, status="champion"), registered(conn, 2)
+    paired_days(conn, earlier, champion, [2], gap=0.03)
+    assert decide_and_record(conn, config, earlier, champion, 2).outcome == "keep"
+    newer = registered(conn, 3)
+    paired_days(conn, newer, champion, [3], gap=0.01, seed=10)
+    scored(conn, earlier, 3, accuracy=1.0, seed=0)  # right on every row: it beats `newer`
+    assert challenger.decide(conn, config, newer, champion, growth=True).outcome != "promote"
+    for model, rows in ((champion, 1000), (earlier, 1500), (newer, 2000)):
+        params = json.dumps({"training_window": "90d=all"})
+        conn.execute(
+            "UPDATE model_registry SET params = ?, n_train = ?, training_start = ? "
+            "WHERE version = ?",
+            [params, rows, date(2025, 12, 1), model["version"]],
+        )
+    decision = challenger.decide(conn, config, newer, champion, growth=True)
+    assert decision.outcome == "promote" and "no worse than challenger" not in decision.reason
