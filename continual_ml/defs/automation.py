@@ -2,7 +2,7 @@
 
 import dagster as dg
 
-from continual_ml.decisions.data_growth import GROWTH, ChampionTraining
+from continual_ml.decisions.data_growth import GROWTH, ModelTraining
 from continual_ml.decisions.retrain_pacing import data_time
 from continual_ml.decisions.retrain_policy import (
     CAUSES_TAG,
@@ -19,7 +19,7 @@ from continual_ml.defs.retrain_history import (
     known_onset,
     policy_retrain_in_flight,
     policy_retrain_runs,
-    policy_retrains,
+    policy_retrains_with_causes,
     recent_retrains,
 )
 
@@ -101,11 +101,13 @@ def in_charge_event(instance) -> dict | None:
     return None
 
 
-def promoted_evidence(instance, error_metric: str | None = None) -> tuple[float | None, int | None]:
+def promoted_evidence(
+    in_charge: dict, error_metric: str | None = None
+) -> tuple[float | None, int | None]:
     """The promoted accuracy of the model in charge (for a number, its promoted `error_metric`)
-    and the rows it was measured on (None when not recorded), from the newest event that put
-    it there."""
-    metadata = in_charge_event(instance) or {}
+    and the rows it was measured on (None when not recorded), from `in_charge`, the metadata of
+    the newest event that put it there (`in_charge_event`)."""
+    metadata = in_charge
     score = metadata.get(f"promoted_{error_metric}" if error_metric else "promoted_accuracy")
     rows = metadata.get("promoted_rows")
     return (
@@ -114,16 +116,16 @@ def promoted_evidence(instance, error_metric: str | None = None) -> tuple[float 
     )
 
 
-def champion_training(instance) -> ChampionTraining | None:
-    """What the model in charge was trained on, from the newest event that put it there (None
+def champion_training(in_charge: dict) -> ModelTraining | None:
+    """What the model in charge was trained on, from `in_charge` (as `promoted_evidence`; None
     for an event recorded before it was)."""
-    metadata = in_charge_event(instance) or {}
+    metadata = in_charge
     if "champion_n_train" not in metadata or "champion_training_end" not in metadata:
         return None
     if metadata["decision"].value == "rolled_back":  # a person chose it: growth does not undo
         return None
     window = metadata.get("champion_training_window")
-    return ChampionTraining(
+    return ModelTraining(
         end=str(metadata["champion_training_end"].value),
         rows=int(metadata["champion_n_train"].value),
         window=str(window.value) if window is not None else "",
@@ -133,7 +135,7 @@ def champion_training(instance) -> ChampionTraining | None:
 
 def promoted_score(instance) -> float | None:
     """The promoted accuracy of the model in charge, from the newest event that put it there."""
-    return promoted_evidence(instance)[0]
+    return promoted_evidence(in_charge_event(instance) or {})[0]
 
 
 def _retrained_for_another_shift(instance, run_key: str, onset: str) -> bool:
@@ -173,17 +175,19 @@ def drift_retrain_sensor(
     records = context.instance.fetch_materializations(
         MODEL_PERFORMANCE, limit=200, cursor=context.cursor, ascending=True
     )
-    champion_score, scored_on = promoted_evidence(context.instance, policy.error_metric)
+    in_charge = in_charge_event(context.instance) or {}  # one read serves both below
+    champion_score, scored_on = promoted_evidence(in_charge, policy.error_metric)
     requests, skipped = [], []
     # Read once per tick: the event log and the run list do not change while it runs.
     observations = policy_observations(context.instance, GROWTH_HISTORY)
     runs = policy_retrain_runs(context.instance)
     retrains, remembered = recent_retrains(runs), known_onset(runs)
-    retrain_log = policy_retrains(context.instance)
+    retrain_causes = policy_retrains_with_causes(context.instance)
+    retrain_log = [(partition, promoted) for partition, promoted, _ in retrain_causes]
     # a retrain for more rows of the same data promoted says nothing of a concept still moving
-    follow_ups = policy_retrains(context.instance, leaving_out=GROWTH)
+    follow_ups = [(p, promoted) for p, promoted, causes in retrain_causes if causes != GROWTH]
     follow_up = follow_up_partition(follow_ups, policy.follow_up_refusals)
-    trained = champion_training(context.instance)
+    trained = champion_training(in_charge)
     in_flight = policy_retrain_in_flight(context.instance)
     last_retrain = retrain_log[-1][0] if retrain_log else None
     newest = NewestDayOfRun(context.instance)

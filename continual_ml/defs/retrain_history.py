@@ -38,7 +38,17 @@ def known_onset(runs) -> str | None:
 
 def policy_retrains(instance, leaving_out: str | None = None) -> list[tuple[str, bool]]:
     """The policy's retrains that reached the gate, oldest first, as (partition, promoted);
-    those asked for by the cause `leaving_out` alone are left out.
+    those asked for by the cause `leaving_out` alone are left out."""
+    return [
+        (partition, promoted)
+        for partition, promoted, causes in policy_retrains_with_causes(instance)
+        if leaving_out is None or causes != leaving_out
+    ]
+
+
+def policy_retrains_with_causes(instance) -> list[tuple[str, bool, str | None]]:
+    """The policy's retrains that reached the gate, oldest first, as (partition, promoted,
+    causes: the run's `continual_ml/causes` tag).
 
     A run that failed before its candidate was evaluated (a crash, a lost connection) trained
     nothing the gate judged: it is neither a refusal nor a new start for the decay rule.
@@ -72,10 +82,13 @@ def policy_retrains(instance, leaving_out: str | None = None) -> list[tuple[str,
     }
     # A refused candidate's run succeeds with decision `rejected`; only an evaluated one counts.
     return [
-        (r.dagster_run.tags.get("dagster/partition", ""), r.dagster_run.run_id in promoted)
+        (
+            r.dagster_run.tags.get("dagster/partition", ""),
+            r.dagster_run.run_id in promoted,
+            r.dagster_run.tags.get(CAUSES_TAG),
+        )
         for r in sorted(runs, key=lambda r: r.create_timestamp)
         if r.dagster_run.run_id in evaluated
-        and (leaving_out is None or r.dagster_run.tags.get(CAUSES_TAG) != leaving_out)
     ]
 
 
