@@ -22,7 +22,6 @@ NOT_DECIDING = {
 FIRST, LAST = "late_labels_sensor", "drift_retrain_sensor"
 ROUNDS = 4  # rounds of ticks a day at most; a round that asks for nothing ends the day
 DECISIONS = "champion_model"  # records every gate decision, a refusal too
-CAUSES = "continual_ml/causes"  # what asked for a retrain (`retrain_policy.CAUSES_TAG`)
 
 
 class LoopDriver:
@@ -105,6 +104,8 @@ class LoopDriver:
         return runs
 
     def _run(self, sensor, request) -> dict:
+        from continual_ml.decisions.retrain_policy import CAUSES_TAG
+
         job = request.job_name or sensor.job_name
         tags = {**request.tags, "dagster/sensor_name": sensor.name}
         if request.run_key is not None:
@@ -121,7 +122,7 @@ class LoopDriver:
             "partition": request.partition_key,
             "success": result.success,
             "decisions": [d.value for d in decided if d is not None],
-            **({"causes": tags[CAUSES]} if CAUSES in tags else {}),
+            **({"causes": tags[CAUSES_TAG]} if CAUSES_TAG in tags else {}),
         }
 
     def _tick(self, sensor) -> list:

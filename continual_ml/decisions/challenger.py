@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from continual_ml.config import DatasetConfig
-from continual_ml.decisions.data_growth import ChampionTraining, learnt_less
+from continual_ml.decisions.data_growth import ModelTraining, learnt_less
 from continual_ml.decisions.sequential_gate import (
     SequentialSettings,
     SequentialVerdict,
@@ -202,5 +202,5 @@ def decide(
     return ChallengerDecision("refuse", reason, details)
 
 
-def _training(conn, model: dict) -> ChampionTraining:
-    return ChampionTraining.of(training_record(conn, model["version"]))
+def _training(conn, model: dict) -> ModelTraining:
+    return ModelTraining.of(training_record(conn, model["version"]))

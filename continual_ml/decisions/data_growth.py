@@ -30,7 +30,7 @@ GROWTH = "growth"  # the cause of such a retrain, on its run's `continual_ml/cau
 
 
 @dataclass(frozen=True)
-class ChampionTraining:
+class ModelTraining:
     """What a model was trained on: its first and last day, its rows, its window's name (as
     `training.window_selection` names it: "14d", "all", "90d=all", "since the shift")."""
 
@@ -44,7 +44,7 @@ class ChampionTraining:
         return ALL_HISTORY in self.window.split("=")
 
     @classmethod
-    def of(cls, record: dict) -> ChampionTraining:
+    def of(cls, record: dict) -> ModelTraining:
         """From `warehouse.training_params.training_record`."""
         return cls(str(record["end"]), int(record["rows"]), record["window"], str(record["start"]))
 
@@ -61,7 +61,7 @@ def rows_between(observations: Sequence[PartitionObservation], after: str, upto:
 def growth_finding(
     share: float,
     observations: Sequence[PartitionObservation],
-    champion: ChampionTraining | None,
+    champion: ModelTraining | None,
     last_retrain: str | None = None,
 ) -> tuple[bool, str | None]:
     """Whether the labelled rows since the newest training reached `share` of the rows learnt
@@ -88,7 +88,7 @@ def growth_finding(
     return grown, finding if grown else f"{finding}; retrains at {share:.0%}"
 
 
-def learnt_less(older: ChampionTraining, newer: ChampionTraining) -> bool:
+def learnt_less(older: ModelTraining, newer: ModelTraining) -> bool:
     """Whether `older` was trained on a part of `newer`'s rows: both on all history, `newer`
     on more rows, from no later a first day. Then `newer` supersedes it without a contest, as
     a growth candidate supersedes a champion."""
@@ -101,7 +101,7 @@ def learnt_less(older: ChampionTraining, newer: ChampionTraining) -> bool:
 
 
 def eased_for_growth(
-    causes: str, on_holdout: bool, candidate: ChampionTraining, champion: ChampionTraining
+    causes: str, on_holdout: bool, candidate: ModelTraining, champion: ModelTraining
 ) -> bool:
     """Whether the gate eases its burden for `candidate`: asked for by growth alone (`causes`,
     the run's tag), judged on its own holdout, trained on all history and on more rows than the

@@ -36,7 +36,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from continual_ml.decisions.data_growth import GROWTH, ChampionTraining, growth_finding
+from continual_ml.decisions.data_growth import GROWTH, ModelTraining, growth_finding
 from continual_ml.decisions.performance_findings import (
     performance_decay,
     performance_finding,
@@ -140,7 +140,7 @@ def decide_retrain(
     in_flight: str | None = None,
     champion_rows: int | None = None,
     known_onset: str | None = None,
-    champion_training: ChampionTraining | None = None,
+    champion_training: ModelTraining | None = None,
     counted: Sequence[PartitionObservation] | None = None,
 ) -> RetrainDecision:
     """Decide on the newest of `observations` (oldest first) whether to retrain now.

@@ -187,11 +187,10 @@ def test_a_slow_decay_of_the_champion_is_retrained_on_from_the_event_log(instanc
     assert result.run_requests[0].tags["continual_ml/causes"] == "decay"
 
 
-def test_only_retrains_that_reached_the_gate_are_the_policys_retrains(home, config, instance):
+def in_process_retrain_job(resources):
+    """`retrain_job` bound to `resources`, executed in the test's process."""
     from continual_ml.defs.jobs import retrain_job
-    from continual_ml.defs.retrain_history import policy_retrains
 
-    resources = build_resources(home)
     local = dg.Definitions(
         assets=defs.assets,
         asset_checks=defs.asset_checks,
@@ -199,9 +198,16 @@ def test_only_retrains_that_reached_the_gate_are_the_policys_retrains(home, conf
         resources=resources,
         executor=dg.in_process_executor,
     )
+    return local.resolve_job_def(retrain_job.name)
+
+
+def test_only_retrains_that_reached_the_gate_are_the_policys_retrains(home, config, instance):
+    from continual_ml.defs.retrain_history import policy_retrains
+
+    resources = build_resources(home)
     days = [str(partition_date(config, index)) for index in range(3)]
     land_days(days, home, resources, instance)
-    job, policy = local.resolve_job_def("retrain_job"), {"continual_ml/trigger": "policy"}
+    job, policy = in_process_retrain_job(resources), {"continual_ml/trigger": "policy"}
     assert job.execute_in_process(partition_key=days[2], instance=instance, tags=policy).success
     # a day with no rows: the run fails while training, before the gate saw any candidate
     crashed = job.execute_in_process(
@@ -219,7 +225,6 @@ def test_growth_retrains_a_champion_trained_on_all_history_from_its_event(
 ):
     """The champion's event records what it trained on; once the labelled rows since reach
     half of those, the sensor asks for a `growth` retrain, which never starts follow-ups."""
-    from continual_ml.defs.jobs import retrain_job
     from continual_ml.defs.retrain_history import policy_retrains
 
     raw = yaml.safe_load(DEFAULT_CONFIG.read_text())
@@ -231,16 +236,9 @@ def test_growth_retrains_a_champion_trained_on_all_history_from_its_event(
         yaml.safe_dump(raw, file)
     monkeypatch.setenv("CONTINUAL_ML_CONFIG", path)
     resources = build_resources(home)
-    local = dg.Definitions(
-        assets=defs.assets,
-        asset_checks=defs.asset_checks,
-        jobs=[retrain_job],
-        resources=resources,
-        executor=dg.in_process_executor,
-    )
     days = [str(partition_date(config, index)) for index in range(2)]
     land_days(days, home, resources, instance)
-    job = local.resolve_job_def("retrain_job")
+    job = in_process_retrain_job(resources)
     growth = {"continual_ml/trigger": "policy", "continual_ml/causes": "growth"}
     assert job.execute_in_process(partition_key=days[1], instance=instance, tags=growth).success
     [event] = instance.fetch_materializations(dg.AssetKey("champion_model"), limit=1).records

@@ -7,7 +7,7 @@ from dagster_duckdb import DuckDBResource
 
 from continual_ml.alerts.delivery import Alert
 from continual_ml.decisions import challenger as challengers
-from continual_ml.decisions.data_growth import ChampionTraining, eased_for_growth
+from continual_ml.decisions.data_growth import ModelTraining, eased_for_growth
 from continual_ml.decisions.retrain_policy import CAUSES_TAG
 from continual_ml.decisions.shift_episode import ONSET_TAG
 from continual_ml.defs.data.assets import partition_day
@@ -51,8 +51,8 @@ def candidate_beats_champion(
         growth = champion is not None and eased_for_growth(
             context.run.tags.get(CAUSES_TAG, ""),
             fresh,
-            ChampionTraining.of(training_record(conn, candidate["version"])),
-            ChampionTraining.of(training_record(conn, champion["version"])),
+            ModelTraining.of(training_record(conn, candidate["version"])),
+            ModelTraining.of(training_record(conn, champion["version"])),
         )
         verdict = judge(conn, config, candidate, champion, onset, growth)
         registry.record_gate(

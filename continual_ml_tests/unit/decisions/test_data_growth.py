@@ -3,7 +3,7 @@
 from datetime import datetime
 
 from continual_ml.decisions.data_growth import (
-    ChampionTraining,
+    ModelTraining,
     eased_for_growth,
     growth_finding,
     rows_between,
@@ -16,7 +16,7 @@ from continual_ml.decisions.retrain_policy import (
 )
 
 NOW = datetime(2026, 1, 10, 12, 0)
-ALL = ChampionTraining(end="2026-01-02", rows=1000, window="90d=all", start="2025-12-01")
+ALL = ModelTraining(end="2026-01-02", rows=1000, window="90d=all", start="2025-12-01")
 
 
 def day(number: int, n_labelled: int | None = 100, drift: float = 0.0, **fields):
@@ -53,7 +53,7 @@ def test_growth_asks_once_the_new_rows_reach_the_share():
 def test_a_champion_on_a_shorter_window_or_a_rule_turned_off_never_asks():
     plenty = [day(n, 10_000) for n in range(3, 6)]
     for window in ("14d", "since the shift", "3d=14d"):
-        shorter = ChampionTraining("2026-01-02", 1000, window)
+        shorter = ModelTraining("2026-01-02", 1000, window)
         assert growth_finding(0.5, plenty, shorter) == (False, None)
     assert growth_finding(0.0, plenty, ALL) == (False, None)
     assert growth_finding(0.5, plenty, None) == (False, None)  # an event recorded before it
@@ -123,13 +123,13 @@ def test_growth_waits_for_a_retrain_in_flight_and_for_the_pacing():
 
 
 def test_the_gate_eases_only_a_growth_retrain_on_all_history_and_more_rows():
-    more = ChampionTraining("2026-01-07", 1500, "all", start="2025-12-01")
+    more = ModelTraining("2026-01-07", 1500, "all", start="2025-12-01")
     assert eased_for_growth("growth", True, more, ALL)
     assert not eased_for_growth("drift,growth", True, more, ALL)  # other evidence too
     assert not eased_for_growth("growth", False, more, ALL)  # judged in shadow, not on holdout
-    shorter = ChampionTraining("2026-01-07", 1500, "14d", start="2025-12-25")
+    shorter = ModelTraining("2026-01-07", 1500, "14d", start="2025-12-25")
     assert not eased_for_growth("growth", True, shorter, ALL)  # older rows hurt it: a change
-    fewer = ChampionTraining("2026-01-07", 900, "all", start="2025-12-01")
+    fewer = ModelTraining("2026-01-07", 900, "all", start="2025-12-01")
     assert not eased_for_growth("growth", True, fewer, ALL)
-    later = ChampionTraining("2026-01-07", 1500, "all", start="2025-12-10")
+    later = ModelTraining("2026-01-07", 1500, "all", start="2025-12-10")
     assert not eased_for_growth("growth", True, later, ALL)
