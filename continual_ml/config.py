@@ -176,10 +176,10 @@ class PolicySettings(_Strict):
         "they grow by half, and are promoted unless shown worse",
     )
     data_growth: float = Field(
-        0.5,
-        ge=0,
-        description="new labelled rows, as a share of an all-history champion's, "
-        "that retrain; 0 turns it off",
+        0.5, ge=0, description="new rows, as a share of an all-history champion's, that retrain"
+    )
+    growth_evidence_days: int = Field(
+        3, ge=1, description="labelled days a growth candidate is scored on, then decided once"
     )
     gate_pooled_refusals: int = Field(
         2, ge=0, description="unused by the gate (evidence accumulates); the benchmarks' old gate"

@@ -151,28 +151,17 @@ def decide(
 
     With `shift_onset`, a shift episode is open and `model` was trained after its onset: the
     burden flips (`shift_episode`), and it is promoted unless shown worse than the champion.
-    With `growth`, `model` was trained on the champion's history and the rows since, asked for
-    by the growth rule alone (`data_growth.eased_for_growth`): it is promoted when its holdout's
-    mean gain reaches `min_improvement` (a point estimate, not a proof) and it is at least as
-    good as an open challenger on the same rows (unless that one learnt from a part of its
-    rows); otherwise it is judged as any challenger.
+    With `growth`, `model` is a growth retrain's candidate (`data_growth.eased_for_growth`):
+    unless the anytime test decides first, it is scored for `growth_evidence_days` labelled
+    days and then decided once, on the mean gain over all those rows (`growth_decision`).
     """
     verdict = compare(conn, config, model, champion, "champion")
     details = verdict.as_details()
-    if growth and verdict.n > 0 and verdict.mean >= config.policy.min_improvement:
-        current = open_challenger(conn)
-        if current is not None and learnt_less(_training(conn, current), _training(conn, model)):
-            current = None  # an earlier candidate on a part of its rows: no contest
-        rival = None if current is None else compare(conn, config, model, current, "challenger")
-        if rival is None or rival.n > 0 and rival.mean >= 0:
-            details["growth"] = True
-            reason = (
-                f"{verdict.reason}; trained on all the champion's history and more, with no "
-                "sign of a change: promoted, its holdout's mean gain at least "
-                f"{config.policy.min_improvement:g}"
-                + (f" and no worse than challenger v{current['version']}" if current else "")
-            )
-            return ChallengerDecision("promote", reason, details)
+    if growth and verdict.n > 0:
+        details["growth_candidate"] = True
+        eased = growth_decision(conn, config, model, verdict, details)
+        if eased is not None:
+            return eased
     if shift_onset is not None and verdict.n > 0:
         details["shift_onset"] = shift_onset
         episode = f"shift since {shift_onset}, the champion trained before it"
@@ -200,6 +189,64 @@ def decide(
         return ChallengerDecision("keep", reason, details, replaces=current["version"])
     reason = f"{verdict.reason}; v{current['version']} stays the challenger: {against.reason}"
     return ChallengerDecision("refuse", reason, details)
+
+
+def growth_decision(
+    conn, config: DatasetConfig, model: dict, verdict: SequentialVerdict, details: dict
+) -> ChallengerDecision | None:
+    """A growth candidate's decision unless the anytime test shows it better or worse, or None
+    to judge it as any challenger.
+
+    Its paired rows accumulate (its holdout, then each labelled day in shadow) until they span
+    `growth_evidence_days` days; then it is decided once: promoted if the mean gain reaches
+    `min_improvement`, else refused. One look at a fixed horizon, so a candidate no better than
+    the champion passes with the chance its mean lands on the wrong side, about half, once; a
+    better one passes more surely the more rows it waited for. An open challenger that learnt
+    from a part of its rows (an earlier growth candidate) gives way without a contest; another
+    open challenger is a rival it must match on the same rows.
+    """
+    policy = config.policy
+    # Shown better, or shown worse, it is decided as any. Not the margin's "not better": a
+    # growth candidate's gain is small by nature, so only its mean at the look decides it.
+    if verdict.decision == "better" or verdict.upper < policy.min_improvement:
+        return None
+    current = open_challenger(conn)
+    superseded = None
+    if current is not None and current["version"] != model["version"]:
+        if learnt_less(_training(conn, current), _training(conn, model)):
+            superseded, current = current["version"], None
+    elif current is not None:
+        current = None  # it is the open challenger itself
+    if verdict.days < policy.growth_evidence_days:
+        if current is not None:  # another's challenger: the newer must win its place
+            return None
+        wait = (
+            f"{verdict.reason}; a growth retrain's candidate: scored in shadow until "
+            f"{policy.growth_evidence_days} days of evidence, then decided on its mean gain"
+            + (
+                f"; replaces challenger v{superseded}, trained on a part of its rows"
+                if superseded
+                else ""
+            )
+        )
+        return ChallengerDecision("keep", wait, details, replaces=superseded)
+    rival = None if current is None else compare(conn, config, model, current, "challenger")
+    if rival is not None and not (rival.n > 0 and rival.mean >= 0):
+        return None
+    looked = f"mean gain {verdict.mean:+.4f} over {verdict.n} rows in {verdict.days} day(s)"
+    if verdict.mean < policy.min_improvement:
+        reason = (
+            f"{verdict.reason}; a growth retrain's candidate, decided once: {looked}, below "
+            f"{policy.min_improvement:g}: refused"
+        )
+        return ChallengerDecision("refuse", reason, details)
+    details["growth"] = True
+    reason = (
+        f"{verdict.reason}; trained on all the champion's history and more, with no sign of a "
+        f"change: promoted, its {looked} at least {policy.min_improvement:g}"
+        + (f" and no worse than challenger v{current['version']}" if current else "")
+    )
+    return ChallengerDecision("promote", reason, details)  # a promotion closes the others
 
 
 def _training(conn, model: dict) -> ModelTraining:

@@ -11,11 +11,10 @@ the logarithm of the rows, not with the days. Any other evidence on the newest p
 (drift, even while it waits for its labels, a fall, a decay) leaves growth out.
 
 The gate eases its burden for such a retrain (`eased_for_growth`): a candidate trained on all
-the history, more rows than the champion, is promoted when its holdout shows it at least
-`min_improvement` better, as a point estimate, and at least as good on the same rows as an open
-challenger, unless that one learnt from a part of its rows (an earlier growth candidate). A
-champion on a shorter window was chosen so because older rows predicted worse:
-more of them would not help, and growth does not ask.
+the history, more rows than the champion, is scored in shadow for `growth_evidence_days`
+labelled days and then decided once, promoted if its mean gain over those rows reaches
+`min_improvement` (`challenger.growth_decision`). A champion on a shorter window was chosen so
+because older rows predicted worse: more of them would not help, and growth does not ask.
 """
 
 from __future__ import annotations
@@ -100,10 +99,8 @@ def learnt_less(older: ModelTraining, newer: ModelTraining) -> bool:
     )
 
 
-def eased_for_growth(
-    causes: str, on_holdout: bool, candidate: ModelTraining, champion: ModelTraining
-) -> bool:
+def eased_for_growth(causes: str, candidate: ModelTraining, champion: ModelTraining) -> bool:
     """Whether the gate eases its burden for `candidate`: asked for by growth alone (`causes`,
-    the run's tag), judged on its own holdout, trained on all history and on more rows than the
+    the tag of the run that trained it), trained on all history and on more rows than the
     champion, from no later a first day."""
-    return causes == GROWTH and on_holdout and learnt_less(champion, candidate)
+    return causes == GROWTH and learnt_less(champion, candidate)

@@ -66,7 +66,8 @@ def judge(
     if config.regression:  # paired on per-row errors, decided on the day (`regression_verdict`)
         return Verdict(*judge_regression(conn, config, candidate, champion, shift_onset, growth))
     if (current := open_challenger(conn)) and current["version"] == candidate["version"]:
-        return _decided(challenger.decide(conn, config, candidate, champion, shift_onset), {})
+        decision = challenger.decide(conn, config, candidate, champion, shift_onset, growth)
+        return _decided(decision, {})
     holdout = registry.holdout_predictions(conn, candidate["version"])
     if holdout.empty or (holdout["champion_version"] != champion["version"]).any():
         reason = f"not evaluated against the current champion v{champion['version']}"

@@ -28,6 +28,7 @@ _COLUMNS = (
     "training_end",
     "mlflow_run_id",
     "mlflow_model_version",
+    "dagster_run_id",
     "status",
     "metrics",
 )

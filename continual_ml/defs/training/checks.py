@@ -49,8 +49,7 @@ def candidate_beats_champion(
         fresh = judged[1] == "holdout"  # judged on its holdout, in the run that trained it
         onset = context.run.tags.get(ONSET_TAG) if fresh else None
         growth = champion is not None and eased_for_growth(
-            context.run.tags.get(CAUSES_TAG, ""),
-            fresh,
+            trained_by(context, candidate).get(CAUSES_TAG, ""),
             ModelTraining.of(training_record(conn, candidate["version"])),
             ModelTraining.of(training_record(conn, champion["version"])),
         )
@@ -103,3 +102,12 @@ def candidate_beats_champion(
             **numeric,
         },
     )
+
+
+def trained_by(context: dg.AssetCheckExecutionContext, model: dict) -> dict[str, str]:
+    """The tags of the run that trained `model` (none if that run is gone from the instance):
+    a challenger in shadow is judged in a later run, still as the retrain that asked for it."""
+    if model["dagster_run_id"] == context.run.run_id:
+        return dict(context.run.tags)
+    run = model["dagster_run_id"] and context.instance.get_run_by_id(model["dagster_run_id"])
+    return dict(run.tags) if run else {}

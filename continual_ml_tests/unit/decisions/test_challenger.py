@@ -27,8 +27,8 @@ def scored(conn, model: dict, day: int, accuracy: float, seed: int) -> None:
     record_scores(conn, model["version"], "accuracy", frame)
 
 
-def decide_and_record(conn, config, model, champion, day):
-    decision = challenger.decide(conn, config, model, champion)
+def decide_and_record(conn, config, model, champion, day, growth=False):
+    decision = challenger.decide(conn, config, model, champion, growth=growth)
     gate = {
         "passed": decision.outcome == "promote",
         "reason": decision.reason,
@@ -165,18 +165,60 @@ def test_a_newer_candidate_takes_the_place_of_an_open_one_decided_not_better(con
     assert status(conn, newer) == "challenger" and status(conn, older) == "rejected"
 
 
-def test_a_growth_candidate_at_least_as_good_on_its_holdout_is_promoted(conn, config):
-    """More rows of unchanged data: promoted on a holdout that shows it at least as good, where
-    the same evidence leaves an ordinary candidate undecided."""
+def trained_on_all_history(conn, *models_rows) -> None:
+    """Record each (model, rows) as trained on all history from 2025-12-01 on that many rows."""
+    for model, rows in models_rows:
+        conn.execute(
+            "UPDATE model_registry SET params = ?, n_train = ?, training_start = ? "
+            "WHERE version = ?",
+            [json.dumps({"training_window": "90d=all"}), rows, date(2025, 12, 1), model["version"]],
+        )
+
+
+def evidence_days(config, days: int):
+    policy = config.policy.model_copy(update={"growth_evidence_days": days})
+    return config.model_copy(update={"policy": policy})
+
+
+def test_a_growth_candidate_is_decided_once_on_its_mean_gain_after_its_evidence_days(conn, config):
+    """More rows of unchanged data: a point better is no proof for the anytime test, but after
+    `growth_evidence_days` days of paired rows a growth candidate is promoted on its mean gain."""
+    assert config.policy.growth_evidence_days == 3
     champion, candidate = registered(conn, 1, status="champion"), registered(conn, 2)
-    paired_days(conn, candidate, champion, [2], gap=0.01)  # +1 point on 400 rows: no proof
-    assert challenger.decide(conn, config, candidate, champion).outcome == "keep"
+    for day in (2, 3):
+        paired_days(conn, candidate, champion, [day], gap=0.01)
+        decision = decide_and_record(conn, config, candidate, champion, day, growth=True)
+        assert decision.outcome == "keep" and "until 3 days of evidence" in decision.reason
+        assert decision.details["growth_candidate"] is True and "growth" not in decision.details
+        assert status(conn, candidate) == "challenger"
+    paired_days(conn, candidate, champion, [4], gap=0.01)
+    assert challenger.decide(conn, config, candidate, champion).outcome == "keep"  # no proof
     decision = challenger.decide(conn, config, candidate, champion, growth=True)
     assert decision.outcome == "promote" and decision.details["growth"] is True
-    assert "its holdout's mean gain at least 0" in decision.reason
+    assert "over 1200 rows in 3 day(s) at least 0" in decision.reason
 
 
-def test_a_growth_candidate_must_also_match_an_open_challenger(conn, config):
+def test_a_growth_candidate_no_better_at_its_one_look_is_refused(conn, config):
+    champion, candidate = registered(conn, 1, status="champion"), registered(conn, 2)
+    for day in (2, 3, 4):  # three points worse, on many discordant rows: not shown worse
+        paired_days(conn, champion, candidate, [day], gap=0.03, discordant=0.5)
+        decision = decide_and_record(conn, config, candidate, champion, day, growth=True)
+    assert decision.outcome == "refuse" and "decided once" in decision.reason
+    assert decision.details["sequence_decision"] == "undecided"
+    assert status(conn, candidate) == "rejected"  # closed: no second look
+
+
+def test_a_growth_candidate_shown_worse_is_refused_without_waiting(conn, config):
+    champion, candidate = registered(conn, 1, status="champion"), registered(conn, 2)
+    paired_days(conn, champion, candidate, [2], gap=0.3, discordant=0.3)
+    decision = challenger.decide(conn, config, candidate, champion, growth=True)
+    assert decision.outcome == "refuse" and "upper bound below" in decision.reason
+
+
+def test_on_one_evidence_day_a_growth_candidate_must_also_match_an_open_challenger(conn, config):
+    """`growth_evidence_days: 1` decides on the holdout alone, where another challenger may be
+    open: the candidate is promoted only if no worse than that one on the same rows."""
+    config = evidence_days(config, 1)
     champion, waiting = registered(conn, 1, status="champion"), registered(conn, 2)
     paired_days(conn, waiting, champion, [2], gap=0.03)
     assert decide_and_record(conn, config, waiting, champion, 2).outcome == "keep"
@@ -191,34 +233,46 @@ def test_a_growth_candidate_must_also_match_an_open_challenger(conn, config):
     scored(conn, waiting, 4, accuracy=0.0, seed=0)  # wrong on every row
     decision = challenger.decide(conn, config, ahead, champion, growth=True)
     assert decision.outcome == "promote" and "no worse than challenger v2" in decision.reason
+    assert "over 400 rows in 1 day(s)" in decision.reason
 
 
-def test_a_growth_candidate_worse_on_its_holdout_is_judged_as_any_other(conn, config):
-    champion, slightly = registered(conn, 1, status="champion"), registered(conn, 2)
-    paired_days(conn, champion, slightly, [2], gap=0.01)  # a point worse, not shown worse
-    decision = challenger.decide(conn, config, slightly, champion, growth=True)
-    assert decision.outcome == "keep" and "growth" not in decision.details
-    much = registered(conn, 3)
-    paired_days(conn, champion, much, range(2, 12), gap=0.05, seed=50)  # shown worse
-    assert challenger.decide(conn, config, much, champion, growth=True).outcome == "refuse"
-
-
-def test_an_earlier_growth_candidate_on_part_of_the_rows_is_no_contest(conn, config):
+def test_an_earlier_growth_candidate_on_part_of_the_rows_gives_way_without_a_contest(conn, config):
     """An open challenger trained on all history with fewer rows (an earlier growth candidate)
-    is superseded as the champion is: the newer one need not beat it on the holdout."""
+    is superseded as the champion is; any other open challenger must be beaten on evidence."""
     champion, earlier = registered(conn, 1, status="champion"), registered(conn, 2)
     paired_days(conn, earlier, champion, [2], gap=0.03)
     assert decide_and_record(conn, config, earlier, champion, 2).outcome == "keep"
     newer = registered(conn, 3)
     paired_days(conn, newer, champion, [3], gap=0.01, seed=10)
     scored(conn, earlier, 3, accuracy=1.0, seed=0)  # right on every row: it beats `newer`
-    assert challenger.decide(conn, config, newer, champion, growth=True).outcome != "promote"
-    for model, rows in ((champion, 1000), (earlier, 1500), (newer, 2000)):
-        params = json.dumps({"training_window": "90d=all"})
-        conn.execute(
-            "UPDATE model_registry SET params = ?, n_train = ?, training_start = ? "
-            "WHERE version = ?",
-            [params, rows, date(2025, 12, 1), model["version"]],
+    assert challenger.decide(conn, config, newer, champion, growth=True).outcome == "refuse"
+    trained_on_all_history(conn, (champion, 1000), (earlier, 1500), (newer, 2000))
+    decision = decide_and_record(conn, config, newer, champion, 3, growth=True)
+    assert decision.outcome == "keep" and decision.replaces == earlier["version"]
+    assert "trained on a part of its rows" in decision.reason
+    assert status(conn, newer) == "challenger" and status(conn, earlier) == "rejected"
+
+
+def test_a_growth_candidate_within_the_margin_is_not_refused_before_its_look(conn, config):
+    """Nearly the same model, on many rows: the anytime test soon says it cannot beat the
+    champion by the margin, but a growth candidate's gain is small by nature, so it waits for
+    its one look and is promoted on its mean gain."""
+    champion, candidate = registered(conn, 1, status="champion"), registered(conn, 2)
+    rows = 2000
+    right = np.arange(rows) % 10 != 0  # both right on 90% of the rows
+    better = right.copy()
+    better[[0, 10, 20]], better[1] = True, False  # 3 rows more right, 1 fewer: +0.001
+    for day in (2, 3, 4):
+        frame = pd.DataFrame(
+            {"row_id": [f"d{day}-{i}" for i in range(rows)], "partition_date": date(2026, 1, day)}
         )
-    decision = challenger.decide(conn, config, newer, champion, growth=True)
-    assert decision.outcome == "promote" and "no worse than challenger" not in decision.reason
+        for model, correct in ((champion, right), (candidate, better)):
+            scores = frame.assign(score=correct.astype(float), correct=correct)
+            record_scores(conn, model["version"], "accuracy", scores)
+        if day == 3:
+            strict = challenger.decide(conn, config, candidate, champion)
+            assert strict.outcome == "refuse" and "upper bound below" in strict.reason
+            waits = challenger.decide(conn, config, candidate, champion, growth=True)
+            assert waits.outcome == "keep"
+    decision = challenger.decide(conn, config, candidate, champion, growth=True)
+    assert decision.outcome == "promote" and decision.details["growth"] is True

@@ -124,12 +124,12 @@ def test_growth_waits_for_a_retrain_in_flight_and_for_the_pacing():
 
 def test_the_gate_eases_only_a_growth_retrain_on_all_history_and_more_rows():
     more = ModelTraining("2026-01-07", 1500, "all", start="2025-12-01")
-    assert eased_for_growth("growth", True, more, ALL)
-    assert not eased_for_growth("drift,growth", True, more, ALL)  # other evidence too
-    assert not eased_for_growth("growth", False, more, ALL)  # judged in shadow, not on holdout
+    assert eased_for_growth("growth", more, ALL)
+    assert not eased_for_growth("drift,growth", more, ALL)  # other evidence too
+    assert not eased_for_growth("", more, ALL)  # its training run is gone: no ease
     shorter = ModelTraining("2026-01-07", 1500, "14d", start="2025-12-25")
-    assert not eased_for_growth("growth", True, shorter, ALL)  # older rows hurt it: a change
+    assert not eased_for_growth("growth", shorter, ALL)  # older rows hurt it: a change
     fewer = ModelTraining("2026-01-07", 900, "all", start="2025-12-01")
-    assert not eased_for_growth("growth", True, fewer, ALL)
+    assert not eased_for_growth("growth", fewer, ALL)
     later = ModelTraining("2026-01-07", 1500, "all", start="2025-12-10")
-    assert not eased_for_growth("growth", True, later, ALL)
+    assert not eased_for_growth("growth", later, ALL)
