@@ -112,7 +112,7 @@ class LoopDriver:
             tags["dagster/run_key"] = request.run_key
         result = self._execute(job, request.partition_key, tags=tags)
         decided = [
-            event.materialization.metadata.get("decision")
+            event.materialization.metadata
             for event in result.get_asset_materialization_events()
             if event.asset_key.to_user_string() == DECISIONS
         ]
@@ -121,7 +121,9 @@ class LoopDriver:
             "job": job,
             "partition": request.partition_key,
             "success": result.success,
-            "decisions": [d.value for d in decided if d is not None],
+            "decisions": [d["decision"].value for d in decided if "decision" in d],
+            # why, as the gate said it (shortened): the figures behind each decision
+            "reasons": [d["reason"].value[:400] for d in decided if "reason" in d],
             **({"causes": tags[CAUSES_TAG]} if CAUSES_TAG in tags else {}),
         }
 

@@ -142,11 +142,16 @@ def decide_retrain(
     known_onset: str | None = None,
     champion_training: ModelTraining | None = None,
     counted: Sequence[PartitionObservation] | None = None,
+    last_growth_retrain: str | None = None,
 ) -> RetrainDecision:
     """Decide on the newest of `observations` (oldest first) whether to retrain now.
 
     `follow_up_from` is `follow_up_partition` of the policy's retrains so far, and
-    `last_retrain` the partition of the newest of them. `in_flight` is the partition of a
+    `last_retrain` the partition of the newest of them asked for by evidence of a change;
+    `last_growth_retrain` that of the newest asked for by growth alone (`data_growth`). A growth
+    retrain is no shift's retrain: asked for on a day with no sign of one, it learnt the days
+    before, so an onset found later on or before its day still gets the episode's first
+    retrain. Both count for growth's spacing. `in_flight` is the partition of a
     retrain the policy asked for that is still queued or running: while it is, no other is
     asked for. Its verdict answers the same evidence (a drift measured against the reference it
     may replace), and a day measured after it is judged afresh; without this, days landing
@@ -208,8 +213,9 @@ def decide_retrain(
     )
     grown, growth = False, None
     if run == 0 and not (fell or decayed):  # growth only on data showing no other change
+        newest = max(filter(None, (last_retrain, last_growth_retrain)), default=None)
         grown, growth = growth_finding(
-            policy.data_growth, counted or observations, champion_training, last_retrain
+            policy.data_growth, counted or observations, champion_training, newest
         )
     if not (drifted or fell or decayed or follow_up or grown):
         findings = [drift, performance, decay, growth]

@@ -183,13 +183,15 @@ def drift_retrain_sensor(
     runs = policy_retrain_runs(context.instance)
     retrains, remembered = recent_retrains(runs), known_onset(runs)
     retrain_causes = policy_retrains_with_causes(context.instance)
-    retrain_log = [(partition, promoted) for partition, promoted, _ in retrain_causes]
     # a retrain for more rows of the same data promoted says nothing of a concept still moving
     follow_ups = [(p, promoted) for p, promoted, causes in retrain_causes if causes != GROWTH]
     follow_up = follow_up_partition(follow_ups, policy.follow_up_refusals)
     trained = champion_training(in_charge)
     in_flight = policy_retrain_in_flight(context.instance)
-    last_retrain = retrain_log[-1][0] if retrain_log else None
+    # a growth retrain learnt days with no sign of a change: not a shift's retrain
+    last_retrain = follow_ups[-1][0] if follow_ups else None
+    growth_retrains = [p for p, _, causes in retrain_causes if causes == GROWTH]
+    last_growth_retrain = growth_retrains[-1] if growth_retrains else None
     newest = NewestDayOfRun(context.instance)
     for record in records.records:
         partition = record.asset_materialization.partition
@@ -212,6 +214,7 @@ def drift_retrain_sensor(
             known_onset=remembered if remembered and remembered <= partition else None,
             champion_training=trained,
             counted=counted,
+            last_growth_retrain=last_growth_retrain,
         )
         if not decision.retrain:
             skipped.append(decision.reason)

@@ -83,6 +83,22 @@ def test_a_fall_of_accuracy_opens_an_episode_at_once():
         assert decision.retrain is due, decision.reason
 
 
+def test_a_growth_retrain_after_the_onset_is_not_the_episodes_retrain():
+    """Growth asked for a retrain on day 4, with no sign of a change: it learnt days 1-2 (labels
+    come two days late). Day 3's labels, measured after it, show a fall: the episode's first
+    retrain is due at once. Counted as the episode's, the growth retrain put it off, and a
+    growth champion's own days then hid the fall (`friedman_shift`: two days more at five
+    times the error)."""
+    fallen = observed(0.90, 0.91, 0.70)  # day 3 re-measured as its labels land, on day 5
+    as_before = decide_retrain(RetrainPolicy(), fallen, 0.90, [], NOW, None, "2026-01-04")
+    assert not as_before.retrain and "retrained on 2026-01-04" in as_before.reason
+    decision = decide_retrain(
+        RetrainPolicy(), fallen, 0.90, [], NOW, None, None, last_growth_retrain="2026-01-04"
+    )
+    assert decision.retrain and decision.causes == ("performance",), decision.reason
+    assert decision.shift_onset == "2026-01-03"
+
+
 def test_a_drift_episode_names_its_onset_on_the_retrain():
     shifted = [
         PartitionObservation("2026-01-01", 0.6, realized_accuracy=0.9),
