@@ -73,12 +73,22 @@ def run(
             return name
 
         # Datasets are independent (a home each); `jobs` of them at once, in their own processes.
+        failed = []
         with ThreadPoolExecutor(max_workers=jobs) as pool:
-            for name in pool.map(replayed, names):  # in the given order, as each is done
+            futures = {name: pool.submit(replayed, name) for name in names}
+            for name, future in futures.items():  # in the given order, as each is done
+                try:
+                    future.result()
+                except subprocess.CalledProcessError as error:  # the others still count
+                    failed.append(name)
+                    print(f"{name}: the replay failed ({error})", flush=True)
+                    continue
                 result = json.loads((Path(scratch) / f"{name}.json").read_text())
                 report["datasets"][name] = {"summary": summarise(result), **result}
                 print(markdown(name, report["datasets"][name]["summary"]), flush=True)
                 _write(report, started, output)  # a long run interrupted keeps what it finished
+        if failed:
+            raise SystemExit(f"replays failed: {', '.join(failed)}; the others are in {output}")
     print(f"\n{report['overview']}\n", flush=True)
     print(f"{report['seconds']:.0f} s; written to {output}", flush=True)
     return report
@@ -93,13 +103,21 @@ def _write(report: dict, started: float, output: Path) -> None:
     output.write_text(json.dumps(report, indent=2, default=str))
 
 
+def _positive(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of at least 1")
+    return int(text)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--datasets", nargs="+", choices=list(DATASETS), default=list(DEFAULT))
     parser.add_argument("--days", type=int, help="replay at most this many days of each")
     parser.add_argument("--label-delay", type=int, default=LABEL_DELAY, help="days")
     parser.add_argument("--out", type=Path, help="the JSON report's path")
-    parser.add_argument("--jobs", type=int, default=1, help="datasets replayed at once")
+    parser.add_argument(
+        "--jobs", type=_positive, default=1, help="datasets replayed at once (each a process)"
+    )
     parser.add_argument("--one", choices=list(DATASETS), help=argparse.SUPPRESS)
     parser.add_argument("--to", help=argparse.SUPPRESS)
     args = parser.parse_args()

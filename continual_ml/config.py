@@ -170,13 +170,12 @@ class PolicySettings(_Strict):
         0.02, ge=0, le=1, description="realized accuracy lost since the champion's first partitions"
     )
     shift_episode_days: int = Field(
-        30,
-        ge=1,
-        description="days after a shift's onset in which retrains train on the rows since it, as "
-        "they grow by half, and are promoted unless shown worse",
+        30, ge=1, description="days after a shift's onset with its own retrains, window and gate"
     )
     data_growth: float = Field(
-        0.5, ge=0, description="new rows, as a share of an all-history champion's, that retrain"
+        0.5,
+        ge=0,
+        description="new rows, as a share of an all-history champion's, that retrain; 0: off",
     )
     growth_evidence_days: int = Field(
         3, ge=1, description="labelled days a growth candidate is scored on, then decided once"

@@ -200,10 +200,10 @@ def growth_decision(
     Its paired rows accumulate (its holdout, then each labelled day in shadow) until they span
     `growth_evidence_days` days; then it is decided once: promoted if the mean gain reaches
     `min_improvement`, else refused. One look at a fixed horizon, so a candidate no better than
-    the champion passes with the chance its mean lands on the wrong side, about half, once; a
-    better one passes more surely the more rows it waited for. An open challenger that learnt
-    from a part of its rows (an earlier growth candidate) gives way without a contest; another
-    open challenger is a rival it must match on the same rows.
+    the champion passes with the chance its mean lands at or above it, about half, once; a
+    better one passes more surely the more rows it waited for. An open challenger trained on all
+    history on a part of its rows (an earlier growth candidate, say) gives way without a
+    contest; another open challenger is a rival it must match on the same rows.
     """
     policy = config.policy
     # Shown better, or shown worse, it is decided as any. Not the margin's "not better": a
@@ -231,9 +231,13 @@ def growth_decision(
         )
         return ChallengerDecision("keep", wait, details, replaces=superseded)
     rival = None if current is None else compare(conn, config, model, current, "challenger")
-    if rival is not None and not (rival.n > 0 and rival.mean >= 0):
-        return None
     looked = f"mean gain {verdict.mean:+.4f} over {verdict.n} rows in {verdict.days} day(s)"
+    if rival is not None and not (rival.n > 0 and rival.mean >= 0):  # the look is spent
+        reason = (
+            f"{verdict.reason}; a growth retrain's candidate, decided once: {looked}, but "
+            f"behind challenger v{current['version']} on the same rows: refused"
+        )
+        return ChallengerDecision("refuse", reason, details)
     if verdict.mean < policy.min_improvement:
         reason = (
             f"{verdict.reason}; a growth retrain's candidate, decided once: {looked}, below "

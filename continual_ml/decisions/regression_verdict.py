@@ -42,7 +42,7 @@ def judge_regression(
     """(passed, reason, details): details empty only when no test could run (the holdout was
     not scored against this champion), which the gate treats as a broken candidate. A
     `growth` retrain's candidate is promoted when its holdout's mean improvement reaches
-    `min_improvement` (`challenger.decide`)."""
+    `min_improvement`, decided on the day (no regression challenger stays open)."""
     holdout = regression_holdout(conn, candidate["version"])
     if holdout.empty or (holdout["champion_version"] != champion["version"]).any():
         return False, f"not evaluated against the current champion v{champion['version']}", {}

@@ -173,7 +173,10 @@ def decide_retrain(
     drifted = latest.drift_share is not None and run >= policy.consecutive_partitions
     drift = _drift_finding(policy, latest, run)
     fell, performance = performance_finding(policy, latest, champion_score, champion_rows)
-    decayed, decay = performance_decay(policy, observations, last_retrain)
+    # any retrain, growth's included, restarts the decay's baseline (a refused one too: the
+    # champion held its own against a fresh model)
+    newest = max(filter(None, (last_retrain, last_growth_retrain)), default=None)
+    decayed, decay = performance_decay(policy, observations, newest)
     onset = drift_onset(observations, policy.drift_share_threshold, policy.consecutive_partitions)
     fall = performance_onset(policy, observations, champion_score, champion_rows)
     cause = "drift"
@@ -213,7 +216,6 @@ def decide_retrain(
     )
     grown, growth = False, None
     if run == 0 and not (fell or decayed):  # growth only on data showing no other change
-        newest = max(filter(None, (last_retrain, last_growth_retrain)), default=None)
         grown, growth = growth_finding(
             policy.data_growth, counted or observations, champion_training, newest
         )

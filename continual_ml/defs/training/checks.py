@@ -110,4 +110,9 @@ def trained_by(context: dg.AssetCheckExecutionContext, model: dict) -> dict[str,
     if model["dagster_run_id"] == context.run.run_id:
         return dict(context.run.tags)
     run = model["dagster_run_id"] and context.instance.get_run_by_id(model["dagster_run_id"])
+    if not run:
+        context.log.warning(
+            f"v{model['version']}: the run that trained it is not in this Dagster instance; "
+            "its causes are unknown, so it is judged as any challenger"
+        )
     return dict(run.tags) if run else {}

@@ -227,7 +227,9 @@ def test_on_one_evidence_day_a_growth_candidate_must_also_match_an_open_challeng
     scored(conn, waiting, 3, accuracy=1.0, seed=0)  # right on every row
     assert challenger.compare(conn, config, behind, champion, "champion").mean >= 0
     decision = challenger.decide(conn, config, behind, champion, growth=True)
-    assert decision.outcome != "promote" and "growth" not in decision.details
+    # its one look is spent: refused, not left to a second look as a challenger
+    assert decision.outcome == "refuse" and "behind challenger v2" in decision.reason
+    assert "growth" not in decision.details
     ahead = registered(conn, 4)
     paired_days(conn, ahead, champion, [4], gap=0.01, seed=30)
     scored(conn, waiting, 4, accuracy=0.0, seed=0)  # wrong on every row

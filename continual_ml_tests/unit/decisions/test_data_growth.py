@@ -95,6 +95,11 @@ def test_the_policy_counts_from_its_newest_retrain_and_over_the_partitions_given
     observations = [day(n, 100) for n in range(3, 11)]  # 800 rows since the champion
     assert decide(observations).retrain
     assert not decide(observations, last_retrain="2026-01-07").retrain  # 300 of 1,400
+    # a growth retrain counts the same: the next waits for half of all learnt by then
+    assert not decide(observations, last_growth_retrain="2026-01-07").retrain
+    assert not decide(
+        observations, last_retrain="2026-01-04", last_growth_retrain="2026-01-07"
+    ).retrain
     # the policy's own look-back is short; growth counts over the longer list it is given
     assert not decide(observations[-4:]).retrain
     assert decide(observations[-4:], counted=observations).retrain
