@@ -191,3 +191,29 @@ def test_a_retrain_of_a_shift_episode_trains_since_the_onset_and_needs_no_proof_
     assert decided["decision"] == "promoted" and decided["champion_version"] == 2
     assert f"shift since {onset}" in decided["reason"] and "not shown worse" in decided["reason"]
     assert decided["champion_training_start"] == trained["training_window"].split(" .. ")[0]
+
+
+def test_the_days_between_a_challengers_training_and_its_own_are_evidence(
+    home, instance, strict_gate
+):
+    """With labels late, a challenger trained for day D learnt the days up to D-2 only: D-1 and
+    D are unseen by it and by the champion, and are scored in shadow as any later day."""
+    import duckdb
+
+    config = strict_gate
+    day, drift = champion_then_drifted_days(config, home, instance)
+    refused = policy_retrain(day(drift + 1), home, instance)
+    assert metadata(refused, champion_model)["decision"] == "challenger"
+    # as labels two days late leave it: its training ended two days before its own day
+    with duckdb.connect(str(home.warehouse)) as conn:
+        conn.execute(
+            "UPDATE model_registry SET training_end = ? WHERE version = 2", [day(drift - 1)]
+        )
+    materialize_day([observations], day(drift + 2), home, instance)
+    shadow = metadata(materialize_day(SHADOW, day(drift + 2), home, instance), evaluation_scores)
+    scored = query(
+        home,
+        "SELECT DISTINCT partition_date FROM shadow_scores WHERE model_version = 2 ORDER BY 1",
+    )
+    assert [d for (d,) in scored] == [day(drift), day(drift + 1), day(drift + 2)]
+    assert shadow["evidence_days"] == 3
