@@ -9,6 +9,7 @@ were scored on, or once the open one is decided not better (it is then closed fo
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import date
 
@@ -97,9 +98,20 @@ def row_scores_of(config: DatasetConfig, model: dict, rows: pd.DataFrame) -> pd.
     )
 
 
+def unseen_after(conn, model: dict) -> date:
+    """The newest day whose rows `model` may have learnt: the newest labelled day it was trained
+    on (with labels late, the days after it up to its window's end had none yet), or its
+    window's end for a model recorded without it."""
+    params = conn.execute(
+        "SELECT params FROM model_registry WHERE version = ?", [model["version"]]
+    ).fetchone()[0]
+    through = json.loads(params or "{}").get("labelled_through")
+    return date.fromisoformat(through) if through else model["training_end"]
+
+
 def score_unseen(conn, config: DatasetConfig, model: dict, rows: pd.DataFrame) -> int:
-    """Record `model`'s scores on the rows after its training window (the rows it never saw)."""
-    after = pd.to_datetime(rows["partition_date"]).dt.date > model["training_end"]
+    """Record `model`'s scores on the rows after the newest day it learnt (rows it never saw)."""
+    after = pd.to_datetime(rows["partition_date"]).dt.date > unseen_after(conn, model)
     unseen = rows[after.to_numpy()]
     if unseen.empty:
         return 0

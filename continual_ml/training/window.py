@@ -148,6 +148,11 @@ def training_params(
         "training_window": choice.chosen,
         "training_window_candidates": ",".join(c.name for c in choice.candidates),
         "n_train": len(train),
+        # the newest day it learnt labelled rows of: with labels late, the days after it were
+        # unseen by it though inside its window (shadow evidence counts them)
+        "labelled_through": str(pd.to_datetime(train["partition_date"]).max().date())
+        if len(train)
+        else str(choice.end),
         "data_sha256": data_sha256(train),
         "holdout_fraction": config.model.holdout_fraction,
         "random_state": config.model.random_state,

@@ -204,11 +204,13 @@ def test_the_days_between_a_challengers_training_and_its_own_are_evidence(
     day, drift = champion_then_drifted_days(config, home, instance)
     refused = policy_retrain(day(drift + 1), home, instance)
     assert metadata(refused, champion_model)["decision"] == "challenger"
-    # as labels two days late leave it: its training ended two days before its own day
+    # the stream labels its rows at once; as labels two days late would have left it, the
+    # newest labelled day it learnt is two days before its own
+    [(params,)] = query(home, "SELECT params FROM model_registry WHERE version = 2")
+    assert json.loads(params)["labelled_through"] == str(day(drift + 1))
+    late = {**json.loads(params), "labelled_through": str(day(drift - 1))}
     with duckdb.connect(str(home.warehouse)) as conn:
-        conn.execute(
-            "UPDATE model_registry SET training_end = ? WHERE version = 2", [day(drift - 1)]
-        )
+        conn.execute("UPDATE model_registry SET params = ? WHERE version = 2", [json.dumps(late)])
     materialize_day([observations], day(drift + 2), home, instance)
     shadow = metadata(materialize_day(SHADOW, day(drift + 2), home, instance), evaluation_scores)
     scored = query(

@@ -1,9 +1,9 @@
 """`evaluation_scores` on a day with no new candidate: the open challenger scored in shadow.
 
 The challenger is never served: it and the champion score the labelled rows of the days after
-its training's last day (those landed since the last shadow run, and the run's own day again),
-each row stored once per model (`shadow_scores`). With labels late, the days between its
-training's end and its own day are unseen by both models and are evidence like any later one.
+the newest it learnt (those landed since the last shadow run, and the run's own day again),
+each row stored once per model (`shadow_scores`). With labels late, the days between that and
+its own day are unseen by both models and are evidence like any later one.
 The running evidence goes to the run's day in the asset's metadata (plotted over partitions in
 the UI) and on the challenger's MLflow run (a step per run, at the run's data day), and each
 day's comparison to the `evaluation_scores` table (slice ``shadow``).
@@ -37,9 +37,9 @@ def score_in_shadow(
     (one run takes all the days measured since the last: see `shadow_sensor`); the metadata and
     the per-day comparison so far."""
     # Not from its own day: with labels two days late, the two days before it were never learnt
-    # by it (its training ended on the newest labelled day), and waiting for the days after it
-    # cost each challenger two days of evidence.
-    first = challenger["training_end"] + timedelta(days=1)
+    # by it (it learnt up to the newest labelled day), and waiting for the days after it cost
+    # each challenger two days of evidence.
+    first = challengers.unseen_after(conn, challenger) + timedelta(days=1)
     rows = challengers.labelled_days_rows(conn, config, first, day)
     days = pd.to_datetime(rows["partition_date"]).dt.date
     # a day that failed validation is evidence of nothing
