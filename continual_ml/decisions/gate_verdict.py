@@ -87,13 +87,23 @@ def judge(
             for column in ("candidate_probabilities", "champion_probabilities")
         )
     result = evaluate_gate(truth, *probas, settings, classes=classes)
-    # The holdout is the first day of the candidate's evidence against the champion.
+    # The holdout is the first day of the candidate's evidence against the champion, dated as
+    # its rows are: with labels late it is older than the candidate's own day, and the evidence
+    # stays in the order it arrived (shadow days after it), as the anytime test assumes.
     scores, correct = paired_rows(truth, *probas, settings, classes)
+    dated = dict(
+        conn.execute(
+            "SELECT o.row_id, o.partition_date FROM observations AS o "
+            "JOIN holdout_predictions AS h ON h.row_id = o.row_id WHERE h.candidate_version = ?",
+            [candidate["version"]],
+        ).fetchall()
+    )
+    days = [dated.get(row_id, candidate["partition_date"]) for row_id in holdout["row_id"]]
     for model, score, right in zip((candidate, champion), scores, correct, strict=True):
         frame = pd.DataFrame(
             {
                 "row_id": holdout["row_id"].to_numpy(),
-                "partition_date": candidate["partition_date"],
+                "partition_date": days,
                 "score": bounded_scores(score, settings.metric),
                 "correct": right,
             }

@@ -125,3 +125,26 @@ def test_only_disjoint_statistical_refusals_against_the_same_champion_are_pooled
         )
         == 1
     )
+
+
+def test_the_holdout_evidence_is_dated_as_its_rows_are(conn, config):
+    """With labels late, a candidate for 2026-01-03 holds out rows of 2026-01-01: its paired
+    evidence is recorded under that day, before any shadow day, in the order it arrived."""
+    from datetime import date, datetime
+
+    champion, candidate = registered(conn, 1, b"champion"), registered(conn, 3, b"v3")
+    scored_against(conn, candidate, champion, only_candidate=80, only_champion=65)
+    landed = [f"v{candidate['version']}-r{i:05d}" for i in range(1000)]
+    conn.executemany(
+        "INSERT INTO observations (row_id, partition_date, event_time, batch_id) "
+        "VALUES (?, ?, ?, 'b')",
+        [(row_id, date(2026, 1, 1), datetime(2026, 1, 1, 12)) for row_id in landed],
+    )
+    judge(conn, config, candidate, champion)
+    dated = conn.execute(
+        "SELECT partition_date, count(*) FROM shadow_scores WHERE model_version = ? "
+        "GROUP BY 1 ORDER BY 1",
+        [candidate["version"]],
+    ).fetchall()
+    # the rows with no observation keep the candidate's own day
+    assert dated == [(date(2026, 1, 1), 1000), (date(2026, 1, 3), 345)]
