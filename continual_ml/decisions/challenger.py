@@ -9,7 +9,6 @@ were scored on, or once the open one is decided not better (it is then closed fo
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from datetime import date
 
@@ -102,10 +101,7 @@ def unseen_after(conn, model: dict) -> date:
     """The newest day whose rows `model` may have learnt: the newest labelled day it was trained
     on (with labels late, the days after it up to its window's end had none yet), or its
     window's end for a model recorded without it."""
-    params = conn.execute(
-        "SELECT params FROM model_registry WHERE version = ?", [model["version"]]
-    ).fetchone()[0]
-    through = json.loads(params or "{}").get("labelled_through")
+    through = training_record(conn, model["version"])["labelled_through"]
     return date.fromisoformat(through) if through else model["training_end"]
 
 

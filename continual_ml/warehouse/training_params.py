@@ -14,7 +14,8 @@ def recent_params(conn: duckdb.DuckDBPyConnection, limit: int = 20) -> list[dict
 
 
 def training_record(conn: duckdb.DuckDBPyConnection, version: int) -> dict:
-    """What a model was trained on: its first and last day, its rows, its window's name."""
+    """What a model was trained on: its first and last day, its rows, its window's name, and the
+    newest day of its labelled rows (None for a model recorded without it)."""
     rows = conn.execute(
         "SELECT training_start, training_end, n_train, params FROM model_registry "
         "WHERE version = ?",
@@ -23,5 +24,11 @@ def training_record(conn: duckdb.DuckDBPyConnection, version: int) -> dict:
     if not rows:
         raise LookupError(f"model version {version} is not in the registry")
     start, end, n_train, params = rows[0]
-    window = json.loads(params).get("training_window", "") if params else ""
-    return {"start": start, "end": end, "rows": n_train, "window": window}
+    recorded = json.loads(params) if params else {}
+    return {
+        "start": start,
+        "end": end,
+        "rows": n_train,
+        "window": recorded.get("training_window", ""),
+        "labelled_through": recorded.get("labelled_through"),
+    }
