@@ -32,8 +32,9 @@ demo: setup  ## set up and run the continual-learning demo
 test: setup  ## set up and run the test suite
 	.venv/bin/python -m pytest
 
+# One worker per core (pytest-xdist): unit tests share no files, ports or processes.
 test-unit: setup  ## the unit tests only (under 90 s): no servers, processes or system flows
-	.venv/bin/python -m pytest continual_ml_tests/unit
+	.venv/bin/python -m pytest -n auto continual_ml_tests/unit
 
 DEV_PORT ?= 3000
 dev: setup  ## the Dagster UI on the demo's home (run `make demo` first); `make dev DEV_PORT=3100`
