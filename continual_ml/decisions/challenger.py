@@ -207,11 +207,12 @@ def growth_decision(
 
     Its paired rows accumulate (its holdout, then each labelled day in shadow) until they span
     `growth_evidence_days` days; then it is decided once: promoted if the mean gain reaches
-    `min_improvement`, else refused. One look at a fixed horizon, so a candidate no better than
-    the champion passes with the chance its mean lands at or above it, about half, once; a
-    better one passes more surely the more rows it waited for. An open challenger trained on all
-    history on a part of its rows (an earlier growth candidate, say) gives way without a
-    contest; another open challenger is a rival it must match on the same rows.
+    `min_improvement` and is above 0 (a tie is no reason to swap), else refused. One look at a
+    fixed horizon, so a candidate no better than the champion passes with the chance its mean
+    lands above both, about half, once; a better one passes more surely the more rows it waited
+    for. An open challenger trained on all history on a part of its rows (an earlier growth
+    candidate, say) gives way without a contest; another open challenger is a rival it must
+    match on the same rows.
     """
     policy = config.policy
     # Shown better, or shown worse, it is decided as any. Not the margin's "not better": a
@@ -246,16 +247,19 @@ def growth_decision(
             f"behind challenger v{current['version']} on the same rows: refused"
         )
         return ChallengerDecision("refuse", reason, details)
-    if verdict.mean < policy.min_improvement:
+    # A tie is no gain, even at `min_improvement: 0`: a swap to an equal model would cost a
+    # promotion and its alerts for nothing (two models always right were swapped twice).
+    if verdict.mean < policy.min_improvement or verdict.mean <= 0:
+        short = "no gain" if verdict.mean <= 0 else f"below {policy.min_improvement:g}"
         reason = (
-            f"{verdict.reason}; a growth retrain's candidate, decided once: {looked}, below "
-            f"{policy.min_improvement:g}: refused"
+            f"{verdict.reason}; a growth retrain's candidate, decided once: {looked}, {short}: "
+            "refused"
         )
         return ChallengerDecision("refuse", reason, details)
     details["growth"] = True
     reason = (
         f"{verdict.reason}; trained on all the champion's history and more, with no sign of a "
-        f"change: promoted, its {looked} at least {policy.min_improvement:g}"
+        f"change: promoted, its {looked} above 0 and at least {policy.min_improvement:g}"
         + (f" and no worse than challenger v{current['version']}" if current else "")
     )
     return ChallengerDecision("promote", reason, details)  # a promotion closes the others

@@ -181,21 +181,34 @@ def evidence_days(config, days: int):
 
 
 def test_a_growth_candidate_is_decided_once_on_its_mean_gain_after_its_evidence_days(conn, config):
-    """More rows of unchanged data: a point better is no proof for the anytime test, but after
-    `growth_evidence_days` days of paired rows a growth candidate is promoted on its mean gain."""
+    """More rows of unchanged data: a gain of about a point is no proof for the anytime test,
+    but after `growth_evidence_days` days of paired rows a growth candidate is promoted on its
+    mean gain."""
     assert config.policy.growth_evidence_days == 3
     champion, candidate = registered(conn, 1, status="champion"), registered(conn, 2)
     for day in (2, 3):
-        paired_days(conn, candidate, champion, [day], gap=0.01)
+        paired_days(conn, candidate, champion, [day], gap=0.02)
         decision = decide_and_record(conn, config, candidate, champion, day, growth=True)
         assert decision.outcome == "keep" and "until 3 days of evidence" in decision.reason
         assert decision.details["growth_candidate"] is True and "growth" not in decision.details
         assert status(conn, candidate) == "challenger"
-    paired_days(conn, candidate, champion, [4], gap=0.01)
+    paired_days(conn, candidate, champion, [4], gap=0.02)
     assert challenger.decide(conn, config, candidate, champion).outcome == "keep"  # no proof
     decision = challenger.decide(conn, config, candidate, champion, growth=True)
     assert decision.outcome == "promote" and decision.details["growth"] is True
-    assert "over 1200 rows in 3 day(s) at least 0" in decision.reason
+    assert "+0.0133 over 1200 rows in 3 day(s) above 0 and at least 0" in decision.reason
+
+
+def test_a_growth_candidate_that_ties_the_champion_at_its_look_is_refused(conn, config):
+    """Both right on exactly the same rows: a mean gain of 0 reaches `min_improvement: 0`, but
+    an equal model is no reason for a swap and its alerts."""
+    assert config.policy.min_improvement == 0
+    champion, candidate = registered(conn, 1, status="champion"), registered(conn, 2)
+    for day in (2, 3, 4):
+        paired_days(conn, candidate, champion, [day], gap=0.0, discordant=0.0)
+        decision = decide_and_record(conn, config, candidate, champion, day, growth=True)
+    assert decision.outcome == "refuse" and "mean gain +0.0000" in decision.reason
+    assert "no gain: refused" in decision.reason and status(conn, candidate) == "rejected"
 
 
 def test_a_growth_candidate_no_better_at_its_one_look_is_refused(conn, config):
