@@ -6,6 +6,7 @@ from __future__ import annotations
 import signal
 import time
 from collections.abc import Callable
+from datetime import datetime
 
 import dagster as dg
 
@@ -28,6 +29,11 @@ from continual_ml.settings import Settings
 
 def _say(text: str) -> None:
     print(text, flush=True)
+
+
+def _said_at(text: str) -> None:
+    """A line of `up`'s log, with its local date and time: it runs for days."""
+    print(f"{datetime.now().astimezone():%Y-%m-%d %H:%M:%S%z} {text}", flush=True)
 
 
 def bootstrap(paths: Paths, config: DatasetConfig, say: Callable[[str], None] = _say) -> int:
@@ -132,7 +138,7 @@ def run_up(
     traffic: bool,
     days: int | None,
     day_seconds: float,
-    say: Callable[[str], None] = _say,
+    say: Callable[[str], None] = _said_at,
     traffic_from: str | None = None,
 ) -> int:
     config = load_config()
