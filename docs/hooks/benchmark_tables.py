@@ -31,7 +31,6 @@ COMMANDS = {
     "recovery": "python -m benchmarks.recovery --trials 10",
     "serving": "python -m benchmarks.serving --duration 10",
     "serving_replicas": "python -m benchmarks.serving_replicas --duration 10",
-    "sustained_load_10s_days": "python -m benchmarks.sustained_load --day-seconds 10 --minutes 30",
     "sustained_load_20s_days": "python -m benchmarks.sustained_load --day-seconds 20 --minutes 7",
     "sustained_load_10s_days_1_busy_core": "python -m benchmarks.sustained_load --day-seconds 10 "
     "--minutes 20 --every 15 --busy-cores 1",
