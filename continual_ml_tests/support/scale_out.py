@@ -1,8 +1,9 @@
 """The scale-out profile on one machine, for the tests and the backfill benchmark.
 
-Postgres (Dagster's storage, the Celery broker and result backend), a code server and the daemon
-reading docs/dagster-workers.yaml with CONTINUAL_ML_EXECUTOR=celery, and `continual-ml worker`
-processes, each in a folder of its own, each process group stopped on the way out.
+Postgres (Dagster's storage, the Celery broker and result backend), a code server, the daemon and
+`continual-ml worker` processes all reading docs/dagster-workers.yaml (the daemon sends each run
+to the broker, a worker executes it whole), each worker in a folder of its own, each process
+group stopped on the way out.
 """
 
 from __future__ import annotations
@@ -57,7 +58,6 @@ class ScaleOut:
 def celery_environment(postgres: PostgresServer, database: str) -> dict[str, str]:
     credentials = f"{postgres.user}:{postgres.password}@127.0.0.1:{postgres.port}/{database}"
     return {
-        "CONTINUAL_ML_EXECUTOR": "celery",
         "CONTINUAL_ML_CELERY_BROKER_URL": f"sqla+postgresql+psycopg2://{credentials}",
         "CONTINUAL_ML_CELERY_BACKEND_URL": f"db+postgresql+psycopg2://{credentials}",
         "DAGSTER_POSTGRES_USER": postgres.user,
@@ -68,15 +68,10 @@ def celery_environment(postgres: PostgresServer, database: str) -> dict[str, str
     }
 
 
-def instance_yaml(
-    dagster_home: Path, max_concurrent_runs: int, max_runtime_seconds: int | None = None
-) -> None:
-    """docs/dagster-workers.yaml with its run limit set, and its longest run if given (the only
-    values a run of this changes)."""
+def instance_yaml(dagster_home: Path, max_concurrent_runs: int) -> None:
+    """docs/dagster-workers.yaml with its run limit set (the only value a run of this changes)."""
     config = yaml.safe_load(WORKERS_YAML.read_text())
     config["concurrency"]["runs"]["max_concurrent_runs"] = max_concurrent_runs
-    if max_runtime_seconds is not None:
-        config["run_monitoring"]["max_runtime_seconds"] = max_runtime_seconds
     dagster_home.mkdir(parents=True, exist_ok=True)
     (dagster_home / "dagster.yaml").write_text(yaml.safe_dump(config))
 
@@ -90,12 +85,12 @@ def running_scale_out(
     warehouse_slots: int = 1,
     postgres: PostgresServer | None = None,
     database: str = "dagster",
-    max_runtime_seconds: int | None = None,
 ) -> Iterator[ScaleOut]:
     """Everything up (workers ready, code server serving, daemon started) until the block ends.
 
     `settings`: the pipeline's variables (warehouse, MLflow, config...), the same for every
-    process; each worker's CONTINUAL_ML_HOME is its own folder. A Postgres server is started
+    process; each worker's CONTINUAL_ML_HOME is its own folder, its DAGSTER_HOME the instance's
+    (the run task loads the instance from it). A Postgres server is started
     unless one is given (a new `database` in it then)."""
     state.mkdir(parents=True, exist_ok=True)
     processes = Processes(logs=state / "logs", cwd=state)
@@ -116,15 +111,19 @@ def running_scale_out(
             "DAGSTER_CODE_SERVER_PORT": str(port),
         }
         dagster_side.setdefault("CONTINUAL_ML_HOME", str(state / "home"))
-        instance_yaml(state / "dagster_home", max_concurrent_runs, max_runtime_seconds)
+        instance_yaml(state / "dagster_home", max_concurrent_runs)
         workdirs = {f"worker-{i}": state / f"worker-{i}" for i in range(workers)}
         # This process reads the instance and workspace files too (their `env:` values).
-        shared = ("DAGSTER_POSTGRES_", "DAGSTER_CODE_SERVER_")
+        shared = ("DAGSTER_POSTGRES_", "DAGSTER_CODE_SERVER_", "CONTINUAL_ML_CELERY_")
         selected = {k: v for k, v in dagster_side.items() if k.startswith(shared)}
         with variables_set(selected):
             try:
                 for name, workdir in workdirs.items():
-                    worker_env = {**env, "CONTINUAL_ML_HOME": str(workdir / "home")}
+                    worker_env = {
+                        **env,
+                        "CONTINUAL_ML_HOME": str(workdir / "home"),
+                        "DAGSTER_HOME": dagster_side["DAGSTER_HOME"],
+                    }
                     argv = [str(VENV_BIN / "continual-ml"), "worker", "--name", name]
                     processes.start(name, [*argv, "--workdir", str(workdir)], worker_env)
                 grpc = ["api", "grpc", "-h", "127.0.0.1", "-p", str(port)]
