@@ -1,4 +1,4 @@
-"""A year's backfill, embedded against runs on 1, 2 and 4 workers, side by side in one command.
+"""A year's backfill, embedded against runs on 1 and 2 workers, side by side in one command.
 
 The history of `benchmarks.backfill` (365 days × 2,000 labelled rows) is ingested and a first
 champion trained once (`continual-ml init`, `ingest`, `bootstrap`). Then, on the same machine:
@@ -6,8 +6,9 @@ champion trained once (`continual-ml init`, `ingest`, `bootstrap`). Then, on the
 - embedded: `continual-ml backfill`, the default's single run over the year, in-process;
 - N workers: the scale-out profile (Postgres storage, `docs/dagster-workers.yaml` with
   `max_concurrent_runs: N`, N `continual-ml worker` processes of one run slot each), the year
-  submitted as runs of `--days-per-run` days of `monitoring_job` (partition range tags) to the
-  queue; the daemon sends each run to the broker and a worker executes it whole.
+  submitted as runs of `--days-per-run` days of `monitoring_job` (partition range tags, lane
+  `backfill`: out of the monitoring lane's one run at a time) to the queue; the daemon sends each
+  run to the broker and a worker executes it whole.
 
 Where the time goes, per run, from the event log: queued (RUN_ENQUEUED → RUN_STARTING, waiting
 for a run slot), and the launch (RUN_STARTING → RUN_START) split into send (→ the launcher's
@@ -23,7 +24,7 @@ duckdb` it is a DuckDB file and the pool keeps one slot (steps of different runs
 only launches and hand-offs do). The load average is recorded before and after each
 measurement: the machine is not reserved for it. Writes `benchmarks/results/backfill_workers.json`.
 
-    python -m benchmarks.backfill_workers --days 365 --slots 1 2 4 --days-per-run 30
+    python -m benchmarks.backfill_workers --days 365 --slots 1 2 --days-per-run 30
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ from statistics import mean
 
 from benchmarks.backfill import FIRST_DAY, RESULTS, run_cli, write_history
 from benchmarks.results_file import add_output_arguments, write_results
+from continual_ml.decisions.queue_aging import LANE_TAG
 
 RESULTS_FILE = RESULTS.with_name("backfill_workers.json")
 JOB = "monitoring_job"
@@ -46,6 +48,7 @@ JOB = "monitoring_job"
 SENT = "Celery task has been forwarded to the broker"
 TAKEN = "Started process for run"
 RUN_WAIT_SECONDS = 1800
+BACKFILL_LANE = "backfill"  # no limit of its own in the instance
 ATTACHES = 5
 
 
@@ -75,6 +78,9 @@ def submit_runs(instance, ranges: list[tuple[date, date]]) -> list[str]:
             "dagster/asset_partition_range_start": start.isoformat(),
             "dagster/asset_partition_range_end": end.isoformat(),
             "continual_ml/trigger": "backfill",
+            # Out of the monitoring lane (one run at a time, for landed days' latency), which
+            # would leave every worker but one idle: the run slots bound the backfill instead.
+            LANE_TAG: BACKFILL_LANE,
         }
         run = execute_launch_command(
             instance=instance, workspace_opts=opts, job_name=JOB, tags=json.dumps(tags)
@@ -247,7 +253,7 @@ def setup_home(env: dict, history: Path) -> dict:
 def run(
     days=365,
     rows_per_day=2000,
-    slots=(1, 2, 4),
+    slots=(1, 2),
     days_per_run=30,
     workdir=None,
     warehouse="ducklake",
@@ -310,7 +316,7 @@ def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--days", type=int, default=365)
     parser.add_argument("--rows-per-day", type=int, default=2000)
-    parser.add_argument("--slots", type=int, nargs="+", default=[1, 2, 4])
+    parser.add_argument("--slots", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--days-per-run", type=int, default=30)
     parser.add_argument("--warehouse", choices=["ducklake", "duckdb"], default="ducklake")
     add_output_arguments(parser, str(RESULTS_FILE))

@@ -1,11 +1,11 @@
-"""The year's backfill on 1, 2 and 4 workers, beside the embedded single run."""
+"""The year's backfill on 1 and 2 workers, beside the embedded single run."""
 
 import pytest
 
 from benchmarks import backfill_workers as bench
 
 DAYS = 365
-SLOTS = (1, 2, 4)
+SLOTS = (1, 2)
 
 
 @pytest.fixture(scope="module")

@@ -20,10 +20,8 @@ RESULTS = ROOT / "benchmarks" / "results"
 # `command`, as each benchmark's module docstring says.
 COMMANDS = {
     "backfill": "python -m benchmarks.backfill --days 365 --sample 10",
-    "backfill_workers": "python -m benchmarks.backfill_workers --days 365 --slots 1 2 4 "
+    "backfill_workers": "python -m benchmarks.backfill_workers --days 365 --slots 1 2 "
     "--days-per-run 30",
-    "backfill_workers_120_days": "python -m benchmarks.backfill_workers --days 120 "
-    "--out benchmarks/results/backfill_workers_120_days.json",
     "continual_learning": "python -m benchmarks.continual_learning",
     "drift_engine": "python -m benchmarks.drift_engine",
     "gate_error_rates": "python -m benchmarks.gate_error_rates",
