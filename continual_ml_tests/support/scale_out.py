@@ -68,10 +68,12 @@ def celery_environment(postgres: PostgresServer, database: str) -> dict[str, str
     }
 
 
-def instance_yaml(dagster_home: Path, max_concurrent_runs: int) -> None:
-    """docs/dagster-workers.yaml with its run limit set (the only value a run of this changes)."""
+def instance_yaml(dagster_home: Path, max_concurrent_runs: int | None) -> None:
+    """docs/dagster-workers.yaml, with its run limit set if given (the only value a run of this
+    changes)."""
     config = yaml.safe_load(WORKERS_YAML.read_text())
-    config["concurrency"]["runs"]["max_concurrent_runs"] = max_concurrent_runs
+    if max_concurrent_runs is not None:
+        config["concurrency"]["runs"]["max_concurrent_runs"] = max_concurrent_runs
     dagster_home.mkdir(parents=True, exist_ok=True)
     (dagster_home / "dagster.yaml").write_text(yaml.safe_dump(config))
 
@@ -81,12 +83,14 @@ def running_scale_out(
     state: Path,
     settings: dict[str, str],
     workers: int = 2,
-    max_concurrent_runs: int = 4,
+    max_concurrent_runs: int | None = None,
     warehouse_slots: int = 1,
     postgres: PostgresServer | None = None,
     database: str = "dagster",
 ) -> Iterator[ScaleOut]:
     """Everything up (workers ready, code server serving, daemon started) until the block ends.
+
+    `max_concurrent_runs`: the instance file's (the run slots of its two workers) unless given.
 
     `settings`: the pipeline's variables (warehouse, MLflow, config...), the same for every
     process; each worker's CONTINUAL_ML_HOME is its own folder, its DAGSTER_HOME the instance's
