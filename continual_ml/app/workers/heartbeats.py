@@ -3,7 +3,9 @@ hostname, written by the worker's main process every few seconds and read by the
 
 Two times per row, each compared only with times from the same clock: `beat_at` is the
 database's clock (its age is measured there, so no two machines' clocks meet), and `booted_at`
-is the worker's own clock (UTC), as Celery dates the start of the tasks that worker runs.
+is the worker's own clock, written as Celery's result backend writes the start of the tasks that
+worker runs (`celery_taskmeta.date_done`: an aware UTC time into a `timestamp` column, which
+Postgres converts by the session's time zone), so the two read back comparable.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ TABLE = "continual_ml_worker_heartbeats"
 class Heartbeat:
     """A worker's newest heartbeat: when its process started, and how old the beat is."""
 
-    booted_at: datetime  # the worker's clock, UTC, naive as Celery's task dates
+    booted_at: datetime  # the worker's clock, naive as Celery's task dates read back
     age_seconds: float
 
 

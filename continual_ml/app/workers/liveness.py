@@ -46,8 +46,9 @@ class BrokerLiveness(bootsteps.StartStopStep):
         super().__init__(parent, **kwargs)
         self.timer_entry = None
         self.path = Path.cwd() / ALIVE_FILE
-        # Naive UTC on this machine's clock, as Celery dates the start of the tasks it runs.
-        self.booted_at = datetime.now(UTC).replace(tzinfo=None)
+        # This machine's clock, stored as Celery stores the start of the tasks it runs (an aware
+        # UTC time into a column without time zone), so the two compare whatever the database's.
+        self.booted_at = datetime.now(UTC)
 
     def start(self, parent) -> None:
         app, hostname, booted_at = parent.app, parent.hostname, self.booted_at
