@@ -3,9 +3,8 @@ hostname, written by the worker's main process every few seconds and read by the
 
 Two times per row, each compared only with times from the same clock: `beat_at` is the
 database's clock (its age is measured there, so no two machines' clocks meet), and `booted_at`
-is the worker's own clock, written as Celery's result backend writes the start of the tasks that
-worker runs (`celery_taskmeta.date_done`: an aware UTC time into a `timestamp` column, which
-Postgres converts by the session's time zone), so the two read back comparable.
+is the worker's own clock (seconds since the epoch), as the runs that worker executes date their
+start (Dagster's RUN_START, written by the run's process on the worker).
 """
 
 from __future__ import annotations
@@ -13,7 +12,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime
 
 from sqlalchemy import text
 
@@ -24,7 +22,7 @@ TABLE = "continual_ml_worker_heartbeats"
 class Heartbeat:
     """A worker's newest heartbeat: when its process started, and how old the beat is."""
 
-    booted_at: datetime  # the worker's clock, naive as Celery's task dates read back
+    booted_at: float  # seconds since the epoch, by the worker's clock
     age_seconds: float
 
 
@@ -45,13 +43,13 @@ def create_table(app) -> None:
         session.execute(
             text(
                 f"CREATE TABLE IF NOT EXISTS {TABLE} ("
-                " hostname text PRIMARY KEY, booted_at timestamp NOT NULL,"
+                " hostname text PRIMARY KEY, booted_at double precision NOT NULL,"
                 " beat_at timestamptz NOT NULL)"
             )
         )
 
 
-def record_heartbeat(app, hostname: str, booted_at: datetime) -> None:
+def record_heartbeat(app, hostname: str, booted_at: float) -> None:
     with _session(app) as session:
         session.execute(
             text(
@@ -73,4 +71,4 @@ def read_heartbeat(app, hostname: str) -> Heartbeat | None:
             ),
             {"hostname": hostname},
         ).fetchall()
-    return Heartbeat(rows[0][0], float(rows[0][1])) if rows else None
+    return Heartbeat(float(rows[0][0]), float(rows[0][1])) if rows else None

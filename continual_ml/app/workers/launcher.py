@@ -57,9 +57,11 @@ class WorkerRunLauncher(CeleryRunLauncher):
         task = self.celery.AsyncResult(run.tags[DAGSTER_CELERY_TASK_ID_TAG])
         state, worker, started_at, heartbeat = task.state, None, None, None
         if state == "STARTED":
-            # What the worker recorded when it started the task (`track_started`).
+            # The worker that took the task (recorded by it: `track_started`), and when the run
+            # started by that worker's clock (Celery dates a started task with no time).
             worker = (task.info or {}).get("hostname")
-            started_at = task.date_done
+            record = self._instance.get_run_record_by_id(run.run_id)
+            started_at = record.start_time if record else None
             heartbeat = read_heartbeat(self.celery, worker) if worker else None
         health = run_worker_health(state, worker, started_at, heartbeat, STALE_SECONDS)
         return run_worker_health_result(health.status.value, health.reason)

@@ -17,7 +17,6 @@ from __future__ import annotations
 import logging
 import sys
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 
 from celery import bootsteps
@@ -46,9 +45,8 @@ class BrokerLiveness(bootsteps.StartStopStep):
         super().__init__(parent, **kwargs)
         self.timer_entry = None
         self.path = Path.cwd() / ALIVE_FILE
-        # This machine's clock, stored as Celery stores the start of the tasks it runs (an aware
-        # UTC time into a column without time zone), so the two compare whatever the database's.
-        self.booted_at = datetime.now(UTC)
+        # This machine's clock, as the runs this worker executes date their start.
+        self.booted_at = time.time()
 
     def start(self, parent) -> None:
         app, hostname, booted_at = parent.app, parent.hostname, self.booted_at

@@ -11,7 +11,6 @@ itself: the task turns FAILURE (WorkerLostError).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
 from enum import Enum
 
 from continual_ml.app.workers.heartbeats import Heartbeat
@@ -35,12 +34,13 @@ class RunWorkerHealth:
 def run_worker_health(
     task_state: str,
     worker: str | None,
-    task_started_at: datetime | None,
+    run_started_at: float | None,
     heartbeat: Heartbeat | None,
     stale_seconds: float,
 ) -> RunWorkerHealth:
     """The run's worker, judged from its task's state, the worker that started the task (its
-    hostname, and when by the worker's clock) and that worker's newest heartbeat."""
+    hostname), when the run started (seconds since the epoch, by that worker's clock: the run's
+    RUN_START) and that worker's newest heartbeat."""
     if task_state == "SUCCESS":
         return RunWorkerHealth(RunWorker.SUCCESS, "the run's task ended")
     if task_state in ("FAILURE", "REVOKED"):
@@ -50,7 +50,7 @@ def run_worker_health(
         return RunWorkerHealth(RunWorker.UNKNOWN, f"the run's task is {task_state}")
     if heartbeat is None:
         return RunWorkerHealth(RunWorker.FAILED, f"worker {worker} has never sent a heartbeat")
-    if task_started_at is not None and heartbeat.booted_at > task_started_at:
+    if run_started_at is not None and heartbeat.booted_at > run_started_at:
         return RunWorkerHealth(
             RunWorker.FAILED, f"worker {worker} started again after it started the run"
         )
