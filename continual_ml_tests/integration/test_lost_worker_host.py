@@ -6,7 +6,9 @@ Real parts as in test_runs_on_workers: Postgres (Dagster's storage, the Celery b
 backend), the code server, daemon and two `continual-ml worker` processes on
 docs/dagster-workers.yaml unchanged, DuckLake with its catalog in the same Postgres. "Lost
 whole": every process of the worker that executes the run is killed at once (SIGKILL to its
-process group), so no process is left to report anything.
+process group), so no process is left to report anything. A worker started again at once under
+the same name (a container restarted) beats again, but not for the run it had taken: that run
+fails too, within the same bound.
 """
 
 from __future__ import annotations
@@ -18,10 +20,11 @@ import time
 import dagster as dg
 import pytest
 
+from continual_ml.app.workers.liveness import STALE_SECONDS, TOUCH_SECONDS
 from continual_ml_tests.support.lake_servers import lake_environment
 from continual_ml_tests.support.postgres_server import running_postgres
 from continual_ml_tests.support.processes import free_port
-from continual_ml_tests.support.scale_out import running_scale_out
+from continual_ml_tests.support.scale_out import STARTUP_SECONDS, running_scale_out
 from continual_ml_tests.support.worker_runs import (
     DAY_ROWS,
     RUN_SECONDS,
@@ -94,4 +97,35 @@ def test_a_lost_worker_fails_its_run_in_bounded_time_and_the_retry_lands_once(de
     [other] = scale_out.workdirs
     for entry in step_events(scale_out.instance, retry.run_id, dg.DagsterEventType.STEP_START):
         assert scale_out.worker_processes()[entry.dagster_event.pid] == other
+    assert_landed_once(deployment, LOST_DAY, path)
+
+
+def test_a_worker_started_again_under_its_name_fails_the_run_it_had_taken(deployment):
+    scale_out = deployment.scale_out
+    path = deployment.land(LOST_DAY, DAY_ROWS)
+    run, start = wait_for_step_start(deployment, path.name, "observations")
+    host = scale_out.worker_processes()[start.dagster_event.pid]
+    os.killpg(scale_out.processes.running.pop(host).pid, signal.SIGKILL)
+    lost_at = time.time()
+    # Back at once, under its name, beating again.
+    scale_out.start_worker(host)
+    scale_out.processes.wait_for("the worker back", scale_out.workers_ready, STARTUP_SECONDS)
+    # Beating again before its last beat went stale, the worker can only be judged by its boot
+    # time; a start slower than that (a loaded machine) may have the run failed as silent first.
+    beat_kept_fresh = time.time() - lost_at < STALE_SECONDS - TOUCH_SECONDS
+
+    retry = scale_out.processes.wait_for(
+        f"the end of {path.name}'s run and of its retry",
+        lambda: finished(deployment, path.name, retries=1),
+        FAILED_BOUND_SECONDS + RUN_SECONDS,
+    )
+    lost = scale_out.instance.get_run_record_by_id(run.run_id)
+    assert lost.dagster_run.status == dg.DagsterRunStatus.FAILURE
+    [failure] = step_events(scale_out.instance, run.run_id, dg.DagsterEventType.RUN_FAILURE)
+    print(f"worker back within the heartbeat's staleness: {beat_kept_fresh}; {failure.message}")
+    assert f"worker {host}@" in failure.message, failure
+    assert "started again" in failure.message or not beat_kept_fresh, failure
+    assert lost.end_time - lost_at <= FAILED_BOUND_SECONDS
+    assert retry.status == dg.DagsterRunStatus.SUCCESS, scale_out.processes.tails()
+    assert retry.tags["dagster/parent_run_id"] == run.run_id
     assert_landed_once(deployment, LOST_DAY, path)

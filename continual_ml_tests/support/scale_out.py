@@ -38,6 +38,13 @@ class ScaleOut:
     processes: Processes
     workdirs: dict[str, Path]  # worker name -> its own folder
     postgres: PostgresServer
+    worker_commands: dict[str, tuple[list[str], dict[str, str]]]  # name -> argv, environment
+
+    def start_worker(self, name: str) -> None:
+        """Start the named worker (again), as the deployment first started it."""
+        argv, env = self.worker_commands[name]
+        self.processes.start(name, argv, env)
+        self.workdirs[name] = Path(argv[argv.index("--workdir") + 1])
 
     def worker_processes(self) -> dict[int, str]:
         """Every live process of each worker (main and pool), pid -> worker name."""
@@ -121,15 +128,21 @@ def running_scale_out(
         shared = ("DAGSTER_POSTGRES_", "DAGSTER_CODE_SERVER_", "CONTINUAL_ML_CELERY_")
         selected = {k: v for k, v in dagster_side.items() if k.startswith(shared)}
         with variables_set(selected):
-            try:
-                for name, workdir in workdirs.items():
-                    worker_env = {
+            worker_commands = {
+                name: (
+                    [str(VENV_BIN / "continual-ml"), "worker", "--name", name]
+                    + ["--workdir", str(workdir)],
+                    {
                         **env,
                         "CONTINUAL_ML_HOME": str(workdir / "home"),
                         "DAGSTER_HOME": dagster_side["DAGSTER_HOME"],
-                    }
-                    argv = [str(VENV_BIN / "continual-ml"), "worker", "--name", name]
-                    processes.start(name, [*argv, "--workdir", str(workdir)], worker_env)
+                    },
+                )
+                for name, workdir in workdirs.items()
+            }
+            try:
+                for name, (argv, worker_env) in worker_commands.items():
+                    processes.start(name, argv, worker_env)
                 grpc = ["api", "grpc", "-h", "127.0.0.1", "-p", str(port)]
                 module = ["-m", "continual_ml.definitions"]
                 processes.start(
@@ -143,7 +156,7 @@ def running_scale_out(
                     instance.event_log_storage.set_concurrency_slots(
                         WAREHOUSE_POOL, warehouse_slots
                     )
-                    scale_out = ScaleOut(instance, processes, workdirs, server)
+                    scale_out = ScaleOut(instance, processes, workdirs, server, worker_commands)
                     processes.wait_for("workers ready", scale_out.workers_ready, STARTUP_SECONDS)
                     yield scale_out
             finally:
