@@ -1,72 +1,59 @@
-"""A year's backfill, embedded against runs on workers with 1, 2 and 4 run slots.
+"""A year's backfill, embedded against runs on 1 and 2 workers, side by side in one command.
 
 The history of `benchmarks.backfill` (365 days × 2,000 labelled rows) is ingested and a first
-champion trained once (`continual-ml init`, `ingest`, `bootstrap`). Then, side by side on the
-same home:
+champion trained once (`continual-ml init`, `ingest`, `bootstrap`). Then, on the same machine:
 
 - embedded: `continual-ml backfill`, the default's single run over the year, in-process;
-- workers, N run slots: the scale-out profile (Postgres storage, `docs/dagster-workers.yaml` with
-  `max_concurrent_runs: N`, N `continual-ml worker` processes, CONTINUAL_ML_EXECUTOR=celery), the
-  year submitted as runs of `--days-per-run` days of `monitoring_job` (partition range tags) to
-  the queue, which the daemon launches N at a time; each step executes on a worker.
+- N workers: the scale-out profile (Postgres storage, `docs/dagster-workers.yaml` with
+  `max_concurrent_runs: N`, N `continual-ml worker` processes of one run slot each), the year
+  submitted as runs of `--days-per-run` days of `monitoring_job` (partition range tags, lane
+  `backfill`: out of the monitoring lane's one run at a time) to the queue; the daemon sends each
+  run to the broker and a worker executes it whole.
 
-Where the time goes, per run, from the event log: launch (RUN_STARTING → RUN_START, the run
-process starting), hand-off (the run process's engine event "Submitting celery task" → the
-worker's "Executing steps … in celery worker", summed over the run's steps), step execution
-(STEP_START → STEP_SUCCESS, by asset), the time between steps (no step handed off or
-executing: results picked up from the backend, pool-slot waits) and the queue wait before a
-run slot frees.
+Where the time goes, per run, from the event log: queued (RUN_ENQUEUED → RUN_STARTING, waiting
+for a run slot), and the launch (RUN_STARTING → RUN_START) split into send (→ the launcher's
+"forwarded to the broker": the daemon creating the Celery task), hand-off (→ the worker's
+"Started process for run": the broker delivering the task to a free worker) and start (→
+RUN_START: the worker's pool process loading the job and opening the run); then step execution
+(STEP_START → STEP_SUCCESS, by asset) and the time between steps (run start and end, resources,
+pool-slot waits). `attach_s` is one DuckLake attach (open, attach, close), timed in this
+process against the same lake; every step that opens the warehouse pays one.
 The workers' warehouse is DuckLake (catalog in Postgres, data on moto's S3 server on loopback;
 the history ingested into it the same way), its per-day pool with N slots; with `--warehouse
 duckdb` it is a DuckDB file and the pool keeps one slot (steps of different runs never overlap,
-only launches and hand-offs do). Each measurement holds the exclusive CPU lock. Writes
-`benchmarks/results/backfill_workers.json`.
+only launches and hand-offs do). The load average is recorded before and after each
+measurement: the machine is not reserved for it. Writes `benchmarks/results/backfill_workers.json`.
 
-    python -m benchmarks.backfill_workers --days 365 --slots 1 2 4 --days-per-run 30
+    python -m benchmarks.backfill_workers --days 365 --slots 1 2 --days-per-run 30
 """
 
 from __future__ import annotations
 
 import argparse
-import fcntl
 import json
 import os
 import tempfile
 import time
-from contextlib import contextmanager
 from datetime import date, timedelta
 from pathlib import Path
 from statistics import mean
 
 from benchmarks.backfill import FIRST_DAY, RESULTS, run_cli, write_history
-from benchmarks.stamp import stamp
+from benchmarks.results_file import add_output_arguments, write_results
+from continual_ml.decisions.queue_aging import LANE_TAG
 
 RESULTS_FILE = RESULTS.with_name("backfill_workers.json")
-QUIET_LOCK = Path("/work/wt/quiet.lock")
-TURNSTILE = Path("/work/wt/turnstile.lock")
 JOB = "monitoring_job"
-HANDOFF_START = "Submitting celery task"
-HANDOFF_END = "in celery worker"
-RUN_WAIT_SECONDS = 1200
+# Engine events that mark a run's way to its worker: the launcher's, then the run task's.
+SENT = "Celery task has been forwarded to the broker"
+TAKEN = "Started process for run"
+RUN_WAIT_SECONDS = 1800
+BACKFILL_LANE = "backfill"  # no limit of its own in the instance
+ATTACHES = 5
 
 
-@contextmanager
-def machine(enabled: bool, exclusive: bool):
-    """The project's CPU lock protocol: shared for heavy work, exclusive for a measurement (the
-    turnstile first, so no new heavy work starts while this waits). Yields the load average."""
-    if not enabled or not QUIET_LOCK.exists():
-        yield os.getloadavg()
-        return
-    with TURNSTILE.open() as turnstile, QUIET_LOCK.open() as quiet:
-        fcntl.flock(turnstile, fcntl.LOCK_EX)
-        if not exclusive:
-            fcntl.flock(turnstile, fcntl.LOCK_UN)
-        fcntl.flock(quiet, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
-        try:
-            yield os.getloadavg()
-        finally:
-            fcntl.flock(quiet, fcntl.LOCK_UN)
-            fcntl.flock(turnstile, fcntl.LOCK_UN)
+def load_average() -> list[float]:
+    return [round(x, 2) for x in os.getloadavg()]
 
 
 def chunks(days: int, days_per_run: int) -> list[tuple[date, date]]:
@@ -91,6 +78,9 @@ def submit_runs(instance, ranges: list[tuple[date, date]]) -> list[str]:
             "dagster/asset_partition_range_start": start.isoformat(),
             "dagster/asset_partition_range_end": end.isoformat(),
             "continual_ml/trigger": "backfill",
+            # Out of the monitoring lane (one run at a time, for landed days' latency), which
+            # would leave every worker but one idle: the run slots bound the backfill instead.
+            LANE_TAG: BACKFILL_LANE,
         }
         run = execute_launch_command(
             instance=instance, workspace_opts=opts, job_name=JOB, tags=json.dumps(tags)
@@ -120,51 +110,66 @@ def covered(spans: list[tuple[float, float]]) -> float:
 
 
 def time_split(instance, run_ids: list[str]) -> dict:
-    """Seconds per run (means over the runs): queued, launch, hand-offs (summed over the run's
-    steps), steps by asset, and `between_steps_s`: the part of the run during which no step is
-    handed off or executing (the run process picking results up from the backend, waiting for a
-    pool slot, starting and ending)."""
+    """Seconds per run (means over the runs): queued, launch and its parts (send, hand-off,
+    start), the run, steps by asset, and `between_steps_s`: the part of the run during which no
+    step executes (opening and ending the run, resources, pool-slot waits)."""
     import dagster as dg
 
+    E = dg.DagsterEventType
     split = {
-        "queued_s": [],
-        "launch_s": [],
-        "handoff_s": [],
-        "run_s": [],
-        "between_steps_s": [],
-        "steps_s": {},
+        key: []
+        for key in (
+            "queued_s",
+            "launch_s",
+            "send_s",
+            "handoff_s",
+            "start_s",
+            "run_s",
+            "between_steps_s",
+            "steps_per_run",
+        )
     }
+    steps_s: dict[str, list[float]] = {}
     for run_id in run_ids:
         entries = [r.event_log_entry for r in instance.get_records_for_run(run_id).records]
-        first = {}
+        first: dict = {}
         for entry in entries:
-            kind = entry.dagster_event_type
-            first.setdefault(kind, entry.timestamp)
-        E = dg.DagsterEventType
+            message = entry.message or ""
+            key = (
+                SENT if SENT in message else TAKEN if TAKEN in message else entry.dagster_event_type
+            )
+            first.setdefault(key, entry.timestamp)
         split["queued_s"].append(first[E.RUN_STARTING] - first[E.RUN_ENQUEUED])
         split["launch_s"].append(first[E.RUN_START] - first[E.RUN_STARTING])
+        split["send_s"].append(first[SENT] - first[E.RUN_STARTING])
+        split["handoff_s"].append(first[TAKEN] - first[SENT])
+        split["start_s"].append(first[E.RUN_START] - first[TAKEN])
         split["run_s"].append(first[E.RUN_SUCCESS] - first[E.RUN_START])
-        submitted, started, succeeded = {}, {}, {}
+        started, spans = {}, []
         for entry in entries:
-            # An engine event's text is its event's message; `user_message` is empty for the
-            # ones a worker reports straight to the instance.
-            message = entry.message or ""
-            if entry.step_key and HANDOFF_START in message:
-                submitted.setdefault(entry.step_key, entry.timestamp)
-            elif entry.step_key and HANDOFF_END in message:
-                started.setdefault(entry.step_key, entry.timestamp)
-            elif entry.dagster_event_type == E.STEP_START:
-                started.setdefault(("step", entry.step_key), entry.timestamp)
+            if entry.dagster_event_type == E.STEP_START:
+                started[entry.step_key] = entry.timestamp
             elif entry.dagster_event_type == E.STEP_SUCCESS:
-                begin = started[("step", entry.step_key)]
-                split["steps_s"].setdefault(entry.step_key, []).append(entry.timestamp - begin)
-                succeeded[entry.step_key] = entry.timestamp
-        split["handoff_s"].append(sum(started[k] - submitted[k] for k in submitted if k in started))
-        busy = covered([(submitted[k], end) for k, end in succeeded.items() if k in submitted])
-        split["between_steps_s"].append(split["run_s"][-1] - busy)
-    steps = {key: round(mean(values), 2) for key, values in split.pop("steps_s").items()}
+                begin = started[entry.step_key]
+                steps_s.setdefault(entry.step_key, []).append(entry.timestamp - begin)
+                spans.append((begin, entry.timestamp))
+        split["steps_per_run"].append(len(spans))
+        split["between_steps_s"].append(split["run_s"][-1] - covered(spans))
     means = {key: round(mean(values), 2) for key, values in split.items()}
-    return {**means, "steps_s": steps}
+    return {**means, "steps_s": {key: round(mean(v), 2) for key, v in steps_s.items()}}
+
+
+def attach_seconds(settings: dict[str, str]) -> float:
+    """One warehouse attach, as each step that opens the warehouse makes (the mean of a few)."""
+    from continual_ml.settings import Settings
+    from continual_ml.warehouse.connection import location_from_settings, warehouse_connection
+
+    location = location_from_settings(Settings.from_env(settings), Path("unused.duckdb"))
+    started = time.perf_counter()
+    for _ in range(ATTACHES):
+        with warehouse_connection(location, read_only=True) as conn:
+            conn.execute("SELECT 1").fetchall()
+    return (time.perf_counter() - started) / ATTACHES
 
 
 def most_runs_at_once(instance, run_ids: list[str]) -> int:
@@ -192,31 +197,27 @@ def home_settings(home: Path, lake: dict[str, str]) -> dict[str, str]:
     }
 
 
-def run_on_workers(settings, folder: Path, slots: int, ranges, postgres, lock: bool) -> dict:
+def run_on_workers(settings, folder: Path, slots: int, ranges, postgres) -> dict:
     from continual_ml_tests.support.scale_out import running_scale_out
 
     multi_writer = settings.get("CONTINUAL_ML_WAREHOUSE_BACKEND") == "ducklake"
     state = folder / f"workers-{slots}"
-    # Starting the processes is heavy work too: the whole of it under the exclusive lock.
-    with (
-        machine(lock, exclusive=True),
-        running_scale_out(
-            state,
-            settings,
-            workers=slots,
-            max_concurrent_runs=slots,
-            # The per-day pool: N slots on DuckLake; the DuckDB file keeps its one writer.
-            warehouse_slots=slots if multi_writer else 1,
-            postgres=postgres,
-            database=f"dagster_{slots}",
-        ) as scale_out,
-    ):
-        load_before = os.getloadavg()
+    with running_scale_out(
+        state,
+        settings,
+        workers=slots,
+        max_concurrent_runs=slots,
+        # The per-day pool: N slots on DuckLake; the DuckDB file keeps its one writer.
+        warehouse_slots=slots if multi_writer else 1,
+        postgres=postgres,
+        database=f"dagster_{slots}",
+    ) as scale_out:
+        load_before = load_average()
         started = time.perf_counter()
         run_ids = submit_runs(scale_out.instance, ranges)
         wait_finished(scale_out, run_ids)
         wall = time.perf_counter() - started
-        load_after = os.getloadavg()
+        load_after = load_average()
         import dagster as dg
 
         runs = scale_out.instance.get_runs(dg.RunsFilter(run_ids=run_ids))
@@ -236,8 +237,8 @@ def run_on_workers(settings, folder: Path, slots: int, ranges, postgres, lock: b
             "most_runs_at_once": most_runs_at_once(scale_out.instance, run_ids),
             "per_run_mean": time_split(scale_out.instance, run_ids),
             "days_with": monitored,
-            "load_average_before": [round(x, 2) for x in load_before],
-            "load_average_after": [round(x, 2) for x in load_after],
+            "load_average_before": load_before,
+            "load_average_after": load_after,
         }
 
 
@@ -252,10 +253,9 @@ def setup_home(env: dict, history: Path) -> dict:
 def run(
     days=365,
     rows_per_day=2000,
-    slots=(1, 2, 4),
+    slots=(1, 2),
     days_per_run=30,
     workdir=None,
-    lock=True,
     warehouse="ducklake",
 ):
     from continual_ml_tests.support.lake_servers import lake_environment, running_object_store
@@ -272,11 +272,10 @@ def run(
         if not k.startswith(("CONTINUAL_ML_", "DAGSTER_", "BENTOML_", "MLFLOW_"))
     }
     embedded_env = {**base, **home_settings(folder / "home", {})}
-    with machine(lock, exclusive=False):
-        setup = setup_home(embedded_env, history)
-    with machine(lock, exclusive=True) as load_before:
-        embedded = run_cli(embedded_env, "backfill")
-        load_after = os.getloadavg()
+    setup = setup_home(embedded_env, history)
+    load_before = load_average()
+    embedded = run_cli(embedded_env, "backfill")
+    load_after = load_average()
     results = {
         "days": days,
         "rows_per_day": rows_per_day,
@@ -287,8 +286,8 @@ def run(
             "runs": 1,
             "wall_s": round(embedded, 1),
             "partitions_per_hour": round(days / embedded * 3600),
-            "load_average_before": [round(x, 2) for x in load_before],
-            "load_average_after": [round(x, 2) for x in load_after],
+            "load_average_before": load_before,
+            "load_average_after": load_after,
         },
         "workers": [],
         "cpus": os.cpu_count(),
@@ -300,12 +299,12 @@ def run(
     ):
         lake = lake_environment(postgres, store=store) if warehouse == "ducklake" else {}
         settings = home_settings(folder / "home-workers", lake)
-        with machine(lock, exclusive=False):
-            results["workers_setup"] = {
-                k: round(v, 1) for k, v in setup_home({**base, **settings}, history).items()
-            }
+        results["workers_setup"] = {
+            k: round(v, 1) for k, v in setup_home({**base, **settings}, history).items()
+        }
+        results["attach_s"] = round(attach_seconds({**base, **settings}), 3)
         for n in slots:
-            measured = run_on_workers(settings, folder, n, ranges, postgres, lock)
+            measured = run_on_workers(settings, folder, n, ranges, postgres)
             measured["partitions_per_hour"] = round(days / measured["wall_s"] * 3600)
             results["workers"].append(measured)
     for measured in results["workers"]:
@@ -317,12 +316,10 @@ def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--days", type=int, default=365)
     parser.add_argument("--rows-per-day", type=int, default=2000)
-    parser.add_argument("--slots", type=int, nargs="+", default=[1, 2, 4])
+    parser.add_argument("--slots", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--days-per-run", type=int, default=30)
-    parser.add_argument("--workdir", default=None)
     parser.add_argument("--warehouse", choices=["ducklake", "duckdb"], default="ducklake")
-    parser.add_argument("--no-lock", action="store_true", help="measure without the quiet lock")
-    parser.add_argument("--out", default=str(RESULTS_FILE))
+    add_output_arguments(parser, str(RESULTS_FILE))
     args = parser.parse_args(argv)
     results = run(
         args.days,
@@ -330,10 +327,9 @@ def main(argv: list[str] | None = None) -> dict:
         tuple(args.slots),
         args.days_per_run,
         args.workdir,
-        lock=not args.no_lock,
         warehouse=args.warehouse,
     )
-    Path(args.out).write_text(json.dumps({"stamp": stamp(), **results}, indent=2))
+    write_results(args.out, results)
     print(json.dumps(results, indent=2))
     return results
 

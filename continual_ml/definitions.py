@@ -6,7 +6,6 @@ from continual_ml.defs.automation import drift_retrain_sensor
 from continual_ml.defs.data.assets import current_window, observations, reference_window
 from continual_ml.defs.data.checks import observations_are_valid
 from continual_ml.defs.data.landing_sensors import landing_folder_sensor, prediction_log_sensor
-from continual_ml.defs.executors import build_executor
 from continual_ml.defs.monitoring.assets import drift_explanation, drift_report
 from continual_ml.defs.monitoring.explanations import drift_explanation_sensor
 from continual_ml.defs.monitoring.late_labels import labels, late_labels_sensor
@@ -49,6 +48,8 @@ defs = dg.Definitions(
         shadow_evidence_sensor,
     ],
     resources=build_resources(),
-    # In each run's own process (the default), or on Celery workers: CONTINUAL_ML_EXECUTOR.
-    executor=build_executor(),
+    # Every step in the run's own process, wherever the run's process is: beside the code server,
+    # or in a worker's pool process (the scale-out profile's run launcher). The steps that write
+    # DuckDB run one after another.
+    executor=dg.in_process_executor,
 )

@@ -168,22 +168,17 @@ class Settings(BaseSettings):
     discord_webhook_url: SecretStr | None = Field(
         None, alias=DISCORD_ENV, description="a Discord webhook for alerts"
     )
-    # Runs on workers (the scale-out profile): where a run's steps execute, and the Celery
-    # broker and result backend both the runs and the workers use (URLs with a password)
-    executor: Literal["in_process", "celery"] = Field(
-        "in_process",
-        alias="CONTINUAL_ML_EXECUTOR",
-        description="where a run's steps execute: in its process, or on `continual-ml worker`s",
-    )
+    # Runs on workers (the scale-out profile): the Celery broker and result backend both the
+    # run launcher and the workers use (URLs with a password)
     celery_broker_url: SecretStr | None = Field(
         None,
         alias=CELERY_BROKER_ENV,
-        description="with celery: the broker, Postgres through SQLAlchemy (sqla+postgresql+psycopg2://...)",
+        description="runs on workers: the broker, Postgres through SQLAlchemy (sqla+postgresql+psycopg2://...)",
     )
     celery_backend_url: SecretStr | None = Field(
         None,
         alias=CELERY_BACKEND_ENV,
-        description="with celery: the result backend (db+postgresql+psycopg2://...)",
+        description="runs on workers: the result backend (db+postgresql+psycopg2://...)",
     )
     # The service, and its clients
     demo_service_port: int | None = Field(

@@ -8,6 +8,7 @@ from typing import Any, Literal
 
 import dagster as dg
 from dagster_duckdb import DuckDBResource
+from pydantic import PrivateAttr
 
 from continual_ml.alerts.delivery import Alert
 from continual_ml.alerts.payloads import send_alert
@@ -20,7 +21,14 @@ from continual_ml.settings import (
     SLACK_ENV,
     Settings,
 )
-from continual_ml.warehouse.connection import ObjectStore, WarehouseLocation, warehouse_connection
+from continual_ml.warehouse.connection import (
+    CATALOG,
+    ObjectStore,
+    WarehouseLocation,
+    interrupts_kept,
+    open_warehouse,
+    warehouse_connection,
+)
 
 
 class DatasetResource(dg.ConfigurableResource):
@@ -47,6 +55,7 @@ class WarehouseResource(DuckDBResource):
     s3_region: str = "us-east-1"
     s3_use_ssl: bool = True
     s3_url_style: Literal["path", "vhost"] = "path"
+    _lake: Any = PrivateAttr(default=None)  # DuckLake, attached by the run's first step
 
     @property
     def location(self) -> WarehouseLocation:
@@ -68,8 +77,30 @@ class WarehouseResource(DuckDBResource):
 
     @contextmanager
     def get_connection(self) -> Iterator:
-        with warehouse_connection(self.location) as conn:
-            yield conn
+        if self.backend == "duckdb":
+            # Opened per step: held for the run, the file would keep other runs' steps out of it
+            # between this run's steps (one writer process per file).
+            with warehouse_connection(self.location) as conn:
+                yield conn
+            return
+        # DuckLake: one attach per run, on the first step that opens the warehouse (it loads
+        # the extensions, connects to the catalog and sets the store's secret), shared by the
+        # run's steps through cursors of their own (a transaction, temporary tables and the
+        # current catalog stay within the step). Closed when the run's resources are torn down.
+        if self._lake is None:
+            self._lake = open_warehouse(self.location)
+        cursor = self._lake.cursor()
+        try:
+            cursor.execute(f"USE {CATALOG}")
+            with interrupts_kept():
+                yield cursor
+        finally:
+            cursor.close()
+
+    def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
+        if self._lake is not None:
+            self._lake.close()
+            self._lake = None
 
 
 class ArtifactDirsResource(dg.ConfigurableResource):

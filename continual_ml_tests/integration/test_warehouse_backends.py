@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import shutil
 
+import dagster as dg
 import duckdb
 import pandas as pd
 import pytest
@@ -19,6 +20,7 @@ from continual_ml.defs.data.assets import current_window, observations, referenc
 from continual_ml.defs.data.checks import observations_are_valid
 from continual_ml.defs.monitoring.assets import drift_explanation, drift_report
 from continual_ml.defs.monitoring.performance import model_performance
+from continual_ml.defs.resources import WarehouseResource, build_resources
 from continual_ml.defs.training.assets import candidate_model, champion_model, evaluation_scores
 from continual_ml.defs.training.checks import candidate_beats_champion
 from continual_ml.demo.synthetic_stream import batch_file, partition_date
@@ -26,6 +28,7 @@ from continual_ml.ingestion import ingest_file, replace_partitions_from_file
 from continual_ml.models.store import read_pointer
 from continual_ml.warehouse import registry
 from continual_ml.warehouse.connection import (
+    CATALOG,
     WarehouseLocation,
     open_warehouse,
     warehouse_connection,
@@ -98,6 +101,34 @@ def test_a_day_lands_once_with_every_row_counted(home, warehouse_backend, config
         assert scalar(conn, landed_rows, [day]) == rows_in - 3
         assert scalar(conn, "SELECT count(DISTINCT row_id) FROM observations") == rows_in - 3
         assert scalar(conn, "SELECT count(*) FROM ingested_files") == 2
+
+
+def test_a_runs_steps_share_one_lake_attach_and_open_the_file_each(home, warehouse_backend):
+    """DuckLake is attached once per run, by its first step, and the later steps reuse it; the
+    DuckDB file is opened by each step and closed after it, so other runs' steps get it between.
+    A setting of the database instance (not of one connection) tells the two apart."""
+
+    @dg.asset
+    def first(duckdb: WarehouseResource) -> None:
+        with duckdb.get_connection() as conn:
+            conn.execute("SET GLOBAL default_order = 'DESC'")
+            conn.execute("BEGIN")  # left open: the step's cursor ends it, not the next step
+
+    @dg.asset(deps=[first])
+    def second(duckdb: WarehouseResource) -> dg.MaterializeResult:
+        with duckdb.get_connection() as conn:
+            order = scalar(conn, "SELECT current_setting('default_order')")
+            catalog = scalar(conn, "SELECT current_database()")
+            # A transaction of its own: none left open by the first step.
+            conn.execute("BEGIN")
+            conn.execute("COMMIT")
+        return dg.MaterializeResult(metadata={"order": order, "catalog": catalog})
+
+    result = dg.materialize([first, second], resources=build_resources(home))
+    [event] = result.asset_materializations_for_node("second")
+    shared = warehouse_backend != "duckdb_file"
+    assert (event.metadata["order"].value.lower() == "desc") is shared
+    assert event.metadata["catalog"].value == (CATALOG if shared else home.warehouse.stem)
 
 
 # The loop on a DuckLake folder repeats the S3 case's code paths for ~25 s: out of the default run.

@@ -1,8 +1,9 @@
 """The scale-out profile on one machine, for the tests and the backfill benchmark.
 
-Postgres (Dagster's storage, the Celery broker and result backend), a code server and the daemon
-reading docs/dagster-workers.yaml with CONTINUAL_ML_EXECUTOR=celery, and `continual-ml worker`
-processes, each in a folder of its own, each process group stopped on the way out.
+Postgres (Dagster's storage, the Celery broker and result backend), a code server, the daemon and
+`continual-ml worker` processes all reading docs/dagster-workers.yaml (the daemon sends each run
+to the broker, a worker executes it whole), each worker in a folder of its own, each process
+group stopped on the way out.
 """
 
 from __future__ import annotations
@@ -37,6 +38,13 @@ class ScaleOut:
     processes: Processes
     workdirs: dict[str, Path]  # worker name -> its own folder
     postgres: PostgresServer
+    worker_commands: dict[str, tuple[list[str], dict[str, str]]]  # name -> argv, environment
+
+    def start_worker(self, name: str) -> None:
+        """Start the named worker (again), as the deployment first started it."""
+        argv, env = self.worker_commands[name]
+        self.processes.start(name, argv, env)
+        self.workdirs[name] = Path(argv[argv.index("--workdir") + 1])
 
     def worker_processes(self) -> dict[int, str]:
         """Every live process of each worker (main and pool), pid -> worker name."""
@@ -57,7 +65,6 @@ class ScaleOut:
 def celery_environment(postgres: PostgresServer, database: str) -> dict[str, str]:
     credentials = f"{postgres.user}:{postgres.password}@127.0.0.1:{postgres.port}/{database}"
     return {
-        "CONTINUAL_ML_EXECUTOR": "celery",
         "CONTINUAL_ML_CELERY_BROKER_URL": f"sqla+postgresql+psycopg2://{credentials}",
         "CONTINUAL_ML_CELERY_BACKEND_URL": f"db+postgresql+psycopg2://{credentials}",
         "DAGSTER_POSTGRES_USER": postgres.user,
@@ -68,15 +75,12 @@ def celery_environment(postgres: PostgresServer, database: str) -> dict[str, str
     }
 
 
-def instance_yaml(
-    dagster_home: Path, max_concurrent_runs: int, max_runtime_seconds: int | None = None
-) -> None:
-    """docs/dagster-workers.yaml with its run limit set, and its longest run if given (the only
-    values a run of this changes)."""
+def instance_yaml(dagster_home: Path, max_concurrent_runs: int | None) -> None:
+    """docs/dagster-workers.yaml, with its run limit set if given (the only value a run of this
+    changes)."""
     config = yaml.safe_load(WORKERS_YAML.read_text())
-    config["concurrency"]["runs"]["max_concurrent_runs"] = max_concurrent_runs
-    if max_runtime_seconds is not None:
-        config["run_monitoring"]["max_runtime_seconds"] = max_runtime_seconds
+    if max_concurrent_runs is not None:
+        config["concurrency"]["runs"]["max_concurrent_runs"] = max_concurrent_runs
     dagster_home.mkdir(parents=True, exist_ok=True)
     (dagster_home / "dagster.yaml").write_text(yaml.safe_dump(config))
 
@@ -86,16 +90,18 @@ def running_scale_out(
     state: Path,
     settings: dict[str, str],
     workers: int = 2,
-    max_concurrent_runs: int = 4,
+    max_concurrent_runs: int | None = None,
     warehouse_slots: int = 1,
     postgres: PostgresServer | None = None,
     database: str = "dagster",
-    max_runtime_seconds: int | None = None,
 ) -> Iterator[ScaleOut]:
     """Everything up (workers ready, code server serving, daemon started) until the block ends.
 
+    `max_concurrent_runs`: the instance file's (the run slots of its two workers) unless given.
+
     `settings`: the pipeline's variables (warehouse, MLflow, config...), the same for every
-    process; each worker's CONTINUAL_ML_HOME is its own folder. A Postgres server is started
+    process; each worker's CONTINUAL_ML_HOME is its own folder, its DAGSTER_HOME the instance's
+    (the run task loads the instance from it). A Postgres server is started
     unless one is given (a new `database` in it then)."""
     state.mkdir(parents=True, exist_ok=True)
     processes = Processes(logs=state / "logs", cwd=state)
@@ -116,17 +122,27 @@ def running_scale_out(
             "DAGSTER_CODE_SERVER_PORT": str(port),
         }
         dagster_side.setdefault("CONTINUAL_ML_HOME", str(state / "home"))
-        instance_yaml(state / "dagster_home", max_concurrent_runs, max_runtime_seconds)
+        instance_yaml(state / "dagster_home", max_concurrent_runs)
         workdirs = {f"worker-{i}": state / f"worker-{i}" for i in range(workers)}
         # This process reads the instance and workspace files too (their `env:` values).
-        shared = ("DAGSTER_POSTGRES_", "DAGSTER_CODE_SERVER_")
+        shared = ("DAGSTER_POSTGRES_", "DAGSTER_CODE_SERVER_", "CONTINUAL_ML_CELERY_")
         selected = {k: v for k, v in dagster_side.items() if k.startswith(shared)}
         with variables_set(selected):
+            worker_commands = {
+                name: (
+                    [str(VENV_BIN / "continual-ml"), "worker", "--name", name]
+                    + ["--workdir", str(workdir)],
+                    {
+                        **env,
+                        "CONTINUAL_ML_HOME": str(workdir / "home"),
+                        "DAGSTER_HOME": dagster_side["DAGSTER_HOME"],
+                    },
+                )
+                for name, workdir in workdirs.items()
+            }
             try:
-                for name, workdir in workdirs.items():
-                    worker_env = {**env, "CONTINUAL_ML_HOME": str(workdir / "home")}
-                    argv = [str(VENV_BIN / "continual-ml"), "worker", "--name", name]
-                    processes.start(name, [*argv, "--workdir", str(workdir)], worker_env)
+                for name, (argv, worker_env) in worker_commands.items():
+                    processes.start(name, argv, worker_env)
                 grpc = ["api", "grpc", "-h", "127.0.0.1", "-p", str(port)]
                 module = ["-m", "continual_ml.definitions"]
                 processes.start(
@@ -140,7 +156,7 @@ def running_scale_out(
                     instance.event_log_storage.set_concurrency_slots(
                         WAREHOUSE_POOL, warehouse_slots
                     )
-                    scale_out = ScaleOut(instance, processes, workdirs, server)
+                    scale_out = ScaleOut(instance, processes, workdirs, server, worker_commands)
                     processes.wait_for("workers ready", scale_out.workers_ready, STARTUP_SECONDS)
                     yield scale_out
             finally:

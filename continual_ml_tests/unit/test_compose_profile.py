@@ -128,8 +128,15 @@ def test_the_worker_mounts_every_volume_a_run_needs(scale_out):
         }
 
     worker = data_mounts(scale_out["worker"])
-    # A worker needs no instance config: each step carries the run's id and its storage.
-    assert not {v["target"] for v in scale_out["worker"]["volumes"]} & CONFIG_TARGETS
+    # A worker loads the instance its runs belong to (dagster-celery's run task reads
+    # DAGSTER_HOME), the same file as the Dagster services; the code comes with the run's origin,
+    # not from the workspace file.
+    worker_configs = {v["target"]: v["source"] for v in scale_out["worker"]["volumes"]}
+    instance_file = "/opt/dagster/home/dagster.yaml"
+    assert set(worker_configs) & CONFIG_TARGETS == {instance_file}
+    code_server_configs = {v["target"]: v["source"] for v in scale_out["code-server"]["volumes"]}
+    assert worker_configs[instance_file] == code_server_configs[instance_file]
+    assert scale_out["worker"]["environment"]["DAGSTER_HOME"] == str(Path(instance_file).parent)
     assert data_mounts(scale_out["code-server"]) <= worker
     targets = {target for _, target in worker}
     assert {"/data/prediction_logs", "/opt/dagster/home/storage", "/data/warehouse"} <= targets
@@ -171,7 +178,6 @@ def test_every_compose_variable_is_in_env_example():
 
 def test_env_example_selects_the_embedded_default_and_names_the_scale_out_values():
     template = env_template()
-    assert template["CONTINUAL_ML_EXECUTOR"] == "in_process"
     assert template["CONTINUAL_ML_WAREHOUSE_BACKEND"] == "duckdb"
     assert template["DAGSTER_INSTANCE_YAML"] == "./dagster.yaml"
     assert template["WAREHOUSE_SLOTS"] == "1"
@@ -179,7 +185,6 @@ def test_env_example_selects_the_embedded_default_and_names_the_scale_out_values
     for switch in (
         "COMPOSE_PROFILES=scale-out",
         "DAGSTER_INSTANCE_YAML=./docs/dagster-workers.yaml",
-        "CONTINUAL_ML_EXECUTOR=celery",
         "CONTINUAL_ML_WAREHOUSE_BACKEND=ducklake",
     ):
         assert f"#   {switch}" in text, switch
@@ -234,6 +239,8 @@ def test_the_workers_instance_has_the_default_instances_run_queue(tmp_path, monk
     for key in POSTGRES_ENV:
         monkeypatch.setenv(f"DAGSTER_POSTGRES_{key}", f"dummy-{key.lower()}")
     monkeypatch.setenv("DAGSTER_POSTGRES_PORT", "5432")
+    monkeypatch.setenv("CONTINUAL_ML_CELERY_BROKER_URL", "sqla+postgresql+psycopg2://u:p@db/d")
+    monkeypatch.setenv("CONTINUAL_ML_CELERY_BACKEND_URL", "db+postgresql+psycopg2://u:p@db/d")
     workers_text = (ROOT / "docs" / "dagster-workers.yaml").read_text()
     (tmp_path / "dagster.yaml").write_text(workers_text)
     workers, _ = dagster_instance_config(str(tmp_path))
@@ -246,12 +253,25 @@ def test_the_workers_instance_has_the_default_instances_run_queue(tmp_path, monk
         assert workers["concurrency"]["runs"]["tag_concurrency_limits"] == lanes
         assert workers["concurrency"]["pools"] == instance["concurrency"]["pools"]
         assert workers["sensors"] == instance["sensors"]
-    for key in ("storage", "run_coordinator", "run_launcher", "run_retries"):
+    for key in ("storage", "run_coordinator", "run_retries"):
         assert workers[key] == default[key], key
-    # workers: more runs at once, and no compute-log files no other machine can read.
+    # workers: runs sent to the workers, and no compute-log files no other machine can read.
+    assert workers["run_launcher"]["class"] == "WorkerRunLauncher"
     assert workers["concurrency"]["runs"]["max_concurrent_runs"] > 1
     assert workers["compute_logs"]["class"] == "NoOpComputeLogManager"
-    # A dead worker's step never frees its pool slot: the monitoring daemon does, soon.
-    assert workers["run_monitoring"]["free_slots_after_run_end_seconds"] > 0
-    assert workers["run_monitoring"]["poll_interval_seconds"] <= 30
-    assert env_references(yaml.safe_load(workers_text)) == env_references(default)
+    # A lost worker's run never frees its pool slots: the monitoring daemon does, soon.
+    monitoring = workers["run_monitoring"]
+    assert monitoring["enabled"] and monitoring["free_slots_after_run_end_seconds"] > 0
+    # A lost worker's run fails within the stated bound: its heartbeat's staleness plus a poll
+    # (docs/scaling.md §1), with no limit on the runtime of a run whose worker is alive.
+    from continual_ml.app.workers.liveness import STALE_SECONDS
+
+    assert STALE_SECONDS + monitoring["poll_interval_seconds"] <= 120
+    assert "max_runtime_seconds" not in monitoring
+    # The Celery URLs besides dagster.yaml's: by name, so no password is in the file.
+    from continual_ml.settings import CELERY_BACKEND_ENV, CELERY_BROKER_ENV
+
+    assert env_references(yaml.safe_load(workers_text)) == env_references(default) | {
+        CELERY_BROKER_ENV,
+        CELERY_BACKEND_ENV,
+    }

@@ -20,7 +20,7 @@ RESULTS = ROOT / "benchmarks" / "results"
 # `command`, as each benchmark's module docstring says.
 COMMANDS = {
     "backfill": "python -m benchmarks.backfill --days 365 --sample 10",
-    "backfill_workers": "python -m benchmarks.backfill_workers --days 365 --slots 1 2 4 "
+    "backfill_workers": "python -m benchmarks.backfill_workers --days 365 --slots 1 2 "
     "--days-per-run 30",
     "continual_learning": "python -m benchmarks.continual_learning",
     "drift_engine": "python -m benchmarks.drift_engine",

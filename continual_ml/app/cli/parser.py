@@ -105,9 +105,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     rollback = commands.add_parser("rollback", help="restore the previous (or a given) champion")
     rollback.add_argument("version", type=int, nargs="?", default=None)
-    worker = commands.add_parser("worker", help="execute the steps of runs sent to Celery")
+    worker = commands.add_parser("worker", help="execute runs sent to Celery")
     worker.add_argument("--name", default=f"worker-{os.getpid()}", help="unique per worker")
-    worker.add_argument("--concurrency", type=int, default=1, help="steps at a time")
+    worker.add_argument("--concurrency", type=int, default=1, help="runs at a time")
     worker.add_argument("--workdir", default=".", help="the worker's own folder")
     for name, text in (
         ("approve", "promote a candidate waiting for approval"),

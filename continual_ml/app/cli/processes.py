@@ -29,7 +29,7 @@ def up(args: argparse.Namespace, paths: Paths) -> int:
 
 
 def worker(args: argparse.Namespace, paths: Paths) -> int:
-    from continual_ml.app.worker import exec_worker
+    from continual_ml.app.workers.command import exec_worker
 
     exec_worker(args.name, args.concurrency, Path(args.workdir))  # replaces this process
     return 0

@@ -16,9 +16,14 @@
   ping failed with DagsterUserCodeUnreachableError), so the supervisor would never restart it;
   and as a command it costs ~1.0 s of CPU per check (`time dagster api grpc-health-check -p 1`:
   user 0.91 s + sys 0.16 s), a fifth of a core at the supervisor's 5 s health interval.
+- A run launcher's answer to the monitoring daemon (`run_worker_health_result`). A launcher's
+  `check_run_worker_health` returns a `CheckRunHealthResult` with a `WorkerStatus`, neither of
+  them exported by `dagster`; the runs-on-workers launcher (continual_ml/app/workers/launcher.py)
+  answers FAILED for a lost worker's run, which is what makes the daemon fail the run (and
+  `run_retries` run it again) within about a minute instead of never.
 
-continual_ml_tests/integration/test_sensor_ticks.py and test_live_supervision.py fail, by name,
-if a Dagster upgrade changes what is relied on here.
+continual_ml_tests/integration/test_sensor_ticks.py, test_live_supervision.py and
+test_lost_worker_host.py fail, by name, if a Dagster upgrade changes what is relied on here.
 """
 
 from __future__ import annotations
@@ -128,3 +133,10 @@ def code_server_answers(port: int, host: str = "127.0.0.1") -> None:
     from dagster._grpc.client import DagsterGrpcClient  # heavy import, only where it is used
 
     DagsterGrpcClient(port=port, host=host).ping("supervisor")
+
+
+def run_worker_health_result(status: str, message: str):
+    """Dagster's `CheckRunHealthResult` for the `WorkerStatus` named `status`."""
+    from dagster._core.launcher import CheckRunHealthResult, WorkerStatus
+
+    return CheckRunHealthResult(WorkerStatus[status], message)

@@ -1,14 +1,15 @@
-"""A worker's liveness, for a container health check: a file the worker touches while it is
-connected to the broker, and the check that the file is fresh.
+"""A worker's liveness: its heartbeat, by which the run launcher judges the worker's runs, and
+a file for a container health check.
 
 The worker's consumer starts the step below once its broker connection is up, and stops it when
-the connection is lost; while started, it touches `alive` in the worker's folder every
-`TOUCH_SECONDS`, after a round trip to the broker on a connection of its own (the size of the
-steps' queue). A worker whose
-process is gone, whose consumer lost the broker, or that cannot reach the broker lets the file
-age, and `python -m continual_ml.app.worker_liveness DIR` fails once it is older than
-`STALE_SECONDS`. The remote-control ping (`celery inspect ping`) needs a broadcast the
-SQLAlchemy broker cannot carry, so it is off (continual_ml/defs/executors.py).
+the connection is lost; while started, every `TOUCH_SECONDS` it makes a round trip to the broker
+on a connection of its own (the size of the runs' queue), records the worker's heartbeat in the
+result backend's database (continual_ml/app/workers/heartbeats.py), and touches `alive` in the
+worker's folder. A worker whose process is gone, whose consumer lost the broker, or that cannot
+reach the broker or the result backend lets both age: the launcher fails its run once the
+heartbeat is older than `STALE_SECONDS`, and `python -m continual_ml.app.workers.liveness DIR`
+fails once the file is. The remote-control ping (`celery inspect ping`) needs a broadcast the
+SQLAlchemy broker cannot carry, so it is off (continual_ml/app/workers/celery_config.py).
 """
 
 from __future__ import annotations
@@ -20,7 +21,8 @@ from pathlib import Path
 
 from celery import bootsteps
 
-from continual_ml.defs.executors import CELERY_QUEUE
+from continual_ml.app.workers.celery_config import CELERY_QUEUE
+from continual_ml.app.workers.heartbeats import record_heartbeat
 
 ALIVE_FILE = "alive"
 TOUCH_SECONDS = 10.0
@@ -34,7 +36,8 @@ def touch(path: Path) -> None:
 
 
 class BrokerLiveness(bootsteps.StartStopStep):
-    """Touches `alive` in the worker's folder while the consumer is connected to the broker."""
+    """Records the worker's heartbeat and touches `alive` in its folder while the consumer is
+    connected to the broker."""
 
     requires = {"celery.worker.consumer.connection:Connection"}
 
@@ -42,9 +45,11 @@ class BrokerLiveness(bootsteps.StartStopStep):
         super().__init__(parent, **kwargs)
         self.timer_entry = None
         self.path = Path.cwd() / ALIVE_FILE
+        # This machine's clock, as the runs this worker executes date their start.
+        self.booted_at = time.time()
 
     def start(self, parent) -> None:
-        app = parent.app
+        app, hostname, booted_at = parent.app, parent.hostname, self.booted_at
         path = self.path
 
         def beat() -> None:
@@ -56,8 +61,9 @@ class BrokerLiveness(bootsteps.StartStopStep):
                     # Counting the queue's messages is a query on the SQLAlchemy broker (opening
                     # the connection alone touches no database); passive: changes nothing.
                     connection.default_channel.queue_declare(queue=CELERY_QUEUE, passive=True)
+                record_heartbeat(app, hostname, booted_at)
             except Exception as error:  # noqa: BLE001 - any failure means: not alive now
-                log.warning("broker out of reach: %s", error)
+                log.warning("broker or result backend out of reach: %s", error)
                 return
             touch(path)
 
@@ -85,7 +91,7 @@ def is_alive(folder: Path, now: float | None = None, stale_seconds: float = STAL
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if len(argv) != 1:
-        print("usage: python -m continual_ml.app.worker_liveness WORKER_FOLDER", file=sys.stderr)
+        print("usage: python -m continual_ml.app.workers.liveness WORKER_FOLDER", file=sys.stderr)
         return 2
     folder = Path(argv[0])
     if is_alive(folder):

@@ -1,9 +1,10 @@
-"""`continual-ml worker`: a process that executes the steps of runs sent to Celery.
+"""`continual-ml worker`: a process that executes the runs the run launcher sends to Celery,
+each run whole (all its steps, in-process) in one of the worker's pool processes.
 
-A worker needs the settings the steps read (warehouse, MLflow, dataset config) and the Celery
-URLs; nothing of the instance that launched the run but what each step carries (the run's id and
-the instance's storage, Postgres). It works in its own folder, so two workers on one machine
-share no local file the settings do not name.
+A worker needs the settings the runs read (warehouse, MLflow, dataset config), the Celery URLs,
+and the instance the runs belong to: `DAGSTER_HOME` with the profile's instance file
+(docs/dagster-workers.yaml), as dagster-celery's run task loads it. It works in its own folder,
+so two workers on one machine share no local file the settings do not name.
 """
 
 from __future__ import annotations
@@ -16,19 +17,19 @@ import sys
 import time
 from pathlib import Path
 
-from continual_ml.defs.executors import CELERY_QUEUE
+from continual_ml.app.workers.celery_config import CELERY_QUEUE
 
 TABLE_ATTEMPTS = 5
 log = logging.getLogger(__name__)
 
 
 def worker_argv(name: str, concurrency: int) -> list[str]:
-    """The `celery worker` command line: one queue, one step per process at a time."""
+    """The `celery worker` command line: one queue, one run per pool process at a time."""
     celery = str(Path(sys.executable).with_name("celery"))
     return [
         celery,
         "--app",
-        "continual_ml.app.celery_worker",
+        "continual_ml.app.workers.celery_app",
         "worker",
         "--queues",
         CELERY_QUEUE,
@@ -48,14 +49,16 @@ def worker_argv(name: str, concurrency: int) -> list[str]:
 
 
 def create_celery_tables() -> None:
-    """Create the broker's and the result backend's tables if missing, before Celery starts.
+    """Create the broker's and the result backend's tables (Celery's and the heartbeats') if
+    missing, before Celery starts.
 
     Workers started together on a new database would each create them, and a worker that loses
     that race (Postgres: "relation ... already exists") exits; here the loser tries again and
     finds them made."""
     from sqlalchemy.exc import SQLAlchemyError
 
-    from continual_ml.app.celery_worker import app
+    from continual_ml.app.workers.celery_app import app
+    from continual_ml.app.workers.heartbeats import create_table
 
     for attempt in range(1, TABLE_ATTEMPTS + 1):
         try:
@@ -64,6 +67,7 @@ def create_celery_tables() -> None:
                 for queue in app.amqp.queues.values():
                     queue(connection.default_channel).declare()
             app.backend.ResultSession().close()
+            create_table(app)
             return
         except SQLAlchemyError as error:
             if attempt == TABLE_ATTEMPTS:
