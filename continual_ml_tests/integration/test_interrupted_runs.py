@@ -33,7 +33,7 @@ def long_query(warehouse: WarehouseResource) -> None:
 defs = dg.Definitions(
     assets=[long_query],
     resources={{"warehouse": WarehouseResource(database={database!r})}},
-    executor=dg.in_process_executor,  # as the pipeline runs (continual_ml/defs/executors.py)
+    executor=dg.in_process_executor,  # as the pipeline runs (continual_ml/definitions.py)
 )
 """
 
