@@ -60,14 +60,20 @@ def deployment(tmp_path):
             yield Deployment(scale_out, tmp_path / "landing", warehouse_location(settings))
 
 
-def test_a_lost_worker_fails_its_run_in_bounded_time_and_the_retry_lands_once(deployment):
+def kill_the_worker_of_a_landed_day(deployment):
+    """Land a day and SIGKILL the whole worker running it, main process and pool, mid-step:
+    nothing is left to report the run. The file, the run, the worker's name and when."""
     scale_out = deployment.scale_out
     path = deployment.land(LOST_DAY, DAY_ROWS)
     run, start = wait_for_step_start(deployment, path.name, "observations")
     host = scale_out.worker_processes()[start.dagster_event.pid]
-    # The whole worker at once, main process and pool: nothing is left to report the run.
     os.killpg(scale_out.processes.running.pop(host).pid, signal.SIGKILL)
-    lost_at = time.time()
+    return path, run, host, time.time()
+
+
+def test_a_lost_worker_fails_its_run_in_bounded_time_and_the_retry_lands_once(deployment):
+    scale_out = deployment.scale_out
+    path, run, host, lost_at = kill_the_worker_of_a_landed_day(deployment)
     scale_out.workdirs.pop(host)
 
     retry = scale_out.processes.wait_for(
@@ -102,11 +108,7 @@ def test_a_lost_worker_fails_its_run_in_bounded_time_and_the_retry_lands_once(de
 
 def test_a_worker_started_again_under_its_name_fails_the_run_it_had_taken(deployment):
     scale_out = deployment.scale_out
-    path = deployment.land(LOST_DAY, DAY_ROWS)
-    run, start = wait_for_step_start(deployment, path.name, "observations")
-    host = scale_out.worker_processes()[start.dagster_event.pid]
-    os.killpg(scale_out.processes.running.pop(host).pid, signal.SIGKILL)
-    lost_at = time.time()
+    path, run, host, lost_at = kill_the_worker_of_a_landed_day(deployment)
     # Back at once, under its name, beating again.
     scale_out.start_worker(host)
     scale_out.processes.wait_for("the worker back", scale_out.workers_ready, STARTUP_SECONDS)
