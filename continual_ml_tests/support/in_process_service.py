@@ -30,6 +30,7 @@ from continual_ml.config import default_config  # noqa: E402
 from continual_ml.training.pipeline import serialize_model  # noqa: E402
 from continual_ml_tests.support.environment import variables_set  # noqa: E402
 from continual_ml_tests.support.exported_models import export_champion  # noqa: E402
+from continual_ml_tests.support.service_support import export, trained  # noqa: E402
 
 SERVICE_MODULE = "bento.service"
 _RUNNING = False  # whether an app built here is still in use
@@ -114,6 +115,16 @@ def in_process_service(
         with TestClient(app, raise_server_exceptions=False) as client:
             client.bentoml_home, client.prediction_log_dir = bentoml_home, prediction_log_dir
             yield client
+
+
+@contextmanager
+def service_in_process(root: Path, models=None, **env: str) -> Iterator[TestClient]:
+    """A client of the app in process, serving `models` (default `trained(0)`, the demo's) as v1
+    from a BentoML store under `root`, its prediction logs beside it; `env` adds variables.
+    `support.service_support.running_service` is the same on a real socket."""
+    export(root / "bentoml", 1, models or trained(0))
+    with in_process_service(root / "bentoml", root / "logs", env) as client:
+        yield client
 
 
 @contextmanager
