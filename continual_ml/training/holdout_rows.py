@@ -1,0 +1,47 @@
+"""What each model of an evaluation made of the holdout: the candidate's, and the champion's
+when there is one, and the per-row table the gate pairs them on."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import pandas as pd
+
+from continual_ml.training.pipeline import load_model
+
+
+def role_outputs(candidate: dict, champion: dict | None, output: Callable) -> dict:
+    """`output(model)` by role, "candidate" first, then "champion" when there is one; each
+    model loaded from its registry row only after its hash checks out."""
+    roles = {"candidate": candidate} | ({"champion": champion} if champion is not None else {})
+    return {role: output(load_model(row["artifact"], row["sha256"])) for role, row in roles.items()}
+
+
+def holdout_rows(
+    holdout: pd.DataFrame,
+    truth,
+    candidate: dict,
+    champion: dict | None,
+    outputs: dict,
+    column: str,
+) -> pd.DataFrame:
+    """Per holdout row: its id, its truth, and each role's output in `{role}_{column}` (NaN
+    for the champion when there is none), with the versions they came from."""
+    return pd.DataFrame(
+        {
+            "candidate_version": candidate["version"],
+            "row_id": holdout["row_id"].to_numpy(),
+            "truth": truth,
+            f"candidate_{column}": outputs["candidate"],
+            "champion_version": champion["version"] if champion else None,
+            f"champion_{column}": outputs.get("champion", np.nan),
+        }
+    )
+
+
+def role_columns(rows: pd.DataFrame, column: str, with_champion: bool) -> tuple:
+    """The truth and the candidate's and the champion's `column` (None without a champion) of
+    a `holdout_rows` table, as arrays: what the evaluation plots draw."""
+    champion = rows[f"champion_{column}"].to_numpy() if with_champion else None
+    return rows["truth"].to_numpy(), rows[f"candidate_{column}"].to_numpy(), champion
