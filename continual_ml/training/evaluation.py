@@ -16,7 +16,12 @@ from continual_ml.training.classification_metrics import (
     classification_report,
     per_slice,
 )
-from continual_ml.training.holdout_rows import holdout_rows, role_columns, role_outputs
+from continual_ml.training.holdout_rows import (
+    holdout_rows,
+    role_columns,
+    role_outputs,
+    role_scores,
+)
 from continual_ml.training.multiclass_metrics import multiclass_report
 from continual_ml.training.plots import (
     class_confusion_matrix_png,
@@ -96,14 +101,8 @@ def evaluate_on_holdout(
     truth = holdout[config.label].astype(int).to_numpy()
     slices = holdout[config.model.slice_column] if config.model.slice_column else None
     proba = role_outputs(candidate, champion, lambda model: positive_proba(model, config, holdout))
-    rows = {"candidate": candidate, "champion": champion}
-    scores = [
-        score
-        for role, p in proba.items()
-        for score in _score_rows(role, rows[role]["version"], truth, p, slices)
-    ]
     return HoldoutEvaluation(
-        scores=pd.DataFrame(scores).assign(candidate_version=candidate["version"]),
+        scores=role_scores(_score_rows, proba, candidate, champion, truth, slices),
         holdout=holdout_rows(holdout, truth, candidate, champion, proba, "proba"),
         candidate_report=classification_report(truth, proba["candidate"]),
         champion_report=classification_report(truth, proba["champion"]) if champion else None,

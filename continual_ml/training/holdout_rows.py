@@ -1,5 +1,5 @@
-"""What each model of an evaluation made of the holdout: the candidate's, and the champion's
-when there is one, and the per-row table the gate pairs them on."""
+"""What each model of an evaluation made of the holdout (the candidate, and the champion when
+there is one): their outputs, their score rows, and the per-row table the gate pairs them on."""
 
 from __future__ import annotations
 
@@ -16,6 +16,21 @@ def role_outputs(candidate: dict, champion: dict | None, output: Callable) -> di
     model loaded from its registry row only after its hash checks out."""
     roles = {"candidate": candidate} | ({"champion": champion} if champion is not None else {})
     return {role: output(load_model(row["artifact"], row["sha256"])) for role, row in roles.items()}
+
+
+def role_scores(
+    score_rows: Callable, outputs: dict, candidate: dict, champion: dict | None, truth, slices
+) -> pd.DataFrame:
+    """`score_rows(role, version, truth, output, slices)` of each role in one table, every row
+    tagged with the candidate's version (the evaluation's key)."""
+    versions = {"candidate": candidate["version"]}
+    versions |= {"champion": champion["version"]} if champion is not None else {}
+    rows = [
+        row
+        for role, output in outputs.items()
+        for row in score_rows(role, versions[role], truth, output, slices)
+    ]
+    return pd.DataFrame(rows).assign(candidate_version=candidate["version"])
 
 
 def holdout_rows(

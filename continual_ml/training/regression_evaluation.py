@@ -11,7 +11,12 @@ import pandas as pd
 
 from continual_ml.config import DatasetConfig
 from continual_ml.training.conformal import DEFAULT_LEVEL, holdout_coverage, minimum_rows
-from continual_ml.training.holdout_rows import holdout_rows, role_columns, role_outputs
+from continual_ml.training.holdout_rows import (
+    holdout_rows,
+    role_columns,
+    role_outputs,
+    role_scores,
+)
 from continual_ml.training.plots import write_pngs
 from continual_ml.training.regression_metrics import SCALAR_METRICS, per_slice, regression_report
 from continual_ml.training.regression_plots import predicted_vs_actual_png, residuals_png
@@ -62,19 +67,13 @@ def evaluate_regression_on_holdout(
     truth = holdout[config.label].astype(float).to_numpy()
     slices = holdout[config.model.slice_column] if config.model.slice_column else None
     predicted = role_outputs(candidate, champion, lambda model: predictions(model, config, holdout))
-    roles = {"candidate": candidate, "champion": champion}
-    scores = [
-        score
-        for role, p in predicted.items()
-        for score in _score_rows(role, roles[role]["version"], truth, p, slices)
-    ]
     champion_report = regression_report(truth, predicted["champion"]) if champion else None
     rows = holdout_rows(holdout, truth, candidate, champion, predicted, "prediction")
     report = regression_report(truth, rows["candidate_prediction"])
     interval = interval_report(truth, rows["candidate_prediction"])
     undefined = {**report["undefined"], **interval.pop("undefined", {})}
     return RegressionEvaluation(
-        scores=pd.DataFrame(scores).assign(candidate_version=candidate["version"]),
+        scores=role_scores(_score_rows, predicted, candidate, champion, truth, slices),
         holdout=rows,
         candidate_report={**report, **interval, "undefined": undefined},
         champion_report=champion_report,
