@@ -17,8 +17,8 @@ from continual_ml.training.classification_metrics import (
     per_slice,
 )
 from continual_ml.training.holdout_rows import (
+    RoleEvaluation,
     holdout_rows,
-    role_columns,
     role_outputs,
     role_scores,
 )
@@ -29,38 +29,28 @@ from continual_ml.training.plots import (
     png_markdown_text,
     reliability_diagram_png,
     roc_curve_png,
-    write_pngs,
 )
 
 
 @dataclass
-class HoldoutEvaluation:
-    scores: pd.DataFrame  # one row per role and slice ("all" for the whole holdout)
-    holdout: pd.DataFrame  # per-row truth and both models' probabilities, for the gate
-    candidate_report: dict
-    champion_report: dict | None
+class HoldoutEvaluation(RoleEvaluation):
+    """A classifier's evaluation; the per-row outputs are probabilities."""
+
     classes: tuple | None = None  # set for a multiclass model: the config's classes
     class_scores: pd.DataFrame | None = None  # a multiclass model's per-class scores, by role
 
-    def save_plots(self, folder: Path) -> dict[str, Path]:
-        folder.mkdir(parents=True, exist_ok=True)
+    def plots(self) -> dict[str, bytes]:
         if self.classes is not None:
-            return self._save_class_plots(folder)
-        with_champion = self.champion_report is not None
-        truth, candidate, champion = role_columns(self.holdout, "proba", with_champion)
-        plots = {
+            # ROC and reliability curves are per class; the confusion matrix says it all at once.
+            reports = [r for r in (self.candidate_report, self.champion_report) if r is not None]
+            matrices = [report["confusion_matrix"] for report in reports]
+            return {"confusion_matrix": class_confusion_matrix_png(matrices, self.classes)}
+        truth, candidate, champion = self.drawn("proba")
+        return {
             "roc": roc_curve_png(truth, candidate, champion),
             "calibration": reliability_diagram_png(truth, candidate, champion),
             "confusion_matrix": confusion_matrix_png(truth, candidate, champion),
         }
-        return write_pngs(folder, plots)
-
-    def _save_class_plots(self, folder: Path) -> dict[str, Path]:
-        # ROC and reliability curves are per class; the confusion matrix says it all at once.
-        reports = [r for r in (self.candidate_report, self.champion_report) if r is not None]
-        matrices = [report["confusion_matrix"] for report in reports]
-        png = class_confusion_matrix_png(matrices, self.classes)
-        return write_pngs(folder, {"confusion_matrix": png})
 
 
 def positive_proba(model, config: DatasetConfig, rows: pd.DataFrame) -> np.ndarray:

@@ -4,11 +4,40 @@ there is one): their outputs, their score rows, and the per-row table the gate p
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from continual_ml.training.pipeline import load_model
+from continual_ml.training.plots import write_pngs
+
+
+@dataclass
+class RoleEvaluation:
+    """The candidate and the champion scored on one holdout; each task's evaluation says what
+    it plots (`plots`)."""
+
+    scores: pd.DataFrame  # one row per role and slice ("all" for the whole holdout)
+    holdout: pd.DataFrame  # per-row truth and both models' outputs (`holdout_rows`), for the gate
+    candidate_report: dict
+    champion_report: dict | None
+
+    def plots(self) -> dict[str, bytes]:
+        raise NotImplementedError
+
+    def drawn(self, column: str) -> tuple:
+        """The truth and the candidate's and the champion's `column` (None without a
+        champion) of the per-row table, as arrays: what the plots draw."""
+        rows, with_champion = self.holdout, self.champion_report is not None
+        champion = rows[f"champion_{column}"].to_numpy() if with_champion else None
+        return rows["truth"].to_numpy(), rows[f"candidate_{column}"].to_numpy(), champion
+
+    def save_plots(self, folder: Path) -> dict[str, Path]:
+        """The plots as PNG files in `folder`, by name."""
+        folder.mkdir(parents=True, exist_ok=True)
+        return write_pngs(folder, self.plots())
 
 
 def role_outputs(candidate: dict, champion: dict | None, output: Callable) -> dict:
@@ -53,10 +82,3 @@ def holdout_rows(
             f"champion_{column}": outputs.get("champion", np.nan),
         }
     )
-
-
-def role_columns(rows: pd.DataFrame, column: str, with_champion: bool) -> tuple:
-    """The truth and the candidate's and the champion's `column` (None without a champion) of
-    a `holdout_rows` table, as arrays: what the evaluation plots draw."""
-    champion = rows[f"champion_{column}"].to_numpy() if with_champion else None
-    return rows["truth"].to_numpy(), rows[f"candidate_{column}"].to_numpy(), champion

@@ -4,7 +4,6 @@ and plots, as `evaluation` does for classification."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -12,32 +11,25 @@ import pandas as pd
 from continual_ml.config import DatasetConfig
 from continual_ml.training.conformal import DEFAULT_LEVEL, holdout_coverage, minimum_rows
 from continual_ml.training.holdout_rows import (
+    RoleEvaluation,
     holdout_rows,
-    role_columns,
     role_outputs,
     role_scores,
 )
-from continual_ml.training.plots import write_pngs
 from continual_ml.training.regression_metrics import SCALAR_METRICS, per_slice, regression_report
 from continual_ml.training.regression_plots import predicted_vs_actual_png, residuals_png
 
 
 @dataclass
-class RegressionEvaluation:
-    scores: pd.DataFrame  # one row per role and slice ("all" for the whole holdout)
-    holdout: pd.DataFrame  # per-row truth and both models' predictions, for the gate
-    candidate_report: dict
-    champion_report: dict | None
+class RegressionEvaluation(RoleEvaluation):
+    """A regression model's evaluation; the per-row outputs are predicted numbers."""
 
-    def save_plots(self, folder: Path) -> dict[str, Path]:
-        folder.mkdir(parents=True, exist_ok=True)
-        with_champion = self.champion_report is not None
-        truth, candidate, champion = role_columns(self.holdout, "prediction", with_champion)
-        plots = {
+    def plots(self) -> dict[str, bytes]:
+        truth, candidate, champion = self.drawn("prediction")
+        return {
             "predicted_vs_actual": predicted_vs_actual_png(truth, candidate, champion),
             "residuals": residuals_png(truth, candidate, champion),
         }
-        return write_pngs(folder, plots)
 
 
 def predictions(model, config: DatasetConfig, rows: pd.DataFrame) -> np.ndarray:
