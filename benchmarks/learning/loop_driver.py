@@ -74,6 +74,11 @@ class LoopDriver:
         [report] = monitored.asset_materializations_for_node("drift_report")
         return float(report.metadata["drift_share"].value)
 
+    def day_details(self, partition: str) -> dict:
+        """What a day's record holds of the loop besides the champion and the drift: nothing
+        here (`RegressionLoopDriver` adds what monitoring recorded)."""
+        return {}
+
     def land_labels(self, labels: Path) -> None:
         """Ingest a label file (the landing sensor's run on `landing/labels/`)."""
         from continual_ml.app.first_champion import QUIET_RUN_CONFIG

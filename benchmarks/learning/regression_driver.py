@@ -39,6 +39,9 @@ class RegressionLoopDriver(LoopDriver):
             "reasons": reasons,
         }
 
+    def day_details(self, partition: str) -> dict:
+        return {"monitored": self.monitored_metadata(partition)}
+
     def monitored_metadata(self, partition: str) -> dict:
         """The numbers `model_performance` recorded for `partition` in its newest event."""
         import dagster as dg

@@ -183,6 +183,16 @@ def _numeric_target(label: Column | None) -> bool:
     return label.n_distinct > MAX_DRAFTED_CLASSES and not codes
 
 
+def _name_or_placeholder(
+    column: Column | None, placeholder: str, missing: str, notes: list[str]
+) -> str:
+    """The column's name; where none was found, `placeholder`, and `missing` in the notes."""
+    if column is None:
+        notes.append(missing)
+        return placeholder
+    return column.name
+
+
 def draft_config(path: str | Path, name: str | None = None, label_name: str | None = None) -> Draft:
     """A config for the file at `path`, with notes on every guess to review; `label_name` is
     the label column when the user names it (not guessed, so not marked for review)."""
@@ -205,12 +215,11 @@ def draft_config(path: str | Path, name: str | None = None, label_name: str | No
         notes.append(f"name `{config['name']}` is the file's name: name the dataset")
     if named is not None:
         config["label"] = named.name
-    elif label is None:
-        notes.append("no label column found: set `label` to the column holding the classes 0/1")
-        config["label"] = "label"
     else:
-        config["label"] = label.name
-        notes.append(f"label `{label.name}` is a guess")
+        missing = "no label column found: set `label` to the column holding the classes 0/1"
+        config["label"] = _name_or_placeholder(label, "label", missing, notes)
+        if label is not None:
+            notes.append(f"label `{label.name}` is a guess")
     if _numeric_target(label):
         config["task"] = "regression"
         review.add("task")
@@ -220,16 +229,11 @@ def draft_config(path: str | Path, name: str | None = None, label_name: str | No
         )
     else:
         config["classes"] = _classes(label, notes)
-    if identifier is None:
-        notes.append("no unique id column found: files need one (set `id_column`)")
-        config["id_column"] = "row_id"
-    else:
-        config["id_column"] = identifier.name
-    if time is None:
-        notes.append("no date or time column found: files need one (set `event_time_column`)")
-        config["event_time_column"] = "event_time"
-    else:
-        config["event_time_column"] = time.name
+    missing = "no unique id column found: files need one (set `id_column`)"
+    config["id_column"] = _name_or_placeholder(identifier, "row_id", missing, notes)
+    missing = "no date or time column found: files need one (set `event_time_column`)"
+    config["event_time_column"] = _name_or_placeholder(time, "event_time", missing, notes)
+    if time is not None:
         config["first_day"] = first_day.isoformat() if first_day else None
     taken = {c.name for c in (time, identifier, label) if c is not None}
     config["features"] = [

@@ -16,8 +16,13 @@ from continual_ml.training.classification_metrics import (
     classification_report,
     per_slice,
 )
+from continual_ml.training.holdout_rows import (
+    RoleEvaluation,
+    holdout_rows,
+    role_outputs,
+    role_scores,
+)
 from continual_ml.training.multiclass_metrics import multiclass_report
-from continual_ml.training.pipeline import load_model
 from continual_ml.training.plots import (
     class_confusion_matrix_png,
     confusion_matrix_png,
@@ -28,44 +33,24 @@ from continual_ml.training.plots import (
 
 
 @dataclass
-class HoldoutEvaluation:
-    scores: pd.DataFrame  # one row per role and slice ("all" for the whole holdout)
-    holdout: pd.DataFrame  # per-row truth and both models' probabilities, for the gate
-    candidate_report: dict
-    champion_report: dict | None
+class HoldoutEvaluation(RoleEvaluation):
+    """A classifier's evaluation; the per-row outputs are probabilities."""
+
     classes: tuple | None = None  # set for a multiclass model: the config's classes
     class_scores: pd.DataFrame | None = None  # a multiclass model's per-class scores, by role
 
-    def save_plots(self, folder: Path) -> dict[str, Path]:
-        folder.mkdir(parents=True, exist_ok=True)
+    def plots(self) -> dict[str, bytes]:
         if self.classes is not None:
-            return self._save_class_plots(folder)
-        truth = self.holdout["truth"].to_numpy()
-        candidate = self.holdout["candidate_proba"].to_numpy()
-        champion = (
-            self.holdout["champion_proba"].to_numpy() if self.champion_report is not None else None
-        )
-        plots = {
+            # ROC and reliability curves are per class; the confusion matrix says it all at once.
+            reports = [r for r in (self.candidate_report, self.champion_report) if r is not None]
+            matrices = [report["confusion_matrix"] for report in reports]
+            return {"confusion_matrix": class_confusion_matrix_png(matrices, self.classes)}
+        truth, candidate, champion = self.drawn("proba")
+        return {
             "roc": roc_curve_png(truth, candidate, champion),
             "calibration": reliability_diagram_png(truth, candidate, champion),
             "confusion_matrix": confusion_matrix_png(truth, candidate, champion),
         }
-        return _write_plots(folder, plots)
-
-    def _save_class_plots(self, folder: Path) -> dict[str, Path]:
-        # ROC and reliability curves are per class; the confusion matrix says it all at once.
-        reports = [r for r in (self.candidate_report, self.champion_report) if r is not None]
-        matrices = [report["confusion_matrix"] for report in reports]
-        png = class_confusion_matrix_png(matrices, self.classes)
-        return _write_plots(folder, {"confusion_matrix": png})
-
-
-def _write_plots(folder: Path, plots: dict[str, bytes]) -> dict[str, Path]:
-    paths = {}
-    for name, png in plots.items():
-        paths[name] = folder / f"{name}.png"
-        paths[name].write_bytes(png)
-    return paths
 
 
 def positive_proba(model, config: DatasetConfig, rows: pd.DataFrame) -> np.ndarray:
@@ -105,34 +90,12 @@ def evaluate_on_holdout(
         return _evaluate_classes(config, holdout, candidate, champion)
     truth = holdout[config.label].astype(int).to_numpy()
     slices = holdout[config.model.slice_column] if config.model.slice_column else None
-    predictions = pd.DataFrame(
-        {
-            "candidate_version": candidate["version"],
-            "row_id": holdout["row_id"].to_numpy(),
-            "truth": truth,
-            "candidate_proba": positive_proba(
-                load_model(candidate["artifact"], candidate["sha256"]), config, holdout
-            ),
-            "champion_version": champion["version"] if champion else None,
-            "champion_proba": np.nan,
-        }
-    )
-    scores = _score_rows(
-        "candidate", candidate["version"], truth, predictions["candidate_proba"], slices
-    )
-    champion_report = None
-    if champion is not None:
-        proba = positive_proba(
-            load_model(champion["artifact"], champion["sha256"]), config, holdout
-        )
-        predictions["champion_proba"] = proba
-        scores += _score_rows("champion", champion["version"], truth, proba, slices)
-        champion_report = classification_report(truth, proba)
+    proba = role_outputs(candidate, champion, lambda model: positive_proba(model, config, holdout))
     return HoldoutEvaluation(
-        scores=pd.DataFrame(scores).assign(candidate_version=candidate["version"]),
-        holdout=predictions,
-        candidate_report=classification_report(truth, predictions["candidate_proba"]),
-        champion_report=champion_report,
+        scores=role_scores(_score_rows, proba, candidate, champion, truth, slices),
+        holdout=holdout_rows(holdout, truth, candidate, champion, proba, "proba"),
+        candidate_report=classification_report(truth, proba["candidate"]),
+        champion_report=classification_report(truth, proba["champion"]) if champion else None,
     )
 
 
@@ -213,14 +176,14 @@ def _evaluate_classes(config, holdout, candidate, champion) -> HoldoutEvaluation
     classes = list(config.classes)
     labels = holdout[config.label].to_numpy(dtype=object)
     slices = holdout[config.model.slice_column] if config.model.slice_column else None
-    roles = [("candidate", candidate)] + ([("champion", champion)] if champion else [])
-    probas, scores, reports, per_class = {}, [], {}, []
-    for role, model_row in roles:
-        model = load_model(model_row["artifact"], model_row["sha256"])
-        probas[role] = proba = class_proba(model, config, holdout)
-        scores += _class_score_rows(role, model_row["version"], labels, proba, classes, slices)
+    probas = role_outputs(candidate, champion, lambda model: class_proba(model, config, holdout))
+    rows = {"candidate": candidate, "champion": champion}
+    scores, reports, per_class = [], {}, []
+    for role, proba in probas.items():
+        version = rows[role]["version"]
+        scores += _class_score_rows(role, version, labels, proba, classes, slices)
         reports[role] = class_report(labels, proba, classes)
-        per_class.append(class_scores_frame(role, model_row["version"], reports[role]))
+        per_class.append(class_scores_frame(role, version, reports[role]))
     index_of = {label: index for index, label in enumerate(classes)}
 
     def column(role: str, values):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import io
+from pathlib import Path
 
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -125,3 +126,12 @@ def _confusion_panels(matrices, styles, ticks, tick_labels) -> bytes:
 def png_markdown_text(name: str, png: bytes) -> str:
     """A PNG inline as markdown (a data URI), which the Dagster UI renders in metadata."""
     return f"![{name}](data:image/png;base64,{base64.b64encode(png).decode()})"
+
+
+def write_pngs(folder: Path, plots: dict[str, bytes]) -> dict[str, Path]:
+    """Each plot written to `folder/<name>.png`; the paths by name."""
+    paths = {}
+    for name, png in plots.items():
+        paths[name] = folder / f"{name}.png"
+        paths[name].write_bytes(png)
+    return paths

@@ -4,43 +4,32 @@ and plots, as `evaluation` does for classification."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from continual_ml.config import DatasetConfig
 from continual_ml.training.conformal import DEFAULT_LEVEL, holdout_coverage, minimum_rows
-from continual_ml.training.pipeline import load_model
+from continual_ml.training.holdout_rows import (
+    RoleEvaluation,
+    holdout_rows,
+    role_outputs,
+    role_scores,
+)
 from continual_ml.training.regression_metrics import SCALAR_METRICS, per_slice, regression_report
 from continual_ml.training.regression_plots import predicted_vs_actual_png, residuals_png
 
 
 @dataclass
-class RegressionEvaluation:
-    scores: pd.DataFrame  # one row per role and slice ("all" for the whole holdout)
-    holdout: pd.DataFrame  # per-row truth and both models' predictions, for the gate
-    candidate_report: dict
-    champion_report: dict | None
+class RegressionEvaluation(RoleEvaluation):
+    """A regression model's evaluation; the per-row outputs are predicted numbers."""
 
-    def save_plots(self, folder: Path) -> dict[str, Path]:
-        folder.mkdir(parents=True, exist_ok=True)
-        truth = self.holdout["truth"].to_numpy()
-        candidate = self.holdout["candidate_prediction"].to_numpy()
-        champion = (
-            self.holdout["champion_prediction"].to_numpy()
-            if self.champion_report is not None
-            else None
-        )
-        plots = {
+    def plots(self) -> dict[str, bytes]:
+        truth, candidate, champion = self.drawn("prediction")
+        return {
             "predicted_vs_actual": predicted_vs_actual_png(truth, candidate, champion),
             "residuals": residuals_png(truth, candidate, champion),
         }
-        paths = {}
-        for name, png in plots.items():
-            paths[name] = folder / f"{name}.png"
-            paths[name].write_bytes(png)
-        return paths
 
 
 def predictions(model, config: DatasetConfig, rows: pd.DataFrame) -> np.ndarray:
@@ -69,33 +58,14 @@ def evaluate_regression_on_holdout(
     """Score both models (loaded only after their hashes check out) on the same rows."""
     truth = holdout[config.label].astype(float).to_numpy()
     slices = holdout[config.model.slice_column] if config.model.slice_column else None
-    model = load_model(candidate["artifact"], candidate["sha256"])
-    rows = pd.DataFrame(
-        {
-            "candidate_version": candidate["version"],
-            "row_id": holdout["row_id"].to_numpy(),
-            "truth": truth,
-            "candidate_prediction": predictions(model, config, holdout),
-            "champion_version": champion["version"] if champion else None,
-            "champion_prediction": np.nan,
-        }
-    )
-    scores = _score_rows(
-        "candidate", candidate["version"], truth, rows["candidate_prediction"], slices
-    )
-    champion_report = None
-    if champion is not None:
-        fitted = load_model(champion["artifact"], champion["sha256"])
-        rows["champion_prediction"] = predictions(fitted, config, holdout)
-        scores += _score_rows(
-            "champion", champion["version"], truth, rows["champion_prediction"], slices
-        )
-        champion_report = regression_report(truth, rows["champion_prediction"])
+    predicted = role_outputs(candidate, champion, lambda model: predictions(model, config, holdout))
+    champion_report = regression_report(truth, predicted["champion"]) if champion else None
+    rows = holdout_rows(holdout, truth, candidate, champion, predicted, "prediction")
     report = regression_report(truth, rows["candidate_prediction"])
     interval = interval_report(truth, rows["candidate_prediction"])
     undefined = {**report["undefined"], **interval.pop("undefined", {})}
     return RegressionEvaluation(
-        scores=pd.DataFrame(scores).assign(candidate_version=candidate["version"]),
+        scores=role_scores(_score_rows, predicted, candidate, champion, truth, slices),
         holdout=rows,
         candidate_report={**report, **interval, "undefined": undefined},
         champion_report=champion_report,

@@ -14,10 +14,9 @@ from continual_ml.app.first_champion import QUIET_RUN_CONFIG, bound_definitions
 from continual_ml.app.supervision.service_process import ServiceProcess
 from continual_ml.models.store import read_pointer
 from continual_ml.monitoring.served_traffic import served_performance
-from continual_ml.serving.prediction_log import closed_logs
 from continual_ml_tests.support.iris import CLASSES, iris_config, iris_days
 from continual_ml_tests.support.materialized import day_measured
-from continual_ml_tests.support.service_support import scored_csv
+from continual_ml_tests.support.service_support import ingest_service_logs, scored_csv
 from continual_ml_tests.support.user_data import use_config
 
 
@@ -100,10 +99,8 @@ def test_three_text_classes_are_trained_gated_promoted_monitored_and_served(
         assert pd.isna(refused["predicted_class"]) and "petal_width" in refused["error"]
 
     # the service's logs (/predict and the file's valid row, text labels and all) land as any do
-    logs = sorted(closed_logs(home.prediction_logs), key=lambda p: "feedback" in p.name)
+    logs = ingest_service_logs(home.prediction_logs)
     assert [log.name.split("-")[0] for log in logs] == ["predictions", "feedback"]
-    for log in logs:  # the predictions first: feedback names them
-        assert cli.main(["ingest", str(log), "--kind", "prediction_log"]) == 0
     with duckdb.connect(str(home.warehouse), read_only=True) as conn:
         served = served_performance(conn)
         predicted = conn.execute(

@@ -12,9 +12,8 @@ from continual_ml.app.cli.up import bootstrap
 from continual_ml.app.supervision.service_process import ServiceProcess
 from continual_ml.models.store import read_pointer
 from continual_ml.monitoring.served_traffic import served_performance
-from continual_ml.serving.prediction_log import closed_logs
 from continual_ml_tests.support.regression_data import regression_config, regression_days
-from continual_ml_tests.support.service_support import scored_csv
+from continual_ml_tests.support.service_support import ingest_service_logs, scored_csv
 from continual_ml_tests.support.user_data import use_config
 
 ROW = {"x0": 0.5, "x1": -1.0, "segment": "south"}
@@ -68,10 +67,8 @@ def test_the_loops_regression_champion_answers_numbers_and_its_logs_land(home, p
         assert first["prediction"] == pytest.approx(number, rel=1e-12)
         assert pd.isna(refused["prediction"]) and "segment" in refused["error"]
 
-    logs = sorted(closed_logs(home.prediction_logs), key=lambda p: "feedback" in p.name)
+    logs = ingest_service_logs(home.prediction_logs)
     assert [log.name.split("-")[0] for log in logs] == ["predictions", "feedback"]
-    for log in logs:  # the predictions first: feedback names them
-        assert cli.main(["ingest", str(log), "--kind", "prediction_log"]) == 0
     with duckdb.connect(str(home.warehouse), read_only=True) as conn:
         served = served_performance(conn, regression=True)
         labelled = conn.execute("SELECT prediction, label FROM labelled_predictions").fetchall()

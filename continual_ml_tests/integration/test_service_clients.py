@@ -29,16 +29,12 @@ import pytest
 
 from benchmarks.wrk_load import run_wrk
 from continual_ml.app.cli import main
-from continual_ml.app.supervision.service_process import ServiceProcess
-from continual_ml_tests.support.service_support import ROW, export, post_raw, trained
+from continual_ml_tests.support.service_support import ROW, post_raw, running_service
 
 
 @pytest.fixture(scope="module")
 def service(tmp_path_factory):
-    root = tmp_path_factory.mktemp("clients")
-    export(root / "bentoml", 1, trained(0))
-    running = ServiceProcess(root / "bentoml", root / "service.log", root / "logs")
-    with running:
+    with running_service(tmp_path_factory.mktemp("clients")) as running:
         yield running
 
 

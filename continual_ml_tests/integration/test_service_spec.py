@@ -23,10 +23,10 @@ from openapi_spec_validator import validate
 from schemathesis import GenerationMode
 from schemathesis.python.asgi import get_client, shutdown_lifespans
 
-from continual_ml.app.supervision.service_process import REPO_ROOT, ServiceProcess
+from continual_ml.app.supervision.service_process import REPO_ROOT
 from continual_ml_tests.support import schemathesis_files
 from continual_ml_tests.support.in_process_service import service_app
-from continual_ml_tests.support.service_support import export, trained
+from continual_ml_tests.support.service_support import export, running_service, trained
 
 TOKEN = "spec-token-5d1e"
 EXAMPLES_PER_OPERATION = 40
@@ -130,9 +130,7 @@ CASES: dict[str, int] = {}
 @pytest.fixture(scope="module")
 def real_service(tmp_path_factory):
     root = tmp_path_factory.mktemp("spec-real")
-    export(root / "bentoml", 1, trained(0))
-    token = {"CONTINUAL_ML_API_TOKEN": TOKEN}
-    with ServiceProcess(root / "bentoml", root / "log", root / "logs", extra_env=token) as running:
+    with running_service(root, CONTINUAL_ML_API_TOKEN=TOKEN) as running:
         yield running
 
 

@@ -11,8 +11,8 @@ from continual_ml.app import cli
 from continual_ml.app.first_champion import train_first_champion
 from continual_ml.app.supervision.service_process import ServiceProcess
 from continual_ml.demo.traffic import FileDays, TrafficGenerator
-from continual_ml.serving.prediction_log import closed_logs
 from continual_ml_tests.support.iris import iris_config, iris_days
+from continual_ml_tests.support.service_support import ingest_service_logs
 from continual_ml_tests.support.user_data import use_config
 
 
@@ -75,8 +75,7 @@ def test_traffic_from_a_users_file_replays_its_days_to_the_service(home, tmp_pat
     given = [i for r in records if r["kind"] == "feedback" for i in r["ids"]]
     assert len(predicted) == len(later) and sorted(given) == sorted(predicted)
 
-    for log in sorted(closed_logs(home.prediction_logs), key=lambda p: "feedback" in p.name):
-        assert cli.main(["ingest", str(log), "--kind", "prediction_log"]) == 0
+    ingest_service_logs(home.prediction_logs)
     with duckdb.connect(str(home.warehouse), read_only=True) as conn:
         labels = conn.execute("SELECT count(*) FROM labelled_predictions").fetchone()[0]
     assert labels == len(later)

@@ -26,7 +26,11 @@ with warnings.catch_warnings():
     warnings.filterwarnings("ignore", "Using `httpx` with `starlette.testclient`")
     from starlette.testclient import TestClient  # noqa: E402
 
+from continual_ml.config import default_config  # noqa: E402
+from continual_ml.training.pipeline import serialize_model  # noqa: E402
 from continual_ml_tests.support.environment import variables_set  # noqa: E402
+from continual_ml_tests.support.exported_models import export_champion  # noqa: E402
+from continual_ml_tests.support.service_support import export, trained  # noqa: E402
 
 SERVICE_MODULE = "bento.service"
 _RUNNING = False  # whether an app built here is still in use
@@ -111,6 +115,34 @@ def in_process_service(
         with TestClient(app, raise_server_exceptions=False) as client:
             client.bentoml_home, client.prediction_log_dir = bentoml_home, prediction_log_dir
             yield client
+
+
+@contextmanager
+def service_in_process(root: Path, models=None, **env: str) -> Iterator[TestClient]:
+    """A client of the app in process, serving `models` (default `trained(0)`, the demo's) as v1
+    from a BentoML store under `root`, its prediction logs beside it; `env` adds variables.
+    `support.service_support.running_service` is the same on a real socket."""
+    export(root / "bentoml", 1, models or trained(0))
+    with in_process_service(root / "bentoml", root / "logs", env) as client:
+        yield client
+
+
+@contextmanager
+def serving_user_champion(
+    bentoml_home: Path, prediction_log_dir: Path, config, model, details: dict | None = None
+) -> Iterator[TestClient]:
+    """`model` exported as champion v1 of the user's `config` (in place with
+    `support.user_data.use_config`), with `details` in its manifest; a client of it served."""
+    artifact, sha256 = serialize_model(model)
+    export_champion(bentoml_home, config, 1, artifact, sha256, details=details)
+    # The service reads its config when imported: read afresh, and forgotten afterwards (other
+    # tests serve the demo's).
+    default_config.cache_clear()
+    try:
+        with in_process_service(bentoml_home, prediction_log_dir) as client:
+            yield client
+    finally:
+        default_config.cache_clear()
 
 
 def post(service, path, body, **kwargs):

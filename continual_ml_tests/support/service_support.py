@@ -12,9 +12,11 @@ from pathlib import Path
 import httpx
 import pandas as pd
 
+from continual_ml.app import cli
 from continual_ml.app.supervision.service_process import ServiceProcess
 from continual_ml.config import default_config
 from continual_ml.demo.synthetic_stream import generate_batch, partition_date
+from continual_ml.serving.prediction_log import closed_logs
 from continual_ml.training.pipeline import fit_candidate, serialize_model
 from continual_ml_tests.support.exported_models import export_champion
 
@@ -80,3 +82,12 @@ def scored_csv(client, frame: pd.DataFrame) -> pd.DataFrame:
     )
     assert answer.status_code == 200, answer.text
     return pd.read_csv(io.StringIO(answer.text))
+
+
+def ingest_service_logs(folder: Path) -> list[Path]:
+    """The service's closed prediction logs in `folder` landed by `continual-ml ingest`,
+    predictions first (feedback names them); the logs, in that order."""
+    logs = sorted(closed_logs(folder), key=lambda p: "feedback" in p.name)
+    for log in logs:
+        assert cli.main(["ingest", str(log), "--kind", "prediction_log"]) == 0
+    return logs

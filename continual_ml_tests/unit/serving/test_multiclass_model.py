@@ -10,12 +10,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from continual_ml.config import DatasetConfig, default_config
+from continual_ml.config import DatasetConfig
 from continual_ml.training.class_probabilities import class_proba
 from continual_ml.training.evaluation import class_report
-from continual_ml.training.pipeline import fit_candidate, serialize_model
-from continual_ml_tests.support.exported_models import export_champion
-from continual_ml_tests.support.in_process_service import in_process_service
+from continual_ml.training.pipeline import fit_candidate
+from continual_ml_tests.support.in_process_service import serving_user_champion
 from continual_ml_tests.support.service_support import all_finite, strict_json
 from continual_ml_tests.support.user_data import use_config
 
@@ -52,16 +51,10 @@ def multiclass_service(home, tmp_path, monkeypatch):
     model = fit_candidate(config, cards(600, seed=1))
     holdout = cards(200, seed=2)
     report = class_report(holdout["grade"], class_proba(model, config, holdout), CLASSES)
-    artifact, sha256 = serialize_model(model)
-    export_champion(home.bentoml_home, config, 1, artifact, sha256, details={"metrics": report})
-    # The service reads its config when imported: read afresh, and forgotten afterwards (other
-    # tests serve the demo's).
-    default_config.cache_clear()
-    try:
-        with in_process_service(home.bentoml_home, tmp_path / "logs") as client:
-            yield client
-    finally:
-        default_config.cache_clear()
+    details = {"metrics": report}
+    logs = tmp_path / "logs"
+    with serving_user_champion(home.bentoml_home, logs, config, model, details) as client:
+        yield client
 
 
 def test_model_answers_strict_json_with_per_class_scores_and_reasons(multiclass_service):

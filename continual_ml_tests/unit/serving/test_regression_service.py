@@ -10,12 +10,10 @@ import pandas as pd
 import pytest
 
 from continual_ml import ingestion
-from continual_ml.config import default_config
 from continual_ml.serving.prediction_log import closed_logs
 from continual_ml.training.conformal import calibrate
-from continual_ml.training.pipeline import fit_candidate, serialize_model
-from continual_ml_tests.support.exported_models import export_champion
-from continual_ml_tests.support.in_process_service import in_process_service, post
+from continual_ml.training.pipeline import fit_candidate
+from continual_ml_tests.support.in_process_service import post, serving_user_champion
 from continual_ml_tests.support.regression_data import regression_config, regression_days
 from continual_ml_tests.support.service_support import scored_csv
 from continual_ml_tests.support.user_data import use_config
@@ -34,15 +32,8 @@ def ridge(home, tmp_path, monkeypatch):
     """A ridge regression champion as v1, served under a regression config; the pipeline."""
     config = use_config(regression_config(), tmp_path / "prices.yaml", monkeypatch)
     model = fit_candidate(config, training_rows(config))
-    artifact, sha256 = serialize_model(model)
-    export_champion(home.bentoml_home, config, 1, artifact, sha256)
-    # The service reads its config when imported: read afresh, and forgotten afterwards.
-    default_config.cache_clear()
-    try:
-        with in_process_service(home.bentoml_home, tmp_path / "logs") as client:
-            yield client, model
-    finally:
-        default_config.cache_clear()
+    with serving_user_champion(home.bentoml_home, tmp_path / "logs", config, model) as client:
+        yield client, model
 
 
 def expected(model, rows: list[dict]) -> list[float]:
@@ -123,19 +114,14 @@ def test_a_file_comes_back_with_a_number_or_an_error_per_row(ridge):
 def test_served_numbers_and_feedback_land_in_the_warehouse(home, tmp_path, monkeypatch, conn):
     """The service's own logs of `/predict`, `/score_file` and `/feedback`, ingested."""
     config = use_config(regression_config(), tmp_path / "prices.yaml", monkeypatch)
-    artifact, sha256 = serialize_model(fit_candidate(config, training_rows(config)))
-    export_champion(home.bentoml_home, config, 1, artifact, sha256)
-    default_config.cache_clear()
-    try:
-        with in_process_service(home.bentoml_home, tmp_path / "logs") as service:
-            answer = post(service, "/predict", {"features": ROW}).json()
-            item = {"prediction_id": answer["prediction_id"], "label": 11.25}
-            assert post(service, "/feedback", {"items": [item]}).status_code == 200
-            csv = pd.DataFrame(ROWS[1:]).to_csv(index=False)
-            scored = service.post("/score_file", content=csv, headers={"content-type": "text/csv"})
-            file_numbers = pd.read_csv(io.StringIO(scored.text))[["prediction_id", "prediction"]]
-    finally:
-        default_config.cache_clear()
+    model = fit_candidate(config, training_rows(config))
+    with serving_user_champion(home.bentoml_home, tmp_path / "logs", config, model) as service:
+        answer = post(service, "/predict", {"features": ROW}).json()
+        item = {"prediction_id": answer["prediction_id"], "label": 11.25}
+        assert post(service, "/feedback", {"items": [item]}).status_code == 200
+        csv = pd.DataFrame(ROWS[1:]).to_csv(index=False)
+        scored = service.post("/score_file", content=csv, headers={"content-type": "text/csv"})
+        file_numbers = pd.read_csv(io.StringIO(scored.text))[["prediction_id", "prediction"]]
     records = [json.loads(line) for path in closed_logs(tmp_path / "logs") for line in path.open()]
     predicted = [r for r in records if r["kind"] == "prediction"]
     assert all("probabilities" not in r and "predicted_class" not in r for r in predicted)
@@ -158,15 +144,10 @@ def calibrated(home, tmp_path, monkeypatch):
     model = fit_candidate(config, training_rows(config))
     holdout = regression_days("2026-03-05", 1, seed=2)
     calibration = calibrate(holdout["price"], model.predict(holdout[config.feature_names]), 0.9)
-    artifact, sha256 = serialize_model(model)
     details = {"conformal": calibration.to_dict()}
-    export_champion(home.bentoml_home, config, 1, artifact, sha256, details=details)
-    default_config.cache_clear()
-    try:
-        with in_process_service(home.bentoml_home, tmp_path / "logs") as client:
-            yield client, calibration
-    finally:
-        default_config.cache_clear()
+    logs = tmp_path / "logs"
+    with serving_user_champion(home.bentoml_home, logs, config, model, details) as client:
+        yield client, calibration
 
 
 # An answer whose interval is not the model its schema declares still serializes, with a warning:
@@ -212,17 +193,13 @@ def test_a_calibrated_champions_file_gets_the_interval_bounds(calibrated):
 
 def test_a_normalized_calibration_is_refused_and_says_why(home, tmp_path, monkeypatch):
     config = use_config(regression_config(), tmp_path / "prices.yaml", monkeypatch)
-    artifact, sha256 = serialize_model(fit_candidate(config, training_rows(config)))
+    model = fit_candidate(config, training_rows(config))
     normalized = {"level": 0.9, "half_width": 1.5, "calibration_rows": 200, "normalized": True}
     details = {"conformal": normalized}
-    export_champion(home.bentoml_home, config, 1, artifact, sha256, details=details)
-    default_config.cache_clear()
-    try:
-        with in_process_service(home.bentoml_home, tmp_path / "logs") as service:
-            refused = post(service, "/predict", {"features": ROW})
-            described = service.get("/model").json()
-    finally:
-        default_config.cache_clear()
+    logs = tmp_path / "logs"
+    with serving_user_champion(home.bentoml_home, logs, config, model, details) as service:
+        refused = post(service, "/predict", {"features": ROW})
+        described = service.get("/model").json()
     assert refused.status_code == 503
     assert "normalized conformal calibration" in described["last_swap_error"]
 

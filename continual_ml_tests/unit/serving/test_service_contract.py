@@ -11,8 +11,8 @@ import json
 import pandas as pd
 import pytest
 
-from continual_ml_tests.support.in_process_service import in_process_service
-from continual_ml_tests.support.service_support import ROW, export, trained
+from continual_ml_tests.support.in_process_service import service_in_process
+from continual_ml_tests.support.service_support import ROW
 
 TOKEN = "contract-token-41aa"
 AUTH = {"authorization": f"Bearer {TOKEN}"}
@@ -21,9 +21,7 @@ AUTH = {"authorization": f"Bearer {TOKEN}"}
 @pytest.fixture(scope="module")
 def service(tmp_path_factory):
     root = tmp_path_factory.mktemp("contract")
-    export(root / "bentoml", 1, trained(0))
-    token = {"CONTINUAL_ML_API_TOKEN": TOKEN}
-    with in_process_service(root / "bentoml", root / "logs", token) as client:
+    with service_in_process(root, CONTINUAL_ML_API_TOKEN=TOKEN) as client:
         yield client
 
 

@@ -13,8 +13,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from continual_ml.serving.prediction_log import closed_logs
-from continual_ml_tests.support.in_process_service import in_process_service
-from continual_ml_tests.support.service_support import export, trained
+from continual_ml_tests.support.in_process_service import service_in_process
 
 SENT = (
     "x0,x1,x2,x3,x4,segment,note\n"
@@ -37,9 +36,7 @@ REASONS = [
 
 @pytest.fixture(scope="module")
 def service(tmp_path_factory):
-    root = tmp_path_factory.mktemp("echo")
-    export(root / "bentoml", 1, trained(0))
-    with in_process_service(root / "bentoml", root / "logs") as client:
+    with service_in_process(tmp_path_factory.mktemp("echo")) as client:
         yield client
 
 

@@ -11,8 +11,8 @@ import pandas as pd
 import pytest
 
 from continual_ml.serving.prediction_log import closed_logs
-from continual_ml_tests.support.in_process_service import in_process_service
-from continual_ml_tests.support.service_support import ROW, export, trained
+from continual_ml_tests.support.in_process_service import service_in_process
+from continual_ml_tests.support.service_support import ROW
 
 MAX_FILE_BYTES = 200_000
 
@@ -20,9 +20,7 @@ MAX_FILE_BYTES = 200_000
 @pytest.fixture(scope="module")
 def service(tmp_path_factory):
     root = tmp_path_factory.mktemp("files")
-    export(root / "bentoml", 1, trained(0))
-    limits = {"CONTINUAL_ML_MAX_FILE_BYTES": str(MAX_FILE_BYTES)}
-    with in_process_service(root / "bentoml", root / "logs", limits) as client:
+    with service_in_process(root, CONTINUAL_ML_MAX_FILE_BYTES=str(MAX_FILE_BYTES)) as client:
         yield client
 
 

@@ -14,15 +14,14 @@ import uuid
 
 import pytest
 
-from continual_ml_tests.support.in_process_service import in_process_service
-from continual_ml_tests.support.service_support import ROW, all_finite, export, strict_json, trained
+from continual_ml_tests.support.in_process_service import service_in_process
+from continual_ml_tests.support.service_support import ROW, all_finite, strict_json
 
 
 @pytest.fixture(scope="module")
 def service(tmp_path_factory):
-    root = tmp_path_factory.mktemp("inputs")
-    export(root / "bentoml", 1, trained(0))  # steep weights: 1e308 features overflow the logit
-    with in_process_service(root / "bentoml", root / "logs") as client:
+    # the demo's model: steep weights, so 1e308 features overflow the logit
+    with service_in_process(tmp_path_factory.mktemp("inputs")) as client:
         yield client
 
 
