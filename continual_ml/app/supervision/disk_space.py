@@ -14,6 +14,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from continual_ml.app.supervision.pacing import Pace
+
 MB = 1024 * 1024
 # Below this a run's DuckDB checkpoint or a log rotation fails: counted as full.
 FULL_BYTES = 16 * MB
@@ -43,15 +45,12 @@ class DiskSpace:
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.path, self.warn_below_bytes, self.notify = path, warn_below_bytes, notify
-        self.interval_seconds, self.clock = interval_seconds, clock
+        self.pace = Pace(interval_seconds, clock)
         self.state, self.free_bytes, self.total_bytes = "ok", None, None
-        self.next_check = 0.0
 
     def check(self) -> None:
-        now = self.clock()
-        if now < self.next_check:
+        if not self.pace.due():
             return
-        self.next_check = now + self.interval_seconds
         usage = shutil.disk_usage(self.path)
         self.free_bytes, self.total_bytes = usage.free, usage.total
         state = disk_state(usage.free, self.warn_below_bytes)

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 import dagster as dg
 
 from continual_ml.app.supervision import process_table
+from continual_ml.app.supervision.pacing import Pace
 
 STARTED_PROCESS = "Started process for run"
 # /proc gives the boot time to the second: a process started up to this long after its pid was
@@ -100,17 +101,14 @@ class RunWorkerWatch:
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.instance, self.say, self.code_server_answers = instance, say, code_server_answers
-        self.interval_seconds, self.clock = interval_seconds, clock
-        self.next_check = 0.0
+        self.pace = Pace(interval_seconds, clock)
         self.failed_runs = 0
 
     def check(self) -> None:
-        now = self.clock()
-        if now < self.next_check:
+        if not self.pace.due():
             return
-        self.next_check = now + self.interval_seconds
         if not self.code_server_answers():
-            self.next_check = now + 2.0  # soon after the supervisor has it back
+            self.pace.again_in(2.0)  # soon after the supervisor has it back
             return
         try:
             failed = fail_runs_without_workers(self.instance)
