@@ -7,15 +7,15 @@ import os
 from pathlib import Path
 
 from continual_ml.config import MLFLOW_EXPERIMENT, Paths
-from continual_ml.decisions.queue_aging import LANE_RUNS, LANE_TAG
+from continual_ml.decisions.queue_aging import LANE_RUNS, LANE_TAG, MAX_CONCURRENT_RUNS
 
 WRITTEN_BY = "# Written by continual-ml, which updates it; remove this line to keep your edits."
 # The local Dagster instance keeps the single-writer rule with its pool: every step that opens
 # DuckDB is in pool `duckdb_warehouse`, whose one slot is claimed per step ("op" granularity), so
-# no two processes ever open the file at once. Two runs may be in progress, so the next run
-# loads its code (seconds) while the current one holds the warehouse, instead of after it (the
-# run buffer below); one of them in each lane (landed days; logs, late labels, retrains and
-# reports), so neither kind of work ever waits behind the other for a run slot.
+# no two processes ever open the file at once. A run may be in progress in each lane (landed
+# days; logs, late labels and retrains; reports), so no kind of work waits behind another for a
+# run slot, and the next run loads its code (seconds) while the current one holds the warehouse,
+# instead of after it (the run buffer below).
 LANE_LIMITS = "".join(
     f'      - key: "{LANE_TAG}"\n        value: "{lane}"\n        limit: {runs}\n'
     for lane, runs in LANE_RUNS.items()
@@ -24,7 +24,7 @@ LOCAL_DAGSTER_YAML = f"""\
 {WRITTEN_BY}
 concurrency:
   runs:
-    max_concurrent_runs: 2
+    max_concurrent_runs: {MAX_CONCURRENT_RUNS}
     tag_concurrency_limits:
 {LANE_LIMITS}  pools:
     default_limit: 1

@@ -44,24 +44,33 @@ PRIORITY = {
 AGING_STEP_SECONDS = 30
 AGING_CAP = PRIORITY["retrain"]
 
-# Lanes: landing and monitoring new days runs in the monitoring lane, everything else in the
-# background lane, and the instance limits each to one run at a time (tag concurrency limits) of
-# its two: each lane has a run slot of its own. A landed day never waits behind a report or a log
-# run, and logs and retrains never wait behind landed days: under load a landing run is always
-# queued (the files that landed meanwhile), and with both slots open to it, landing runs held
-# both for good (measured: no prediction log reached DuckDB in 8 minutes of 10-second days).
-# Landing runs lose nothing by going one at a time: each writes the warehouse, one step at a time.
-# Within a lane, the priorities above and the aging decide.
+# Lanes: landing and monitoring new days runs in the monitoring lane; prediction logs, late
+# labels, retrains and shadow evidence in the background lane; drift-explanation renders (HTML for
+# people, 20-40 s of Evidently under load) in the reports lane. The instance limits each lane to
+# one run at a time (tag concurrency limits) and runs as many as there are lanes, so each lane has
+# a run slot of its own: a landed day never waits behind a log run or a report, and logs and
+# retrains never wait behind landed days nor behind a render in progress (with logs and renders
+# in one lane, a log waited for the render ahead of it: p95 111 s from the log's close to DuckDB
+# with 10-second days and a core busy). Under load a landing run is always queued (the files that
+# landed meanwhile), and with every slot open to it, landing runs held them all for good
+# (measured: no prediction log reached DuckDB in 8 minutes of 10-second days). Landing runs lose
+# nothing by going one at a time: each writes the warehouse, one step at a time. A render yields
+# the CPU to the other lanes (`defs.monitoring.assets.yield_cpu`). Within a lane, the
+# priorities above and the aging decide.
 LANE_TAG = "continual_ml/lane"
 BACKGROUND = "background"
 MONITORING = "monitoring"
-LANE_RUNS = {MONITORING: 1, BACKGROUND: 1}
+REPORTS = "reports"
+LANE_RUNS = {MONITORING: 1, BACKGROUND: 1, REPORTS: 1}
+MAX_CONCURRENT_RUNS = sum(LANE_RUNS.values())
 
 
 def lane(kind: str) -> str:
     """The lane a kind of work runs in.
 
-    >>> lane("monitoring"), lane("explanation")
-    ('monitoring', 'background')
+    >>> lane("monitoring"), lane("prediction_log"), lane("explanation")
+    ('monitoring', 'background', 'reports')
     """
-    return MONITORING if kind == "monitoring" else BACKGROUND
+    if kind == "monitoring":
+        return MONITORING
+    return REPORTS if kind == "explanation" else BACKGROUND

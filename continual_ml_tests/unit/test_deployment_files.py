@@ -143,18 +143,20 @@ def test_dagster_yaml_validates(tmp_path, monkeypatch):
     monkeypatch.setenv("DAGSTER_POSTGRES_PORT", "5432")
     shutil.copy(ROOT / "dagster.yaml", tmp_path / "dagster.yaml")
     config, _ = dagster_instance_config(str(tmp_path))
-    # two runs in progress, but one step at a time opens DuckDB: the pool's one slot per step
-    assert config["concurrency"]["runs"]["max_concurrent_runs"] == 2
+    # a run in progress per lane, but one step at a time opens DuckDB: the pool's one slot per
+    # step
+    assert config["concurrency"]["runs"]["max_concurrent_runs"] == 3
     assert config["concurrency"]["pools"] == {
         "default_limit": 1,
         "granularity": "op",
         "op_granularity_run_buffer": 1,
     }
-    # a landed day is never stuck behind background work nor the reverse; a dead step's slot
-    # is freed
+    # a landed day is never stuck behind background work or a render, nor the reverse; a dead
+    # step's slot is freed
     assert config["concurrency"]["runs"]["tag_concurrency_limits"] == [
         {"key": "continual_ml/lane", "value": "monitoring", "limit": 1},
         {"key": "continual_ml/lane", "value": "background", "limit": 1},
+        {"key": "continual_ml/lane", "value": "reports", "limit": 1},
     ]
     assert config["run_monitoring"]["free_slots_after_run_end_seconds"] > 0
     assert config["run_coordinator"]["class"] == "QueuedRunCoordinator"

@@ -6,6 +6,7 @@ from importlib.metadata import version
 
 import yaml
 
+from continual_ml.decisions.queue_aging import MAX_CONCURRENT_RUNS
 from continual_ml.decisions.rerequests import MAX_REQUESTS
 from continual_ml.settings import Settings
 from continual_ml_tests.support.docs_pages import DOCS, ROOT, config_reference, hand_written_pages
@@ -21,12 +22,7 @@ def one_line(text: str) -> str:
 
 def test_the_run_limit_the_docs_give_is_both_instances():
     deployment = yaml.safe_load((ROOT / "dagster.yaml").read_text())["concurrency"]["runs"]
-    local = {
-        int(n)
-        for path in (ROOT / "continual_ml").rglob("*.py")
-        for n in re.findall(r"max_concurrent_runs: (\d+)", path.read_text())
-    }
-    assert local == {deployment["max_concurrent_runs"]}
+    assert deployment["max_concurrent_runs"] == MAX_CONCURRENT_RUNS  # the local instance's
     runs = WORDS[deployment["max_concurrent_runs"]]
     assert f"{runs} runs at a time" in one_line(ARCHITECTURE)
     lanes = {lane["value"]: lane["limit"] for lane in deployment["tag_concurrency_limits"]}
