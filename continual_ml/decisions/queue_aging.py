@@ -54,9 +54,9 @@ AGING_CAP = PRIORITY["retrain"]
 # with 10-second days and a core busy). Under load a landing run is always queued (the files that
 # landed meanwhile), and with every slot open to it, landing runs held them all for good
 # (measured: no prediction log reached DuckDB in 8 minutes of 10-second days). Landing runs lose
-# nothing by going one at a time: each writes the warehouse, one step at a time. A render yields
-# the CPU to the other lanes (`defs.monitoring.assets.yield_cpu`). Within a lane, the
-# priorities above and the aging decide.
+# nothing by going one at a time: each writes the warehouse, one step at a time. A render runs at
+# a low CPU priority (`monitoring.low_priority`). Within a lane, the priorities above and the
+# aging decide.
 LANE_TAG = "continual_ml/lane"
 BACKGROUND = "background"
 MONITORING = "monitoring"

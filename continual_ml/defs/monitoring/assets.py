@@ -1,6 +1,6 @@
 """Per-partition drift of the current window against the champion's reference window."""
 
-import os
+from functools import partial
 
 import dagster as dg
 import pandas as pd
@@ -158,8 +158,8 @@ def drift_explanation(
     # landed days never wait behind it. DuckLake takes readers from any process: on workers,
     # which do not share a reports folder, the rows come from the warehouse when no sample is here.
     from continual_ml.monitoring.evidently_report import compute_drift, prune_reports
+    from continual_ml.monitoring.low_priority import at_low_priority
 
-    yield_cpu(context)
     config, days = dataset.config, partition_days(context)
     rendered = days[-KEEP_REPORTS:]
     for day in days[: len(days) - len(rendered)]:
@@ -185,7 +185,8 @@ def drift_explanation(
             continue
         reference, current = (sample(rows) for rows in samples)
         html_path = artifact_dirs.report_path(f"drift/{day}.html")
-        evidently = compute_drift(config, reference, current, html_path)
+        # for people, not the loop: the CPU the other lanes' runs leave (`queue_aging`)
+        evidently = at_low_priority(partial(compute_drift, config, reference, current, html_path))
         pruned += prune_reports(html_path.parent, KEEP_REPORTS)
         context.add_asset_metadata(
             {
@@ -198,23 +199,6 @@ def drift_explanation(
             partition_key=str(day),
         )
     return dg.MaterializeResult(metadata={"reports_pruned": len(pruned)})
-
-
-RENDER_NICENESS = 10  # CFS weight about a tenth of a normal process's
-
-
-def yield_cpu(context: dg.AssetExecutionContext) -> bool:
-    """Lower this run's CPU priority when the run has a process of its own, so a render takes
-    what CPU the loop's other runs leave (it has a lane of its own: `queue_aging`); whether it
-    did.
-
-    Only under the default run launcher, whose runs are each a new process that exits with them.
-    A worker (`WorkerRunLauncher`) runs many runs in one pool process, which would stay niced.
-    """
-    if not isinstance(context.instance.run_launcher, dg.DefaultRunLauncher):
-        return False
-    os.nice(RENDER_NICENESS)
-    return True
 
 
 def _logged_report(artifact_dirs, day, html_path, log) -> dg.MetadataValue | str:
