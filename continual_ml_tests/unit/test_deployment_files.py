@@ -145,16 +145,17 @@ def test_dagster_yaml_validates(tmp_path, monkeypatch):
     config, _ = dagster_instance_config(str(tmp_path))
     # a run in progress per lane, but one step at a time opens DuckDB: the pool's one slot per
     # step
-    assert config["concurrency"]["runs"]["max_concurrent_runs"] == 3
+    assert config["concurrency"]["runs"]["max_concurrent_runs"] == 4
     assert config["concurrency"]["pools"] == {
         "default_limit": 1,
         "granularity": "op",
         "op_granularity_run_buffer": 1,
     }
-    # a landed day is never stuck behind background work or a render, nor the reverse; a dead
+    # a landed day is never stuck behind logs, background work or a render, nor the reverse; a dead
     # step's slot is freed
     assert config["concurrency"]["runs"]["tag_concurrency_limits"] == [
         {"key": "continual_ml/lane", "value": "monitoring", "limit": 1},
+        {"key": "continual_ml/lane", "value": "logs", "limit": 1},
         {"key": "continual_ml/lane", "value": "background", "limit": 1},
         {"key": "continual_ml/lane", "value": "reports", "limit": 1},
     ]

@@ -36,6 +36,9 @@ COMMANDS = {
     "--minutes 20 --every 15 --busy-cores 1",
     "sustained_load_10s_days_1_busy_core_slots_shared": "python -m benchmarks.sustained_load "
     "--day-seconds 10 --minutes 20 --every 15 --busy-cores 1, before each lane had a slot",
+    "sustained_load_10s_days_1_busy_core_logs_with_retrains": "python -m benchmarks.sustained_load "
+    "--day-seconds 10 --minutes 20 --every 15 --busy-cores 1, with prediction logs in the lane of "
+    "retrains and late labels",
     "user_datasets": "python -m benchmarks.user_datasets",
 }
 

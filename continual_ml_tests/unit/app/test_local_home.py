@@ -30,22 +30,26 @@ def test_the_local_instance_requeues_and_retries_crashed_runs_only(home):
 
 
 def test_a_landed_day_finds_a_run_slot_and_the_next_run_starts_while_one_holds_the_warehouse(home):
-    from continual_ml.decisions.queue_aging import BACKGROUND, LANE_TAG, MONITORING, REPORTS
+    from continual_ml.decisions.queue_aging import (
+        BACKGROUND,
+        LANE_TAG,
+        LOGS,
+        MONITORING,
+        REPORTS,
+    )
     from continual_ml.defs.jobs import queue_tags
 
     with dg.DagsterInstance.get() as instance:
         config = instance.get_concurrency_config()
         queue = config.run_queue_config
-        assert queue.max_concurrent_runs == 3
-        # one run per lane of three slots: one is always there for a landed day's run, one for
-        # logs and retrains, one for renders
-        for name in (BACKGROUND, MONITORING, REPORTS):
+        assert queue.max_concurrent_runs == 4
+        # one run per lane of four slots: one is always there for a landed day's run, one for
+        # logs, one for retrains and late labels, one for renders
+        for name in (BACKGROUND, LOGS, MONITORING, REPORTS):
             assert {"key": LANE_TAG, "value": name, "limit": 1} in queue.tag_concurrency_limits
         assert queue_tags("monitoring")[LANE_TAG] == MONITORING
-        assert all(
-            queue_tags(kind)[LANE_TAG] == BACKGROUND
-            for kind in ("prediction_log", "retrain", "late_labels")
-        )
+        assert queue_tags("prediction_log")[LANE_TAG] == LOGS
+        assert all(queue_tags(kind)[LANE_TAG] == BACKGROUND for kind in ("retrain", "late_labels"))
         assert queue_tags("explanation")[LANE_TAG] == REPORTS
         # one warehouse writer, but a queued run may start while another holds it
         assert config.pool_config.default_pool_limit == 1
