@@ -7,7 +7,12 @@ import os
 from pathlib import Path
 
 from continual_ml.config import MLFLOW_EXPERIMENT, Paths
-from continual_ml.decisions.queue_aging import LANE_RUNS, LANE_TAG, MAX_CONCURRENT_RUNS
+from continual_ml.decisions.queue_aging import (
+    LANE_RUNS,
+    LANE_TAG,
+    MAX_CONCURRENT_RUNS,
+    WAREHOUSE_RUN_BUFFER,
+)
 
 WRITTEN_BY = "# Written by continual-ml, which updates it; remove this line to keep your edits."
 # The local Dagster instance keeps the single-writer rule with its pool: every step that opens
@@ -31,7 +36,7 @@ concurrency:
     granularity: op
     # Without this, the queue holds back every run whose first step needs the busy warehouse:
     # runs would load their code only after the one ahead of them let go of it.
-    op_granularity_run_buffer: 1
+    op_granularity_run_buffer: {WAREHOUSE_RUN_BUFFER}
 run_queue:
   # The loop waits on the queue between its runs: look at it every second, not every five.
   dequeue_interval_seconds: 1

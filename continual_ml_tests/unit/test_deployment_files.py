@@ -149,7 +149,7 @@ def test_dagster_yaml_validates(tmp_path, monkeypatch):
     assert config["concurrency"]["pools"] == {
         "default_limit": 1,
         "granularity": "op",
-        "op_granularity_run_buffer": 1,
+        "op_granularity_run_buffer": 2,
     }
     # a landed day is never stuck behind logs, background work or a render, nor the reverse; a dead
     # step's slot is freed

@@ -39,6 +39,9 @@ COMMANDS = {
     "sustained_load_10s_days_1_busy_core_logs_with_retrains": "python -m benchmarks.sustained_load "
     "--day-seconds 10 --minutes 20 --every 15 --busy-cores 1, with prediction logs in the lane of "
     "retrains and late labels",
+    "sustained_load_10s_days_1_busy_core_run_buffer_1": "python -m benchmarks.sustained_load "
+    "--day-seconds 10 --minutes 20 --every 15 --busy-cores 1, with a lane each but a run buffer of "
+    "one",
     "user_datasets": "python -m benchmarks.user_datasets",
 }
 
