@@ -9,24 +9,24 @@ with what it buys, measured on this repository's 2-core machine.
 - The traffic-metrics middleware, replaced by a subclass (see `endpoint_labels`). BentoML labels
   its metrics by raw request path and has no setting to bound them: each random 404 path adds
   series for the worker's life. Its per-request metric updates also cost the most: without the
-  subclass a `/predict` took 0.244 ms of server CPU against 0.185 ms (+32%), c=16
-  (`python -m benchmarks.bentoml_bypasses --duration 12 --rounds 4`,
+  subclass a `/predict` took 0.091 ms of server CPU against 0.073 ms (+25%), c=16, on a quiet
+  machine (`python -m benchmarks.bentoml_bypasses --duration 12 --rounds 4`,
   results/bentoml_bypasses.json).
 - The request-timeout middleware, replaced by a subclass (see `request_timeout`). BentoML's
   leaves a timer behind each request until the timeout runs out, and the timeout cannot be
   turned off: after 30,000 requests it leaves 30,000 live timers and 150,001 objects for the
-  cyclic GC (ours: 1 and 7), a full GC pass takes 58-76 ms against 7-14 ms in a small process,
-  and it costs 18-22 us of CPU a request against 3-4 us (three runs of
-  `python -m benchmarks.bentoml_bypass_costs`; the last in results/bentoml_bypass_costs.json).
+  cyclic GC (ours: 1 and 7), a full GC pass takes 23 ms against 2.5 ms in a small process, and
+  it costs 8.5 us of CPU a request against 1.6 us on a quiet machine
+  (`python -m benchmarks.bentoml_bypass_costs`, results/bentoml_bypass_costs.json).
 - API methods bound once per service instance (`bind_api_methods`). BentoML's API descriptor
-  re-inspects the method's signature each time it is looked up, once a request: 27-60 us a
-  lookup against 0.05-0.06 us bound (same command); end to end, `/predict_rows` took 0.708 ms of
-  server CPU without it against 0.623 ms (+14%, results/bentoml_bypasses.json).
+  re-inspects the method's signature each time it is looked up, once a request: 8.9 us a lookup
+  against 0.03 us bound, quiet (same command); end to end, `/predict_rows` took 0.260 ms of
+  server CPU without it against 0.228 ms (+14%, quiet; results/bentoml_bypasses.json).
 
 Dropped: a subclass of OpenTelemetry's ASGI middleware passing untraced paths on without
-matching their URL saved at most 4.4-5.8 us of a ~190 us `/predict` (2-3%; same command),
-too little for a replaced class: the scoring paths are excluded from tracing by the service's
-public `tracing` configuration alone.
+matching their URL saved at most 2.0 us of a ~73 us `/predict` (about 2.5%, quiet; same
+command), too little for a replaced class: the scoring paths are excluded from tracing by the
+service's public `tracing` configuration alone.
 
 `continual_ml_tests/unit/serving/test_bentoml_internals.py` checks that each still behaves as
 relied on, so a BentoML upgrade that moves them fails there, by name, rather than in serving.
