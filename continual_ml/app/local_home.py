@@ -18,9 +18,9 @@ WRITTEN_BY = "# Written by continual-ml, which updates it; remove this line to k
 # The local Dagster instance keeps the single-writer rule with its pool: every step that opens
 # DuckDB is in pool `duckdb_warehouse`, whose one slot is claimed per step ("op" granularity), so
 # no two processes ever open the file at once. A run may be in progress in each lane (landed
-# days; logs, late labels and retrains; reports), so no kind of work waits behind another for a
-# run slot, and the next run loads its code (seconds) while the current one holds the warehouse,
-# instead of after it (the run buffer below).
+# days; prediction logs; late labels and retrains; reports), so no kind of work waits behind
+# another for a run slot, and the next run loads its code (seconds) while another holds the
+# warehouse, instead of after it (the run buffer below).
 LANE_LIMITS = "".join(
     f'      - key: "{LANE_TAG}"\n        value: "{lane}"\n        limit: {runs}\n'
     for lane, runs in LANE_RUNS.items()
