@@ -82,3 +82,21 @@ def lane(kind: str) -> str:
     return {"monitoring": MONITORING, "prediction_log": LOGS, "explanation": REPORTS}.get(
         kind, BACKGROUND
     )
+
+
+# Every run but a landed day's also carries `SHARE_TAG: OTHER_WORK`. The embedded instance does not
+# limit it (a run slot per lane); an instance with fewer run slots than lanes (the scale-out
+# profile's two workers) limits it to one run, so landed days keep a slot of their own there: with
+# four lanes over two slots, a log run and a render could otherwise hold both while a day waits.
+SHARE_TAG = "continual_ml/share"
+LANDED_DAYS = "landed_days"
+OTHER_WORK = "other_work"
+
+
+def share(kind: str) -> str:
+    """Which share of the run slots a kind of work counts against on a small instance.
+
+    >>> share("monitoring"), share("explanation")
+    ('landed_days', 'other_work')
+    """
+    return LANDED_DAYS if lane(kind) == MONITORING else OTHER_WORK

@@ -2,7 +2,7 @@
 
 import dagster as dg
 
-from continual_ml.decisions.queue_aging import LANE_TAG, PRIORITY, lane
+from continual_ml.decisions.queue_aging import LANE_TAG, PRIORITY, SHARE_TAG, lane, share
 from continual_ml.defs.data.assets import current_window, observations, reference_window
 from continual_ml.defs.monitoring.assets import drift_explanation, drift_report
 from continual_ml.defs.monitoring.performance import model_performance
@@ -11,8 +11,8 @@ from continual_ml.settings import Settings
 
 
 def queue_tags(kind: str) -> dict[str, str]:
-    """Where a kind of work goes in the run queue: its priority and its lane."""
-    return {"dagster/priority": str(PRIORITY[kind]), LANE_TAG: lane(kind)}
+    """Where a kind of work goes in the run queue: its priority, its lane and its share."""
+    return {"dagster/priority": str(PRIORITY[kind]), LANE_TAG: lane(kind), SHARE_TAG: share(kind)}
 
 
 monitoring_job = dg.define_asset_job(

@@ -248,9 +248,14 @@ def test_the_workers_instance_has_the_default_instances_run_queue(tmp_path, monk
     from continual_ml.app.local_home import LOCAL_DAGSTER_YAML
 
     local = yaml.safe_load(LOCAL_DAGSTER_YAML)
+    # two worker slots for four lanes: everything but landed days shares one, so a landed day
+    # always has the other
+    from continual_ml.decisions.queue_aging import OTHER_WORK, SHARE_TAG
+
+    shared = {"key": SHARE_TAG, "value": OTHER_WORK, "limit": 1}
     for instance in (default, local):
         lanes = instance["concurrency"]["runs"]["tag_concurrency_limits"]
-        assert workers["concurrency"]["runs"]["tag_concurrency_limits"] == lanes
+        assert workers["concurrency"]["runs"]["tag_concurrency_limits"] == [*lanes, shared]
         assert workers["concurrency"]["pools"] == instance["concurrency"]["pools"]
         assert workers["sensors"] == instance["sensors"]
     for key in ("storage", "run_coordinator", "run_retries"):

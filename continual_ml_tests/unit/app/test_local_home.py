@@ -36,6 +36,7 @@ def test_a_landed_day_finds_a_run_slot_and_the_next_run_starts_while_one_holds_t
         LOGS,
         MONITORING,
         REPORTS,
+        SHARE_TAG,
     )
     from continual_ml.defs.jobs import queue_tags
 
@@ -51,6 +52,9 @@ def test_a_landed_day_finds_a_run_slot_and_the_next_run_starts_while_one_holds_t
         assert queue_tags("prediction_log")[LANE_TAG] == LOGS
         assert all(queue_tags(kind)[LANE_TAG] == BACKGROUND for kind in ("retrain", "late_labels"))
         assert queue_tags("explanation")[LANE_TAG] == REPORTS
+        # the share tag is for smaller instances (the workers'): not limited here
+        assert queue_tags("monitoring")[SHARE_TAG] != queue_tags("explanation")[SHARE_TAG]
+        assert all(limit["key"] != SHARE_TAG for limit in queue.tag_concurrency_limits)
         # one warehouse writer, but a queued run may start while another holds it
         assert config.pool_config.default_pool_limit == 1
         # each of the three lanes that open the warehouse may launch while another holds it
